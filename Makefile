@@ -1,0 +1,91 @@
+# The two commands a new user types: `make run` and `make test`.
+# Everything else here is what they need. Nothing is installed outside the
+# repository but Go's module cache.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+BIN       := bin
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+FUNCTIONS := intake dispatch worker deadletter
+
+export SAM_CLI_TELEMETRY := 0
+export AWS_REGION ?= us-east-1
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+
+.PHONY: help run test venv deps unit lint sam-build integration bench build fuzz clean
+help:
+	@echo "make run    start the emulator, create template.yaml's resources, seed demo data, serve on 127.0.0.1:3000"
+	@echo "make test   unit, fuzz-seed, emulator integration, end-to-end and RIE tests; sam validate --lint; sam build"
+	@echo "make bench  benchmarks (intake handler, report assembly)"
+
+# ---------------------------------------------------------------- set-up
+$(STAMP): infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+venv: $(STAMP)
+
+deps:
+	go mod download
+
+# ---------------------------------------------------------------- the two commands
+run: venv deps
+	go run ./infra/devstack
+
+test: venv deps unit lint sam-build integration
+	@echo "make test: all passed"
+
+# ---------------------------------------------------------------- parts of make test
+unit:
+	go vet ./...
+	go vet -tags integration ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
+	  if [ -n "$$out" ]; then echo "not gofmt'd: $$out"; exit 1; fi
+	go test -race -count=1 ./...
+
+lint: venv
+	$(VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_REGION)
+
+sam-build: venv
+	$(VENV)/bin/sam build --template template.yaml --build-in-source --build-dir .aws-sam/build --parallel
+
+integration: venv
+	infra/emulator.sh start
+	trap 'infra/emulator.sh stop' EXIT; \
+	  AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:4566} go test -race -count=1 -tags integration -timeout 20m ./...
+
+bench: venv deps
+	go test -run '^$$' -bench . -benchmem ./internal/...
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
+
+# Arm64 bootstraps for Lambda, stripped (sizes in the closing notes come from here).
+build:
+	@mkdir -p $(BIN)
+	@for f in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(BIN)/$$f/bootstrap ./functions/$$f; \
+	  echo "$(BIN)/$$f/bootstrap $$(stat -c %s $(BIN)/$$f/bootstrap) bytes"; \
+	done
+
+# ---------------------------------------------------------------- sam build (BuildMethod: makefile)
+define lambda_target
+build-$(1):
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
+endef
+$(eval $(call lambda_target,IntakeFunction,intake))
+$(eval $(call lambda_target,DispatchFunction,dispatch))
+$(eval $(call lambda_target,WorkerFunction,worker))
+$(eval $(call lambda_target,DeadLetterFunction,deadletter))
+
+clean:
+	rm -rf $(BIN) .aws-sam .local

@@ -1,0 +1,163 @@
+// Command devstack is `make run`: it starts the AWS emulator (moto server from
+// the project virtualenv) unless AWS_ENDPOINT_URL already points at a running
+// one, creates the resources of template.yaml on it, seeds the demo data, and
+// serves the pipeline on 127.0.0.1:3000 until Ctrl-C, which stops everything
+// it started.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/privacyops/dsr/internal/devstack"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := run(log); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	var (
+		template = flag.String("template", "template.yaml", "the SAM template")
+		addr     = flag.String("addr", "127.0.0.1:3000", "where to serve the HTTP API")
+		prefix   = flag.String("prefix", "dsr-local", "prefix of the resources' physical names")
+		outbox   = flag.String("outbox", ".local/outbox", "folder of the local e-mail outbox")
+		moto     = flag.String("moto", ".venv/bin/moto_server", "moto server, started when no emulator answers")
+		motoAddr = flag.String("moto-addr", "127.0.0.1:4566", "where to start moto")
+		noSeed   = flag.Bool("no-seed", false, "do not seed the demo data")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
+	if endpoint == "" {
+		endpoint = "http://" + *motoAddr
+	}
+	if !answers(endpoint) {
+		if os.Getenv("AWS_ENDPOINT_URL") != "" {
+			return fmt.Errorf("AWS_ENDPOINT_URL=%s does not answer; start that emulator or unset AWS_ENDPOINT_URL to use moto", endpoint)
+		}
+		cmd, err := startMoto(*moto, *motoAddr, endpoint)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			_ = cmd.Wait()
+			fmt.Fprintln(os.Stderr, "devstack: moto stopped")
+		}()
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(endpoint), config.WithRegion(envOr("AWS_REGION", "us-east-1")),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(envOr("AWS_ACCESS_KEY_ID", "test"), envOr("AWS_SECRET_ACCESS_KEY", "test"), "")))
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(*outbox)
+	if err != nil {
+		return err
+	}
+	stack, err := devstack.Start(ctx, devstack.Options{
+		TemplatePath: *template, Prefix: *prefix, Addr: *addr, OutboxDir: dir, Seed: !*noSeed,
+		AWS: cfg, Log: log, Console: os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	printTryIt(stack, endpoint)
+	select {
+	case <-ctx.Done():
+	case err := <-stack.Errors():
+		_ = stack.Close()
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "\ndevstack: stopping…")
+	return stack.Close()
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func answers(endpoint string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(endpoint + "/moto-api/")
+	if err != nil {
+		// Not moto, perhaps LocalStack: any HTTP answer at the root will do.
+		resp, err = c.Get(endpoint)
+		if err != nil {
+			return false
+		}
+	}
+	resp.Body.Close()
+	return true
+}
+
+func startMoto(bin, addr, endpoint string) (*exec.Cmd, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("moto server not found at %s: run `make venv` (make run does it)", bin)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("moto address: %w", err)
+	}
+	cmd := exec.Command(bin, "-H", host, "-p", port)
+	if err := os.MkdirAll(".local", 0o755); err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(".local/moto.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Ctrl-C reaches us; we stop moto
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto: %w", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if answers(endpoint) {
+			fmt.Fprintf(os.Stderr, "devstack: moto server started on %s (log: .local/moto.log)\n", addr)
+			return cmd, nil
+		}
+	}
+	_ = cmd.Process.Kill()
+	return nil, errors.New("moto did not answer within 30 s; see .local/moto.log")
+}
+
+func printTryIt(s *devstack.Stack, endpoint string) {
+	fmt.Fprintf(os.Stderr, `
+==> The pipeline is served on %[1]s (emulator: %[2]s).
+    Seeded: %[3]v
+    Try it (README, "Try it"):
+
+    curl -s -X POST %[1]s/v1/requests -H 'Content-Type: application/json' \
+         -d '{"type":"access","email":"ada@example.com"}'
+    # note "id" and "statusToken"; the code is in .local/outbox/ and below
+    curl -s -X POST %[1]s/v1/requests/$ID/verify -H "Authorization: Bearer $TOKEN" -d '{"code":"123456"}'
+    curl -s %[1]s/v1/requests/$ID -H "Authorization: Bearer $TOKEN"
+    curl -s "%[1]s/v1/requests/$ID/report?format=html" -H "Authorization: Bearer $TOKEN"
+
+    Ctrl-C stops everything this command started.
+`, s.URL, endpoint, s.Seeded)
+}

@@ -1,0 +1,181 @@
+// Package awsapp builds each function's handler from its environment (the
+// variables template.yaml sets) and an AWS configuration. The Lambda mains
+// and the local stack both use it, so they run the same code.
+package awsapp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/privacyops/dsr/internal/deadletter"
+	"github.com/privacyops/dsr/internal/dispatch"
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/outbox"
+	"github.com/privacyops/dsr/internal/pepper"
+	"github.com/privacyops/dsr/internal/s3reports"
+	"github.com/privacyops/dsr/internal/sesmail"
+	"github.com/privacyops/dsr/internal/sqsqueue"
+	"github.com/privacyops/dsr/internal/worker"
+)
+
+// Env looks up a configuration variable; os.Getenv in Lambda.
+type Env func(string) string
+
+// LoadConfig loads the AWS configuration from the environment. The SDK honours
+// AWS_ENDPOINT_URL, which points every client at an emulator locally.
+func LoadConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+type reader struct {
+	env     Env
+	missing []string
+}
+
+func (r *reader) need(name string) string {
+	v := strings.TrimSpace(r.env(name))
+	if v == "" {
+		r.missing = append(r.missing, name)
+	}
+	return v
+}
+
+func (r *reader) err(fn string) error {
+	if len(r.missing) > 0 {
+		return fmt.Errorf("%s: missing configuration: %s", fn, strings.Join(r.missing, ", "))
+	}
+	return nil
+}
+
+func registry(env Env) (dsr.Registry, error) {
+	return dsr.ParseRegistry([]byte(env("PURPOSE_REGISTRY")))
+}
+
+func s3Client(cfg aws.Config, env Env) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// Emulators serve buckets by path, not by virtual host.
+		o.UsePathStyle = env("AWS_ENDPOINT_URL") != "" || env("AWS_ENDPOINT_URL_S3") != ""
+		// Report parts are read whole and decoded; a missing checksum is not worth a log line.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+}
+
+// Intake builds the subject-routes handler.
+func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*intake.Handler, error) {
+	r := reader{env: env}
+	table, queueURL, secretID, bucket := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("PEPPER_SECRET_ARN"), r.need("REPORTS_BUCKET")
+	sender := r.need("SENDER_ADDRESS")
+	if err := r.err("intake"); err != nil {
+		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	deadline, err := dsr.NewDeadlinePolicy(env("DEADLINE_CLOCK_START"), env("DEADLINE_TIME_ZONE"))
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	p, err := pepper.Load(ctx, secretsmanager.NewFromConfig(cfg), secretID)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	hasher, err := dsr.NewHasher(p)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	var mailer intake.Mailer = &sesmail.Mailer{Client: sesv2.NewFromConfig(cfg), From: sender}
+	if dir := env("MAIL_OUTBOX_DIR"); dir != "" {
+		mailer = &outbox.Outbox{Dir: dir, From: sender, Console: os.Stderr}
+	}
+	s3c := s3Client(cfg, env)
+	return &intake.Handler{Service: &intake.Service{
+		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Mailer:   mailer,
+		Links:    &s3reports.Store{Client: s3c, Presign: s3.NewPresignClient(s3c), Bucket: bucket},
+		Hasher:   hasher,
+		Registry: reg,
+		Deadline: deadline,
+		Log:      log,
+	}}, nil
+}
+
+// Dispatch builds the request-queue handler.
+func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dispatch.Handler, error) {
+	r := reader{env: env}
+	table, queueURL := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL")
+	if err := r.err("dispatch"); err != nil {
+		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	return &dispatch.Handler{
+		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Registry: reg,
+		Log:      log,
+	}, nil
+}
+
+// Worker builds the task-queue handler.
+func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*worker.Handler, error) {
+	r := reader{env: env}
+	table, queueURL, bucket := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("REPORTS_BUCKET")
+	ctrl := dsr.Controller{Name: r.need("CONTROLLER_NAME"), Contact: r.need("CONTROLLER_CONTACT")}
+	if err := r.err("worker"); err != nil {
+		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	reserve := 10 * time.Second
+	if v := env("WORKER_DEADLINE_RESERVE"); v != "" {
+		if reserve, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("worker: WORKER_DEADLINE_RESERVE: %w", err)
+		}
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	return &worker.Handler{
+		Store:      &dynamo.Requests{Client: ddb, Table: table},
+		Contacts:   &dynamo.Contacts{Client: ddb},
+		Reports:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
+		Queue:      &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		ReportKeys: s3reports.ReportKeys,
+		Registry:   reg,
+		Controller: ctrl,
+		Log:        log,
+		Reserve:    reserve,
+	}, nil
+}
+
+// DeadLetter builds the dead-letter handler.
+func DeadLetter(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*deadletter.Handler, error) {
+	r := reader{env: env}
+	table := r.need("REQUESTS_TABLE")
+	if err := r.err("deadletter"); err != nil {
+		return nil, err
+	}
+	return &deadletter.Handler{Store: &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table}, Log: log}, nil
+}

@@ -1,0 +1,79 @@
+// Package deadletter consumes the dead-letter queues: a message that failed
+// maxReceiveCount times marks its request failed, with a reason a DPO can
+// read, instead of leaving it in progress for ever.
+package deadletter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Store moves requests on, conditionally.
+type Store interface {
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+}
+
+// Handler processes dead-letter batches.
+type Handler struct {
+	Store Store
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+type deadMessage struct {
+	RequestID string `json:"requestId"`
+	Purpose   string `json:"purpose"`
+}
+
+// Handle marks the request of every dead message failed. A message that
+// names no request cannot fail one: it is logged with its id for a person to
+// look at, and acknowledged.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, msg := range ev.Records {
+		if err := h.fail(ctx, msg); err != nil {
+			h.Log.ErrorContext(ctx, "dead letter not recorded", "messageId", msg.MessageId, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
+	var m deadMessage
+	if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.RequestID == "" {
+		h.Log.ErrorContext(ctx, "dead message names no request; left for a person", "messageId", msg.MessageId,
+			"queue", msg.EventSourceARN)
+		return nil
+	}
+	reason := "the request could not be dispatched after repeated attempts; its message was moved to the dead-letter queue"
+	if m.Purpose != "" {
+		reason = fmt.Sprintf("the records of purpose %q could not be processed after repeated attempts; the task was moved to the dead-letter queue",
+			m.Purpose)
+	}
+	now := time.Now().UTC()
+	if h.Now != nil {
+		now = h.Now().UTC()
+	}
+	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {
+		err := h.Store.Transition(ctx, m.RequestID, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})
+		if err == nil {
+			h.Log.WarnContext(ctx, "request failed", "requestId", m.RequestID, "reason", reason, "event", "failed")
+			return nil
+		}
+		if dsr.ErrorCodeOf(err) != dsr.EConflict {
+			return err
+		}
+	}
+	// Neither queued nor in progress: completed by a later delivery, expired
+	// before verification, or unknown. Nothing to fail.
+	h.Log.InfoContext(ctx, "dead message of a request not in flight", "requestId", m.RequestID, "messageId", msg.MessageId)
+	return nil
+}

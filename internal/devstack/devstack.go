@@ -1,0 +1,304 @@
+// Package devstack runs the pipeline on a laptop, as AWS would run it: it
+// creates on an AWS emulator the resources template.yaml declares, seeds the
+// demo data, serves the template's HTTP API routes, delivers SQS batches to
+// the functions the template subscribes (with partial batch failures,
+// visibility timeouts, redelivery and dead-letter queues left to the
+// emulator, as SQS does them) and fires schedules. It calls the same handler
+// code the Lambda binaries run (package awsapp).
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/provision"
+	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/seed"
+)
+
+// Options configure a local stack.
+type Options struct {
+	TemplatePath string     // template.yaml
+	Prefix       string     // physical-name prefix of the resources
+	Addr         string     // HTTP API address, e.g. 127.0.0.1:3000
+	OutboxDir    string     // where e-mail goes (.local/outbox)
+	Seed         bool       // seed the demo data
+	AWS          aws.Config // clients of the stack and of its handlers
+	Log          *slog.Logger
+	Console      io.Writer // where the outbox echoes messages
+	// Env adds or overrides function environment variables (after the template's).
+	Env map[string]string
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	Names     samtemplate.Names
+	Functions []samtemplate.Function
+	Registry  dsr.Registry
+	Seeded    map[string]int
+	URL       string
+
+	opts     Options
+	template *samtemplate.Template
+	handlers map[string]any // logical id → handler
+	server   *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errs     chan error
+}
+
+// builders map a function's logical id to the awsapp constructor of its handler.
+var builders = map[string]func(context.Context, aws.Config, awsapp.Env, *slog.Logger) (any, error){
+	"IntakeFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Intake(ctx, c, e, l)
+	},
+	"DispatchFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Dispatch(ctx, c, e, l)
+	},
+	"WorkerFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Worker(ctx, c, e, l)
+	},
+	"DeadLetterFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.DeadLetter(ctx, c, e, l)
+	},
+}
+
+type httpHandler interface {
+	Handle(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+}
+
+type sqsHandler interface {
+	Handle(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+}
+
+// Start provisions the template's resources, seeds the demo data if asked,
+// builds every function's handler and starts serving. Close stops it.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	tpl, err := samtemplate.Load(o.TemplatePath)
+	if err != nil {
+		return nil, err
+	}
+	names, err := provision.Provision(ctx, o.AWS, tpl, provision.Options{Prefix: o.Prefix})
+	if err != nil {
+		return nil, err
+	}
+	pseudo := samtemplate.Pseudo{Region: o.AWS.Region, AccountID: provision.AccountID, StackName: o.Prefix}
+	fns, err := tpl.Functions(names, pseudo)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{Names: names, Functions: fns, opts: o, template: tpl, handlers: map[string]any{}, errs: make(chan error, 16)}
+	for _, fn := range fns {
+		build, ok := builders[fn.LogicalID]
+		if !ok {
+			return nil, fmt.Errorf("devstack: function %s of the template has no handler here (add it to builders)", fn.LogicalID)
+		}
+		env := s.environment(fn)
+		h, err := build(ctx, o.AWS, func(k string) string { return env[k] }, o.Log.With("function", fn.LogicalID))
+		if err != nil {
+			return nil, fmt.Errorf("devstack: build %s: %w", fn.LogicalID, err)
+		}
+		s.handlers[fn.LogicalID] = h
+		if s.Registry == nil && env["PURPOSE_REGISTRY"] != "" {
+			if s.Registry, err = dsr.ParseRegistry([]byte(env["PURPOSE_REGISTRY"])); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.Seed {
+		if s.Seeded, err = seed.Load(ctx, dynamodb.NewFromConfig(o.AWS), s.Registry); err != nil {
+			return nil, err
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if err := s.serveHTTP(); err != nil {
+		cancel()
+		return nil, err
+	}
+	for _, fn := range fns {
+		for _, ev := range fn.Events {
+			if !ev.Enabled {
+				continue
+			}
+			switch ev.Type {
+			case samtemplate.EventSQS:
+				s.goPoll(runCtx, fn, ev)
+			case samtemplate.EventSchedule, samtemplate.EventScheduleV2:
+				every, err := ParseRate(ev.ScheduleExpression)
+				if err != nil {
+					s.Close()
+					return nil, fmt.Errorf("devstack: %s.%s: %w", fn.LogicalID, ev.Name, err)
+				}
+				s.goSchedule(runCtx, fn, ev, every)
+			}
+		}
+	}
+	return s, nil
+}
+
+// environment is what the function's variables would be in Lambda, plus the
+// local overrides: e-mail goes to the outbox, and the SDK to the emulator.
+func (s *Stack) environment(fn samtemplate.Function) map[string]string {
+	env := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":   s.opts.Prefix + "-" + fn.LogicalID,
+		"AWS_LAMBDA_FUNCTION_MEMORY": fmt.Sprint(fn.MemorySize),
+		"AWS_REGION":                 s.opts.AWS.Region,
+	}
+	for k, v := range fn.Environment {
+		env[k] = v
+	}
+	if s.opts.OutboxDir != "" {
+		env["MAIL_OUTBOX_DIR"] = s.opts.OutboxDir
+	}
+	if s.opts.AWS.BaseEndpoint != nil {
+		env["AWS_ENDPOINT_URL"] = *s.opts.AWS.BaseEndpoint
+	}
+	for k, v := range s.opts.Env {
+		env[k] = v
+	}
+	return env
+}
+
+// Errors reports failures of the stack's background loops.
+func (s *Stack) Errors() <-chan error { return s.errs }
+
+// Close stops serving and polling and waits for in-flight invocations.
+func (s *Stack) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	var err error
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = s.server.Shutdown(ctx)
+	}
+	s.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Handler returns the handler built for a function (for tests).
+func (s *Stack) Handler(logicalID string) any { return s.handlers[logicalID] }
+
+// QueueURL returns the URL of a queue by logical id.
+func (s *Stack) QueueURL(logicalID string) string { return s.Names[logicalID].Ref }
+
+func (s *Stack) report(err error) {
+	select {
+	case s.errs <- err:
+	default:
+	}
+}
+
+// functionContext is the context of one invocation: the function's timeout
+// as deadline, and a Lambda context with a request id for the logs.
+func functionContext(parent context.Context, fn samtemplate.Function, requestID string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, fn.Timeout)
+	return lambdaContext(ctx, fn, requestID), cancel
+}
+
+func (s *Stack) goPoll(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event) {
+	h, ok := s.handlers[fn.LogicalID].(sqsHandler)
+	if !ok {
+		s.report(fmt.Errorf("devstack: %s has an SQS event but no SQS handler", fn.LogicalID))
+		return
+	}
+	q := s.Names[ev.QueueLogicalID]
+	p := &poller{
+		client: sqs.NewFromConfig(s.opts.AWS), queueURL: q.Ref, queueARN: q.Attrs["Arn"], region: s.opts.AWS.Region,
+		fn: fn, ev: ev, handler: h, log: s.opts.Log.With("function", fn.LogicalID, "queue", ev.QueueLogicalID),
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		p.run(ctx)
+	}()
+}
+
+func (s *Stack) goSchedule(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event, every time.Duration) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if err := s.Fire(ctx, fn.LogicalID, now); err != nil {
+					s.opts.Log.Error("scheduled invocation failed", "function", fn.LogicalID, "error", err.Error())
+				}
+			}
+		}
+	}()
+}
+
+// Fire invokes a scheduled function now, with the EventBridge event its
+// schedule would deliver.
+func (s *Stack) Fire(ctx context.Context, logicalID string, now time.Time) error {
+	var fn samtemplate.Function
+	for _, f := range s.Functions {
+		if f.LogicalID == logicalID {
+			fn = f
+		}
+	}
+	h, ok := s.handlers[logicalID].(interface {
+		Handle(context.Context, events.EventBridgeEvent) error
+	})
+	if !ok {
+		return fmt.Errorf("devstack: %s has no scheduled-event handler", logicalID)
+	}
+	id := newRequestID()
+	ictx, cancel := functionContext(ctx, fn, id)
+	defer cancel()
+	return h.Handle(ictx, events.EventBridgeEvent{
+		Version: "0", ID: id, DetailType: "Scheduled Event", Source: "aws.events",
+		AccountID: provision.AccountID, Time: now.UTC(), Region: s.opts.AWS.Region,
+		Resources: []string{fmt.Sprintf("arn:aws:events:%s:%s:rule/%s-%s", s.opts.AWS.Region, provision.AccountID, s.opts.Prefix, logicalID)},
+		Detail:    []byte("{}"),
+	})
+}
+
+// ParseRate parses a schedule's rate(N unit) expression. Cron expressions
+// are refused loudly rather than never fired.
+func ParseRate(expr string) (time.Duration, error) {
+	inner, ok := strings.CutPrefix(strings.TrimSpace(expr), "rate(")
+	if !ok || !strings.HasSuffix(inner, ")") {
+		return 0, fmt.Errorf("schedule %q: only rate(N unit) expressions run locally", expr)
+	}
+	var n int
+	var unit string
+	if _, err := fmt.Sscanf(strings.TrimSuffix(inner, ")"), "%d %s", &n, &unit); err != nil || n <= 0 {
+		return 0, fmt.Errorf("schedule %q: want rate(N unit) with N > 0", expr)
+	}
+	units := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}
+	u, ok := units[unit]
+	if !ok || (n == 1) != !strings.HasSuffix(unit, "s") {
+		return 0, fmt.Errorf("schedule %q: unit must be minute(s), hour(s) or day(s), singular only for 1", expr)
+	}
+	return time.Duration(n) * u, nil
+}

@@ -1,0 +1,143 @@
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/privacyops/dsr/internal/samtemplate"
+)
+
+// poller is the local event source mapping of one SQS event: it receives
+// batches, invokes the handler, and deletes what succeeded. Failed messages
+// stay, reappear after the queue's visibility timeout, and move to the
+// dead-letter queue after maxReceiveCount receives: the emulator does that,
+// as SQS does.
+type poller struct {
+	client   *sqs.Client
+	queueURL string
+	queueARN string
+	region   string
+	fn       samtemplate.Function
+	ev       samtemplate.Event
+	handler  sqsHandler
+	log      *slog.Logger
+}
+
+func (p *poller) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := p.once(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.log.Error("poll", "error", err.Error())
+			sleep(ctx, time.Second)
+		}
+		if n == 0 {
+			sleep(ctx, 100*time.Millisecond)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// once receives and handles one batch; it returns how many messages it got.
+func (p *poller) once(ctx context.Context) (int, error) {
+	out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    &p.queueURL,
+		MaxNumberOfMessages:         int32(min(max(p.ev.BatchSize, 1), 10)),
+		WaitTimeSeconds:             1,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("receive: %w", err)
+	}
+	if len(out.Messages) == 0 {
+		return 0, nil
+	}
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(out.Messages))}
+	for _, m := range out.Messages {
+		ev.Records = append(ev.Records, toEvent(m, p.queueARN, p.region))
+	}
+	id := newRequestID()
+	ictx, cancel := functionContext(ctx, p.fn, id)
+	resp, err := p.handler.Handle(ictx, ev)
+	cancel()
+	if err != nil {
+		// A function error fails the whole batch: nothing is deleted.
+		p.log.Error("invocation failed; batch left for redelivery", "requestId", id, "error", err.Error())
+		return len(out.Messages), nil
+	}
+	failed := map[string]bool{}
+	if p.ev.ReportBatchItemFailures {
+		for _, f := range resp.BatchItemFailures {
+			failed[f.ItemIdentifier] = true
+		}
+	}
+	var entries []types.DeleteMessageBatchRequestEntry
+	for i, m := range out.Messages {
+		if !failed[aws.ToString(m.MessageId)] {
+			entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	if len(failed) > 0 {
+		p.log.Warn("partial batch failure; failed messages left for redelivery", "requestId", id, "failed", len(failed), "of", len(out.Messages))
+	}
+	if len(entries) > 0 {
+		del, err := p.client.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: &p.queueURL, Entries: entries})
+		if err != nil {
+			return len(out.Messages), fmt.Errorf("delete: %w", err)
+		}
+		if len(del.Failed) > 0 {
+			return len(out.Messages), fmt.Errorf("delete: %d messages not deleted", len(del.Failed))
+		}
+	}
+	return len(out.Messages), nil
+}
+
+// toEvent converts a received message to the record Lambda would deliver.
+func toEvent(m types.Message, queueARN, region string) events.SQSMessage {
+	rec := events.SQSMessage{
+		MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+		Md5OfBody: aws.ToString(m.MD5OfBody), Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+		Attributes: map[string]string{}, MessageAttributes: map[string]events.SQSMessageAttribute{},
+		EventSourceARN: queueARN, EventSource: "aws:sqs", AWSRegion: region,
+	}
+	for k, v := range m.Attributes {
+		rec.Attributes[k] = v
+	}
+	for k, v := range m.MessageAttributes {
+		rec.MessageAttributes[k] = events.SQSMessageAttribute{
+			StringValue: v.StringValue, BinaryValue: v.BinaryValue, DataType: aws.ToString(v.DataType),
+		}
+	}
+	return rec
+}
+
+func newRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func lambdaContext(ctx context.Context, fn samtemplate.Function, requestID string) context.Context {
+	return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       requestID,
+		InvokedFunctionArn: "arn:aws:lambda:local:000000000000:function:" + fn.LogicalID,
+	})
+}

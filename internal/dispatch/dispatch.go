@@ -1,0 +1,115 @@
+// Package dispatch consumes the request queue: for each verified request it
+// plans one task per purpose and sends them to the task queue.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Store reads requests and moves them on, conditionally.
+type Store interface {
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+}
+
+// Queue takes tasks.
+type Queue interface {
+	SendTasks(ctx context.Context, tasks []dsr.TaskMessage) error
+}
+
+// Handler dispatches request-queue batches.
+type Handler struct {
+	Store    Store
+	Queue    Queue
+	Registry dsr.Registry
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Handle dispatches every message of the batch; a message that fails is
+// reported alone, so SQS redelivers only it (ReportBatchItemFailures).
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, msg := range ev.Records {
+		if err := h.dispatch(ctx, msg); err != nil {
+			h.Log.ErrorContext(ctx, "dispatch failed", "messageId", msg.MessageId, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
+	var m dsr.RequestMessage
+	if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.RequestID == "" {
+		return fmt.Errorf("message is not a request message")
+	}
+	r, err := h.Store.Get(ctx, m.RequestID)
+	// Intake queues the message a moment before it records the request as
+	// queued: wait that moment out rather than a whole visibility timeout.
+	for wait := 50 * time.Millisecond; err == nil && r.Status == dsr.StatusAwaitingVerification && wait <= 800*time.Millisecond; wait *= 2 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		r, err = h.Store.Get(ctx, m.RequestID)
+	}
+	if err != nil {
+		return fmt.Errorf("request %s: %w", m.RequestID, err)
+	}
+	log := h.Log.With("requestId", r.ID)
+	switch r.Status {
+	case dsr.StatusQueued:
+		plan, err := dsr.Plan(r, h.Registry)
+		if err != nil {
+			return err
+		}
+		// Move on first, then send: a task that arrives before the request
+		// is in progress would only wait. A redelivered message finds the
+		// request in progress and resends what is not done (idempotent).
+		err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.now(), dsr.Changes{PlannedPurposes: plan})
+		if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+			return err
+		}
+		if r, err = h.Store.Get(ctx, m.RequestID); err != nil {
+			return err
+		}
+		if r.Status != dsr.StatusInProgress {
+			return nil
+		}
+	case dsr.StatusInProgress:
+		log.InfoContext(ctx, "redelivered request message; resending tasks not done")
+	case dsr.StatusAwaitingVerification:
+		return fmt.Errorf("request %s is not verified yet; will retry", r.ID)
+	default:
+		log.InfoContext(ctx, "request needs no dispatch", "status", r.Status)
+		return nil
+	}
+	var tasks []dsr.TaskMessage
+	for _, p := range r.PlannedPurposes {
+		if _, done := r.DoneParts[p]; !done {
+			tasks = append(tasks, dsr.TaskMessage{RequestID: r.ID, Purpose: p})
+		}
+	}
+	if err := h.Queue.SendTasks(ctx, tasks); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "request dispatched", "tasks", len(tasks), "event", "dispatched")
+	return nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}

@@ -1,0 +1,266 @@
+package dsr_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+func TestNormalizeEmail(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"Ada@Example.com", "ada@example.com", true},
+		{"  ada@example.com\t", "ada@example.com", true},
+		{"ADA.LOVELACE+dsr@EXAMPLE.CO.UK", "ada.lovelace+dsr@example.co.uk", true},
+		{"", "", false},
+		{"ada", "", false},
+		{"ada@", "", false},
+		{"@example.com", "", false},
+		{"ada@example", "", false},
+		{"Ada <ada@example.com>", "", false},
+		{"ada@example..com", "", false},
+		{"ada@@example.com", "", false},
+		{"ada @example.com", "", false},
+		{strings.Repeat("a", 65) + "@example.com", "", false},
+		{"a@" + strings.Repeat("b", 250) + ".com", "", false},
+	}
+	for _, tc := range tests {
+		got, err := dsr.NormalizeEmail(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if err != nil && dsr.ErrorCodeOf(err) != dsr.EInvalid {
+			t.Errorf("NormalizeEmail(%q) error code %q", tc.in, dsr.ErrorCodeOf(err))
+		}
+		if err != nil && tc.in != "" && strings.Contains(err.Error(), strings.TrimSpace(tc.in)) {
+			t.Errorf("error echoes the input: %v", err)
+		}
+	}
+}
+
+func TestDeadlineDue(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := dsr.DeadlinePolicy{Location: time.UTC}
+	tests := []struct {
+		name   string
+		policy dsr.DeadlinePolicy
+		at     string
+		months int
+		want   string
+	}{
+		{"same day next month", utc, "2026-03-10T08:00:00Z", 1, "2026-04-10T23:59:59Z"},
+		{"31 January to 28 February", utc, "2027-01-31T12:00:00Z", 1, "2027-02-28T23:59:59Z"},
+		{"31 January to 29 February in a leap year", utc, "2028-01-31T12:00:00Z", 1, "2028-02-29T23:59:59Z"},
+		{"31 March to 30 April", utc, "2026-03-31T00:00:00Z", 1, "2026-04-30T23:59:59Z"},
+		{"December to January", utc, "2026-12-15T10:00:00Z", 1, "2027-01-15T23:59:59Z"},
+		{"extension by two more months", utc, "2026-11-30T10:00:00Z", 3, "2027-02-28T23:59:59Z"},
+		{"zero policy is UTC", dsr.DeadlinePolicy{}, "2026-05-05T05:05:05Z", 1, "2026-06-05T23:59:59Z"},
+		{"just before midnight UTC is the next day in Berlin", dsr.DeadlinePolicy{Location: berlin}, "2026-01-30T23:30:00Z", 1, "2026-02-28T22:59:59Z"},
+		{"Berlin, across the DST change", dsr.DeadlinePolicy{Location: berlin}, "2026-03-15T12:00:00Z", 1, "2026-04-15T21:59:59Z"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at, _ := time.Parse(time.RFC3339, tc.at)
+			got := tc.policy.Due(at, tc.months).Format(time.RFC3339)
+			if got != tc.want {
+				t.Errorf("Due(%s, %d) = %s, want %s", tc.at, tc.months, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewDeadlinePolicy(t *testing.T) {
+	if p, err := dsr.NewDeadlinePolicy("", ""); err != nil || p.Start != dsr.ClockAtReceipt || p.Location != time.UTC {
+		t.Errorf("defaults: %+v %v", p, err)
+	}
+	if p, err := dsr.NewDeadlinePolicy("verification", "Europe/Paris"); err != nil || p.Start != dsr.ClockAtVerification || p.Location.String() != "Europe/Paris" {
+		t.Errorf("verification/Paris: %+v %v", p, err)
+	}
+	for _, bad := range [][2]string{{"arrival", ""}, {"receipt", "Mars/Olympus"}} {
+		if _, err := dsr.NewDeadlinePolicy(bad[0], bad[1]); err == nil {
+			t.Errorf("NewDeadlinePolicy(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}
+
+func TestStatusTransitions(t *testing.T) {
+	allowed := map[[2]dsr.Status]bool{
+		{dsr.StatusAwaitingVerification, dsr.StatusQueued}:   true,
+		{dsr.StatusAwaitingVerification, dsr.StatusExpired}:  true,
+		{dsr.StatusAwaitingVerification, dsr.StatusRejected}: true,
+		{dsr.StatusQueued, dsr.StatusInProgress}:             true,
+		{dsr.StatusQueued, dsr.StatusFailed}:                 true,
+		{dsr.StatusQueued, dsr.StatusRejected}:               true,
+		{dsr.StatusInProgress, dsr.StatusCompleted}:          true,
+		{dsr.StatusInProgress, dsr.StatusFailed}:             true,
+	}
+	all := []dsr.Status{dsr.StatusAwaitingVerification, dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted,
+		dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired}
+	for _, from := range all {
+		for _, to := range all {
+			if got := from.CanMoveTo(to); got != allowed[[2]dsr.Status{from, to}] {
+				t.Errorf("%s → %s allowed = %v", from, to, got)
+			}
+		}
+	}
+	for _, s := range []dsr.Status{dsr.StatusCompleted, dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired} {
+		if !s.Final() {
+			t.Errorf("%s is not final", s)
+		}
+	}
+}
+
+func TestTokensAndCodes(t *testing.T) {
+	tok, hash, err := dsr.NewStatusToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) < 22 || strings.Contains(hash, tok) || !dsr.TokenMatches(tok, hash) || dsr.TokenMatches(tok+"x", hash) || dsr.TokenMatches("", hash) {
+		t.Errorf("status token %q / %q", tok, hash)
+	}
+	h, err := dsr.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := dsr.NewCode()
+	if err != nil || len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+		t.Fatalf("code %q %v", code, err)
+	}
+	stored := h.Code("R1", code)
+	if !h.CodeMatches("R1", code, stored) || h.CodeMatches("R2", code, stored) || h.CodeMatches("R1", "000000x", stored) {
+		t.Errorf("code hashing does not bind the request")
+	}
+	other, _ := dsr.NewHasher([]byte("another pepper, 16 bytes or more"))
+	if other.CodeMatches("R1", code, stored) {
+		t.Errorf("code hash does not depend on the pepper")
+	}
+	if _, err := dsr.NewHasher([]byte("short")); err == nil {
+		t.Errorf("short pepper accepted")
+	}
+}
+
+func TestRequestView(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	r := &dsr.Request{ID: "01J", Type: dsr.TypeAccess, Status: dsr.StatusCompleted, ReceivedAt: at, DueAt: at.AddDate(0, 1, 0), CompletedAt: at.Add(time.Hour),
+		Email: "ada@example.com", TokenHash: "secret"}
+	v := r.View()
+	if v.Result == nil || v.Result.Report != "/v1/requests/01J/report" || v.CompletedAt == nil || v.DueAt == nil {
+		t.Errorf("view: %+v", v)
+	}
+	r.Status = dsr.StatusInProgress
+	if v := r.View(); v.Result != nil || v.CompletedAt != nil {
+		t.Errorf("in-progress view has a result: %+v", v)
+	}
+}
+
+func demoRegistry(t testing.TB) dsr.Registry {
+	t.Helper()
+	reg, err := dsr.ParseRegistry([]byte(`
+- purpose: marketing
+  table: T-marketing
+  subjectIndex: by-subject
+  identifier: email
+  description: Ads.
+  legalBasis: consent
+  directMarketing: true
+  retention: 2 years
+  erasure: delete
+  objection: delete
+- purpose: billing
+  table: T-billing
+  subjectIndex: by-subject
+  identifier: customerEmail
+  description: Invoices.
+  legalBasis: legal obligation
+  retention: 10 years
+  retentionYears: 10
+  erasure: restrict
+  objection: restrict
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func TestParseRegistry(t *testing.T) {
+	reg := demoRegistry(t)
+	if diff := cmp.Diff([]string{"marketing", "billing"}, reg.Names()); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff([]string{"marketing"}, reg.DirectMarketing()); diff != "" {
+		t.Error(diff)
+	}
+	if p, ok := reg.Lookup("billing"); !ok || p.Identifier != "customerEmail" || p.Erasure != dsr.ActionRestrict {
+		t.Errorf("lookup billing: %+v %v", p, ok)
+	}
+	base := "- purpose: p\n  table: t\n  subjectIndex: i\n  identifier: email\n  description: d\n  legalBasis: l\n  retention: r\n  erasure: delete\n  objection: delete\n"
+	bad := map[string]string{
+		"empty":             "",
+		"empty list":        "[]",
+		"not a list":        "purpose: p",
+		"unknown key":       base + "  colour: red\n",
+		"duplicate":         base + strings.Replace(base, "- purpose: p", "- purpose: p", 1),
+		"bad name":          strings.Replace(base, "purpose: p", "purpose: Not A Name", 1),
+		"no table":          strings.Replace(base, "  table: t\n", "", 1),
+		"no legal basis":    strings.Replace(base, "  legalBasis: l\n", "", 1),
+		"bad action":        strings.Replace(base, "erasure: delete", "erasure: mask", 1),
+		"restrict, no duty": strings.Replace(base, "erasure: delete", "erasure: restrict", 1),
+	}
+	for name, in := range bad {
+		if _, err := dsr.ParseRegistry([]byte(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestTemplateRegistry(t *testing.T) {
+	// The registry in template.yaml parses, with the four demo purposes.
+	raw, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(raw), "PURPOSE_REGISTRY: !Sub |\n")
+	if !ok {
+		t.Fatal("template has no PURPOSE_REGISTRY")
+	}
+	var lines []string
+	for _, l := range strings.Split(after, "\n") {
+		if !strings.HasPrefix(l, "          ") {
+			break
+		}
+		lines = append(lines, strings.TrimPrefix(l, "          "))
+	}
+	reg, err := dsr.ParseRegistry([]byte(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"marketing", "newsletter", "customer_care", "billing"}, reg.Names()); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff([]string{"marketing", "newsletter"}, reg.DirectMarketing()); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func FuzzParseRegistry(f *testing.F) {
+	f.Add([]byte("- purpose: p\n  table: t\n"))
+	f.Add([]byte("[]"))
+	f.Add([]byte("{a: [b, {c: d}]}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reg, err := dsr.ParseRegistry(data)
+		if err == nil && len(reg) == 0 {
+			t.Fatal("empty registry accepted")
+		}
+	})
+}

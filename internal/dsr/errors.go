@@ -1,0 +1,73 @@
+// Package dsr holds the domain of data-subject requests: requests and their
+// states, identity verification, the purpose registry, deadlines and the
+// access report. It imports nothing of AWS; adapters live in sibling packages.
+package dsr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrorCode classifies a domain error. One place (package httpapi) turns
+// codes into HTTP statuses, so internals never leak to clients.
+type ErrorCode string
+
+// Error codes of the domain.
+const (
+	EInvalid  ErrorCode = "invalid"   // bad input; the fields say which
+	ENotFound ErrorCode = "not_found" // unknown id, or a token that does not match
+	EConflict ErrorCode = "conflict"  // action not allowed in the current state
+	EGone     ErrorCode = "gone"      // expired or deleted for good
+	EInternal ErrorCode = "internal"  // anything else; never shown to clients
+	// ENotImplemented: a valid request this version does not process yet.
+	ENotImplemented ErrorCode = "not_implemented"
+)
+
+// FieldError names one invalid field of an input and why it is invalid.
+// Reasons never echo the value given.
+type FieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Error is a domain error with a code, a message safe to show to the client
+// (no personal data), and optional field errors.
+type Error struct {
+	Code    ErrorCode
+	Message string
+	Fields  []FieldError
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("%s: %s (%d field errors)", e.Code, e.Message, len(e.Fields))
+}
+
+// Errorf returns a domain error with the given code and message.
+func Errorf(code ErrorCode, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EInvalid error carrying the given field errors.
+func Invalid(message string, fields ...FieldError) *Error {
+	return &Error{Code: EInvalid, Message: message, Fields: fields}
+}
+
+// ErrorCodeOf returns the code of the first *Error in err's chain, or
+// EInternal for any other non-nil error.
+func ErrorCodeOf(err error) ErrorCode {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EInternal
+}
+
+// ErrNotFound is the one answer for an unknown request, a missing token and a
+// wrong token alike, so that none of them tells an attacker anything.
+var ErrNotFound = Errorf(ENotFound, "no request with this id and token")

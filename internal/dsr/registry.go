@@ -1,0 +1,113 @@
+package dsr
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Action says what erasure or objection does to a purpose's records.
+type Action string
+
+// Actions of the registry.
+const (
+	ActionDelete   Action = "delete"
+	ActionRestrict Action = "restrict"
+)
+
+// Purpose is one entry of the purpose registry: a purpose the CRM collects
+// contact data for, the table that holds it and the rules that apply to it.
+type Purpose struct {
+	Name            string `yaml:"purpose" json:"purpose"`
+	Table           string `yaml:"table" json:"table"`
+	SubjectIndex    string `yaml:"subjectIndex" json:"subjectIndex"`
+	Identifier      string `yaml:"identifier" json:"identifier"`
+	Description     string `yaml:"description" json:"description"`
+	LegalBasis      string `yaml:"legalBasis" json:"legalBasis"`
+	DirectMarketing bool   `yaml:"directMarketing" json:"directMarketing"`
+	Retention       string `yaml:"retention" json:"retention"`
+	RetentionYears  int    `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
+	Erasure         Action `yaml:"erasure" json:"erasure"`
+	Objection       Action `yaml:"objection" json:"objection"`
+}
+
+// Registry is the ordered list of purposes, as declared in template.yaml.
+type Registry []Purpose
+
+var purposeName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// ParseRegistry parses and checks the registry's YAML (the PURPOSE_REGISTRY
+// variable). Unknown keys, duplicates and missing fields are errors, so that a
+// typo in the template fails at start, not in the middle of an erasure.
+func ParseRegistry(data []byte) (Registry, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var reg Registry
+	if err := dec.Decode(&reg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("purpose registry: empty")
+		}
+		return nil, fmt.Errorf("purpose registry: %w", err)
+	}
+	if len(reg) == 0 {
+		return nil, errors.New("purpose registry: no purposes")
+	}
+	seen := map[string]bool{}
+	for i, p := range reg {
+		where := fmt.Sprintf("purpose registry entry %d (%q)", i+1, p.Name)
+		switch {
+		case !purposeName.MatchString(p.Name):
+			return nil, fmt.Errorf("%s: purpose must match %s", where, purposeName)
+		case seen[p.Name]:
+			return nil, fmt.Errorf("%s: duplicate purpose", where)
+		case p.Table == "" || p.SubjectIndex == "" || p.Identifier == "":
+			return nil, fmt.Errorf("%s: table, subjectIndex and identifier are required", where)
+		case p.Description == "" || p.LegalBasis == "" || p.Retention == "":
+			return nil, fmt.Errorf("%s: description, legalBasis and retention are required", where)
+		case !p.Erasure.valid() || !p.Objection.valid():
+			return nil, fmt.Errorf("%s: erasure and objection must be %q or %q", where, ActionDelete, ActionRestrict)
+		case p.Erasure == ActionRestrict && p.RetentionYears <= 0:
+			return nil, fmt.Errorf("%s: a purpose restricted on erasure needs retentionYears (its statutory duty)", where)
+		}
+		seen[p.Name] = true
+	}
+	return reg, nil
+}
+
+func (a Action) valid() bool { return a == ActionDelete || a == ActionRestrict }
+
+// Lookup returns the purpose named name.
+func (r Registry) Lookup(name string) (Purpose, bool) {
+	for _, p := range r {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Purpose{}, false
+}
+
+// Names returns the purposes' names in registry order.
+func (r Registry) Names() []string {
+	names := make([]string, len(r))
+	for i, p := range r {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// DirectMarketing returns the names of the purposes flagged direct marketing.
+func (r Registry) DirectMarketing() []string {
+	var names []string
+	for _, p := range r {
+		if p.DirectMarketing {
+			names = append(names, p.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}

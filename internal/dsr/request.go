@@ -1,0 +1,149 @@
+package dsr
+
+import (
+	"time"
+)
+
+// Type is the kind of a data-subject request.
+type Type string
+
+// Request types of api.md.
+const (
+	TypeAccess    Type = "access"    // Art. 15
+	TypeErasure   Type = "erasure"   // Art. 17
+	TypeObjection Type = "objection" // Art. 21
+)
+
+// Status is where a request stands. A request never moves backwards.
+type Status string
+
+// Statuses of api.md.
+const (
+	StatusAwaitingVerification Status = "awaiting_verification"
+	StatusQueued               Status = "queued"
+	StatusInProgress           Status = "in_progress"
+	StatusCompleted            Status = "completed"
+	StatusFailed               Status = "failed"
+	StatusRejected             Status = "rejected"
+	StatusExpired              Status = "expired"
+)
+
+var transitions = map[Status][]Status{
+	StatusAwaitingVerification: {StatusQueued, StatusExpired, StatusRejected},
+	StatusQueued:               {StatusInProgress, StatusFailed, StatusRejected},
+	StatusInProgress:           {StatusCompleted, StatusFailed},
+}
+
+// CanMoveTo reports whether a request in status s may move to next.
+func (s Status) CanMoveTo(next Status) bool {
+	for _, t := range transitions[s] {
+		if t == next {
+			return true
+		}
+	}
+	return false
+}
+
+// Final reports whether no transition leaves s.
+func (s Status) Final() bool { return len(transitions[s]) == 0 }
+
+// Request is a data-subject request as stored. Secrets are held only as
+// hashes; Email is the normalized address, needed to find the person's data.
+type Request struct {
+	ID       string
+	Type     Type
+	Status   Status
+	Email    string
+	Scope    string   // objection: "direct_marketing", or empty
+	Purposes []string // objection: the purposes objected to
+	Grounds  string   // objection: the person's grounds
+
+	TokenHash     string
+	CodeHash      string
+	CodeExpiresAt time.Time
+	CodeAttempts  int
+
+	ReceivedAt  time.Time
+	VerifiedAt  time.Time
+	DueAt       time.Time
+	CompletedAt time.Time
+	UpdatedAt   time.Time
+
+	// Purposes planned by dispatch, and for each purpose done, the number of
+	// part chunks it wrote.
+	PlannedPurposes []string
+	DoneParts       map[string]int
+
+	Result        *Result
+	FailureReason string
+}
+
+// Result is what a completed request produced: object keys, never URLs.
+type Result struct {
+	ReportJSONKey string `json:"reportJsonKey,omitempty"`
+	ReportHTMLKey string `json:"reportHtmlKey,omitempty"`
+}
+
+// AllPartsDone reports whether every planned purpose has its part.
+func (r *Request) AllPartsDone() bool {
+	if len(r.PlannedPurposes) == 0 {
+		return false
+	}
+	for _, p := range r.PlannedPurposes {
+		if _, ok := r.DoneParts[p]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// View is the request as a subject sees it (api.md "request view").
+type View struct {
+	ID          string      `json:"id"`
+	Type        Type        `json:"type"`
+	Status      Status      `json:"status"`
+	ReceivedAt  time.Time   `json:"receivedAt"`
+	DueAt       *time.Time  `json:"dueAt,omitempty"`
+	CompletedAt *time.Time  `json:"completedAt,omitempty"`
+	Result      *ViewResult `json:"result,omitempty"`
+}
+
+// ViewResult links to what a completed request produced.
+type ViewResult struct {
+	Report      string `json:"report,omitempty"`
+	Certificate string `json:"certificate,omitempty"`
+}
+
+// View returns the subject's view of r.
+func (r *Request) View() View {
+	v := View{ID: r.ID, Type: r.Type, Status: r.Status, ReceivedAt: r.ReceivedAt.UTC()}
+	if !r.DueAt.IsZero() {
+		d := r.DueAt.UTC()
+		v.DueAt = &d
+	}
+	if r.Status == StatusCompleted {
+		c := r.CompletedAt.UTC()
+		v.CompletedAt = &c
+		if r.Type == TypeAccess {
+			v.Result = &ViewResult{Report: "/v1/requests/" + r.ID + "/report"}
+		} else {
+			v.Result = &ViewResult{Certificate: "/v1/requests/" + r.ID + "/certificate"}
+		}
+	}
+	return v
+}
+
+// RequestMessage is the body of a request-queue message: a verified request
+// to dispatch. It carries no personal data.
+type RequestMessage struct {
+	RequestID string `json:"requestId"`
+}
+
+// TaskMessage is the body of a task-queue message: one purpose of one
+// request, from Cursor on (empty: the first page), writing chunks from Chunk.
+type TaskMessage struct {
+	RequestID string `json:"requestId"`
+	Purpose   string `json:"purpose"`
+	Cursor    string `json:"cursor,omitempty"`
+	Chunk     int    `json:"chunk,omitempty"`
+}

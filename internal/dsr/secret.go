@@ -1,0 +1,87 @@
+package dsr
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// Verification limits of api.md.
+const (
+	CodeDigits      = 6
+	CodeTTL         = 15 * time.Minute
+	MaxCodeAttempts = 5
+)
+
+// NewStatusToken returns a fresh status token of 256 random bits, shown once
+// to the person, and the hash that is stored in its place.
+func NewStatusToken() (token, hash string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("status token: %w", err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token), nil
+}
+
+// HashToken returns the stored form of a status token. A plain SHA-256 is
+// enough: the token has 256 bits of entropy.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenMatches reports in constant time whether token hashes to hash.
+func TokenMatches(token, hash string) bool {
+	if token == "" || hash == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(HashToken(token)), []byte(hash)) == 1
+}
+
+// NewCode returns a uniformly drawn code of CodeDigits decimal digits.
+func NewCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("verification code: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// Hasher makes the keyed hashes of codes (and, later, of subject identifiers
+// for the suppression list) with a secret pepper, so that a leaked table does
+// not give away a code by brute force over its million values.
+type Hasher struct{ pepper []byte }
+
+// NewHasher returns a Hasher keyed with pepper, which must not be empty.
+func NewHasher(pepper []byte) (*Hasher, error) {
+	if len(pepper) < 16 {
+		return nil, fmt.Errorf("pepper: want at least 16 bytes, got %d", len(pepper))
+	}
+	return &Hasher{pepper: append([]byte(nil), pepper...)}, nil
+}
+
+// Code returns the stored form of a verification code of request id.
+func (h *Hasher) Code(id, code string) string {
+	mac := hmac.New(sha256.New, h.pepper)
+	mac.Write([]byte("code\x00" + id + "\x00" + code))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// CodeMatches reports in constant time whether code is the code of request id.
+func (h *Hasher) CodeMatches(id, code, hash string) bool {
+	return hash != "" && hmac.Equal([]byte(h.Code(id, code)), []byte(hash))
+}
+
+// Subject returns the keyed hash of a normalized identifier.
+func (h *Hasher) Subject(normalized string) string {
+	mac := hmac.New(sha256.New, h.pepper)
+	mac.Write([]byte("subject\x00" + normalized))
+	return hex.EncodeToString(mac.Sum(nil))
+}

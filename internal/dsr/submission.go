@@ -1,0 +1,174 @@
+package dsr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxBodyBytes is the largest request body accepted (api.md: 16 KiB).
+const MaxBodyBytes = 16 << 10
+
+// MaxGroundsLength is the longest objection grounds accepted, in characters.
+const MaxGroundsLength = 2000
+
+// ScopeDirectMarketing objects to every purpose flagged direct marketing.
+const ScopeDirectMarketing = "direct_marketing"
+
+// Submission is a validated POST /v1/requests body.
+type Submission struct {
+	Type     Type
+	Email    string // normalized
+	Scope    string
+	Purposes []string
+	Grounds  string
+}
+
+type submissionBody struct {
+	Type     *string   `json:"type"`
+	Email    *string   `json:"email"`
+	Scope    *string   `json:"scope"`
+	Purposes *[]string `json:"purposes"`
+	Grounds  *string   `json:"grounds"`
+}
+
+// ParseSubmission decodes and validates a submission against the registry:
+// malformed JSON, unknown fields, missing or bad values and oversized bodies
+// are EInvalid errors whose fields say what is wrong, never echoing values.
+func ParseSubmission(body []byte, reg Registry) (Submission, error) {
+	var b submissionBody
+	if err := DecodeStrict(body, &b); err != nil {
+		return Submission{}, err
+	}
+	var s Submission
+	var fields []FieldError
+	bad := func(field, reason string) { fields = append(fields, FieldError{Field: field, Reason: reason}) }
+
+	switch {
+	case b.Type == nil:
+		bad("type", "is required")
+	case Type(*b.Type) == TypeAccess || Type(*b.Type) == TypeErasure || Type(*b.Type) == TypeObjection:
+		s.Type = Type(*b.Type)
+	default:
+		bad("type", `must be one of "access", "erasure", "objection"`)
+	}
+	if b.Email == nil {
+		bad("email", "is required")
+	} else if email, err := NormalizeEmail(*b.Email); err != nil {
+		var de *Error
+		if errors.As(err, &de) {
+			fields = append(fields, de.Fields...)
+		}
+	} else {
+		s.Email = email
+	}
+
+	if s.Type == TypeObjection {
+		switch {
+		case b.Scope != nil && b.Purposes != nil:
+			bad("scope", `give either "scope" or "purposes", not both`)
+		case b.Scope != nil:
+			if *b.Scope != ScopeDirectMarketing {
+				bad("scope", `must be "direct_marketing"`)
+			}
+			s.Scope = *b.Scope
+		case b.Purposes != nil:
+			if len(*b.Purposes) == 0 {
+				bad("purposes", "must name at least one purpose")
+			}
+			seen := map[string]bool{}
+			for i, p := range *b.Purposes {
+				if _, ok := reg.Lookup(p); !ok {
+					bad(fmt.Sprintf("purposes[%d]", i), "is not a purpose of the registry: "+strings.Join(reg.Names(), ", "))
+				} else if !seen[p] {
+					seen[p] = true
+					s.Purposes = append(s.Purposes, p)
+				}
+			}
+		default:
+			bad("scope", `an objection needs "scope": "direct_marketing" or "purposes"`)
+		}
+		if b.Grounds != nil {
+			if utf8.RuneCountInString(*b.Grounds) > MaxGroundsLength {
+				bad("grounds", fmt.Sprintf("is longer than %d characters", MaxGroundsLength))
+			}
+			s.Grounds = *b.Grounds
+		}
+	} else if s.Type != "" {
+		for name, set := range map[string]bool{"scope": b.Scope != nil, "purposes": b.Purposes != nil, "grounds": b.Grounds != nil} {
+			if set {
+				bad(name, "is only allowed for objections")
+			}
+		}
+	}
+	if len(fields) > 0 {
+		slices.SortStableFunc(fields, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return Submission{}, Invalid("the request body is invalid", fields...)
+	}
+	return s, nil
+}
+
+// VerifyBody is a validated POST /v1/requests/{id}/verify body.
+type VerifyBody struct {
+	Code string `json:"code"`
+}
+
+// ParseVerify decodes and validates a verification body.
+func ParseVerify(body []byte) (string, error) {
+	var b struct {
+		Code *string `json:"code"`
+	}
+	if err := DecodeStrict(body, &b); err != nil {
+		return "", err
+	}
+	if b.Code == nil {
+		return "", Invalid("the request body is invalid", FieldError{Field: "code", Reason: "is required"})
+	}
+	c := *b.Code
+	if len(c) != CodeDigits || strings.Trim(c, "0123456789") != "" {
+		return "", Invalid("the request body is invalid", FieldError{Field: "code", Reason: "must be 6 digits"})
+	}
+	return c, nil
+}
+
+// DecodeStrict decodes one JSON object into v, refusing bodies over
+// MaxBodyBytes, invalid UTF-8, unknown fields, and trailing data.
+func DecodeStrict(body []byte, v any) error {
+	if len(body) > MaxBodyBytes {
+		return Invalid(fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
+	}
+	if !utf8.Valid(body) {
+		return Invalid("the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return Invalid("the request body is empty; a JSON object is required")
+		case errors.As(err, &typeErr):
+			return Invalid("the request body is invalid", FieldError{Field: typeErr.Field, Reason: "has the wrong type: want " + typeErr.Type.String()})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if len(name) > 64 {
+				name = name[:64]
+			}
+			return Invalid("the request body is invalid", FieldError{Field: name, Reason: "is not a known field"})
+		default:
+			return Invalid("the request body is not a valid JSON object")
+		}
+	}
+	if dec.More() {
+		return Invalid("the request body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Invalid("the request body holds more than one JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Contacts reads the purpose-partitioned contact tables through each
+// purpose's subject index. It never scans.
+type Contacts struct {
+	Client API
+	// Limit caps the items of one page (0: DynamoDB's 1 MB page).
+	Limit int32
+}
+
+// FindPage returns one page of subject's records in purpose p's table from
+// cursor on ("" for the first page), every attribute as stored, and the
+// cursor of the next page ("" after the last).
+func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]dsr.Record, string, error) {
+	keyCond := expression.Key(p.Identifier).Equal(expression.Value(subject))
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &p.Table, IndexName: &p.SubjectIndex,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}
+	if c.Limit > 0 {
+		in.Limit = &c.Limit
+	}
+	if cursor != "" {
+		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
+			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+		}
+	}
+	out, err := c.Client.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+	}
+	records := make([]dsr.Record, 0, len(out.Items))
+	for _, item := range out.Items {
+		var m map[string]any
+		if err := attributevalue.UnmarshalMap(item, &m); err != nil {
+			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+		}
+		records = append(records, dsr.Record{Table: p.Table, Item: m})
+	}
+	next := ""
+	if len(out.LastEvaluatedKey) > 0 {
+		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
+			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+		}
+	}
+	return records, next, nil
+}
+
+// cursorValue is one key attribute of a LastEvaluatedKey: keys are strings,
+// numbers or binary.
+type cursorValue struct {
+	S *string `json:"S,omitempty"`
+	N *string `json:"N,omitempty"`
+	B []byte  `json:"B,omitempty"`
+}
+
+// EncodeCursor turns a LastEvaluatedKey into an opaque string that fits in a
+// queue message.
+func EncodeCursor(k map[string]types.AttributeValue) (string, error) {
+	m := make(map[string]cursorValue, len(k))
+	for name, v := range k {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			m[name] = cursorValue{S: &v.Value}
+		case *types.AttributeValueMemberN:
+			m[name] = cursorValue{N: &v.Value}
+		case *types.AttributeValueMemberB:
+			m[name] = cursorValue{B: v.Value}
+		default:
+			return "", fmt.Errorf("encode cursor: key attribute %q has a type keys cannot have", name)
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode cursor: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// DecodeCursor is the inverse of EncodeCursor.
+func DecodeCursor(s string) (map[string]types.AttributeValue, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("decode cursor: %w", err)
+	}
+	var m map[string]cursorValue
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decode cursor: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("decode cursor: empty")
+	}
+	k := make(map[string]types.AttributeValue, len(m))
+	for name, v := range m {
+		switch {
+		case v.S != nil && v.N == nil && v.B == nil:
+			k[name] = &types.AttributeValueMemberS{Value: *v.S}
+		case v.N != nil && v.S == nil && v.B == nil:
+			k[name] = &types.AttributeValueMemberN{Value: *v.N}
+		case v.B != nil && v.S == nil && v.N == nil:
+			k[name] = &types.AttributeValueMemberB{Value: v.B}
+		default:
+			return nil, fmt.Errorf("decode cursor: attribute %q must have exactly one of S, N, B", name)
+		}
+	}
+	return k, nil
+}
+
+// BatchPut writes items to table in batches of 25, retrying unprocessed items
+// with exponential backoff and full jitter until ctx ends.
+func BatchPut(ctx context.Context, c API, table string, items []map[string]types.AttributeValue) error {
+	for start := 0; start < len(items); start += 25 {
+		end := min(start+25, len(items))
+		reqs := make([]types.WriteRequest, 0, end-start)
+		for _, it := range items[start:end] {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+		pending := map[string][]types.WriteRequest{table: reqs}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				backoff := min(50*time.Millisecond<<min(attempt, 10), 5*time.Second)
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("batch put %s: %w", table, ctx.Err())
+				case <-time.After(rand.N(backoff) + time.Millisecond):
+				}
+			}
+			out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return fmt.Errorf("batch put %s: %w", table, err)
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+// Package dynamo holds the DynamoDB adapters: the requests table and the
+// purpose-partitioned contact tables.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// API is the part of the DynamoDB client the adapters use.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// timeLayout is fixed-width, so that stored times sort as strings.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// Requests stores requests in the requests table, one item per request.
+type Requests struct {
+	Client API
+	Table  string
+}
+
+type requestItem struct {
+	ID              string         `dynamodbav:"id"`
+	Type            string         `dynamodbav:"type"`
+	Status          string         `dynamodbav:"status"`
+	Email           string         `dynamodbav:"email,omitempty"`
+	Scope           string         `dynamodbav:"scope,omitempty"`
+	Purposes        []string       `dynamodbav:"purposes,omitempty"`
+	Grounds         string         `dynamodbav:"grounds,omitempty"`
+	TokenHash       string         `dynamodbav:"tokenHash"`
+	CodeHash        string         `dynamodbav:"codeHash,omitempty"`
+	CodeExpiresAt   string         `dynamodbav:"codeExpiresAt,omitempty"`
+	CodeAttempts    int            `dynamodbav:"codeAttempts"`
+	ReceivedAt      string         `dynamodbav:"receivedAt"`
+	VerifiedAt      string         `dynamodbav:"verifiedAt,omitempty"`
+	DueAt           string         `dynamodbav:"dueAt,omitempty"`
+	CompletedAt     string         `dynamodbav:"completedAt,omitempty"`
+	UpdatedAt       string         `dynamodbav:"updatedAt"`
+	PlannedPurposes []string       `dynamodbav:"plannedPurposes,omitempty"`
+	DoneParts       map[string]int `dynamodbav:"doneParts,omitempty"`
+	Result          *dsr.Result    `dynamodbav:"result,omitempty"`
+	FailureReason   string         `dynamodbav:"failureReason,omitempty"`
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, s)
+}
+
+func toItem(r *dsr.Request) requestItem {
+	return requestItem{
+		ID: r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, Scope: r.Scope,
+		Purposes: r.Purposes, Grounds: r.Grounds, TokenHash: r.TokenHash, CodeHash: r.CodeHash,
+		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts,
+		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt),
+		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt),
+		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: r.Result, FailureReason: r.FailureReason,
+	}
+}
+
+func fromItem(it requestItem) (*dsr.Request, error) {
+	r := &dsr.Request{
+		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, Scope: it.Scope,
+		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
+		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
+		Result: it.Result, FailureReason: it.FailureReason,
+	}
+	for _, f := range []struct {
+		dst *time.Time
+		src string
+	}{
+		{&r.CodeExpiresAt, it.CodeExpiresAt}, {&r.ReceivedAt, it.ReceivedAt}, {&r.VerifiedAt, it.VerifiedAt},
+		{&r.DueAt, it.DueAt}, {&r.CompletedAt, it.CompletedAt}, {&r.UpdatedAt, it.UpdatedAt},
+	} {
+		t, err := parseTime(f.src)
+		if err != nil {
+			return nil, fmt.Errorf("request %s: %w", it.ID, err)
+		}
+		*f.dst = t
+	}
+	return r, nil
+}
+
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}
+}
+
+// Create stores a new request; an existing id is a conflict.
+func (s *Requests) Create(ctx context.Context, r *dsr.Request) error {
+	item, err := attributevalue.MarshalMap(toItem(r))
+	if err != nil {
+		return fmt.Errorf("create request: %w", err)
+	}
+	cond := expression.AttributeNotExists(expression.Name("id"))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("create request: %w", err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.Table, Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+	})
+	if err != nil {
+		return conflictOr(err, "create request")
+	}
+	return nil
+}
+
+// Get reads request id, strongly consistent; an unknown id is dsr.ErrNotFound.
+func (s *Requests) Get(ctx context.Context, id string) (*dsr.Request, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("get request: %w", err)
+	}
+	if out.Item == nil {
+		return nil, dsr.ErrNotFound
+	}
+	var it requestItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("get request: %w", err)
+	}
+	return fromItem(it)
+}
+
+// CountFailedAttempt records one more wrong code, if the request still has
+// seen wrong codes and awaits verification; with expire it also ends it.
+func (s *Requests) CountFailedAttempt(ctx context.Context, id string, seen int, expire bool, now time.Time) error {
+	upd := expression.Set(expression.Name("codeAttempts"), expression.Value(seen+1)).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	if expire {
+		upd = upd.Set(expression.Name("status"), expression.Value(string(dsr.StatusExpired))).
+			Set(expression.Name("failureReason"), expression.Value("too many wrong verification codes"))
+	}
+	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusAwaitingVerification))).
+		And(expression.Name("codeAttempts").Equal(expression.Value(seen)))
+	return s.update(ctx, id, upd, cond, "count failed attempt")
+}
+
+// Transition moves request id from status from to status to, setting the
+// changes, only if it is still in from; otherwise it returns an EConflict error.
+func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error {
+	if !from.CanMoveTo(to) {
+		return fmt.Errorf("transition %s: %s → %s is not allowed", id, from, to)
+	}
+	upd := expression.Set(expression.Name("status"), expression.Value(string(to))).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	for name, t := range map[string]time.Time{"verifiedAt": ch.VerifiedAt, "dueAt": ch.DueAt, "completedAt": ch.CompletedAt} {
+		if !t.IsZero() {
+			upd = upd.Set(expression.Name(name), expression.Value(formatTime(t)))
+		}
+	}
+	if ch.Result != nil {
+		av, err := attributevalue.MarshalMap(ch.Result)
+		if err != nil {
+			return fmt.Errorf("transition %s: %w", id, err)
+		}
+		upd = upd.Set(expression.Name("result"), expression.Value(&types.AttributeValueMemberM{Value: av}))
+	}
+	if ch.FailureReason != "" {
+		upd = upd.Set(expression.Name("failureReason"), expression.Value(ch.FailureReason))
+	}
+	if ch.PlannedPurposes != nil {
+		upd = upd.Set(expression.Name("plannedPurposes"), expression.Value(ch.PlannedPurposes)).
+			Set(expression.Name("doneParts"), expression.Value(&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}))
+	}
+	cond := expression.Name("status").Equal(expression.Value(string(from)))
+	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to))
+}
+
+// MarkPartDone records that purpose's part of request id is written in
+// chunks chunks, once: it reports false if the part was already recorded or
+// the request is no longer in progress, and returns the request as stored.
+func (s *Requests) MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error) {
+	part := expression.Name("doneParts." + purpose)
+	upd := expression.Set(part, expression.Value(chunks)).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusInProgress))).
+		And(expression.AttributeNotExists(part))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return nil, false, fmt.Errorf("mark part done: %w", err)
+	}
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.Table, Key: key(id),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		if ccf.Item == nil {
+			return nil, false, dsr.ErrNotFound
+		}
+		r, err := unmarshalRequest(ccf.Item)
+		return r, false, err
+	case err != nil:
+		return nil, false, fmt.Errorf("mark part done: %w", err)
+	}
+	r, err := unmarshalRequest(out.Attributes)
+	return r, true, err
+}
+
+func unmarshalRequest(av map[string]types.AttributeValue) (*dsr.Request, error) {
+	var it requestItem
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	return fromItem(it)
+}
+
+func (s *Requests) update(ctx context.Context, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder, op string) error {
+	cond = cond.And(expression.AttributeExists(expression.Name("id")))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.Table, Key: key(id),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil {
+		return conflictOr(err, op)
+	}
+	return nil
+}
+
+// conflictOr turns a failed condition into a domain conflict and wraps any
+// other error with the operation.
+func conflictOr(err error, op string) error {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return &dsr.Error{Code: dsr.EConflict, Message: op + ": the request changed meanwhile"}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,327 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/seed"
+)
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+// do sends a request and decodes a JSON answer into out (if not nil); it
+// returns the status and the raw body.
+func (c *client) do(method, path, token string, body any, out any) (int, http.Header, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, resp.Header, raw
+}
+
+var codeLine = regexp.MustCompile(`Your verification code is: (\d{6})`)
+
+// codeFromOutbox reads the code e-mailed for request id, as a person would.
+func codeFromOutbox(t *testing.T, dir, id string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*-"+id+"-*.eml"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("outbox: want one message for %s, got %v (%v)", id, files, err)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "To: "+seed.Ada) {
+		t.Errorf("outbox message is not addressed to the normalized address:\n%s", raw)
+	}
+	m := codeLine.FindStringSubmatch(string(raw))
+	if m == nil {
+		t.Fatalf("outbox message has no code:\n%s", raw)
+	}
+	return m[1]
+}
+
+type submitted struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	StatusToken string `json:"statusToken"`
+	ReceivedAt  string `json:"receivedAt"`
+}
+
+type view struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	DueAt       string `json:"dueAt"`
+	CompletedAt string `json:"completedAt"`
+	Result      struct {
+		Report string `json:"report"`
+	} `json:"result"`
+}
+
+type link struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// TestAccessRequestEndToEnd is the product's base: submit for ada, read the
+// code from the outbox, verify, poll until completed, fetch the report link,
+// download the report: it holds exactly ada's seeded records from every
+// purpose table, and nothing of grace or anyone else.
+func TestAccessRequestEndToEnd(t *testing.T) {
+	var counter callCounter
+	cfg := awsConfig(t, counter.middleware)
+	stack, outbox := startStack(t, cfg, nil)
+	counter.reset()
+	c := &client{t: t, base: stack.URL}
+
+	var sub submitted
+	status, hdr, raw := c.do("POST", "/v1/requests", "", `{"type":"access","email":"  Ada@Example.COM "}`, &sub)
+	if status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", status, raw)
+	}
+	if ct := hdr.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("submit Content-Type = %q", ct)
+	}
+	if sub.Status != "awaiting_verification" || sub.Type != "access" || len(sub.StatusToken) < 22 || sub.ID == "" {
+		t.Fatalf("submit answer: %+v", sub)
+	}
+	if bytes.Contains(raw, []byte("ada@")) || bytes.Contains(raw, []byte("Ada@")) {
+		t.Errorf("submit answer echoes the address: %s", raw)
+	}
+	code := codeFromOutbox(t, outbox, sub.ID)
+
+	// Object-level authorization: no token, a wrong token, an unknown id and
+	// another request's token all get the same 404.
+	var other submitted
+	if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": "access", "email": "grace@example.com"}, &other); s != 202 {
+		t.Fatalf("submit grace: %d %s", s, b)
+	}
+	_, _, notFound := c.do("GET", "/v1/requests/"+sub.ID, "", nil, nil)
+	for name, tc := range map[string]struct{ id, token string }{
+		"wrong token":         {sub.ID, sub.StatusToken + "x"},
+		"unknown id":          {"01JD0000000000000000000000", sub.StatusToken},
+		"other request token": {sub.ID, other.StatusToken},
+		"not an id":           {"not-an-id", sub.StatusToken},
+	} {
+		s, h, b := c.do("GET", "/v1/requests/"+tc.id, tc.token, nil, nil)
+		if s != 404 || h.Get("Content-Type") != "application/problem+json" || !bytes.Equal(b, notFound) {
+			t.Errorf("%s: %d %s %s, want the same 404 as without a token (%s)", name, s, h.Get("Content-Type"), b, notFound)
+		}
+	}
+
+	// A wrong code is a 400 and counts; the right one verifies.
+	wrong := fmt.Sprintf("%06d", (mustAtoi(t, code)+1)%1_000_000)
+	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": wrong}, nil); s != 400 || !strings.Contains(string(b), "4 attempt(s) left") {
+		t.Fatalf("wrong code: %d %s", s, b)
+	}
+	var v view
+	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, &v); s != 200 {
+		t.Fatalf("verify: %d %s", s, b)
+	}
+	if v.Status == "awaiting_verification" || v.DueAt == "" {
+		t.Fatalf("after verify: %+v", v)
+	}
+	// Verifying twice with the right code is harmless.
+	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, &v); s != 200 {
+		t.Fatalf("verify again: %d %s", s, b)
+	}
+	// Before completion the report is a 409 (unless the pipeline was faster).
+	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/report", sub.StatusToken, nil, nil); s != 409 && s != 200 {
+		t.Errorf("report before completion: %d %s", s, b)
+	}
+
+	deadline := time.Now().Add(90 * time.Second)
+	for v.Status != "completed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("request not completed in time: %+v", v)
+		}
+		if v.Status == "failed" {
+			t.Fatalf("request failed: %+v", v)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if s, _, b := c.do("GET", "/v1/requests/"+sub.ID, sub.StatusToken, nil, &v); s != 200 {
+			t.Fatalf("status: %d %s", s, b)
+		}
+	}
+	if v.Result.Report != "/v1/requests/"+sub.ID+"/report" || v.CompletedAt == "" {
+		t.Fatalf("completed view: %+v", v)
+	}
+
+	var l link
+	before := time.Now()
+	if s, _, b := c.do("GET", v.Result.Report, sub.StatusToken, nil, &l); s != 200 {
+		t.Fatalf("report link: %d %s", s, b)
+	}
+	if l.ExpiresAt.After(before.Add(5*time.Minute+time.Second)) || !strings.Contains(l.URL, "X-Amz-Expires=300") {
+		t.Errorf("link valid for more than 5 minutes: %+v", l)
+	}
+	byOp, byService := counter.snapshot()
+	report := download(t, l.URL)
+
+	var rep dsr.Report
+	if err := json.Unmarshal(report, &rep); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	checkReport(t, stack.Registry, cfg, rep, report)
+
+	var hl link
+	if s, _, b := c.do("GET", v.Result.Report+"?format=html", sub.StatusToken, nil, &hl); s != 200 {
+		t.Fatalf("html link: %d %s", s, b)
+	}
+	page := string(download(t, hl.URL))
+	if !strings.HasPrefix(page, "<!DOCTYPE html>") || strings.Contains(page, "<script") || strings.Contains(page, "src=") ||
+		strings.Contains(page, "<link") || strings.Contains(page, "@import") {
+		t.Errorf("html report is not one self-contained page")
+	}
+	for _, want := range []string{"ada@example.com", "INV-2026-0100", "Purpose: billing", "consent (Art. 6(1)(a))"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("html report lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "grace") || strings.Contains(page, "example.net") {
+		t.Errorf("html report holds someone else's data")
+	}
+	if s, _, b := c.do("GET", v.Result.Report+"?format=pdf", sub.StatusToken, nil, nil); s != 400 {
+		t.Errorf("format=pdf: %d %s", s, b)
+	}
+
+	t.Logf("AWS calls of one access request with %d purposes (submit of ada and grace, verify ×3, polls, link):", len(stack.Registry))
+	for _, k := range sortedKeys(byOp) {
+		t.Logf("  %-32s %d", k, byOp[k])
+	}
+	t.Logf("  by service: %v", byService)
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func download(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("download: %d %v %.200s", resp.StatusCode, err, b)
+	}
+	return b
+}
+
+// checkReport compares the report with exactly ada's seeded records.
+func checkReport(t *testing.T, reg dsr.Registry, cfg aws.Config, rep dsr.Report, raw []byte) {
+	t.Helper()
+	keys, err := seed.KeyAttributes(context.Background(), dynamodb.NewFromConfig(cfg), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := seed.Items(reg, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Subject.Email != seed.Ada || len(rep.Rights) == 0 || rep.Controller.Name == "" {
+		t.Errorf("report header: %+v %+v %v", rep.Subject, rep.Controller, rep.Rights)
+	}
+	if len(rep.Purposes) != len(reg) {
+		t.Fatalf("report has %d purposes, registry %d", len(rep.Purposes), len(reg))
+	}
+	for i, p := range reg {
+		got := rep.Purposes[i]
+		if got.Purpose != p.Name || got.Description != p.Description || got.LegalBasis != p.LegalBasis || got.Retention != p.Retention {
+			t.Errorf("purpose %d: %+v", i, got)
+		}
+		var want []dsr.Record
+		for _, it := range items[p.Name] {
+			if it[p.Identifier] == seed.Ada {
+				want = append(want, dsr.Record{Table: p.Table, Item: normalize(t, it)})
+			}
+		}
+		if len(want) == 0 {
+			t.Fatalf("seed has no record of ada in %s", p.Name)
+		}
+		sortByKey := cmpopts.SortSlices(func(a, b dsr.Record) bool {
+			return fmt.Sprint(a.Item[keys[p.Name]]) < fmt.Sprint(b.Item[keys[p.Name]])
+		})
+		if diff := cmp.Diff(want, got.Records, sortByKey); diff != "" {
+			t.Errorf("purpose %s records (-seeded +report):\n%s", p.Name, diff)
+		}
+	}
+	for _, foreign := range []string{seed.Grace, "example.net"} {
+		if bytes.Contains(raw, []byte(foreign)) {
+			t.Errorf("report holds %q", foreign)
+		}
+	}
+}
+
+// normalize gives a seeded item the shape it has after a JSON round trip.
+func normalize(t *testing.T, it seed.Item) map[string]any {
+	b, err := json.Marshal(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

@@ -1,0 +1,275 @@
+// Package intake serves the subject routes of the public API: submitting a
+// request, verifying it with the e-mailed code, polling its status and
+// fetching a short-lived link to its report.
+package intake
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/httpapi"
+)
+
+// Store keeps requests. Transitions are conditional on the current status;
+// a lost race returns an error with code dsr.EConflict.
+type Store interface {
+	Create(ctx context.Context, r *dsr.Request) error
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	CountFailedAttempt(ctx context.Context, id string, seen int, expire bool, now time.Time) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+}
+
+// Queue takes verified requests for dispatch.
+type Queue interface {
+	SendRequest(ctx context.Context, m dsr.RequestMessage) error
+}
+
+// Mailer sends e-mail to a person.
+type Mailer interface {
+	Send(ctx context.Context, m dsr.Mail) error
+}
+
+// Links signs short-lived download links to report objects.
+type Links interface {
+	Exists(ctx context.Context, key string) (bool, error)
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
+// LinkTTL is how long a signed report link stays valid (api.md: at most 5 minutes).
+const LinkTTL = 5 * time.Minute
+
+// Service implements the subject routes.
+type Service struct {
+	Store    Store
+	Queue    Queue
+	Mailer   Mailer
+	Links    Links
+	Hasher   *dsr.Hasher
+	Registry dsr.Registry
+	Deadline dsr.DeadlinePolicy
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Submitted is the answer to a submission: the view plus the status token,
+// shown this once.
+type Submitted struct {
+	ID          string     `json:"id"`
+	Type        dsr.Type   `json:"type"`
+	Status      dsr.Status `json:"status"`
+	StatusToken string     `json:"statusToken"`
+	ReceivedAt  time.Time  `json:"receivedAt"`
+	DueAt       *time.Time `json:"dueAt,omitempty"`
+}
+
+// Link is a signed, short-lived download link.
+type Link struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Submit validates body, stores a new request awaiting verification and
+// e-mails its code.
+func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
+	sub, err := dsr.ParseSubmission(body, s.Registry)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Type != dsr.TypeAccess {
+		// Accepting a request we cannot answer would leave the person
+		// waiting; say so before any code is sent.
+		return nil, dsr.Errorf(dsr.ENotImplemented, "%s requests are not yet handled online; please write to the controller's privacy contact", sub.Type)
+	}
+	now := s.now().Truncate(time.Millisecond)
+	token, tokenHash, err := dsr.NewStatusToken()
+	if err != nil {
+		return nil, err
+	}
+	code, err := dsr.NewCode()
+	if err != nil {
+		return nil, err
+	}
+	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	r := &dsr.Request{
+		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email,
+		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds,
+		TokenHash: tokenHash, CodeHash: s.Hasher.Code(id, code), CodeExpiresAt: now.Add(dsr.CodeTTL),
+		ReceivedAt: now, UpdatedAt: now,
+	}
+	if s.Deadline.Start != dsr.ClockAtVerification {
+		r.DueAt = s.Deadline.Due(now, 1)
+	}
+	if err := s.Store.Create(ctx, r); err != nil {
+		return nil, fmt.Errorf("submit: %w", err)
+	}
+	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, code)); err != nil {
+		// Without the code the request can never be verified: end it now
+		// rather than leave it waiting, and let the person submit again.
+		if terr := s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
+			dsr.Changes{FailureReason: "the verification code could not be sent"}); terr != nil {
+			s.Log.ErrorContext(ctx, "end request after mail failure", "requestId", id, "error", terr.Error())
+		}
+		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
+	}
+	s.Log.InfoContext(ctx, "request received", "requestId", id, "type", r.Type, "event", "received")
+	out := &Submitted{ID: id, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: now}
+	if !r.DueAt.IsZero() {
+		out.DueAt = &r.DueAt
+	}
+	return out, nil
+}
+
+// authorize returns the request id if token is its status token, and the one
+// not-found error otherwise.
+func (s *Service) authorize(ctx context.Context, id, token string) (*dsr.Request, error) {
+	if id == "" || token == "" {
+		return nil, dsr.ErrNotFound
+	}
+	if _, err := ulid.ParseStrict(id); err != nil {
+		return nil, dsr.ErrNotFound
+	}
+	r, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !dsr.TokenMatches(token, r.TokenHash) {
+		return nil, dsr.ErrNotFound
+	}
+	return r, nil
+}
+
+// Verify checks the code of request id and, if right, queues the request.
+func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (dsr.View, error) {
+	r, err := s.authorize(ctx, id, token)
+	if err != nil {
+		return dsr.View{}, err
+	}
+	code, err := dsr.ParseVerify(body)
+	if err != nil {
+		return dsr.View{}, err
+	}
+	now := s.now()
+	switch r.Status {
+	case dsr.StatusAwaitingVerification:
+	case dsr.StatusExpired:
+		return dsr.View{}, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
+	case dsr.StatusRejected:
+		return dsr.View{}, dsr.Errorf(dsr.EConflict, "this request was rejected")
+	default:
+		if s.Hasher.CodeMatches(id, code, r.CodeHash) {
+			return r.View(), nil // verifying twice is harmless
+		}
+		return dsr.View{}, dsr.Errorf(dsr.EConflict, "this request is already verified")
+	}
+	if !now.Before(r.CodeExpiresAt) {
+		if err := s.expire(ctx, r, now, "the verification code expired"); err != nil {
+			return dsr.View{}, err
+		}
+		return dsr.View{}, dsr.Errorf(dsr.EGone, "the verification code has expired; please submit a new request")
+	}
+	if !s.Hasher.CodeMatches(id, code, r.CodeHash) {
+		attempts := r.CodeAttempts + 1
+		last := attempts >= dsr.MaxCodeAttempts
+		if err := s.Store.CountFailedAttempt(ctx, id, r.CodeAttempts, last, now); err != nil {
+			return dsr.View{}, fmt.Errorf("verify: %w", err)
+		}
+		s.Log.InfoContext(ctx, "wrong verification code", "requestId", id, "attempt", attempts)
+		if last {
+			return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
+		}
+		left := dsr.MaxCodeAttempts - attempts
+		return dsr.View{}, dsr.Invalid(fmt.Sprintf("the code is wrong; %d attempt(s) left", left),
+			dsr.FieldError{Field: "code", Reason: "does not match the code we sent"})
+	}
+	// Queue first, then move on: a message for a request not yet queued is
+	// retried by dispatch, while a request queued without a message would
+	// never be answered.
+	if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: id}); err != nil {
+		return dsr.View{}, &httpapi.Unavailable{Err: fmt.Errorf("verify: queue request: %w", err)}
+	}
+	ch := dsr.Changes{VerifiedAt: now}
+	if s.Deadline.Start == dsr.ClockAtVerification {
+		ch.DueAt = s.Deadline.Due(now, 1)
+	}
+	if err := s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch); err != nil {
+		if dsr.ErrorCodeOf(err) != dsr.EConflict {
+			return dsr.View{}, fmt.Errorf("verify: %w", err)
+		}
+		// A concurrent verification won; answer with what it stored.
+	}
+	r, err = s.Store.Get(ctx, id)
+	if err != nil {
+		return dsr.View{}, fmt.Errorf("verify: %w", err)
+	}
+	if r.Status == dsr.StatusExpired {
+		return dsr.View{}, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
+	}
+	s.Log.InfoContext(ctx, "request verified", "requestId", id, "event", "verified")
+	return r.View(), nil
+}
+
+func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, reason string) error {
+	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason})
+	if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+		return fmt.Errorf("expire request: %w", err)
+	}
+	return nil
+}
+
+// Status returns the view of request id.
+func (s *Service) Status(ctx context.Context, id, token string) (dsr.View, error) {
+	r, err := s.authorize(ctx, id, token)
+	if err != nil {
+		return dsr.View{}, err
+	}
+	return r.View(), nil
+}
+
+// ReportLink signs a link to the report of a completed access request.
+func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Link, error) {
+	r, err := s.authorize(ctx, id, token)
+	if err != nil {
+		return nil, err
+	}
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "html" {
+		return nil, dsr.Invalid("invalid query", dsr.FieldError{Field: "format", Reason: `must be "json" or "html"`})
+	}
+	if r.Type != dsr.TypeAccess {
+		return nil, dsr.Errorf(dsr.EConflict, "only access requests have a report")
+	}
+	if r.Status != dsr.StatusCompleted || r.Result == nil {
+		return nil, dsr.Errorf(dsr.EConflict, "the report is not ready; the request is %s", r.Status)
+	}
+	key := r.Result.ReportJSONKey
+	if format == "html" {
+		key = r.Result.ReportHTMLKey
+	}
+	ok, err := s.Links.Exists(ctx, key)
+	if err != nil {
+		return nil, &httpapi.Unavailable{Err: fmt.Errorf("report link: %w", err)}
+	}
+	if !ok {
+		return nil, dsr.Errorf(dsr.EGone, "the report has been deleted after its retention period")
+	}
+	url, err := s.Links.PresignGet(ctx, key, LinkTTL)
+	if err != nil {
+		return nil, fmt.Errorf("report link: %w", err)
+	}
+	s.Log.InfoContext(ctx, "report link issued", "requestId", id, "format", format, "event", "link_issued")
+	return &Link{URL: url, ExpiresAt: s.now().Add(LinkTTL).Truncate(time.Second)}, nil
+}

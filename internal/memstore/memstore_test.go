@@ -1,0 +1,12 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/privacyops/dsr/internal/memstore"
+	"github.com/privacyops/dsr/internal/storetest"
+)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(*testing.T) storetest.Store { return &memstore.Requests{} })
+}

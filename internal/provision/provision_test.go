@@ -1,0 +1,445 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/privacyops/dsr/internal/samtemplate"
+)
+
+// sdkOpts compares SDK types, which carry an unexported marker field.
+var sdkOpts = cmpopts.IgnoreUnexported(
+	dynamodb.CreateTableInput{}, ddbtypes.AttributeDefinition{}, ddbtypes.KeySchemaElement{},
+	ddbtypes.GlobalSecondaryIndex{}, ddbtypes.Projection{}, ddbtypes.SSESpecification{}, ddbtypes.ProvisionedThroughput{},
+	ddbtypes.StreamSpecification{},
+	s3types.ServerSideEncryptionConfiguration{}, s3types.ServerSideEncryptionRule{}, s3types.ServerSideEncryptionByDefault{},
+	s3types.PublicAccessBlockConfiguration{}, s3types.OwnershipControls{}, s3types.OwnershipControlsRule{},
+	s3types.BucketLifecycleConfiguration{}, s3types.LifecycleRule{}, s3types.LifecycleRuleFilter{},
+	s3types.LifecycleExpiration{}, s3types.AbortIncompleteMultipartUpload{}, s3types.VersioningConfiguration{},
+)
+
+// testProvisioner returns a provisioner for t that makes no AWS calls.
+func testProvisioner(t *testing.T, src string) (*provisioner, *samtemplate.Template) {
+	t.Helper()
+	tmpl, err := samtemplate.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := &provisioner{prefix: "dsr-local", names: samtemplate.Names{}, cfg: aws.Config{Region: "us-east-1"}}
+	pr.pseudo = samtemplate.Pseudo{Region: "us-east-1", AccountID: AccountID, StackName: "dsr-local"}
+	pr.resolver = &samtemplate.Resolver{Template: tmpl, Names: pr.names, Pseudo: pr.pseudo}
+	return pr, tmpl
+}
+
+func TestCreateTableInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		props string
+		want  *dynamodb.CreateTableInput
+	}{
+		{
+			name: "on demand with index and encryption",
+			props: `
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+        - {AttributeName: status, AttributeType: S}
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      GlobalSecondaryIndexes:
+        - IndexName: by-status
+          KeySchema: [{AttributeName: status, KeyType: HASH}]
+          Projection: {ProjectionType: INCLUDE, NonKeyAttributes: [a]}
+      SSESpecification: {SSEEnabled: true}
+      PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true}
+      TimeToLiveSpecification: {AttributeName: expiresAt, Enabled: true}
+      Tags: [{Key: k, Value: v}]`,
+			want: &dynamodb.CreateTableInput{
+				TableName:   aws.String("dsr-local-T"),
+				BillingMode: ddbtypes.BillingModePayPerRequest,
+				AttributeDefinitions: []ddbtypes.AttributeDefinition{
+					{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+					{AttributeName: aws.String("status"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+				},
+				KeySchema: []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+				GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
+					IndexName:  aws.String("by-status"),
+					KeySchema:  []ddbtypes.KeySchemaElement{{AttributeName: aws.String("status"), KeyType: ddbtypes.KeyTypeHash}},
+					Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeInclude, NonKeyAttributes: []string{"a"}},
+				}},
+				SSESpecification: &ddbtypes.SSESpecification{Enabled: aws.Bool(true)},
+			},
+		},
+		{
+			name: "provisioned with stream, capacity from a parameter",
+			props: `
+      AttributeDefinitions: [{AttributeName: id, AttributeType: N}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      ProvisionedThroughput: {ReadCapacityUnits: !Ref Capacity, WriteCapacityUnits: 2}
+      StreamSpecification: {StreamViewType: NEW_IMAGE}`,
+			want: &dynamodb.CreateTableInput{
+				TableName:             aws.String("dsr-local-T"),
+				BillingMode:           ddbtypes.BillingModeProvisioned,
+				AttributeDefinitions:  []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeN}},
+				KeySchema:             []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+				ProvisionedThroughput: &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(2)},
+				StreamSpecification:   &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewImage},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, tmpl := testProvisioner(t, "Parameters: {Capacity: {Type: Number, Default: 5}}\nResources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:"+tt.props+"\n")
+			var p tableProps
+			if err := pr.decode(tmpl.Resources["T"].Properties, &p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := createTableInput(pr.physicalName("T"), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, sdkOpts); diff != "" {
+				t.Errorf("createTableInput (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestQueueAttributes(t *testing.T) {
+	pr, tmpl := testProvisioner(t, `
+Parameters: {Retention: {Type: Number, Default: 1209600}}
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 180
+      MessageRetentionPeriod: !Ref Retention
+      SqsManagedSseEnabled: true
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt D.Arn, maxReceiveCount: 5}
+  D: {Type: "AWS::SQS::Queue"}
+`)
+	props := tmpl.Resources["Q"].Properties
+
+	// Before the dead-letter queue exists, only the other attributes resolve.
+	var first queueProps
+	if err := pr.decode(without(props, redriveKeys...), &first); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"VisibilityTimeout": "180", "MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}
+	if diff := cmp.Diff(want, queueAttributes(first)); diff != "" {
+		t.Errorf("queueAttributes without redrive (-want +got):\n%s", diff)
+	}
+	if err := pr.decode(props, &first); err == nil || !strings.Contains(err.Error(), "resource D has no physical name yet") {
+		t.Errorf("decode before D exists: err = %v, want D has no physical name", err)
+	}
+
+	pr.names["D"] = samtemplate.Physical{Ref: "url", Attrs: map[string]string{"Arn": "arn:aws:sqs:us-east-1:123456789012:dsr-local-D"}}
+	var full queueProps
+	if err := pr.decode(props, &full); err != nil {
+		t.Fatal(err)
+	}
+	want["RedrivePolicy"] = `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:dsr-local-D","maxReceiveCount":5}`
+	if diff := cmp.Diff(want, queueAttributes(full)); diff != "" {
+		t.Errorf("queueAttributes (-want +got):\n%s", diff)
+	}
+}
+
+func TestBucketConfiguration(t *testing.T) {
+	pr, tmpl := testProvisioner(t, `
+Parameters: {Days: {Type: Number, Default: 30}}
+Resources:
+  B:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}
+      PublicAccessBlockConfiguration: {BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: "true"}
+      OwnershipControls: {Rules: [{ObjectOwnership: BucketOwnerEnforced}]}
+      VersioningConfiguration: {Status: Enabled}
+      LifecycleConfiguration:
+        Rules:
+          - Id: expire
+            Status: Enabled
+            Prefix: reports/
+            ExpirationInDays: !Ref Days
+            AbortIncompleteMultipartUpload: {DaysAfterInitiation: 1}
+          - Status: Disabled
+`)
+	var p bucketProps
+	if err := pr.decode(tmpl.Resources["B"].Properties, &p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bucketConfiguration(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bucketConfig{
+		encryption: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256},
+		}}},
+		publicAccess: &s3types.PublicAccessBlockConfiguration{
+			BlockPublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true),
+		},
+		ownership:  &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}},
+		versioning: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
+		lifecycle: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{
+			{
+				ID:                             aws.String("expire"),
+				Status:                         s3types.ExpirationStatusEnabled,
+				Filter:                         &s3types.LifecycleRuleFilter{Prefix: aws.String("reports/")},
+				Expiration:                     &s3types.LifecycleExpiration{Days: aws.Int32(30)},
+				AbortIncompleteMultipartUpload: &s3types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(1)},
+			},
+			{Status: s3types.ExpirationStatusDisabled, Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("")}},
+		}},
+	}
+	if diff := cmp.Diff(want, got, sdkOpts, cmp.AllowUnexported(bucketConfig{})); diff != "" {
+		t.Errorf("bucketConfiguration (-want +got):\n%s", diff)
+	}
+}
+
+func TestBucketName(t *testing.T) {
+	tests := []struct {
+		prefix, id, want, wantErr string
+	}{
+		{prefix: "dsr-local", id: "ReportsBucket", want: "dsr-local-reportsbucket"},
+		{prefix: "DSR", id: "B", want: "dsr-b"},
+		{prefix: strings.Repeat("x", 60), id: "Bucket", wantErr: "is not valid"},
+	}
+	for _, tt := range tests {
+		pr := &provisioner{prefix: tt.prefix}
+		got, err := pr.bucketName(tt.id)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("bucketName(%s, %s) = %q, %v; want error %q", tt.prefix, tt.id, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("bucketName(%s, %s) = %q, %v; want %q", tt.prefix, tt.id, got, err, tt.want)
+		}
+	}
+}
+
+func TestSecretValue(t *testing.T) {
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	tests := []struct {
+		name    string
+		props   string
+		check   func(t *testing.T, v string)
+		wantErr string
+	}{
+		{
+			name:  "length and alphabet",
+			props: `{GenerateSecretString: {PasswordLength: 64, ExcludePunctuation: true}}`,
+			check: func(t *testing.T, v string) {
+				if len(v) != 64 || strings.Trim(v, alnum) != "" {
+					t.Errorf("value %q: want 64 alphanumerics", v)
+				}
+				if !strings.ContainsAny(v, "abcdefghijklmnopqrstuvwxyz") || !strings.ContainsAny(v, "0123456789") || !strings.ContainsAny(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+					t.Errorf("value %q: want every character class", v)
+				}
+			},
+		},
+		{
+			name:  "default length",
+			props: `{GenerateSecretString: {}}`,
+			check: func(t *testing.T, v string) {
+				if len(v) != 32 {
+					t.Errorf("value %q: want 32 characters", v)
+				}
+			},
+		},
+		{
+			name:  "exclusions",
+			props: `{GenerateSecretString: {PasswordLength: 200, ExcludeUppercase: true, ExcludeNumbers: "true", ExcludeCharacters: "abc"}}`,
+			check: func(t *testing.T, v string) {
+				if len(v) != 200 || strings.Trim(v, "defghijklmnopqrstuvwxyz") != "" {
+					t.Errorf("value %q: want 200 of d-z", v)
+				}
+			},
+		},
+		{
+			name:  "template",
+			props: `{GenerateSecretString: {PasswordLength: 8, SecretStringTemplate: '{"user":"app"}', GenerateStringKey: password}}`,
+			check: func(t *testing.T, v string) {
+				var doc map[string]string
+				if err := json.Unmarshal([]byte(v), &doc); err != nil {
+					t.Fatal(err)
+				}
+				if doc["user"] != "app" || len(doc["password"]) != 8 {
+					t.Errorf("value %s: want user app and an 8-character password", v)
+				}
+			},
+		},
+		{
+			name:  "literal",
+			props: `{SecretString: s3cret, Description: d}`,
+			check: func(t *testing.T, v string) {
+				if v != "s3cret" {
+					t.Errorf("value %q, want s3cret", v)
+				}
+			},
+		},
+		{name: "both", props: `{SecretString: x, GenerateSecretString: {}}`, wantErr: "exclude each other"},
+		{name: "nothing left", props: `{GenerateSecretString: {ExcludeLowercase: true, ExcludeUppercase: true, ExcludeNumbers: true}}`, wantErr: "excludes every alphanumeric"},
+		{name: "template without key", props: `{GenerateSecretString: {SecretStringTemplate: '{}'}}`, wantErr: "go together"},
+		{name: "bad length", props: `{GenerateSecretString: {PasswordLength: 0}}`, wantErr: "out of range"},
+		{name: "unknown property", props: `{Name: fixed}`, wantErr: `unknown field "Name"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, tmpl := testProvisioner(t, "Resources: {S: {Type: 'AWS::SecretsManager::Secret', Properties: "+tt.props+"}}\n")
+			var p secretProps
+			err := pr.decode(tmpl.Resources["S"].Properties, &p)
+			var v string
+			if err == nil {
+				v, err = secretValue(p)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, v)
+		})
+	}
+}
+
+func TestDecodeScalars(t *testing.T) {
+	tests := []struct {
+		json    string
+		want    any
+		wantErr string
+	}{
+		{json: `{"I": 5, "B": true, "D": {"a": 1}}`, want: decoded{I: 5, B: true, D: `{"a":1}`}},
+		{json: `{"I": "7", "B": "false", "D": "{\"a\": 1}"}`, want: decoded{I: 7, B: false, D: `{"a":1}`}},
+		{json: `{"I": "x"}`, wantErr: `"x" is not an integer`},
+		{json: `{"I": 1.5}`, wantErr: "1.5 is not an integer"},
+		{json: `{"B": "yes please"}`, wantErr: "is not a boolean"},
+		{json: `{"D": "not json"}`, wantErr: "is not JSON"},
+		{json: `{"D": [1]}`, wantErr: "is not a JSON object"},
+		{json: `{"D": "[1]"}`, wantErr: "is not a JSON object"},
+		{json: `{"Other": 1}`, wantErr: `unknown field "Other"`},
+	}
+	for _, tt := range tests {
+		var got struct {
+			I cfnInt
+			B cfnBool
+			D jsonDocument
+		}
+		err := decodeJSON([]byte(tt.json), &got)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("decode %s: err = %v, want it to contain %q", tt.json, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("decode %s: %v", tt.json, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, decoded{I: int(got.I), B: bool(got.B), D: got.D.String()}); diff != "" {
+			t.Errorf("decode %s (-want +got):\n%s", tt.json, diff)
+		}
+	}
+}
+
+type decoded struct {
+	I int
+	B bool
+	D string
+}
+
+// TestProvisionRejects covers the errors Provision reports before it calls
+// AWS.
+func TestProvisionRejects(t *testing.T) {
+	tests := []struct {
+		name, src, prefix, region, want string
+	}{
+		{
+			name:   "unsupported types",
+			src:    "Resources: {T: {Type: 'AWS::SNS::Topic'}, F: {Type: 'AWS::Lambda::Function'}, Q: {Type: 'AWS::SQS::Queue'}}",
+			prefix: "p", region: "us-east-1",
+			want: "unsupported resource types: AWS::Lambda::Function (F), AWS::SNS::Topic (T)",
+		},
+		{
+			name:   "unknown table property",
+			src:    "Resources: {T: {Type: 'AWS::DynamoDB::Table', Properties: {KeySchema: [], TableName: fixed}}}",
+			prefix: "p", region: "us-east-1",
+			want: `provision T (AWS::DynamoDB::Table): decode properties: json: unknown field "TableName"`,
+		},
+		{
+			name:   "unresolvable property",
+			src:    "Resources: {T: {Type: 'AWS::DynamoDB::Table', Properties: {BillingMode: !Ref Nope}}}",
+			prefix: "p", region: "us-east-1",
+			want: "resolve properties: line 1: Ref: unknown name Nope",
+		},
+		{name: "empty prefix", src: "Resources: {}", region: "us-east-1", want: `prefix "": want letters, digits and hyphens`},
+		{name: "bad prefix", src: "Resources: {}", prefix: "a_b", region: "us-east-1", want: `prefix "a_b"`},
+		{name: "no region", src: "Resources: {}", prefix: "p", want: "no region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := samtemplate.Parse([]byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Provision(context.Background(), aws.Config{Region: tt.region}, tmpl, Options{Prefix: tt.prefix})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Provision err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTemplateDecodes checks that Provision understands every property of
+// the project's template, without calling AWS.
+func TestTemplateDecodes(t *testing.T) {
+	tmpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTypes(tmpl); err != nil {
+		t.Fatal(err)
+	}
+	pr := &provisioner{prefix: "dsr-local", names: samtemplate.Names{}}
+	pr.pseudo = samtemplate.Pseudo{Region: "us-east-1", AccountID: AccountID, StackName: "dsr-local"}
+	pr.resolver = &samtemplate.Resolver{Template: tmpl, Names: pr.names, Pseudo: pr.pseudo}
+	for id := range tmpl.Resources {
+		pr.names[id] = samtemplate.Physical{Ref: "ref-" + id, Attrs: map[string]string{"Arn": "arn-" + id}}
+	}
+	for id, r := range tmpl.Resources {
+		var v any
+		switch r.Type {
+		case typeTable:
+			v = &tableProps{}
+		case typeQueue:
+			v = &queueProps{}
+		case typeBucket:
+			v = &bucketProps{}
+		case typeBucketPolicy:
+			v = &bucketPolicyProps{}
+		case typeSecret:
+			v = &secretProps{}
+		default:
+			continue
+		}
+		if err := pr.decode(r.Properties, v); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+}

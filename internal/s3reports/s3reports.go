@@ -1,0 +1,130 @@
+// Package s3reports keeps report parts and finished reports in the reports
+// bucket, and signs short-lived links to them.
+package s3reports
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	pathpkg "path"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// API is the part of the S3 client the store uses.
+type API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+}
+
+// Store is the reports bucket.
+type Store struct {
+	Client  API
+	Presign *s3.PresignClient
+	Bucket  string
+}
+
+// PartKey is where chunk chunk of purpose's part of request id is kept.
+func PartKey(id, purpose string, chunk int) string {
+	return fmt.Sprintf("reports/%s/parts/%s/%06d.json", id, purpose, chunk)
+}
+
+// ReportKeys are where the report of request id is kept, as JSON and HTML.
+func ReportKeys(id string) (jsonKey, htmlKey string) {
+	return "reports/" + id + "/report.json", "reports/" + id + "/report.html"
+}
+
+// PutPart writes one chunk of a part. Writing the same chunk again replaces
+// it with the same content, so redelivered tasks are harmless.
+func (s *Store) PutPart(ctx context.Context, p dsr.Part) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("put part: %w", err)
+	}
+	_, err = s.Client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &s.Bucket, Key: aws.String(PartKey(p.RequestID, p.Purpose, p.Chunk)),
+		Body: bytes.NewReader(b), ContentType: aws.String("application/json"),
+		ServerSideEncryption: types.ServerSideEncryptionAes256,
+	})
+	if err != nil {
+		return fmt.Errorf("put part: %w", err)
+	}
+	return nil
+}
+
+// GetPart reads one chunk of a part.
+func (s *Store) GetPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, error) {
+	var p dsr.Part
+	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: aws.String(PartKey(id, purpose, chunk))})
+	if err != nil {
+		return p, fmt.Errorf("get part %s/%d: %w", purpose, chunk, err)
+	}
+	defer out.Body.Close()
+	if err := json.NewDecoder(out.Body).Decode(&p); err != nil {
+		return p, fmt.Errorf("get part %s/%d: %w", purpose, chunk, err)
+	}
+	return p, nil
+}
+
+// PutReportOnce writes a finished report object only if none exists yet
+// (If-None-Match: *), so that a report is written exactly once however many
+// workers race to assemble it. It reports whether this call wrote it.
+func (s *Store) PutReportOnce(ctx context.Context, key, contentType string, body []byte) (bool, error) {
+	_, err := s.Client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &s.Bucket, Key: &key, Body: bytes.NewReader(body), ContentType: &contentType,
+		IfNoneMatch: aws.String("*"), ServerSideEncryption: types.ServerSideEncryptionAes256,
+		ContentDisposition: aws.String(`attachment; filename="` + pathpkg.Base(key) + `"`),
+	})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "PreconditionFailed" || apiErr.ErrorCode() == "ConditionalRequestConflict") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("put report: %w", err)
+	}
+	return true, nil
+}
+
+// Exists reports whether the object key exists.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.Bucket, Key: &key})
+	var nf *types.NotFound
+	var apiErr smithy.APIError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &nf), errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey"):
+		return false, nil
+	default:
+		return false, fmt.Errorf("head %s: %w", key, err)
+	}
+}
+
+// PresignGet signs a GET of key valid for ttl.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	req, err := s.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: &key}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign: %w", err)
+	}
+	return req.URL, nil
+}
+
+// ReadAll reads the whole object key (used by tests and tools).
+func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
+	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: &key})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}

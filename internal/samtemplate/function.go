@@ -1,0 +1,342 @@
+package samtemplate
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FunctionType is the resource type of a SAM function.
+const FunctionType = "AWS::Serverless::Function"
+
+// Defaults Lambda applies when neither the function nor Globals.Function
+// sets a value.
+const (
+	// DefaultTimeout is Lambda's default function timeout.
+	DefaultTimeout = 3 * time.Second
+	// DefaultMemorySize is Lambda's default memory size, in MB.
+	DefaultMemorySize = 128
+	// DefaultSQSBatchSize is the default BatchSize of an SQS event source.
+	DefaultSQSBatchSize = 10
+)
+
+// Event types that Functions understands.
+const (
+	EventHttpAPI    = "HttpApi"
+	EventSQS        = "SQS"
+	EventSchedule   = "Schedule"
+	EventScheduleV2 = "ScheduleV2"
+)
+
+// Function is an AWS::Serverless::Function with Globals.Function applied and
+// its intrinsics resolved.
+type Function struct {
+	// LogicalID is the function's logical id.
+	LogicalID string
+	// Timeout is the function's timeout (DefaultTimeout if unset).
+	Timeout time.Duration
+	// MemorySize is the function's memory in MB (DefaultMemorySize if unset).
+	MemorySize int
+	// Environment holds the resolved environment variables; never nil.
+	Environment map[string]string
+	// Events are the function's event sources, sorted by name.
+	Events []Event
+}
+
+// Event is one event source of a function. Which fields are set depends on
+// Type.
+type Event struct {
+	// Name is the event's key in the function's Events.
+	Name string
+	// Type is one of EventHttpAPI, EventSQS, EventSchedule, EventScheduleV2.
+	Type string
+	// Path is the route path of an HttpApi event; empty for the API's
+	// $default route.
+	Path string
+	// Method is the upper-cased method of an HttpApi event ("ANY" matches
+	// every method); empty for the API's $default route.
+	Method string
+	// QueueLogicalID is the logical id of an SQS event's queue.
+	QueueLogicalID string
+	// BatchSize is an SQS event's batch size (DefaultSQSBatchSize if unset).
+	BatchSize int
+	// ReportBatchItemFailures reports whether an SQS event's
+	// FunctionResponseTypes contains ReportBatchItemFailures.
+	ReportBatchItemFailures bool
+	// ScheduleExpression is the expression of a Schedule (its Schedule
+	// property) or ScheduleV2 (its ScheduleExpression property) event.
+	ScheduleExpression string
+	// Enabled reports whether an SQS or schedule event is enabled (the
+	// default): false if Enabled is false or State is DISABLED.
+	Enabled bool
+}
+
+// Functions returns every AWS::Serverless::Function of the template, sorted
+// by logical id, with Globals.Function applied the way SAM applies it: maps
+// are merged key by key with the function's value winning, lists are
+// concatenated with the global entries first, and any other function value
+// replaces the global one. Environment values are resolved with names and
+// pseudo. Event types other than HttpApi, SQS, Schedule and ScheduleV2 are an
+// error.
+func (t *Template) Functions(names Names, pseudo Pseudo) ([]Function, error) {
+	r := &Resolver{Template: t, Names: names, Pseudo: pseudo}
+	ids := t.ResourcesOfType(FunctionType)
+	fns := make([]Function, 0, len(ids))
+	for _, id := range ids {
+		f, err := r.function(id)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", id, err)
+		}
+		fns = append(fns, f)
+	}
+	return fns, nil
+}
+
+func (r *Resolver) function(id string) (Function, error) {
+	props := r.Template.Resources[id].Properties
+	if props == nil {
+		props = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	}
+	if g := r.Template.globalFunction; g != nil {
+		props = merge(g, props, 0)
+	}
+	f := Function{
+		LogicalID:   id,
+		Timeout:     DefaultTimeout,
+		MemorySize:  DefaultMemorySize,
+		Environment: map[string]string{},
+	}
+	if n := field(props, "Timeout"); n != nil {
+		secs, err := r.resolveInt(n)
+		if err != nil {
+			return Function{}, fmt.Errorf("Timeout: %w", err)
+		}
+		if secs < 1 {
+			return Function{}, fmt.Errorf("Timeout: %d is not positive", secs)
+		}
+		f.Timeout = time.Duration(secs) * time.Second
+	}
+	if n := field(props, "MemorySize"); n != nil {
+		mb, err := r.resolveInt(n)
+		if err != nil {
+			return Function{}, fmt.Errorf("MemorySize: %w", err)
+		}
+		if mb < 1 {
+			return Function{}, fmt.Errorf("MemorySize: %d is not positive", mb)
+		}
+		f.MemorySize = mb
+	}
+	if vars := field(field(props, "Environment"), "Variables"); vars != nil {
+		es, err := entries(vars, "Environment.Variables")
+		if err != nil {
+			return Function{}, err
+		}
+		for _, e := range es {
+			v, err := r.ResolveString(e.value)
+			if err != nil {
+				return Function{}, fmt.Errorf("environment variable %s: %w", e.key, err)
+			}
+			f.Environment[e.key] = v
+		}
+	}
+	if events := field(props, "Events"); events != nil {
+		es, err := entries(events, "Events")
+		if err != nil {
+			return Function{}, err
+		}
+		for _, e := range es {
+			ev, err := r.event(e.key, e.value)
+			if err != nil {
+				return Function{}, fmt.Errorf("event %s: %w", e.key, err)
+			}
+			f.Events = append(f.Events, ev)
+		}
+		sort.Slice(f.Events, func(i, j int) bool { return f.Events[i].Name < f.Events[j].Name })
+	}
+	return f, nil
+}
+
+func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
+	typ := deref(field(n, "Type"))
+	if typ == nil || !plainName(typ) {
+		return Event{}, fmt.Errorf("line %d: Type is %s, want an event type", line(n), kindName(typ))
+	}
+	props := field(n, "Properties")
+	if props != nil && !plainMapping(props) {
+		return Event{}, fmt.Errorf("line %d: Properties is %s, want a mapping", line(props), kindName(props))
+	}
+	ev := Event{Name: name, Type: typ.Value}
+	var err error
+	switch ev.Type {
+	case EventHttpAPI:
+		if ev.Path, err = r.optionalString(props, "Path"); err != nil {
+			return Event{}, err
+		}
+		if ev.Method, err = r.optionalString(props, "Method"); err != nil {
+			return Event{}, err
+		}
+		ev.Method = strings.ToUpper(ev.Method)
+		if (ev.Path == "") != (ev.Method == "") {
+			return Event{}, fmt.Errorf("line %d: HttpApi event needs both Path and Method, or neither", line(n))
+		}
+	case EventSQS:
+		if ev.QueueLogicalID, err = r.queueID(field(props, "Queue")); err != nil {
+			return Event{}, fmt.Errorf("Queue: %w", err)
+		}
+		ev.BatchSize = DefaultSQSBatchSize
+		if b := field(props, "BatchSize"); b != nil {
+			if ev.BatchSize, err = r.resolveInt(b); err != nil {
+				return Event{}, fmt.Errorf("BatchSize: %w", err)
+			}
+		}
+		if frt := field(props, "FunctionResponseTypes"); frt != nil {
+			v, err := r.Resolve(frt)
+			if err != nil {
+				return Event{}, fmt.Errorf("FunctionResponseTypes: %w", err)
+			}
+			list, ok := v.([]any)
+			if !ok {
+				return Event{}, fmt.Errorf("FunctionResponseTypes: got %s, want a list", describe(v))
+			}
+			ev.ReportBatchItemFailures = slices.Contains(list, any("ReportBatchItemFailures"))
+		}
+		if ev.Enabled, err = r.enabled(props); err != nil {
+			return Event{}, err
+		}
+	case EventSchedule, EventScheduleV2:
+		key := "Schedule"
+		if ev.Type == EventScheduleV2 {
+			key = "ScheduleExpression"
+		}
+		if ev.ScheduleExpression, err = r.optionalString(props, key); err != nil {
+			return Event{}, err
+		}
+		if ev.ScheduleExpression == "" {
+			return Event{}, fmt.Errorf("line %d: %s event has no %s", line(n), ev.Type, key)
+		}
+		if ev.Enabled, err = r.enabled(props); err != nil {
+			return Event{}, err
+		}
+	default:
+		return Event{}, fmt.Errorf("line %d: unsupported event type %s", typ.Line, ev.Type)
+	}
+	return ev, nil
+}
+
+// queueID returns the logical id of the queue an SQS event's Queue property
+// names with Fn::GetAtt Queue.Arn.
+func (r *Resolver) queueID(n *yaml.Node) (string, error) {
+	if n == nil {
+		return "", fmt.Errorf("missing")
+	}
+	n = deref(n)
+	fn, arg, ok, err := intrinsic(n)
+	if err != nil {
+		return "", err
+	}
+	if !ok || fn != "Fn::GetAtt" {
+		return "", fmt.Errorf("line %d: want !GetAtt <Queue>.Arn", n.Line)
+	}
+	if err := checkShape(fn, arg); err != nil {
+		return "", fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	id, attr := getAttArgs(arg)
+	if attr != "Arn" {
+		return "", fmt.Errorf("line %d: want !GetAtt %s.Arn, not %s", n.Line, id, attr)
+	}
+	res, ok := r.Template.Resources[id]
+	if !ok {
+		return "", fmt.Errorf("line %d: unknown resource %s", n.Line, id)
+	}
+	if res.Type != "AWS::SQS::Queue" {
+		return "", fmt.Errorf("line %d: %s is a %s, not an AWS::SQS::Queue", n.Line, id, res.Type)
+	}
+	return id, nil
+}
+
+// enabled evaluates the Enabled and State properties of an event source.
+func (r *Resolver) enabled(props *yaml.Node) (bool, error) {
+	if n := field(props, "Enabled"); n != nil {
+		v, err := r.Resolve(n)
+		if err != nil {
+			return false, fmt.Errorf("Enabled: %w", err)
+		}
+		b, err := toBool(v)
+		if err != nil {
+			return false, fmt.Errorf("Enabled: %w", err)
+		}
+		if !b {
+			return false, nil
+		}
+	}
+	state, err := r.optionalString(props, "State")
+	if err != nil {
+		return false, err
+	}
+	return !strings.EqualFold(state, "DISABLED"), nil
+}
+
+// optionalString resolves the string property key of props; "" if absent.
+func (r *Resolver) optionalString(props *yaml.Node, key string) (string, error) {
+	n := field(props, key)
+	if n == nil {
+		return "", nil
+	}
+	s, err := r.ResolveString(n)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	return s, nil
+}
+
+func (r *Resolver) resolveInt(n *yaml.Node) (int, error) {
+	v, err := r.Resolve(n)
+	if err != nil {
+		return 0, err
+	}
+	return toInt(v)
+}
+
+// merge applies SAM's Globals rules to a global and a resource value and
+// returns the merged node; neither input is modified. Below maxMergeDepth
+// (only reachable through recursive aliases) the resource value wins.
+func merge(global, local *yaml.Node, depth int) *yaml.Node {
+	g, l := deref(global), deref(local)
+	if depth < maxMergeDepth && plainMapping(g) && plainMapping(l) && !isIntrinsic(g) && !isIntrinsic(l) {
+		out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: l.Line, Column: l.Column}
+		out.Content = append(out.Content, g.Content...)
+		for i := 0; i+1 < len(l.Content); i += 2 {
+			k := deref(l.Content[i])
+			replaced := false
+			for j := 0; j+1 < len(out.Content); j += 2 {
+				if deref(out.Content[j]).Value == k.Value {
+					out.Content[j+1] = merge(out.Content[j+1], l.Content[i+1], depth+1)
+					replaced = true
+					break
+				}
+			}
+			if !replaced {
+				out.Content = append(out.Content, l.Content[i], l.Content[i+1])
+			}
+		}
+		return out
+	}
+	if g.Kind == yaml.SequenceNode && l.Kind == yaml.SequenceNode && !isCustomTag(g.Tag) && !isCustomTag(l.Tag) {
+		out := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: l.Line, Column: l.Column}
+		out.Content = append(append(out.Content, g.Content...), l.Content...)
+		return out
+	}
+	return local
+}
+
+const maxMergeDepth = 100
+
+// isIntrinsic reports whether n is a long-form intrinsic function call.
+func isIntrinsic(n *yaml.Node) bool {
+	_, _, ok, _ := intrinsic(n)
+	return ok
+}

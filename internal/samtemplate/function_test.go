@@ -1,0 +1,290 @@
+package samtemplate
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func readTemplate() ([]byte, error) { return os.ReadFile("../../template.yaml") }
+
+func TestFunctions(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []Function
+	}{
+		{
+			name: "defaults without globals",
+			src: `
+Resources:
+  F: {Type: "AWS::Serverless::Function"}
+`,
+			want: []Function{{LogicalID: "F", Timeout: 3 * time.Second, MemorySize: 128, Environment: map[string]string{}}},
+		},
+		{
+			name: "globals apply and function wins",
+			src: `
+Parameters:
+  Level: {Type: String, Default: INFO}
+  Seconds: {Type: Number, Default: 20}
+Globals:
+  Function:
+    Timeout: !Ref Seconds
+    MemorySize: 256
+    Environment:
+      Variables: {A: global, B: global, LEVEL: !Ref Level}
+Resources:
+  B:
+    Type: AWS::Serverless::Function
+    Properties:
+      Timeout: 60
+      Environment:
+        Variables: {B: mine, C: !Sub "${AWS::Region}-${T}"}
+  A:
+    Type: AWS::Serverless::Function
+    Properties:
+      MemorySize: 1024
+  T: {Type: "AWS::DynamoDB::Table"}
+`,
+			want: []Function{
+				{LogicalID: "A", Timeout: 20 * time.Second, MemorySize: 1024, Environment: map[string]string{"A": "global", "B": "global", "LEVEL": "INFO"}},
+				{LogicalID: "B", Timeout: 60 * time.Second, MemorySize: 256, Environment: map[string]string{"A": "global", "B": "mine", "C": "us-east-1-tbl", "LEVEL": "INFO"}},
+			},
+		},
+		{
+			name: "intrinsic in function replaces global map",
+			src: `
+Globals:
+  Function:
+    Environment:
+      Variables: {A: global}
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables: {A: !Ref T}
+  T: {Type: "AWS::DynamoDB::Table"}
+`,
+			want: []Function{{LogicalID: "F", Timeout: 3 * time.Second, MemorySize: 128, Environment: map[string]string{"A": "tbl"}}},
+		},
+		{
+			name: "events",
+			src: `
+Resources:
+  Q: {Type: "AWS::SQS::Queue"}
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Get:
+          Type: HttpApi
+          Properties: {Path: "/v1/x/{id}", Method: get}
+        Default:
+          Type: HttpApi
+        Queue:
+          Type: SQS
+          Properties: {Queue: !GetAtt Q.Arn}
+        QueueLong:
+          Type: SQS
+          Properties:
+            Queue: {"Fn::GetAtt": [Q, Arn]}
+            BatchSize: 3
+            Enabled: false
+            FunctionResponseTypes: [ReportBatchItemFailures]
+        Nightly:
+          Type: Schedule
+          Properties: {Schedule: "cron(0 3 * * ? *)"}
+        Off:
+          Type: Schedule
+          Properties: {Schedule: "rate(1 hour)", Enabled: false}
+        V2:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: "rate(5 minutes)", State: DISABLED}
+        V2On:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: "rate(5 minutes)"}
+`,
+			want: []Function{{
+				LogicalID: "F", Timeout: 3 * time.Second, MemorySize: 128, Environment: map[string]string{},
+				Events: []Event{
+					{Name: "Default", Type: "HttpApi"},
+					{Name: "Get", Type: "HttpApi", Path: "/v1/x/{id}", Method: "GET"},
+					{Name: "Nightly", Type: "Schedule", ScheduleExpression: "cron(0 3 * * ? *)", Enabled: true},
+					{Name: "Off", Type: "Schedule", ScheduleExpression: "rate(1 hour)"},
+					{Name: "Queue", Type: "SQS", QueueLogicalID: "Q", BatchSize: 10, Enabled: true},
+					{Name: "QueueLong", Type: "SQS", QueueLogicalID: "Q", BatchSize: 3, ReportBatchItemFailures: true},
+					{Name: "V2", Type: "ScheduleV2", ScheduleExpression: "rate(5 minutes)"},
+					{Name: "V2On", Type: "ScheduleV2", ScheduleExpression: "rate(5 minutes)", Enabled: true},
+				},
+			}},
+		},
+	}
+	names := Names{"T": {Ref: "tbl"}, "Q": {Ref: "q"}}
+	pseudo := Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: "s"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := Parse([]byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tmpl.Functions(names, pseudo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Functions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFunctionsErrors(t *testing.T) {
+	tests := []struct {
+		name, props, want string
+	}{
+		{"unsupported event type", `{Events: {E: {Type: S3}}}`, "function F: event E: line 4: unsupported event type S3"},
+		{"event without type", `{Events: {E: {Properties: {}}}}`, "event E: line 4: Type is missing"},
+		{"queue not getatt", `{Events: {E: {Type: SQS, Properties: {Queue: "arn:aws:sqs:x"}}}}`, "Queue: line 4: want !GetAtt <Queue>.Arn"},
+		{"queue getatt not arn", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.QueueName}}}}`, "want !GetAtt Q.Arn, not QueueName"},
+		{"queue not a queue", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt T.Arn}}}}`, "T is a AWS::DynamoDB::Table, not an AWS::SQS::Queue"},
+		{"queue missing", `{Events: {E: {Type: SQS}}}`, "Queue: missing"},
+		{"schedule missing expression", `{Events: {E: {Type: Schedule, Properties: {}}}}`, "Schedule event has no Schedule"},
+		{"httpapi path only", `{Events: {E: {Type: HttpApi, Properties: {Path: /x}}}}`, "needs both Path and Method"},
+		{"bad timeout", `{Timeout: soon}`, `Timeout: got "soon", want an integer`},
+		{"zero timeout", `{Timeout: 0}`, "Timeout: 0 is not positive"},
+		{"bad memory", `{MemorySize: [1]}`, "MemorySize: got a list, want an integer"},
+		{"env unknown name", `{Environment: {Variables: {A: !Ref Nope}}}`, "environment variable A: line 4: Ref: unknown name Nope"},
+		{"env sub unknown name", `{Environment: {Variables: {A: !Sub "${Nope.Arn}"}}}`, "${Nope.Arn}: unknown resource Nope"},
+		{"env not a mapping", `{Environment: {Variables: [a]}}`, "Environment.Variables is a sequence"},
+		{"enabled not bool", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, Enabled: maybe}}}}`, `Enabled: got "maybe", want a boolean`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "Resources:\n  Q: {Type: 'AWS::SQS::Queue'}\n  T: {Type: 'AWS::DynamoDB::Table'}\n  F: {Type: 'AWS::Serverless::Function', Properties: " + tt.props + "}\n"
+			tmpl, err := Parse([]byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tmpl.Functions(Names{"Q": {Ref: "q", Attrs: map[string]string{"Arn": "arn:q"}}}, Pseudo{Region: "us-east-1"})
+			if err == nil {
+				t.Fatalf("Functions succeeded, want an error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Functions error = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTemplate checks the project's real template.
+func TestTemplate(t *testing.T) {
+	tmpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "dsr-local"
+	names := Names{}
+	for id := range tmpl.Resources {
+		names[id] = Physical{Ref: prefix + "-" + id, Attrs: map[string]string{"Arn": "arn:" + id}}
+	}
+	names["RequestQueue"] = Physical{Ref: "http://sqs/RequestQueue", Attrs: map[string]string{"Arn": "arn:RequestQueue"}}
+	names["TaskQueue"] = Physical{Ref: "http://sqs/TaskQueue", Attrs: map[string]string{"Arn": "arn:TaskQueue"}}
+	names["PepperSecret"] = Physical{Ref: "arn:secret:PepperSecret", Attrs: map[string]string{"Id": "arn:secret:PepperSecret"}}
+
+	fns, err := tmpl.Functions(names, Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	registry := fns[2].Environment["PURPOSE_REGISTRY"]
+	for _, table := range []string{"MarketingTable", "NewsletterTable", "CustomerCareTable", "BillingTable"} {
+		if want := "  table: " + prefix + "-" + table + "\n"; !strings.Contains(registry, want) {
+			t.Errorf("PURPOSE_REGISTRY lacks %q:\n%s", want, registry)
+		}
+	}
+	if strings.Contains(registry, "${") {
+		t.Errorf("PURPOSE_REGISTRY has an unresolved placeholder:\n%s", registry)
+	}
+	for i := range fns {
+		if fns[i].Environment["PURPOSE_REGISTRY"] != registry {
+			t.Errorf("%s: PURPOSE_REGISTRY differs from IntakeFunction's", fns[i].LogicalID)
+		}
+		delete(fns[i].Environment, "PURPOSE_REGISTRY")
+	}
+
+	env := func(extra map[string]string) map[string]string {
+		m := map[string]string{
+			"REQUESTS_TABLE":       "dsr-local-RequestsTable",
+			"REPORTS_BUCKET":       "dsr-local-ReportsBucket",
+			"CONTROLLER_NAME":      "Example Shop GmbH",
+			"CONTROLLER_CONTACT":   "privacy@example.com",
+			"DEADLINE_CLOCK_START": "receipt",
+			"DEADLINE_TIME_ZONE":   "UTC",
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	sqs := func(name, queue string) Event {
+		return Event{Name: name, Type: "SQS", QueueLogicalID: queue, BatchSize: 10, ReportBatchItemFailures: true, Enabled: true}
+	}
+	worker := sqs("Tasks", "TaskQueue")
+	worker.BatchSize = 5
+	want := []Function{
+		{
+			LogicalID: "DeadLetterFunction", Timeout: 30 * time.Second, MemorySize: 256, Environment: env(nil),
+			Events: []Event{sqs("DeadRequests", "RequestDeadLetterQueue"), sqs("DeadTasks", "TaskDeadLetterQueue")},
+		},
+		{
+			LogicalID: "DispatchFunction", Timeout: 30 * time.Second, MemorySize: 256,
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue"}),
+			Events:      []Event{sqs("Requests", "RequestQueue")},
+		},
+		{
+			LogicalID: "IntakeFunction", Timeout: 10 * time.Second, MemorySize: 256,
+			Environment: env(map[string]string{
+				"REQUEST_QUEUE_URL": "http://sqs/RequestQueue",
+				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret",
+				"SENDER_ADDRESS":    "privacy@example.com",
+			}),
+			Events: []Event{
+				{Name: "Report", Type: "HttpApi", Path: "/v1/requests/{id}/report", Method: "GET"},
+				{Name: "Status", Type: "HttpApi", Path: "/v1/requests/{id}", Method: "GET"},
+				{Name: "Submit", Type: "HttpApi", Path: "/v1/requests", Method: "POST"},
+				{Name: "Verify", Type: "HttpApi", Path: "/v1/requests/{id}/verify", Method: "POST"},
+			},
+		},
+		{
+			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512,
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue"}),
+			Events:      []Event{worker},
+		},
+	}
+	if diff := cmp.Diff(want, fns); diff != "" {
+		t.Errorf("Functions (-want +got):\n%s", diff)
+	}
+
+	// Every resource's properties and every output resolve.
+	r := &Resolver{Template: tmpl, Names: names, Pseudo: Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: prefix}}
+	for id, res := range tmpl.Resources {
+		if res.Properties == nil {
+			continue
+		}
+		if _, err := r.Resolve(res.Properties); err != nil {
+			t.Errorf("resolve %s: %v", id, err)
+		}
+	}
+	api, err := r.ResolveString(tmpl.Outputs["ApiUrl"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://dsr-local-HttpApi.execute-api.us-east-1.amazonaws.com"; api != want {
+		t.Errorf("ApiUrl = %q, want %q", api, want)
+	}
+}

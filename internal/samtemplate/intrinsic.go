@@ -1,0 +1,166 @@
+package samtemplate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// shortForms maps the YAML tags of CloudFormation's short-form intrinsics to
+// their long-form names. Only Ref, Fn::GetAtt, Fn::Sub and Fn::Join resolve;
+// the others parse, and resolving them is an error.
+var shortForms = map[string]string{
+	"!Ref":          "Ref",
+	"!GetAtt":       "Fn::GetAtt",
+	"!Sub":          "Fn::Sub",
+	"!Join":         "Fn::Join",
+	"!Base64":       "Fn::Base64",
+	"!Cidr":         "Fn::Cidr",
+	"!FindInMap":    "Fn::FindInMap",
+	"!GetAZs":       "Fn::GetAZs",
+	"!ImportValue":  "Fn::ImportValue",
+	"!Select":       "Fn::Select",
+	"!Split":        "Fn::Split",
+	"!Transform":    "Fn::Transform",
+	"!And":          "Fn::And",
+	"!Equals":       "Fn::Equals",
+	"!If":           "Fn::If",
+	"!Not":          "Fn::Not",
+	"!Or":           "Fn::Or",
+	"!Condition":    "Condition",
+	"!ToJsonString": "Fn::ToJsonString",
+	"!Length":       "Fn::Length",
+}
+
+// isCustomTag reports whether tag is a local tag such as "!Ref", as opposed
+// to a YAML core tag ("!!str") or the non-specific tag "!".
+func isCustomTag(tag string) bool {
+	return strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") && tag != "!"
+}
+
+// intrinsic reports whether n is an intrinsic function call, in short form
+// (a tagged node) or long form (a mapping with the single key "Ref" or
+// "Fn::..."). It returns the long-form name and the argument node; for the
+// short form the argument is a copy of n without its tag. An unknown tag is an
+// error.
+func intrinsic(n *yaml.Node) (fn string, arg *yaml.Node, ok bool, err error) {
+	if isCustomTag(n.Tag) {
+		fn, known := shortForms[n.Tag]
+		if !known {
+			return "", nil, false, fmt.Errorf("line %d: unknown tag %s", n.Line, n.Tag)
+		}
+		c := *n
+		c.Tag = ""
+		c.Style &^= yaml.TaggedStyle
+		return fn, &c, true, nil
+	}
+	if n.Kind == yaml.MappingNode && len(n.Content) == 2 {
+		k := deref(n.Content[0])
+		if k.Kind == yaml.ScalarNode && !isCustomTag(k.Tag) && (k.Value == "Ref" || strings.HasPrefix(k.Value, "Fn::")) {
+			return k.Value, deref(n.Content[1]), true, nil
+		}
+	}
+	return "", nil, false, nil
+}
+
+// checkShape checks the argument of a supported intrinsic function.
+func checkShape(fn string, arg *yaml.Node) error {
+	arg = deref(arg)
+	switch fn {
+	case "Ref":
+		if arg.Kind != yaml.ScalarNode || isCustomTag(arg.Tag) || arg.Value == "" {
+			return fmt.Errorf("argument is %s, want a name", kindName(arg))
+		}
+	case "Fn::GetAtt":
+		switch arg.Kind {
+		case yaml.ScalarNode:
+			id, attr, ok := strings.Cut(arg.Value, ".")
+			if !ok || id == "" || attr == "" {
+				return fmt.Errorf("argument %q is not LogicalId.Attribute", arg.Value)
+			}
+		case yaml.SequenceNode:
+			if len(arg.Content) != 2 || !plainName(arg.Content[0]) || !plainName(arg.Content[1]) {
+				return errors.New("argument must be [LogicalId, Attribute]")
+			}
+		default:
+			return fmt.Errorf("argument is %s, want LogicalId.Attribute", kindName(arg))
+		}
+	case "Fn::Sub":
+		switch arg.Kind {
+		case yaml.ScalarNode:
+			if isCustomTag(arg.Tag) {
+				return fmt.Errorf("argument is %s, want a string", kindName(arg))
+			}
+		case yaml.SequenceNode:
+			if len(arg.Content) != 2 || !plainScalar(arg.Content[0]) || !plainMapping(arg.Content[1]) {
+				return errors.New("argument must be a string or [string, {variables}]")
+			}
+		default:
+			return fmt.Errorf("argument is %s, want a string", kindName(arg))
+		}
+	case "Fn::Join":
+		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 || !plainScalar(arg.Content[0]) {
+			return errors.New("argument must be [delimiter, [values]]")
+		}
+		if l := deref(arg.Content[1]); l.Kind == yaml.ScalarNode && !isCustomTag(l.Tag) {
+			return errors.New("argument must be [delimiter, [values]]")
+		}
+	default:
+		return errors.New("unsupported intrinsic function")
+	}
+	return nil
+}
+
+// getAttArgs splits the argument of an Fn::GetAtt that checkShape accepted.
+func getAttArgs(arg *yaml.Node) (id, attr string) {
+	arg = deref(arg)
+	if arg.Kind == yaml.SequenceNode {
+		return deref(arg.Content[0]).Value, deref(arg.Content[1]).Value
+	}
+	id, attr, _ = strings.Cut(arg.Value, ".")
+	return id, attr
+}
+
+func plainScalar(n *yaml.Node) bool {
+	n = deref(n)
+	return n.Kind == yaml.ScalarNode && !isCustomTag(n.Tag)
+}
+
+func plainName(n *yaml.Node) bool {
+	return plainScalar(n) && deref(n).Value != ""
+}
+
+func plainMapping(n *yaml.Node) bool {
+	n = deref(n)
+	return n.Kind == yaml.MappingNode && !isCustomTag(n.Tag)
+}
+
+// checkIntrinsics walks the document and checks that every tag is a known
+// intrinsic and every supported intrinsic has a well-formed argument. It
+// does not follow aliases; their anchors are checked where they are defined.
+func checkIntrinsics(n *yaml.Node) error {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return nil
+	}
+	fn, arg, ok, err := intrinsic(n)
+	if err != nil {
+		return err
+	}
+	if ok {
+		switch fn {
+		case "Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join":
+			if err := checkShape(fn, arg); err != nil {
+				return fmt.Errorf("line %d: %s: %w", n.Line, fn, err)
+			}
+		}
+		n = arg
+	}
+	for _, c := range n.Content {
+		if err := checkIntrinsics(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

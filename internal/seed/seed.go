@@ -1,0 +1,161 @@
+// Package seed makes the demo data of the local stack (api.md "Local run"):
+// ada@example.com in every purpose table, grace@example.com in customer_care
+// and billing only, and over a thousand other generated contacts. The data is
+// deterministic, so tests can compare a report with what was seeded.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
+)
+
+// The demo subjects of api.md.
+const (
+	Ada   = "ada@example.com"
+	Grace = "grace@example.com"
+)
+
+// Others is how many generated contacts are spread over the tables.
+const Others = 1200
+
+// Item is one seeded contact record of a purpose table, before its key.
+type Item map[string]any
+
+// Items returns the demo records of every purpose of reg, by purpose name.
+// keyAttr gives each purpose table's partition key attribute.
+func Items(reg dsr.Registry, keyAttr map[string]string) (map[string][]Item, error) {
+	out := map[string][]Item{}
+	rng := rand.New(rand.NewPCG(2026, 11))
+	add := func(p dsr.Purpose, email string, n int) {
+		idx := len(out[p.Name])
+		it := Item{
+			keyAttr[p.Name]: fmt.Sprintf("%s-%05d", p.Name, idx),
+			p.Identifier:    email,
+		}
+		for k, v := range fields(p.Name, email, n) {
+			it[k] = v
+		}
+		out[p.Name] = append(out[p.Name], it)
+	}
+	for _, p := range reg {
+		if keyAttr[p.Name] == "" {
+			return nil, fmt.Errorf("seed: no key attribute for purpose %q", p.Name)
+		}
+		if keyAttr[p.Name] == p.Identifier {
+			return nil, fmt.Errorf("seed: purpose %q: the key attribute cannot be the subject identifier", p.Name)
+		}
+		for n := range adaRecords(p.Name) {
+			add(p, Ada, n)
+		}
+		for n := range graceRecords(p.Name) {
+			add(p, Grace, n)
+		}
+	}
+	for i := range Others {
+		email := fmt.Sprintf("person%04d@example.net", i)
+		for _, p := range reg {
+			if rng.IntN(3) == 0 {
+				add(p, email, rng.IntN(3))
+			}
+		}
+	}
+	return out, nil
+}
+
+// adaRecords is how many records ada has per demo purpose: at least one in
+// every purpose.
+func adaRecords(purpose string) int {
+	switch purpose {
+	case "customer_care":
+		return 2
+	case "billing":
+		return 3
+	default:
+		return 1
+	}
+}
+
+// graceRecords is how many records grace has: customer_care and billing only.
+func graceRecords(purpose string) int {
+	switch purpose {
+	case "customer_care":
+		return 1
+	case "billing":
+		return 2
+	default:
+		return 0
+	}
+}
+
+func fields(purpose, email string, n int) Item {
+	name := map[string]string{Ada: "Ada Lovelace", Grace: "Grace Hopper"}[email]
+	if name == "" {
+		name = "Demo Person"
+	}
+	switch purpose {
+	case "marketing":
+		return Item{"name": name, "channel": []string{"email", "post"}[n%2], "consentAt": "2025-03-14T09:30:00Z", "segment": "loyal-customers"}
+	case "newsletter":
+		return Item{"name": name, "subscribedAt": "2025-06-01T12:00:00Z", "frequency": "monthly", "doubleOptIn": true}
+	case "customer_care":
+		return Item{"name": name, "ticket": fmt.Sprintf("T-%04d", 1000+n), "note": "Asked about delivery times.", "lastPurchase": "2026-02-20"}
+	case "billing":
+		return Item{"name": name, "invoiceNumber": fmt.Sprintf("INV-2026-%04d", 100+n), "amountCents": 4990 + 100*n, "currency": "EUR", "issuedOn": "2026-01-15"}
+	default:
+		return Item{"name": name, "note": "generated demo record"}
+	}
+}
+
+// KeyAttributes reads each purpose table's partition key attribute.
+func KeyAttributes(ctx context.Context, c *dynamodb.Client, reg dsr.Registry) (map[string]string, error) {
+	keys := map[string]string{}
+	for _, p := range reg {
+		out, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &p.Table})
+		if err != nil {
+			return nil, fmt.Errorf("seed: describe %s: %w", p.Table, err)
+		}
+		for _, k := range out.Table.KeySchema {
+			if k.KeyType == types.KeyTypeHash {
+				keys[p.Name] = *k.AttributeName
+			}
+		}
+	}
+	return keys, nil
+}
+
+// Load writes the demo records into the purpose tables (idempotently: keys
+// are deterministic) and returns how many it wrote per purpose.
+func Load(ctx context.Context, c *dynamodb.Client, reg dsr.Registry) (map[string]int, error) {
+	keys, err := KeyAttributes(ctx, c, reg)
+	if err != nil {
+		return nil, err
+	}
+	items, err := Items(reg, keys)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, p := range reg {
+		avs := make([]map[string]types.AttributeValue, 0, len(items[p.Name]))
+		for _, it := range items[p.Name] {
+			av, err := attributevalue.MarshalMap(map[string]any(it))
+			if err != nil {
+				return nil, fmt.Errorf("seed %s: %w", p.Name, err)
+			}
+			avs = append(avs, av)
+		}
+		if err := dynamo.BatchPut(ctx, c, p.Table, avs); err != nil {
+			return nil, fmt.Errorf("seed: %w", err)
+		}
+		counts[p.Name] = len(avs)
+	}
+	return counts, nil
+}

@@ -1,0 +1,40 @@
+// Package sesmail sends e-mail to people through Amazon SES (v2 API).
+package sesmail
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// API is the part of the SES v2 client the mailer uses.
+type API interface {
+	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// Mailer sends from a verified identity.
+type Mailer struct {
+	Client API
+	From   string
+}
+
+// Send sends m as a plain-text message.
+func (m *Mailer) Send(ctx context.Context, msg dsr.Mail) error {
+	_, err := m.Client.SendEmail(ctx, &sesv2.SendEmailInput{
+		FromEmailAddress: &m.From,
+		Destination:      &types.Destination{ToAddresses: []string{msg.To}},
+		Content: &types.EmailContent{Simple: &types.Message{
+			Subject: &types.Content{Data: aws.String(msg.Subject), Charset: aws.String("UTF-8")},
+			Body:    &types.Body{Text: &types.Content{Data: aws.String(msg.Text), Charset: aws.String("UTF-8")}},
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("send e-mail for request %s: %w", msg.RequestID, err)
+	}
+	return nil
+}

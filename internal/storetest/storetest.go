@@ -1,0 +1,162 @@
+// Package storetest is the contract every request store fulfils: one suite,
+// run against the in-memory fake and against the DynamoDB adapter on the
+// emulator.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Store is what the suite exercises: the union of what the functions use.
+type Store interface {
+	Create(ctx context.Context, r *dsr.Request) error
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	CountFailedAttempt(ctx context.Context, id string, seen int, expire bool, now time.Time) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error
+	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
+}
+
+var seq atomic.Int64
+
+func newRequest() *dsr.Request {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	return &dsr.Request{
+		ID: fmt.Sprintf("01JD%022d", seq.Add(1)), Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification,
+		Email: "ada@example.com", TokenHash: "th", CodeHash: "ch", CodeExpiresAt: at.Add(15 * time.Minute),
+		ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0),
+	}
+}
+
+// Run runs the contract against the store newStore returns.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
+
+	t.Run("create and get round-trip", func(t *testing.T) {
+		s := newStore(t)
+		r := newRequest()
+		r.Purposes, r.Scope, r.Grounds = []string{"billing"}, "", "because"
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r, got); diff != "" {
+			t.Errorf("(-created +got):\n%s", diff)
+		}
+		if err := s.Create(ctx, r); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("second create: %v, want conflict", err)
+		}
+	})
+
+	t.Run("unknown id", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Get(ctx, "01JDNOPE"); dsr.ErrorCodeOf(err) != dsr.ENotFound {
+			t.Errorf("get: %v", err)
+		}
+		if err := s.Transition(ctx, "01JDNOPE", dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{}); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("transition: %v", err)
+		}
+	})
+
+	t.Run("failed attempts count once and can expire", func(t *testing.T) {
+		s := newStore(t)
+		r := newRequest()
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CountFailedAttempt(ctx, r.ID, 0, false, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CountFailedAttempt(ctx, r.ID, 0, false, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("stale count: %v, want conflict", err)
+		}
+		if err := s.CountFailedAttempt(ctx, r.ID, 1, true, now); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Get(ctx, r.ID)
+		if got.CodeAttempts != 2 || got.Status != dsr.StatusExpired || got.FailureReason == "" {
+			t.Errorf("after expiry: attempts %d status %s reason %q", got.CodeAttempts, got.Status, got.FailureReason)
+		}
+	})
+
+	t.Run("transitions are conditional and set changes", func(t *testing.T) {
+		s := newStore(t)
+		r := newRequest()
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{}); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("from the wrong status: %v", err)
+		}
+		if err := s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"a", "b"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Get(ctx, r.ID)
+		want := *r
+		want.Status, want.VerifiedAt, want.UpdatedAt = dsr.StatusInProgress, now, now
+		want.PlannedPurposes, want.DoneParts = []string{"a", "b"}, map[string]int{}
+		if diff := cmp.Diff(&want, got); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("parts are recorded once, concurrently", func(t *testing.T) {
+		s := newStore(t)
+		r := newRequest()
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.MarkPartDone(ctx, r.ID, "a", 1, now); ok {
+			t.Error("part recorded before the request is in progress")
+		}
+		_ = s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{})
+		_ = s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"a", "b"}})
+		var wg sync.WaitGroup
+		var recorded atomic.Int32
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, ok, err := s.MarkPartDone(ctx, r.ID, "a", 3, now); err != nil {
+					t.Error(err)
+				} else if ok {
+					recorded.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if recorded.Load() != 1 {
+			t.Errorf("part a recorded %d times", recorded.Load())
+		}
+		got, ok, err := s.MarkPartDone(ctx, r.ID, "b", 2, now.Add(time.Minute))
+		if err != nil || !ok || !got.AllPartsDone() || got.DoneParts["a"] != 3 || got.DoneParts["b"] != 2 || !got.UpdatedAt.Equal(now.Add(time.Minute)) {
+			t.Errorf("after last part: %+v %v %v", got, ok, err)
+		}
+		res := &dsr.Result{ReportJSONKey: "k.json", ReportHTMLKey: "k.html"}
+		if err := s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: res}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: res}); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("second completion: %v", err)
+		}
+		got, _ = s.Get(ctx, r.ID)
+		if diff := cmp.Diff(res, got.Result); diff != "" || !got.CompletedAt.Equal(now) {
+			t.Errorf("result (-want +got):\n%s", diff)
+		}
+	})
+}

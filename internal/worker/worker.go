@@ -1,0 +1,196 @@
+// Package worker consumes the task queue: each task finds one purpose's
+// records of one request's subject, every page, and writes them as a part of
+// the report; the worker that completes the last part assembles the report.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Store reads requests and records progress, conditionally.
+type Store interface {
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+}
+
+// Contacts finds a subject's records in a purpose table, one page at a time.
+type Contacts interface {
+	FindPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]dsr.Record, string, error)
+}
+
+// Reports keeps parts and finished reports.
+type Reports interface {
+	PutPart(ctx context.Context, p dsr.Part) error
+	GetPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, error)
+	PutReportOnce(ctx context.Context, key, contentType string, body []byte) (bool, error)
+}
+
+// Queue takes continuations of tasks that outgrow one invocation.
+type Queue interface {
+	SendTask(ctx context.Context, m dsr.TaskMessage) error
+}
+
+// KeyFunc names the JSON and HTML report objects of a request.
+type KeyFunc func(id string) (jsonKey, htmlKey string)
+
+// Handler processes task-queue batches.
+type Handler struct {
+	Store      Store
+	Contacts   Contacts
+	Reports    Reports
+	Queue      Queue
+	ReportKeys KeyFunc
+	Registry   dsr.Registry
+	Controller dsr.Controller
+	Log        *slog.Logger
+	Now        func() time.Time
+	// Reserve is the time kept before the function's deadline: a task that
+	// has less left checkpoints and continues in a new message.
+	Reserve time.Duration
+}
+
+// Handle processes every task of the batch; a task that fails is reported
+// alone (ReportBatchItemFailures).
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, msg := range ev.Records {
+		if err := h.process(ctx, msg); err != nil {
+			h.Log.ErrorContext(ctx, "task failed", "messageId", msg.MessageId, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
+	var t dsr.TaskMessage
+	if err := json.Unmarshal([]byte(msg.Body), &t); err != nil || t.RequestID == "" || t.Purpose == "" || t.Chunk < 0 {
+		return fmt.Errorf("message is not a task message")
+	}
+	p, ok := h.Registry.Lookup(t.Purpose)
+	if !ok {
+		return fmt.Errorf("task of request %s: unknown purpose %q", t.RequestID, t.Purpose)
+	}
+	r, err := h.Store.Get(ctx, t.RequestID)
+	if err != nil {
+		return fmt.Errorf("task of request %s: %w", t.RequestID, err)
+	}
+	log := h.Log.With("requestId", r.ID, "purpose", p.Name)
+	switch {
+	case r.Status != dsr.StatusInProgress:
+		log.InfoContext(ctx, "task of a request not in progress; nothing to do", "status", r.Status)
+		return nil
+	case r.Type != dsr.TypeAccess:
+		return fmt.Errorf("task of request %s: type %q is not processed by this version", r.ID, r.Type)
+	}
+	if _, done := r.DoneParts[p.Name]; done {
+		// Redelivered: the part is recorded; finish the report if the
+		// worker that recorded the last part did not.
+		log.InfoContext(ctx, "redelivered task; part already recorded")
+		return h.assembleIfDone(ctx, r)
+	}
+	chunk, cursor := t.Chunk, t.Cursor
+	for {
+		records, next, err := h.Contacts.FindPage(ctx, p, r.Email, cursor)
+		if err != nil {
+			return err
+		}
+		if err := h.Reports.PutPart(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, Records: records}); err != nil {
+			return err
+		}
+		chunk++
+		if next == "" {
+			break
+		}
+		cursor = next
+		if h.nearDeadline(ctx) {
+			// Checkpoint: the next page and chunk go on in a new message;
+			// a redelivery of this one repeats the same chunks, harmlessly.
+			if err := h.Queue.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: p.Name, Cursor: cursor, Chunk: chunk}); err != nil {
+				return err
+			}
+			log.InfoContext(ctx, "task checkpointed before the deadline", "chunk", chunk)
+			return nil
+		}
+	}
+	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunk, h.now())
+	if err != nil {
+		return err
+	}
+	if recorded {
+		log.InfoContext(ctx, "part done", "chunks", chunk, "event", "purpose_done")
+	}
+	return h.assembleIfDone(ctx, r)
+}
+
+func (h *Handler) nearDeadline(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && time.Until(deadline) < h.Reserve
+}
+
+// assembleIfDone writes the report once every part is recorded and completes
+// the request. Objects are written with If-None-Match, and the completion is
+// a conditional transition: racing or redelivered workers do it once.
+func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
+	if r.Status != dsr.StatusInProgress || !r.AllPartsDone() {
+		return nil
+	}
+	var parts []dsr.Part
+	for _, purpose := range r.PlannedPurposes {
+		for c := 0; c < r.DoneParts[purpose]; c++ {
+			part, err := h.Reports.GetPart(ctx, r.ID, purpose, c)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, part)
+		}
+	}
+	// The report's time is when its last part was recorded, so that every
+	// assembler renders the same report.
+	rep, err := dsr.AssembleReport(r, h.Registry, h.Controller, parts, r.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	body, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("assemble report: %w", err)
+	}
+	page, err := dsr.RenderHTML(rep)
+	if err != nil {
+		return err
+	}
+	jsonKey, htmlKey := h.ReportKeys(r.ID)
+	if _, err := h.Reports.PutReportOnce(ctx, jsonKey, "application/json", body); err != nil {
+		return err
+	}
+	if _, err := h.Reports.PutReportOnce(ctx, htmlKey, "text/html; charset=utf-8", page); err != nil {
+		return err
+	}
+	now := h.now()
+	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
+		CompletedAt: now, Result: &dsr.Result{ReportJSONKey: jsonKey, ReportHTMLKey: htmlKey},
+	})
+	if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+		return err
+	}
+	if err == nil {
+		h.Log.InfoContext(ctx, "report written; request completed", "requestId", r.ID, "event", "completed")
+	}
+	return nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
