@@ -1,0 +1,63 @@
+package deadletter_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/deadletter"
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/memstore"
+)
+
+func TestDeadLettersFailTheirRequest(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	store := &memstore.Requests{}
+	mk := func(id string, path ...dsr.Status) {
+		if err := store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}); err != nil {
+			t.Fatal(err)
+		}
+		from := dsr.StatusAwaitingVerification
+		for _, s := range path {
+			if err := store.Transition(ctx, id, from, s, now, dsr.Changes{}); err != nil {
+				t.Fatal(err)
+			}
+			from = s
+		}
+	}
+	mk("QUEUED", dsr.StatusQueued)
+	mk("RUNNING", dsr.StatusQueued, dsr.StatusInProgress)
+	mk("DONE", dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted)
+	mk("UNVERIFIED")
+	h := &deadletter.Handler{Store: store, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "1", Body: `{"requestId":"QUEUED"}`},
+		{MessageId: "2", Body: `{"requestId":"RUNNING","purpose":"billing"}`},
+		{MessageId: "3", Body: `{"requestId":"DONE","purpose":"billing"}`},
+		{MessageId: "4", Body: `{"requestId":"UNVERIFIED"}`},
+		{MessageId: "5", Body: `{"requestId":"NOPE"}`},
+		{MessageId: "6", Body: `garbage`},
+	}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v err %v", resp, err)
+	}
+	for id, want := range map[string]struct {
+		status dsr.Status
+		reason string
+	}{
+		"QUEUED":     {dsr.StatusFailed, "could not be dispatched"},
+		"RUNNING":    {dsr.StatusFailed, `purpose "billing"`},
+		"DONE":       {dsr.StatusCompleted, ""},
+		"UNVERIFIED": {dsr.StatusAwaitingVerification, ""},
+	} {
+		r, _ := store.Get(ctx, id)
+		if r.Status != want.status || !strings.Contains(r.FailureReason, want.reason) {
+			t.Errorf("%s: %s %q, want %s %q", id, r.Status, r.FailureReason, want.status, want.reason)
+		}
+	}
+}

@@ -1,0 +1,348 @@
+package intake_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/memstore"
+)
+
+type fakeQueue struct {
+	mu   sync.Mutex
+	sent []dsr.RequestMessage
+	err  error
+}
+
+func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	q.sent = append(q.sent, m)
+	return nil
+}
+
+type fakeMailer struct {
+	mails []dsr.Mail
+	err   error
+}
+
+func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.mails = append(m.mails, mail)
+	return nil
+}
+
+type fakeLinks struct{ objects map[string]bool }
+
+func (l *fakeLinks) Exists(_ context.Context, key string) (bool, error) { return l.objects[key], nil }
+func (l *fakeLinks) PresignGet(_ context.Context, key string, ttl time.Duration) (string, error) {
+	return "https://bucket.example/" + key + "?X-Amz-Expires=" + ttl.String(), nil
+}
+
+type env struct {
+	h      *intake.Handler
+	store  *memstore.Requests
+	queue  *fakeQueue
+	mailer *fakeMailer
+	links  *fakeLinks
+	now    time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	hasher, err := dsr.NewHasher([]byte("test pepper, long enough to use"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := dsr.ParseRegistry([]byte(`
+- {purpose: marketing, table: m, subjectIndex: i, identifier: email, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete, directMarketing: true}
+- {purpose: billing, table: b, subjectIndex: i, identifier: email, description: d, legalBasis: law, retention: r, retentionYears: 10, erasure: restrict, objection: restrict}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, links: &fakeLinks{objects: map[string]bool{}},
+		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC)}
+	e.h = &intake.Handler{Service: &intake.Service{
+		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Hasher: hasher, Registry: reg,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
+	}}
+	return e
+}
+
+func (e *env) call(t *testing.T, route, id, token, body string, query map[string]string) (int, map[string]any, events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	req := events.APIGatewayV2HTTPRequest{RouteKey: route, Body: body, Headers: map[string]string{}, QueryStringParameters: query}
+	if id != "" {
+		req.PathParameters = map[string]string{"id": id}
+	}
+	if token != "" {
+		req.Headers["authorization"] = "Bearer " + token
+	}
+	resp, err := e.h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("handler returned an error: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body is not JSON: %s", resp.Body)
+	}
+	if resp.StatusCode >= 400 {
+		if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
+			t.Errorf("error Content-Type = %q", ct)
+		}
+		if m["status"] != float64(resp.StatusCode) || m["title"] == "" || m["type"] == "" {
+			t.Errorf("problem body %s", resp.Body)
+		}
+	}
+	return resp.StatusCode, m, resp
+}
+
+var codeRE = regexp.MustCompile(`code is: (\d{6})`)
+
+func (e *env) submit(t *testing.T) (id, token, code string) {
+	t.Helper()
+	status, m, resp := e.call(t, intake.RouteSubmit, "", "", `{"type":"access","email":"Ada@Example.com"}`, nil)
+	if status != 202 {
+		t.Fatalf("submit: %d %s", status, resp.Body)
+	}
+	last := e.mailer.mails[len(e.mailer.mails)-1]
+	return m["id"].(string), m["statusToken"].(string), codeRE.FindStringSubmatch(last.Text)[1]
+}
+
+func TestSubmit(t *testing.T) {
+	e := newEnv(t)
+	id, token, _ := e.submit(t)
+	r, err := e.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Email != "ada@example.com" || r.Status != dsr.StatusAwaitingVerification || r.TokenHash == token || r.TokenHash == "" {
+		t.Errorf("stored request: %+v", r)
+	}
+	if want := time.Date(2027, 2, 28, 23, 59, 59, 0, time.UTC); !r.DueAt.Equal(want) {
+		t.Errorf("due %s, want %s (31 January + 1 month)", r.DueAt, want)
+	}
+	if !r.CodeExpiresAt.Equal(e.now.Add(15 * time.Minute)) {
+		t.Errorf("code expires %s", r.CodeExpiresAt)
+	}
+	if len(e.mailer.mails) != 1 || e.mailer.mails[0].To != "ada@example.com" {
+		t.Errorf("mails: %+v", e.mailer.mails)
+	}
+	if strings.Contains(r.CodeHash, codeRE.FindStringSubmatch(e.mailer.mails[0].Text)[1]) {
+		t.Error("code stored in clear")
+	}
+}
+
+func TestSubmitRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"malformed", `{"type":`, 400},
+		{"unknown field", `{"type":"access","email":"a@b.co","x":1}`, 400},
+		{"missing email", `{"type":"access"}`, 400},
+		{"malformed address", `{"type":"access","email":"ada"}`, 400},
+		{"unknown type", `{"type":"portability","email":"a@b.co"}`, 400},
+		{"oversized", `{"type":"access","email":"a@b.co","pad":"` + strings.Repeat("x", 17<<10) + `"}`, 400},
+		{"unknown purpose", `{"type":"objection","email":"a@b.co","purposes":["astrology"]}`, 400},
+		{"erasure not yet processed", `{"type":"erasure","email":"a@b.co"}`, 501},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			status, m, resp := e.call(t, intake.RouteSubmit, "", "", tc.body, nil)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, resp.Body)
+			}
+			if strings.Contains(resp.Body, "a@b.co") {
+				t.Errorf("problem echoes the address: %s", resp.Body)
+			}
+			if len(e.mailer.mails) != 0 || len(e.queue.sent) != 0 {
+				t.Errorf("bad input had effects")
+			}
+			_ = m
+		})
+	}
+}
+
+func TestSubmitMailFailureEndsRequest(t *testing.T) {
+	e := newEnv(t)
+	e.mailer.err = errors.New("SES throttled")
+	status, _, resp := e.call(t, intake.RouteSubmit, "", "", `{"type":"access","email":"ada@example.com"}`, nil)
+	if status != 503 || strings.Contains(resp.Body, "SES") {
+		t.Fatalf("status %d body %s; want 503 without internals", status, resp.Body)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	e := newEnv(t)
+	id, token, code := e.submit(t)
+	status, m, resp := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil)
+	if status != 200 || m["status"] != "queued" {
+		t.Fatalf("verify: %d %s", status, resp.Body)
+	}
+	if len(e.queue.sent) != 1 || e.queue.sent[0].RequestID != id {
+		t.Fatalf("queued: %+v", e.queue.sent)
+	}
+	// Twice with the right code: harmless, no second queueing.
+	if status, _, resp := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 200 || len(e.queue.sent) != 1 {
+		t.Fatalf("second verify: %d %s, sent %d", status, resp.Body, len(e.queue.sent))
+	}
+	// A wrong code after verification is a conflict.
+	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"000000"}`, nil); status != 409 && code != "000000" {
+		t.Errorf("wrong code after verification: %d", status)
+	}
+}
+
+func TestVerifyQueueFailureIsRetryable(t *testing.T) {
+	e := newEnv(t)
+	id, token, code := e.submit(t)
+	e.queue.err = errors.New("sqs down")
+	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 503 {
+		t.Fatalf("status %d, want 503", status)
+	}
+	r, _ := e.store.Get(context.Background(), id)
+	if r.Status != dsr.StatusAwaitingVerification {
+		t.Fatalf("request moved on without a queued message: %s", r.Status)
+	}
+	e.queue.err = nil
+	if status, m, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 200 || m["status"] != "queued" {
+		t.Fatalf("retry: %d %v", status, m)
+	}
+}
+
+func wrongCode(code string) string {
+	if code == "111111" {
+		return "222222"
+	}
+	return "111111"
+}
+
+func TestVerifyWrongCodes(t *testing.T) {
+	e := newEnv(t)
+	id, token, code := e.submit(t)
+	for i := 1; i <= 4; i++ {
+		status, m, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+wrongCode(code)+`"}`, nil)
+		if status != 400 || !strings.Contains(m["detail"].(string), "attempt(s) left") {
+			t.Fatalf("attempt %d: %d %v", i, status, m)
+		}
+	}
+	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+wrongCode(code)+`"}`, nil); status != 410 {
+		t.Fatalf("fifth wrong code: %d, want 410", status)
+	}
+	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 410 {
+		t.Fatalf("right code after expiry: %d, want 410", status)
+	}
+	if status, m, _ := e.call(t, intake.RouteStatus, id, token, "", nil); status != 200 || m["status"] != "expired" {
+		t.Fatalf("status after expiry: %d %v", status, m)
+	}
+	if len(e.queue.sent) != 0 {
+		t.Error("expired request was queued")
+	}
+}
+
+func TestVerifyExpiredCode(t *testing.T) {
+	e := newEnv(t)
+	id, token, code := e.submit(t)
+	e.now = e.now.Add(15 * time.Minute)
+	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 410 {
+		t.Fatalf("status %d, want 410", status)
+	}
+	if r, _ := e.store.Get(context.Background(), id); r.Status != dsr.StatusExpired {
+		t.Errorf("status %s, want expired", r.Status)
+	}
+}
+
+func TestVerifyBadBody(t *testing.T) {
+	e := newEnv(t)
+	id, token, _ := e.submit(t)
+	for _, body := range []string{`{"code":"12345"}`, `{"code":123456}`, `{}`, `x`, `{"code":"123456","extra":true}`} {
+		if status, _, _ := e.call(t, intake.RouteVerify, id, token, body, nil); status != 400 {
+			t.Errorf("%s: %d, want 400", body, status)
+		}
+	}
+	if r, _ := e.store.Get(context.Background(), id); r.CodeAttempts != 0 {
+		t.Errorf("malformed bodies counted as attempts: %d", r.CodeAttempts)
+	}
+}
+
+func TestNotFoundIsUniform(t *testing.T) {
+	e := newEnv(t)
+	id, token, _ := e.submit(t)
+	otherID, otherToken, _ := e.submit(t)
+	_, _, base := e.call(t, intake.RouteStatus, id, "", "", nil)
+	if base.StatusCode != 404 {
+		t.Fatalf("no token: %d", base.StatusCode)
+	}
+	for _, route := range []string{intake.RouteStatus, intake.RouteVerify, intake.RouteReport} {
+		for name, c := range map[string][2]string{
+			"no token": {id, ""}, "wrong token": {id, token + "x"}, "unknown id": {"01JD0000000000000000000000", token},
+			"other's token": {id, otherToken}, "garbage id": {"../etc", token}, "other's id": {otherID, token},
+		} {
+			_, _, resp := e.call(t, route, c[0], c[1], `{"code":"123456"}`, nil)
+			if resp.StatusCode != 404 || resp.Body != base.Body {
+				t.Errorf("%s %s: %d %s", route, name, resp.StatusCode, resp.Body)
+			}
+		}
+	}
+}
+
+func TestReportLink(t *testing.T) {
+	e := newEnv(t)
+	id, token, code := e.submit(t)
+	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 409 {
+		t.Errorf("before verification: %d, want 409", status)
+	}
+	e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil)
+	ctx := context.Background()
+	_ = e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}})
+	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 409 {
+		t.Errorf("in progress: %d, want 409", status)
+	}
+	res := &dsr.Result{ReportJSONKey: "reports/" + id + "/report.json", ReportHTMLKey: "reports/" + id + "/report.html"}
+	_ = e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: res})
+	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 410 {
+		t.Errorf("object deleted: %d, want 410", status)
+	}
+	e.links.objects[res.ReportJSONKey], e.links.objects[res.ReportHTMLKey] = true, true
+	status, m, _ := e.call(t, intake.RouteReport, id, token, "", nil)
+	if status != 200 || !strings.Contains(m["url"].(string), "report.json") || !strings.Contains(m["url"].(string), "5m0s") {
+		t.Errorf("json link: %d %v", status, m)
+	}
+	if exp, _ := time.Parse(time.RFC3339, m["expiresAt"].(string)); exp.After(e.now.Add(5 * time.Minute)) {
+		t.Errorf("expiresAt %v beyond 5 minutes", exp)
+	}
+	if status, m, _ := e.call(t, intake.RouteReport, id, token, "", map[string]string{"format": "html"}); status != 200 || !strings.Contains(m["url"].(string), "report.html") {
+		t.Errorf("html link: %d %v", status, m)
+	}
+	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", map[string]string{"format": "xml"}); status != 400 {
+		t.Errorf("format=xml: %d", status)
+	}
+	if status, m, _ := e.call(t, intake.RouteStatus, id, token, "", nil); status != 200 || m["result"].(map[string]any)["report"] != "/v1/requests/"+id+"/report" {
+		t.Errorf("completed view: %v", m)
+	}
+}
+
+func TestUnknownRoute(t *testing.T) {
+	e := newEnv(t)
+	if status, _, _ := e.call(t, "DELETE /v1/requests/{id}", "x", "", "", nil); status != 404 {
+		t.Errorf("status %d", status)
+	}
+}
