@@ -145,4 +145,3 @@ func TestContactsFollowEveryPage(t *testing.T) {
 	t.Logf("%d records in %d Query pages, %d items read; %d BatchWriteItem calls for %d items (every 3rd left half unprocessed)",
 		len(seen), api.queries.Load(), api.items.Load(), api.batches.Load(), len(items))
 }
-

@@ -60,7 +60,9 @@ func newReports() *fakeReports {
 	return &fakeReports{parts: map[string]dsr.Part{}, reports: map[string][]byte{}, writes: map[string]int{}}
 }
 
-func partKey(id, purpose string, chunk int) string { return fmt.Sprintf("%s/%s/%d", id, purpose, chunk) }
+func partKey(id, purpose string, chunk int) string {
+	return fmt.Sprintf("%s/%s/%d", id, purpose, chunk)
+}
 
 func (r *fakeReports) PutPart(_ context.Context, p dsr.Part) error {
 	r.mu.Lock()
@@ -129,7 +131,7 @@ func newEnv(t *testing.T, pageSize int, records map[string][]dsr.Record) *env {
 		Store: e.store, Contacts: e.contacts, Reports: e.reports, Queue: e.queue,
 		ReportKeys: func(id string) (string, string) { return id + "/report.json", id + "/report.html" },
 		Registry:   reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
-		Log:        slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 	}
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
