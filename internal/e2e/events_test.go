@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/intake"
+)
+
+// eventsDir is the repository's events/ folder (sample events for
+// `sam local invoke -e` and for the RIE test).
+func eventsDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "events")
+}
+
+// decodeStrict decodes raw into out, refusing unknown fields and trailing data.
+func decodeStrict(raw []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		return err
+	}
+	if dec.More() {
+		return &json.SyntaxError{Offset: dec.InputOffset()}
+	}
+	return nil
+}
+
+// TestEventsDecode proves every sample event under events/ is the event its
+// function receives: it decodes into the aws-lambda-go type with no unknown
+// field, and its body is the message that function expects.
+func TestEventsDecode(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(eventsDir(), "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events: %v", err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case strings.HasPrefix(name, "intake-"):
+				checkHTTPEvent(t, name, raw)
+			case strings.HasSuffix(name, "-sqs.json"):
+				checkSQSEvent(t, name, raw)
+			default:
+				t.Fatalf("%s: no event type known for this file name (intake-*.json or *-sqs.json)", name)
+			}
+		})
+	}
+}
+
+func checkHTTPEvent(t *testing.T, name string, raw []byte) {
+	var ev events.APIGatewayV2HTTPRequest
+	if err := decodeStrict(raw, &ev); err != nil {
+		t.Fatalf("%s is not an API Gateway HTTP API (payload 2.0) event: %v", name, err)
+	}
+	if ev.Version != "2.0" || ev.RouteKey == "" || ev.RouteKey != ev.RequestContext.RouteKey ||
+		ev.RawPath != ev.RequestContext.HTTP.Path || !strings.HasPrefix(ev.RouteKey, ev.RequestContext.HTTP.Method+" ") {
+		t.Errorf("%s: inconsistent event: version %q, routeKey %q/%q, path %q/%q, method %q", name, ev.Version,
+			ev.RouteKey, ev.RequestContext.RouteKey, ev.RawPath, ev.RequestContext.HTTP.Path, ev.RequestContext.HTTP.Method)
+	}
+	switch ev.RouteKey {
+	case intake.RouteSubmit:
+		var sub struct {
+			Type  string `json:"type"`
+			Email string `json:"email"`
+		}
+		if err := decodeStrict([]byte(ev.Body), &sub); err != nil || sub.Type != "access" || sub.Email == "" {
+			t.Errorf("%s: body %q is not an access submission: %v", name, ev.Body, err)
+		}
+	case intake.RouteStatus:
+		id := ev.PathParameters["id"]
+		if id == "" || ev.RawPath != "/v1/requests/"+id {
+			t.Errorf("%s: pathParameters.id %q does not match rawPath %q", name, id, ev.RawPath)
+		}
+		if !strings.HasPrefix(ev.Headers["authorization"], "Bearer ") {
+			t.Errorf("%s: no bearer Authorization header: %v", name, ev.Headers)
+		}
+	default:
+		t.Errorf("%s: routeKey %q is no route of intake", name, ev.RouteKey)
+	}
+}
+
+func checkSQSEvent(t *testing.T, name string, raw []byte) {
+	var ev events.SQSEvent
+	if err := decodeStrict(raw, &ev); err != nil {
+		t.Fatalf("%s is not an SQS event: %v", name, err)
+	}
+	if len(ev.Records) == 0 {
+		t.Fatalf("%s: no records", name)
+	}
+	for i, r := range ev.Records {
+		if r.MessageId == "" || r.ReceiptHandle == "" || r.Md5OfBody == "" || r.EventSource != "aws:sqs" ||
+			r.AWSRegion != "us-east-1" || !strings.HasPrefix(r.EventSourceARN, "arn:aws:sqs:us-east-1:") ||
+			r.Attributes["ApproximateReceiveCount"] == "" || r.Attributes["SentTimestamp"] == "" {
+			t.Errorf("%s record %d: missing SQS fields: %+v", name, i, r)
+		}
+		if sum := md5.Sum([]byte(r.Body)); r.Md5OfBody != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s record %d: md5OfBody %s is not the MD5 of the body (%x)", name, i, r.Md5OfBody, sum)
+		}
+		var err error
+		switch {
+		case strings.HasPrefix(name, "dispatch-"):
+			var m dsr.RequestMessage
+			if err = decodeStrict([]byte(r.Body), &m); err == nil && m.RequestID == "" {
+				t.Errorf("%s record %d: body names no request", name, i)
+			}
+		case strings.HasPrefix(name, "worker-"), strings.HasPrefix(name, "deadletter-"):
+			var m dsr.TaskMessage
+			if err = decodeStrict([]byte(r.Body), &m); err == nil && (m.RequestID == "" || m.Purpose == "") {
+				t.Errorf("%s record %d: body is not a task: %s", name, i, r.Body)
+			}
+		default:
+			t.Errorf("%s: no function known for this file name", name)
+		}
+		if err != nil {
+			t.Errorf("%s record %d: body %s: %v", name, i, r.Body, err)
+		}
+	}
+	if strings.HasPrefix(name, "deadletter-") && !strings.Contains(ev.Records[0].EventSourceARN, "DeadLetter") {
+		t.Errorf("%s: not from a dead-letter queue: %s", name, ev.Records[0].EventSourceARN)
+	}
+}
