@@ -148,15 +148,14 @@ func startMoto(bin, addr, endpoint string) (*exec.Cmd, error) {
 func printTryIt(s *devstack.Stack, endpoint string) {
 	fmt.Fprintf(os.Stderr, `
 ==> The pipeline is served on %[1]s (emulator: %[2]s).
-    Seeded: %[3]v
-    Try it (README, "Try it"):
+    Seeded records per purpose: %[3]v
+    E-mail goes to .local/outbox/ and is echoed here.
 
-    curl -s -X POST %[1]s/v1/requests -H 'Content-Type: application/json' \
-         -d '{"type":"access","email":"ada@example.com"}'
-    # note "id" and "statusToken"; the code is in .local/outbox/ and below
-    curl -s -X POST %[1]s/v1/requests/$ID/verify -H "Authorization: Bearer $TOKEN" -d '{"code":"123456"}'
-    curl -s %[1]s/v1/requests/$ID -H "Authorization: Bearer $TOKEN"
-    curl -s "%[1]s/v1/requests/$ID/report?format=html" -H "Authorization: Bearer $TOKEN"
+    Try it (the whole session is in README.md, "Try it"):
+      curl -s -X POST %[1]s/v1/requests -H 'Content-Type: application/json' \
+           -d '{"type":"access","email":"ada@example.com"}'
+    then verify with the code from the outbox, poll GET /v1/requests/{id}, and fetch
+    GET /v1/requests/{id}/report?format=html, each with "Authorization: Bearer <statusToken>".
 
     Ctrl-C stops everything this command started.
 `, s.URL, endpoint, s.Seeded)

@@ -54,6 +54,7 @@ type Stack struct {
 	URL       string
 
 	opts     Options
+	pseudo   samtemplate.Pseudo
 	template *samtemplate.Template
 	handlers map[string]any // logical id → handler
 	server   *http.Server
@@ -106,7 +107,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Names: names, Functions: fns, opts: o, template: tpl, handlers: map[string]any{}, errs: make(chan error, 16)}
+	s := &Stack{Names: names, Functions: fns, opts: o, pseudo: pseudo, template: tpl, handlers: map[string]any{}, errs: make(chan error, 16)}
 	for _, fn := range fns {
 		build, ok := builders[fn.LogicalID]
 		if !ok {

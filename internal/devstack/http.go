@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -30,6 +31,9 @@ type route struct {
 }
 
 func (r *route) match(method, path string) (map[string]string, bool) {
+	if r.key == "$default" {
+		return nil, true
+	}
 	if r.method != "ANY" && r.method != method {
 		return nil, false
 	}
@@ -62,14 +66,25 @@ func (s *Stack) routes() ([]*route, error) {
 			if !ok {
 				return nil, fmt.Errorf("devstack: %s has an HttpApi event but no HTTP handler", fn.LogicalID)
 			}
-			rs = append(rs, &route{
+			rt := &route{
 				method: ev.Method, segments: strings.Split(strings.Trim(ev.Path, "/"), "/"),
 				key: ev.Method + " " + ev.Path, fn: fn, handler: h,
-			})
+			}
+			if ev.Path == "" && ev.Method == "" {
+				// The $default route catches what no other route matches.
+				rt.key, rt.method, rt.segments = "$default", "ANY", nil
+			}
+			rs = append(rs, rt)
 		}
 	}
-	// Literal segments win over parameters, as in API Gateway.
-	sort.SliceStable(rs, func(i, j int) bool { return literalCount(rs[i]) > literalCount(rs[j]) })
+	// Literal segments win over parameters, as in API Gateway, and the
+	// $default route comes last.
+	sort.SliceStable(rs, func(i, j int) bool {
+		if (rs[i].key == "$default") != (rs[j].key == "$default") {
+			return rs[j].key == "$default"
+		}
+		return literalCount(rs[i]) > literalCount(rs[j])
+	})
 	return rs, nil
 }
 
@@ -94,7 +109,11 @@ func (s *Stack) serveHTTP() error {
 	}
 	s.listener = ln
 	s.URL = "http://" + ln.Addr().String()
-	s.server = &http.Server{Handler: &gateway{routes: rs, stack: s}, ReadHeaderTimeout: 10 * time.Second}
+	limiter, err := s.throttle()
+	if err != nil {
+		return err
+	}
+	s.server = &http.Server{Handler: &gateway{routes: rs, stack: s, limiter: limiter}, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -108,11 +127,44 @@ func (s *Stack) serveHTTP() error {
 // gateway plays API Gateway's HTTP API: it turns requests into payload 2.0
 // events and the handlers' answers back into responses.
 type gateway struct {
-	routes []*route
-	stack  *Stack
+	routes  []*route
+	stack   *Stack
+	limiter *tokenBucket
+}
+
+// tokenBucket is API Gateway's throttle: rate tokens a second, at most burst.
+type tokenBucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if g.limiter != nil && !g.limiter.allow(time.Now()) {
+		// API Gateway throttles with a 429; api.md wants a problem body and
+		// Retry-After.
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"type":"https://privacyops.example/problems/too-many-requests","title":"Too Many Requests","status":429,"detail":"Too many requests; try again in a second."}`)
+		return
+	}
 	for _, rt := range g.routes {
 		params, ok := rt.match(req.Method, req.URL.Path)
 		if !ok {
@@ -217,4 +269,38 @@ func toRequestEvent(req *http.Request, routeKey string, params map[string]string
 		}
 	}
 	return ev
+}
+
+// throttle reads the HTTP API's DefaultRouteSettings throttling from the
+// template; nil when it declares none.
+func (s *Stack) throttle() (*tokenBucket, error) {
+	var limiter *tokenBucket
+	for _, id := range s.template.ResourcesOfType("AWS::Serverless::HttpApi") {
+		props := s.template.Resources[id].Properties
+		if props == nil {
+			continue
+		}
+		r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
+		v, err := r.Resolve(props)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %s: %w", id, err)
+		}
+		m, _ := v.(map[string]any)
+		settings, _ := m["DefaultRouteSettings"].(map[string]any)
+		rate, burst := number(settings["ThrottlingRateLimit"]), number(settings["ThrottlingBurstLimit"])
+		if rate > 0 && burst > 0 {
+			limiter = &tokenBucket{rate: rate, burst: burst, tokens: burst}
+		}
+	}
+	return limiter, nil
+}
+
+func number(v any) float64 {
+	switch n := v.(type) {
+	case int:
+		return float64(n)
+	case float64:
+		return n
+	}
+	return 0
 }

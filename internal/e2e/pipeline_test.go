@@ -61,8 +61,35 @@ func TestBadInputThroughTheAPI(t *testing.T) {
 	if files, _ := dirEntries(outbox); len(files) != 0 {
 		t.Errorf("bad input sent %d e-mails", len(files))
 	}
-	if s, _, b := c.do("GET", "/v1/nothing-here", "", nil, nil); s != 404 {
-		t.Errorf("unknown route: %d %s", s, b)
+	for _, path := range []string{"/v1/nothing-here", "/v1/requests/x/certificate"} {
+		if s, h, b := c.do("GET", path, "", nil, nil); s != 404 || h.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("unknown route %s: %d %s %s", path, s, h.Get("Content-Type"), b)
+		}
+	}
+}
+
+// TestThrottle sends a bounded burst over the template's throttling burst
+// limit to the local API on 127.0.0.1: the excess gets 429 problems with
+// Retry-After, and the API answers again a moment later.
+func TestThrottle(t *testing.T) {
+	stack, _ := startStack(t, awsConfig(t), nil)
+	c := &client{t: t, base: stack.URL}
+	throttled := 0
+	for range 120 {
+		s, h, _ := c.do("GET", "/v1/requests/01JD0000000000000000000000", "", nil, nil)
+		if s == http.StatusTooManyRequests {
+			throttled++
+			if h.Get("Retry-After") == "" || h.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("429 without Retry-After or problem body: %v", h)
+			}
+		}
+	}
+	if throttled == 0 {
+		t.Error("no request throttled")
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if s, _, _ := c.do("GET", "/v1/requests/01JD0000000000000000000000", "", nil, nil); s != http.StatusNotFound {
+		t.Errorf("after the pause: %d", s)
 	}
 }
 

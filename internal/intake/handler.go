@@ -49,7 +49,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	case RouteReport:
 		out, err = s.ReportLink(ctx, id, token, req.QueryStringParameters["format"])
 	default:
-		err = dsr.Errorf(dsr.ENotFound, "no such route")
+		err = dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
 	}
 	if err != nil {
 		return httpapi.Error(ctx, s.Log, err), nil

@@ -257,6 +257,7 @@ func TestTemplate(t *testing.T) {
 				{Name: "Report", Type: "HttpApi", Path: "/v1/requests/{id}/report", Method: "GET"},
 				{Name: "Status", Type: "HttpApi", Path: "/v1/requests/{id}", Method: "GET"},
 				{Name: "Submit", Type: "HttpApi", Path: "/v1/requests", Method: "POST"},
+				{Name: "Unmatched", Type: "HttpApi"},
 				{Name: "Verify", Type: "HttpApi", Path: "/v1/requests/{id}/verify", Method: "POST"},
 			},
 		},
