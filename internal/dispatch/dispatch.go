@@ -77,14 +77,19 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 		// is in progress would only wait. A redelivered message finds the
 		// request in progress and resends what is not done (idempotent).
 		err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.now(), dsr.Changes{PlannedPurposes: plan})
-		if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+		switch {
+		case err == nil:
+			r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
+		case dsr.ErrorCodeOf(err) != dsr.EConflict:
 			return err
-		}
-		if r, err = h.Store.Get(ctx, m.RequestID); err != nil {
-			return err
-		}
-		if r.Status != dsr.StatusInProgress {
-			return nil
+		default:
+			// Another delivery moved it on (or a DPO rejected it): go by what it stored.
+			if r, err = h.Store.Get(ctx, m.RequestID); err != nil {
+				return err
+			}
+			if r.Status != dsr.StatusInProgress {
+				return nil
+			}
 		}
 	case dsr.StatusInProgress:
 		log.InfoContext(ctx, "redelivered request message; resending tasks not done")

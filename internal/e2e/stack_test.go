@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -55,17 +56,23 @@ type callCounter struct {
 }
 
 func (c *callCounter) middleware(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CountCalls",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+	// In the deserialize step, next to the transport: a presigned URL (no
+	// call) is not counted, and a retried call counts each attempt.
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("CountCalls",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
 			key := awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx)
+			if lc, ok := lambdacontext.FromContext(ctx); ok {
+				// The local stack names the invoked function in its ARN.
+				key = lc.InvokedFunctionArn[strings.LastIndexByte(lc.InvokedFunctionArn, ':')+1:] + " " + key
+			}
 			c.mu.Lock()
 			if c.counts == nil {
 				c.counts = map[string]int{}
 			}
 			c.counts[key]++
 			c.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.Before)
+			return next.HandleDeserialize(ctx, in)
+		}), middleware.After)
 }
 
 func (c *callCounter) reset() {
@@ -85,7 +92,8 @@ func (c *callCounter) snapshot() (byOp map[string]int, byService map[string]int)
 			continue
 		}
 		byOp[k] = n
-		byService[strings.SplitN(k, ".", 2)[0]] += n
+		service := k[strings.LastIndexByte(k, ' ')+1:]
+		byService[service[:strings.IndexByte(service, '.')]] += n
 	}
 	return byOp, byService
 }

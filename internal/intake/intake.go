@@ -203,20 +203,25 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 	if s.Deadline.Start == dsr.ClockAtVerification {
 		ch.DueAt = s.Deadline.Due(now, 1)
 	}
-	if err := s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch); err != nil {
-		if dsr.ErrorCodeOf(err) != dsr.EConflict {
-			return dsr.View{}, fmt.Errorf("verify: %w", err)
+	err = s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch)
+	switch {
+	case err == nil:
+		r.Status, r.VerifiedAt = dsr.StatusQueued, now
+		if !ch.DueAt.IsZero() {
+			r.DueAt = ch.DueAt
 		}
-		// A concurrent verification won; answer with what it stored.
+		s.Log.InfoContext(ctx, "request verified", "requestId", id, "event", "verified")
+		return r.View(), nil
+	case dsr.ErrorCodeOf(err) != dsr.EConflict:
+		return dsr.View{}, fmt.Errorf("verify: %w", err)
 	}
-	r, err = s.Store.Get(ctx, id)
-	if err != nil {
+	// A concurrent verification (or expiry) won; answer with what it stored.
+	if r, err = s.Store.Get(ctx, id); err != nil {
 		return dsr.View{}, fmt.Errorf("verify: %w", err)
 	}
 	if r.Status == dsr.StatusExpired {
 		return dsr.View{}, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
 	}
-	s.Log.InfoContext(ctx, "request verified", "requestId", id, "event", "verified")
 	return r.View(), nil
 }
 
