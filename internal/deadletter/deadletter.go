@@ -65,7 +65,7 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {
 		err := h.Store.Transition(ctx, m.RequestID, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})
 		if err == nil {
-			h.Log.WarnContext(ctx, "request failed", "requestId", m.RequestID, "reason", reason, "event", "failed")
+			h.Log.WarnContext(ctx, "request failed", "dsrId", m.RequestID, "reason", reason, "event", "failed")
 			return nil
 		}
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {
@@ -74,6 +74,6 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 	}
 	// Neither queued nor in progress: completed by a later delivery, expired
 	// before verification, or unknown. Nothing to fail.
-	h.Log.InfoContext(ctx, "dead message of a request not in flight", "requestId", m.RequestID, "messageId", msg.MessageId)
+	h.Log.InfoContext(ctx, "dead message of a request not in flight", "dsrId", m.RequestID, "messageId", msg.MessageId)
 	return nil
 }

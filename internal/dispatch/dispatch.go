@@ -66,7 +66,7 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return fmt.Errorf("request %s: %w", m.RequestID, err)
 	}
-	log := h.Log.With("requestId", r.ID)
+	log := h.Log.With("dsrId", r.ID)
 	switch r.Status {
 	case dsr.StatusQueued:
 		plan, err := dsr.Plan(r, h.Registry)

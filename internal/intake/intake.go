@@ -119,11 +119,11 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		// rather than leave it waiting, and let the person submit again.
 		if terr := s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
 			dsr.Changes{FailureReason: "the verification code could not be sent"}); terr != nil {
-			s.Log.ErrorContext(ctx, "end request after mail failure", "requestId", id, "error", terr.Error())
+			s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", id, "error", terr.Error())
 		}
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
 	}
-	s.Log.InfoContext(ctx, "request received", "requestId", id, "type", r.Type, "event", "received")
+	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
 	out := &Submitted{ID: id, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: now}
 	if !r.DueAt.IsZero() {
 		out.DueAt = &r.DueAt
@@ -185,7 +185,7 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 		if err := s.Store.CountFailedAttempt(ctx, id, r.CodeAttempts, last, now); err != nil {
 			return dsr.View{}, fmt.Errorf("verify: %w", err)
 		}
-		s.Log.InfoContext(ctx, "wrong verification code", "requestId", id, "attempt", attempts)
+		s.Log.InfoContext(ctx, "wrong verification code", "dsrId", id, "attempt", attempts)
 		if last {
 			return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
 		}
@@ -210,7 +210,7 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 		if !ch.DueAt.IsZero() {
 			r.DueAt = ch.DueAt
 		}
-		s.Log.InfoContext(ctx, "request verified", "requestId", id, "event", "verified")
+		s.Log.InfoContext(ctx, "request verified", "dsrId", id, "event", "verified")
 		return r.View(), nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return dsr.View{}, fmt.Errorf("verify: %w", err)
@@ -275,6 +275,6 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if err != nil {
 		return nil, fmt.Errorf("report link: %w", err)
 	}
-	s.Log.InfoContext(ctx, "report link issued", "requestId", id, "format", format, "event", "link_issued")
+	s.Log.InfoContext(ctx, "report link issued", "dsrId", id, "format", format, "event", "link_issued")
 	return &Link{URL: url, ExpiresAt: s.now().Add(LinkTTL).Truncate(time.Second)}, nil
 }

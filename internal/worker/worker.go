@@ -84,7 +84,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return fmt.Errorf("task of request %s: %w", t.RequestID, err)
 	}
-	log := h.Log.With("requestId", r.ID, "purpose", p.Name)
+	log := h.Log.With("dsrId", r.ID, "purpose", p.Name)
 	switch {
 	case r.Status != dsr.StatusInProgress:
 		log.InfoContext(ctx, "task of a request not in progress; nothing to do", "status", r.Status)
@@ -183,7 +183,7 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 		return err
 	}
 	if err == nil {
-		h.Log.InfoContext(ctx, "report written; request completed", "requestId", r.ID, "event", "completed")
+		h.Log.InfoContext(ctx, "report written; request completed", "dsrId", r.ID, "event", "completed")
 	}
 	return nil
 }
