@@ -38,7 +38,7 @@ deps:
 
 # ---------------------------------------------------------------- the two commands
 run: venv deps
-	go run ./infra/devstack
+	AWS_LAMBDA_LOG_FORMAT=JSON go run ./infra/devstack
 
 test: venv deps unit lint sam-build integration
 	@echo "make test: all passed"
