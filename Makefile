@@ -26,9 +26,9 @@ help:
 	@echo "make bench  benchmarks (intake handler, report assembly)"
 
 # ---------------------------------------------------------------- set-up
-$(STAMP): infra/requirements.txt
+$(STAMP): infra/requirements.txt infra/constraints.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt -c infra/constraints.txt
 	touch $@
 
 venv: $(STAMP)

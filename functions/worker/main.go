@@ -1,37 +1,15 @@
-// Command worker is the task-queue (SQS) Lambda function. It only wires: configuration
-// from the environment (template.yaml), clients, and the handler of package
-// worker, started with aws-lambda-go.
+// Command worker is the task-queue (SQS) Lambda function. It only wires: the
+// handler of package worker, built from the environment template.yaml sets,
+// started with aws-lambda-go.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/worker"
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	slog.SetDefault(log)
-	if err := run(context.Background(), log); err != nil {
-		log.Error("start worker", "error", err.Error())
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, log *slog.Logger) error {
-	cfg, err := awsapp.LoadConfig(ctx)
-	if err != nil {
-		return err
-	}
-	h, err := awsapp.Worker(ctx, cfg, os.Getenv, log)
-	if err != nil {
-		return err
-	}
-	lambda.Start(h.Handle)
-	return nil
+	awsapp.Main("worker", awsapp.Worker, func(h *worker.Handler) { lambda.Start(h.Handle) })
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -178,4 +179,24 @@ func DeadLetter(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*
 		return nil, err
 	}
 	return &deadletter.Handler{Store: &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table}, Log: log}, nil
+}
+
+// Main is what every Lambda main does: a JSON logger with the invocation's
+// request id (lambdacontext), the AWS configuration, the handler built by
+// build from the environment, and start, which hands it to lambda.Start. A
+// handler that cannot be built ends the process with the reason logged.
+func Main[H any](name string, build func(context.Context, aws.Config, Env, *slog.Logger) (H, error), start func(H)) {
+	log := lambdacontext.NewLogger()
+	slog.SetDefault(log)
+	ctx := context.Background()
+	cfg, err := LoadConfig(ctx)
+	if err == nil {
+		var h H
+		if h, err = build(ctx, cfg, os.Getenv, log); err == nil {
+			start(h)
+			return
+		}
+	}
+	log.Error("start "+name, "error", err.Error())
+	os.Exit(1)
 }
