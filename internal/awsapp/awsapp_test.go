@@ -1,0 +1,62 @@
+package awsapp_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/privacyops/dsr/internal/awsapp"
+)
+
+const registry = `
+- {purpose: marketing, table: m, subjectIndex: i, identifier: email, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete}
+`
+
+func TestConfigurationErrors(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	full := map[string]string{
+		"REQUESTS_TABLE": "t", "TASK_QUEUE_URL": "http://q", "REPORTS_BUCKET": "b", "PURPOSE_REGISTRY": registry,
+		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example",
+	}
+	env := func(over map[string]string) awsapp.Env {
+		return func(k string) string {
+			if v, ok := over[k]; ok {
+				return v
+			}
+			return full[k]
+		}
+	}
+	tests := []struct {
+		name  string
+		build func(awsapp.Env) error
+		over  map[string]string
+		want  string // "" for success
+	}{
+		{"worker builds", func(e awsapp.Env) error { _, err := awsapp.Worker(context.Background(), aws.Config{}, e, log); return err }, nil, ""},
+		{"dispatch builds", func(e awsapp.Env) error { _, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log); return err }, nil, ""},
+		{"deadletter builds", func(e awsapp.Env) error { _, err := awsapp.DeadLetter(context.Background(), aws.Config{}, e, log); return err }, nil, ""},
+		{"missing variables are named", func(e awsapp.Env) error { _, err := awsapp.Worker(context.Background(), aws.Config{}, e, log); return err },
+			map[string]string{"REQUESTS_TABLE": "", "CONTROLLER_NAME": " "}, "missing configuration: REQUESTS_TABLE, CONTROLLER_NAME"},
+		{"bad registry", func(e awsapp.Env) error { _, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log); return err },
+			map[string]string{"PURPOSE_REGISTRY": "- purpose: x"}, "purpose registry"},
+		{"bad reserve", func(e awsapp.Env) error { _, err := awsapp.Worker(context.Background(), aws.Config{}, e, log); return err },
+			map[string]string{"WORKER_DEADLINE_RESERVE": "soon"}, "WORKER_DEADLINE_RESERVE"},
+		{"intake needs its queue and secret", func(e awsapp.Env) error { _, err := awsapp.Intake(context.Background(), aws.Config{}, e, log); return err },
+			nil, "missing configuration: REQUEST_QUEUE_URL, PEPPER_SECRET_ARN, SENDER_ADDRESS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.build(env(tc.over))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
