@@ -68,6 +68,10 @@ bench: venv deps
 fuzz:
 	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo
+	go test -run '^$$' -fuzz FuzzParseRate -fuzztime 20s ./internal/devstack
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/samtemplate
 
 # Arm64 bootstraps for Lambda, stripped (sizes in the closing notes come from here).
 build:

@@ -108,3 +108,20 @@ func FuzzParseSubmission(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseVerify(f *testing.F) {
+	f.Add([]byte(`{"code":"123456"}`))
+	f.Add([]byte(`{"code":"12345６"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		code, err := dsr.ParseVerify(body)
+		if err != nil {
+			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+				t.Fatalf("error code %q", dsr.ErrorCodeOf(err))
+			}
+			return
+		}
+		if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
+			t.Fatalf("accepted code %q", code)
+		}
+	})
+}
