@@ -166,6 +166,9 @@ func TestPoisonTaskFailsTheRequest(t *testing.T) {
 		Attributes: map[string]string{string(sqstypes.QueueAttributeNameVisibilityTimeout): "1"}}); err != nil {
 		t.Fatal(err)
 	}
+	// A receive already waiting (the pollers long-poll for 1 s) took the
+	// queue's visibility timeout when it began: let those end first.
+	time.Sleep(2500 * time.Millisecond)
 	c := &client{t: t, base: stack.URL}
 	var sub submitted
 	if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": "access", "email": "ada@example.com"}, &sub); s != 202 {
