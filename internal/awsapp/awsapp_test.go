@@ -36,16 +36,37 @@ func TestConfigurationErrors(t *testing.T) {
 		over  map[string]string
 		want  string // "" for success
 	}{
-		{"worker builds", func(e awsapp.Env) error { _, err := awsapp.Worker(context.Background(), aws.Config{}, e, log); return err }, nil, ""},
-		{"dispatch builds", func(e awsapp.Env) error { _, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log); return err }, nil, ""},
-		{"deadletter builds", func(e awsapp.Env) error { _, err := awsapp.DeadLetter(context.Background(), aws.Config{}, e, log); return err }, nil, ""},
-		{"missing variables are named", func(e awsapp.Env) error { _, err := awsapp.Worker(context.Background(), aws.Config{}, e, log); return err },
+		{"worker builds", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		}, nil, ""},
+		{"dispatch builds", func(e awsapp.Env) error {
+			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
+			return err
+		}, nil, ""},
+		{"deadletter builds", func(e awsapp.Env) error {
+			_, err := awsapp.DeadLetter(context.Background(), aws.Config{}, e, log)
+			return err
+		}, nil, ""},
+		{"missing variables are named", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		},
 			map[string]string{"REQUESTS_TABLE": "", "CONTROLLER_NAME": " "}, "missing configuration: REQUESTS_TABLE, CONTROLLER_NAME"},
-		{"bad registry", func(e awsapp.Env) error { _, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log); return err },
+		{"bad registry", func(e awsapp.Env) error {
+			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
+			return err
+		},
 			map[string]string{"PURPOSE_REGISTRY": "- purpose: x"}, "purpose registry"},
-		{"bad reserve", func(e awsapp.Env) error { _, err := awsapp.Worker(context.Background(), aws.Config{}, e, log); return err },
+		{"bad reserve", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		},
 			map[string]string{"WORKER_DEADLINE_RESERVE": "soon"}, "WORKER_DEADLINE_RESERVE"},
-		{"intake needs its queue and secret", func(e awsapp.Env) error { _, err := awsapp.Intake(context.Background(), aws.Config{}, e, log); return err },
+		{"intake needs its queue and secret", func(e awsapp.Env) error {
+			_, err := awsapp.Intake(context.Background(), aws.Config{}, e, log)
+			return err
+		},
 			nil, "missing configuration: REQUEST_QUEUE_URL, PEPPER_SECRET_ARN, SENDER_ADDRESS"},
 	}
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -71,5 +72,43 @@ func TestTokenBucket(t *testing.T) {
 	}
 	if !b.allow(now.Add(600 * time.Millisecond)) {
 		t.Error("no token after 0.6 s at 2/s")
+	}
+}
+
+func TestCORS(t *testing.T) {
+	c := &cors{origins: strs("https://forms.example, http://localhost:8080"), methods: []string{"GET", "POST"},
+		headers: []string{"authorization", "content-type"}, expose: []string{"retry-after"}, maxAge: 600}
+	tests := []struct {
+		name, method, origin, reqMethod string
+		preflight                       bool
+		allowOrigin, allowMethods       string
+	}{
+		{"preflight, allowed", "OPTIONS", "https://forms.example", "POST", true, "https://forms.example", "GET,POST"},
+		{"preflight, other origin", "OPTIONS", "https://evil.example", "POST", true, "", ""},
+		{"request, allowed", "POST", "http://localhost:8080", "", false, "http://localhost:8080", ""},
+		{"request, other origin", "GET", "https://evil.example", "", false, "", ""},
+		{"no origin", "GET", "", "", false, "", ""},
+		{"OPTIONS without preflight header", "OPTIONS", "https://forms.example", "", false, "https://forms.example", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "/v1/requests", nil)
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			if tc.reqMethod != "" {
+				req.Header.Set("Access-Control-Request-Method", tc.reqMethod)
+			}
+			w := httptest.NewRecorder()
+			if got := c.apply(w, req); got != tc.preflight {
+				t.Errorf("preflight = %v", got)
+			}
+			if got := w.Header().Get("Access-Control-Allow-Origin"); got != tc.allowOrigin {
+				t.Errorf("Allow-Origin = %q, want %q", got, tc.allowOrigin)
+			}
+			if got := w.Header().Get("Access-Control-Allow-Methods"); got != tc.allowMethods {
+				t.Errorf("Allow-Methods = %q, want %q", got, tc.allowMethods)
+			}
+		})
 	}
 }

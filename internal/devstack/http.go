@@ -109,11 +109,11 @@ func (s *Stack) serveHTTP() error {
 	}
 	s.listener = ln
 	s.URL = "http://" + ln.Addr().String()
-	limiter, err := s.throttle()
+	limiter, c, err := s.apiSettings()
 	if err != nil {
 		return err
 	}
-	s.server = &http.Server{Handler: &gateway{routes: rs, stack: s, limiter: limiter}, ReadHeaderTimeout: 10 * time.Second}
+	s.server = &http.Server{Handler: &gateway{routes: rs, stack: s, limiter: limiter, cors: c}, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -130,6 +130,7 @@ type gateway struct {
 	routes  []*route
 	stack   *Stack
 	limiter *tokenBucket
+	cors    *cors
 }
 
 // tokenBucket is API Gateway's throttle: rate tokens a second, at most burst.
@@ -156,6 +157,10 @@ func (b *tokenBucket) allow(now time.Time) bool {
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if g.cors != nil && g.cors.apply(w, req) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if g.limiter != nil && !g.limiter.allow(time.Now()) {
 		// API Gateway throttles with a 429; api.md wants a problem body and
 		// Retry-After.
@@ -271,10 +276,13 @@ func toRequestEvent(req *http.Request, routeKey string, params map[string]string
 	return ev
 }
 
-// throttle reads the HTTP API's DefaultRouteSettings throttling from the
-// template; nil when it declares none.
-func (s *Stack) throttle() (*tokenBucket, error) {
-	var limiter *tokenBucket
+// apiSettings reads the HTTP API's DefaultRouteSettings throttling and its
+// CorsConfiguration from the template; nil where it declares none.
+func (s *Stack) apiSettings() (*tokenBucket, *cors, error) {
+	var (
+		limiter *tokenBucket
+		c       *cors
+	)
 	for _, id := range s.template.ResourcesOfType("AWS::Serverless::HttpApi") {
 		props := s.template.Resources[id].Properties
 		if props == nil {
@@ -283,7 +291,7 @@ func (s *Stack) throttle() (*tokenBucket, error) {
 		r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
 		v, err := r.Resolve(props)
 		if err != nil {
-			return nil, fmt.Errorf("devstack: %s: %w", id, err)
+			return nil, nil, fmt.Errorf("devstack: %s: %w", id, err)
 		}
 		m, _ := v.(map[string]any)
 		settings, _ := m["DefaultRouteSettings"].(map[string]any)
@@ -291,8 +299,14 @@ func (s *Stack) throttle() (*tokenBucket, error) {
 		if rate > 0 && burst > 0 {
 			limiter = &tokenBucket{rate: rate, burst: burst, tokens: burst}
 		}
+		if cc, ok := m["CorsConfiguration"].(map[string]any); ok {
+			c = &cors{
+				origins: strs(cc["AllowOrigins"]), methods: strs(cc["AllowMethods"]), headers: strs(cc["AllowHeaders"]),
+				expose: strs(cc["ExposeHeaders"]), maxAge: int(number(cc["MaxAge"])),
+			}
+		}
 	}
-	return limiter, nil
+	return limiter, c, nil
 }
 
 func number(v any) float64 {
@@ -303,4 +317,63 @@ func number(v any) float64 {
 		return n
 	}
 	return 0
+}
+
+// strs reads a list of strings, or a comma-delimited list (a resolved
+// CommaDelimitedList parameter).
+func strs(v any) []string {
+	var out []string
+	switch l := v.(type) {
+	case string:
+		for _, s := range strings.Split(l, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	case []any:
+		for _, e := range l {
+			out = append(out, strs(e)...)
+		}
+	}
+	return out
+}
+
+// cors is an HTTP API's CorsConfiguration, applied as API Gateway applies it:
+// it answers preflight requests itself and adds the headers to the answers
+// of allowed origins.
+type cors struct {
+	origins, methods, headers, expose []string
+	maxAge                            int
+}
+
+func (c *cors) allowed(origin string) bool {
+	for _, o := range c.origins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// apply sets the CORS headers of an answer to req; it reports whether req
+// was a preflight, which is then answered.
+func (c *cors) apply(w http.ResponseWriter, req *http.Request) (preflight bool) {
+	origin := req.Header.Get("Origin")
+	preflight = req.Method == http.MethodOptions && req.Header.Get("Access-Control-Request-Method") != ""
+	if origin == "" || !c.allowed(origin) {
+		return preflight
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	if preflight {
+		h.Set("Access-Control-Allow-Methods", strings.Join(c.methods, ","))
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.headers, ","))
+		if c.maxAge > 0 {
+			h.Set("Access-Control-Max-Age", fmt.Sprint(c.maxAge))
+		}
+	} else if len(c.expose) > 0 {
+		h.Set("Access-Control-Expose-Headers", strings.Join(c.expose, ","))
+	}
+	return preflight
 }

@@ -68,6 +68,28 @@ func TestBadInputThroughTheAPI(t *testing.T) {
 	}
 }
 
+// TestCORSPreflight asks, as a browser on the web form's origin would,
+// whether it may POST a submission: the template's CorsConfiguration answers.
+func TestCORSPreflight(t *testing.T) {
+	stack, _ := startStack(t, awsConfig(t), nil)
+	req, err := http.NewRequest(http.MethodOptions, stack.URL+"/v1/requests", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "http://localhost:8080")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8080" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
 // TestThrottle sends a bounded burst over the template's throttling burst
 // limit to the local API on 127.0.0.1: the excess gets 429 problems with
 // Retry-After, and the API answers again a moment later.
