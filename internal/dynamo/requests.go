@@ -147,18 +147,29 @@ func (s *Requests) Get(ctx context.Context, id string) (*dsr.Request, error) {
 	return fromItem(it)
 }
 
-// CountFailedAttempt records one more wrong code, if the request still has
-// seen wrong codes and awaits verification; with expire it also ends it.
-func (s *Requests) CountFailedAttempt(ctx context.Context, id string, seen int, expire bool, now time.Time) error {
-	upd := expression.Set(expression.Name("codeAttempts"), expression.Value(seen+1)).
+// UseAttempt spends one of the request's verification attempts before its
+// code is compared, atomically, so that parallel guesses each count: it fails
+// with EConflict when none is left or the request no longer awaits
+// verification, and returns the request as stored after the increment.
+func (s *Requests) UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error) {
+	upd := expression.Add(expression.Name("codeAttempts"), expression.Value(1)).
 		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
-	if expire {
-		upd = upd.Set(expression.Name("status"), expression.Value(string(dsr.StatusExpired))).
-			Set(expression.Name("failureReason"), expression.Value("too many wrong verification codes"))
-	}
 	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusAwaitingVerification))).
-		And(expression.Name("codeAttempts").Equal(expression.Value(seen)))
-	return s.update(ctx, id, upd, cond, "count failed attempt")
+		And(expression.Name("codeAttempts").LessThan(expression.Value(dsr.MaxCodeAttempts)))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("use attempt: %w", err)
+	}
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.Table, Key: key(id),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, conflictOr(err, "use attempt")
+	}
+	return unmarshalRequest(out.Attributes)
 }
 
 // Transition moves request id from status from to status to, setting the

@@ -20,7 +20,7 @@ import (
 type Store interface {
 	Create(ctx context.Context, r *dsr.Request) error
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	CountFailedAttempt(ctx context.Context, id string, seen int, expire bool, now time.Time) error
+	UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
 }
 
@@ -151,6 +151,8 @@ func (s *Service) authorize(ctx context.Context, id, token string) (*dsr.Request
 }
 
 // Verify checks the code of request id and, if right, queues the request.
+// Each try spends one of the request's attempts before the code is compared,
+// so parallel guesses each count.
 func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (dsr.View, error) {
 	r, err := s.authorize(ctx, id, token)
 	if err != nil {
@@ -161,17 +163,8 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 		return dsr.View{}, err
 	}
 	now := s.now()
-	switch r.Status {
-	case dsr.StatusAwaitingVerification:
-	case dsr.StatusExpired:
-		return dsr.View{}, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
-	case dsr.StatusRejected:
-		return dsr.View{}, dsr.Errorf(dsr.EConflict, "this request was rejected")
-	default:
-		if s.Hasher.CodeMatches(id, code, r.CodeHash) {
-			return r.View(), nil // verifying twice is harmless
-		}
-		return dsr.View{}, dsr.Errorf(dsr.EConflict, "this request is already verified")
+	if v, done, err := s.verifiedOrEnded(r, code); done {
+		return v, err
 	}
 	if !now.Before(r.CodeExpiresAt) {
 		if err := s.expire(ctx, r, now, "the verification code expired"); err != nil {
@@ -179,17 +172,32 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 		}
 		return dsr.View{}, dsr.Errorf(dsr.EGone, "the verification code has expired; please submit a new request")
 	}
-	if !s.Hasher.CodeMatches(id, code, r.CodeHash) {
-		attempts := r.CodeAttempts + 1
-		last := attempts >= dsr.MaxCodeAttempts
-		if err := s.Store.CountFailedAttempt(ctx, id, r.CodeAttempts, last, now); err != nil {
+	used, err := s.Store.UseAttempt(ctx, id, now)
+	if err != nil {
+		if dsr.ErrorCodeOf(err) != dsr.EConflict {
 			return dsr.View{}, fmt.Errorf("verify: %w", err)
 		}
-		s.Log.InfoContext(ctx, "wrong verification code", "dsrId", id, "attempt", attempts)
-		if last {
+		// No attempt left, or another try moved the request on.
+		if r, err = s.Store.Get(ctx, id); err != nil {
+			return dsr.View{}, fmt.Errorf("verify: %w", err)
+		}
+		if v, done, err := s.verifiedOrEnded(r, code); done {
+			return v, err
+		}
+		if err := s.expire(ctx, r, now, "too many wrong verification codes"); err != nil {
+			return dsr.View{}, err
+		}
+		return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
+	}
+	if !s.Hasher.CodeMatches(id, code, r.CodeHash) {
+		s.Log.InfoContext(ctx, "wrong verification code", "dsrId", id, "attempt", used.CodeAttempts)
+		if used.CodeAttempts >= dsr.MaxCodeAttempts {
+			if err := s.expire(ctx, r, now, "too many wrong verification codes"); err != nil {
+				return dsr.View{}, err
+			}
 			return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
 		}
-		left := dsr.MaxCodeAttempts - attempts
+		left := dsr.MaxCodeAttempts - used.CodeAttempts
 		return dsr.View{}, dsr.Invalid(fmt.Sprintf("the code is wrong; %d attempt(s) left", left),
 			dsr.FieldError{Field: "code", Reason: "does not match the code we sent"})
 	}
@@ -219,10 +227,27 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 	if r, err = s.Store.Get(ctx, id); err != nil {
 		return dsr.View{}, fmt.Errorf("verify: %w", err)
 	}
-	if r.Status == dsr.StatusExpired {
-		return dsr.View{}, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
+	if v, done, err := s.verifiedOrEnded(r, code); done {
+		return v, err
 	}
 	return r.View(), nil
+}
+
+// verifiedOrEnded answers a verification of a request that no longer awaits
+// one; done is false when r still awaits verification.
+func (s *Service) verifiedOrEnded(r *dsr.Request, code string) (v dsr.View, done bool, err error) {
+	switch r.Status {
+	case dsr.StatusAwaitingVerification:
+		return dsr.View{}, false, nil
+	case dsr.StatusExpired:
+		return dsr.View{}, true, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
+	case dsr.StatusRejected:
+		return dsr.View{}, true, dsr.Errorf(dsr.EConflict, "this request was rejected")
+	}
+	if s.Hasher.CodeMatches(r.ID, code, r.CodeHash) {
+		return r.View(), true, nil // verifying twice is harmless
+	}
+	return dsr.View{}, true, dsr.Errorf(dsr.EConflict, "this request is already verified")
 }
 
 func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, reason string) error {

@@ -346,3 +346,33 @@ func TestUnknownRoute(t *testing.T) {
 		t.Errorf("status %d", status)
 	}
 }
+
+// TestParallelGuessesEachCount fires many wrong codes at once: only the
+// limit's worth get a "wrong code" answer, every other one ends the request.
+func TestParallelGuessesEachCount(t *testing.T) {
+	e := newEnv(t)
+	id, token, code := e.submit(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := e.h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
+				RouteKey: intake.RouteVerify, PathParameters: map[string]string{"id": id},
+				Headers: map[string]string{"authorization": "Bearer " + token}, Body: `{"code":"` + wrongCode(code) + `"}`,
+			})
+			mu.Lock()
+			statuses[resp.StatusCode]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[400] != dsr.MaxCodeAttempts-1 || statuses[410] != 20-(dsr.MaxCodeAttempts-1) {
+		t.Errorf("answers %v; want %d × 400 and the rest 410", statuses, dsr.MaxCodeAttempts-1)
+	}
+	if r, _ := e.store.Get(context.Background(), id); r.Status != dsr.StatusExpired || r.CodeAttempts != dsr.MaxCodeAttempts {
+		t.Errorf("request %s with %d attempts", r.Status, r.CodeAttempts)
+	}
+}

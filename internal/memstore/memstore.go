@@ -59,22 +59,18 @@ func (s *Requests) Get(_ context.Context, id string) (*dsr.Request, error) {
 	return clone(r), nil
 }
 
-// CountFailedAttempt is the in-memory form of dynamo.Requests.CountFailedAttempt.
-func (s *Requests) CountFailedAttempt(_ context.Context, id string, seen int, expire bool, now time.Time) error {
+// UseAttempt is the in-memory form of dynamo.Requests.UseAttempt.
+func (s *Requests) UseAttempt(_ context.Context, id string, now time.Time) (*dsr.Request, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
-	if !ok || r.Status != dsr.StatusAwaitingVerification || r.CodeAttempts != seen {
-		return conflict("count failed attempt")
+	if !ok || r.Status != dsr.StatusAwaitingVerification || r.CodeAttempts >= dsr.MaxCodeAttempts {
+		return nil, conflict("use attempt")
 	}
-	r.CodeAttempts = seen + 1
+	r.CodeAttempts++
 	r.UpdatedAt = now
-	if expire {
-		r.Status = dsr.StatusExpired
-		r.FailureReason = "too many wrong verification codes"
-	}
 	s.items[id] = r
-	return nil
+	return clone(r), nil
 }
 
 // Transition is the in-memory form of dynamo.Requests.Transition.

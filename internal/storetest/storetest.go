@@ -20,7 +20,7 @@ import (
 type Store interface {
 	Create(ctx context.Context, r *dsr.Request) error
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	CountFailedAttempt(ctx context.Context, id string, seen int, expire bool, now time.Time) error
+	UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 }
@@ -70,24 +70,45 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 
-	t.Run("failed attempts count once and can expire", func(t *testing.T) {
+	t.Run("attempts: every parallel one counts, and no more than the limit", func(t *testing.T) {
 		s := newStore(t)
 		r := newRequest()
 		if err := s.Create(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CountFailedAttempt(ctx, r.ID, 0, false, now); err != nil {
-			t.Fatal(err)
+		var wg sync.WaitGroup
+		var used, refused atomic.Int32
+		for range 2 * dsr.MaxCodeAttempts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := s.UseAttempt(ctx, r.ID, now)
+				switch {
+				case err == nil && got.CodeAttempts >= 1 && got.CodeAttempts <= dsr.MaxCodeAttempts:
+					used.Add(1)
+				case dsr.ErrorCodeOf(err) == dsr.EConflict:
+					refused.Add(1)
+				default:
+					t.Errorf("use attempt: %+v %v", got, err)
+				}
+			}()
 		}
-		if err := s.CountFailedAttempt(ctx, r.ID, 0, false, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
-			t.Errorf("stale count: %v, want conflict", err)
-		}
-		if err := s.CountFailedAttempt(ctx, r.ID, 1, true, now); err != nil {
-			t.Fatal(err)
+		wg.Wait()
+		if used.Load() != dsr.MaxCodeAttempts || refused.Load() != dsr.MaxCodeAttempts {
+			t.Errorf("%d attempts used, %d refused; want %d and %d", used.Load(), refused.Load(), dsr.MaxCodeAttempts, dsr.MaxCodeAttempts)
 		}
 		got, _ := s.Get(ctx, r.ID)
-		if got.CodeAttempts != 2 || got.Status != dsr.StatusExpired || got.FailureReason == "" {
-			t.Errorf("after expiry: attempts %d status %s reason %q", got.CodeAttempts, got.Status, got.FailureReason)
+		if got.CodeAttempts != dsr.MaxCodeAttempts || !got.UpdatedAt.Equal(now) {
+			t.Errorf("stored attempts %d", got.CodeAttempts)
+		}
+		other := newRequest()
+		_ = s.Create(ctx, other)
+		_ = s.Transition(ctx, other.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{})
+		if _, err := s.UseAttempt(ctx, other.ID, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("attempt on a verified request: %v", err)
+		}
+		if _, err := s.UseAttempt(ctx, "01JDNOPE", now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("attempt on an unknown request: %v", err)
 		}
 	})
 
