@@ -2,6 +2,7 @@ package dsr
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"sort"
@@ -152,7 +153,7 @@ as required by Article 15 of the General Data Protection Regulation. A machine-r
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				fmt.Fprintf(&b, "<tr><th scope=\"row\">%s</th><td>%s</td></tr>\n", e(k), e(fmt.Sprint(r.Item[k])))
+				fmt.Fprintf(&b, "<tr><th scope=\"row\">%s</th><td>%s</td></tr>\n", e(k), e(displayValue(r.Item[k])))
 			}
 			b.WriteString("</table>\n")
 		}
@@ -206,3 +207,21 @@ footer{margin-top:3rem;font-size:.85rem;color:#555}
 </head>
 <body>
 `
+
+// displayValue shows a stored value to a person: strings and numbers as they
+// are, anything else (lists, maps, binary) as its JSON.
+func displayValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case nil:
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

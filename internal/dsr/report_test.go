@@ -1,6 +1,7 @@
 package dsr_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func TestAssembleReport(t *testing.T) {
 
 func TestRenderHTMLEscapes(t *testing.T) {
 	rep := &dsr.Report{RequestID: "R", Subject: dsr.ReportSubject{Email: "a@b.co"}, Purposes: []dsr.PurposeReport{{
-		Purpose: "p", Records: []dsr.Record{{Table: "t", Item: map[string]any{"note": "<script>alert(1)</script>"}}},
+		Purpose: "p", Records: []dsr.Record{{Table: "t", Item: map[string]any{"note": "<script>alert(1)</script>",
+			"epoch": json.Number("1700000000"), "tags": []any{"a", "b"}}}},
 	}}}
 	page, err := dsr.RenderHTML(rep)
 	if err != nil {
@@ -59,5 +61,10 @@ func TestRenderHTMLEscapes(t *testing.T) {
 	}
 	if strings.Contains(string(page), "<script>") {
 		t.Error("stored data is not escaped")
+	}
+	for _, want := range []string{"<td>1700000000</td>", "<td>[&#34;a&#34;,&#34;b&#34;]</td>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("page lacks %s", want)
+		}
 	}
 }

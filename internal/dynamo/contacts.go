@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -26,7 +25,8 @@ type Contacts struct {
 
 // FindPage returns one page of subject's records in purpose p's table from
 // cursor on ("" for the first page), every attribute as stored, and the
-// cursor of the next page ("" after the last).
+// cursor of the next page ("" after the last). Cursors hold the table's key
+// of the last item read, never the subject's identifier.
 func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]dsr.Record, string, error) {
 	keyCond := expression.Key(p.Identifier).Equal(expression.Value(subject))
 	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
@@ -46,6 +46,9 @@ func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor 
 		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
 			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 		}
+		// The subject's identifier is the index key: it was left out of
+		// the cursor (which travels in queue messages) and is put back.
+		in.ExclusiveStartKey[p.Identifier] = &types.AttributeValueMemberS{Value: subject}
 	}
 	out, err := c.Client.Query(ctx, in)
 	if err != nil {
@@ -53,14 +56,11 @@ func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor 
 	}
 	records := make([]dsr.Record, 0, len(out.Items))
 	for _, item := range out.Items {
-		var m map[string]any
-		if err := attributevalue.UnmarshalMap(item, &m); err != nil {
-			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
-		}
-		records = append(records, dsr.Record{Table: p.Table, Item: m})
+		records = append(records, dsr.Record{Table: p.Table, Item: fromAttributeValues(item)})
 	}
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
+		delete(out.LastEvaluatedKey, p.Identifier)
 		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
 			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 		}
@@ -155,4 +155,50 @@ func BatchPut(ctx context.Context, c API, table string, items []map[string]types
 		}
 	}
 	return nil
+}
+
+// fromAttributeValues gives an item every attribute as stored: numbers stay
+// decimal strings (json.Number), not float64, so 12345678901234567890 and
+// 1700000000 reach the report digit for digit.
+func fromAttributeValues(item map[string]types.AttributeValue) map[string]any {
+	m := make(map[string]any, len(item))
+	for k, v := range item {
+		m[k] = fromAttributeValue(v)
+	}
+	return m
+}
+
+func fromAttributeValue(v types.AttributeValue) any {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case *types.AttributeValueMemberN:
+		return json.Number(v.Value)
+	case *types.AttributeValueMemberB:
+		return v.Value
+	case *types.AttributeValueMemberBOOL:
+		return v.Value
+	case *types.AttributeValueMemberNULL:
+		return nil
+	case *types.AttributeValueMemberM:
+		return fromAttributeValues(v.Value)
+	case *types.AttributeValueMemberL:
+		l := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = fromAttributeValue(e)
+		}
+		return l
+	case *types.AttributeValueMemberSS:
+		return v.Value
+	case *types.AttributeValueMemberNS:
+		l := make([]json.Number, len(v.Value))
+		for i, n := range v.Value {
+			l[i] = json.Number(n)
+		}
+		return l
+	case *types.AttributeValueMemberBS:
+		return v.Value
+	default:
+		return nil
+	}
 }

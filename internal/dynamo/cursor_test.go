@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -54,4 +55,27 @@ func FuzzDecodeCursor(f *testing.F) {
 			t.Fatalf("re-encoded cursor does not decode: %v", err)
 		}
 	})
+}
+
+func TestAttributesAsStored(t *testing.T) {
+	item := map[string]types.AttributeValue{
+		"big":   &types.AttributeValueMemberN{Value: "12345678901234567890"},
+		"epoch": &types.AttributeValueMemberN{Value: "1700000000"},
+		"frac":  &types.AttributeValueMemberN{Value: "0.1"},
+		"b":     &types.AttributeValueMemberB{Value: []byte("ab")},
+		"ok":    &types.AttributeValueMemberBOOL{Value: true},
+		"none":  &types.AttributeValueMemberNULL{Value: true},
+		"tags":  &types.AttributeValueMemberSS{Value: []string{"x", "y"}},
+		"ns":    &types.AttributeValueMemberNS{Value: []string{"1", "2.5"}},
+		"m":     &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"n": &types.AttributeValueMemberN{Value: "7"}}},
+		"l":     &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: "s"}}},
+	}
+	got, err := json.Marshal(dynamo.FromAttributeValues(item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"b":"YWI=","big":12345678901234567890,"epoch":1700000000,"frac":0.1,"l":["s"],"m":{"n":7},"none":null,"ns":[1,2.5],"ok":true,"tags":["x","y"]}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
 }

@@ -5,6 +5,7 @@ package dynamo_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -135,6 +136,9 @@ func TestContactsFollowEveryPage(t *testing.T) {
 		}
 		if next == "" {
 			break
+		}
+		if raw, _ := base64.RawURLEncoding.DecodeString(next); strings.Contains(string(raw), "ada@") {
+			t.Fatalf("cursor %s carries the subject's address", raw)
 		}
 		cursor = next
 	}

@@ -70,7 +70,9 @@ func (s *Store) GetPart(ctx context.Context, id, purpose string, chunk int) (dsr
 		return p, fmt.Errorf("get part %s/%d: %w", purpose, chunk, err)
 	}
 	defer out.Body.Close()
-	if err := json.NewDecoder(out.Body).Decode(&p); err != nil {
+	dec := json.NewDecoder(out.Body)
+	dec.UseNumber() // numbers as stored, not float64
+	if err := dec.Decode(&p); err != nil {
 		return p, fmt.Errorf("get part %s/%d: %w", purpose, chunk, err)
 	}
 	return p, nil

@@ -3,11 +3,13 @@ package sesmail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/privacyops/dsr/internal/dsr"
 )
@@ -34,7 +36,19 @@ func (m *Mailer) Send(ctx context.Context, msg dsr.Mail) error {
 		}},
 	})
 	if err != nil {
-		return fmt.Errorf("send e-mail for request %s: %w", msg.RequestID, err)
+		return sanitize(msg.RequestID, err)
 	}
 	return nil
+}
+
+// sanitize keeps SES's error code and drops its message: SES names the
+// recipient in some (MessageRejected: "Email address is not verified. The
+// following identities failed the check: ada@example.com"), and errors end up
+// in logs.
+func sanitize(requestID string, err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return fmt.Errorf("send e-mail for request %s: SES answered %s", requestID, apiErr.ErrorCode())
+	}
+	return fmt.Errorf("send e-mail for request %s: %w", requestID, err)
 }

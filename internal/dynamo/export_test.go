@@ -1,0 +1,4 @@
+package dynamo
+
+// FromAttributeValues is exported for tests.
+var FromAttributeValues = fromAttributeValues
