@@ -62,7 +62,19 @@ type Handler struct {
 // alone (ReportBatchItemFailures).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	for _, msg := range ev.Records {
+	for i, msg := range ev.Records {
+		if i > 0 && h.nearDeadline(ctx) {
+			// Too little time for another task: queue the rest anew rather
+			// than be cut off mid-task (which redelivers the whole batch), or
+			// report them failed (which holds them a visibility timeout).
+			h.Log.WarnContext(ctx, "deadline near; tasks requeued", "left", len(ev.Records)-i)
+			for _, rest := range ev.Records[i:] {
+				if err := h.requeue(ctx, rest); err != nil {
+					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rest.MessageId})
+				}
+			}
+			break
+		}
 		if err := h.process(ctx, msg); err != nil {
 			h.Log.ErrorContext(ctx, "task failed", "messageId", msg.MessageId, "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
@@ -71,10 +83,27 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
+func parseTask(msg events.SQSMessage) (dsr.TaskMessage, error) {
 	var t dsr.TaskMessage
 	if err := json.Unmarshal([]byte(msg.Body), &t); err != nil || t.RequestID == "" || t.Purpose == "" || t.Chunk < 0 {
-		return fmt.Errorf("message is not a task message")
+		return t, fmt.Errorf("message is not a task message")
+	}
+	return t, nil
+}
+
+// requeue sends msg's task again as a new message; the task is idempotent.
+func (h *Handler) requeue(ctx context.Context, msg events.SQSMessage) error {
+	t, err := parseTask(msg)
+	if err != nil {
+		return err
+	}
+	return h.Queue.SendTask(ctx, t)
+}
+
+func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
+	t, err := parseTask(msg)
+	if err != nil {
+		return err
 	}
 	p, ok := h.Registry.Lookup(t.Purpose)
 	if !ok {
@@ -128,6 +157,15 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	}
 	if recorded {
 		log.InfoContext(ctx, "part done", "chunks", chunk, "event", "purpose_done")
+	}
+	if r.AllPartsDone() && r.Status == dsr.StatusInProgress && h.nearDeadline(ctx) {
+		// Assembling reads every part: do it in a fresh invocation, which
+		// finds this part recorded and goes straight to assembly.
+		if err := h.Queue.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: p.Name}); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "assembly continues in a new message before the deadline")
+		return nil
 	}
 	return h.assembleIfDone(ctx, r)
 }

@@ -327,3 +327,27 @@ func TestTaskOfFinishedRequestIsDropped(t *testing.T) {
 		t.Errorf("task of a failed request processed: %+v", resp)
 	}
 }
+
+func TestNearDeadlineRequeuesTheRestOfTheBatch(t *testing.T) {
+	e := newEnv(t, 10, map[string][]dsr.Record{"marketing": records("marketing", 1), "billing": records("billing", 1)})
+	e.h.Reserve = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp := e.deliver(t, ctx, task(t, "m", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}),
+		task(t, "b", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"}))
+	if len(resp.BatchItemFailures) != 0 || len(e.queue.tasks) != 1 || e.queue.tasks[0].Purpose != "billing" {
+		t.Fatalf("failures %+v, requeued %+v; want the second task requeued", resp.BatchItemFailures, e.queue.tasks)
+	}
+	if r, _ := e.store.Get(ctx, e.id); r.DoneParts["marketing"] != 1 || len(r.DoneParts) != 1 {
+		t.Errorf("first task not done alone: %v", r.DoneParts)
+	}
+	// The last part, near the deadline: assembly goes on in a new message.
+	e.deliver(t, ctx, task(t, "b", e.queue.tasks[0]))
+	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusInProgress || len(e.queue.tasks) != 2 {
+		t.Fatalf("status %s, continuations %v", r.Status, e.queue.tasks)
+	}
+	e.deliver(t, ctx, task(t, "c", e.queue.tasks[1]))
+	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusCompleted {
+		t.Errorf("continuation did not assemble: %s", r.Status)
+	}
+}
