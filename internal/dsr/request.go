@@ -80,8 +80,9 @@ type Request struct {
 
 // Result is what a completed request produced: object keys, never URLs.
 type Result struct {
-	ReportJSONKey string `json:"reportJsonKey,omitempty"`
-	ReportHTMLKey string `json:"reportHtmlKey,omitempty"`
+	ReportJSONKey  string `json:"reportJsonKey,omitempty" dynamodbav:"reportJsonKey,omitempty"`
+	ReportHTMLKey  string `json:"reportHtmlKey,omitempty" dynamodbav:"reportHtmlKey,omitempty"`
+	CertificateKey string `json:"certificateKey,omitempty" dynamodbav:"certificateKey,omitempty"`
 }
 
 // AllPartsDone reports whether every planned purpose has its part.

@@ -61,7 +61,7 @@ func TestBadInputThroughTheAPI(t *testing.T) {
 	if files, _ := dirEntries(outbox); len(files) != 0 {
 		t.Errorf("bad input sent %d e-mails", len(files))
 	}
-	for _, path := range []string{"/v1/nothing-here", "/v1/requests/x/certificate"} {
+	for _, path := range []string{"/v1/nothing-here", "/v1/requests/x/certificate", "/v1/requests/x/report/extra"} {
 		if s, h, b := c.do("GET", path, "", nil, nil); s != 404 || h.Get("Content-Type") != "application/problem+json" {
 			t.Errorf("unknown route %s: %d %s %s", path, s, h.Get("Content-Type"), b)
 		}

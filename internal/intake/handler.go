@@ -12,10 +12,11 @@ import (
 
 // Routes of the subject API, as API Gateway names them (RouteKey).
 const (
-	RouteSubmit = "POST /v1/requests"
-	RouteVerify = "POST /v1/requests/{id}/verify"
-	RouteStatus = "GET /v1/requests/{id}"
-	RouteReport = "GET /v1/requests/{id}/report"
+	RouteSubmit      = "POST /v1/requests"
+	RouteVerify      = "POST /v1/requests/{id}/verify"
+	RouteStatus      = "GET /v1/requests/{id}"
+	RouteReport      = "GET /v1/requests/{id}/report"
+	RouteCertificate = "GET /v1/requests/{id}/certificate"
 )
 
 // Handler adapts Service to API Gateway HTTP API (payload 2.0) events.
@@ -48,6 +49,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		out, err = s.Status(ctx, id, token)
 	case RouteReport:
 		out, err = s.ReportLink(ctx, id, token, req.QueryStringParameters["format"])
+	case RouteCertificate:
+		out, err = s.CertificateLink(ctx, id, token)
 	default:
 		err = dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
 	}

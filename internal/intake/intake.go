@@ -267,7 +267,8 @@ func (s *Service) Status(ctx context.Context, id, token string) (dsr.View, error
 	return r.View(), nil
 }
 
-// ReportLink signs a link to the report of a completed access request.
+// ReportLink signs a link to the report of a completed access request, in
+// format json (the default) or html.
 func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Link, error) {
 	r, err := s.authorize(ctx, id, token)
 	if err != nil {
@@ -280,7 +281,7 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 		return nil, dsr.Invalid("invalid query", dsr.FieldError{Field: "format", Reason: `must be "json" or "html"`})
 	}
 	if r.Type != dsr.TypeAccess {
-		return nil, dsr.Errorf(dsr.EConflict, "only access requests have a report")
+		return nil, dsr.Errorf(dsr.EConflict, "a %s request has a certificate, not a report", r.Type)
 	}
 	if r.Status != dsr.StatusCompleted || r.Result == nil {
 		return nil, dsr.Errorf(dsr.EConflict, "the report is not ready; the request is %s", r.Status)
@@ -289,17 +290,39 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if format == "html" {
 		key = r.Result.ReportHTMLKey
 	}
+	return s.sign(ctx, id, key, "report", format)
+}
+
+// CertificateLink signs a link to the certificate of a completed erasure or
+// objection request (JSON).
+func (s *Service) CertificateLink(ctx context.Context, id, token string) (*Link, error) {
+	r, err := s.authorize(ctx, id, token)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type == dsr.TypeAccess {
+		return nil, dsr.Errorf(dsr.EConflict, "an access request has a report, not a certificate")
+	}
+	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.CertificateKey == "" {
+		return nil, dsr.Errorf(dsr.EConflict, "the certificate is not ready; the request is %s", r.Status)
+	}
+	return s.sign(ctx, id, r.Result.CertificateKey, "certificate", "json")
+}
+
+// sign checks that the object still exists (410 once retention deleted it)
+// and signs a GET of it valid for LinkTTL.
+func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link, error) {
 	ok, err := s.Links.Exists(ctx, key)
 	if err != nil {
-		return nil, &httpapi.Unavailable{Err: fmt.Errorf("report link: %w", err)}
+		return nil, &httpapi.Unavailable{Err: fmt.Errorf("%s link: %w", what, err)}
 	}
 	if !ok {
-		return nil, dsr.Errorf(dsr.EGone, "the report has been deleted after its retention period")
+		return nil, dsr.Errorf(dsr.EGone, "the %s has been deleted after its retention period", what)
 	}
 	url, err := s.Links.PresignGet(ctx, key, LinkTTL)
 	if err != nil {
-		return nil, fmt.Errorf("report link: %w", err)
+		return nil, fmt.Errorf("%s link: %w", what, err)
 	}
-	s.Log.InfoContext(ctx, "report link issued", "dsrId", id, "format", format, "event", "link_issued")
+	s.Log.InfoContext(ctx, what+" link issued", "dsrId", id, "format", format, "event", "link_issued")
 	return &Link{URL: url, ExpiresAt: s.now().Add(LinkTTL).Truncate(time.Second)}, nil
 }

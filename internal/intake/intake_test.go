@@ -376,3 +376,40 @@ func TestParallelGuessesEachCount(t *testing.T) {
 		t.Errorf("request %s with %d attempts", r.Status, r.CodeAttempts)
 	}
 }
+
+func TestCertificateLink(t *testing.T) {
+	e := newEnv(t)
+	id, token, _ := e.submit(t)
+	if status, m, _ := e.call(t, intake.RouteCertificate, id, token, "", nil); status != 409 || !strings.Contains(m["detail"].(string), "report, not a certificate") {
+		t.Errorf("access request: %d %v", status, m)
+	}
+	if status, _, _ := e.call(t, intake.RouteCertificate, id, token+"x", "", nil); status != 404 {
+		t.Errorf("wrong token: %d", status)
+	}
+	// An erasure request completed with a certificate (stored directly: this
+	// version does not process erasure yet).
+	ctx, now := context.Background(), e.now
+	r := &dsr.Request{ID: "01JD3ZQ5V8K9N6M2T4W7X1Y0AC", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, TokenHash: dsr.HashToken("tok")}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.store.Create(ctx, r))
+	if status, _, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 409 {
+		t.Errorf("not completed: %d", status)
+	}
+	must(e.store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
+	must(e.store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{}))
+	must(e.store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: &dsr.Result{CertificateKey: "certificates/x.json"}}))
+	if status, _, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 410 {
+		t.Errorf("deleted: %d", status)
+	}
+	e.links.objects["certificates/x.json"] = true
+	if status, m, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 200 || !strings.Contains(m["url"].(string), "certificates/x.json") {
+		t.Errorf("link: %d %v", status, m)
+	}
+	if status, _, _ := e.call(t, intake.RouteReport, r.ID, "tok", "", nil); status != 409 {
+		t.Errorf("report of an erasure: %d", status)
+	}
+}
