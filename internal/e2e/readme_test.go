@@ -1,0 +1,137 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestReadmeSession runs what a new user runs: the `make run` program
+// (infra/devstack) and, in a second shell, the README's "Try it" session,
+// verbatim but for the port. The session must end with ada's report, and
+// Ctrl-C must stop the program.
+func TestReadmeSession(t *testing.T) {
+	endpoint := os.Getenv("AWS_ENDPOINT_URL")
+	if endpoint == "" {
+		t.Fatal("AWS_ENDPOINT_URL is not set: the integration tests need the emulator that `make test` starts")
+	}
+	root := repoRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := shellBlock(t, string(readme), "## Try it")
+	if !strings.Contains(session, "API=http://127.0.0.1:3000") {
+		t.Fatalf("the README session no longer starts with API=http://127.0.0.1:3000:\n%s", session)
+	}
+
+	work := t.TempDir()
+	bin := filepath.Join(work, "devstack")
+	build := exec.Command("go", "build", "-o", bin, "./infra/devstack")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build devstack: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	var logs bytes.Buffer
+	run := exec.Command(bin, "-template", filepath.Join(root, "template.yaml"), "-addr", addr,
+		"-prefix", "readme-"+hex.EncodeToString(b), "-outbox", filepath.Join(work, ".local", "outbox"))
+	run.Dir = work
+	run.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+endpoint)
+	run.Stdout, run.Stderr = &logs, &logs
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	t.Cleanup(func() {
+		_ = run.Process.Kill()
+		<-done
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if resp, err := http.Get("http://" + addr + "/"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("devstack did not serve in time:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	script := strings.Replace(session, "API=http://127.0.0.1:3000", "API=http://"+addr, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	sh := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	sh.Dir = work
+	out, err := sh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README session failed: %v\n%s\n--- devstack:\n%s", err, out, logs.String())
+	}
+	for _, want := range []string{`"status":"awaiting_verification"`, `"status":"queued"`, `"status":"completed"`, `"purpose": "billing"`, "INV-2026-0100"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the session's output lacks %s:\n%s", want, out)
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(work, ".local", "report.html"))
+	if err != nil || !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) {
+		t.Errorf("no HTML report saved: %v", err)
+	}
+
+	// Ctrl-C stops it.
+	if err := run.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Errorf("devstack exited with %v after Ctrl-C:\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("devstack still running 20 s after Ctrl-C")
+	}
+}
+
+// shellBlock returns the first ```sh block after heading in markdown.
+func shellBlock(t *testing.T, markdown, heading string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(markdown, heading+"\n")
+	if !ok {
+		t.Fatalf("README has no %q", heading)
+	}
+	_, after, ok = strings.Cut(after, "```sh\n")
+	if !ok {
+		t.Fatalf("no sh block under %q", heading)
+	}
+	block, _, ok := strings.Cut(after, "```")
+	if !ok {
+		t.Fatalf("unterminated sh block under %q", heading)
+	}
+	return block
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
