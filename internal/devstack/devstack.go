@@ -201,9 +201,6 @@ func (s *Stack) Close() error {
 	return err
 }
 
-// Handler returns the handler built for a function (for tests).
-func (s *Stack) Handler(logicalID string) any { return s.handlers[logicalID] }
-
 // QueueURL returns the URL of a queue by logical id.
 func (s *Stack) QueueURL(logicalID string) string { return s.Names[logicalID].Ref }
 

@@ -113,11 +113,6 @@ func ParseSubmission(body []byte, reg Registry) (Submission, error) {
 	return s, nil
 }
 
-// VerifyBody is a validated POST /v1/requests/{id}/verify body.
-type VerifyBody struct {
-	Code string `json:"code"`
-}
-
 // ParseVerify decodes and validates a verification body.
 func ParseVerify(body []byte) (string, error) {
 	var b struct {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	pathpkg "path"
 	"time"
 
@@ -119,14 +118,4 @@ func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (
 		return "", fmt.Errorf("presign: %w", err)
 	}
 	return req.URL, nil
-}
-
-// ReadAll reads the whole object key (used by tests and tools).
-func (s *Store) ReadAll(ctx context.Context, key string) ([]byte, error) {
-	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: &key})
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer out.Body.Close()
-	return io.ReadAll(out.Body)
 }
