@@ -370,9 +370,12 @@ func TestAccessRequestAWSCalls(t *testing.T) {
 	p := len(stack.Registry)
 	minDynamo, minS3 := 1+3+2+3*p+1+1, 2*p+2+1
 	t.Logf("  minimum the design allows: DynamoDB %d, SQS 2, S3 %d", minDynamo, minS3)
-	// Dispatch may read the request twice: intake queues its message a moment
-	// before it records the request as queued, and dispatch waits that out.
-	if byService["SQS"] != 2 || byService["DynamoDB"] > minDynamo+1 || byService["S3"] != minS3 {
-		t.Errorf("calls %v, more than the design's minimum", byService)
+	// Dispatch may read the request more than once: intake queues its
+	// message a moment before it records the request as queued, and dispatch
+	// waits that out, reading again. Those rereads are not counted against
+	// the minimum.
+	rereads := max(byOp["DispatchFunction DynamoDB.GetItem"]-1, 0)
+	if byService["SQS"] != 2 || byService["DynamoDB"]-rereads != minDynamo || byService["S3"] != minS3 {
+		t.Errorf("calls %v (%d dispatch rereads), not the design's minimum", byService, rereads)
 	}
 }
