@@ -7,7 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -44,10 +44,10 @@ func TestReadmeSession(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build devstack: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	run := exec.Command(bin, "-template", filepath.Join(root, "template.yaml"), "-addr", addr,
 		"-prefix", "readme-"+hex.EncodeToString(b), "-outbox", filepath.Join(work, ".local", "outbox"))
 	run.Dir = work
@@ -124,14 +124,4 @@ func shellBlock(t *testing.T, markdown, heading string) string {
 		t.Fatalf("unterminated sh block under %q", heading)
 	}
 	return block
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
