@@ -81,7 +81,11 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 		p.Status = http.StatusInternalServerError
 		p.Detail = "Something went wrong on our side. Please try again later."
 	}
-	return ProblemResponse(p)
+	r := ProblemResponse(p)
+	if p.Status == http.StatusServiceUnavailable {
+		r.Headers["Retry-After"] = "5"
+	}
+	return r
 }
 
 // ProblemResponse answers p, filling in its type and title from its status.

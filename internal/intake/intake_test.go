@@ -186,8 +186,8 @@ func TestSubmitMailFailureEndsRequest(t *testing.T) {
 	e := newEnv(t)
 	e.mailer.err = errors.New("SES throttled")
 	status, _, resp := e.call(t, intake.RouteSubmit, "", "", `{"type":"access","email":"ada@example.com"}`, nil)
-	if status != 503 || strings.Contains(resp.Body, "SES") {
-		t.Fatalf("status %d body %s; want 503 without internals", status, resp.Body)
+	if status != 503 || strings.Contains(resp.Body, "SES") || resp.Headers["Retry-After"] == "" {
+		t.Fatalf("status %d body %s headers %v; want 503 with Retry-After, without internals", status, resp.Body, resp.Headers)
 	}
 }
 
