@@ -8,5 +8,5 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(*testing.T) storetest.Store { return &memstore.Requests{} })
+	storetest.Run(t, func(*testing.T) storetest.Store { return &memstore.Requests{} }, storetest.Options{})
 }

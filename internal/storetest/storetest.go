@@ -36,8 +36,34 @@ func newRequest() *dsr.Request {
 	}
 }
 
+// Options tune the suite to the backend.
+type Options struct {
+	// Sequential runs the concurrency cases one call after another. For
+	// moto: it does not serialize conditional writes to one item under
+	// parallel requests (DynamoDB does), so ten parallel "attempts < 5"
+	// increments can all pass there.
+	Sequential bool
+}
+
 // Run runs the contract against the store newStore returns.
-func Run(t *testing.T, newStore func(t *testing.T) Store) {
+func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
+	// parallel runs n calls of f, at once unless o.Sequential.
+	parallel := func(n int, f func()) {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			if o.Sequential {
+				f()
+				wg.Done()
+				continue
+			}
+			go func() {
+				defer wg.Done()
+				f()
+			}()
+		}
+		wg.Wait()
+	}
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
 
@@ -76,24 +102,18 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		if err := s.Create(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
 		var used, refused atomic.Int32
-		for range 2 * dsr.MaxCodeAttempts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				got, err := s.UseAttempt(ctx, r.ID, now)
-				switch {
-				case err == nil && got.CodeAttempts >= 1 && got.CodeAttempts <= dsr.MaxCodeAttempts:
-					used.Add(1)
-				case dsr.ErrorCodeOf(err) == dsr.EConflict:
-					refused.Add(1)
-				default:
-					t.Errorf("use attempt: %+v %v", got, err)
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(2*dsr.MaxCodeAttempts, func() {
+			got, err := s.UseAttempt(ctx, r.ID, now)
+			switch {
+			case err == nil && got.CodeAttempts >= 1 && got.CodeAttempts <= dsr.MaxCodeAttempts:
+				used.Add(1)
+			case dsr.ErrorCodeOf(err) == dsr.EConflict:
+				refused.Add(1)
+			default:
+				t.Errorf("use attempt: %+v %v", got, err)
+			}
+		})
 		if used.Load() != dsr.MaxCodeAttempts || refused.Load() != dsr.MaxCodeAttempts {
 			t.Errorf("%d attempts used, %d refused; want %d and %d", used.Load(), refused.Load(), dsr.MaxCodeAttempts, dsr.MaxCodeAttempts)
 		}
@@ -147,20 +167,14 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 		_ = s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{})
 		_ = s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"a", "b"}})
-		var wg sync.WaitGroup
 		var recorded atomic.Int32
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, ok, err := s.MarkPartDone(ctx, r.ID, "a", 3, now); err != nil {
-					t.Error(err)
-				} else if ok {
-					recorded.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(4, func() {
+			if _, ok, err := s.MarkPartDone(ctx, r.ID, "a", 3, now); err != nil {
+				t.Error(err)
+			} else if ok {
+				recorded.Add(1)
+			}
+		})
 		if recorded.Load() != 1 {
 			t.Errorf("part a recorded %d times", recorded.Load())
 		}
