@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,17 +98,32 @@ func TestCORSPreflight(t *testing.T) {
 func TestThrottle(t *testing.T) {
 	stack, _ := startStack(t, awsConfig(t), nil)
 	c := &client{t: t, base: stack.URL}
-	throttled := 0
-	for range 120 {
-		s, h, _ := c.do("GET", "/v1/requests/01JD0000000000000000000000", "", nil, nil)
-		if s == http.StatusTooManyRequests {
-			throttled++
-			if h.Get("Retry-After") == "" || h.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("429 without Retry-After or problem body: %v", h)
+	// 10 clients × 20 requests at once: well over the burst of 50 and the
+	// rate of 20/s however slow the machine.
+	var throttled atomic.Int32
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				resp, err := http.Get(stack.URL + "/v1/requests/01JD0000000000000000000000")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusTooManyRequests {
+					throttled.Add(1)
+					if resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "application/problem+json" {
+						t.Errorf("429 without Retry-After or problem body: %v", resp.Header)
+					}
+				}
 			}
-		}
+		}()
 	}
-	if throttled == 0 {
+	wg.Wait()
+	if throttled.Load() == 0 {
 		t.Error("no request throttled")
 	}
 	time.Sleep(1500 * time.Millisecond)
