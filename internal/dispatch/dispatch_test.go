@@ -13,6 +13,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dispatch"
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
@@ -29,19 +30,9 @@ func (q *fakeQueue) SendTasks(_ context.Context, tasks []dsr.TaskMessage) error 
 	return nil
 }
 
-var reg = func() dsr.Registry {
-	r, err := dsr.ParseRegistry([]byte(`
-- {purpose: marketing, table: m, subjectIndex: i, identifier: email, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete}
-- {purpose: billing, table: b, subjectIndex: i, identifier: email, description: d, legalBasis: law, retention: r, retentionYears: 10, erasure: restrict, objection: restrict}
-`))
-	if err != nil {
-		panic(err)
-	}
-	return r
-}()
-
 func setup(t *testing.T, status dsr.Status) (*dispatch.Handler, *memstore.Requests, *fakeQueue) {
 	t.Helper()
+	reg := dsrtest.Registry(t)
 	store, q := &memstore.Requests{}, &fakeQueue{}
 	ctx, now := context.Background(), time.Now()
 	if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}); err != nil {

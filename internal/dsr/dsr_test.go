@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -163,35 +164,7 @@ func TestRequestView(t *testing.T) {
 	}
 }
 
-func demoRegistry(t testing.TB) dsr.Registry {
-	t.Helper()
-	reg, err := dsr.ParseRegistry([]byte(`
-- purpose: marketing
-  table: T-marketing
-  subjectIndex: by-subject
-  identifier: email
-  description: Ads.
-  legalBasis: consent
-  directMarketing: true
-  retention: 2 years
-  erasure: delete
-  objection: delete
-- purpose: billing
-  table: T-billing
-  subjectIndex: by-subject
-  identifier: customerEmail
-  description: Invoices.
-  legalBasis: legal obligation
-  retention: 10 years
-  retentionYears: 10
-  erasure: restrict
-  objection: restrict
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
-}
+func demoRegistry(t testing.TB) dsr.Registry { return dsrtest.Registry(t) }
 
 func TestParseRegistry(t *testing.T) {
 	reg := demoRegistry(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/memstore"
 )
@@ -70,13 +71,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := dsr.ParseRegistry([]byte(`
-- {purpose: marketing, table: m, subjectIndex: i, identifier: email, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete, directMarketing: true}
-- {purpose: billing, table: b, subjectIndex: i, identifier: email, description: d, legalBasis: law, retention: r, retentionYears: 10, erasure: restrict, objection: restrict}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := dsrtest.Registry(t)
 	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, links: &fakeLinks{objects: map[string]bool{}},
 		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC)}
 	e.h = &intake.Handler{Service: &intake.Service{

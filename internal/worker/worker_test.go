@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
 	"github.com/privacyops/dsr/internal/worker"
 )
@@ -113,19 +114,9 @@ type env struct {
 	id       string
 }
 
-var reg = func() dsr.Registry {
-	r, err := dsr.ParseRegistry([]byte(`
-- {purpose: marketing, table: m, subjectIndex: i, identifier: email, description: Ads, legalBasis: consent, retention: r, erasure: delete, objection: delete}
-- {purpose: billing, table: b, subjectIndex: i, identifier: email, description: Invoices, legalBasis: law, retention: r, retentionYears: 10, erasure: restrict, objection: restrict}
-`))
-	if err != nil {
-		panic(err)
-	}
-	return r
-}()
-
 func newEnv(t *testing.T, pageSize int, records map[string][]dsr.Record) *env {
 	t.Helper()
+	reg := dsrtest.Registry(t)
 	e := &env{store: &memstore.Requests{}, contacts: &fakeContacts{records: records, pageSize: pageSize}, reports: newReports(), queue: &fakeQueue{}, id: "01JDREQ"}
 	e.h = &worker.Handler{
 		Store: e.store, Contacts: e.contacts, Reports: e.reports, Queue: e.queue,

@@ -1,0 +1,45 @@
+// Package dsrtest holds the domain's test fixtures, shared by the tests of
+// the packages that use the domain.
+package dsrtest
+
+import (
+	"testing"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// RegistryYAML declares two purposes: marketing (direct marketing, deleted on
+// erasure) and billing (a statutory duty: restricted for 10 years, its
+// identifier attribute named differently).
+const RegistryYAML = `
+- purpose: marketing
+  table: T-marketing
+  subjectIndex: by-subject
+  identifier: email
+  description: Ads
+  legalBasis: consent
+  directMarketing: true
+  retention: 2 years
+  erasure: delete
+  objection: delete
+- purpose: billing
+  table: T-billing
+  subjectIndex: by-subject
+  identifier: customerEmail
+  description: Invoices
+  legalBasis: legal obligation
+  retention: 10 years
+  retentionYears: 10
+  erasure: restrict
+  objection: restrict
+`
+
+// Registry returns RegistryYAML parsed.
+func Registry(t testing.TB) dsr.Registry {
+	t.Helper()
+	reg, err := dsr.ParseRegistry([]byte(RegistryYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
