@@ -25,10 +25,16 @@ type Queue interface {
 	SendTasks(ctx context.Context, tasks []dsr.TaskMessage) error
 }
 
+// Suppressions is the suppression list.
+type Suppressions interface {
+	Add(ctx context.Context, entries []dsr.Suppression) error
+}
+
 // Handler dispatches request-queue batches.
 type Handler struct {
-	Store    Store
-	Queue    Queue
+	Store        Store
+	Queue        Queue
+	Suppressions Suppressions
 	Registry dsr.Registry
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -98,6 +104,17 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	default:
 		log.InfoContext(ctx, "request needs no dispatch", "status", r.Status)
 		return nil
+	}
+	// The person is suppressed before any item is touched, so that the CRM
+	// cannot add them back while the erasure or objection runs.
+	if entries := dsr.SuppressionsFor(r, r.PlannedPurposes, r.VerifiedAt); len(entries) > 0 {
+		if r.SubjectKey == "" {
+			return fmt.Errorf("request %s has no subject key to suppress", r.ID)
+		}
+		if err := h.Suppressions.Add(ctx, entries); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "subject suppressed", "scopes", len(entries), "event", "suppressed")
 	}
 	var tasks []dsr.TaskMessage
 	for _, p := range r.PlannedPurposes {

@@ -11,4 +11,6 @@ type Changes struct {
 	Result          *Result
 	FailureReason   string
 	PlannedPurposes []string // sets the plan and an empty set of done parts
+	// ObjectionDecisions sets the decisions of an objection (see Request).
+	ObjectionDecisions map[string]string
 }

@@ -3,12 +3,33 @@ package dsr
 import "fmt"
 
 // Plan returns the purposes a verified request acts on, in registry order:
-// every purpose for access.
+// every purpose for access and erasure; for an objection, every purpose
+// flagged direct marketing (scope "direct_marketing") or the purposes named.
 func Plan(r *Request, reg Registry) ([]string, error) {
 	switch r.Type {
-	case TypeAccess:
+	case TypeAccess, TypeErasure:
 		return reg.Names(), nil
+	case TypeObjection:
+		var plan []string
+		for _, p := range reg {
+			if r.Scope == ScopeDirectMarketing && p.DirectMarketing || contains(r.Purposes, p.Name) {
+				plan = append(plan, p.Name)
+			}
+		}
+		if len(plan) == 0 {
+			return nil, fmt.Errorf("plan request %s: the objection concerns no purpose of the registry", r.ID)
+		}
+		return plan, nil
 	default:
-		return nil, fmt.Errorf("plan request %s: type %q is not processed by this version", r.ID, r.Type)
+		return nil, fmt.Errorf("plan request %s: unknown type %q", r.ID, r.Type)
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

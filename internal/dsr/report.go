@@ -60,18 +60,25 @@ type Source struct {
 
 // Recipient is to whom a purpose's data was disclosed.
 type Recipient struct {
-	Recipient string    `json:"recipient"`
-	Country   string    `json:"country"`
-	Safeguard string    `json:"safeguard"`
-	At        time.Time `json:"at"`
+	Recipient string    `json:"recipient" dynamodbav:"recipient"`
+	Country   string    `json:"country" dynamodbav:"country"`
+	Safeguard string    `json:"safeguard" dynamodbav:"safeguard"`
+	At        time.Time `json:"at" dynamodbav:"at"`
 }
 
-// Part is what one worker found for one purpose: one chunk of its records.
+// Part is what one worker did for one purpose in one chunk: for access, the
+// records it found; for erasure and objection, the keys of the items it
+// deleted or restricted (opaque references, no personal data), the cursor
+// after them, and in the last chunk the read-back.
 type Part struct {
-	RequestID string   `json:"requestId"`
-	Purpose   string   `json:"purpose"`
-	Chunk     int      `json:"chunk"`
-	Records   []Record `json:"records"`
+	RequestID string    `json:"requestId"`
+	Purpose   string    `json:"purpose"`
+	Chunk     int       `json:"chunk"`
+	At        time.Time `json:"at,omitzero"`
+	Records   []Record  `json:"records,omitempty"`
+	Keys      []string  `json:"keys,omitempty"`
+	Next      string    `json:"next,omitempty"`
+	ReadBack  *ReadBack `json:"readBack,omitempty"`
 }
 
 // AssembleReport builds the report of request req from the parts found,

@@ -50,13 +50,16 @@ func (s Status) Final() bool { return len(transitions[s]) == 0 }
 // Request is a data-subject request as stored. Secrets are held only as
 // hashes; Email is the normalized address, needed to find the person's data.
 type Request struct {
-	ID       string
-	Type     Type
-	Status   Status
-	Email    string
-	Scope    string   // objection: "direct_marketing", or empty
-	Purposes []string // objection: the purposes objected to
-	Grounds  string   // objection: the person's grounds
+	ID     string
+	Type   Type
+	Status Status
+	Email  string
+	// SubjectKey is the keyed hash of Email: the key of the suppression list
+	// and of the requests' subject index.
+	SubjectKey string
+	Scope      string   // objection: "direct_marketing", or empty
+	Purposes   []string // objection: the purposes objected to
+	Grounds    string   // objection: the person's grounds
 
 	TokenHash     string
 	CodeHash      string
@@ -76,6 +79,9 @@ type Request struct {
 
 	Result        *Result
 	FailureReason string
+	// ObjectionDecisions holds, per purpose of an objection that restricts
+	// rather than deletes, the DPO's decision ("pending" until taken).
+	ObjectionDecisions map[string]string
 }
 
 // Result is what a completed request produced: object keys, never URLs.
@@ -83,6 +89,9 @@ type Result struct {
 	ReportJSONKey  string `json:"reportJsonKey,omitempty" dynamodbav:"reportJsonKey,omitempty"`
 	ReportHTMLKey  string `json:"reportHtmlKey,omitempty" dynamodbav:"reportHtmlKey,omitempty"`
 	CertificateKey string `json:"certificateKey,omitempty" dynamodbav:"certificateKey,omitempty"`
+	// Recipients are those the subject's data was disclosed to, who must be
+	// told of an erasure, restriction or objection (Art. 19).
+	Recipients []Recipient `json:"recipients,omitempty" dynamodbav:"recipients,omitempty"`
 }
 
 // AllPartsDone reports whether every planned purpose has its part.
@@ -113,6 +122,8 @@ type View struct {
 type ViewResult struct {
 	Report      string `json:"report,omitempty"`
 	Certificate string `json:"certificate,omitempty"`
+	// Recipients told of an erasure or objection (Art. 19); [] when none.
+	Recipients []Recipient `json:"recipients,omitzero"`
 }
 
 // View returns the subject's view of r.
@@ -128,7 +139,10 @@ func (r *Request) View() View {
 		if r.Type == TypeAccess {
 			v.Result = &ViewResult{Report: "/v1/requests/" + r.ID + "/report"}
 		} else {
-			v.Result = &ViewResult{Certificate: "/v1/requests/" + r.ID + "/certificate"}
+			v.Result = &ViewResult{Certificate: "/v1/requests/" + r.ID + "/certificate", Recipients: []Recipient{}}
+			if r.Result != nil && len(r.Result.Recipients) > 0 {
+				v.Result.Recipients = r.Result.Recipients
+			}
 		}
 	}
 	return v

@@ -5,8 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"time"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -21,6 +20,8 @@ type Contacts struct {
 	Client API
 	// Limit caps the items of one page (0: DynamoDB's 1 MB page).
 	Limit int32
+
+	keys sync.Map // table name → its key attribute names
 }
 
 // FindPage returns one page of subject's records in purpose p's table from
@@ -28,14 +29,33 @@ type Contacts struct {
 // cursor of the next page ("" after the last). Cursors hold the table's key
 // of the last item read, never the subject's identifier.
 func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]dsr.Record, string, error) {
-	keyCond := expression.Key(p.Identifier).Equal(expression.Value(subject))
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	out, next, err := c.query(ctx, p, subject, cursor, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+	}
+	records := make([]dsr.Record, 0, len(out.Items))
+	for _, item := range out.Items {
+		records = append(records, dsr.Record{Table: p.Table, Item: fromAttributeValues(item)})
+	}
+	return records, next, nil
+}
+
+// query reads one page of subject's items through p's subject index from
+// cursor on, with proj (none: every attribute), and returns the cursor of the
+// next page without the subject's identifier.
+func (c *Contacts) query(ctx context.Context, p dsr.Purpose, subject, cursor string, proj *expression.ProjectionBuilder) (*dynamodb.QueryOutput, string, error) {
+	b := expression.NewBuilder().WithKeyCondition(expression.Key(p.Identifier).Equal(expression.Value(subject)))
+	if proj != nil {
+		b = b.WithProjection(*proj)
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, "", err
 	}
 	in := &dynamodb.QueryInput{
 		TableName: &p.Table, IndexName: &p.SubjectIndex,
 		KeyConditionExpression:    expr.KeyCondition(),
+		ProjectionExpression:      expr.Projection(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	}
@@ -44,7 +64,7 @@ func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor 
 	}
 	if cursor != "" {
 		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
-			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+			return nil, "", err
 		}
 		// The subject's identifier is the index key: it was left out of
 		// the cursor (which travels in queue messages) and is put back.
@@ -52,20 +72,16 @@ func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor 
 	}
 	out, err := c.Client.Query(ctx, in)
 	if err != nil {
-		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
-	}
-	records := make([]dsr.Record, 0, len(out.Items))
-	for _, item := range out.Items {
-		records = append(records, dsr.Record{Table: p.Table, Item: fromAttributeValues(item)})
+		return nil, "", err
 	}
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
 		delete(out.LastEvaluatedKey, p.Identifier)
 		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
-			return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+			return nil, "", err
 		}
 	}
-	return records, next, nil
+	return out, next, nil
 }
 
 // cursorValue is one key attribute of a LastEvaluatedKey: keys are strings,
@@ -131,28 +147,12 @@ func DecodeCursor(s string) (map[string]types.AttributeValue, error) {
 // BatchPut writes items to table in batches of 25, retrying unprocessed items
 // with exponential backoff and full jitter until ctx ends.
 func BatchPut(ctx context.Context, c API, table string, items []map[string]types.AttributeValue) error {
-	for start := 0; start < len(items); start += 25 {
-		end := min(start+25, len(items))
-		reqs := make([]types.WriteRequest, 0, end-start)
-		for _, it := range items[start:end] {
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
-		}
-		pending := map[string][]types.WriteRequest{table: reqs}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 0 {
-				backoff := min(50*time.Millisecond<<min(attempt, 10), 5*time.Second)
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("batch put %s: %w", table, ctx.Err())
-				case <-time.After(rand.N(backoff) + time.Millisecond):
-				}
-			}
-			out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return fmt.Errorf("batch put %s: %w", table, err)
-			}
-			pending = out.UnprocessedItems
-		}
+	reqs := make([]types.WriteRequest, 0, len(items))
+	for _, it := range items {
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+	}
+	if err := batchWrite(ctx, c, table, reqs); err != nil {
+		return fmt.Errorf("batch put %s: %w", table, err)
 	}
 	return nil
 }

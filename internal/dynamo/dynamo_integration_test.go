@@ -64,6 +64,13 @@ func TestRequestsContract(t *testing.T) {
 	}, storetest.Options{Sequential: !atomicWrites})
 }
 
+func TestSuppressionsContract(t *testing.T) {
+	client, names := provisioned(t)
+	storetest.RunSuppressions(t, func(*testing.T) storetest.SuppressionStore {
+		return &dynamo.Suppressions{Client: client, Table: names["SuppressionTable"].Ref}
+	})
+}
+
 // countingAPI counts Query calls and items read.
 type countingAPI struct {
 	dynamo.API

@@ -24,6 +24,9 @@ type API interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
 }
 
 // timeLayout is fixed-width, so that stored times sort as strings.
@@ -40,6 +43,7 @@ type requestItem struct {
 	Type            string         `dynamodbav:"type"`
 	Status          string         `dynamodbav:"status"`
 	Email           string         `dynamodbav:"email,omitempty"`
+	SubjectKey      string         `dynamodbav:"subjectKey,omitempty"`
 	Scope           string         `dynamodbav:"scope,omitempty"`
 	Purposes        []string       `dynamodbav:"purposes,omitempty"`
 	Grounds         string         `dynamodbav:"grounds,omitempty"`
@@ -56,6 +60,8 @@ type requestItem struct {
 	DoneParts       map[string]int `dynamodbav:"doneParts,omitempty"`
 	Result          *dsr.Result    `dynamodbav:"result,omitempty"`
 	FailureReason   string         `dynamodbav:"failureReason,omitempty"`
+	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
+	ObjectionDecisions map[string]string `dynamodbav:"objectionDecisions,omitempty"`
 }
 
 func formatTime(t time.Time) string {
@@ -74,21 +80,22 @@ func parseTime(s string) (time.Time, error) {
 
 func toItem(r *dsr.Request) requestItem {
 	return requestItem{
-		ID: r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, Scope: r.Scope,
+		ID: r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, SubjectKey: r.SubjectKey, Scope: r.Scope,
 		Purposes: r.Purposes, Grounds: r.Grounds, TokenHash: r.TokenHash, CodeHash: r.CodeHash,
 		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts,
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt),
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt),
 		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: r.Result, FailureReason: r.FailureReason,
+		ObjectionDecisions: r.ObjectionDecisions,
 	}
 }
 
 func fromItem(it requestItem) (*dsr.Request, error) {
 	r := &dsr.Request{
-		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, Scope: it.Scope,
+		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, SubjectKey: it.SubjectKey, Scope: it.Scope,
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
-		Result: it.Result, FailureReason: it.FailureReason,
+		Result: it.Result, FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions,
 	}
 	for _, f := range []struct {
 		dst *time.Time
@@ -199,6 +206,9 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 		upd = upd.Set(expression.Name("plannedPurposes"), expression.Value(ch.PlannedPurposes)).
 			Set(expression.Name("doneParts"), expression.Value(&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}))
 	}
+	if ch.ObjectionDecisions != nil {
+		upd = upd.Set(expression.Name("objectionDecisions"), expression.Value(ch.ObjectionDecisions))
+	}
 	cond := expression.Name("status").Equal(expression.Value(string(from)))
 	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to))
 }
@@ -235,6 +245,48 @@ func (s *Requests) MarkPartDone(ctx context.Context, id, purpose string, chunks 
 	}
 	r, err := unmarshalRequest(out.Attributes)
 	return r, true, err
+}
+
+// SubjectIndex is the requests table's index by subject key.
+const SubjectIndex = "by-subject"
+
+// BySubject returns the requests of the subject with key subjectKey, every
+// page of the subject index, with their id, type, status and result.
+func (s *Requests) BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key("subjectKey").Equal(expression.Value(subjectKey))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("requests by subject: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, IndexName: aws.String(SubjectIndex),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}
+	var out []*dsr.Request
+	for {
+		page, err := s.Client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("requests by subject: %w", err)
+		}
+		for _, item := range page.Items {
+			var it struct {
+				ID     string      `dynamodbav:"id"`
+				Type   string      `dynamodbav:"type"`
+				Status string      `dynamodbav:"status"`
+				Result *dsr.Result `dynamodbav:"result"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("requests by subject: %w", err)
+			}
+			out = append(out, &dsr.Request{ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Result: it.Result})
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
 }
 
 func unmarshalRequest(av map[string]types.AttributeValue) (*dsr.Request, error) {

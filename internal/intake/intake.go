@@ -87,11 +87,6 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sub.Type != dsr.TypeAccess {
-		// Accepting a request we cannot answer would leave the person
-		// waiting; say so before any code is sent.
-		return nil, dsr.Errorf(dsr.ENotImplemented, "%s requests are not yet handled online; please write to the controller's privacy contact", sub.Type)
-	}
 	now := s.now().Truncate(time.Millisecond)
 	token, tokenHash, err := dsr.NewStatusToken()
 	if err != nil {
@@ -103,7 +98,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	}
 	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
 	r := &dsr.Request{
-		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email,
+		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
 		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds,
 		TokenHash: tokenHash, CodeHash: s.Hasher.Code(id, code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,

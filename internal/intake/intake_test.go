@@ -143,6 +143,30 @@ func TestSubmit(t *testing.T) {
 	if strings.Contains(r.CodeHash, codeRE.FindStringSubmatch(e.mailer.mails[0].Text)[1]) {
 		t.Error("code stored in clear")
 	}
+	if r.SubjectKey != e.h.Service.Hasher.Subject("ada@example.com") || strings.Contains(r.SubjectKey, "ada") {
+		t.Errorf("subject key %q is not the keyed hash of the address", r.SubjectKey)
+	}
+}
+
+func TestSubmitErasureAndObjection(t *testing.T) {
+	for _, body := range []string{
+		`{"type":"erasure","email":"Ada@Example.com"}`,
+		`{"type":"objection","email":"ada@example.com","scope":"direct_marketing"}`,
+		`{"type":"objection","email":"ada@example.com","purposes":["billing"],"grounds":"I moved abroad"}`,
+	} {
+		e := newEnv(t)
+		status, m, resp := e.call(t, intake.RouteSubmit, "", "", body, nil)
+		if status != 202 || m["statusToken"] == "" {
+			t.Fatalf("%s: %d %s", body, status, resp.Body)
+		}
+		r, err := e.store.Get(context.Background(), m["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Email != "ada@example.com" || r.SubjectKey == "" || len(e.mailer.mails) != 1 {
+			t.Errorf("%s: stored %+v, %d mails", body, r, len(e.mailer.mails))
+		}
+	}
 }
 
 func TestSubmitRejectsBadInput(t *testing.T) {
@@ -157,7 +181,8 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 		{"unknown type", `{"type":"portability","email":"a@b.co"}`, 400},
 		{"oversized", `{"type":"access","email":"a@b.co","pad":"` + strings.Repeat("x", 17<<10) + `"}`, 400},
 		{"unknown purpose", `{"type":"objection","email":"a@b.co","purposes":["astrology"]}`, 400},
-		{"erasure not yet processed", `{"type":"erasure","email":"a@b.co"}`, 501},
+		{"objection without scope or purposes", `{"type":"objection","email":"a@b.co"}`, 400},
+		{"erasure with a scope", `{"type":"erasure","email":"a@b.co","scope":"direct_marketing"}`, 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -381,8 +406,8 @@ func TestCertificateLink(t *testing.T) {
 	if status, _, _ := e.call(t, intake.RouteCertificate, id, token+"x", "", nil); status != 404 {
 		t.Errorf("wrong token: %d", status)
 	}
-	// An erasure request completed with a certificate (stored directly: this
-	// version does not process erasure yet).
+	// An erasure request completed with a certificate (stored directly; the
+	// worker's tests make real ones).
 	ctx, now := context.Background(), e.now
 	r := &dsr.Request{ID: "01JD3ZQ5V8K9N6M2T4W7X1Y0AC", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, TokenHash: dsr.HashToken("tok")}
 	must := func(err error) {

@@ -5,8 +5,10 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,8 +25,10 @@ func clone(r dsr.Request) *dsr.Request {
 	r.Purposes = slices.Clone(r.Purposes)
 	r.PlannedPurposes = slices.Clone(r.PlannedPurposes)
 	r.DoneParts = maps.Clone(r.DoneParts)
+	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
 	if r.Result != nil {
 		res := *r.Result
+		res.Recipients = slices.Clone(res.Recipients)
 		r.Result = &res
 	}
 	return &r
@@ -104,8 +108,63 @@ func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status,
 		r.PlannedPurposes = slices.Clone(ch.PlannedPurposes)
 		r.DoneParts = map[string]int{}
 	}
-	s.items[id] = r
+	if ch.ObjectionDecisions != nil {
+		r.ObjectionDecisions = maps.Clone(ch.ObjectionDecisions)
+	}
+	s.items[id] = *clone(r)
 	return nil
+}
+
+// BySubject is the in-memory form of dynamo.Requests.BySubject.
+func (s *Requests) BySubject(_ context.Context, subjectKey string) ([]*dsr.Request, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*dsr.Request
+	for _, r := range s.items {
+		if subjectKey != "" && r.SubjectKey == subjectKey {
+			out = append(out, clone(r))
+		}
+	}
+	slices.SortFunc(out, func(a, b *dsr.Request) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Suppressions is an in-memory suppression list, safe for concurrent use.
+type Suppressions struct {
+	mu      sync.Mutex
+	entries []dsr.Suppression
+}
+
+// Add is the in-memory form of dynamo.Suppressions.Add.
+func (s *Suppressions) Add(_ context.Context, entries []dsr.Suppression) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+next:
+	for _, e := range entries {
+		if e.SubjectKey == "" || e.Scope == "" {
+			return fmt.Errorf("add suppression: entry without subject key or scope")
+		}
+		for _, have := range s.entries {
+			if have.SubjectKey == e.SubjectKey && have.Scope == e.Scope {
+				continue next
+			}
+		}
+		s.entries = append(s.entries, e)
+	}
+	return nil
+}
+
+// Entries is the in-memory form of dynamo.Suppressions.Entries.
+func (s *Suppressions) Entries(_ context.Context, subjectKey string) ([]dsr.Suppression, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []dsr.Suppression
+	for _, e := range s.entries {
+		if e.SubjectKey == subjectKey {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 // MarkPartDone is the in-memory form of dynamo.Requests.MarkPartDone.

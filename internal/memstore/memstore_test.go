@@ -10,3 +10,7 @@ import (
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return &memstore.Requests{} }, storetest.Options{})
 }
+
+func TestSuppressionsContract(t *testing.T) {
+	storetest.RunSuppressions(t, func(*testing.T) storetest.SuppressionStore { return &memstore.Suppressions{} })
+}

@@ -24,6 +24,9 @@ type API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, opts ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+	GetBucketVersioning(ctx context.Context, in *s3.GetBucketVersioningInput, opts ...func(*s3.Options)) (*s3.GetBucketVersioningOutput, error)
 }
 
 // Store is the reports bucket.
@@ -41,6 +44,78 @@ func PartKey(id, purpose string, chunk int) string {
 // ReportKeys are where the report of request id is kept, as JSON and HTML.
 func ReportKeys(id string) (jsonKey, htmlKey string) {
 	return "reports/" + id + "/report.json", "reports/" + id + "/report.html"
+}
+
+// CertificateKey is where the certificate of erasure or objection id is kept.
+func CertificateKey(id string) string { return "reports/" + id + "/certificate.json" }
+
+// PutPartOnce writes one chunk of a part only if that chunk does not exist
+// yet, and otherwise returns the chunk stored: the first writer of a chunk
+// defines it, so a redelivered erasure task repeats exactly what the first
+// delivery did and counts nothing twice.
+func (s *Store) PutPartOnce(ctx context.Context, p dsr.Part) (dsr.Part, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return p, fmt.Errorf("put part: %w", err)
+	}
+	created, err := s.putOnce(ctx, PartKey(p.RequestID, p.Purpose, p.Chunk), "application/json", b, "")
+	if err != nil {
+		return p, fmt.Errorf("put part: %w", err)
+	}
+	if created {
+		return p, nil
+	}
+	return s.GetPart(ctx, p.RequestID, p.Purpose, p.Chunk)
+}
+
+// DeleteRequestObjects deletes every object of request id (its report or
+// certificate and their parts) and returns how many it deleted.
+func (s *Store) DeleteRequestObjects(ctx context.Context, id string) (int, error) {
+	prefix := "reports/" + id + "/"
+	in := &s3.ListObjectsV2Input{Bucket: &s.Bucket, Prefix: &prefix}
+	deleted := 0
+	for {
+		page, err := s.Client.ListObjectsV2(ctx, in)
+		if err != nil {
+			return deleted, fmt.Errorf("delete objects of %s: %w", id, err)
+		}
+		if len(page.Contents) > 0 {
+			objs := make([]types.ObjectIdentifier, 0, len(page.Contents))
+			for _, o := range page.Contents {
+				objs = append(objs, types.ObjectIdentifier{Key: o.Key})
+			}
+			out, err := s.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+				Bucket: &s.Bucket, Delete: &types.Delete{Objects: objs, Quiet: aws.Bool(true)},
+			})
+			if err != nil {
+				return deleted, fmt.Errorf("delete objects of %s: %w", id, err)
+			}
+			if len(out.Errors) > 0 {
+				return deleted, fmt.Errorf("delete objects of %s: %d not deleted: %s", id, len(out.Errors), aws.ToString(out.Errors[0].Code))
+			}
+			deleted += len(objs)
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			return deleted, nil
+		}
+		in.ContinuationToken = page.NextContinuationToken
+	}
+}
+
+// Copies returns the copies of deleted objects the bucket keeps: noncurrent
+// versions, when versioning is or was enabled.
+func (s *Store) Copies(ctx context.Context) ([]dsr.Copy, error) {
+	out, err := s.Client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: &s.Bucket})
+	if err != nil {
+		return nil, fmt.Errorf("bucket versioning: %w", err)
+	}
+	if out.Status == "" {
+		return nil, nil
+	}
+	return []dsr.Copy{{
+		Kind: "object_versions", Resource: "reports",
+		Detail: "the reports bucket keeps noncurrent versions of deleted reports until its lifecycle rules expire them",
+	}}, nil
 }
 
 // PutPart writes one chunk of a part. Writing the same chunk again replaces
@@ -81,17 +156,30 @@ func (s *Store) GetPart(ctx context.Context, id, purpose string, chunk int) (dsr
 // (If-None-Match: *), so that a report is written exactly once however many
 // workers race to assemble it. It reports whether this call wrote it.
 func (s *Store) PutReportOnce(ctx context.Context, key, contentType string, body []byte) (bool, error) {
-	_, err := s.Client.PutObject(ctx, &s3.PutObjectInput{
+	created, err := s.putOnce(ctx, key, contentType, body, `attachment; filename="`+pathpkg.Base(key)+`"`)
+	if err != nil {
+		return false, fmt.Errorf("put report: %w", err)
+	}
+	return created, nil
+}
+
+// putOnce writes key only if it does not exist (If-None-Match: *) and reports
+// whether this call wrote it.
+func (s *Store) putOnce(ctx context.Context, key, contentType string, body []byte, disposition string) (bool, error) {
+	in := &s3.PutObjectInput{
 		Bucket: &s.Bucket, Key: &key, Body: bytes.NewReader(body), ContentType: &contentType,
 		IfNoneMatch: aws.String("*"), ServerSideEncryption: types.ServerSideEncryptionAes256,
-		ContentDisposition: aws.String(`attachment; filename="` + pathpkg.Base(key) + `"`),
-	})
+	}
+	if disposition != "" {
+		in.ContentDisposition = &disposition
+	}
+	_, err := s.Client.PutObject(ctx, in)
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "PreconditionFailed" || apiErr.ErrorCode() == "ConditionalRequestConflict") {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("put report: %w", err)
+		return false, err
 	}
 	return true, nil
 }

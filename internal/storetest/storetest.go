@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/privacyops/dsr/internal/dsr"
 )
@@ -23,6 +24,7 @@ type Store interface {
 	UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
+	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
 }
 
 var seq atomic.Int64
@@ -194,4 +196,94 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			t.Errorf("result (-want +got):\n%s", diff)
 		}
 	})
+
+	t.Run("a completed objection keeps its decisions and recipients; requests are found by subject", func(t *testing.T) {
+		s := newStore(t)
+		key := fmt.Sprintf("%064d", seq.Add(1))
+		obj := newRequest()
+		obj.Type, obj.Purposes, obj.SubjectKey = dsr.TypeObjection, []string{"customer_care"}, key
+		acc := newRequest()
+		acc.SubjectKey = key
+		other := newRequest()
+		other.SubjectKey = fmt.Sprintf("%064d", seq.Add(1))
+		for _, r := range []*dsr.Request{obj, acc, other} {
+			if err := s.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = s.Transition(ctx, obj.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{})
+		_ = s.Transition(ctx, obj.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"customer_care"}})
+		res := &dsr.Result{CertificateKey: "c.json", Recipients: []dsr.Recipient{{Recipient: "Example Print GmbH", Country: "DE", At: now}}}
+		decisions := map[string]string{"customer_care": dsr.DecisionPending}
+		if err := s.Transition(ctx, obj.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: res, ObjectionDecisions: decisions}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, obj.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(res, got.Result); diff != "" {
+			t.Errorf("result (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(decisions, got.ObjectionDecisions); diff != "" || got.SubjectKey != key {
+			t.Errorf("decisions (-want +got):\n%s; subject key %q", diff, got.SubjectKey)
+		}
+		found, err := s.BySubject(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]dsr.Type{}
+		for _, r := range found {
+			ids[r.ID] = r.Type
+		}
+		if diff := cmp.Diff(map[string]dsr.Type{obj.ID: dsr.TypeObjection, acc.ID: dsr.TypeAccess}, ids); diff != "" {
+			t.Errorf("by subject (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// SuppressionStore is the suppression list's contract.
+type SuppressionStore interface {
+	Add(ctx context.Context, entries []dsr.Suppression) error
+	Entries(ctx context.Context, subjectKey string) ([]dsr.Suppression, error)
+}
+
+// RunSuppressions runs the suppression list's contract against the store
+// newStore returns.
+func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
+	s := newStore(t)
+	key, other := fmt.Sprintf("%064d", seq.Add(1)), fmt.Sprintf("%064d", seq.Add(1))
+	objection := []dsr.Suppression{
+		{SubjectKey: key, Scope: "marketing", Reason: dsr.SuppressedByObjection, Since: at, RequestID: "R1"},
+		{SubjectKey: key, Scope: "newsletter", Reason: dsr.SuppressedByObjection, Since: at, RequestID: "R1"},
+	}
+	if err := s.Add(ctx, objection); err != nil {
+		t.Fatal(err)
+	}
+	// Adding again (a redelivered task) and later entries keep the first.
+	later := at.Add(time.Hour)
+	if err := s.Add(ctx, []dsr.Suppression{
+		{SubjectKey: key, Scope: "marketing", Reason: dsr.SuppressedByErasure, Since: later, RequestID: "R2"},
+		{SubjectKey: key, Scope: dsr.ScopeAll, Reason: dsr.SuppressedByErasure, Since: later, RequestID: "R2"},
+		{SubjectKey: other, Scope: "billing", Reason: dsr.SuppressedByObjection, Since: at, RequestID: "R3"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Entries(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(objection, dsr.Suppression{SubjectKey: key, Scope: dsr.ScopeAll, Reason: dsr.SuppressedByErasure, Since: later, RequestID: "R2"})
+	sortEntries := cmpopts.SortSlices(func(a, b dsr.Suppression) bool { return a.Scope < b.Scope })
+	if diff := cmp.Diff(want, got, sortEntries); diff != "" {
+		t.Errorf("entries (-want +got):\n%s", diff)
+	}
+	if got, err := s.Entries(ctx, fmt.Sprintf("%064d", seq.Add(1))); err != nil || len(got) != 0 {
+		t.Errorf("unknown subject: %v %v", got, err)
+	}
+	if err := s.Add(ctx, []dsr.Suppression{{Scope: "marketing"}}); err == nil {
+		t.Error("an entry without subject key was added")
+	}
 }

@@ -1,6 +1,9 @@
-// Package worker consumes the task queue: each task finds one purpose's
-// records of one request's subject, every page, and writes them as a part of
-// the report; the worker that completes the last part assembles the report.
+// Package worker consumes the task queue: each task carries out one purpose
+// of one request for its subject, every page. For access it writes the
+// records found as a part of the report; for erasure and objection it
+// deletes or restricts the items, as the registry says, and reads the table
+// back. The worker that completes the last part assembles the report or the
+// certificate, once.
 package worker
 
 import (
@@ -49,6 +52,12 @@ type Handler struct {
 	Reports    Reports
 	Queue      Queue
 	ReportKeys KeyFunc
+	// Erasure and objection.
+	Eraser         Eraser
+	Evidence       Evidence
+	History        History
+	CertificateKey func(id string) string
+
 	Registry   dsr.Registry
 	Controller dsr.Controller
 	Log        *slog.Logger
@@ -119,7 +128,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		log.InfoContext(ctx, "task of a request not in progress; nothing to do", "status", r.Status)
 		return nil
 	case r.Type != dsr.TypeAccess:
-		return fmt.Errorf("task of request %s: type %q is not processed by this version", r.ID, r.Type)
+		return h.erase(ctx, log, r, p, t)
 	}
 	if _, done := r.DoneParts[p.Name]; done {
 		// Redelivered: the part is recorded; finish the report if the
@@ -182,15 +191,9 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 	if r.Status != dsr.StatusInProgress || !r.AllPartsDone() {
 		return nil
 	}
-	var parts []dsr.Part
-	for _, purpose := range r.PlannedPurposes {
-		for c := 0; c < r.DoneParts[purpose]; c++ {
-			part, err := h.Reports.GetPart(ctx, r.ID, purpose, c)
-			if err != nil {
-				return err
-			}
-			parts = append(parts, part)
-		}
+	parts, err := h.parts(ctx, r)
+	if err != nil {
+		return err
 	}
 	// The report's time is when its last part was recorded, so that every
 	// assembler renders the same report.

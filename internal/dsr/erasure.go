@@ -1,0 +1,256 @@
+package dsr
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ActionFor returns what a request of type t does to p's records: the
+// registry's erasure or objection action. Access reads and changes nothing.
+func (p Purpose) ActionFor(t Type) (Action, error) {
+	switch t {
+	case TypeErasure:
+		return p.Erasure, nil
+	case TypeObjection:
+		return p.Objection, nil
+	default:
+		return "", fmt.Errorf("purpose %s: a %s request changes no records", p.Name, t)
+	}
+}
+
+// RestrictedUntil is the day from which p's records restricted at now under
+// its statutory retention duty become deletable: the duty runs retentionYears
+// from the end of a record's calendar year, and every record restricted now
+// dates from this year or before, so the first day after this year plus
+// retentionYears is late enough for all of them.
+func (p Purpose) RestrictedUntil(now time.Time) time.Time {
+	return time.Date(now.UTC().Year()+p.RetentionYears+1, time.January, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// clockStart is when the request was verified (or received, if it never was):
+// the one time every chunk of every purpose agrees on.
+func (r *Request) clockStart() time.Time {
+	if r.VerifiedAt.IsZero() {
+		return r.ReceivedAt
+	}
+	return r.VerifiedAt
+}
+
+// Restriction reasons, as stored on restricted items and in certificates.
+const (
+	RestrictionStatutory = "statutory_retention" // Art. 17(3)(b): kept for a legal duty only
+	RestrictionObjection = "objection_pending"   // Art. 18(1)(d): until the DPO decides
+)
+
+// Restriction marks an item that no processing but the stated one may use.
+type Restriction struct {
+	Reason    string
+	RequestID string
+	Since     time.Time
+	Until     time.Time // zero: until a decision
+	// Overrides says whether the mark replaces an existing one: a statutory
+	// restriction after erasure does; a pending objection does not.
+	Overrides bool
+}
+
+// RestrictionFor returns the restriction request r puts on p's records at now.
+func RestrictionFor(r *Request, p Purpose, now time.Time) Restriction {
+	if r.Type == TypeErasure {
+		return Restriction{Reason: RestrictionStatutory, RequestID: r.ID, Since: now, Until: p.RestrictedUntil(r.clockStart()), Overrides: true}
+	}
+	return Restriction{Reason: RestrictionObjection, RequestID: r.ID, Since: now}
+}
+
+// ReadBack is what reading a purpose's table back after erasure or objection
+// found: the subject's items still present and unrestricted (must be none),
+// those present and restricted, and those the read-back had to delete or
+// restrict itself (added by the CRM meanwhile, or missed by a lagging index).
+type ReadBack struct {
+	At           time.Time `json:"at"`
+	Unrestricted int       `json:"unrestricted"`
+	Restricted   int       `json:"restricted"`
+	Fixed        int       `json:"fixed"`
+	FixedKeys    []string  `json:"fixedKeys,omitempty"`
+}
+
+// ItemRef is one of a subject's items found by a read-back: its opaque key
+// and whether it is restricted.
+type ItemRef struct {
+	Key        string
+	Restricted bool
+}
+
+// Certificate is the certificate of an erasure or objection: what was done to
+// each purpose, what remains elsewhere, without personal data.
+type Certificate struct {
+	RequestID  string     `json:"requestId"`
+	Type       Type       `json:"type"`
+	IssuedAt   time.Time  `json:"issuedAt"`
+	ReceivedAt time.Time  `json:"receivedAt"`
+	VerifiedAt time.Time  `json:"verifiedAt,omitzero"`
+	Controller Controller `json:"controller"`
+	// Scope is the objection's scope ("direct_marketing") when it has one.
+	Scope    string                `json:"scope,omitempty"`
+	Purposes []PurposeOutcome      `json:"purposes"`
+	Suppress CertificateSuppressed `json:"suppression"`
+	// EarlierReportsDeleted counts the subject's earlier access reports
+	// deleted from storage (erasure only).
+	EarlierReportsDeleted int `json:"earlierReportsDeleted"`
+	// CopiesElsewhere lists the copies that still exist outside the live
+	// tables (backups, object versions) and until when.
+	CopiesElsewhere []Copy `json:"copiesElsewhere"`
+	// Recipients are those the data was disclosed to, to be told (Art. 19).
+	Recipients []Recipient `json:"recipients"`
+}
+
+// CertificateSuppressed says which purposes the person may not be re-added
+// to, and since when.
+type CertificateSuppressed struct {
+	Purposes []string  `json:"purposes"` // "*": every purpose
+	Reason   string    `json:"reason"`
+	Since    time.Time `json:"since"`
+}
+
+// PurposeOutcome is what an erasure or objection did to one purpose.
+type PurposeOutcome struct {
+	Purpose         string     `json:"purpose"`
+	Action          Action     `json:"action"`
+	Reason          string     `json:"reason"`
+	ItemsDeleted    int        `json:"itemsDeleted"`
+	ItemsRestricted int        `json:"itemsRestricted"`
+	RestrictedUntil *time.Time `json:"restrictedUntil,omitempty"`
+	DecisionPending bool       `json:"decisionPending"`
+	StartedAt       time.Time  `json:"startedAt"`
+	FinishedAt      time.Time  `json:"finishedAt"`
+	ReadBack        ReadBack   `json:"readBack"`
+	Verified        bool       `json:"verified"`
+}
+
+// Copy is a copy of deleted data that still exists elsewhere for a while.
+type Copy struct {
+	Kind     string     `json:"kind"` // "point_in_time_recovery" | "object_versions"
+	Resource string     `json:"resource"`
+	Detail   string     `json:"detail"`
+	Until    *time.Time `json:"until,omitempty"`
+}
+
+// CertificateInput is what the certificate is made of besides the parts.
+type CertificateInput struct {
+	Controller            Controller
+	Copies                []Copy
+	Recipients            []Recipient
+	EarlierReportsDeleted int
+	IssuedAt              time.Time
+}
+
+// AssembleCertificate builds the certificate of request req from the parts
+// of its planned purposes. Keys are counted once however many chunks name
+// them, so a redelivered task never counts twice; a purpose without its
+// read-back, or whose read-back found items left, is an error.
+func AssembleCertificate(req *Request, reg Registry, parts []Part, in CertificateInput) (*Certificate, error) {
+	byPurpose := map[string][]Part{}
+	for _, p := range parts {
+		if p.RequestID != req.ID {
+			return nil, fmt.Errorf("assemble certificate: part of another request")
+		}
+		byPurpose[p.Purpose] = append(byPurpose[p.Purpose], p)
+	}
+	c := &Certificate{
+		RequestID: req.ID, Type: req.Type, IssuedAt: in.IssuedAt.UTC(), ReceivedAt: req.ReceivedAt.UTC(),
+		VerifiedAt: req.VerifiedAt.UTC(), Controller: in.Controller, Scope: req.Scope,
+		Purposes: []PurposeOutcome{}, EarlierReportsDeleted: in.EarlierReportsDeleted,
+		CopiesElsewhere: nonNil(in.Copies), Recipients: nonNil(in.Recipients),
+	}
+	for _, s := range SuppressionsFor(req, req.PlannedPurposes, req.VerifiedAt) {
+		c.Suppress.Purposes = append(c.Suppress.Purposes, s.Scope)
+		c.Suppress.Reason, c.Suppress.Since = s.Reason, s.Since.UTC()
+	}
+	for _, name := range req.PlannedPurposes {
+		p, ok := reg.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("assemble certificate: unknown purpose %q", name)
+		}
+		o, err := outcome(req, p, byPurpose[name])
+		if err != nil {
+			return nil, err
+		}
+		c.Purposes = append(c.Purposes, o)
+	}
+	return c, nil
+}
+
+func outcome(req *Request, p Purpose, chunks []Part) (PurposeOutcome, error) {
+	action, err := p.ActionFor(req.Type)
+	if err != nil {
+		return PurposeOutcome{}, err
+	}
+	sort.Slice(chunks, func(i, j int) bool { return chunks[i].Chunk < chunks[j].Chunk })
+	if len(chunks) == 0 || chunks[len(chunks)-1].ReadBack == nil {
+		return PurposeOutcome{}, fmt.Errorf("assemble certificate: purpose %s has no read-back", p.Name)
+	}
+	last := chunks[len(chunks)-1]
+	rb := *last.ReadBack
+	if rb.Unrestricted > 0 {
+		return PurposeOutcome{}, fmt.Errorf("assemble certificate: purpose %s: %d items left after read-back", p.Name, rb.Unrestricted)
+	}
+	keys := map[string]bool{}
+	for _, ch := range chunks {
+		for _, k := range ch.Keys {
+			keys[k] = true
+		}
+	}
+	for _, k := range rb.FixedKeys {
+		keys[k] = true
+	}
+	o := PurposeOutcome{
+		Purpose: p.Name, Action: action, StartedAt: chunks[0].At.UTC(), FinishedAt: rb.At.UTC(),
+		ReadBack: ReadBack{At: rb.At.UTC(), Unrestricted: rb.Unrestricted, Restricted: rb.Restricted, Fixed: rb.Fixed},
+		Verified: rb.Unrestricted == 0,
+	}
+	switch {
+	case action == ActionDelete && req.Type == TypeErasure:
+		o.ItemsDeleted, o.Reason = len(keys), "erasure (Art. 17(1))"
+	case action == ActionDelete:
+		o.ItemsDeleted, o.Reason = len(keys), "objection (Art. 21)"
+		if p.DirectMarketing {
+			o.Reason = "objection to direct marketing (Art. 21(2), (3))"
+		}
+	case req.Type == TypeErasure:
+		until := p.RestrictedUntil(req.clockStart())
+		o.ItemsRestricted, o.RestrictedUntil = len(keys), &until
+		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
+	default:
+		o.ItemsRestricted, o.DecisionPending = len(keys), true
+		o.Reason = "objection (Art. 21(1)); restricted until the controller decides on compelling grounds (Art. 18(1)(d))"
+	}
+	return o, nil
+}
+
+// PendingObjections returns the purposes of an objection whose restriction
+// awaits the DPO's decision, as the request stores them.
+func PendingObjections(req *Request, reg Registry) map[string]string {
+	if req.Type != TypeObjection {
+		return nil
+	}
+	pending := map[string]string{}
+	for _, name := range req.PlannedPurposes {
+		if p, ok := reg.Lookup(name); ok && p.Objection == ActionRestrict {
+			pending[name] = DecisionPending
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return pending
+}
+
+// DecisionPending is the state of an objection decision not yet taken.
+const DecisionPending = "pending"
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+package dsr
+
+import (
+	"errors"
+	"time"
+)
+
+// ScopeAll is the suppression scope of an erasure: every purpose, including
+// purposes added to the registry later.
+const ScopeAll = "*"
+
+// Suppression reasons (api.md).
+const (
+	SuppressedByErasure   = "erasure"
+	SuppressedByObjection = "objection"
+)
+
+// Suppression is one entry of the suppression list: the person behind
+// SubjectKey (a keyed hash, never the identifier) may not be (re)added to
+// Scope (a purpose, or ScopeAll).
+type Suppression struct {
+	SubjectKey string
+	Scope      string
+	Reason     string
+	Since      time.Time
+	RequestID  string
+}
+
+// SuppressionsFor returns the entries request r adds to the suppression list
+// once verified: every purpose after an erasure, the purposes objected to
+// after an objection, none after access.
+func SuppressionsFor(r *Request, plan []string, since time.Time) []Suppression {
+	switch r.Type {
+	case TypeErasure:
+		return []Suppression{{SubjectKey: r.SubjectKey, Scope: ScopeAll, Reason: SuppressedByErasure, Since: since, RequestID: r.ID}}
+	case TypeObjection:
+		out := make([]Suppression, 0, len(plan))
+		for _, p := range plan {
+			out = append(out, Suppression{SubjectKey: r.SubjectKey, Scope: p, Reason: SuppressedByObjection, Since: since, RequestID: r.ID})
+		}
+		return out
+	default:
+		return nil
+	}
+}
+
+// SuppressionCheck is a validated POST /v1/suppressions/check body.
+type SuppressionCheck struct {
+	Email   string // normalized
+	Purpose string
+}
+
+// ParseSuppressionCheck decodes and validates a check against the registry.
+func ParseSuppressionCheck(body []byte, reg Registry) (SuppressionCheck, error) {
+	var b struct {
+		Email   *string `json:"email"`
+		Purpose *string `json:"purpose"`
+	}
+	if err := DecodeStrict(body, &b); err != nil {
+		return SuppressionCheck{}, err
+	}
+	var c SuppressionCheck
+	var fields []FieldError
+	if b.Email == nil {
+		fields = append(fields, FieldError{Field: "email", Reason: "is required"})
+	} else if email, err := NormalizeEmail(*b.Email); err != nil {
+		var de *Error
+		if errors.As(err, &de) {
+			fields = append(fields, de.Fields...)
+		}
+	} else {
+		c.Email = email
+	}
+	switch {
+	case b.Purpose == nil:
+		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
+	default:
+		if _, ok := reg.Lookup(*b.Purpose); !ok {
+			fields = append(fields, FieldError{Field: "purpose", Reason: "is not a purpose of the registry"})
+		}
+		c.Purpose = *b.Purpose
+	}
+	if len(fields) > 0 {
+		return SuppressionCheck{}, Invalid("the request body is invalid", fields...)
+	}
+	return c, nil
+}
+
+// SuppressionStatus answers a suppression check (api.md).
+type SuppressionStatus struct {
+	Suppressed bool       `json:"suppressed"`
+	Reason     string     `json:"reason,omitempty"`
+	Since      *time.Time `json:"since,omitempty"`
+}
+
+// Suppressed decides a check from the subject's entries: an entry for every
+// purpose (erasure) or for the purpose asked about suppresses; the earliest
+// such entry gives the reason and date.
+func Suppressed(entries []Suppression, purpose string) SuppressionStatus {
+	var first *Suppression
+	for i, e := range entries {
+		if e.Scope != ScopeAll && e.Scope != purpose {
+			continue
+		}
+		if first == nil || e.Since.Before(first.Since) {
+			first = &entries[i]
+		}
+	}
+	if first == nil {
+		return SuppressionStatus{Suppressed: false}
+	}
+	since := first.Since.UTC()
+	return SuppressionStatus{Suppressed: true, Reason: first.Reason, Since: &since}
+}

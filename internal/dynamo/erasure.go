@@ -1,0 +1,326 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// RestrictionAttribute is the attribute that marks a restricted item: a map
+// of reason, requestId, since and (for a statutory duty) until. The CRM must
+// use a marked item for nothing but the stated reason.
+const RestrictionAttribute = "dsrRestriction"
+
+// keySchema returns the names of table's primary key attributes, asked of
+// DynamoDB once per table and process.
+func (c *Contacts) keySchema(ctx context.Context, table string) ([]string, error) {
+	if v, ok := c.keys.Load(table); ok {
+		return v.([]string), nil
+	}
+	out, err := c.Client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", table, err)
+	}
+	var names []string
+	for _, k := range out.Table.KeySchema {
+		names = append(names, aws.ToString(k.AttributeName))
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("describe %s: no key schema", table)
+	}
+	c.keys.Store(table, names)
+	return names, nil
+}
+
+// keyRefs projects items on the table's key and encodes each key as an
+// opaque reference (the cursor encoding: typed, no personal data beyond the
+// table's own key).
+func keyRefs(items []map[string]types.AttributeValue, keyNames []string) ([]string, error) {
+	refs := make([]string, 0, len(items))
+	for _, item := range items {
+		k := make(map[string]types.AttributeValue, len(keyNames))
+		for _, n := range keyNames {
+			v, ok := item[n]
+			if !ok {
+				return nil, fmt.Errorf("item without key attribute %q", n)
+			}
+			k[n] = v
+		}
+		ref, err := EncodeCursor(k)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+func projection(keyNames []string, extra ...string) *expression.ProjectionBuilder {
+	var proj expression.ProjectionBuilder
+	for _, n := range append(append([]string(nil), keyNames...), extra...) {
+		proj = proj.AddNames(expression.Name(n))
+	}
+	return &proj
+}
+
+// KeysPage returns the keys of one page of subject's items in purpose p's
+// table from cursor on, and the cursor of the next page ("" after the last).
+// It reads the subject index like FindPage but returns only key references.
+func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]string, string, error) {
+	keyNames, err := c.keySchema(ctx, p.Table)
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
+	}
+	out, next, err := c.query(ctx, p, subject, cursor, projection(keyNames))
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
+	}
+	refs, err := keyRefs(out.Items, keyNames)
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
+	}
+	return refs, next, nil
+}
+
+// Delete deletes the items of refs from p's table in batches of 25,
+// retrying unprocessed items with backoff and jitter. Deleting an item that
+// is gone already is no error.
+func (c *Contacts) Delete(ctx context.Context, p dsr.Purpose, refs []string) error {
+	reqs := make([]types.WriteRequest, 0, len(refs))
+	for _, ref := range refs {
+		k, err := DecodeCursor(ref)
+		if err != nil {
+			return fmt.Errorf("delete %s items: %w", p.Name, err)
+		}
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+	}
+	if err := batchWrite(ctx, c.Client, p.Table, reqs); err != nil {
+		return fmt.Errorf("delete %s items: %w", p.Name, err)
+	}
+	return nil
+}
+
+// restrictConcurrency bounds the UpdateItem calls of Restrict in flight.
+const restrictConcurrency = 8
+
+// Restrict marks the items of refs in p's table with r (see
+// RestrictionAttribute), one conditional UpdateItem each, a few in parallel.
+// An item deleted meanwhile is skipped; a restriction that does not override
+// leaves an existing mark alone.
+func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error {
+	keyNames, err := c.keySchema(ctx, p.Table)
+	if err != nil {
+		return fmt.Errorf("restrict %s items: %w", p.Name, err)
+	}
+	mark := map[string]types.AttributeValue{
+		"reason":    &types.AttributeValueMemberS{Value: r.Reason},
+		"requestId": &types.AttributeValueMemberS{Value: r.RequestID},
+		"since":     &types.AttributeValueMemberS{Value: formatTime(r.Since)},
+	}
+	if !r.Until.IsZero() {
+		mark["until"] = &types.AttributeValueMemberS{Value: formatTime(r.Until)}
+	}
+	attr := expression.Name(RestrictionAttribute)
+	val := expression.Value(&types.AttributeValueMemberM{Value: mark})
+	upd := expression.Set(attr, val)
+	if !r.Overrides {
+		upd = expression.Set(attr, expression.IfNotExists(attr, val))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(upd).
+		WithCondition(expression.AttributeExists(expression.Name(keyNames[0]))).Build()
+	if err != nil {
+		return fmt.Errorf("restrict %s items: %w", p.Name, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, restrictConcurrency)
+	)
+	for _, ref := range refs {
+		k, err := DecodeCursor(ref)
+		if err != nil {
+			return fmt.Errorf("restrict %s items: %w", p.Name, err)
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, err := c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName: &p.Table, Key: k,
+				UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+				ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+			})
+			var ccf *types.ConditionalCheckFailedException
+			if err != nil && !errors.As(err, &ccf) {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = context.Cause(ctx)
+	}
+	if firstErr != nil {
+		return fmt.Errorf("restrict %s items: %w", p.Name, firstErr)
+	}
+	return nil
+}
+
+// Survey reads back every item of subject in p's table: it queries the
+// subject index, every page, then reads each item found from the table with
+// strongly consistent reads, so an index that lags behind a deletion does not
+// count a deleted item as present. Items are returned in key order.
+func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([]dsr.ItemRef, error) {
+	keyNames, err := c.keySchema(ctx, p.Table)
+	if err != nil {
+		return nil, fmt.Errorf("read back %s: %w", p.Name, err)
+	}
+	var candidates []string
+	for cursor := ""; ; {
+		out, next, err := c.query(ctx, p, subject, cursor, projection(keyNames))
+		if err != nil {
+			return nil, fmt.Errorf("read back %s: %w", p.Name, err)
+		}
+		refs, err := keyRefs(out.Items, keyNames)
+		if err != nil {
+			return nil, fmt.Errorf("read back %s: %w", p.Name, err)
+		}
+		candidates = append(candidates, refs...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	found, err := c.consistentGet(ctx, p, keyNames, candidates)
+	if err != nil {
+		return nil, fmt.Errorf("read back %s: %w", p.Name, err)
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].Key < found[j].Key })
+	return found, nil
+}
+
+// consistentGet reads refs from p's table with BatchGetItem, 100 keys a call,
+// strongly consistent, retrying unprocessed keys with backoff and jitter.
+func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, refs []string) ([]dsr.ItemRef, error) {
+	proj, err := expression.NewBuilder().WithProjection(*projection(keyNames, RestrictionAttribute)).Build()
+	if err != nil {
+		return nil, err
+	}
+	var found []dsr.ItemRef
+	for start := 0; start < len(refs); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, ref := range refs[start:min(start+100, len(refs))] {
+			k, err := DecodeCursor(ref)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		pending := map[string]types.KeysAndAttributes{p.Table: {
+			Keys: keys, ConsistentRead: aws.Bool(true),
+			ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names(),
+		}}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+			out, err := c.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return nil, err
+			}
+			for _, item := range out.Responses[p.Table] {
+				refs, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
+				if err != nil {
+					return nil, err
+				}
+				_, restricted := item[RestrictionAttribute]
+				found = append(found, dsr.ItemRef{Key: refs[0], Restricted: restricted})
+			}
+			pending = out.UnprocessedKeys
+		}
+	}
+	return found, nil
+}
+
+// backoff waits before retry attempt (none before the first): exponential
+// from 50 ms, capped at 5 s, with full jitter, or until ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	d := min(50*time.Millisecond<<min(attempt, 10), 5*time.Second)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(rand.N(d) + time.Millisecond):
+		return nil
+	}
+}
+
+// batchWrite writes reqs to table in batches of 25, retrying unprocessed
+// items with backoff and jitter until ctx ends.
+func batchWrite(ctx context.Context, c API, table string, reqs []types.WriteRequest) error {
+	for start := 0; start < len(reqs); start += 25 {
+		pending := map[string][]types.WriteRequest{table: reqs[start:min(start+25, len(reqs))]}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+			out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return err
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// Backups returns the copies of p's table that outlive a deletion: its
+// point-in-time recovery window, when enabled.
+func (c *Contacts) Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error) {
+	out, err := c.Client.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &p.Table})
+	if err != nil {
+		return nil, fmt.Errorf("backups of %s: %w", p.Name, err)
+	}
+	d := out.ContinuousBackupsDescription
+	if d == nil || d.PointInTimeRecoveryDescription == nil ||
+		d.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusEnabled {
+		return nil, nil
+	}
+	days := int(aws.ToInt32(d.PointInTimeRecoveryDescription.RecoveryPeriodInDays))
+	if days == 0 {
+		days = 35 // DynamoDB's default recovery period
+	}
+	until := deletedAt.UTC().AddDate(0, 0, days)
+	return []dsr.Copy{{
+		Kind: "point_in_time_recovery", Resource: p.Name,
+		Detail: fmt.Sprintf("the deleted items remain in the point-in-time recovery backups of the %s table, which are used for no processing, until its %d-day recovery window has passed", p.Name, days),
+		Until:  &until,
+	}}, nil
+}

@@ -1,0 +1,99 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Suppressions is the suppression list: one item per subject key and scope
+// (a purpose, or "*" for every purpose). It holds keyed hashes, never an
+// identifier, and has no TTL: it outlives the data it protects.
+type Suppressions struct {
+	Client API
+	Table  string
+}
+
+type suppressionItem struct {
+	SubjectKey string `dynamodbav:"subjectKey"`
+	Scope      string `dynamodbav:"scope"`
+	Reason     string `dynamodbav:"reason"`
+	Since      string `dynamodbav:"since"`
+	RequestID  string `dynamodbav:"requestId"`
+}
+
+// Add puts each entry unless the subject is already suppressed for that
+// scope: the first entry, with its reason and date, stays.
+func (s *Suppressions) Add(ctx context.Context, entries []dsr.Suppression) error {
+	cond := expression.AttributeNotExists(expression.Name("subjectKey"))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("add suppression: %w", err)
+	}
+	for _, e := range entries {
+		if e.SubjectKey == "" || e.Scope == "" {
+			return fmt.Errorf("add suppression: entry without subject key or scope")
+		}
+		item, err := attributevalue.MarshalMap(suppressionItem{
+			SubjectKey: e.SubjectKey, Scope: e.Scope, Reason: e.Reason, Since: formatTime(e.Since), RequestID: e.RequestID,
+		})
+		if err != nil {
+			return fmt.Errorf("add suppression: %w", err)
+		}
+		_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: &s.Table, Item: item,
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if err != nil && !errors.As(err, &ccf) {
+			return fmt.Errorf("add suppression: %w", err)
+		}
+	}
+	return nil
+}
+
+// Entries returns every entry of the subject with key subjectKey (one
+// strongly consistent Query; a subject has a handful at most).
+func (s *Suppressions) Entries(ctx context.Context, subjectKey string) ([]dsr.Suppression, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key("subjectKey").Equal(expression.Value(subjectKey))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("suppression entries: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}
+	var out []dsr.Suppression
+	for {
+		page, err := s.Client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("suppression entries: %w", err)
+		}
+		for _, item := range page.Items {
+			var it suppressionItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("suppression entries: %w", err)
+			}
+			since, err := parseTime(it.Since)
+			if err != nil {
+				return nil, fmt.Errorf("suppression entries: %w", err)
+			}
+			out = append(out, dsr.Suppression{SubjectKey: it.SubjectKey, Scope: it.Scope, Reason: it.Reason, Since: since, RequestID: it.RequestID})
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}

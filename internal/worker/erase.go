@@ -1,0 +1,251 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Eraser deletes or restricts a subject's items in a purpose table, reading
+// keys through the subject index, and reads the table back.
+type Eraser interface {
+	KeysPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]string, string, error)
+	Delete(ctx context.Context, p dsr.Purpose, refs []string) error
+	Restrict(ctx context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error
+	Survey(ctx context.Context, p dsr.Purpose, subject string) ([]dsr.ItemRef, error)
+	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
+}
+
+// Evidence keeps what erasure and objection tasks did, chunk by chunk, and
+// removes a subject's earlier reports.
+type Evidence interface {
+	PutPartOnce(ctx context.Context, p dsr.Part) (dsr.Part, error)
+	DeleteRequestObjects(ctx context.Context, id string) (int, error)
+	Copies(ctx context.Context) ([]dsr.Copy, error)
+}
+
+// History finds a subject's requests by subject key.
+type History interface {
+	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
+}
+
+// readBackRounds bounds how often a read-back deletes or restricts what it
+// finds and reads again before the task fails (and SQS retries it).
+const readBackRounds = 3
+
+// erase carries out purpose p of erasure or objection r from task t: every
+// page of the subject's keys is recorded as a chunk (create-only, so a
+// redelivery repeats exactly the first delivery's chunks) and then deleted
+// or restricted; the read-back is the last chunk.
+func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, t dsr.TaskMessage) error {
+	if _, done := r.DoneParts[p.Name]; done {
+		log.InfoContext(ctx, "redelivered task; part already recorded")
+		return h.completeIfDone(ctx, r)
+	}
+	action, err := p.ActionFor(r.Type)
+	if err != nil {
+		return err
+	}
+	restriction := dsr.RestrictionFor(r, p, h.now())
+	apply := func(refs []string) error {
+		switch {
+		case len(refs) == 0:
+			return nil
+		case action == dsr.ActionDelete:
+			return h.Eraser.Delete(ctx, p, refs)
+		default:
+			return h.Eraser.Restrict(ctx, p, refs, restriction)
+		}
+	}
+	chunk, cursor := t.Chunk, t.Cursor
+	for {
+		refs, next, err := h.Eraser.KeysPage(ctx, p, r.Email, cursor)
+		if err != nil {
+			return err
+		}
+		part, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.now(), Keys: refs, Next: next})
+		if err != nil {
+			return err
+		}
+		if part.ReadBack != nil {
+			// An earlier delivery finished this purpose up to its read-back.
+			return h.purposeDone(ctx, log, r, p, chunk+1)
+		}
+		if err := apply(part.Keys); err != nil {
+			return err
+		}
+		chunk++
+		if part.Next == "" {
+			break
+		}
+		cursor = part.Next
+		if h.nearDeadline(ctx) {
+			if err := h.Queue.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: p.Name, Cursor: cursor, Chunk: chunk}); err != nil {
+				return err
+			}
+			log.InfoContext(ctx, "task checkpointed before the deadline", "chunk", chunk)
+			return nil
+		}
+	}
+	rb, err := h.readBack(ctx, p, r, action, apply)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: rb.At, ReadBack: &rb}); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "read back", "action", action, "restricted", rb.Restricted, "fixed", rb.Fixed)
+	return h.purposeDone(ctx, log, r, p, chunk+1)
+}
+
+// readBack reads p's table back until nothing of the subject is left that
+// the action should have removed: what it still finds (added meanwhile, or
+// missed) it deletes or restricts and reads again, a few rounds at most.
+func (h *Handler) readBack(ctx context.Context, p dsr.Purpose, r *dsr.Request, action dsr.Action, apply func([]string) error) (dsr.ReadBack, error) {
+	var fixed []string
+	for round := 0; ; round++ {
+		items, err := h.Eraser.Survey(ctx, p, r.Email)
+		if err != nil {
+			return dsr.ReadBack{}, err
+		}
+		var left []string
+		restricted := 0
+		for _, it := range items {
+			if action == dsr.ActionDelete || !it.Restricted {
+				left = append(left, it.Key)
+			} else {
+				restricted++
+			}
+		}
+		if len(left) == 0 {
+			return dsr.ReadBack{At: h.now(), Restricted: restricted, Fixed: len(fixed), FixedKeys: fixed}, nil
+		}
+		if round == readBackRounds {
+			return dsr.ReadBack{}, fmt.Errorf("read back %s of request %s: %d items still there after %d rounds", p.Name, r.ID, len(left), round)
+		}
+		if err := apply(left); err != nil {
+			return dsr.ReadBack{}, err
+		}
+		fixed = append(fixed, left...)
+	}
+}
+
+// purposeDone records p's part as done in chunks chunks and completes the
+// request if it was the last.
+func (h *Handler) purposeDone(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, chunks int) error {
+	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunks, h.now())
+	if err != nil {
+		return err
+	}
+	if recorded {
+		log.InfoContext(ctx, "purpose done", "chunks", chunks, "event", "purpose_done")
+	}
+	return h.completeIfDone(ctx, r)
+}
+
+// completeIfDone writes the certificate once every purpose is done and
+// completes the request: the subject's earlier access reports are deleted
+// first (erasure), the certificate is written once (If-None-Match), and the
+// completion is conditional, so racing or redelivered workers do it once.
+func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
+	if r.Status != dsr.StatusInProgress || !r.AllPartsDone() {
+		return nil
+	}
+	parts, err := h.parts(ctx, r)
+	if err != nil {
+		return err
+	}
+	// The certificate's time is when its last part was recorded, so that
+	// every worker renders the same certificate.
+	at := r.UpdatedAt
+	in := dsr.CertificateInput{Controller: h.Controller, IssuedAt: at}
+	if r.Type == dsr.TypeErasure {
+		if in.EarlierReportsDeleted, err = h.deleteEarlierReports(ctx, r); err != nil {
+			return err
+		}
+		if in.Copies, err = h.Evidence.Copies(ctx); err != nil {
+			return err
+		}
+	}
+	for _, name := range r.PlannedPurposes {
+		p, _ := h.Registry.Lookup(name)
+		if action, _ := p.ActionFor(r.Type); action != dsr.ActionDelete {
+			continue
+		}
+		copies, err := h.Eraser.Backups(ctx, p, at)
+		if err != nil {
+			return err
+		}
+		in.Copies = append(in.Copies, copies...)
+	}
+	cert, err := dsr.AssembleCertificate(r, h.Registry, parts, in)
+	if err != nil {
+		return err
+	}
+	body, err := json.MarshalIndent(cert, "", "  ")
+	if err != nil {
+		return fmt.Errorf("certificate: %w", err)
+	}
+	key := h.CertificateKey(r.ID)
+	if _, err := h.Reports.PutReportOnce(ctx, key, "application/json", body); err != nil {
+		return err
+	}
+	now := h.now()
+	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
+		CompletedAt: now, Result: &dsr.Result{CertificateKey: key, Recipients: cert.Recipients},
+		ObjectionDecisions: dsr.PendingObjections(r, h.Registry),
+	})
+	if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+		return err
+	}
+	if err == nil {
+		h.Log.InfoContext(ctx, "certificate written; request completed", "dsrId", r.ID, "event", "completed")
+	}
+	return nil
+}
+
+// parts reads every recorded chunk of every planned purpose of r.
+func (h *Handler) parts(ctx context.Context, r *dsr.Request) ([]dsr.Part, error) {
+	var parts []dsr.Part
+	for _, purpose := range r.PlannedPurposes {
+		for c := 0; c < r.DoneParts[purpose]; c++ {
+			part, err := h.Reports.GetPart(ctx, r.ID, purpose, c)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, part)
+		}
+	}
+	return parts, nil
+}
+
+// deleteEarlierReports deletes the objects of the subject's other requests
+// (their access reports) and returns how many access reports the subject
+// had: all of them are gone afterwards, whether this call, an earlier
+// delivery or the bucket's lifecycle deleted them.
+func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int, error) {
+	if r.SubjectKey == "" {
+		return 0, fmt.Errorf("erasure %s: the request has no subject key", r.ID)
+	}
+	earlier, err := h.History.BySubject(ctx, r.SubjectKey)
+	if err != nil {
+		return 0, err
+	}
+	reports := 0
+	for _, e := range earlier {
+		if e.ID == r.ID || e.Type != dsr.TypeAccess {
+			continue
+		}
+		if _, err := h.Evidence.DeleteRequestObjects(ctx, e.ID); err != nil {
+			return 0, err
+		}
+		if e.Result != nil && e.Result.ReportJSONKey != "" {
+			reports++
+		}
+	}
+	return reports, nil
+}
