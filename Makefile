@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := bin
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
-FUNCTIONS := intake dispatch worker deadletter
+FUNCTIONS := intake dispatch worker suppression deadletter
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
@@ -69,6 +69,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo
 	go test -run '^$$' -fuzz FuzzParseRate -fuzztime 20s ./internal/devstack
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/samtemplate
@@ -89,6 +90,7 @@ endef
 $(eval $(call lambda_target,IntakeFunction,intake))
 $(eval $(call lambda_target,DispatchFunction,dispatch))
 $(eval $(call lambda_target,WorkerFunction,worker))
+$(eval $(call lambda_target,SuppressionFunction,suppression))
 $(eval $(call lambda_target,DeadLetterFunction,deadletter))
 
 clean:

@@ -30,6 +30,7 @@ import (
 	"github.com/privacyops/dsr/internal/s3reports"
 	"github.com/privacyops/dsr/internal/sesmail"
 	"github.com/privacyops/dsr/internal/sqsqueue"
+	"github.com/privacyops/dsr/internal/suppression"
 	"github.com/privacyops/dsr/internal/worker"
 )
 
@@ -95,11 +96,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	p, err := pepper.Load(ctx, secretsmanager.NewFromConfig(cfg), secretID)
-	if err != nil {
-		return nil, fmt.Errorf("intake: %w", err)
-	}
-	hasher, err := dsr.NewHasher(p)
+	hasher, err := loadHasher(ctx, cfg, secretID)
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
@@ -123,7 +120,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 // Dispatch builds the request-queue handler.
 func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dispatch.Handler, error) {
 	r := reader{env: env}
-	table, queueURL := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL")
+	table, queueURL, suppressions := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
 	if err := r.err("dispatch"); err != nil {
 		return nil, err
 	}
@@ -131,11 +128,13 @@ func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*di
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
+	ddb := dynamodb.NewFromConfig(cfg)
 	return &dispatch.Handler{
-		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
-		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		Registry: reg,
-		Log:      log,
+		Store:        &dynamo.Requests{Client: ddb, Table: table},
+		Queue:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
+		Registry:     reg,
+		Log:          log,
 	}, nil
 }
 
@@ -158,17 +157,56 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		}
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
+	requests := &dynamo.Requests{Client: ddb, Table: table}
+	contacts := &dynamo.Contacts{Client: ddb}
+	reports := &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket}
 	return &worker.Handler{
-		Store:      &dynamo.Requests{Client: ddb, Table: table},
-		Contacts:   &dynamo.Contacts{Client: ddb},
-		Reports:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
-		Queue:      &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		ReportKeys: s3reports.ReportKeys,
-		Registry:   reg,
-		Controller: ctrl,
-		Log:        log,
-		Reserve:    reserve,
+		Store:          requests,
+		Contacts:       contacts,
+		Reports:        reports,
+		Queue:          &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		ReportKeys:     s3reports.ReportKeys,
+		Eraser:         contacts,
+		Evidence:       reports,
+		History:        requests,
+		CertificateKey: s3reports.CertificateKey,
+		Registry:       reg,
+		Controller:     ctrl,
+		Log:            log,
+		Reserve:        reserve,
 	}, nil
+}
+
+// Suppression builds the suppression-check handler.
+func Suppression(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*suppression.Handler, error) {
+	r := reader{env: env}
+	table, secretID := r.need("SUPPRESSION_TABLE"), r.need("PEPPER_SECRET_ARN")
+	if err := r.err("suppression"); err != nil {
+		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("suppression: %w", err)
+	}
+	hasher, err := loadHasher(ctx, cfg, secretID)
+	if err != nil {
+		return nil, fmt.Errorf("suppression: %w", err)
+	}
+	return &suppression.Handler{
+		List:     &dynamo.Suppressions{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Hasher:   hasher,
+		Registry: reg,
+		Log:      log,
+	}, nil
+}
+
+// loadHasher reads the pepper from Secrets Manager.
+func loadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hasher, error) {
+	p, err := pepper.Load(ctx, secretsmanager.NewFromConfig(cfg), secretID)
+	if err != nil {
+		return nil, err
+	}
+	return dsr.NewHasher(p)
 }
 
 // DeadLetter builds the dead-letter handler.

@@ -75,6 +75,9 @@ var builders = map[string]func(context.Context, aws.Config, awsapp.Env, *slog.Lo
 	"WorkerFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.Worker(ctx, c, e, l)
 	},
+	"SuppressionFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Suppression(ctx, c, e, l)
+	},
 	"DeadLetterFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.DeadLetter(ctx, c, e, l)
 	},

@@ -26,6 +26,7 @@ type route struct {
 	method   string
 	segments []string // "{name}" segments are parameters
 	key      string   // the RouteKey API Gateway sends
+	iam      bool     // Auth.Authorizer AWS_IAM: callers sign with SigV4
 	fn       samtemplate.Function
 	handler  httpHandler
 }
@@ -69,6 +70,13 @@ func (s *Stack) routes() ([]*route, error) {
 			rt := &route{
 				method: ev.Method, segments: strings.Split(strings.Trim(ev.Path, "/"), "/"),
 				key: ev.Method + " " + ev.Path, fn: fn, handler: h,
+			}
+			switch ev.Authorizer {
+			case "":
+			case "AWS_IAM":
+				rt.iam = true
+			default:
+				return nil, fmt.Errorf("devstack: %s: route %s: authorizer %q is not served locally", fn.LogicalID, rt.key, ev.Authorizer)
 			}
 			if ev.Path == "" && ev.Method == "" {
 				// The $default route catches what no other route matches.
@@ -197,6 +205,15 @@ func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, pa
 		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
+	if rt.iam {
+		if err := g.authorize(req, body); err != nil {
+			g.stack.opts.Log.Warn("IAM authorization refused", "route", rt.key, "reason", err.Error())
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"type":"https://privacyops.example/problems/forbidden","title":"Forbidden","status":403,"detail":"This route needs a request signed with AWS Signature Version 4 by an authorized principal."}`)
+			return
+		}
+	}
 	id := newRequestID()
 	ev := toRequestEvent(req, rt.key, params, body, id)
 	ctx, cancel := functionContext(req.Context(), rt.fn, id)
@@ -232,6 +249,20 @@ func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, pa
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
+}
+
+// authorize checks the SigV4 signature of a request to an AWS_IAM route
+// against the stack's own credentials.
+func (g *gateway) authorize(req *http.Request, body []byte) error {
+	cfg := g.stack.opts.AWS
+	if cfg.Credentials == nil {
+		return errors.New("the local stack has no credentials")
+	}
+	creds, err := cfg.Credentials.Retrieve(req.Context())
+	if err != nil {
+		return err
+	}
+	return verifySigV4(req.Context(), req, body, creds, cfg.Region, time.Now().UTC())
 }
 
 // toRequestEvent builds the payload 2.0 event API Gateway would send.

@@ -35,9 +35,9 @@ type Handler struct {
 	Store        Store
 	Queue        Queue
 	Suppressions Suppressions
-	Registry dsr.Registry
-	Log      *slog.Logger
-	Now      func() time.Time
+	Registry     dsr.Registry
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // Handle dispatches every message of the batch; a message that fails is

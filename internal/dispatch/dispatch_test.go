@@ -99,3 +99,78 @@ func TestDispatch(t *testing.T) {
 		})
 	}
 }
+
+type failingSuppressions struct{ err error }
+
+func (f failingSuppressions) Add(context.Context, []dsr.Suppression) error { return f.err }
+
+// TestSuppressesBeforeAnyTask: an erasure or objection puts the person on the
+// suppression list before any task is sent, and a failure to do so sends
+// nothing (SQS retries the message).
+func TestSuppressesBeforeAnyTask(t *testing.T) {
+	reg := dsrtest.Registry(t)
+	ctx, now := context.Background(), time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		r     dsr.Request
+		want  []string // scopes
+		tasks []string
+	}{
+		{"erasure: every purpose", dsr.Request{Type: dsr.TypeErasure}, []string{dsr.ScopeAll}, []string{"marketing", "billing"}},
+		{"objection to direct marketing", dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing}, []string{"marketing"}, []string{"marketing"}},
+		{"objection to billing", dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}}, []string{"billing"}, []string{"billing"}},
+		{"access: none", dsr.Request{Type: dsr.TypeAccess}, nil, []string{"marketing", "billing"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store, q, list := &memstore.Requests{}, &fakeQueue{}, &memstore.Suppressions{}
+			r := tc.r
+			r.ID, r.Status, r.SubjectKey = "R1", dsr.StatusAwaitingVerification, "key-1"
+			if err := store.Create(ctx, &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			h := &dispatch.Handler{Store: store, Queue: q, Suppressions: list, Registry: reg, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+			if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("failures: %+v", resp)
+			}
+			entries, _ := list.Entries(ctx, "key-1")
+			var scopes []string
+			for _, e := range entries {
+				scopes = append(scopes, e.Scope)
+				if !e.Since.Equal(now) || e.RequestID != "R1" {
+					t.Errorf("entry %+v: want since the verification, by R1", e)
+				}
+			}
+			var tasks []string
+			for _, m := range q.sent[0] {
+				tasks = append(tasks, m.Purpose)
+			}
+			if diff := cmp.Diff(tc.want, scopes); diff != "" {
+				t.Errorf("scopes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.tasks, tasks); diff != "" {
+				t.Errorf("tasks (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("a failed suppression sends no task", func(t *testing.T) {
+		store, q := &memstore.Requests{}, &fakeQueue{}
+		if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, SubjectKey: "k"}); err != nil {
+			t.Fatal(err)
+		}
+		_ = store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now})
+		h := &dispatch.Handler{Store: store, Queue: q, Suppressions: failingSuppressions{errors.New("throttled")}, Registry: reg, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 1 || len(q.sent) != 0 {
+			t.Errorf("failures %+v, sent %v", resp.BatchItemFailures, q.sent)
+		}
+		// The redelivery finds the request in progress and suppresses then.
+		h.Suppressions = &memstore.Suppressions{}
+		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 0 || len(q.sent) != 1 {
+			t.Errorf("redelivery: failures %+v, sent %v", resp.BatchItemFailures, q.sent)
+		}
+	})
+}

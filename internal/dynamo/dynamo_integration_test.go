@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -160,4 +161,102 @@ func TestContactsFollowEveryPage(t *testing.T) {
 	}
 	t.Logf("%d records in %d Query pages, %d items read; %d BatchWriteItem calls for %d items (every 3rd left half unprocessed)",
 		len(seen), api.queries.Load(), api.items.Load(), api.batches.Load(), len(items))
+}
+
+// TestContactsEraseAndRestrict deletes one subject's items and restricts
+// another's through the adapter, page by page, with UnprocessedItems
+// injected: the read-back finds nothing of the first, only restricted items
+// of the second, and everyone else untouched.
+func TestContactsEraseAndRestrict(t *testing.T) {
+	client, names := provisioned(t)
+	api := &countingAPI{API: client, throttleEvery: 2}
+	ctx := context.Background()
+	table := names["BillingTable"].Ref
+	var items []map[string]types.AttributeValue
+	for i := range 300 {
+		email := []string{"ada@example.com", "grace@example.com", "other@example.net"}[i%3]
+		av, err := attributevalue.MarshalMap(map[string]any{"invoiceId": fmt.Sprintf("inv-%04d", i), "customerEmail": email, "total": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, av)
+	}
+	if err := dynamo.BatchPut(ctx, api, table, items); err != nil {
+		t.Fatal(err)
+	}
+	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail"}
+	contacts := &dynamo.Contacts{Client: api, Limit: 30}
+	each := func(subject string, fn func(refs []string)) int {
+		n := 0
+		for cursor, page := "", 0; ; page++ {
+			if page > 50 {
+				t.Fatal("paging does not end")
+			}
+			refs, next, err := contacts.KeysPage(ctx, p, subject, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range refs {
+				if raw, _ := base64.RawURLEncoding.DecodeString(ref); strings.Contains(string(raw), "@") {
+					t.Fatalf("key reference %s carries an address", raw)
+				}
+			}
+			fn(refs)
+			n += len(refs)
+			if next == "" {
+				return n
+			}
+			cursor = next
+		}
+	}
+	if n := each("ada@example.com", func(refs []string) {
+		if err := contacts.Delete(ctx, p, refs); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 100 {
+		t.Errorf("found %d of ada's keys, want 100", n)
+	}
+	statutory := dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "R1", Since: time.Now(), Until: time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC), Overrides: true}
+	objection := dsr.Restriction{Reason: dsr.RestrictionObjection, RequestID: "R2", Since: time.Now()}
+	if n := each("grace@example.com", func(refs []string) {
+		if err := contacts.Restrict(ctx, p, refs, statutory); err != nil {
+			t.Fatal(err)
+		}
+		// A later objection does not override the statutory mark.
+		if err := contacts.Restrict(ctx, p, refs, objection); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 100 {
+		t.Errorf("found %d of grace's keys, want 100", n)
+	}
+	if left, err := contacts.Survey(ctx, p, "ada@example.com"); err != nil || len(left) != 0 {
+		t.Errorf("ada's read-back: %d left (%v)", len(left), err)
+	}
+	got, err := contacts.Survey(ctx, p, "grace@example.com")
+	if err != nil || len(got) != 100 {
+		t.Fatalf("grace's read-back: %d (%v)", len(got), err)
+	}
+	for _, it := range got {
+		if !it.Restricted {
+			t.Fatalf("grace's item %s is not restricted", it.Key)
+		}
+	}
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{"invoiceId": &types.AttributeValueMemberS{Value: "inv-0001"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mark struct {
+		Restriction map[string]string `dynamodbav:"dsrRestriction"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &mark); err != nil || mark.Restriction["reason"] != dsr.RestrictionStatutory || mark.Restriction["until"] != "2037-01-01T00:00:00.000Z" {
+		t.Errorf("grace's mark: %v (%v)", mark.Restriction, err)
+	}
+	if left, err := contacts.Survey(ctx, p, "other@example.net"); err != nil || len(left) != 100 || left[0].Restricted {
+		t.Errorf("someone else's items: %d, restricted %v (%v)", len(left), len(left) > 0 && left[0].Restricted, err)
+	}
+	copies, err := contacts.Backups(ctx, p, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(copies) != 1 || copies[0].Until == nil || !copies[0].Until.Equal(time.Date(2027, 1, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("backups: %+v (%v), want the 35-day PITR window", copies, err)
+	}
+	t.Logf("%d Query pages, %d BatchWriteItem calls (every 2nd left half unprocessed)", api.queries.Load(), api.batches.Load())
 }

@@ -142,19 +142,40 @@ func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r
 	if err != nil {
 		return fmt.Errorf("restrict %s items: %w", p.Name, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	err = inParallel(ctx, restrictConcurrency, len(refs), func(ctx context.Context, i int) error {
+		k, err := DecodeCursor(refs[i])
+		if err != nil {
+			return err
+		}
+		_, err = c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &p.Table, Key: k,
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil // deleted meanwhile: nothing to restrict
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("restrict %s items: %w", p.Name, err)
+	}
+	return nil
+}
+
+// inParallel calls fn for 0..n-1, at most limit at a time, and returns the
+// first error; after an error no new call starts and ctx is canceled.
+func inParallel(parent context.Context, limit, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var (
 		wg       sync.WaitGroup
-		mu       sync.Mutex
+		once     sync.Once
 		firstErr error
-		sem      = make(chan struct{}, restrictConcurrency)
+		sem      = make(chan struct{}, limit)
 	)
-	for _, ref := range refs {
-		k, err := DecodeCursor(ref)
-		if err != nil {
-			return fmt.Errorf("restrict %s items: %w", p.Name, err)
-		}
+	for i := 0; i < n; i++ {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -165,30 +186,16 @@ func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			_, err := c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-				TableName: &p.Table, Key: k,
-				UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-				ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-			})
-			var ccf *types.ConditionalCheckFailedException
-			if err != nil && !errors.As(err, &ccf) {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				cancel()
+			if err := fn(ctx, i); err != nil {
+				once.Do(func() { firstErr = err; cancel() })
 			}
 		}()
 	}
 	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = context.Cause(ctx)
-	}
 	if firstErr != nil {
-		return fmt.Errorf("restrict %s items: %w", p.Name, firstErr)
+		return firstErr
 	}
-	return nil
+	return parent.Err()
 }
 
 // Survey reads back every item of subject in p's table: it queries the
@@ -246,8 +253,10 @@ func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, r
 			ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names(),
 		}}
 		for attempt := 0; len(pending) > 0; attempt++ {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
 			}
 			out, err := c.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 			if err != nil {
@@ -267,13 +276,14 @@ func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, r
 	return found, nil
 }
 
-// backoff waits before retry attempt (none before the first): exponential
-// from 50 ms, capped at 5 s, with full jitter, or until ctx ends.
+// backoff waits before retry attempt: up to 10 ms for attempt 0 (a retry
+// after good progress), else exponential from 100 ms, capped at 5 s, with
+// full jitter; or until ctx ends.
 func backoff(ctx context.Context, attempt int) error {
-	if attempt == 0 {
-		return nil
+	d := 10 * time.Millisecond
+	if attempt > 0 {
+		d = min(50*time.Millisecond<<min(attempt, 10), 5*time.Second)
 	}
-	d := min(50*time.Millisecond<<min(attempt, 10), 5*time.Second)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
@@ -282,23 +292,38 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// batchWrite writes reqs to table in batches of 25, retrying unprocessed
-// items with backoff and jitter until ctx ends.
+// writeConcurrency bounds the BatchWriteItem calls of one batchWrite in flight.
+const writeConcurrency = 4
+
+// batchWrite writes reqs to table in batches of 25, a few batches at a time,
+// retrying unprocessed items until ctx ends: at once (with a little jitter)
+// while DynamoDB processes at least half of what it is sent, with exponential
+// backoff and full jitter while it processes less.
 func batchWrite(ctx context.Context, c API, table string, reqs []types.WriteRequest) error {
-	for start := 0; start < len(reqs); start += 25 {
-		pending := map[string][]types.WriteRequest{table: reqs[start:min(start+25, len(reqs))]}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
-			out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+	batches := (len(reqs) + 24) / 25
+	return inParallel(ctx, writeConcurrency, batches, func(ctx context.Context, i int) error {
+		pending := reqs[i*25 : min(i*25+25, len(reqs))]
+		for slow := 0; len(pending) > 0; {
+			out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: pending}})
 			if err != nil {
 				return err
 			}
-			pending = out.UnprocessedItems
+			left := out.UnprocessedItems[table]
+			if len(left) == 0 {
+				return nil
+			}
+			if 2*len(left) > len(pending) {
+				slow++
+			} else {
+				slow = 0
+			}
+			pending = left
+			if err := backoff(ctx, slow); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Backups returns the copies of p's table that outlive a deletion: its

@@ -15,6 +15,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/suppression"
 )
 
 // eventsDir is the repository's events/ folder (sample events for
@@ -53,12 +54,12 @@ func TestEventsDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			switch {
-			case strings.HasPrefix(name, "intake-"):
+			case strings.HasPrefix(name, "intake-"), strings.HasPrefix(name, "suppression-"):
 				checkHTTPEvent(t, name, raw)
 			case strings.HasSuffix(name, "-sqs.json"):
 				checkSQSEvent(t, name, raw)
 			default:
-				t.Fatalf("%s: no event type known for this file name (intake-*.json or *-sqs.json)", name)
+				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json or *-sqs.json)", name)
 			}
 		})
 	}
@@ -91,8 +92,20 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 		if !strings.HasPrefix(ev.Headers["authorization"], "Bearer ") {
 			t.Errorf("%s: no bearer Authorization header: %v", name, ev.Headers)
 		}
+	case suppression.RouteCheck:
+		var c struct {
+			Email   string `json:"email"`
+			Purpose string `json:"purpose"`
+		}
+		if err := decodeStrict([]byte(ev.Body), &c); err != nil || c.Email == "" || c.Purpose == "" {
+			t.Errorf("%s: body %q is not a suppression check: %v", name, ev.Body, err)
+		}
+		if a := ev.RequestContext.Authorizer; a == nil || a.IAM == nil || a.IAM.UserARN == "" ||
+			!strings.HasPrefix(ev.Headers["authorization"], "AWS4-HMAC-SHA256 ") {
+			t.Errorf("%s: an IAM-authorized route's event needs a SigV4 Authorization header and requestContext.authorizer.iam", name)
+		}
 	default:
-		t.Errorf("%s: routeKey %q is no route of intake", name, ev.RouteKey)
+		t.Errorf("%s: routeKey %q is no route of intake or suppression", name, ev.RouteKey)
 	}
 }
 

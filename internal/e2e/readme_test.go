@@ -32,7 +32,8 @@ func TestReadmeSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	session := shellBlock(t, string(readme), "## Try it")
+	// The person continues in the same terminal: one shell runs both blocks.
+	session := shellBlock(t, string(readme), "## Try it") + shellBlock(t, string(readme), "### Object, erase, and ask the suppression list")
 	if !strings.Contains(session, "API=http://127.0.0.1:3000") {
 		t.Fatalf("the README session no longer starts with API=http://127.0.0.1:3000:\n%s", session)
 	}
@@ -75,7 +76,7 @@ func TestReadmeSession(t *testing.T) {
 	}
 
 	script := strings.Replace(session, "API=http://127.0.0.1:3000", "API=http://"+addr, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	sh := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
 	sh.Dir = work
@@ -83,7 +84,9 @@ func TestReadmeSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README session failed: %v\n%s\n--- devstack:\n%s", err, out, logs.String())
 	}
-	for _, want := range []string{`"status":"awaiting_verification"`, `"status":"queued"`, `"status":"completed"`, `"purpose": "billing"`, "INV-2026-0100"} {
+	for _, want := range []string{`"status":"awaiting_verification"`, `"status":"queued"`, `"status":"completed"`, `"purpose": "billing"`, "INV-2026-0100",
+		`"type":"objection","status":"completed"`, `"scope": "direct_marketing"`, `"suppressed":true,"reason":"objection"`, `{"suppressed":false}`,
+		`"type":"erasure","status":"completed"`, `"reason": "erasure (Art. 17(1))"`, `"restrictedUntil"`, `"earlierReportsDeleted": 1`, `"status":410`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)
 		}

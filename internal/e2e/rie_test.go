@@ -81,6 +81,7 @@ func TestRIE(t *testing.T) {
 		{name: "dispatch", logicalID: "DispatchFunction", event: "dispatch-sqs.json"},
 		{name: "deadletter", logicalID: "DeadLetterFunction", event: "deadletter-sqs.json"},
 		{name: "worker", logicalID: "WorkerFunction", event: "worker-sqs.json"},
+		{name: "suppression", logicalID: "SuppressionFunction", event: "suppression-check.json"},
 	}
 	for _, f := range fns {
 		f.bootstrap = filepath.Join(tmp, f.name, "bootstrap")
@@ -161,6 +162,20 @@ func TestRIE(t *testing.T) {
 		}
 		return resp
 	}
+
+	t.Run("suppression", func(t *testing.T) {
+		f := fns[4]
+		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
+		f.record(res)
+		var resp events.APIGatewayV2HTTPResponse
+		if err := decodeStrict(res.body, &resp); err != nil {
+			t.Fatalf("suppression answered no API Gateway response: %v: %s", err, res.body)
+		}
+		// Nobody is suppressed on a fresh stack.
+		if resp.StatusCode != http.StatusOK || resp.Body != `{"suppressed":false}` {
+			t.Errorf("suppression: %d %s, want 200 {\"suppressed\":false}", resp.StatusCode, resp.Body)
+		}
+	})
 
 	t.Run("dispatch", func(t *testing.T) {
 		f := fns[1]
@@ -275,13 +290,13 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Logf("packaged bootstraps under RIE (%s/%s; Lambda runs arm64; init times are not asserted):", runtime.GOOS, runtime.GOARCH)
-	t.Logf("  %-10s %12s %28s", "function", "binary bytes", "start→1st response ms (*)")
+	t.Logf("  %-12s %12s %28s", "function", "binary bytes", "start→1st response ms (*)")
 	for _, f := range fns {
 		ms := "-"
 		if f.invoked {
 			ms = fmt.Sprintf("%.1f", float64(f.elapsed.Microseconds())/1000)
 		}
-		t.Logf("  %-10s %12d %28s", f.name, f.size, ms)
+		t.Logf("  %-12s %12d %28s", f.name, f.size, ms)
 	}
 	t.Logf("  (*) RIE starts the runtime lazily, on the first invoke: this is process start + init + one invocation against the emulator.")
 }

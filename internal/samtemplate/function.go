@@ -60,6 +60,9 @@ type Event struct {
 	// Method is the upper-cased method of an HttpApi event ("ANY" matches
 	// every method); empty for the API's $default route.
 	Method string
+	// Authorizer is an HttpApi event's Auth.Authorizer ("AWS_IAM", or the
+	// name of one of the API's authorizers); empty when the route is open.
+	Authorizer string
 	// QueueLogicalID is the logical id of an SQS event's queue.
 	QueueLogicalID string
 	// BatchSize is an SQS event's batch size (DefaultSQSBatchSize if unset).
@@ -182,6 +185,14 @@ func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
 		ev.Method = strings.ToUpper(ev.Method)
 		if (ev.Path == "") != (ev.Method == "") {
 			return Event{}, fmt.Errorf("line %d: HttpApi event needs both Path and Method, or neither", line(n))
+		}
+		if auth := field(props, "Auth"); auth != nil {
+			if !plainMapping(auth) {
+				return Event{}, fmt.Errorf("line %d: Auth is %s, want a mapping", line(auth), kindName(auth))
+			}
+			if ev.Authorizer, err = r.optionalString(auth, "Authorizer"); err != nil {
+				return Event{}, fmt.Errorf("Auth: %w", err)
+			}
 		}
 	case EventSQS:
 		if ev.QueueLogicalID, err = r.queueID(field(props, "Queue")); err != nil {

@@ -243,7 +243,7 @@ func TestTemplate(t *testing.T) {
 		},
 		{
 			LogicalID: "DispatchFunction", Timeout: 30 * time.Second, MemorySize: 256,
-			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue"}),
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable"}),
 			Events:      []Event{sqs("Requests", "RequestQueue")},
 		},
 		{
@@ -261,6 +261,14 @@ func TestTemplate(t *testing.T) {
 				{Name: "Unmatched", Type: "HttpApi"},
 				{Name: "Verify", Type: "HttpApi", Path: "/v1/requests/{id}/verify", Method: "POST"},
 			},
+		},
+		{
+			LogicalID: "SuppressionFunction", Timeout: 10 * time.Second, MemorySize: 256,
+			Environment: env(map[string]string{
+				"SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
+				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret",
+			}),
+			Events: []Event{{Name: "Check", Type: "HttpApi", Path: "/v1/suppressions/check", Method: "POST", Authorizer: "AWS_IAM"}},
 		},
 		{
 			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512,

@@ -1,0 +1,97 @@
+package dsr_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
+)
+
+func FuzzParseSuppressionCheck(f *testing.F) {
+	reg, err := dsr.ParseRegistry([]byte(dsrtest.RegistryYAML))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{`{"email":"a@b.co","purpose":"marketing"}`, `{"email":"a@b.co"}`, `{}`, `[`, `{"email":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := dsr.ParseSuppressionCheck(body, reg)
+		if err == nil {
+			if _, ok := reg.Lookup(c.Purpose); !ok || c.Email == "" {
+				t.Errorf("accepted %q as %+v", body, c)
+			}
+		} else if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+			t.Errorf("error %v is not invalid input", err)
+		}
+	})
+}
+
+func TestPlan(t *testing.T) {
+	reg := dsrtest.Registry(t)
+	tests := []struct {
+		name string
+		r    dsr.Request
+		want []string
+		err  bool
+	}{
+		{"access: every purpose", dsr.Request{Type: dsr.TypeAccess}, []string{"marketing", "billing"}, false},
+		{"erasure: every purpose", dsr.Request{Type: dsr.TypeErasure}, []string{"marketing", "billing"}, false},
+		{"objection to direct marketing", dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing}, []string{"marketing"}, false},
+		{"objection to named purposes, registry order", dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing", "marketing"}}, []string{"marketing", "billing"}, false},
+		{"objection to nothing known", dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"astrology"}}, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := dsr.Plan(&tc.r, reg)
+			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
+				t.Errorf("Plan = %v, %v; want %v (error %v)", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestSuppressed(t *testing.T) {
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t2 := t1.AddDate(0, 1, 0)
+	entries := []dsr.Suppression{
+		{Scope: "newsletter", Reason: dsr.SuppressedByObjection, Since: t1},
+		{Scope: dsr.ScopeAll, Reason: dsr.SuppressedByErasure, Since: t2},
+	}
+	tests := []struct {
+		name    string
+		entries []dsr.Suppression
+		purpose string
+		reason  string
+		since   time.Time
+	}{
+		{"no entries", nil, "newsletter", "", time.Time{}},
+		{"other purpose only", entries[:1], "billing", "", time.Time{}},
+		{"the purpose objected to", entries[:1], "newsletter", dsr.SuppressedByObjection, t1},
+		{"erasure covers every purpose", entries, "billing", dsr.SuppressedByErasure, t2},
+		{"the earliest entry gives the reason", entries, "newsletter", dsr.SuppressedByObjection, t1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := dsr.Suppressed(tc.entries, tc.purpose)
+			if got.Suppressed != (tc.reason != "") || got.Reason != tc.reason || (got.Since != nil && !got.Since.Equal(tc.since)) {
+				t.Errorf("Suppressed = %+v", got)
+			}
+		})
+	}
+}
+
+func TestRestrictedUntil(t *testing.T) {
+	p := dsr.Purpose{RetentionYears: 10}
+	for _, tc := range []struct{ now, want time.Time }{
+		{time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 12, 31, 23, 30, 0, 0, time.FixedZone("UTC-2", -2*3600)), time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if got := p.RestrictedUntil(tc.now); !got.Equal(tc.want) {
+			t.Errorf("RestrictedUntil(%s) = %s, want %s", tc.now, got, tc.want)
+		}
+	}
+}

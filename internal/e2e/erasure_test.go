@@ -1,0 +1,484 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/seed"
+)
+
+// census counts each purpose table's items by subject, and how many of them
+// are restricted. It scans: a test may, the pipeline never does.
+type census map[string]map[string][2]int // purpose → subject → {items, restricted}
+
+func takeCensus(t *testing.T, cfg aws.Config, reg dsr.Registry) census {
+	t.Helper()
+	c := census{}
+	ddb := dynamodb.NewFromConfig(cfg)
+	for _, p := range reg {
+		c[p.Name] = map[string][2]int{}
+		pages := dynamodb.NewScanPaginator(ddb, &dynamodb.ScanInput{TableName: aws.String(p.Table)})
+		for pages.HasMorePages() {
+			out, err := pages.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, item := range out.Items {
+				s, _ := item[p.Identifier].(*types.AttributeValueMemberS)
+				n := c[p.Name][s.Value]
+				n[0]++
+				if _, ok := item[dynamo.RestrictionAttribute]; ok {
+					n[1]++
+				}
+				c[p.Name][s.Value] = n
+			}
+		}
+	}
+	return c
+}
+
+// without returns c without the subjects named.
+func (c census) without(subjects ...string) census {
+	out := census{}
+	for p, m := range c {
+		out[p] = map[string][2]int{}
+		for s, n := range m {
+			if !contains(subjects, s) {
+				out[p][s] = n
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// submitVerified submits body for address, verifies it with the e-mailed
+// code, and returns the submission.
+func submitVerified(t *testing.T, c *client, outbox string, body map[string]any) submitted {
+	t.Helper()
+	var sub submitted
+	if s, _, b := c.do("POST", "/v1/requests", "", body, &sub); s != http.StatusAccepted {
+		t.Fatalf("submit %v: %d %s", body["type"], s, b)
+	}
+	code := codeFromOutboxFor(t, outbox, sub.ID, strings.ToLower(strings.TrimSpace(body["email"].(string))))
+	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != http.StatusOK {
+		t.Fatalf("verify: %d %s", s, b)
+	}
+	return sub
+}
+
+type certView struct {
+	Status string `json:"status"`
+	Result struct {
+		Certificate string           `json:"certificate"`
+		Recipients  []map[string]any `json:"recipients"`
+	} `json:"result"`
+}
+
+// fetchCertificate waits for the request to complete and downloads its
+// certificate as the person would.
+func fetchCertificate(t *testing.T, c *client, sub submitted, limit time.Duration) (dsr.Certificate, []byte) {
+	t.Helper()
+	v := pollUntilDone(t, c, sub, limit)
+	_ = v
+	var cv certView
+	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID, sub.StatusToken, nil, &cv); s != 200 {
+		t.Fatalf("status: %d %s", s, b)
+	}
+	if cv.Result.Certificate != "/v1/requests/"+sub.ID+"/certificate" || cv.Result.Recipients == nil {
+		t.Errorf("result of a completed %s: %+v (want the certificate route and recipients: [])", sub.Type, cv.Result)
+	}
+	if s, _, _ := c.do("GET", "/v1/requests/"+sub.ID+"/report", sub.StatusToken, nil, nil); s != http.StatusConflict {
+		t.Errorf("report of a %s: %d, want 409", sub.Type, s)
+	}
+	var l link
+	if s, _, b := c.do("GET", cv.Result.Certificate, sub.StatusToken, nil, &l); s != 200 {
+		t.Fatalf("certificate link: %d %s", s, b)
+	}
+	raw := download(t, l.URL)
+	var cert dsr.Certificate
+	if err := json.Unmarshal(raw, &cert); err != nil {
+		t.Fatalf("certificate is not JSON: %v\n%s", err, raw)
+	}
+	return cert, raw
+}
+
+// checkSuppressed asks the IAM-authorized suppression route, signed with the
+// stack's credentials as the CRM would sign with its role's.
+func checkSuppressed(t *testing.T, cfg aws.Config, base, email, purpose string) dsr.SuppressionStatus {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "purpose": purpose})
+	req, err := http.NewRequest("POST", base+"/v1/suppressions/check", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", cfg.Region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st dsr.SuppressionStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("suppression check: %d %v", resp.StatusCode, err)
+	}
+	return st
+}
+
+func outcomesByPurpose(c dsr.Certificate) map[string]dsr.PurposeOutcome {
+	m := map[string]dsr.PurposeOutcome{}
+	for _, o := range c.Purposes {
+		m[o.Purpose] = o
+	}
+	return m
+}
+
+// TestErasureEndToEnd erases ada through the public API after she had an
+// access report: nothing of her is left in marketing, newsletter and
+// customer_care; her billing items are restricted with a date; her earlier
+// report is gone; the certificate says so without personal data; she is
+// suppressed for every purpose; nobody else's items changed.
+func TestErasureEndToEnd(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+
+	access := submitVerified(t, c, outbox, map[string]any{"type": "access", "email": seed.Ada})
+	pollUntilDone(t, c, access, 90*time.Second)
+	if s, _, b := c.do("GET", "/v1/requests/"+access.ID+"/report", access.StatusToken, nil, nil); s != 200 {
+		t.Fatalf("access report before the erasure: %d %s", s, b)
+	}
+	before := takeCensus(t, cfg, stack.Registry)
+
+	erasure := submitVerified(t, c, outbox, map[string]any{"type": "erasure", "email": "Ada@Example.com"})
+	cert, raw := fetchCertificate(t, c, erasure, 90*time.Second)
+	after := takeCensus(t, cfg, stack.Registry)
+
+	for _, purpose := range []string{"marketing", "newsletter", "customer_care"} {
+		if n := after[purpose][seed.Ada]; n[0] != 0 {
+			t.Errorf("%s: %d of ada's items left", purpose, n[0])
+		}
+	}
+	if b, a := before["billing"][seed.Ada], after["billing"][seed.Ada]; a[0] != b[0] || a[1] != b[0] || b[0] == 0 {
+		t.Errorf("billing: ada had %d items, now %d of which %d restricted; want all kept and restricted", b[0], a[0], a[1])
+	}
+	if diff := fmt.Sprint(before.without(seed.Ada)); diff != fmt.Sprint(after.without(seed.Ada)) {
+		t.Errorf("other subjects' items changed:\nbefore %v\nafter  %v", before.without(seed.Ada), after.without(seed.Ada))
+	}
+
+	o := outcomesByPurpose(cert)
+	for _, purpose := range []string{"marketing", "newsletter", "customer_care"} {
+		if got, want := o[purpose].ItemsDeleted, before[purpose][seed.Ada][0]; got != want || o[purpose].Action != dsr.ActionDelete || !o[purpose].Verified {
+			t.Errorf("certificate %s: %+v, want %d deleted and verified", purpose, o[purpose], want)
+		}
+	}
+	until := time.Date(time.Now().UTC().Year()+11, 1, 1, 0, 0, 0, 0, time.UTC)
+	if b := o["billing"]; b.ItemsRestricted != before["billing"][seed.Ada][0] || b.RestrictedUntil == nil || !b.RestrictedUntil.Equal(until) || b.ReadBack.Restricted != b.ItemsRestricted {
+		t.Errorf("certificate billing: %+v, want restricted until %s", b, until)
+	}
+	if cert.EarlierReportsDeleted != 1 || cert.Suppress.Reason != dsr.SuppressedByErasure || len(cert.Suppress.Purposes) != 1 || cert.Suppress.Purposes[0] != dsr.ScopeAll {
+		t.Errorf("certificate: earlier reports %d, suppression %+v", cert.EarlierReportsDeleted, cert.Suppress)
+	}
+	pitr := 0
+	for _, cp := range cert.CopiesElsewhere {
+		if cp.Kind == "point_in_time_recovery" && cp.Until != nil {
+			pitr++
+		}
+	}
+	if pitr != 3 {
+		t.Errorf("copies elsewhere: %+v, want the PITR window of the three tables deleted from", cert.CopiesElsewhere)
+	}
+	for _, personal := range []string{"ada", "contactid", "marketing-0", "inv-"} {
+		if strings.Contains(strings.ToLower(string(raw)), personal) {
+			t.Errorf("certificate holds %q:\n%s", personal, raw)
+		}
+	}
+	if s, _, b := c.do("GET", "/v1/requests/"+access.ID+"/report", access.StatusToken, nil, nil); s != http.StatusGone {
+		t.Errorf("earlier access report after the erasure: %d %s, want 410", s, b)
+	}
+	for _, p := range stack.Registry {
+		if st := checkSuppressed(t, cfg, stack.URL, " ADA@example.com", p.Name); !st.Suppressed || st.Reason != dsr.SuppressedByErasure || st.Since == nil {
+			t.Errorf("suppression of ada for %s: %+v", p.Name, st)
+		}
+		if st := checkSuppressed(t, cfg, stack.URL, seed.Grace, p.Name); st.Suppressed {
+			t.Errorf("grace suppressed for %s", p.Name)
+		}
+	}
+	// The check is IAM-authorized: unsigned, it is refused.
+	if s, h, b := c.do("POST", "/v1/suppressions/check", "", map[string]string{"email": seed.Ada, "purpose": "newsletter"}, nil); s != http.StatusForbidden || h.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unsigned check: %d %s", s, b)
+	}
+}
+
+// TestObjectionToDirectMarketingEndToEnd: grace (whom the CRM had also put on
+// marketing and newsletter) objects to direct marketing: she is gone from
+// those two and nothing else; customer_care and billing are intact and
+// unrestricted; she is suppressed for those two purposes only.
+func TestObjectionToDirectMarketingEndToEnd(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	ddb := dynamodb.NewFromConfig(cfg)
+	for _, purpose := range []string{"marketing", "newsletter"} {
+		p, _ := stack.Registry.Lookup(purpose)
+		var items []map[string]types.AttributeValue
+		for i := range 3 {
+			av, _ := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("grace-%s-%d", purpose, i), p.Identifier: seed.Grace, "channel": "email"})
+			items = append(items, av)
+		}
+		if err := dynamo.BatchPut(context.Background(), ddb, p.Table, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := takeCensus(t, cfg, stack.Registry)
+	sub := submitVerified(t, c, outbox, map[string]any{"type": "objection", "email": seed.Grace, "scope": "direct_marketing"})
+	cert, _ := fetchCertificate(t, c, sub, 90*time.Second)
+	after := takeCensus(t, cfg, stack.Registry)
+
+	for _, purpose := range []string{"marketing", "newsletter"} {
+		if n := after[purpose][seed.Grace]; n[0] != 0 {
+			t.Errorf("%s: %d of grace's items left", purpose, n[0])
+		}
+	}
+	for _, purpose := range []string{"customer_care", "billing"} {
+		if b, a := before[purpose][seed.Grace], after[purpose][seed.Grace]; a != b || a[1] != 0 || b[0] == 0 {
+			t.Errorf("%s: grace's items %v before, %v after; want untouched", purpose, b, a)
+		}
+	}
+	if fmt.Sprint(before.without(seed.Grace)) != fmt.Sprint(after.without(seed.Grace)) {
+		t.Error("other subjects' items changed")
+	}
+	o := outcomesByPurpose(cert)
+	if len(cert.Purposes) != 2 || o["marketing"].ItemsDeleted != 3 || o["newsletter"].ItemsDeleted != 3 || cert.Scope != dsr.ScopeDirectMarketing {
+		t.Errorf("certificate: %+v", cert.Purposes)
+	}
+	for _, p := range stack.Registry {
+		st := checkSuppressed(t, cfg, stack.URL, seed.Grace, p.Name)
+		if want := p.DirectMarketing; st.Suppressed != want || (want && st.Reason != dsr.SuppressedByObjection) {
+			t.Errorf("suppression of grace for %s: %+v, want suppressed %v", p.Name, st, want)
+		}
+	}
+}
+
+// TestObjectionToLegitimateInterestEndToEnd: ada objects to customer care
+// (legitimate interests): her items there are restricted, not deleted, and the
+// request records a decision pending for the DPO.
+func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	before := takeCensus(t, cfg, stack.Registry)
+	sub := submitVerified(t, c, outbox, map[string]any{"type": "objection", "email": seed.Ada, "purposes": []string{"customer_care"}, "grounds": "I no longer want service calls"})
+	cert, _ := fetchCertificate(t, c, sub, 90*time.Second)
+	after := takeCensus(t, cfg, stack.Registry)
+	if b, a := before["customer_care"][seed.Ada], after["customer_care"][seed.Ada]; a[0] != b[0] || a[1] != b[0] {
+		t.Errorf("customer_care: %v before, %v after; want all kept and restricted", b, a)
+	}
+	if cc := outcomesByPurpose(cert)["customer_care"]; !cc.DecisionPending || cc.Action != dsr.ActionRestrict || cc.RestrictedUntil != nil {
+		t.Errorf("certificate: %+v", cc)
+	}
+	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}).Get(context.Background(), sub.ID)
+	if err != nil || r.ObjectionDecisions["customer_care"] != dsr.DecisionPending {
+		t.Errorf("stored decisions: %v %v", r.ObjectionDecisions, err)
+	}
+}
+
+// faults injects DynamoDB throttling and UnprocessedItems into every client
+// of a stack, as an SDK middleware: every n-th DynamoDB call is answered with
+// ProvisionedThroughputExceededException before it is sent (the SDK retries
+// it), and every BatchWriteItem writes only half its items, returning the
+// rest as unprocessed. It also records the certificate objects written.
+type faults struct {
+	off          bool  // inject nothing (for a clean measurement)
+	every        int64
+	calls        atomic.Int64
+	throttled    atomic.Int64
+	unprocessed  atomic.Int64
+	mu           sync.Mutex
+	certificates map[string]int
+	byOp         map[string]int
+}
+
+func (f *faults) middleware(stack *middleware.Stack) error {
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("HalfBatches",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			switch p := in.Parameters.(type) {
+			case *dynamodb.BatchWriteItemInput:
+				if f.off {
+					break
+				}
+				var rest map[string][]types.WriteRequest
+				half := map[string][]types.WriteRequest{}
+				for table, reqs := range p.RequestItems {
+					n := (len(reqs) + 1) / 2
+					half[table] = reqs[:n]
+					if len(reqs[n:]) > 0 {
+						rest = map[string][]types.WriteRequest{table: reqs[n:]}
+						f.unprocessed.Add(int64(len(reqs[n:])))
+					}
+				}
+				in.Parameters = &dynamodb.BatchWriteItemInput{RequestItems: half}
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil && rest != nil {
+					res := out.Result.(*dynamodb.BatchWriteItemOutput)
+					if res.UnprocessedItems == nil {
+						res.UnprocessedItems = map[string][]types.WriteRequest{}
+					}
+					for table, reqs := range rest {
+						res.UnprocessedItems[table] = append(res.UnprocessedItems[table], reqs...)
+					}
+				}
+				return out, md, err
+			case *s3.PutObjectInput:
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil && strings.HasSuffix(aws.ToString(p.Key), "/certificate.json") {
+					f.mu.Lock()
+					f.certificates[aws.ToString(p.Key)]++
+					f.mu.Unlock()
+				}
+				return out, md, err
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before); err != nil {
+		return err
+	}
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("Throttle",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			if awsmiddleware.GetServiceID(ctx) == "DynamoDB" {
+				op := awsmiddleware.GetOperationName(ctx)
+				f.mu.Lock()
+				f.byOp[op]++
+				f.mu.Unlock()
+				if !f.off && f.calls.Add(1)%f.every == 0 {
+					f.throttled.Add(1)
+					return middleware.DeserializeOutput{}, middleware.Metadata{}, &types.ProvisionedThroughputExceededException{Message: aws.String("injected by the test")}
+				}
+			}
+			return next.HandleDeserialize(ctx, in)
+		}), middleware.After)
+}
+
+func (f *faults) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byOp = map[string]int{}
+}
+
+// TestLargeErasureUnderFaults erases a subject with many items in one table
+// (several query pages and many batch writes; DSR_ERASE_ITEMS, default 3000)
+// while DynamoDB throttles and leaves batch items unprocessed: nothing of the
+// subject is left, the certificate counts every item once, and it is written
+// exactly once. It logs items erased per second and DynamoDB calls per item.
+func TestLargeErasureUnderFaults(t *testing.T) {
+	n := 3000
+	if v := os.Getenv("DSR_ERASE_ITEMS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &faults{every: 7, certificates: map[string]int{}, byOp: map[string]int{}}
+	f.off = os.Getenv("DSR_ERASE_NO_FAULTS") == "true"
+	cfg := awsConfig(t, f.middleware)
+	stack, outbox := startStack(t, cfg, nil)
+	ctx := context.Background()
+	p, _ := stack.Registry.Lookup("newsletter")
+	big := "big.subject@example.org"
+	var items []map[string]types.AttributeValue
+	for i := range n {
+		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("big-%05d", i), p.Identifier: big, "note": strings.Repeat("n", 400)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, av)
+	}
+	clean := awsConfig(t)
+	if err := dynamo.BatchPut(ctx, dynamodb.NewFromConfig(clean), p.Table, items); err != nil {
+		t.Fatal(err)
+	}
+	before := takeCensus(t, clean, stack.Registry)
+	c := &client{t: t, base: stack.URL}
+	f.reset()
+	start := time.Now()
+	sub := submitVerified(t, c, outbox, map[string]any{"type": "erasure", "email": big})
+	cert, _ := fetchCertificate(t, c, sub, 5*time.Minute)
+	elapsed := time.Since(start)
+	after := takeCensus(t, clean, stack.Registry)
+
+	if left := after["newsletter"][big][0]; left != 0 {
+		t.Errorf("%d of %d items left", left, n)
+	}
+	if got := outcomesByPurpose(cert)["newsletter"].ItemsDeleted; got != n {
+		t.Errorf("certificate counts %d deleted, want %d", got, n)
+	}
+	if fmt.Sprint(before.without(big)) != fmt.Sprint(after.without(big)) {
+		t.Error("other subjects' items changed")
+	}
+	f.mu.Lock()
+	certs, byOp := f.certificates, f.byOp
+	f.mu.Unlock()
+	if len(certs) != 1 || certs[stackCertificateKey(sub.ID)] != 1 {
+		t.Errorf("certificate objects written: %v, want exactly one", certs)
+	}
+	if !f.off && (f.throttled.Load() == 0 || f.unprocessed.Load() == 0) {
+		t.Errorf("no fault was injected (%d throttled, %d unprocessed)", f.throttled.Load(), f.unprocessed.Load())
+	}
+	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(clean), Table: stack.Names["RequestsTable"].Ref}).Get(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := r.DoneParts["newsletter"] - 1 // the last chunk is the read-back
+	t.Logf("erased %d items in %s (%.0f items/s, submit to certificate); %d pages; %d throttled calls retried, %d items left unprocessed and retried",
+		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pages, f.throttled.Load(), f.unprocessed.Load())
+	t.Logf("DynamoDB calls during the request, by operation (attempts, including injected throttles): %v", byOp)
+	// Minimum for the request: per purpose one Query per page plus one
+	// read-back Query (the three empty purposes: 2 each), one Query of the
+	// requests' subject index, and one BatchWriteItem per 25 items (per page:
+	// a page that is no multiple of 25 ends with a smaller batch).
+	minQueries := pages + 1 + 2*(len(stack.Registry)-1) + 1
+	t.Logf("Query %d (minimum %d) + BatchWriteItem %d (minimum %d) = %.4f calls per erased item (minimum %.4f)",
+		byOp["Query"], minQueries, byOp["BatchWriteItem"], (n+24)/25,
+		float64(byOp["Query"]+byOp["BatchWriteItem"])/float64(n), float64(minQueries+(n+24)/25)/float64(n))
+}
+
+func stackCertificateKey(id string) string { return "reports/" + id + "/certificate.json" }

@@ -1,0 +1,62 @@
+// Package suppression serves the suppression check of the integration API:
+// the CRM asks, before it adds a person to a purpose table, whether an
+// erasure or objection forbids it.
+package suppression
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/httpapi"
+)
+
+// RouteCheck is the check's route, as API Gateway names it.
+const RouteCheck = "POST /v1/suppressions/check"
+
+// List reads the suppression list.
+type List interface {
+	Entries(ctx context.Context, subjectKey string) ([]dsr.Suppression, error)
+}
+
+// Handler answers suppression checks (API Gateway HTTP API, payload 2.0).
+type Handler struct {
+	List     List
+	Hasher   *dsr.Hasher
+	Registry dsr.Registry
+	Log      *slog.Logger
+}
+
+// Check answers whether the person in body may be (re)added to its purpose.
+func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus, error) {
+	c, err := dsr.ParseSuppressionCheck(body, h.Registry)
+	if err != nil {
+		return dsr.SuppressionStatus{}, err
+	}
+	entries, err := h.List.Entries(ctx, h.Hasher.Subject(c.Email))
+	if err != nil {
+		return dsr.SuppressionStatus{}, err
+	}
+	st := dsr.Suppressed(entries, c.Purpose)
+	h.Log.InfoContext(ctx, "suppression checked", "purpose", c.Purpose, "suppressed", st.Suppressed)
+	return st, nil
+}
+
+// Handle serves one HTTP API event; every failure is a problem+json answer.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if req.RouteKey != RouteCheck {
+		return httpapi.Error(ctx, h.Log, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")), nil
+	}
+	body, err := httpapi.Body(req)
+	if err != nil {
+		return httpapi.Error(ctx, h.Log, err), nil
+	}
+	st, err := h.Check(ctx, body)
+	if err != nil {
+		return httpapi.Error(ctx, h.Log, err), nil
+	}
+	return httpapi.JSON(http.StatusOK, st), nil
+}
