@@ -20,7 +20,7 @@ func TestConfigurationErrors(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	full := map[string]string{
 		"REQUESTS_TABLE": "t", "TASK_QUEUE_URL": "http://q", "REPORTS_BUCKET": "b", "PURPOSE_REGISTRY": registry,
-		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example",
+		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "SUPPRESSION_TABLE": "s",
 	}
 	env := func(over map[string]string) awsapp.Env {
 		return func(k string) string {
@@ -68,6 +68,16 @@ func TestConfigurationErrors(t *testing.T) {
 			return err
 		},
 			nil, "missing configuration: REQUEST_QUEUE_URL, PEPPER_SECRET_ARN, SENDER_ADDRESS"},
+		{"dispatch needs the suppression list", func(e awsapp.Env) error {
+			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
+			return err
+		},
+			map[string]string{"SUPPRESSION_TABLE": ""}, "missing configuration: SUPPRESSION_TABLE"},
+		{"suppression needs its table and secret", func(e awsapp.Env) error {
+			_, err := awsapp.Suppression(context.Background(), aws.Config{}, e, log)
+			return err
+		},
+			map[string]string{"SUPPRESSION_TABLE": ""}, "missing configuration: SUPPRESSION_TABLE, PEPPER_SECRET_ARN"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,7 +34,10 @@ func TestVerifySigV4(t *testing.T) {
 		ok   bool
 	}{
 		{"signed by the stack's credentials", signed(creds, "us-east-1", "execute-api", now, body), body, true},
-		{"unsigned", func() *http.Request { r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:3000/v1/suppressions/check", nil); return r }(), body, false},
+		{"unsigned", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:3000/v1/suppressions/check", nil)
+			return r
+		}(), body, false},
 		{"body changed after signing", signed(creds, "us-east-1", "execute-api", now, body), strings.Replace(body, "ada", "eve", 1), false},
 		{"another secret", signed(aws.Credentials{AccessKeyID: "test", SecretAccessKey: "guess"}, "us-east-1", "execute-api", now, body), body, false},
 		{"another access key", signed(aws.Credentials{AccessKeyID: "AKIAOTHER", SecretAccessKey: "test"}, "us-east-1", "execute-api", now, body), body, false},

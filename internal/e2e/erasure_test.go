@@ -329,7 +329,7 @@ func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
 // it), and every BatchWriteItem writes only half its items, returning the
 // rest as unprocessed. It also records the certificate objects written.
 type faults struct {
-	off          bool  // inject nothing (for a clean measurement)
+	off          bool // inject nothing (for a clean measurement)
 	every        int64
 	calls        atomic.Int64
 	throttled    atomic.Int64
