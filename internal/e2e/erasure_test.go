@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/privacyops/dsr/internal/dsr"
@@ -327,13 +329,15 @@ func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
 // of a stack, as an SDK middleware: every n-th DynamoDB call is answered with
 // ProvisionedThroughputExceededException before it is sent (the SDK retries
 // it), and every BatchWriteItem writes only half its items, returning the
-// rest as unprocessed. It also records the certificate objects written.
+// rest as unprocessed. Every batch of tasks is sent twice (a redelivery).
+// It also records the certificate objects written.
 type faults struct {
 	off          bool // inject nothing (for a clean measurement)
 	every        int64
 	calls        atomic.Int64
 	throttled    atomic.Int64
 	unprocessed  atomic.Int64
+	duplicated   atomic.Int64
 	mu           sync.Mutex
 	certificates map[string]int
 	byOp         map[string]int
@@ -369,6 +373,19 @@ func (f *faults) middleware(stack *middleware.Stack) error {
 					}
 				}
 				return out, md, err
+			case *sqs.SendMessageBatchInput:
+				if f.off {
+					break
+				}
+				// SQS delivers at least once: every task is sent twice, so
+				// two workers may run the same purpose at the same time.
+				dup := append([]sqstypes.SendMessageBatchRequestEntry(nil), p.Entries...)
+				for _, e := range p.Entries {
+					e.Id = aws.String(aws.ToString(e.Id) + "-dup")
+					dup = append(dup, e)
+				}
+				f.duplicated.Add(int64(len(p.Entries)))
+				in.Parameters = &sqs.SendMessageBatchInput{QueueUrl: p.QueueUrl, Entries: dup}
 			case *s3.PutObjectInput:
 				out, md, err := next.HandleInitialize(ctx, in)
 				if err == nil && strings.HasSuffix(aws.ToString(p.Key), "/certificate.json") {
@@ -406,9 +423,9 @@ func (f *faults) reset() {
 
 // TestLargeErasureUnderFaults erases a subject with many items in one table
 // (several query pages and many batch writes; DSR_ERASE_ITEMS, default 3000)
-// while DynamoDB throttles and leaves batch items unprocessed: nothing of the
-// subject is left, the certificate counts every item once, and it is written
-// exactly once. It logs items erased per second and DynamoDB calls per item.
+// while DynamoDB throttles and leaves batch items unprocessed and every task
+// is delivered twice: nothing of the subject is left, the certificate counts
+// every item once, and it is written exactly once. It logs items erased per second and DynamoDB calls per item.
 func TestLargeErasureUnderFaults(t *testing.T) {
 	n := 3000
 	if v := os.Getenv("DSR_ERASE_ITEMS"); v != "" {
@@ -460,16 +477,16 @@ func TestLargeErasureUnderFaults(t *testing.T) {
 	if len(certs) != 1 || certs[stackCertificateKey(sub.ID)] != 1 {
 		t.Errorf("certificate objects written: %v, want exactly one", certs)
 	}
-	if !f.off && (f.throttled.Load() == 0 || f.unprocessed.Load() == 0) {
-		t.Errorf("no fault was injected (%d throttled, %d unprocessed)", f.throttled.Load(), f.unprocessed.Load())
+	if !f.off && (f.throttled.Load() == 0 || f.unprocessed.Load() == 0 || f.duplicated.Load() == 0) {
+		t.Errorf("no fault was injected (%d throttled, %d unprocessed, %d tasks duplicated)", f.throttled.Load(), f.unprocessed.Load(), f.duplicated.Load())
 	}
 	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(clean), Table: stack.Names["RequestsTable"].Ref}).Get(ctx, sub.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pages := r.DoneParts["newsletter"] - 1 // the last chunk is the read-back
-	t.Logf("erased %d items in %s (%.0f items/s, submit to certificate); %d pages; %d throttled calls retried, %d items left unprocessed and retried",
-		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pages, f.throttled.Load(), f.unprocessed.Load())
+	t.Logf("erased %d items in %s (%.0f items/s, submit to certificate); %d pages; %d throttled calls retried, %d items left unprocessed and retried, %d tasks delivered twice",
+		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pages, f.throttled.Load(), f.unprocessed.Load(), f.duplicated.Load())
 	t.Logf("DynamoDB calls during the request, by operation (attempts, including injected throttles): %v", byOp)
 	// Minimum for the request: per purpose one Query per page plus one
 	// read-back Query (the three empty purposes: 2 each), one Query of the
