@@ -84,7 +84,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	printTryIt(stack, endpoint)
+	printTryIt(stack, endpoint, *outbox, cfg.Region)
 	select {
 	case <-ctx.Done():
 	case err := <-stack.Errors():
@@ -147,18 +147,23 @@ func startMoto(bin, addr, endpoint string) (*exec.Cmd, error) {
 	return nil, errors.New("moto did not answer within 30 s; see .local/moto.log")
 }
 
-func printTryIt(s *devstack.Stack, endpoint string) {
+func printTryIt(s *devstack.Stack, endpoint, outbox, region string) {
 	fmt.Fprintf(os.Stderr, `
 ==> The pipeline is served on %[1]s (emulator: %[2]s).
     Seeded records per purpose: %[3]v
-    E-mail goes to .local/outbox/ and is echoed here.
+    E-mail goes to %[4]s and is echoed here.
 
     Try it (the whole session is in README.md, "Try it"):
       curl -s -X POST %[1]s/v1/requests -H 'Content-Type: application/json' \
            -d '{"type":"access","email":"ada@example.com"}'
     then verify with the code from the outbox, poll GET /v1/requests/{id}, and fetch
     GET /v1/requests/{id}/report?format=html, each with "Authorization: Bearer <statusToken>".
+    Erasure and objection work the same way and end with GET /v1/requests/{id}/certificate.
+
+    The CRM's suppression check is IAM-authorized; sign with the local credentials:
+      curl -s --aws-sigv4 'aws:amz:%[5]s:execute-api' --user test:test -X POST %[1]s/v1/suppressions/check \
+           -H 'Content-Type: application/json' -d '{"email":"ada@example.com","purpose":"newsletter"}'
 
     Ctrl-C stops everything this command started.
-`, s.URL, endpoint, s.Seeded)
+`, s.URL, endpoint, s.Seeded, outbox, region)
 }
