@@ -117,7 +117,7 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 		tasks []string
 	}{
 		{"erasure: every purpose", dsr.Request{Type: dsr.TypeErasure}, []string{dsr.ScopeAll}, []string{"marketing", "billing"}},
-		{"objection to direct marketing", dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing}, []string{"marketing"}, []string{"marketing"}},
+		{"objection to direct marketing", dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing}, []string{dsr.ScopeDirectMarketing}, []string{"marketing"}},
 		{"objection to billing", dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}}, []string{"billing"}, []string{"billing"}},
 		{"access: none", dsr.Request{Type: dsr.TypeAccess}, nil, []string{"marketing", "billing"}},
 	}

@@ -13,6 +13,9 @@ func (p Purpose) ActionFor(t Type) (Action, error) {
 	case TypeErasure:
 		return p.Erasure, nil
 	case TypeObjection:
+		if p.Objection == ActionNone {
+			return "", fmt.Errorf("purpose %s cannot be objected to", p.Name)
+		}
 		return p.Objection, nil
 	default:
 		return "", fmt.Errorf("purpose %s: a %s request changes no records", p.Name, t)

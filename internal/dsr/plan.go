@@ -12,6 +12,9 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 	case TypeObjection:
 		var plan []string
 		for _, p := range reg {
+			if p.Objection == ActionNone {
+				continue // refused at submission; never acted on
+			}
 			if r.Scope == ScopeDirectMarketing && p.DirectMarketing || contains(r.Purposes, p.Name) {
 				plan = append(plan, p.Name)
 			}

@@ -18,6 +18,10 @@ type Action string
 const (
 	ActionDelete   Action = "delete"
 	ActionRestrict Action = "restrict"
+	// ActionNone (objection only): the purpose cannot be objected to, as
+	// its processing rests on a legal obligation, a contract or consent
+	// (withdrawn, not objected to); an objection naming it is refused.
+	ActionNone Action = "none"
 )
 
 // Purpose is one entry of the purpose registry: a purpose the CRM collects
@@ -69,8 +73,12 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: table, subjectIndex and identifier are required", where)
 		case p.Description == "" || p.LegalBasis == "" || p.Retention == "":
 			return nil, fmt.Errorf("%s: description, legalBasis and retention are required", where)
-		case !p.Erasure.valid() || !p.Objection.valid():
-			return nil, fmt.Errorf("%s: erasure and objection must be %q or %q", where, ActionDelete, ActionRestrict)
+		case !p.Erasure.valid():
+			return nil, fmt.Errorf("%s: erasure must be %q or %q", where, ActionDelete, ActionRestrict)
+		case !p.Objection.valid() && p.Objection != ActionNone:
+			return nil, fmt.Errorf("%s: objection must be %q, %q or %q", where, ActionDelete, ActionRestrict, ActionNone)
+		case p.DirectMarketing && p.Objection == ActionNone:
+			return nil, fmt.Errorf("%s: a direct-marketing purpose can always be objected to (Art. 21(2)); objection cannot be %q", where, ActionNone)
 		case p.Erasure == ActionRestrict && p.RetentionYears <= 0:
 			return nil, fmt.Errorf("%s: a purpose restricted on erasure needs retentionYears (its statutory duty)", where)
 		}

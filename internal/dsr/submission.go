@@ -83,8 +83,11 @@ func ParseSubmission(body []byte, reg Registry) (Submission, error) {
 			}
 			seen := map[string]bool{}
 			for i, p := range *b.Purposes {
-				if _, ok := reg.Lookup(p); !ok {
+				if purpose, ok := reg.Lookup(p); !ok {
 					bad(fmt.Sprintf("purposes[%d]", i), "is not a purpose of the registry: "+strings.Join(reg.Names(), ", "))
+				} else if purpose.Objection == ActionNone {
+					bad(fmt.Sprintf("purposes[%d]", i), "cannot be objected to: it rests on "+purpose.LegalBasis+
+						" (Art. 21 covers processing for legitimate interests or a public task, and direct marketing)")
 				} else if !seen[p] {
 					seen[p] = true
 					s.Purposes = append(s.Purposes, p)

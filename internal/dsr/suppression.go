@@ -17,7 +17,8 @@ const (
 
 // Suppression is one entry of the suppression list: the person behind
 // SubjectKey (a keyed hash, never the identifier) may not be (re)added to
-// Scope (a purpose, or ScopeAll).
+// Scope: a purpose, ScopeAll, or ScopeDirectMarketing (every purpose the
+// registry flags direct marketing, now or later).
 type Suppression struct {
 	SubjectKey string
 	Scope      string
@@ -27,13 +28,17 @@ type Suppression struct {
 }
 
 // SuppressionsFor returns the entries request r adds to the suppression list
-// once verified: every purpose after an erasure, the purposes objected to
-// after an objection, none after access.
+// once verified: every purpose after an erasure; after an objection to direct
+// marketing, direct marketing itself (so a purpose flagged direct marketing
+// later is covered too: the objection is for good); after an objection to
+// named purposes, those; none after access.
 func SuppressionsFor(r *Request, plan []string, since time.Time) []Suppression {
-	switch r.Type {
-	case TypeErasure:
+	switch {
+	case r.Type == TypeErasure:
 		return []Suppression{{SubjectKey: r.SubjectKey, Scope: ScopeAll, Reason: SuppressedByErasure, Since: since, RequestID: r.ID}}
-	case TypeObjection:
+	case r.Type == TypeObjection && r.Scope == ScopeDirectMarketing:
+		return []Suppression{{SubjectKey: r.SubjectKey, Scope: ScopeDirectMarketing, Reason: SuppressedByObjection, Since: since, RequestID: r.ID}}
+	case r.Type == TypeObjection:
 		out := make([]Suppression, 0, len(plan))
 		for _, p := range plan {
 			out = append(out, Suppression{SubjectKey: r.SubjectKey, Scope: p, Reason: SuppressedByObjection, Since: since, RequestID: r.ID})
@@ -93,13 +98,14 @@ type SuppressionStatus struct {
 	Since      *time.Time `json:"since,omitempty"`
 }
 
-// Suppressed decides a check from the subject's entries: an entry for every
-// purpose (erasure) or for the purpose asked about suppresses; the earliest
-// such entry gives the reason and date.
-func Suppressed(entries []Suppression, purpose string) SuppressionStatus {
+// Suppressed decides a check for purpose p from the subject's entries: an
+// entry for every purpose (erasure), for p, or for direct marketing when p is
+// direct marketing suppresses; the earliest such entry gives the reason and
+// date.
+func Suppressed(entries []Suppression, p Purpose) SuppressionStatus {
 	var first *Suppression
 	for i, e := range entries {
-		if e.Scope != ScopeAll && e.Scope != purpose {
+		if e.Scope != ScopeAll && e.Scope != p.Name && (e.Scope != ScopeDirectMarketing || !p.DirectMarketing) {
 			continue
 		}
 		if first == nil || e.Since.Before(first.Since) {

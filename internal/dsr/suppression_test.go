@@ -1,7 +1,9 @@
 package dsr_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,18 +62,24 @@ func TestSuppressed(t *testing.T) {
 		{Scope: "newsletter", Reason: dsr.SuppressedByObjection, Since: t1},
 		{Scope: dsr.ScopeAll, Reason: dsr.SuppressedByErasure, Since: t2},
 	}
+	dm := []dsr.Suppression{{Scope: dsr.ScopeDirectMarketing, Reason: dsr.SuppressedByObjection, Since: t1}}
+	newsletter := dsr.Purpose{Name: "newsletter", DirectMarketing: true}
+	billing := dsr.Purpose{Name: "billing"}
+	postal := dsr.Purpose{Name: "postal_ads", DirectMarketing: true} // flagged after the objection
 	tests := []struct {
 		name    string
 		entries []dsr.Suppression
-		purpose string
+		purpose dsr.Purpose
 		reason  string
 		since   time.Time
 	}{
-		{"no entries", nil, "newsletter", "", time.Time{}},
-		{"other purpose only", entries[:1], "billing", "", time.Time{}},
-		{"the purpose objected to", entries[:1], "newsletter", dsr.SuppressedByObjection, t1},
-		{"erasure covers every purpose", entries, "billing", dsr.SuppressedByErasure, t2},
-		{"the earliest entry gives the reason", entries, "newsletter", dsr.SuppressedByObjection, t1},
+		{"no entries", nil, newsletter, "", time.Time{}},
+		{"other purpose only", entries[:1], billing, "", time.Time{}},
+		{"the purpose objected to", entries[:1], newsletter, dsr.SuppressedByObjection, t1},
+		{"erasure covers every purpose", entries, billing, dsr.SuppressedByErasure, t2},
+		{"the earliest entry gives the reason", entries, newsletter, dsr.SuppressedByObjection, t1},
+		{"direct marketing covers a purpose flagged later", dm, postal, dsr.SuppressedByObjection, t1},
+		{"direct marketing does not cover billing", dm, billing, "", time.Time{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,5 +101,35 @@ func TestRestrictedUntil(t *testing.T) {
 		if got := p.RestrictedUntil(tc.now); !got.Equal(tc.want) {
 			t.Errorf("RestrictedUntil(%s) = %s, want %s", tc.now, got, tc.want)
 		}
+	}
+}
+
+// TestObjectionOnlyWhereArticle21Applies: a purpose whose objection action is
+// "none" (processing under a legal obligation) is refused in an objection,
+// so an objection can never block invoices; a direct-marketing purpose can
+// always be objected to.
+func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
+	const yaml = `
+- {purpose: newsletter, table: n, subjectIndex: i, identifier: email, description: d, legalBasis: consent, directMarketing: true, retention: r, erasure: delete, objection: delete}
+- {purpose: care, table: c, subjectIndex: i, identifier: email, description: d, legalBasis: legitimate interests, retention: r, erasure: delete, objection: restrict}
+- {purpose: billing, table: b, subjectIndex: i, identifier: email, description: d, legalBasis: legal obligation, retention: r, retentionYears: 10, erasure: restrict, objection: none}
+`
+	reg, err := dsr.ParseRegistry([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dsr.ParseSubmission([]byte(`{"type":"objection","email":"a@b.co","purposes":["care","billing"]}`), reg); err == nil ||
+		!strings.Contains(fmt.Sprint(err.(*dsr.Error).Fields), "purposes[1] cannot be objected to: it rests on legal obligation") {
+		t.Errorf("objection to billing: %v", err)
+	}
+	plan, err := dsr.Plan(&dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing}, reg)
+	if err != nil || !slices.Equal(plan, []string{"newsletter"}) {
+		t.Errorf("direct-marketing plan %v %v", plan, err)
+	}
+	if _, err := dsr.ParseRegistry([]byte(strings.Replace(yaml, "directMarketing: true, retention: r, erasure: delete, objection: delete", "directMarketing: true, retention: r, erasure: delete, objection: none", 1))); err == nil {
+		t.Error("a direct-marketing purpose that cannot be objected to was accepted")
+	}
+	if _, err := dsr.ParseRegistry([]byte(strings.Replace(yaml, "erasure: restrict, objection: none", "erasure: none, objection: none", 1))); err == nil {
+		t.Error("erasure: none was accepted")
 	}
 }

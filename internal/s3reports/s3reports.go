@@ -174,8 +174,11 @@ func (s *Store) putOnce(ctx context.Context, key, contentType string, body []byt
 		in.ContentDisposition = &disposition
 	}
 	_, err := s.Client.PutObject(ctx, in)
+	// 412: the object exists. (A 409 ConditionalRequestConflict means
+	// another conditional write is still in flight, not that it succeeded:
+	// it is an error, and the caller's retry finds the object or writes it.)
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "PreconditionFailed" || apiErr.ErrorCode() == "ConditionalRequestConflict") {
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed" {
 		return false, nil
 	}
 	if err != nil {

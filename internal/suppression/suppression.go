@@ -40,7 +40,8 @@ func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus
 	if err != nil {
 		return dsr.SuppressionStatus{}, err
 	}
-	st := dsr.Suppressed(entries, c.Purpose)
+	p, _ := h.Registry.Lookup(c.Purpose) // ParseSuppressionCheck checked it
+	st := dsr.Suppressed(entries, p)
 	h.Log.InfoContext(ctx, "suppression checked", "purpose", c.Purpose, "suppressed", st.Suppressed)
 	return st, nil
 }

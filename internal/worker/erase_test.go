@@ -353,7 +353,7 @@ func TestObjectionToDirectMarketingTouchesNothingElse(t *testing.T) {
 	r, _ := e.store.Get(context.Background(), e.id)
 	c := e.certificate(t)
 	if r.Status != dsr.StatusCompleted || len(c.Purposes) != 1 || c.Purposes[0].ItemsDeleted != 12 || r.ObjectionDecisions != nil ||
-		!cmp.Equal(c.Suppress.Purposes, []string{"marketing"}) || c.Scope != dsr.ScopeDirectMarketing {
+		!cmp.Equal(c.Suppress.Purposes, []string{dsr.ScopeDirectMarketing}) || c.Scope != dsr.ScopeDirectMarketing {
 		t.Errorf("request %+v, certificate %+v", r, c)
 	}
 }
