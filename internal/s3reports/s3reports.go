@@ -52,20 +52,36 @@ func CertificateKey(id string) string { return "reports/" + id + "/certificate.j
 // PutPartOnce writes one chunk of a part only if that chunk does not exist
 // yet, and otherwise returns the chunk stored: the first writer of a chunk
 // defines it, so a redelivered erasure task repeats exactly what the first
-// delivery did and counts nothing twice.
-func (s *Store) PutPartOnce(ctx context.Context, p dsr.Part) (dsr.Part, error) {
+// delivery did and counts nothing twice. It reports whether this call wrote it.
+func (s *Store) PutPartOnce(ctx context.Context, p dsr.Part) (dsr.Part, bool, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return p, fmt.Errorf("put part: %w", err)
+		return p, false, fmt.Errorf("put part: %w", err)
 	}
 	created, err := s.putOnce(ctx, PartKey(p.RequestID, p.Purpose, p.Chunk), "application/json", b, "")
 	if err != nil {
-		return p, fmt.Errorf("put part: %w", err)
+		return p, false, fmt.Errorf("put part: %w", err)
 	}
 	if created {
-		return p, nil
+		return p, true, nil
 	}
-	return s.GetPart(ctx, p.RequestID, p.Purpose, p.Chunk)
+	stored, err := s.GetPart(ctx, p.RequestID, p.Purpose, p.Chunk)
+	return stored, false, err
+}
+
+// FindPart reads one chunk of a part, reporting false if it does not exist.
+func (s *Store) FindPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, bool, error) {
+	p, err := s.GetPart(ctx, id, purpose, chunk)
+	var nsk *types.NoSuchKey
+	var apiErr smithy.APIError
+	switch {
+	case err == nil:
+		return p, true, nil
+	case errors.As(err, &nsk), errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchKey":
+		return p, false, nil
+	default:
+		return p, false, err
+	}
 }
 
 // DeleteRequestObjects deletes every object of request id (its report or

@@ -23,7 +23,8 @@ type Eraser interface {
 // Evidence keeps what erasure and objection tasks did, chunk by chunk, and
 // removes a subject's earlier reports.
 type Evidence interface {
-	PutPartOnce(ctx context.Context, p dsr.Part) (dsr.Part, error)
+	PutPartOnce(ctx context.Context, p dsr.Part) (stored dsr.Part, created bool, err error)
+	FindPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, bool, error)
 	DeleteRequestObjects(ctx context.Context, id string) (int, error)
 	Copies(ctx context.Context) ([]dsr.Copy, error)
 }
@@ -62,15 +63,17 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		}
 	}
 	chunk, cursor := t.Chunk, t.Cursor
+	replayed := false // the last chunk was stored by an earlier delivery
 	for {
 		refs, next, err := h.Eraser.KeysPage(ctx, p, r.Email, cursor)
 		if err != nil {
 			return err
 		}
-		part, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.now(), Keys: refs, Next: next})
+		part, created, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.now(), Keys: refs, Next: next})
 		if err != nil {
 			return err
 		}
+		replayed = !created
 		if part.ReadBack != nil {
 			// An earlier delivery finished this purpose up to its read-back.
 			return h.purposeDone(ctx, log, r, p, chunk+1)
@@ -91,11 +94,21 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 			return nil
 		}
 	}
+	if replayed {
+		// An earlier delivery got this far: if it also read back, its
+		// read-back stands (reading back again could act on items it would
+		// not count).
+		if stored, ok, err := h.Evidence.FindPart(ctx, r.ID, p.Name, chunk); err != nil {
+			return err
+		} else if ok && stored.ReadBack != nil {
+			return h.purposeDone(ctx, log, r, p, chunk+1)
+		}
+	}
 	rb, err := h.readBack(ctx, p, r, action, apply)
 	if err != nil {
 		return err
 	}
-	if _, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: rb.At, ReadBack: &rb}); err != nil {
+	if _, _, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: rb.At, ReadBack: &rb}); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "read back", "action", action, "restricted", rb.Restricted, "fixed", rb.Fixed)
@@ -223,10 +236,12 @@ func (h *Handler) parts(ctx context.Context, r *dsr.Request) ([]dsr.Part, error)
 	return parts, nil
 }
 
-// deleteEarlierReports deletes the objects of the subject's other requests
-// (their access reports) and returns how many access reports the subject
-// had: all of them are gone afterwards, whether this call, an earlier
-// delivery or the bucket's lifecycle deleted them.
+// deleteEarlierReports deletes the objects of the subject's other access
+// requests (their reports and parts) and returns how many access reports the
+// subject had: all of them are gone afterwards, whether this call, an earlier
+// delivery or the bucket's lifecycle deleted them. An access request still
+// under way is failed first, so that it cannot write a report of the erased
+// data after its objects are deleted.
 func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int, error) {
 	if r.SubjectKey == "" {
 		return 0, fmt.Errorf("erasure %s: the request has no subject key", r.ID)
@@ -240,6 +255,9 @@ func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int
 		if e.ID == r.ID || e.Type != dsr.TypeAccess {
 			continue
 		}
+		if err := h.supersede(ctx, e.ID, r.ID); err != nil {
+			return 0, err
+		}
 		if _, err := h.Evidence.DeleteRequestObjects(ctx, e.ID); err != nil {
 			return 0, err
 		}
@@ -248,4 +266,28 @@ func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int
 		}
 	}
 	return reports, nil
+}
+
+// supersede fails access request id if it is still queued or in progress,
+// because erasure request by erased the subject's data meanwhile.
+func (h *Handler) supersede(ctx context.Context, id, by string) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		e, err := h.Store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.Status != dsr.StatusQueued && e.Status != dsr.StatusInProgress {
+			return nil
+		}
+		err = h.Store.Transition(ctx, id, e.Status, dsr.StatusFailed, h.now(), dsr.Changes{
+			FailureReason: "superseded: the subject's data was erased by request " + by + " while this access request was under way",
+		})
+		if dsr.ErrorCodeOf(err) != dsr.EConflict {
+			if err == nil {
+				h.Log.InfoContext(ctx, "access request superseded by an erasure", "dsrId", id, "by", by, "event", "failed")
+			}
+			return err
+		}
+	}
+	return fmt.Errorf("supersede access request %s: it keeps changing", id)
 }

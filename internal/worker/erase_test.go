@@ -118,15 +118,22 @@ func (f *fakeTables) Backups(_ context.Context, p dsr.Purpose, at time.Time) ([]
 }
 
 // PutPartOnce, DeleteRequestObjects and Copies make fakeReports the Evidence.
-func (r *fakeReports) PutPartOnce(_ context.Context, p dsr.Part) (dsr.Part, error) {
+func (r *fakeReports) PutPartOnce(_ context.Context, p dsr.Part) (dsr.Part, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := partKey(p.RequestID, p.Purpose, p.Chunk)
 	if have, ok := r.parts[k]; ok {
-		return have, nil
+		return have, false, nil
 	}
 	r.parts[k] = p
-	return p, nil
+	return p, true, nil
+}
+
+func (r *fakeReports) FindPart(_ context.Context, id, purpose string, chunk int) (dsr.Part, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.parts[partKey(id, purpose, chunk)]
+	return p, ok, nil
 }
 
 func (r *fakeReports) DeleteRequestObjects(_ context.Context, id string) (int, error) {
@@ -233,6 +240,12 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDACCESS", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: "key-ada", Email: "ada@example.com"}))
 	must(t, e.store.Transition(ctx, "01JDACCESS", dsr.StatusAwaitingVerification, dsr.StatusRejected, e.now, dsr.Changes{Result: &dsr.Result{ReportJSONKey: "01JDACCESS/report.json"}}))
 	e.reports.reports["01JDACCESS/report.json"] = []byte("{}")
+	// Another access request of ada's is still under way: it must not write
+	// a report of the erased data afterwards.
+	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDRUNNING", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: "key-ada", Email: "ada@example.com"}))
+	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}))
+	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}))
+	e.reports.reports["01JDRUNNING/parts/marketing/0"] = []byte("{}")
 	e.reports.reports["01JDOTHER/report.json"] = []byte("{}")
 
 	e.runAll(t)
@@ -252,6 +265,12 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 	}
 	if _, ok := e.reports.reports["01JDACCESS/report.json"]; ok {
 		t.Error("earlier access report not deleted")
+	}
+	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
+		t.Errorf("running access request: %s %q, want failed as superseded", running.Status, running.FailureReason)
+	}
+	if _, ok := e.reports.reports["01JDRUNNING/parts/marketing/0"]; ok {
+		t.Error("the running access request's parts were not deleted")
 	}
 	if _, ok := e.reports.reports["01JDOTHER/report.json"]; !ok {
 		t.Error("someone else's report deleted")
@@ -412,4 +431,47 @@ func TestErasureCheckpointsBeforeTheDeadline(t *testing.T) {
 
 func sqsEvent(t *testing.T, m dsr.TaskMessage) events.SQSEvent {
 	return events.SQSEvent{Records: []events.SQSMessage{task(t, "msg-"+m.Purpose, m)}}
+}
+
+// flakyStore fails MarkPartDone once, as a crash between the read-back and
+// the progress record would.
+type flakyStore struct {
+	*memstore.Requests
+	failed bool
+}
+
+func (s *flakyStore) MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error) {
+	if !s.failed {
+		s.failed = true
+		return nil, false, errors.New("connection reset")
+	}
+	return s.Requests.MarkPartDone(ctx, id, purpose, chunks, now)
+}
+
+// TestRedeliveryKeepsTheFirstReadBack: a delivery that read back but could
+// not record its progress is redelivered; the redelivery finds the read-back
+// chunk and does not read back again, so what it certifies is what was read.
+func TestRedeliveryKeepsTheFirstReadBack(t *testing.T) {
+	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.tables.add("marketing", "ada@example.com", 15)
+	e.tables.add("billing", "ada@example.com", 1)
+	e.h.Store = &flakyStore{Requests: e.store}
+	surveys := 0
+	e.tables.onSurvey = func(_ *fakeTables, purpose string) {
+		if purpose == "marketing" {
+			surveys++
+		}
+	}
+	ctx := context.Background()
+	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 1 {
+		t.Fatal("the first delivery should fail to record its progress")
+	}
+	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 0 {
+		t.Fatal("redelivery failed")
+	}
+	e.deliver(t, ctx, "billing")
+	m := outcomes(e.certificate(t))["marketing"]
+	if surveys != 1 || m.ItemsDeleted != 15 || !m.Verified {
+		t.Errorf("%d read-backs, outcome %+v; want one read-back and 15 deleted", surveys, m)
+	}
 }
