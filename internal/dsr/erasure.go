@@ -23,12 +23,27 @@ func (p Purpose) ActionFor(t Type) (Action, error) {
 }
 
 // RestrictedUntil is the day from which p's records restricted at now under
-// its statutory retention duty become deletable: the duty runs retentionYears
-// from the end of a record's calendar year, and every record restricted now
-// dates from this year or before, so the first day after this year plus
-// retentionYears is late enough for all of them.
+// its statutory retention duty become deletable at the latest: the duty runs
+// retentionYears from the end of a record's calendar year, and every record
+// restricted now dates from this year or before, so the first day after this
+// year plus retentionYears is late enough for all of them.
 func (p Purpose) RestrictedUntil(now time.Time) time.Time {
 	return time.Date(now.UTC().Year()+p.RetentionYears+1, time.January, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// DeletableFrom is the day from which a record of p dated date (its
+// RetentionFrom attribute: an ISO date, or an RFC 3339 time) may be deleted:
+// 1 January after its calendar year plus retentionYears. It reports false if
+// date is not a date.
+func (p Purpose) DeletableFrom(date string) (time.Time, bool) {
+	if len(date) < len("2006-01-02") {
+		return time.Time{}, false
+	}
+	d, err := time.Parse("2006-01-02", date[:10])
+	if err != nil || (len(date) > 10 && date[10] != 'T' && date[10] != 't') {
+		return time.Time{}, false
+	}
+	return p.RestrictedUntil(d), true
 }
 
 // clockStart is when the request was verified (or received, if it never was):
@@ -75,13 +90,18 @@ type ReadBack struct {
 	Restricted   int       `json:"restricted"`
 	Fixed        int       `json:"fixed"`
 	FixedKeys    []string  `json:"fixedKeys,omitempty"`
+	// The earliest and latest dates the restricted items found become
+	// deletable, as their marks say (zero: none has a date).
+	FirstDeletable time.Time `json:"firstDeletable,omitzero"`
+	LastDeletable  time.Time `json:"lastDeletable,omitzero"`
 }
 
-// ItemRef is one of a subject's items found by a read-back: its opaque key
-// and whether it is restricted.
+// ItemRef is one of a subject's items found by a read-back: its opaque key,
+// whether it is restricted, and until when (zero: no date).
 type ItemRef struct {
 	Key        string
 	Restricted bool
+	Until      time.Time
 }
 
 // Certificate is the certificate of an erasure or objection: what was done to
@@ -117,17 +137,21 @@ type CertificateSuppressed struct {
 
 // PurposeOutcome is what an erasure or objection did to one purpose.
 type PurposeOutcome struct {
-	Purpose         string     `json:"purpose"`
-	Action          Action     `json:"action"`
-	Reason          string     `json:"reason"`
-	ItemsDeleted    int        `json:"itemsDeleted"`
-	ItemsRestricted int        `json:"itemsRestricted"`
-	RestrictedUntil *time.Time `json:"restrictedUntil,omitempty"`
-	DecisionPending bool       `json:"decisionPending"`
-	StartedAt       time.Time  `json:"startedAt"`
-	FinishedAt      time.Time  `json:"finishedAt"`
-	ReadBack        ReadBack   `json:"readBack"`
-	Verified        bool       `json:"verified"`
+	Purpose         string `json:"purpose"`
+	Action          Action `json:"action"`
+	Reason          string `json:"reason"`
+	ItemsDeleted    int    `json:"itemsDeleted"`
+	ItemsRestricted int    `json:"itemsRestricted"`
+	// RestrictedUntil is the latest date a restricted item becomes
+	// deletable, FirstDeletableAt the earliest (items dated by the
+	// registry's retentionFrom become deletable year by year).
+	RestrictedUntil  *time.Time `json:"restrictedUntil,omitempty"`
+	FirstDeletableAt *time.Time `json:"firstDeletableAt,omitempty"`
+	DecisionPending  bool       `json:"decisionPending"`
+	StartedAt        time.Time  `json:"startedAt"`
+	FinishedAt       time.Time  `json:"finishedAt"`
+	ReadBack         ReadBack   `json:"readBack"`
+	Verified         bool       `json:"verified"`
 }
 
 // Copy is a copy of deleted data that still exists elsewhere for a while.
@@ -220,8 +244,12 @@ func outcome(req *Request, p Purpose, chunks []Part) (PurposeOutcome, error) {
 			o.Reason = "objection to direct marketing (Art. 21(2), (3))"
 		}
 	case req.Type == TypeErasure:
-		until := p.RestrictedUntil(req.clockStart())
-		o.ItemsRestricted, o.RestrictedUntil = len(keys), &until
+		first, last := rb.FirstDeletable.UTC(), rb.LastDeletable.UTC()
+		if rb.LastDeletable.IsZero() {
+			first = p.RestrictedUntil(req.clockStart())
+			last = first
+		}
+		o.ItemsRestricted, o.RestrictedUntil, o.FirstDeletableAt = len(keys), &last, &first
 		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
 	default:
 		o.ItemsRestricted, o.DecisionPending = len(keys), true

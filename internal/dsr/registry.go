@@ -36,8 +36,13 @@ type Purpose struct {
 	DirectMarketing bool   `yaml:"directMarketing" json:"directMarketing"`
 	Retention       string `yaml:"retention" json:"retention"`
 	RetentionYears  int    `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
-	Erasure         Action `yaml:"erasure" json:"erasure"`
-	Objection       Action `yaml:"objection" json:"objection"`
+	// RetentionFrom names the attribute holding each record's date (an ISO
+	// date or RFC 3339 time) from whose calendar year the statutory duty
+	// runs; without it, or for a record without a readable date, the latest
+	// date any current record can need is used.
+	RetentionFrom string `yaml:"retentionFrom,omitempty" json:"retentionFrom,omitempty"`
+	Erasure       Action `yaml:"erasure" json:"erasure"`
+	Objection     Action `yaml:"objection" json:"objection"`
 }
 
 // Registry is the ordered list of purposes, as declared in template.yaml.
@@ -81,6 +86,8 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: a direct-marketing purpose can always be objected to (Art. 21(2)); objection cannot be %q", where, ActionNone)
 		case p.Erasure == ActionRestrict && p.RetentionYears <= 0:
 			return nil, fmt.Errorf("%s: a purpose restricted on erasure needs retentionYears (its statutory duty)", where)
+		case p.RetentionFrom != "" && p.Erasure != ActionRestrict:
+			return nil, fmt.Errorf("%s: retentionFrom applies only to a purpose restricted on erasure", where)
 		}
 		seen[p.Name] = true
 	}

@@ -133,3 +133,24 @@ func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
 		t.Error("erasure: none was accepted")
 	}
 }
+
+func TestDeletableFrom(t *testing.T) {
+	p := dsr.Purpose{RetentionYears: 10}
+	for _, tc := range []struct {
+		date string
+		want string // "" for not a date
+	}{
+		{"2018-05-01", "2029-01-01"},
+		{"2024-12-31T23:00:00Z", "2035-01-01"},
+		{"2024-01-01T00:30:00+01:00", "2035-01-01"}, // the record's own calendar date
+		{"2026-02-30", ""},
+		{"someday", ""},
+		{"", ""},
+		{"2024-05-01 12:00", ""},
+	} {
+		got, ok := p.DeletableFrom(tc.date)
+		if (tc.want == "") == ok || (ok && got.Format("2006-01-02") != tc.want) {
+			t.Errorf("DeletableFrom(%q) = %s, %v; want %q", tc.date, got, ok, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -259,4 +260,50 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 		t.Errorf("backups: %+v (%v), want the 35-day PITR window", copies, err)
 	}
 	t.Logf("%d Query pages, %d BatchWriteItem calls (every 2nd left half unprocessed)", api.queries.Load(), api.batches.Load())
+}
+
+// TestRestrictUntilEachRecordsDuty: with the registry's retentionFrom, each
+// record is restricted until its own statutory duty ends; a record without a
+// readable date gets the restriction's own (latest possible) date.
+func TestRestrictUntilEachRecordsDuty(t *testing.T) {
+	client, names := provisioned(t)
+	ctx := context.Background()
+	table := names["BillingTable"].Ref
+	var items []map[string]types.AttributeValue
+	for id, issued := range map[string]any{"d-2018": "2018-05-01", "d-2024": "2024-12-31T23:00:00Z", "d-none": nil, "d-bad": "someday"} {
+		it := map[string]any{"invoiceId": id, "customerEmail": "dated@example.com"}
+		if issued != nil {
+			it["issuedOn"] = issued
+		}
+		av, err := attributevalue.MarshalMap(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, av)
+	}
+	if err := dynamo.BatchPut(ctx, client, table, items); err != nil {
+		t.Fatal(err)
+	}
+	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", RetentionYears: 10, RetentionFrom: "issuedOn"}
+	contacts := &dynamo.Contacts{Client: client}
+	refs, _, err := contacts.KeysPage(ctx, p, "dated@example.com", "")
+	if err != nil || len(refs) != 4 {
+		t.Fatalf("keys: %d (%v)", len(refs), err)
+	}
+	fallback := time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := contacts.Restrict(ctx, p, refs, dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "R1", Since: time.Now(), Until: fallback, Overrides: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := contacts.Survey(ctx, p, "dated@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var untils []string
+	for _, it := range got {
+		untils = append(untils, it.Until.Format("2006-01-02"))
+	}
+	slices.Sort(untils)
+	if want := []string{"2029-01-01", "2035-01-01", "2037-01-01", "2037-01-01"}; !slices.Equal(untils, want) {
+		t.Errorf("restricted until %v, want %v", untils, want)
+	}
 }

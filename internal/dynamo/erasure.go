@@ -123,27 +123,24 @@ func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r
 	if err != nil {
 		return fmt.Errorf("restrict %s items: %w", p.Name, err)
 	}
-	mark := map[string]types.AttributeValue{
-		"reason":    &types.AttributeValueMemberS{Value: r.Reason},
-		"requestId": &types.AttributeValueMemberS{Value: r.RequestID},
-		"since":     &types.AttributeValueMemberS{Value: formatTime(r.Since)},
-	}
-	if !r.Until.IsZero() {
-		mark["until"] = &types.AttributeValueMemberS{Value: formatTime(r.Until)}
-	}
-	attr := expression.Name(RestrictionAttribute)
-	val := expression.Value(&types.AttributeValueMemberM{Value: mark})
-	upd := expression.Set(attr, val)
-	if !r.Overrides {
-		upd = expression.Set(attr, expression.IfNotExists(attr, val))
-	}
-	expr, err := expression.NewBuilder().WithUpdate(upd).
-		WithCondition(expression.AttributeExists(expression.Name(keyNames[0]))).Build()
-	if err != nil {
-		return fmt.Errorf("restrict %s items: %w", p.Name, err)
+	// A statutory restriction of a purpose whose records carry their date
+	// (retentionFrom) lasts for each record as long as its own duty.
+	var dates map[string]string
+	if r.Overrides && p.RetentionFrom != "" {
+		if dates, err = c.dates(ctx, p, keyNames, refs); err != nil {
+			return fmt.Errorf("restrict %s items: %w", p.Name, err)
+		}
 	}
 	err = inParallel(ctx, restrictConcurrency, len(refs), func(ctx context.Context, i int) error {
 		k, err := DecodeCursor(refs[i])
+		if err != nil {
+			return err
+		}
+		until := r.Until
+		if d, ok := p.DeletableFrom(dates[refs[i]]); ok {
+			until = d
+		}
+		expr, err := restrictExpression(r, until, keyNames[0])
 		if err != nil {
 			return err
 		}
@@ -162,6 +159,47 @@ func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r
 		return fmt.Errorf("restrict %s items: %w", p.Name, err)
 	}
 	return nil
+}
+
+// restrictExpression sets the restriction mark r (until until, if not zero)
+// on an item that exists (keyName), replacing an existing mark only if r
+// overrides.
+func restrictExpression(r dsr.Restriction, until time.Time, keyName string) (expression.Expression, error) {
+	mark := map[string]types.AttributeValue{
+		"reason":    &types.AttributeValueMemberS{Value: r.Reason},
+		"requestId": &types.AttributeValueMemberS{Value: r.RequestID},
+		"since":     &types.AttributeValueMemberS{Value: formatTime(r.Since)},
+	}
+	if !until.IsZero() {
+		mark["until"] = &types.AttributeValueMemberS{Value: formatTime(until)}
+	}
+	attr := expression.Name(RestrictionAttribute)
+	val := expression.Value(&types.AttributeValueMemberM{Value: mark})
+	upd := expression.Set(attr, val)
+	if !r.Overrides {
+		upd = expression.Set(attr, expression.IfNotExists(attr, val))
+	}
+	return expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name(keyName))).Build()
+}
+
+// dates reads the retentionFrom attribute of the items of refs (strongly
+// consistent), by reference; items without it are left out.
+func (c *Contacts) dates(ctx context.Context, p dsr.Purpose, keyNames, refs []string) (map[string]string, error) {
+	items, err := c.batchGet(ctx, p.Table, keyNames, refs, p.RetentionFrom)
+	if err != nil {
+		return nil, err
+	}
+	dates := make(map[string]string, len(items))
+	for _, item := range items {
+		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := item[p.RetentionFrom].(*types.AttributeValueMemberS); ok {
+			dates[ref[0]] = v.Value
+		}
+	}
+	return dates, nil
 }
 
 // inParallel calls fn for 0..n-1, at most limit at a time, and returns the
@@ -231,14 +269,43 @@ func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([
 	return found, nil
 }
 
-// consistentGet reads refs from p's table with BatchGetItem, 100 keys a call,
-// strongly consistent, retrying unprocessed keys with backoff and jitter.
+// consistentGet reads refs from p's table, strongly consistent, and says of
+// each item that still exists whether it is restricted and until when.
 func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, refs []string) ([]dsr.ItemRef, error) {
-	proj, err := expression.NewBuilder().WithProjection(*projection(keyNames, RestrictionAttribute)).Build()
+	items, err := c.batchGet(ctx, p.Table, keyNames, refs, RestrictionAttribute)
 	if err != nil {
 		return nil, err
 	}
-	var found []dsr.ItemRef
+	found := make([]dsr.ItemRef, 0, len(items))
+	for _, item := range items {
+		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
+		if err != nil {
+			return nil, err
+		}
+		it := dsr.ItemRef{Key: ref[0]}
+		if mark, ok := item[RestrictionAttribute]; ok {
+			it.Restricted = true
+			if m, ok := mark.(*types.AttributeValueMemberM); ok {
+				if u, ok := m.Value["until"].(*types.AttributeValueMemberS); ok {
+					it.Until, _ = parseTime(u.Value)
+				}
+			}
+		}
+		found = append(found, it)
+	}
+	return found, nil
+}
+
+// batchGet reads the items of refs from table with BatchGetItem, 100 keys a
+// call, strongly consistent, projecting the key and extra, and retrying
+// unprocessed keys with backoff and jitter. Items that do not exist are not
+// returned.
+func (c *Contacts) batchGet(ctx context.Context, table string, keyNames, refs []string, extra ...string) ([]map[string]types.AttributeValue, error) {
+	proj, err := expression.NewBuilder().WithProjection(*projection(keyNames, extra...)).Build()
+	if err != nil {
+		return nil, err
+	}
+	var items []map[string]types.AttributeValue
 	for start := 0; start < len(refs); start += 100 {
 		keys := make([]map[string]types.AttributeValue, 0, 100)
 		for _, ref := range refs[start:min(start+100, len(refs))] {
@@ -248,7 +315,7 @@ func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, r
 			}
 			keys = append(keys, k)
 		}
-		pending := map[string]types.KeysAndAttributes{p.Table: {
+		pending := map[string]types.KeysAndAttributes{table: {
 			Keys: keys, ConsistentRead: aws.Bool(true),
 			ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names(),
 		}}
@@ -262,18 +329,11 @@ func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, r
 			if err != nil {
 				return nil, err
 			}
-			for _, item := range out.Responses[p.Table] {
-				refs, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
-				if err != nil {
-					return nil, err
-				}
-				_, restricted := item[RestrictionAttribute]
-				found = append(found, dsr.ItemRef{Key: refs[0], Restricted: restricted})
-			}
+			items = append(items, out.Responses[table]...)
 			pending = out.UnprocessedKeys
 		}
 	}
-	return found, nil
+	return items, nil
 }
 
 // backoff waits before retry attempt: up to 10 ms for attempt 0 (a retry

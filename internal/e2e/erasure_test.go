@@ -214,9 +214,12 @@ func TestErasureEndToEnd(t *testing.T) {
 			t.Errorf("certificate %s: %+v, want %d deleted and verified", purpose, o[purpose], want)
 		}
 	}
-	until := time.Date(time.Now().UTC().Year()+11, 1, 1, 0, 0, 0, 0, time.UTC)
-	if b := o["billing"]; b.ItemsRestricted != before["billing"][seed.Ada][0] || b.RestrictedUntil == nil || !b.RestrictedUntil.Equal(until) || b.ReadBack.Restricted != b.ItemsRestricted {
-		t.Errorf("certificate billing: %+v, want restricted until %s", b, until)
+	// Ada's invoices date from 2026, 2023 and 2020 (issuedOn, the registry's
+	// retentionFrom): each is restricted for its own 10 years.
+	last, first := time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if b := o["billing"]; b.ItemsRestricted != before["billing"][seed.Ada][0] || b.RestrictedUntil == nil || !b.RestrictedUntil.Equal(last) ||
+		b.FirstDeletableAt == nil || !b.FirstDeletableAt.Equal(first) || b.ReadBack.Restricted != b.ItemsRestricted {
+		t.Errorf("certificate billing: %+v, want restricted until %s, the first item deletable from %s", b, last, first)
 	}
 	if cert.EarlierReportsDeleted != 1 || cert.Suppress.Reason != dsr.SuppressedByErasure || len(cert.Suppress.Purposes) != 1 || cert.Suppress.Purposes[0] != dsr.ScopeAll {
 		t.Errorf("certificate: earlier reports %d, suppression %+v", cert.EarlierReportsDeleted, cert.Suppress)

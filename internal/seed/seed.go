@@ -108,7 +108,9 @@ func fields(purpose, email string, n int) Item {
 	case "customer_care":
 		return Item{"name": name, "ticket": fmt.Sprintf("T-%04d", 1000+n), "note": "Asked about delivery times.", "lastPurchase": "2026-02-20"}
 	case "billing":
-		return Item{"name": name, "invoiceNumber": fmt.Sprintf("INV-2026-%04d", 100+n), "amountCents": 4990 + 100*n, "currency": "EUR", "issuedOn": "2026-01-15"}
+		// Invoices of several years: their statutory retention ends year by year.
+		year := 2026 - 3*(n%4)
+		return Item{"name": name, "invoiceNumber": fmt.Sprintf("INV-%d-%04d", year, 100+n), "amountCents": 4990 + 100*n, "currency": "EUR", "issuedOn": fmt.Sprintf("%d-01-15", year)}
 	default:
 		return Item{"name": name, "note": "generated demo record"}
 	}

@@ -126,16 +126,25 @@ func (h *Handler) readBack(ctx context.Context, p dsr.Purpose, r *dsr.Request, a
 			return dsr.ReadBack{}, err
 		}
 		var left []string
-		restricted := 0
+		rb := dsr.ReadBack{Fixed: len(fixed), FixedKeys: fixed}
 		for _, it := range items {
 			if action == dsr.ActionDelete || !it.Restricted {
 				left = append(left, it.Key)
-			} else {
-				restricted++
+				continue
+			}
+			rb.Restricted++
+			if u := it.Until; !u.IsZero() {
+				if rb.FirstDeletable.IsZero() || u.Before(rb.FirstDeletable) {
+					rb.FirstDeletable = u
+				}
+				if u.After(rb.LastDeletable) {
+					rb.LastDeletable = u
+				}
 			}
 		}
 		if len(left) == 0 {
-			return dsr.ReadBack{At: h.now(), Restricted: restricted, Fixed: len(fixed), FixedKeys: fixed}, nil
+			rb.At = h.now()
+			return rb, nil
 		}
 		if round == readBackRounds {
 			return dsr.ReadBack{}, fmt.Errorf("read back %s of request %s: %d items still there after %d rounds", p.Name, r.ID, len(left), round)

@@ -107,7 +107,11 @@ func (f *fakeTables) Survey(_ context.Context, p dsr.Purpose, subject string) ([
 	defer f.mu.Unlock()
 	var out []dsr.ItemRef
 	for _, k := range f.keysOf(p.Name, subject) {
-		out = append(out, dsr.ItemRef{Key: k, Restricted: f.items[p.Name][k].restriction != nil})
+		ref := dsr.ItemRef{Key: k}
+		if r := f.items[p.Name][k].restriction; r != nil {
+			ref.Restricted, ref.Until = true, r.Until
+		}
+		out = append(out, ref)
 	}
 	return out, nil
 }
