@@ -51,3 +51,39 @@ func BenchmarkReportAssembly(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCertificateAssembly measures what the last worker of an erasure
+// does with the parts once they are read: counting each purpose's distinct
+// keys across its chunks and marshalling the certificate, for keys items in
+// each purpose, in chunks of 2,000 keys (about one 1 MB query page).
+func BenchmarkCertificateAssembly(b *testing.B) {
+	reg := demoRegistry(b)
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, keys := range []int{10, 10000, 100000} {
+		b.Run(fmt.Sprintf("keys=%d", 2*keys), func(b *testing.B) {
+			req := &dsr.Request{ID: "R1", Type: dsr.TypeErasure, VerifiedAt: at, PlannedPurposes: reg.Names(), UpdatedAt: at}
+			var parts []dsr.Part
+			for _, p := range reg {
+				chunk := dsr.Part{RequestID: "R1", Purpose: p.Name, At: at}
+				for i := range keys {
+					chunk.Keys = append(chunk.Keys, fmt.Sprintf("eyJjb250YWN0SWQiOnsiUyI6ImMtJTA2ZCJ9fQ-%s-%07d", p.Name, i))
+					if len(chunk.Keys) == 2000 || i == keys-1 {
+						parts = append(parts, chunk)
+						chunk = dsr.Part{RequestID: "R1", Purpose: p.Name, Chunk: chunk.Chunk + 1, At: at}
+					}
+				}
+				parts = append(parts, dsr.Part{RequestID: "R1", Purpose: p.Name, Chunk: chunk.Chunk, At: at, ReadBack: &dsr.ReadBack{At: at}})
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := dsr.AssembleCertificate(req, reg, parts, dsr.CertificateInput{IssuedAt: at})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := json.Marshal(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
