@@ -488,6 +488,9 @@ func TestLargeErasureUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := r.DoneParts["newsletter"] - 1 // the last chunk is the read-back
+	if pipeline := r.CompletedAt.Sub(r.VerifiedAt); pipeline > 0 {
+		t.Logf("verified to completed (dispatch, 4 purposes, read-backs, certificate): %s, %.0f items/s", pipeline.Round(time.Millisecond), float64(n)/pipeline.Seconds())
+	}
 	t.Logf("erased %d items in %s (%.0f items/s, submit to certificate); %d pages; %d throttled calls retried, %d items left unprocessed and retried, %d tasks delivered twice",
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), pages, f.throttled.Load(), f.unprocessed.Load(), f.duplicated.Load())
 	t.Logf("DynamoDB calls during the request, by operation (attempts, including injected throttles): %v", byOp)
