@@ -264,8 +264,12 @@ func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int
 		if e.ID == r.ID || e.Type != dsr.TypeAccess {
 			continue
 		}
-		if err := h.supersede(ctx, e.ID, r.ID); err != nil {
-			return 0, err
+		// The index may lag, but statuses only move forward: one it shows
+		// final is final.
+		if !e.Status.Final() {
+			if err := h.supersede(ctx, e.ID, r.ID); err != nil {
+				return 0, err
+			}
 		}
 		if _, err := h.Evidence.DeleteRequestObjects(ctx, e.ID); err != nil {
 			return 0, err
