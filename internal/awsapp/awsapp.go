@@ -92,7 +92,10 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	deadline, err := dsr.NewDeadlinePolicy(env("DEADLINE_CLOCK_START"), env("DEADLINE_TIME_ZONE"))
+	deadline, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{
+		Start: env("DEADLINE_CLOCK_START"), Zone: env("DEADLINE_TIME_ZONE"),
+		RollForward: env("DEADLINE_ROLL_FORWARD"), Holidays: env("DEADLINE_HOLIDAYS"),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}

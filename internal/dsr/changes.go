@@ -11,6 +11,8 @@ type Changes struct {
 	Result          *Result
 	FailureReason   string
 	PlannedPurposes []string // sets the plan and an empty set of done parts
+	// ExtendedMonths sets how far the deadline is extended (with DueAt).
+	ExtendedMonths int
 	// ObjectionDecisions sets the decisions of an objection (see Request).
 	ObjectionDecisions map[string]string
 }

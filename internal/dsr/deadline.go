@@ -2,7 +2,9 @@ package dsr
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ClockStart says when the one-month clock of Art. 12(3) starts.
@@ -16,29 +18,64 @@ const (
 	ClockAtVerification ClockStart = "verification"
 )
 
-// DeadlinePolicy computes due dates. The zero value counts from receipt in UTC.
+// DeadlinePolicy computes due dates. The zero value counts from receipt in
+// UTC, calendar days only.
 type DeadlinePolicy struct {
 	Start    ClockStart
 	Location *time.Location
+	// RollForward moves a period that would end on a Saturday, a Sunday or
+	// one of Holidays to the end of the next working day (Regulation
+	// 1182/71, Art. 3(4)).
+	RollForward bool
+	Holidays    map[string]bool // "2006-01-02" in Location
 }
 
-// NewDeadlinePolicy parses the configuration values (DEADLINE_CLOCK_START,
-// DEADLINE_TIME_ZONE); empty values take the defaults (receipt, UTC).
-func NewDeadlinePolicy(start, zone string) (DeadlinePolicy, error) {
+// DeadlineConfig is the deadline configuration as the environment gives it
+// (DEADLINE_CLOCK_START, DEADLINE_TIME_ZONE, DEADLINE_ROLL_FORWARD,
+// DEADLINE_HOLIDAYS); empty values take the defaults: receipt, UTC, no
+// roll-forward, no holidays.
+type DeadlineConfig struct {
+	Start, Zone, RollForward, Holidays string
+}
+
+// NewDeadlinePolicy parses the configuration values.
+func NewDeadlinePolicy(c DeadlineConfig) (DeadlinePolicy, error) {
 	p := DeadlinePolicy{Start: ClockAtReceipt, Location: time.UTC}
-	switch ClockStart(start) {
+	switch ClockStart(c.Start) {
 	case "", ClockAtReceipt:
 	case ClockAtVerification:
 		p.Start = ClockAtVerification
 	default:
-		return p, fmt.Errorf("deadline clock start %q: want %q or %q", start, ClockAtReceipt, ClockAtVerification)
+		return p, fmt.Errorf("deadline clock start %q: want %q or %q", c.Start, ClockAtReceipt, ClockAtVerification)
 	}
-	if zone != "" {
-		loc, err := time.LoadLocation(zone)
+	if c.Zone != "" {
+		loc, err := time.LoadLocation(c.Zone)
 		if err != nil {
 			return p, fmt.Errorf("deadline time zone: %w", err)
 		}
 		p.Location = loc
+	}
+	switch c.RollForward {
+	case "", "false":
+	case "true":
+		p.RollForward = true
+	default:
+		return p, fmt.Errorf("deadline roll-forward %q: want true or false", c.RollForward)
+	}
+	for _, d := range strings.Split(c.Holidays, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if _, err := time.Parse("2006-01-02", d); err != nil {
+			return p, fmt.Errorf("deadline holidays: %q is not a date (YYYY-MM-DD)", d)
+		}
+		if p.Holidays == nil {
+			p.Holidays = map[string]bool{}
+		}
+		p.Holidays[d] = true
+	}
+	if len(p.Holidays) > 0 && !p.RollForward {
+		return p, fmt.Errorf("deadline holidays are given but roll-forward is off: set DEADLINE_ROLL_FORWARD=true")
 	}
 	return p, nil
 }
@@ -60,6 +97,55 @@ func (p DeadlinePolicy) Due(t time.Time, months int) time.Time {
 	if d > last {
 		d = last
 	}
-	endOfDay := time.Date(first.Year(), first.Month(), d, 0, 0, 0, 0, loc).AddDate(0, 0, 1).Add(-time.Second)
-	return endOfDay.UTC()
+	day := time.Date(first.Year(), first.Month(), d, 0, 0, 0, 0, loc)
+	for p.RollForward && (day.Weekday() == time.Saturday || day.Weekday() == time.Sunday || p.Holidays[day.Format("2006-01-02")]) {
+		day = day.AddDate(0, 0, 1)
+	}
+	return day.AddDate(0, 0, 1).Add(-time.Second).UTC()
+}
+
+// MaxExtensionMonths is how far Art. 12(3) lets the deadline be extended.
+const MaxExtensionMonths = 2
+
+// MaxExtensionReasonLength is the longest extension reason accepted, in characters.
+const MaxExtensionReasonLength = 2000
+
+// ClockStarted returns when r's clock started under the policy, and false if
+// it has not started (verification policy, not verified yet).
+func (p DeadlinePolicy) ClockStarted(r *Request) (time.Time, bool) {
+	if p.Start == ClockAtVerification {
+		return r.VerifiedAt, !r.VerifiedAt.IsZero()
+	}
+	return r.ReceivedAt, !r.ReceivedAt.IsZero()
+}
+
+// Extend returns r's new due date after extending it by months more, as
+// Art. 12(3) allows: by one or two months in all, with a reason, decided
+// before the first month ends, for a request still open. Refusals are
+// EInvalid (bad months or reason) or EConflict (too late, too much, closed).
+func (p DeadlinePolicy) Extend(r *Request, months int, reason string, now time.Time) (time.Time, error) {
+	var fields []FieldError
+	if months != 1 && months != 2 {
+		fields = append(fields, FieldError{Field: "months", Reason: "must be 1 or 2"})
+	}
+	if strings.TrimSpace(reason) == "" {
+		fields = append(fields, FieldError{Field: "reason", Reason: "is required: the person must be told why (Art. 12(3))"})
+	} else if utf8.RuneCountInString(reason) > MaxExtensionReasonLength {
+		fields = append(fields, FieldError{Field: "reason", Reason: fmt.Sprintf("is longer than %d characters", MaxExtensionReasonLength)})
+	}
+	if len(fields) > 0 {
+		return time.Time{}, Invalid("the extension is invalid", fields...)
+	}
+	start, ok := p.ClockStarted(r)
+	switch {
+	case r.Status.Final():
+		return time.Time{}, Errorf(EConflict, "a %s request cannot be extended", r.Status)
+	case !ok:
+		return time.Time{}, Errorf(EConflict, "the deadline has not started yet (the request is not verified)")
+	case r.ExtendedMonths+months > MaxExtensionMonths:
+		return time.Time{}, Errorf(EConflict, "the deadline is already extended by %d month(s); at most %d in all", r.ExtendedMonths, MaxExtensionMonths)
+	case now.After(p.Due(start, 1)):
+		return time.Time{}, Errorf(EConflict, "an extension must be decided and told within the first month, which ended %s", p.Due(start, 1).Format(time.RFC3339))
+	}
+	return p.Due(start, 1+r.ExtendedMonths+months), nil
 }

@@ -52,6 +52,7 @@ func TestDeadlineDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	utc := dsr.DeadlinePolicy{Location: time.UTC}
+	rolling := dsr.DeadlinePolicy{Location: time.UTC, RollForward: true, Holidays: map[string]bool{"2026-12-25": true, "2026-12-26": true, "2027-01-01": true}}
 	tests := []struct {
 		name   string
 		policy dsr.DeadlinePolicy
@@ -68,6 +69,12 @@ func TestDeadlineDue(t *testing.T) {
 		{"zero policy is UTC", dsr.DeadlinePolicy{}, "2026-05-05T05:05:05Z", 1, "2026-06-05T23:59:59Z"},
 		{"just before midnight UTC is the next day in Berlin", dsr.DeadlinePolicy{Location: berlin}, "2026-01-30T23:30:00Z", 1, "2026-02-28T22:59:59Z"},
 		{"Berlin, across the DST change", dsr.DeadlinePolicy{Location: berlin}, "2026-03-15T12:00:00Z", 1, "2026-04-15T21:59:59Z"},
+		{"Berlin, across the autumn DST change", dsr.DeadlinePolicy{Location: berlin}, "2026-09-25T12:00:00Z", 1, "2026-10-25T22:59:59Z"},
+		{"calendar days: a Saturday stays", utc, "2026-09-12T10:00:00Z", 1, "2026-10-12T23:59:59Z"},
+		{"roll-forward: Saturday to Monday", rolling, "2026-09-10T10:00:00Z", 1, "2026-10-12T23:59:59Z"},
+		{"roll-forward: a weekday stays", rolling, "2026-09-09T10:00:00Z", 1, "2026-10-09T23:59:59Z"},
+		{"roll-forward: Christmas and the weekend", rolling, "2026-11-25T10:00:00Z", 1, "2026-12-28T23:59:59Z"},
+		{"roll-forward over New Year's Day (Friday) and the weekend", rolling, "2026-12-01T10:00:00Z", 1, "2027-01-04T23:59:59Z"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,15 +88,19 @@ func TestDeadlineDue(t *testing.T) {
 }
 
 func TestNewDeadlinePolicy(t *testing.T) {
-	if p, err := dsr.NewDeadlinePolicy("", ""); err != nil || p.Start != dsr.ClockAtReceipt || p.Location != time.UTC {
+	if p, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{}); err != nil || p.Start != dsr.ClockAtReceipt || p.Location != time.UTC || p.RollForward {
 		t.Errorf("defaults: %+v %v", p, err)
 	}
-	if p, err := dsr.NewDeadlinePolicy("verification", "Europe/Paris"); err != nil || p.Start != dsr.ClockAtVerification || p.Location.String() != "Europe/Paris" {
-		t.Errorf("verification/Paris: %+v %v", p, err)
+	if p, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{Start: "verification", Zone: "Europe/Paris", RollForward: "true", Holidays: "2026-12-25, 2026-12-26"}); err != nil ||
+		p.Start != dsr.ClockAtVerification || p.Location.String() != "Europe/Paris" || !p.RollForward || !p.Holidays["2026-12-26"] {
+		t.Errorf("verification/Paris/roll-forward: %+v %v", p, err)
 	}
-	for _, bad := range [][2]string{{"arrival", ""}, {"receipt", "Mars/Olympus"}} {
-		if _, err := dsr.NewDeadlinePolicy(bad[0], bad[1]); err == nil {
-			t.Errorf("NewDeadlinePolicy(%q, %q) accepted", bad[0], bad[1])
+	for _, bad := range []dsr.DeadlineConfig{
+		{Start: "arrival"}, {Zone: "Mars/Olympus"}, {RollForward: "yes"},
+		{RollForward: "true", Holidays: "25.12.2026"}, {Holidays: "2026-12-25"},
+	} {
+		if _, err := dsr.NewDeadlinePolicy(bad); err == nil {
+			t.Errorf("NewDeadlinePolicy(%+v) accepted", bad)
 		}
 	}
 }

@@ -66,11 +66,13 @@ type Request struct {
 	CodeExpiresAt time.Time
 	CodeAttempts  int
 
-	ReceivedAt  time.Time
-	VerifiedAt  time.Time
-	DueAt       time.Time
-	CompletedAt time.Time
-	UpdatedAt   time.Time
+	ReceivedAt time.Time
+	VerifiedAt time.Time
+	DueAt      time.Time
+	// ExtendedMonths is how far the deadline was extended (Art. 12(3)).
+	ExtendedMonths int
+	CompletedAt    time.Time
+	UpdatedAt      time.Time
 
 	// Purposes planned by dispatch, and for each purpose done, the number of
 	// part chunks it wrote.

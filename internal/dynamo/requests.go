@@ -54,6 +54,7 @@ type requestItem struct {
 	ReceivedAt      string         `dynamodbav:"receivedAt"`
 	VerifiedAt      string         `dynamodbav:"verifiedAt,omitempty"`
 	DueAt           string         `dynamodbav:"dueAt,omitempty"`
+	ExtendedMonths  int            `dynamodbav:"extendedMonths,omitempty"`
 	CompletedAt     string         `dynamodbav:"completedAt,omitempty"`
 	UpdatedAt       string         `dynamodbav:"updatedAt"`
 	PlannedPurposes []string       `dynamodbav:"plannedPurposes,omitempty"`
@@ -83,7 +84,7 @@ func toItem(r *dsr.Request) requestItem {
 		ID: r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, SubjectKey: r.SubjectKey, Scope: r.Scope,
 		Purposes: r.Purposes, Grounds: r.Grounds, TokenHash: r.TokenHash, CodeHash: r.CodeHash,
 		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts,
-		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt),
+		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt),
 		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: r.Result, FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions,
@@ -95,7 +96,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, SubjectKey: it.SubjectKey, Scope: it.Scope,
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
-		Result: it.Result, FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions,
+		Result: it.Result, FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 	}
 	for _, f := range []struct {
 		dst *time.Time
@@ -208,6 +209,9 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 	}
 	if ch.ObjectionDecisions != nil {
 		upd = upd.Set(expression.Name("objectionDecisions"), expression.Value(ch.ObjectionDecisions))
+	}
+	if ch.ExtendedMonths > 0 {
+		upd = upd.Set(expression.Name("extendedMonths"), expression.Value(ch.ExtendedMonths))
 	}
 	cond := expression.Name("status").Equal(expression.Value(string(from)))
 	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to))

@@ -111,6 +111,9 @@ func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status,
 	if ch.ObjectionDecisions != nil {
 		r.ObjectionDecisions = maps.Clone(ch.ObjectionDecisions)
 	}
+	if ch.ExtendedMonths > 0 {
+		r.ExtendedMonths = ch.ExtendedMonths
+	}
 	s.items[id] = *clone(r)
 	return nil
 }

@@ -224,7 +224,7 @@ func TestTemplate(t *testing.T) {
 			"CONTROLLER_NAME":      "Example Shop GmbH",
 			"CONTROLLER_CONTACT":   "privacy@example.com",
 			"DEADLINE_CLOCK_START": "receipt",
-			"DEADLINE_TIME_ZONE":   "UTC",
+			"DEADLINE_TIME_ZONE":   "UTC", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "",
 		}
 		for k, v := range extra {
 			m[k] = v

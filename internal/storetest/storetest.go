@@ -146,13 +146,15 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		if err := s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"a", "b"}}); err != nil {
+		extended := now.AddDate(0, 3, 0)
+		if err := s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"a", "b"}, DueAt: extended, ExtendedMonths: 2}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.Get(ctx, r.ID)
 		want := *r
 		want.Status, want.VerifiedAt, want.UpdatedAt = dsr.StatusInProgress, now, now
 		want.PlannedPurposes, want.DoneParts = []string{"a", "b"}, map[string]int{}
+		want.DueAt, want.ExtendedMonths = extended, 2
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
