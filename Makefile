@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := bin
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
-FUNCTIONS := intake dispatch worker suppression deadletter
+FUNCTIONS := intake dispatch worker suppression dpo deadletter
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
@@ -91,6 +91,7 @@ $(eval $(call lambda_target,IntakeFunction,intake))
 $(eval $(call lambda_target,DispatchFunction,dispatch))
 $(eval $(call lambda_target,WorkerFunction,worker))
 $(eval $(call lambda_target,SuppressionFunction,suppression))
+$(eval $(call lambda_target,DpoFunction,dpo))
 $(eval $(call lambda_target,DeadLetterFunction,deadletter))
 
 clean:

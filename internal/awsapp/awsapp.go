@@ -22,6 +22,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/deadletter"
 	"github.com/privacyops/dsr/internal/dispatch"
+	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/intake"
@@ -92,10 +93,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	deadline, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{
-		Start: env("DEADLINE_CLOCK_START"), Zone: env("DEADLINE_TIME_ZONE"),
-		RollForward: env("DEADLINE_ROLL_FORWARD"), Holidays: env("DEADLINE_HOLIDAYS"),
-	})
+	deadline, err := deadlinePolicy(env)
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
@@ -103,15 +101,11 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	var mailer intake.Mailer = &sesmail.Mailer{Client: sesv2.NewFromConfig(cfg), From: sender}
-	if dir := env("MAIL_OUTBOX_DIR"); dir != "" {
-		mailer = &outbox.Outbox{Dir: dir, From: sender, Console: os.Stderr}
-	}
 	s3c := s3Client(cfg, env)
 	return &intake.Handler{Service: &intake.Service{
 		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
 		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		Mailer:   mailer,
+		Mailer:   mailer(cfg, env, sender),
 		Links:    &s3reports.Store{Client: s3c, Presign: s3.NewPresignClient(s3c), Bucket: bucket},
 		Hasher:   hasher,
 		Registry: reg,
@@ -210,6 +204,45 @@ func loadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hash
 		return nil, err
 	}
 	return dsr.NewHasher(p)
+}
+
+// Dpo builds the DPO-routes handler.
+func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Handler, error) {
+	r := reader{env: env}
+	table, queueURL, sender := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("SENDER_ADDRESS")
+	if err := r.err("dpo"); err != nil {
+		return nil, err
+	}
+	deadline, err := deadlinePolicy(env)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
+	return &dpo.Handler{Service: &dpo.Service{
+		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Mailer:   mailer(cfg, env, sender),
+		Deadline: deadline,
+		Log:      log,
+	}}, nil
+}
+
+// deadlinePolicy reads the DEADLINE_* variables.
+func deadlinePolicy(env Env) (dsr.DeadlinePolicy, error) {
+	return dsr.NewDeadlinePolicy(dsr.DeadlineConfig{
+		Start: env("DEADLINE_CLOCK_START"), Zone: env("DEADLINE_TIME_ZONE"),
+		RollForward: env("DEADLINE_ROLL_FORWARD"), Holidays: env("DEADLINE_HOLIDAYS"),
+	})
+}
+
+// mailer sends as sender through SES, or into the outbox folder
+// MAIL_OUTBOX_DIR when it is set (the local stack).
+func mailer(cfg aws.Config, env Env, sender string) interface {
+	Send(context.Context, dsr.Mail) error
+} {
+	if dir := env("MAIL_OUTBOX_DIR"); dir != "" {
+		return &outbox.Outbox{Dir: dir, From: sender, Console: os.Stderr}
+	}
+	return &sesmail.Mailer{Client: sesv2.NewFromConfig(cfg), From: sender}
 }
 
 // DeadLetter builds the dead-letter handler.

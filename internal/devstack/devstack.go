@@ -52,6 +52,10 @@ type Stack struct {
 	Registry  dsr.Registry
 	Seeded    map[string]int
 	URL       string
+	// DpoToken is a JWT for the DPO routes, minted at start (see MintToken)
+	// with the subject local-dpo in the group dpo, valid DpoTokenTTL; empty
+	// if the template declares no JWT authorizer.
+	DpoToken string
 
 	opts     Options
 	pseudo   samtemplate.Pseudo
@@ -62,6 +66,8 @@ type Stack struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	errs     chan error
+
+	authorizers *authorizers // the HTTP API's authorizers and the stack's signing key
 }
 
 // builders map a function's logical id to the awsapp constructor of its handler.
@@ -77,6 +83,9 @@ var builders = map[string]func(context.Context, aws.Config, awsapp.Env, *slog.Lo
 	},
 	"SuppressionFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.Suppression(ctx, c, e, l)
+	},
+	"DpoFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Dpo(ctx, c, e, l)
 	},
 	"DeadLetterFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.DeadLetter(ctx, c, e, l)
@@ -111,6 +120,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	s := &Stack{Names: names, Functions: fns, opts: o, pseudo: pseudo, template: tpl, handlers: map[string]any{}, errs: make(chan error, 16)}
+	if err := s.setupAuthorizers(); err != nil {
+		return nil, err
+	}
 	for _, fn := range fns {
 		build, ok := builders[fn.LogicalID]
 		if !ok {

@@ -24,9 +24,10 @@ const maxPayload = 10 << 20
 // route is one HttpApi event of the template.
 type route struct {
 	method   string
-	segments []string // "{name}" segments are parameters
-	key      string   // the RouteKey API Gateway sends
-	iam      bool     // Auth.Authorizer AWS_IAM: callers sign with SigV4
+	segments []string       // "{name}" segments are parameters
+	key      string         // the RouteKey API Gateway sends
+	iam      bool           // Auth.Authorizer AWS_IAM: callers sign with SigV4
+	jwt      *jwtAuthorizer // a JWT authorizer: callers send a Bearer token
 	fn       samtemplate.Function
 	handler  httpHandler
 }
@@ -72,11 +73,15 @@ func (s *Stack) routes() ([]*route, error) {
 				key: ev.Method + " " + ev.Path, fn: fn, handler: h,
 			}
 			switch ev.Authorizer {
-			case "":
+			case "", "NONE":
 			case "AWS_IAM":
 				rt.iam = true
 			default:
-				return nil, fmt.Errorf("devstack: %s: route %s: authorizer %q is not served locally", fn.LogicalID, rt.key, ev.Authorizer)
+				j, err := s.authorizers.lookup(ev.Authorizer)
+				if err != nil {
+					return nil, fmt.Errorf("devstack: %s: route %s: %w", fn.LogicalID, rt.key, err)
+				}
+				rt.jwt = j
 			}
 			if ev.Path == "" && ev.Method == "" {
 				// The $default route catches what no other route matches.
@@ -196,6 +201,16 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 }
 
 func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, params map[string]string) {
+	var authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
+	if rt.jwt != nil {
+		claims, err := rt.jwt.verify(req.Header.Values("Authorization"), time.Now())
+		if err != nil {
+			g.stack.opts.Log.Warn("JWT authorization refused", "route", rt.key, "authorizer", rt.jwt.name, "reason", err.Error())
+			writeUnauthorized(w, err.Error())
+			return
+		}
+		authz = jwtDescription(claims)
+	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxPayload+1))
 	if err != nil {
 		writeMessage(w, http.StatusBadRequest, "Bad Request")
@@ -216,6 +231,7 @@ func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, pa
 	}
 	id := newRequestID()
 	ev := toRequestEvent(req, rt.key, params, body, id)
+	ev.RequestContext.Authorizer = authz
 	ctx, cancel := functionContext(req.Context(), rt.fn, id)
 	defer cancel()
 	resp, err := rt.handler.Handle(ctx, ev)

@@ -115,6 +115,7 @@ func TestStatusTransitions(t *testing.T) {
 		{dsr.StatusQueued, dsr.StatusRejected}:               true,
 		{dsr.StatusInProgress, dsr.StatusCompleted}:          true,
 		{dsr.StatusInProgress, dsr.StatusFailed}:             true,
+		{dsr.StatusFailed, dsr.StatusQueued}:                 true,
 	}
 	all := []dsr.Status{dsr.StatusAwaitingVerification, dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted,
 		dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired}
@@ -125,7 +126,7 @@ func TestStatusTransitions(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []dsr.Status{dsr.StatusCompleted, dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired} {
+	for _, s := range []dsr.Status{dsr.StatusCompleted, dsr.StatusRejected, dsr.StatusExpired} {
 		if !s.Final() {
 			t.Errorf("%s is not final", s)
 		}

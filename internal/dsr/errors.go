@@ -19,6 +19,10 @@ const (
 	EConflict ErrorCode = "conflict"  // action not allowed in the current state
 	EGone     ErrorCode = "gone"      // expired or deleted for good
 	EInternal ErrorCode = "internal"  // anything else; never shown to clients
+	// EUnauthenticated: no valid credentials (a DPO route without a token).
+	EUnauthenticated ErrorCode = "unauthenticated"
+	// EForbidden: valid credentials without the right (a token without the dpo group).
+	EForbidden ErrorCode = "forbidden"
 	// ENotImplemented: a valid request this version does not process yet.
 	ENotImplemented ErrorCode = "not_implemented"
 )

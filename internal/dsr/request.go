@@ -32,6 +32,8 @@ var transitions = map[Status][]Status{
 	StatusAwaitingVerification: {StatusQueued, StatusExpired, StatusRejected},
 	StatusQueued:               {StatusInProgress, StatusFailed, StatusRejected},
 	StatusInProgress:           {StatusCompleted, StatusFailed},
+	// A DPO retries a failed request (api.md): it is queued again.
+	StatusFailed: {StatusQueued},
 }
 
 // CanMoveTo reports whether a request in status s may move to next.

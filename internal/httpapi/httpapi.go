@@ -33,6 +33,9 @@ var statusOf = map[dsr.ErrorCode]int{
 	dsr.EGone:     http.StatusGone,
 	dsr.EInternal: http.StatusInternalServerError,
 
+	dsr.EUnauthenticated: http.StatusUnauthorized,
+	dsr.EForbidden:       http.StatusForbidden,
+
 	dsr.ENotImplemented: http.StatusNotImplemented,
 }
 

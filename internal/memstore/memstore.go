@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,6 +131,60 @@ func (s *Requests) BySubject(_ context.Context, subjectKey string) ([]*dsr.Reque
 	}
 	slices.SortFunc(out, func(a, b *dsr.Request) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// List is the in-memory form of dynamo.Requests.List: requests with a due
+// date, by the query's statuses in order, then due date; cursors are offsets.
+func (s *Requests) List(_ context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []*dsr.Request
+	for _, st := range q.Statuses {
+		var some []*dsr.Request
+		for _, r := range s.items {
+			if r.Status == st && !r.DueAt.IsZero() && (q.Type == "" || r.Type == q.Type) && (q.DueBefore.IsZero() || r.DueAt.Before(q.DueBefore)) {
+				some = append(some, clone(r))
+			}
+		}
+		slices.SortFunc(some, func(a, b *dsr.Request) int {
+			if c := a.DueAt.Compare(b.DueAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		all = append(all, some...)
+	}
+	start := 0
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil || n < 0 || n > len(all) {
+			return nil, "", dsr.Invalid("the query is invalid", dsr.FieldError{Field: "cursor", Reason: "is not a cursor of this list"})
+		}
+		start = n
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > dsr.MaxListLimit {
+		limit = dsr.MaxListLimit
+	}
+	end := min(start+limit, len(all))
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return all[start:end], next, nil
+}
+
+// SetDeadline is the in-memory form of dynamo.Requests.SetDeadline.
+func (s *Requests) SetDeadline(_ context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	if !ok || r.Status != status || r.ExtendedMonths != prevMonths {
+		return conflict("set deadline")
+	}
+	r.DueAt, r.ExtendedMonths, r.UpdatedAt = due, months, now
+	s.items[id] = r
+	return nil
 }
 
 // Suppressions is an in-memory suppression list, safe for concurrent use.

@@ -247,6 +247,18 @@ func TestTemplate(t *testing.T) {
 			Events:      []Event{sqs("Requests", "RequestQueue")},
 		},
 		{
+			LogicalID: "DpoFunction", Timeout: 15 * time.Second, MemorySize: 256,
+			Environment: env(map[string]string{"REQUEST_QUEUE_URL": "http://sqs/RequestQueue", "SENDER_ADDRESS": "privacy@example.com"}),
+			Events: []Event{
+				{Name: "Detail", Type: "HttpApi", Path: "/v1/dpo/requests/{id}", Method: "GET", Authorizer: "DpoAuthorizer"},
+				{Name: "Extend", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/extend", Method: "POST", Authorizer: "DpoAuthorizer"},
+				{Name: "List", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "GET", Authorizer: "DpoAuthorizer"},
+				{Name: "Metrics", Type: "HttpApi", Path: "/v1/dpo/metrics", Method: "GET", Authorizer: "DpoAuthorizer"},
+				{Name: "Reject", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/reject", Method: "POST", Authorizer: "DpoAuthorizer"},
+				{Name: "Retry", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/retry", Method: "POST", Authorizer: "DpoAuthorizer"},
+			},
+		},
+		{
 			LogicalID: "IntakeFunction", Timeout: 10 * time.Second, MemorySize: 256,
 			Environment: env(map[string]string{
 				"REQUEST_QUEUE_URL": "http://sqs/RequestQueue",

@@ -25,6 +25,8 @@ type Store interface {
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
+	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
+	SetDeadline(ctx context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error
 }
 
 var seq atomic.Int64
@@ -199,6 +201,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		}
 	})
 
+	t.Run("lists by status and due date, with filters and cursors; deadlines move conditionally", func(t *testing.T) {
+		runList(t, newStore(t))
+	})
+
 	t.Run("a completed objection keeps its decisions and recipients; requests are found by subject", func(t *testing.T) {
 		s := newStore(t)
 		key := fmt.Sprintf("%064d", seq.Add(1))
@@ -242,6 +248,105 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			t.Errorf("by subject (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// runList is the list and deadline part of the contract. It uses only the
+// statuses failed, rejected and expired, which no other case leaves behind,
+// so it can share a table with them.
+func runList(t *testing.T, s Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
+	type want struct {
+		id string
+		st dsr.Status
+	}
+	var made []want
+	for i, tc := range []struct {
+		st  dsr.Status
+		typ dsr.Type
+		due time.Time
+	}{
+		{dsr.StatusFailed, dsr.TypeAccess, now.AddDate(0, 0, 3)},
+		{dsr.StatusFailed, dsr.TypeErasure, now.AddDate(0, 0, -2)},
+		{dsr.StatusRejected, dsr.TypeAccess, now.AddDate(0, 0, 1)},
+		{dsr.StatusFailed, dsr.TypeAccess, now.AddDate(0, 0, -5)},
+		{dsr.StatusExpired, dsr.TypeObjection, now.AddDate(0, 0, 9)},
+		{dsr.StatusRejected, dsr.TypeErasure, now.AddDate(0, 0, -1)},
+	} {
+		r := newRequest()
+		r.Type, r.DueAt = tc.typ, tc.due
+		if tc.typ == dsr.TypeObjection {
+			r.Scope = dsr.ScopeDirectMarketing
+		}
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		switch tc.st {
+		case dsr.StatusFailed:
+			_ = s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{})
+			_ = s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: fmt.Sprint("case ", i)})
+		default:
+			_ = s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, tc.st, now, dsr.Changes{})
+		}
+		made = append(made, want{r.ID, tc.st})
+	}
+	ids := func(rs []*dsr.Request) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	// All three statuses, two at a time: statuses in query order, each by due date.
+	q := dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired}, Limit: 2}
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("list paging does not end")
+		}
+		rs, cursor, err := s.List(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) > 2 {
+			t.Fatalf("page of %d, limit 2", len(rs))
+		}
+		got = append(got, ids(rs)...)
+		if cursor == "" {
+			break
+		}
+		q.Cursor = cursor
+	}
+	order := []string{made[3].id, made[1].id, made[0].id, made[5].id, made[2].id, made[4].id}
+	if diff := cmp.Diff(order, got); diff != "" {
+		t.Errorf("list order (-want +got):\n%s", diff)
+	}
+	// Filters: type, and due before now (overdue).
+	rs, cursor, err := s.List(ctx, dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusFailed, dsr.StatusRejected}, Type: dsr.TypeErasure, DueBefore: now, Limit: 10})
+	if err != nil || cursor != "" {
+		t.Fatal(err, cursor)
+	}
+	if diff := cmp.Diff([]string{made[1].id, made[5].id}, ids(rs)); diff != "" {
+		t.Errorf("erasures due before now (-want +got):\n%s", diff)
+	}
+	if _, _, err := s.List(ctx, dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusFailed}, Cursor: "not-a-cursor", Limit: 10}); dsr.ErrorCodeOf(err) != dsr.EInvalid {
+		t.Errorf("bad cursor: %v", err)
+	}
+	// Deadlines move only from the state the caller saw.
+	id := made[0].id
+	due := now.AddDate(0, 2, 0)
+	if err := s.SetDeadline(ctx, id, dsr.StatusQueued, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+		t.Errorf("set deadline from the wrong status: %v", err)
+	}
+	if err := s.SetDeadline(ctx, id, dsr.StatusFailed, 0, due, 2, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDeadline(ctx, id, dsr.StatusFailed, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+		t.Errorf("a second extension from 0 months: %v", err)
+	}
+	if r, _ := s.Get(ctx, id); !r.DueAt.Equal(due) || r.ExtendedMonths != 2 {
+		t.Errorf("after the extension: due %s, %d months", r.DueAt, r.ExtendedMonths)
+	}
 }
 
 // SuppressionStore is the suppression list's contract.

@@ -1,0 +1,235 @@
+// Package dpo serves the DPO routes of the public API: the dashboard lists
+// requests by status and due date, reads one with its progress, extends a
+// deadline, rejects a manifestly unfounded or excessive request, retries a
+// failed one, and reads metrics. API Gateway's JWT authorizer checks the
+// token; this package also requires the group "dpo".
+package dpo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/httpapi"
+)
+
+// Store reads and changes requests, conditionally.
+type Store interface {
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
+	SetDeadline(ctx context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error
+}
+
+// Queue takes requests to process again.
+type Queue interface {
+	SendRequest(ctx context.Context, m dsr.RequestMessage) error
+}
+
+// Mailer tells the person.
+type Mailer interface {
+	Send(ctx context.Context, m dsr.Mail) error
+}
+
+// Service implements the DPO routes. Actor is the token's subject, for logs.
+type Service struct {
+	Store    Store
+	Queue    Queue
+	Mailer   Mailer
+	Deadline dsr.DeadlinePolicy
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Page is one page of the list.
+type Page struct {
+	Items  []dsr.DPOView `json:"items"`
+	Cursor string        `json:"cursor,omitempty"`
+}
+
+// List answers GET /v1/dpo/requests.
+func (s *Service) List(ctx context.Context, query map[string]string) (*Page, error) {
+	now := s.now()
+	q, err := dsr.ParseListQuery(query, now)
+	if err != nil {
+		return nil, err
+	}
+	rs, cursor, err := s.Store.List(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{Items: make([]dsr.DPOView, 0, len(rs)), Cursor: cursor}
+	for _, r := range rs {
+		p.Items = append(p.Items, r.DPOView(now, false))
+	}
+	return p, nil
+}
+
+func (s *Service) get(ctx context.Context, id string) (*dsr.Request, error) {
+	if _, err := ulid.ParseStrict(id); err != nil {
+		return nil, dsr.ErrNotFound
+	}
+	return s.Store.Get(ctx, id)
+}
+
+// Detail answers GET /v1/dpo/requests/{id}.
+func (s *Service) Detail(ctx context.Context, id string) (dsr.DPOView, error) {
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	return r.DPOView(s.now(), true), nil
+}
+
+// Extend answers POST /v1/dpo/requests/{id}/extend: the person is told the
+// new date and the reason first, then the deadline moves.
+func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
+	months, reason, err := dsr.ParseExtension(body)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	now := s.now()
+	due, err := s.Deadline.Extend(r, months, reason, now)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason)); err != nil {
+		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("extend: notice: %w", err)}
+	}
+	if err := s.Store.SetDeadline(ctx, r.ID, r.Status, r.ExtendedMonths, due, r.ExtendedMonths+months, now); err != nil {
+		return dsr.DPOView{}, err
+	}
+	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
+	r.DueAt, r.ExtendedMonths = due, r.ExtendedMonths+months
+	return r.DPOView(now, true), nil
+}
+
+// Reject answers POST /v1/dpo/requests/{id}/reject (Art. 12(5)), before
+// processing begins, and tells the person why and what they can do.
+func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
+	rej, err := dsr.ParseRejection(body)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	if !r.Status.CanMoveTo(dsr.StatusRejected) {
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "a %s request cannot be rejected: only requests not yet in progress can", r.Status)
+	}
+	now := s.now()
+	reason := "rejected as " + map[string]string{dsr.RejectManifestlyUnfounded: "manifestly unfounded", dsr.RejectExcessive: "excessive"}[rej.Reason] + " (Art. 12(5)): " + rej.Detail
+	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}); err != nil {
+		return dsr.DPOView{}, err
+	}
+	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
+	if err := s.Mailer.Send(ctx, dsr.RejectionMail(r, rej)); err != nil {
+		// The decision stands; the notice must be sent by hand.
+		s.Log.ErrorContext(ctx, "rejection notice not sent", "dsrId", r.ID, "error", err.Error())
+		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("reject: the request is rejected but the notice could not be sent: %w", err)}
+	}
+	r.Status, r.FailureReason = dsr.StatusRejected, reason
+	return r.DPOView(now, true), nil
+}
+
+// Retry answers POST /v1/dpo/requests/{id}/retry: a failed request is queued
+// again and processed from the start (tasks are idempotent).
+func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, error) {
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	if r.Status != dsr.StatusFailed {
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "only failed requests can be retried; this one is %s", r.Status)
+	}
+	now := s.now()
+	if err := s.Store.Transition(ctx, r.ID, dsr.StatusFailed, dsr.StatusQueued, now, dsr.Changes{}); err != nil {
+		return dsr.DPOView{}, err
+	}
+	if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: r.ID}); err != nil {
+		// Without its message the request would wait for ever: fail it again.
+		if ferr := s.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: r.FailureReason}); ferr != nil {
+			s.Log.ErrorContext(ctx, "retry: could not fail the request again", "dsrId", r.ID, "error", ferr.Error())
+		}
+		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("retry: queue request: %w", err)}
+	}
+	s.Log.InfoContext(ctx, "request retried", "dsrId", r.ID, "actor", actor, "event", "retried")
+	r.Status = dsr.StatusQueued
+	return r.DPOView(now, true), nil
+}
+
+// Metrics are the dashboard's figures.
+type Metrics struct {
+	ByStatus           map[dsr.Status]int `json:"byStatus"`
+	ByType             map[dsr.Type]int   `json:"byType"`
+	Overdue            int                `json:"overdue"`
+	DueWithin7Days     int                `json:"dueWithin7Days"`
+	MedianHoursToClose *float64           `json:"medianHoursToComplete"`
+	Requests           int                `json:"requests"`
+}
+
+// allStatuses is every status, for the metrics.
+var allStatuses = []dsr.Status{
+	dsr.StatusAwaitingVerification, dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted,
+	dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired,
+}
+
+// Metrics answers GET /v1/dpo/metrics. It reads the status/due index page by
+// page (never a Scan); requests whose clock has not started (no due date)
+// are not in that index and not counted.
+func (s *Service) Metrics(ctx context.Context) (*Metrics, error) {
+	now := s.now()
+	m := &Metrics{ByStatus: map[dsr.Status]int{}, ByType: map[dsr.Type]int{}}
+	var hours []float64
+	q := dsr.ListQuery{Statuses: allStatuses, Limit: dsr.MaxListLimit}
+	for pages := 0; ; pages++ {
+		rs, cursor, err := s.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			m.Requests++
+			m.ByStatus[r.Status]++
+			m.ByType[r.Type]++
+			switch {
+			case r.Overdue(now):
+				m.Overdue++
+			case r.Open() && r.DueAt.Before(now.Add(7*24*time.Hour)):
+				m.DueWithin7Days++
+			}
+			if r.Status == dsr.StatusCompleted && !r.CompletedAt.IsZero() {
+				hours = append(hours, r.CompletedAt.Sub(r.ReceivedAt).Hours())
+			}
+		}
+		if cursor == "" {
+			break
+		}
+		q.Cursor = cursor
+	}
+	if len(hours) > 0 {
+		sort.Float64s(hours)
+		med := hours[len(hours)/2]
+		if len(hours)%2 == 0 {
+			med = (hours[len(hours)/2-1] + hours[len(hours)/2]) / 2
+		}
+		m.MedianHoursToClose = &med
+	}
+	return m, nil
+}

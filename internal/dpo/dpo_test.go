@@ -1,0 +1,308 @@
+package dpo_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privacyops/dsr/internal/dpo"
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/memstore"
+)
+
+type fakeQueue struct {
+	sent []dsr.RequestMessage
+	err  error
+}
+
+func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
+	if q.err != nil {
+		return q.err
+	}
+	q.sent = append(q.sent, m)
+	return nil
+}
+
+type fakeMailer struct {
+	mails []dsr.Mail
+	err   error
+}
+
+func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.mails = append(m.mails, mail)
+	return nil
+}
+
+type env struct {
+	h      *dpo.Handler
+	store  *memstore.Requests
+	queue  *fakeQueue
+	mailer *fakeMailer
+	now    time.Time
+}
+
+var ids = map[string]string{
+	"waiting":  "01JD0000000000000000000001",
+	"running":  "01JD0000000000000000000002",
+	"failed":   "01JD0000000000000000000003",
+	"overdue":  "01JD0000000000000000000004",
+	"complete": "01JD0000000000000000000005",
+}
+
+// newEnv stores five requests received on 2027-01-31 (due 2027-02-28), in
+// the statuses their names say; "overdue" was received a month earlier.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
+	e.h = &dpo.Handler{Service: &dpo.Service{
+		Store: e.store, Queue: e.queue, Mailer: e.mailer, Deadline: dsr.DeadlinePolicy{Location: time.UTC},
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
+	}}
+	ctx := context.Background()
+	received := time.Date(2027, 1, 31, 10, 0, 0, 0, time.UTC)
+	policy := dsr.DeadlinePolicy{Location: time.UTC}
+	for name, id := range ids {
+		at := received
+		if name == "overdue" {
+			at = received.AddDate(0, -1, 0)
+		}
+		r := &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada.lovelace@example.com",
+			ReceivedAt: at, UpdatedAt: at, DueAt: policy.Due(at, 1)}
+		must(t, e.store.Create(ctx, r))
+		path := map[string][]dsr.Status{
+			"running":  {dsr.StatusQueued, dsr.StatusInProgress},
+			"failed":   {dsr.StatusQueued, dsr.StatusFailed},
+			"overdue":  {dsr.StatusQueued, dsr.StatusInProgress},
+			"complete": {dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted},
+		}[name]
+		from := dsr.StatusAwaitingVerification
+		for _, to := range path {
+			ch := dsr.Changes{}
+			switch to {
+			case dsr.StatusInProgress:
+				ch.PlannedPurposes = []string{"marketing", "billing"}
+			case dsr.StatusCompleted:
+				ch.CompletedAt = at.Add(30 * time.Hour)
+			case dsr.StatusFailed:
+				ch.FailureReason = "a task reached the dead-letter queue"
+			}
+			must(t, e.store.Transition(ctx, id, from, to, at, ch))
+			from = to
+		}
+	}
+	_, _, _ = e.store.MarkPartDone(ctx, ids["running"], "marketing", 3, received)
+	return e
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var dpoClaims = map[string]string{"sub": "dpo-7", "cognito:groups": "[dpo admin]"}
+
+func (e *env) call(t *testing.T, route, id string, claims map[string]string, query map[string]string, body string) (int, map[string]any) {
+	t.Helper()
+	req := events.APIGatewayV2HTTPRequest{RouteKey: route, PathParameters: map[string]string{"id": id}, QueryStringParameters: query, Body: body}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	resp, err := e.h.Handle(context.Background(), req)
+	must(t, err)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("%s: body %q", route, resp.Body)
+	}
+	if strings.Contains(resp.Body, "ada.lovelace@") {
+		t.Errorf("%s answers the subject's address: %s", route, resp.Body)
+	}
+	return resp.StatusCode, m
+}
+
+func TestAuthorization(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name   string
+		claims map[string]string
+		status int
+	}{
+		{"no token", nil, 401},
+		{"no subject", map[string]string{"cognito:groups": "[dpo]"}, 401},
+		{"no group", map[string]string{"sub": "u1"}, 403},
+		{"other groups", map[string]string{"sub": "u1", "cognito:groups": "[support dpo-readers]"}, 403},
+		{"cognito groups", dpoClaims, 200},
+		{"groups as a JSON array", map[string]string{"sub": "u1", "groups": `["dpo"]`}, 200},
+	} {
+		for _, route := range []string{dpo.RouteList, dpo.RouteMetrics} {
+			if status, m := e.call(t, route, "", tc.claims, nil, ""); status != tc.status {
+				t.Errorf("%s, %s: %d %v, want %d", tc.name, route, status, m, tc.status)
+			}
+		}
+	}
+}
+
+func TestListAndDetail(t *testing.T) {
+	e := newEnv(t)
+	status, m := e.call(t, dpo.RouteList, "", dpoClaims, map[string]string{"limit": "2"}, "")
+	if status != 200 || len(m["items"].([]any)) != 2 || m["cursor"] == nil {
+		t.Fatalf("first page: %d %v", status, m)
+	}
+	first := m["items"].([]any)[0].(map[string]any)
+	if first["subject"] != "a***@e***.com" || first["id"] != ids["failed"] {
+		t.Errorf("first item (failed requests come first): %v", first)
+	}
+	seen := len(m["items"].([]any))
+	for cursor := m["cursor"]; cursor != nil; {
+		_, m = e.call(t, dpo.RouteList, "", dpoClaims, map[string]string{"limit": "2", "cursor": cursor.(string)}, "")
+		seen += len(m["items"].([]any))
+		cursor = m["cursor"]
+	}
+	if seen != 4 {
+		t.Errorf("listed %d open requests, want 4 (the completed one is not open)", seen)
+	}
+	_, m = e.call(t, dpo.RouteList, "", dpoClaims, map[string]string{"overdue": "true"}, "")
+	if items := m["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != ids["overdue"] || items[0].(map[string]any)["overdue"] != true {
+		t.Errorf("overdue: %v", m)
+	}
+	_, m = e.call(t, dpo.RouteList, "", dpoClaims, map[string]string{"status": "completed"}, "")
+	if items := m["items"].([]any); len(items) != 1 {
+		t.Errorf("completed: %v", m)
+	}
+	for _, bad := range []map[string]string{{"status": "lost"}, {"limit": "0"}, {"limit": "101"}, {"dueBefore": "tomorrow"}, {"overdue": "yes"}, {"cursor": "x"}, {"sort": "due"}} {
+		if status, m := e.call(t, dpo.RouteList, "", dpoClaims, bad, ""); status != 400 {
+			t.Errorf("list %v: %d %v", bad, status, m)
+		}
+	}
+	status, m = e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, "")
+	want := []any{
+		map[string]any{"purpose": "marketing", "done": true, "chunks": 3.0},
+		map[string]any{"purpose": "billing", "done": false, "chunks": 0.0},
+	}
+	if status != 200 || !cmp.Equal(m["purposes"], want) {
+		t.Errorf("detail: %d %v", status, m)
+	}
+	if status, _ := e.call(t, dpo.RouteDetail, "01JD9999999999999999999999", dpoClaims, nil, ""); status != 404 {
+		t.Errorf("unknown id: %d", status)
+	}
+}
+
+func TestExtend(t *testing.T) {
+	e := newEnv(t)
+	status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":2,"reason":"Records in four systems, one of them archived."}`)
+	if status != 200 || m["dueAt"] != "2027-04-30T23:59:59Z" || m["extendedMonths"] != 2.0 {
+		t.Fatalf("extend: %d %v", status, m)
+	}
+	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.mails[0].Text, "archived") {
+		t.Errorf("notice: %+v", e.mailer.mails)
+	}
+	for _, tc := range []struct {
+		id, body string
+		status   int
+	}{
+		{ids["running"], `{"months":1,"reason":"more"}`, 409}, // three months in all
+		{ids["waiting"], `{"months":1}`, 400},                 // no reason
+		{ids["waiting"], `{"months":3,"reason":"r"}`, 400},
+		{ids["overdue"], `{"months":1,"reason":"r"}`, 409}, // the first month is over
+		{ids["complete"], `{"months":1,"reason":"r"}`, 409},
+		{ids["waiting"], `{"months":"1","reason":"r"}`, 400},
+	} {
+		if status, m := e.call(t, dpo.RouteExtend, tc.id, dpoClaims, nil, tc.body); status != tc.status {
+			t.Errorf("extend %s %s: %d %v, want %d", tc.id, tc.body, status, m, tc.status)
+		}
+	}
+	if len(e.mailer.mails) != 1 {
+		t.Errorf("refused extensions sent mail: %d", len(e.mailer.mails))
+	}
+	// A notice that cannot be sent leaves the deadline as it was.
+	e.mailer.err = errors.New("SES throttled")
+	if status, _ := e.call(t, dpo.RouteExtend, ids["waiting"], dpoClaims, nil, `{"months":1,"reason":"r"}`); status != 503 {
+		t.Errorf("extend without notice: %d", status)
+	}
+	if r, _ := e.store.Get(context.Background(), ids["waiting"]); r.ExtendedMonths != 0 {
+		t.Errorf("extended without notice")
+	}
+}
+
+func TestRejectAndRetry(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	status, m := e.call(t, dpo.RouteReject, ids["waiting"], dpoClaims, nil, `{"reason":"excessive","detail":"The fourth identical request this week."}`)
+	if status != 200 || m["status"] != "rejected" {
+		t.Fatalf("reject: %d %v", status, m)
+	}
+	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "excessive") || !strings.Contains(e.mailer.mails[0].Text, "supervisory authority") {
+		t.Errorf("rejection notice: %+v", e.mailer.mails)
+	}
+	for _, tc := range []struct {
+		id, body string
+		status   int
+	}{
+		{ids["running"], `{"reason":"excessive","detail":"d"}`, 409},
+		{ids["failed"], `{"reason":"boring","detail":"d"}`, 400},
+		{ids["failed"], `{"reason":"excessive"}`, 400},
+	} {
+		if status, m := e.call(t, dpo.RouteReject, tc.id, dpoClaims, nil, tc.body); status != tc.status {
+			t.Errorf("reject %s %s: %d %v, want %d", tc.id, tc.body, status, m, tc.status)
+		}
+	}
+
+	if status, _ := e.call(t, dpo.RouteRetry, ids["running"], dpoClaims, nil, ""); status != 409 {
+		t.Errorf("retry of a running request: %d", status)
+	}
+	e.queue.err = errors.New("SQS unavailable")
+	if status, _ := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 503 {
+		t.Errorf("retry without a queue: %d", status)
+	}
+	if r, _ := e.store.Get(ctx, ids["failed"]); r.Status != dsr.StatusFailed {
+		t.Errorf("after a retry that could not be queued: %s, want failed", r.Status)
+	}
+	e.queue.err = nil
+	if status, m := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 200 || m["status"] != "queued" || len(e.queue.sent) != 1 {
+		t.Errorf("retry: %d %v, sent %v", status, m, e.queue.sent)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	status, m := e.call(t, dpo.RouteMetrics, "", dpoClaims, nil, "")
+	want := map[string]any{
+		"byStatus":              map[string]any{"awaiting_verification": 1.0, "in_progress": 2.0, "failed": 1.0, "completed": 1.0},
+		"byType":                map[string]any{"access": 5.0},
+		"overdue":               1.0,
+		"dueWithin7Days":        0.0,
+		"medianHoursToComplete": 30.0,
+		"requests":              5.0,
+	}
+	if status != 200 || !cmp.Equal(want, m) {
+		t.Errorf("metrics: %d %s", status, cmp.Diff(want, m))
+	}
+	e.now = time.Date(2027, 2, 22, 9, 0, 0, 0, time.UTC)
+	if _, m := e.call(t, dpo.RouteMetrics, "", dpoClaims, nil, ""); m["dueWithin7Days"] != 3.0 {
+		t.Errorf("due within 7 days of 22 February: %v", m["dueWithin7Days"])
+	}
+}
+
+func TestGroups(t *testing.T) {
+	for in, want := range map[string][]string{
+		"[dpo admin]": {"dpo", "admin"}, `["dpo","x"]`: {"dpo", "x"}, "dpo": {"dpo"}, "": nil,
+	} {
+		if got := dpo.Groups(map[string]string{"cognito:groups": in}); !cmp.Equal(got, want) {
+			t.Errorf("Groups(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package dsr
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// GroupDPO is the group claim a token needs for the DPO routes.
+const GroupDPO = "dpo"
+
+// MaskEmail shows an address so that a DPO can tell requests apart without
+// reading it: the first character of the local part and of the domain, and
+// the top-level domain ("a***@e***.com").
+func MaskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" || domain == "" {
+		return "***"
+	}
+	tld := ""
+	if i := strings.LastIndexByte(domain, '.'); i > 0 {
+		tld = domain[i:]
+	}
+	first := func(s string) string {
+		r, _ := utf8.DecodeRuneInString(s)
+		return string(r)
+	}
+	return first(local) + "***@" + first(domain) + "***" + tld
+}
+
+// DPOView is a request as the DPO dashboard sees it: the subject's view, the
+// subject masked, and what the DPO needs to act.
+type DPOView struct {
+	View
+	Subject        string `json:"subject"`
+	ExtendedMonths int    `json:"extendedMonths,omitempty"`
+	FailureReason  string `json:"failureReason,omitempty"`
+	Overdue        bool   `json:"overdue"`
+	// Purposes is the per-purpose progress (detail only).
+	Purposes []PurposeProgress `json:"purposes,omitempty"`
+}
+
+// PurposeProgress is how far a request got with one planned purpose.
+type PurposeProgress struct {
+	Purpose string `json:"purpose"`
+	Done    bool   `json:"done"`
+	Chunks  int    `json:"chunks"`
+	// Decision is the DPO's decision on an objection to the purpose
+	// ("pending" until taken), when one is needed.
+	Decision string `json:"decision,omitempty"`
+}
+
+// DPOView returns the DPO's view of r at now; detail adds the progress.
+func (r *Request) DPOView(now time.Time, detail bool) DPOView {
+	v := DPOView{
+		View: r.View(), Subject: MaskEmail(r.Email), ExtendedMonths: r.ExtendedMonths, FailureReason: r.FailureReason,
+		Overdue: r.Overdue(now),
+	}
+	if detail {
+		for _, p := range r.PlannedPurposes {
+			chunks, done := r.DoneParts[p]
+			v.Purposes = append(v.Purposes, PurposeProgress{Purpose: p, Done: done, Chunks: chunks, Decision: r.ObjectionDecisions[p]})
+		}
+	}
+	return v
+}
+
+// Open reports whether r still awaits an answer (its deadline runs).
+func (r *Request) Open() bool {
+	switch r.Status {
+	case StatusAwaitingVerification, StatusQueued, StatusInProgress, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Overdue reports whether r is open and past its due date at now.
+func (r *Request) Overdue(now time.Time) bool {
+	return r.Open() && !r.DueAt.IsZero() && now.After(r.DueAt)
+}
+
+// Rejection reasons of Art. 12(5).
+const (
+	RejectManifestlyUnfounded = "manifestly_unfounded"
+	RejectExcessive           = "excessive"
+)
+
+// Rejection is a validated reject body.
+type Rejection struct {
+	Reason string
+	Detail string
+}
+
+// MaxDetailLength bounds the DPO's free texts (reasons, details), in characters.
+const MaxDetailLength = 2000
+
+// ParseRejection decodes and validates a reject body.
+func ParseRejection(body []byte) (Rejection, error) {
+	var b struct {
+		Reason *string `json:"reason"`
+		Detail *string `json:"detail"`
+	}
+	if err := DecodeStrict(body, &b); err != nil {
+		return Rejection{}, err
+	}
+	var fields []FieldError
+	var rej Rejection
+	switch {
+	case b.Reason == nil:
+		fields = append(fields, FieldError{Field: "reason", Reason: "is required"})
+	case *b.Reason != RejectManifestlyUnfounded && *b.Reason != RejectExcessive:
+		fields = append(fields, FieldError{Field: "reason", Reason: `must be "manifestly_unfounded" or "excessive" (Art. 12(5))`})
+	default:
+		rej.Reason = *b.Reason
+	}
+	switch {
+	case b.Detail == nil || strings.TrimSpace(*b.Detail) == "":
+		fields = append(fields, FieldError{Field: "detail", Reason: "is required: the person must be told the reasons (Art. 12(4))"})
+	case utf8.RuneCountInString(*b.Detail) > MaxDetailLength:
+		fields = append(fields, FieldError{Field: "detail", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
+	default:
+		rej.Detail = *b.Detail
+	}
+	if len(fields) > 0 {
+		return Rejection{}, Invalid("the request body is invalid", fields...)
+	}
+	return rej, nil
+}
+
+// ParseExtension decodes an extend body; Extend checks its values.
+func ParseExtension(body []byte) (months int, reason string, err error) {
+	var b struct {
+		Months *int    `json:"months"`
+		Reason *string `json:"reason"`
+	}
+	if err := DecodeStrict(body, &b); err != nil {
+		return 0, "", err
+	}
+	if b.Months == nil {
+		return 0, "", Invalid("the request body is invalid", FieldError{Field: "months", Reason: "is required"})
+	}
+	if b.Reason != nil {
+		reason = *b.Reason
+	}
+	return *b.Months, reason, nil
+}
+
+// ExtensionMail tells the person that the deadline of r is extended to due,
+// and why (Art. 12(3)).
+func ExtensionMail(r *Request, due time.Time, reason string) Mail {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello,\n\nyour request for %s needs more time than one month.\n\n", typeWords[r.Type])
+	fmt.Fprintf(&b, "We will answer it by %s at the latest (Art. 12(3) GDPR).\n\nThe reason:\n%s\n\n", due.UTC().Format("2 January 2006"), reason)
+	fmt.Fprintf(&b, "Request: %s\n", r.ID)
+	return Mail{To: r.Email, Subject: "Your request: we need more time", Text: b.String(), RequestID: r.ID}
+}
+
+// RejectionMail tells the person that r is refused, why, and what they can
+// do (Art. 12(4)).
+func RejectionMail(r *Request, rej Rejection) Mail {
+	why := map[string]string{RejectManifestlyUnfounded: "manifestly unfounded", RejectExcessive: "excessive"}[rej.Reason]
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello,\n\nwe will not act on your request for %s: we consider it %s (Art. 12(5) GDPR).\n\n", typeWords[r.Type], why)
+	fmt.Fprintf(&b, "The reasons:\n%s\n\n", rej.Detail)
+	b.WriteString("You may lodge a complaint with a supervisory authority and seek a judicial remedy (Art. 12(4) GDPR).\n\n")
+	fmt.Fprintf(&b, "Request: %s\n", r.ID)
+	return Mail{To: r.Email, Subject: "Your request: we will not act on it", Text: b.String(), RequestID: r.ID}
+}
+
+// ListQuery filters the DPO list.
+type ListQuery struct {
+	Statuses  []Status  // empty: every open status
+	Type      Type      // empty: every type
+	DueBefore time.Time // zero: any due date
+	Cursor    string
+	Limit     int
+}
+
+// MaxListLimit is the largest page of the DPO list.
+const MaxListLimit = 100
+
+// ParseListQuery validates the list's query parameters at now: status, type,
+// dueBefore (RFC 3339), overdue=true (open and due before now), cursor,
+// limit (1–100, default 25).
+func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
+	out := ListQuery{Limit: 25, Cursor: q["cursor"]}
+	var fields []FieldError
+	bad := func(f, r string) { fields = append(fields, FieldError{Field: f, Reason: r}) }
+	for k := range q {
+		switch k {
+		case "status", "type", "dueBefore", "overdue", "cursor", "limit":
+		default:
+			bad(k, "is not a known query parameter")
+		}
+	}
+	if s := q["status"]; s != "" {
+		st := Status(s)
+		if _, known := statusNames[st]; !known {
+			bad("status", "is not a status")
+		}
+		out.Statuses = []Status{st}
+	}
+	switch t := Type(q["type"]); t {
+	case "", TypeAccess, TypeErasure, TypeObjection:
+		out.Type = t
+	default:
+		bad("type", `must be "access", "erasure" or "objection"`)
+	}
+	if d := q["dueBefore"]; d != "" {
+		t, err := time.Parse(time.RFC3339, d)
+		if err != nil {
+			bad("dueBefore", "must be an RFC 3339 time")
+		}
+		out.DueBefore = t
+	}
+	switch q["overdue"] {
+	case "", "false":
+	case "true":
+		if out.DueBefore.IsZero() || now.Before(out.DueBefore) {
+			out.DueBefore = now
+		}
+		for _, s := range out.Statuses {
+			if !(&Request{Status: s}).Open() {
+				bad("overdue", "only open requests can be overdue")
+			}
+		}
+	default:
+		bad("overdue", `must be "true" or "false"`)
+	}
+	if l := q["limit"]; l != "" {
+		var n int
+		if _, err := fmt.Sscanf(l, "%d", &n); err != nil || fmt.Sprint(n) != l || n < 1 || n > MaxListLimit {
+			bad("limit", fmt.Sprintf("must be an integer from 1 to %d", MaxListLimit))
+		}
+		out.Limit = n
+	}
+	if len(out.Statuses) == 0 {
+		out.Statuses = OpenStatuses
+	}
+	if len(fields) > 0 {
+		sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
+		return ListQuery{}, Invalid("the query is invalid", fields...)
+	}
+	return out, nil
+}
+
+// OpenStatuses are the statuses of requests that still await an answer.
+var OpenStatuses = []Status{StatusFailed, StatusAwaitingVerification, StatusQueued, StatusInProgress}
+
+var statusNames = map[Status]bool{
+	StatusAwaitingVerification: true, StatusQueued: true, StatusInProgress: true, StatusCompleted: true,
+	StatusFailed: true, StatusRejected: true, StatusExpired: true,
+}

@@ -1,0 +1,122 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// StatusDueIndex is the requests table's index by status and due date.
+const StatusDueIndex = "by-status-due"
+
+// listCursor is where a list page stopped: the status (index into the
+// query's statuses) and the last key read in it.
+type listCursor struct {
+	Status int    `json:"s"`
+	Key    string `json:"k,omitempty"`
+}
+
+var errBadCursor = dsr.Invalid("the query is invalid", dsr.FieldError{Field: "cursor", Reason: "is not a cursor of this list"})
+
+// List returns a page of requests matching q from the status/due index, in
+// order of the query's statuses and, within a status, of due date (never a
+// Scan), and the cursor of the next page ("" after the last). Requests
+// whose clock has not started have no due date and are not in the index.
+func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error) {
+	cur := listCursor{}
+	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.Status < 0 || cur.Status >= len(q.Statuses) {
+			return nil, "", errBadCursor
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > dsr.MaxListLimit {
+		limit = dsr.MaxListLimit
+	}
+	var out []*dsr.Request
+	for cur.Status < len(q.Statuses) {
+		in, err := s.listQuery(q, q.Statuses[cur.Status], int32(limit-len(out)))
+		if err != nil {
+			return nil, "", fmt.Errorf("list requests: %w", err)
+		}
+		if cur.Key != "" {
+			if in.ExclusiveStartKey, err = DecodeCursor(cur.Key); err != nil {
+				return nil, "", errBadCursor
+			}
+		}
+		page, err := s.Client.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list requests: %w", err)
+		}
+		for _, item := range page.Items {
+			r, err := unmarshalRequest(item)
+			if err != nil {
+				return nil, "", fmt.Errorf("list requests: %w", err)
+			}
+			out = append(out, r)
+		}
+		cur.Key = ""
+		if len(page.LastEvaluatedKey) > 0 {
+			if cur.Key, err = EncodeCursor(page.LastEvaluatedKey); err != nil {
+				return nil, "", fmt.Errorf("list requests: %w", err)
+			}
+		} else {
+			cur.Status++
+		}
+		if len(out) >= limit {
+			break
+		}
+	}
+	if cur.Status >= len(q.Statuses) {
+		return out, "", nil
+	}
+	raw, err := json.Marshal(cur)
+	if err != nil {
+		return nil, "", fmt.Errorf("list requests: %w", err)
+	}
+	return out, base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+func (s *Requests) listQuery(q dsr.ListQuery, status dsr.Status, limit int32) (*dynamodb.QueryInput, error) {
+	key := expression.Key("status").Equal(expression.Value(string(status)))
+	if !q.DueBefore.IsZero() {
+		key = key.And(expression.Key("dueAt").LessThan(expression.Value(formatTime(q.DueBefore))))
+	}
+	b := expression.NewBuilder().WithKeyCondition(key)
+	if q.Type != "" {
+		b = b.WithFilter(expression.Name("type").Equal(expression.Value(string(q.Type))))
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.QueryInput{
+		TableName: &s.Table, IndexName: aws.String(StatusDueIndex),
+		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		Limit: aws.Int32(limit),
+	}, nil
+}
+
+// SetDeadline sets request id's due date and extension, only if it is still
+// in status and extended by prevMonths (a concurrent extension conflicts).
+func (s *Requests) SetDeadline(ctx context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error {
+	upd := expression.Set(expression.Name("dueAt"), expression.Value(formatTime(due))).
+		Set(expression.Name("extendedMonths"), expression.Value(months)).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	prev := expression.Name("extendedMonths").Equal(expression.Value(prevMonths))
+	if prevMonths == 0 {
+		prev = expression.AttributeNotExists(expression.Name("extendedMonths")).Or(prev)
+	}
+	cond := expression.Name("status").Equal(expression.Value(string(status))).And(prev)
+	return s.update(ctx, id, upd, cond, "set deadline")
+}
