@@ -45,6 +45,7 @@ func run(log *slog.Logger) error {
 		moto     = flag.String("moto", ".venv/bin/moto_server", "moto server, started when no emulator answers")
 		motoAddr = flag.String("moto-addr", "127.0.0.1:4566", "where to start moto")
 		noSeed   = flag.Bool("no-seed", false, "do not seed the demo data")
+		dpoToken = flag.String("dpo-token", ".local/dpo-token", "where to write the DPO routes' JWT")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,7 +85,13 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	printTryIt(stack, endpoint, *outbox, cfg.Region)
+	if stack.DpoToken != "" {
+		if err := writeToken(*dpoToken, stack.DpoToken); err != nil {
+			_ = stack.Close()
+			return err
+		}
+	}
+	printTryIt(stack, endpoint, *outbox, cfg.Region, *dpoToken)
 	select {
 	case <-ctx.Done():
 	case err := <-stack.Errors():
@@ -147,7 +154,39 @@ func startMoto(bin, addr, endpoint string) (*exec.Cmd, error) {
 	return nil, errors.New("moto did not answer within 30 s; see .local/moto.log")
 }
 
-func printTryIt(s *devstack.Stack, endpoint, outbox, region string) {
+// writeToken writes a token to path, readable by its owner only, creating
+// its folder if needed.
+func writeToken(path, token string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write the DPO token: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write the DPO token: %w", err)
+	}
+	// An older file keeps its mode through O_TRUNC: make it private first.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("write the DPO token: %w", err)
+	}
+	if _, err := f.WriteString(token + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write the DPO token: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write the DPO token: %w", err)
+	}
+	return nil
+}
+
+func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
+	dpo := ""
+	if s.DpoToken != "" {
+		dpo = fmt.Sprintf(`
+    DPO dashboard routes (JWT, group "dpo"): the token is in %[2]s (valid %[3]g h):
+      curl -s %[1]s/v1/dpo/requests -H "Authorization: Bearer $(cat %[2]s)"
+`, s.URL, tokenPath, devstack.DpoTokenTTL.Hours())
+	}
 	fmt.Fprintf(os.Stderr, `
 ==> The pipeline is served on %[1]s (emulator: %[2]s).
     Seeded records per purpose: %[3]v
@@ -163,7 +202,7 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region string) {
     The CRM's suppression check is IAM-authorized; sign with the local credentials:
       curl -s --aws-sigv4 'aws:amz:%[5]s:execute-api' --user test:test -X POST %[1]s/v1/suppressions/check \
            -H 'Content-Type: application/json' -d '{"email":"ada@example.com","purpose":"newsletter"}'
-
+%[6]s
     Ctrl-C stops everything this command started.
-`, s.URL, endpoint, s.Seeded, outbox, region)
+`, s.URL, endpoint, s.Seeded, outbox, region, dpo)
 }

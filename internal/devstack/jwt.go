@@ -1,9 +1,8 @@
 package devstack
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +35,7 @@ type jwtAuthorizer struct {
 	name     string
 	issuer   string
 	audience []string
-	key      *ecdsa.PublicKey
+	key      *rsa.PublicKey
 }
 
 // authorizers are the HTTP API's Auth.Authorizers, as the local gateway
@@ -44,7 +43,7 @@ type jwtAuthorizer struct {
 type authorizers struct {
 	jwt   map[string]*jwtAuthorizer // served: JWT authorizers, by name
 	other map[string]string         // declared but not served locally: why, by name
-	key   *ecdsa.PrivateKey         // signs the stack's tokens; nil without JWT authorizers
+	key   *rsa.PrivateKey           // signs the stack's tokens; nil without JWT authorizers
 	mint  *jwtAuthorizer            // whose iss and aud MintToken fills in
 }
 
@@ -105,14 +104,15 @@ func (a *authorizers) add(props map[string]any) error {
 	return nil
 }
 
-// generateKey makes the P-256 key that signs and verifies the stack's
-// tokens, if the API has JWT authorizers, and picks the authorizer whose iss
-// and aud MintToken fills in: the first by name.
+// generateKey makes the RSA key (2048 bits; RS256, as API Gateway's JWT
+// authorizer accepts) that signs and verifies the stack's tokens, if the API
+// has JWT authorizers, and picks the authorizer whose iss and aud MintToken
+// fills in: the first by name.
 func (a *authorizers) generateKey() error {
 	if len(a.jwt) == 0 {
 		return nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return fmt.Errorf("generate the JWT signing key: %w", err)
 	}
@@ -174,7 +174,7 @@ func (s *Stack) setupAuthorizers() error {
 	return nil
 }
 
-// MintToken returns a JWT signed (ES256) with the stack's key, which the
+// MintToken returns a JWT signed (RS256) with the stack's key, which the
 // local gateway's JWT authorizer accepts. It fills in iss with the
 // authorizer's issuer, aud with its first audience, iat with now and exp with
 // now plus ttl, unless claims has them; a claim set to nil is left out, so
@@ -196,7 +196,7 @@ func (s *Stack) MintToken(claims map[string]any, ttl time.Duration) (string, err
 			c[k] = v
 		}
 	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(a.key)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(a.key)
 	if err != nil {
 		return "", fmt.Errorf("devstack: mint token: %w", err)
 	}
@@ -219,7 +219,7 @@ func (j *jwtAuthorizer) verify(authorization []string, now time.Time) (jwt.MapCl
 		return nil, errors.New("the Authorization header is not a Bearer token")
 	}
 	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithIssuer(j.issuer),
 		jwt.WithAudience(j.audience...),
 		jwt.WithExpirationRequired(),
@@ -230,8 +230,8 @@ func (j *jwtAuthorizer) verify(authorization []string, now time.Time) (jwt.MapCl
 	)
 	claims := jwt.MapClaims{}
 	_, err := p.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		if t.Method != jwt.SigningMethodES256 {
-			return nil, errors.New("not ES256")
+		if t.Method != jwt.SigningMethodRS256 {
+			return nil, errors.New("not RS256")
 		}
 		return j.key, nil
 	})
@@ -248,7 +248,7 @@ func tokenProblem(err error) string {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "the token is malformed"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "the token is not signed (ES256) with the issuer's key"
+		return "the token is not signed (RS256) with the issuer's key"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "the token has expired"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
@@ -267,16 +267,17 @@ func tokenProblem(err error) string {
 
 // writeUnauthorized answers a request a JWT authorizer refused.
 func writeUnauthorized(w http.ResponseWriter, reason string) {
-	body, _ := json.Marshal(struct {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	w.WriteHeader(http.StatusUnauthorized)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
 		Type   string `json:"type"`
 		Title  string `json:"title"`
 		Status int    `json:"status"`
 		Detail string `json:"detail"`
 	}{"https://privacyops.example/problems/unauthorized", "Unauthorized", http.StatusUnauthorized, reason})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("WWW-Authenticate", "Bearer")
-	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write(body)
 }
 
 // jwtDescription is the requestContext.authorizer API Gateway passes for a
@@ -330,11 +331,13 @@ func claimString(v any) string {
 		}
 		return "[" + strings.Join(parts, " ") + "]"
 	default:
-		b, err := json.Marshal(x)
-		if err != nil {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(x); err != nil {
 			return fmt.Sprint(x)
 		}
-		return string(b)
+		return strings.TrimSuffix(b.String(), "\n")
 	}
 }
 

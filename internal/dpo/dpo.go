@@ -23,7 +23,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
-	SetDeadline(ctx context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error
+	SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error
 }
 
 // Queue takes requests to process again.
@@ -109,10 +109,15 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
+	if r.Status == dsr.StatusAwaitingVerification {
+		// Nobody has proven control of the address: nothing is processed
+		// yet, and no notice may go to an address that may not be theirs.
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the request is not verified yet: there is nothing to extend")
+	}
 	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason)); err != nil {
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("extend: notice: %w", err)}
 	}
-	if err := s.Store.SetDeadline(ctx, r.ID, r.Status, r.ExtendedMonths, due, r.ExtendedMonths+months, now); err != nil {
+	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, due, r.ExtendedMonths+months, now); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
@@ -140,12 +145,17 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
+	r.Status, r.FailureReason = dsr.StatusRejected, reason
+	if r.VerifiedAt.IsZero() {
+		// The address is not proven to be the requester's: no notice to it.
+		s.Log.InfoContext(ctx, "rejection notice not sent: the address was never verified", "dsrId", r.ID)
+		return r.DPOView(now, true), nil
+	}
 	if err := s.Mailer.Send(ctx, dsr.RejectionMail(r, rej)); err != nil {
 		// The decision stands; the notice must be sent by hand.
 		s.Log.ErrorContext(ctx, "rejection notice not sent", "dsrId", r.ID, "error", err.Error())
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("reject: the request is rejected but the notice could not be sent: %w", err)}
 	}
-	r.Status, r.FailureReason = dsr.StatusRejected, reason
 	return r.DPOView(now, true), nil
 }
 

@@ -58,6 +58,7 @@ var ids = map[string]string{
 	"failed":   "01JD0000000000000000000003",
 	"overdue":  "01JD0000000000000000000004",
 	"complete": "01JD0000000000000000000005",
+	"queued":   "01JD0000000000000000000006",
 }
 
 // newEnv stores five requests received on 2027-01-31 (due 2027-02-28), in
@@ -81,6 +82,7 @@ func newEnv(t *testing.T) *env {
 			ReceivedAt: at, UpdatedAt: at, DueAt: policy.Due(at, 1)}
 		must(t, e.store.Create(ctx, r))
 		path := map[string][]dsr.Status{
+			"queued":   {dsr.StatusQueued},
 			"running":  {dsr.StatusQueued, dsr.StatusInProgress},
 			"failed":   {dsr.StatusQueued, dsr.StatusFailed},
 			"overdue":  {dsr.StatusQueued, dsr.StatusInProgress},
@@ -90,6 +92,8 @@ func newEnv(t *testing.T) *env {
 		for _, to := range path {
 			ch := dsr.Changes{}
 			switch to {
+			case dsr.StatusQueued:
+				ch.VerifiedAt = at
 			case dsr.StatusInProgress:
 				ch.PlannedPurposes = []string{"marketing", "billing"}
 			case dsr.StatusCompleted:
@@ -172,8 +176,8 @@ func TestListAndDetail(t *testing.T) {
 		seen += len(m["items"].([]any))
 		cursor = m["cursor"]
 	}
-	if seen != 4 {
-		t.Errorf("listed %d open requests, want 4 (the completed one is not open)", seen)
+	if seen != 5 {
+		t.Errorf("listed %d open requests, want 5 (the completed one is not open)", seen)
 	}
 	_, m = e.call(t, dpo.RouteList, "", dpoClaims, map[string]string{"overdue": "true"}, "")
 	if items := m["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != ids["overdue"] || items[0].(map[string]any)["overdue"] != true {
@@ -219,6 +223,7 @@ func TestExtend(t *testing.T) {
 		{ids["waiting"], `{"months":3,"reason":"r"}`, 400},
 		{ids["overdue"], `{"months":1,"reason":"r"}`, 409}, // the first month is over
 		{ids["complete"], `{"months":1,"reason":"r"}`, 409},
+		{ids["waiting"], `{"months":1,"reason":"r"}`, 409}, // not verified: nothing to extend, no one to tell
 		{ids["waiting"], `{"months":"1","reason":"r"}`, 400},
 	} {
 		if status, m := e.call(t, dpo.RouteExtend, tc.id, dpoClaims, nil, tc.body); status != tc.status {
@@ -230,10 +235,10 @@ func TestExtend(t *testing.T) {
 	}
 	// A notice that cannot be sent leaves the deadline as it was.
 	e.mailer.err = errors.New("SES throttled")
-	if status, _ := e.call(t, dpo.RouteExtend, ids["waiting"], dpoClaims, nil, `{"months":1,"reason":"r"}`); status != 503 {
+	if status, _ := e.call(t, dpo.RouteExtend, ids["queued"], dpoClaims, nil, `{"months":1,"reason":"r"}`); status != 503 {
 		t.Errorf("extend without notice: %d", status)
 	}
-	if r, _ := e.store.Get(context.Background(), ids["waiting"]); r.ExtendedMonths != 0 {
+	if r, _ := e.store.Get(context.Background(), ids["queued"]); r.ExtendedMonths != 0 {
 		t.Errorf("extended without notice")
 	}
 }
@@ -241,7 +246,11 @@ func TestExtend(t *testing.T) {
 func TestRejectAndRetry(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	status, m := e.call(t, dpo.RouteReject, ids["waiting"], dpoClaims, nil, `{"reason":"excessive","detail":"The fourth identical request this week."}`)
+	// An unverified request: rejected without a notice to an address nobody proved.
+	if status, m := e.call(t, dpo.RouteReject, ids["waiting"], dpoClaims, nil, `{"reason":"manifestly_unfounded","detail":"d"}`); status != 200 || m["status"] != "rejected" || len(e.mailer.mails) != 0 {
+		t.Fatalf("reject unverified: %d %v, %d mails", status, m, len(e.mailer.mails))
+	}
+	status, m := e.call(t, dpo.RouteReject, ids["queued"], dpoClaims, nil, `{"reason":"excessive","detail":"The fourth identical request this week."}`)
 	if status != 200 || m["status"] != "rejected" {
 		t.Fatalf("reject: %d %v", status, m)
 	}
@@ -281,18 +290,18 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t)
 	status, m := e.call(t, dpo.RouteMetrics, "", dpoClaims, nil, "")
 	want := map[string]any{
-		"byStatus":              map[string]any{"awaiting_verification": 1.0, "in_progress": 2.0, "failed": 1.0, "completed": 1.0},
-		"byType":                map[string]any{"access": 5.0},
+		"byStatus":              map[string]any{"awaiting_verification": 1.0, "queued": 1.0, "in_progress": 2.0, "failed": 1.0, "completed": 1.0},
+		"byType":                map[string]any{"access": 6.0},
 		"overdue":               1.0,
 		"dueWithin7Days":        0.0,
 		"medianHoursToComplete": 30.0,
-		"requests":              5.0,
+		"requests":              6.0,
 	}
 	if status != 200 || !cmp.Equal(want, m) {
 		t.Errorf("metrics: %d %s", status, cmp.Diff(want, m))
 	}
 	e.now = time.Date(2027, 2, 22, 9, 0, 0, 0, time.UTC)
-	if _, m := e.call(t, dpo.RouteMetrics, "", dpoClaims, nil, ""); m["dueWithin7Days"] != 3.0 {
+	if _, m := e.call(t, dpo.RouteMetrics, "", dpoClaims, nil, ""); m["dueWithin7Days"] != 4.0 {
 		t.Errorf("due within 7 days of 22 February: %v", m["dueWithin7Days"])
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/privacyops/dsr/internal/dsr"
 )
@@ -44,7 +45,14 @@ func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, s
 	}
 	var out []*dsr.Request
 	for cur.Status < len(q.Statuses) {
-		in, err := s.listQuery(q, q.Statuses[cur.Status], int32(limit-len(out)))
+		// Without a filter every item read is returned: ask for what is
+		// missing. With the type filter, read whole pages and stop after the
+		// last item wanted (the cursor then names it).
+		want := int32(limit - len(out))
+		if q.Type != "" {
+			want = int32(limit)
+		}
+		in, err := s.listQuery(q, q.Statuses[cur.Status], want)
 		if err != nil {
 			return nil, "", fmt.Errorf("list requests: %w", err)
 		}
@@ -57,20 +65,30 @@ func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, s
 		if err != nil {
 			return nil, "", fmt.Errorf("list requests: %w", err)
 		}
-		for _, item := range page.Items {
+		cur.Key = ""
+		for i, item := range page.Items {
 			r, err := unmarshalRequest(item)
 			if err != nil {
 				return nil, "", fmt.Errorf("list requests: %w", err)
 			}
 			out = append(out, r)
-		}
-		cur.Key = ""
-		if len(page.LastEvaluatedKey) > 0 {
-			if cur.Key, err = EncodeCursor(page.LastEvaluatedKey); err != nil {
-				return nil, "", fmt.Errorf("list requests: %w", err)
+			if len(out) == limit && (i < len(page.Items)-1 || len(page.LastEvaluatedKey) > 0) {
+				// Stop after this item: the next page starts after it.
+				last := map[string]types.AttributeValue{"id": item["id"], "status": item["status"], "dueAt": item["dueAt"]}
+				if cur.Key, err = EncodeCursor(last); err != nil {
+					return nil, "", fmt.Errorf("list requests: %w", err)
+				}
+				break
 			}
-		} else {
-			cur.Status++
+		}
+		if cur.Key == "" {
+			if len(page.LastEvaluatedKey) > 0 {
+				if cur.Key, err = EncodeCursor(page.LastEvaluatedKey); err != nil {
+					return nil, "", fmt.Errorf("list requests: %w", err)
+				}
+			} else {
+				cur.Status++
+			}
 		}
 		if len(out) >= limit {
 			break
@@ -108,8 +126,9 @@ func (s *Requests) listQuery(q dsr.ListQuery, status dsr.Status, limit int32) (*
 }
 
 // SetDeadline sets request id's due date and extension, only if it is still
-// in status and extended by prevMonths (a concurrent extension conflicts).
-func (s *Requests) SetDeadline(ctx context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error {
+// open and extended by prevMonths (a concurrent extension conflicts; a
+// status change of an open request, such as queued to in progress, does not).
+func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error {
 	upd := expression.Set(expression.Name("dueAt"), expression.Value(formatTime(due))).
 		Set(expression.Name("extendedMonths"), expression.Value(months)).
 		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
@@ -117,6 +136,10 @@ func (s *Requests) SetDeadline(ctx context.Context, id string, status dsr.Status
 	if prevMonths == 0 {
 		prev = expression.AttributeNotExists(expression.Name("extendedMonths")).Or(prev)
 	}
-	cond := expression.Name("status").Equal(expression.Value(string(status))).And(prev)
+	open := make([]expression.OperandBuilder, 0, len(dsr.OpenStatuses))
+	for _, st := range dsr.OpenStatuses {
+		open = append(open, expression.Value(string(st)))
+	}
+	cond := expression.Name("status").In(open[0], open[1:]...).And(prev)
 	return s.update(ctx, id, upd, cond, "set deadline")
 }

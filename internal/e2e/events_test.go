@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/suppression"
@@ -54,12 +57,12 @@ func TestEventsDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			switch {
-			case strings.HasPrefix(name, "intake-"), strings.HasPrefix(name, "suppression-"):
+			case strings.HasPrefix(name, "intake-"), strings.HasPrefix(name, "suppression-"), strings.HasPrefix(name, "dpo-"):
 				checkHTTPEvent(t, name, raw)
 			case strings.HasSuffix(name, "-sqs.json"):
 				checkSQSEvent(t, name, raw)
 			default:
-				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json or *-sqs.json)", name)
+				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json, dpo-*.json or *-sqs.json)", name)
 			}
 		})
 	}
@@ -104,8 +107,16 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 			!strings.HasPrefix(ev.Headers["authorization"], "AWS4-HMAC-SHA256 ") {
 			t.Errorf("%s: an IAM-authorized route's event needs a SigV4 Authorization header and requestContext.authorizer.iam", name)
 		}
+	case dpo.RouteList:
+		if a := ev.RequestContext.Authorizer; a == nil || a.JWT == nil || a.JWT.Claims["sub"] == "" ||
+			!slices.Contains(dpo.Groups(a.JWT.Claims), dsr.GroupDPO) || !strings.HasPrefix(ev.Headers["authorization"], "Bearer ") {
+			t.Errorf("%s: a DPO route's event needs a bearer token and requestContext.authorizer.jwt claims with the dpo group", name)
+		}
+		if _, err := dsr.ParseListQuery(ev.QueryStringParameters, time.Now()); err != nil {
+			t.Errorf("%s: query %v: %v", name, ev.QueryStringParameters, err)
+		}
 	default:
-		t.Errorf("%s: routeKey %q is no route of intake or suppression", name, ev.RouteKey)
+		t.Errorf("%s: routeKey %q is no route of intake, suppression or dpo", name, ev.RouteKey)
 	}
 }
 

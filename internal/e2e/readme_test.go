@@ -33,7 +33,8 @@ func TestReadmeSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The person continues in the same terminal: one shell runs both blocks.
-	session := shellBlock(t, string(readme), "## Try it") + shellBlock(t, string(readme), "### Object, erase, and ask the suppression list")
+	session := shellBlock(t, string(readme), "## Try it") + shellBlock(t, string(readme), "### Object, erase, and ask the suppression list") +
+		shellBlock(t, string(readme), "### The DPO dashboard's routes")
 	if !strings.Contains(session, "API=http://127.0.0.1:3000") {
 		t.Fatalf("the README session no longer starts with API=http://127.0.0.1:3000:\n%s", session)
 	}
@@ -86,7 +87,8 @@ func TestReadmeSession(t *testing.T) {
 	}
 	for _, want := range []string{`"status":"awaiting_verification"`, `"status":"queued"`, `"status":"completed"`, `"purpose": "billing"`, "INV-2026-0100",
 		`"type":"objection","status":"completed"`, `"scope": "direct_marketing"`, `"suppressed":true,"reason":"objection"`, `{"suppressed":false}`,
-		`"type":"erasure","status":"completed"`, `"reason": "erasure (Art. 17(1))"`, `"restrictedUntil"`, `"earlierReportsDeleted": 1`, `"status":410`} {
+		`"type":"erasure","status":"completed"`, `"reason": "erasure (Art. 17(1))"`, `"restrictedUntil"`, `"earlierReportsDeleted": 1`, `"status":410`,
+		`{"items":[`, `"subject":"a***@e***.com"`, `"byStatus":{`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)
 		}

@@ -82,6 +82,7 @@ func TestRIE(t *testing.T) {
 		{name: "deadletter", logicalID: "DeadLetterFunction", event: "deadletter-sqs.json"},
 		{name: "worker", logicalID: "WorkerFunction", event: "worker-sqs.json"},
 		{name: "suppression", logicalID: "SuppressionFunction", event: "suppression-check.json"},
+		{name: "dpo", logicalID: "DpoFunction", event: "dpo-list.json"},
 	}
 	for _, f := range fns {
 		f.bootstrap = filepath.Join(tmp, f.name, "bootstrap")
@@ -174,6 +175,20 @@ func TestRIE(t *testing.T) {
 		// Nobody is suppressed on a fresh stack.
 		if resp.StatusCode != http.StatusOK || resp.Body != `{"suppressed":false}` {
 			t.Errorf("suppression: %d %s, want 200 {\"suppressed\":false}", resp.StatusCode, resp.Body)
+		}
+	})
+
+	t.Run("dpo", func(t *testing.T) {
+		f := fns[5]
+		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
+		f.record(res)
+		var resp events.APIGatewayV2HTTPResponse
+		if err := decodeStrict(res.body, &resp); err != nil {
+			t.Fatalf("dpo answered no API Gateway response: %v: %s", err, res.body)
+		}
+		// A fresh stack has no overdue request.
+		if resp.StatusCode != http.StatusOK || resp.Body != `{"items":[]}` {
+			t.Errorf("dpo: %d %s, want 200 {\"items\":[]}", resp.StatusCode, resp.Body)
 		}
 	})
 

@@ -175,11 +175,11 @@ func (s *Requests) List(_ context.Context, q dsr.ListQuery) ([]*dsr.Request, str
 }
 
 // SetDeadline is the in-memory form of dynamo.Requests.SetDeadline.
-func (s *Requests) SetDeadline(_ context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error {
+func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
-	if !ok || r.Status != status || r.ExtendedMonths != prevMonths {
+	if !ok || !r.Open() || r.ExtendedMonths != prevMonths {
 		return conflict("set deadline")
 	}
 	r.DueAt, r.ExtendedMonths, r.UpdatedAt = due, months, now

@@ -26,7 +26,7 @@ type Store interface {
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
-	SetDeadline(ctx context.Context, id string, status dsr.Status, prevMonths int, due time.Time, months int, now time.Time) error
+	SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error
 }
 
 var seq atomic.Int64
@@ -329,19 +329,39 @@ func runList(t *testing.T, s Store) {
 	if diff := cmp.Diff([]string{made[1].id, made[5].id}, ids(rs)); diff != "" {
 		t.Errorf("erasures due before now (-want +got):\n%s", diff)
 	}
+	// A filter across pages: every match once, in order.
+	got = nil
+	q = dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusFailed, dsr.StatusRejected}, Type: dsr.TypeAccess, Limit: 1}
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("filtered paging does not end")
+		}
+		rs, cursor, err := s.List(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids(rs)...)
+		if cursor == "" {
+			break
+		}
+		q.Cursor = cursor
+	}
+	if diff := cmp.Diff([]string{made[3].id, made[0].id, made[2].id}, got); diff != "" {
+		t.Errorf("access requests, one a page (-want +got):\n%s", diff)
+	}
 	if _, _, err := s.List(ctx, dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusFailed}, Cursor: "not-a-cursor", Limit: 10}); dsr.ErrorCodeOf(err) != dsr.EInvalid {
 		t.Errorf("bad cursor: %v", err)
 	}
-	// Deadlines move only from the state the caller saw.
-	id := made[0].id
+	// Deadlines move only for open requests, from the extension the caller saw.
+	id := made[0].id // failed: open
 	due := now.AddDate(0, 2, 0)
-	if err := s.SetDeadline(ctx, id, dsr.StatusQueued, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
-		t.Errorf("set deadline from the wrong status: %v", err)
+	if err := s.SetDeadline(ctx, made[2].id, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+		t.Errorf("set the deadline of a rejected request: %v", err)
 	}
-	if err := s.SetDeadline(ctx, id, dsr.StatusFailed, 0, due, 2, now); err != nil {
+	if err := s.SetDeadline(ctx, id, 0, due, 2, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetDeadline(ctx, id, dsr.StatusFailed, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+	if err := s.SetDeadline(ctx, id, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
 		t.Errorf("a second extension from 0 months: %v", err)
 	}
 	if r, _ := s.Get(ctx, id); !r.DueAt.Equal(due) || r.ExtendedMonths != 2 {
