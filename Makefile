@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := bin
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
-FUNCTIONS := intake dispatch worker suppression dpo deadletter
+FUNCTIONS := intake dispatch worker suppression dpo monitor deadletter
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
@@ -92,6 +92,7 @@ $(eval $(call lambda_target,DispatchFunction,dispatch))
 $(eval $(call lambda_target,WorkerFunction,worker))
 $(eval $(call lambda_target,SuppressionFunction,suppression))
 $(eval $(call lambda_target,DpoFunction,dpo))
+$(eval $(call lambda_target,MonitorFunction,monitor))
 $(eval $(call lambda_target,DeadLetterFunction,deadletter))
 
 clean:

@@ -26,6 +26,7 @@ import (
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/monitor"
 	"github.com/privacyops/dsr/internal/outbox"
 	"github.com/privacyops/dsr/internal/pepper"
 	"github.com/privacyops/dsr/internal/s3reports"
@@ -224,6 +225,22 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 		Deadline: deadline,
 		Log:      log,
 	}}, nil
+}
+
+// Monitor builds the deadline monitor's handler.
+func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*monitor.Handler, error) {
+	r := reader{env: env}
+	table, sender, dpoAddr := r.need("REQUESTS_TABLE"), r.need("SENDER_ADDRESS"), r.need("DPO_ADDRESS")
+	if err := r.err("monitor"); err != nil {
+		return nil, err
+	}
+	return &monitor.Handler{
+		Store:      &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Mailer:     mailer(cfg, env, sender),
+		DPOAddress: dpoAddr,
+		Metrics:    os.Stdout,
+		Log:        log,
+	}, nil
 }
 
 // deadlinePolicy reads the DEADLINE_* variables.

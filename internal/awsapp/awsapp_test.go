@@ -73,6 +73,11 @@ func TestConfigurationErrors(t *testing.T) {
 			return err
 		},
 			map[string]string{"SUPPRESSION_TABLE": ""}, "missing configuration: SUPPRESSION_TABLE"},
+		{"monitor needs the sender and the DPO's address", func(e awsapp.Env) error {
+			_, err := awsapp.Monitor(context.Background(), aws.Config{}, e, log)
+			return err
+		},
+			nil, "missing configuration: SENDER_ADDRESS, DPO_ADDRESS"},
 		{"suppression needs its table and secret", func(e awsapp.Env) error {
 			_, err := awsapp.Suppression(context.Background(), aws.Config{}, e, log)
 			return err

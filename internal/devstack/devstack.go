@@ -87,6 +87,9 @@ var builders = map[string]func(context.Context, aws.Config, awsapp.Env, *slog.Lo
 	"DpoFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.Dpo(ctx, c, e, l)
 	},
+	"MonitorFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Monitor(ctx, c, e, l)
+	},
 	"DeadLetterFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.DeadLetter(ctx, c, e, l)
 	},

@@ -143,3 +143,45 @@ func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, d
 	cond := expression.Name("status").In(open[0], open[1:]...).And(prev)
 	return s.update(ctx, id, upd, cond, "set deadline")
 }
+
+// StatusReceivedIndex is the requests table's index by status and receipt.
+const StatusReceivedIndex = "by-status-received"
+
+// Unverified returns the ids of a page of requests still awaiting
+// verification that were received before before, oldest first, and the
+// cursor of the next page ("" after the last). It reads only the index's keys.
+func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error) {
+	key := expression.Key("status").Equal(expression.Value(string(dsr.StatusAwaitingVerification))).
+		And(expression.Key("receivedAt").LessThan(expression.Value(formatTime(before))))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("unverified requests: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, IndexName: aws.String(StatusReceivedIndex),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
+		ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(dsr.MaxListLimit),
+	}
+	if cursor != "" {
+		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
+			return nil, "", fmt.Errorf("unverified requests: %w", err)
+		}
+	}
+	out, err := s.Client.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("unverified requests: %w", err)
+	}
+	ids := make([]string, 0, len(out.Items))
+	for _, item := range out.Items {
+		if v, ok := item["id"].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, v.Value)
+		}
+	}
+	next := ""
+	if len(out.LastEvaluatedKey) > 0 {
+		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
+			return nil, "", fmt.Errorf("unverified requests: %w", err)
+		}
+	}
+	return ids, next, nil
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -267,5 +268,51 @@ func TestDPOListPageCost(t *testing.T) {
 		if scanned > 3*tc.pageItems+100 {
 			t.Errorf("%s read %d items for a page of %d: the list must not read the table", tc.query, scanned, tc.pageItems)
 		}
+	}
+}
+
+// TestDeadlineMonitorEndToEnd fires the monitor's schedule on the local
+// stack: a request left unverified for 8 days expires (its person sees it),
+// an overdue one is reported, and the DPO gets the digest.
+func TestDeadlineMonitorEndToEnd(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	ctx := context.Background()
+	ddb := dynamodb.NewFromConfig(cfg)
+	table := stack.Names["RequestsTable"].Ref
+	store := &dynamo.Requests{Client: ddb, Table: table}
+	now := time.Now().UTC()
+	var stale, late submitted
+	for _, sub := range []*submitted{&stale, &late} {
+		if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": "access", "email": seed.Grace}, sub); s != 202 {
+			t.Fatalf("submit: %d %s", s, b)
+		}
+	}
+	// Eight days pass for the first (set back by hand); the second is overdue.
+	_, err := ddb.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &table, Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: stale.ID}},
+		UpdateExpression:          aws.String("SET receivedAt = :r"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: now.Add(-8 * 24 * time.Hour).Format("2006-01-02T15:04:05.000Z")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Transition(ctx, late.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SetDeadline(ctx, late.ID, 0, now.Add(-time.Hour), 0, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.Fire(ctx, "MonitorFunction", now); err != nil {
+		t.Fatalf("monitor: %v", err)
+	}
+	var v view
+	if s, _, b := c.do("GET", "/v1/requests/"+stale.ID, stale.StatusToken, nil, &v); s != 200 || v.Status != "expired" {
+		t.Errorf("the stale request: %d %s, want expired", s, b)
+	}
+	digest := mailTo(t, outbox, "digest", "privacy@example.com", "1 overdue")
+	if !strings.Contains(digest, late.ID) || !strings.Contains(digest, "now expired: 1") || strings.Contains(digest, seed.Grace) {
+		t.Errorf("digest:\n%s", digest)
 	}
 }

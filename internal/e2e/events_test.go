@@ -61,8 +61,13 @@ func TestEventsDecode(t *testing.T) {
 				checkHTTPEvent(t, name, raw)
 			case strings.HasSuffix(name, "-sqs.json"):
 				checkSQSEvent(t, name, raw)
+			case strings.HasSuffix(name, "-schedule.json"):
+				var ev events.EventBridgeEvent
+				if err := decodeStrict(raw, &ev); err != nil || ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || ev.Time.IsZero() {
+					t.Errorf("%s is not a scheduled EventBridge event: %v %+v", name, err, ev)
+				}
 			default:
-				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json, dpo-*.json or *-sqs.json)", name)
+				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json, dpo-*.json, *-sqs.json or *-schedule.json)", name)
 			}
 		})
 	}

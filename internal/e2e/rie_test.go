@@ -83,6 +83,7 @@ func TestRIE(t *testing.T) {
 		{name: "worker", logicalID: "WorkerFunction", event: "worker-sqs.json"},
 		{name: "suppression", logicalID: "SuppressionFunction", event: "suppression-check.json"},
 		{name: "dpo", logicalID: "DpoFunction", event: "dpo-list.json"},
+		{name: "monitor", logicalID: "MonitorFunction", event: "monitor-schedule.json"},
 	}
 	for _, f := range fns {
 		f.bootstrap = filepath.Join(tmp, f.name, "bootstrap")
@@ -189,6 +190,16 @@ func TestRIE(t *testing.T) {
 		// A fresh stack has no overdue request.
 		if resp.StatusCode != http.StatusOK || resp.Body != `{"items":[]}` {
 			t.Errorf("dpo: %d %s, want 200 {\"items\":[]}", resp.StatusCode, resp.Body)
+		}
+	})
+
+	t.Run("monitor", func(t *testing.T) {
+		f := fns[6]
+		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
+		f.record(res)
+		// A scheduled handler answers null, or an error object.
+		if strings.TrimSpace(string(res.body)) != "null" {
+			t.Errorf("monitor: %s, want null", res.body)
 		}
 	})
 

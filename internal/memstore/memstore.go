@@ -174,6 +174,38 @@ func (s *Requests) List(_ context.Context, q dsr.ListQuery) ([]*dsr.Request, str
 	return all[start:end], next, nil
 }
 
+// Unverified is the in-memory form of dynamo.Requests.Unverified; cursors
+// are offsets.
+func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string) ([]string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []dsr.Request
+	for _, r := range s.items {
+		if r.Status == dsr.StatusAwaitingVerification && r.ReceivedAt.Before(before) {
+			all = append(all, r)
+		}
+	}
+	slices.SortFunc(all, func(a, b dsr.Request) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	start := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 0 || n > len(all) {
+			return nil, "", fmt.Errorf("unverified requests: bad cursor")
+		}
+		start = n
+	}
+	end := min(start+dsr.MaxListLimit, len(all))
+	ids := make([]string, 0, end-start)
+	for _, r := range all[start:end] {
+		ids = append(ids, r.ID)
+	}
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return ids, next, nil
+}
+
 // SetDeadline is the in-memory form of dynamo.Requests.SetDeadline.
 func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error {
 	s.mu.Lock()

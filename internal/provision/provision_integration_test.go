@@ -95,7 +95,7 @@ func TestProvisionTemplate(t *testing.T) {
 
 	t.Run("tables", func(t *testing.T) {
 		for table, index := range map[string]string{
-			"RequestsTable":     "by-status-due by-subject",
+			"RequestsTable":     "by-status-due by-status-received by-subject",
 			"SuppressionTable":  "",
 			"MarketingTable":    "by-subject",
 			"NewsletterTable":   "by-subject",
@@ -245,8 +245,8 @@ func TestProvisionTemplate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(fns) != 5 {
-			t.Fatalf("got %d functions, want 5", len(fns))
+		if len(fns) != 7 {
+			t.Fatalf("got %d functions, want 7", len(fns))
 		}
 		for _, f := range fns {
 			if got, want := f.Environment["REQUESTS_TABLE"], prefix+"-RequestsTable"; got != want {

@@ -275,6 +275,11 @@ func TestTemplate(t *testing.T) {
 			},
 		},
 		{
+			LogicalID: "MonitorFunction", Timeout: 2 * time.Minute, MemorySize: 256,
+			Environment: env(map[string]string{"SENDER_ADDRESS": "privacy@example.com", "DPO_ADDRESS": "privacy@example.com"}),
+			Events:      []Event{{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true}},
+		},
+		{
 			LogicalID: "SuppressionFunction", Timeout: 10 * time.Second, MemorySize: 256,
 			Environment: env(map[string]string{
 				"SUPPRESSION_TABLE": "dsr-local-SuppressionTable",

@@ -27,6 +27,7 @@ type Store interface {
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error
+	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
 }
 
 var seq atomic.Int64
@@ -203,6 +204,42 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 
 	t.Run("lists by status and due date, with filters and cursors; deadlines move conditionally", func(t *testing.T) {
 		runList(t, newStore(t))
+	})
+
+	t.Run("unverified requests are found by receipt", func(t *testing.T) {
+		s := newStore(t)
+		// Received in 1990, so that no other case's request is older.
+		old := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+		var want []string
+		for i := range 3 {
+			r := newRequest()
+			r.ReceivedAt = old.Add(time.Duration(i) * time.Hour)
+			if err := s.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if i < 2 {
+				want = append(want, r.ID)
+			}
+		}
+		verified := newRequest()
+		verified.ReceivedAt = old
+		_ = s.Create(ctx, verified)
+		_ = s.Transition(ctx, verified.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{})
+		var got []string
+		for cursor, pages := "", 0; ; pages++ {
+			ids, next, err := s.Unverified(ctx, old.Add(90*time.Minute), cursor)
+			if err != nil || pages > 5 {
+				t.Fatal(err, pages)
+			}
+			got = append(got, ids...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("unverified before 01:30 (-want +got):\n%s", diff)
+		}
 	})
 
 	t.Run("a completed objection keeps its decisions and recipients; requests are found by subject", func(t *testing.T) {

@@ -1,0 +1,178 @@
+// Package monitor is the daily deadline monitor: it ends requests left
+// unverified for 7 days as expired, finds open requests due within 7 days
+// and overdue, emits the figures as CloudWatch metrics in Embedded Metric
+// Format, and sends the DPO a digest.
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// UnverifiedFor is how long a request may wait for its code to be verified.
+const UnverifiedFor = 7 * 24 * time.Hour
+
+// DueSoon is how far ahead the monitor warns.
+const DueSoon = 7 * 24 * time.Hour
+
+// Store finds requests through the requests table's indexes and ends them.
+type Store interface {
+	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
+	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+}
+
+// Mailer sends the digest.
+type Mailer interface {
+	Send(ctx context.Context, m dsr.Mail) error
+}
+
+// Handler runs the monitor on each scheduled event.
+type Handler struct {
+	Store      Store
+	Mailer     Mailer
+	DPOAddress string
+	// Metrics receives one EMF line per run (os.Stdout in Lambda, where
+	// CloudWatch Logs turns it into metrics).
+	Metrics io.Writer
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Run is what one run found and did.
+type Run struct {
+	At      time.Time
+	Expired int
+	Overdue []*dsr.Request
+	DueSoon []*dsr.Request
+}
+
+// Handle runs the monitor for the event's time (its schedule's time).
+func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
+	now := ev.Time.UTC()
+	if now.IsZero() {
+		now = h.now()
+	}
+	run, err := h.Run(ctx, now)
+	if err != nil {
+		return err
+	}
+	if err := h.emit(run); err != nil {
+		return err
+	}
+	h.Log.InfoContext(ctx, "deadline monitor ran", "expired", run.Expired, "overdue", len(run.Overdue), "dueWithin7Days", len(run.DueSoon), "event", "monitored")
+	if run.Expired+len(run.Overdue)+len(run.DueSoon) == 0 {
+		return nil
+	}
+	return h.Mailer.Send(ctx, Digest(run, h.DPOAddress))
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Run expires requests unverified since before now-7d, then lists the open
+// requests due before now+7d, page by page from the status/due index.
+func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
+	run := &Run{At: now}
+	for cursor := ""; ; {
+		ids, next, err := h.Store.Unverified(ctx, now.Add(-UnverifiedFor), cursor)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			err := h.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
+				dsr.Changes{FailureReason: "not verified within 7 days"})
+			switch {
+			case err == nil:
+				run.Expired++
+				h.Log.InfoContext(ctx, "unverified request expired", "dsrId", id, "event", "expired")
+			case dsr.ErrorCodeOf(err) != dsr.EConflict: // verified meanwhile: fine
+				return nil, err
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	q := dsr.ListQuery{Statuses: dsr.OpenStatuses, DueBefore: now.Add(DueSoon), Limit: dsr.MaxListLimit}
+	for {
+		rs, cursor, err := h.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if r.Overdue(now) {
+				run.Overdue = append(run.Overdue, r)
+			} else {
+				run.DueSoon = append(run.DueSoon, r)
+			}
+		}
+		if cursor == "" {
+			return run, nil
+		}
+		q.Cursor = cursor
+	}
+}
+
+// emit writes the run's figures as one Embedded Metric Format record.
+func (h *Handler) emit(run *Run) error {
+	if h.Metrics == nil {
+		return nil
+	}
+	rec := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": run.At.UnixMilli(),
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace":  "DataSubjectRequests",
+				"Dimensions": [][]string{{}},
+				"Metrics": []map[string]string{
+					{"Name": "OverdueRequests", "Unit": "Count"},
+					{"Name": "RequestsDueWithin7Days", "Unit": "Count"},
+					{"Name": "UnverifiedRequestsExpired", "Unit": "Count"},
+				},
+			}},
+		},
+		"OverdueRequests":           len(run.Overdue),
+		"RequestsDueWithin7Days":    len(run.DueSoon),
+		"UnverifiedRequestsExpired": run.Expired,
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	_, err = h.Metrics.Write(append(b, '\n'))
+	return err
+}
+
+// Digest is the DPO's daily message: what is overdue, what is due within 7
+// days, what expired; subjects masked.
+func Digest(run *Run, to string) dsr.Mail {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Deadline monitor, %s (UTC).\n\n", run.At.Format("2 January 2006, 15:04"))
+	section := func(title string, rs []*dsr.Request) {
+		fmt.Fprintf(&b, "%s: %d\n", title, len(rs))
+		for _, r := range rs {
+			fmt.Fprintf(&b, "  %s  %-10s %-22s due %s  %s\n", r.ID, r.Type, r.Status, r.DueAt.UTC().Format("2006-01-02 15:04"), dsr.MaskEmail(r.Email))
+		}
+		b.WriteString("\n")
+	}
+	section("Overdue", run.Overdue)
+	section("Due within 7 days", run.DueSoon)
+	fmt.Fprintf(&b, "Unverified for 7 days and now expired: %d\n\nThe DPO dashboard has the details (GET /v1/dpo/requests?overdue=true).\n", run.Expired)
+	subject := fmt.Sprintf("Data-subject requests: %d overdue, %d due within 7 days", len(run.Overdue), len(run.DueSoon))
+	return dsr.Mail{To: to, Subject: subject, Text: b.String(), RequestID: "digest"}
+}

@@ -1,0 +1,100 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/memstore"
+	"github.com/privacyops/dsr/internal/monitor"
+)
+
+type fakeMailer struct{ mails []dsr.Mail }
+
+func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
+	m.mails = append(m.mails, mail)
+	return nil
+}
+
+func TestMonitor(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 3, 10, 6, 0, 0, 0, time.UTC)
+	store := &memstore.Requests{}
+	add := func(id string, received time.Time, due time.Time, path ...dsr.Status) {
+		t.Helper()
+		r := &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "grace.hopper@example.com",
+			ReceivedAt: received, UpdatedAt: received, DueAt: due}
+		if err := store.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		from := dsr.StatusAwaitingVerification
+		for _, to := range path {
+			if err := store.Transition(ctx, id, from, to, received, dsr.Changes{}); err != nil {
+				t.Fatal(err)
+			}
+			from = to
+		}
+	}
+	day := 24 * time.Hour
+	add("old-unverified", now.Add(-8*day), now.Add(22*day))
+	add("new-unverified", now.Add(-6*day), now.Add(24*day))
+	add("unverified-no-clock", now.Add(-9*day), time.Time{}) // clock at verification: no due date
+	add("overdue", now.Add(-40*day), now.Add(-day), dsr.StatusQueued, dsr.StatusInProgress)
+	add("failed-overdue", now.Add(-35*day), now.Add(-2*time.Hour), dsr.StatusQueued, dsr.StatusFailed)
+	add("due-soon", now.Add(-25*day), now.Add(5*day), dsr.StatusQueued)
+	add("due-later", now.Add(-10*day), now.Add(20*day), dsr.StatusQueued)
+	add("completed-late", now.Add(-40*day), now.Add(-day), dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted)
+
+	mailer := &fakeMailer{}
+	var metrics bytes.Buffer
+	h := &monitor.Handler{Store: store, Mailer: mailer, DPOAddress: "dpo@shop.example", Metrics: &metrics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now, DetailType: "Scheduled Event"}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]dsr.Status{
+		"old-unverified": dsr.StatusExpired, "unverified-no-clock": dsr.StatusExpired, "new-unverified": dsr.StatusAwaitingVerification,
+		"overdue": dsr.StatusInProgress, "due-soon": dsr.StatusQueued,
+	} {
+		if r, _ := store.Get(ctx, id); r.Status != want {
+			t.Errorf("%s: %s, want %s", id, r.Status, want)
+		}
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(metrics.Bytes(), &rec); err != nil {
+		t.Fatalf("EMF record: %v: %s", err, metrics.String())
+	}
+	got := map[string]any{"overdue": rec["OverdueRequests"], "soon": rec["RequestsDueWithin7Days"], "expired": rec["UnverifiedRequestsExpired"]}
+	if diff := cmp.Diff(map[string]any{"overdue": 2.0, "soon": 1.0, "expired": 2.0}, got); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+	aws := rec["_aws"].(map[string]any)
+	if aws["Timestamp"] != float64(now.UnixMilli()) || !strings.Contains(metrics.String(), `"Namespace":"DataSubjectRequests"`) {
+		t.Errorf("EMF metadata: %v", aws)
+	}
+	if len(mailer.mails) != 1 {
+		t.Fatalf("digests: %d", len(mailer.mails))
+	}
+	d := mailer.mails[0]
+	if d.To != "dpo@shop.example" || !strings.Contains(d.Subject, "2 overdue, 1 due within 7 days") ||
+		!strings.Contains(d.Text, "failed-overdue") || !strings.Contains(d.Text, "g***@e***.com") || strings.Contains(d.Text, "grace.hopper") ||
+		!strings.Contains(d.Text, "now expired: 2") {
+		t.Errorf("digest:\n%s\n%s", d.Subject, d.Text)
+	}
+
+	// The next day nothing is new to expire, and a quiet day sends no mail.
+	quiet := &memstore.Requests{}
+	mailer.mails = nil
+	h.Store = quiet
+	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now}); err != nil || len(mailer.mails) != 0 {
+		t.Errorf("quiet day: %v, %d mails", err, len(mailer.mails))
+	}
+}
