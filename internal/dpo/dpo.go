@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -114,7 +115,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 		// yet, and no notice may go to an address that may not be theirs.
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the request is not verified yet: there is nothing to extend")
 	}
-	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason)); err != nil {
+	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason, s.Deadline.Location)); err != nil {
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("extend: notice: %w", err)}
 	}
 	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, due, r.ExtendedMonths+months, now); err != nil {
@@ -168,6 +169,9 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 	}
 	if r.Status != dsr.StatusFailed {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "only failed requests can be retried; this one is %s", r.Status)
+	}
+	if strings.HasPrefix(r.FailureReason, dsr.SupersededPrefix) {
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "this access request was superseded by the subject's erasure: retrying it would report erased data")
 	}
 	now := s.now()
 	if err := s.Store.Transition(ctx, r.ID, dsr.StatusFailed, dsr.StatusQueued, now, dsr.Changes{}); err != nil {

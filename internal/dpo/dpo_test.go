@@ -273,6 +273,14 @@ func TestRejectAndRetry(t *testing.T) {
 	if status, _ := e.call(t, dpo.RouteRetry, ids["running"], dpoClaims, nil, ""); status != 409 {
 		t.Errorf("retry of a running request: %d", status)
 	}
+	// An access request failed because an erasure deleted its data stays failed.
+	superseded := "01JD0000000000000000000009"
+	must(t, e.store.Create(ctx, &dsr.Request{ID: superseded, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "a@b.co", ReceivedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}))
+	must(t, e.store.Transition(ctx, superseded, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}))
+	must(t, e.store.Transition(ctx, superseded, dsr.StatusQueued, dsr.StatusFailed, e.now, dsr.Changes{FailureReason: dsr.SupersededPrefix + " erased by R"}))
+	if status, m := e.call(t, dpo.RouteRetry, superseded, dpoClaims, nil, ""); status != 409 || !strings.Contains(m["detail"].(string), "erasure") {
+		t.Errorf("retry of a superseded request: %d %v", status, m)
+	}
 	e.queue.err = errors.New("SQS unavailable")
 	if status, _ := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 503 {
 		t.Errorf("retry without a queue: %d", status)

@@ -49,3 +49,21 @@ func TestExtend(t *testing.T) {
 		})
 	}
 }
+
+// The extension notice names the deadline's day where it is counted: a day
+// ending 23:59:59 in New York is 04:59:59 the next day in UTC.
+func TestExtensionMailDate(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := dsr.DeadlinePolicy{Location: ny}
+	r := &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusQueued, Email: "a@b.co", ReceivedAt: time.Date(2027, 1, 10, 15, 0, 0, 0, time.UTC)}
+	due, err := p.Extend(r, 2, "complex", time.Date(2027, 1, 20, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := dsr.ExtensionMail(r, due, "complex", ny); !strings.Contains(m.Text, "by 10 April 2027") {
+		t.Errorf("notice:\n%s", m.Text)
+	}
+}

@@ -147,12 +147,19 @@ func ParseExtension(body []byte) (months int, reason string, err error) {
 	return *b.Months, reason, nil
 }
 
+// SupersededPrefix starts the failure reason of an access request failed
+// because the subject's erasure deleted its data meanwhile.
+const SupersededPrefix = "superseded:"
+
 // ExtensionMail tells the person that the deadline of r is extended to due,
-// and why (Art. 12(3)).
-func ExtensionMail(r *Request, due time.Time, reason string) Mail {
+// and why (Art. 12(3)); the date is the deadline's day in loc.
+func ExtensionMail(r *Request, due time.Time, reason string, loc *time.Location) Mail {
+	if loc == nil {
+		loc = time.UTC
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello,\n\nyour request for %s needs more time than one month.\n\n", typeWords[r.Type])
-	fmt.Fprintf(&b, "We will answer it by %s at the latest (Art. 12(3) GDPR).\n\nThe reason:\n%s\n\n", due.UTC().Format("2 January 2006"), reason)
+	fmt.Fprintf(&b, "We will answer it by %s at the latest (Art. 12(3) GDPR).\n\nThe reason:\n%s\n\n", due.In(loc).Format("2 January 2006"), reason)
 	fmt.Fprintf(&b, "Request: %s\n", r.ID)
 	return Mail{To: r.Email, Subject: "Your request: we need more time", Text: b.String(), RequestID: r.ID}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/privacyops/dsr/internal/dsr"
 )
@@ -24,6 +26,10 @@ type listCursor struct {
 	Status int    `json:"s"`
 	Key    string `json:"k,omitempty"`
 }
+
+// maxListQueries bounds the Query calls of one list page: a filter that
+// matches little answers a partial page (with a cursor) rather than time out.
+const maxListQueries = 10
 
 var errBadCursor = dsr.Invalid("the query is invalid", dsr.FieldError{Field: "cursor", Reason: "is not a cursor of this list"})
 
@@ -44,13 +50,16 @@ func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, s
 		limit = dsr.MaxListLimit
 	}
 	var out []*dsr.Request
-	for cur.Status < len(q.Statuses) {
+	for calls := 0; cur.Status < len(q.Statuses); calls++ {
+		if calls == maxListQueries {
+			break // a partial page: the cursor goes on from here
+		}
 		// Without a filter every item read is returned: ask for what is
 		// missing. With the type filter, read whole pages and stop after the
 		// last item wanted (the cursor then names it).
 		want := int32(limit - len(out))
 		if q.Type != "" {
-			want = int32(limit)
+			want = dsr.MaxListLimit
 		}
 		in, err := s.listQuery(q, q.Statuses[cur.Status], want)
 		if err != nil {
@@ -62,6 +71,10 @@ func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, s
 			}
 		}
 		page, err := s.Client.Query(ctx, in)
+		var apiErr smithy.APIError
+		if err != nil && in.ExclusiveStartKey != nil && errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException" {
+			return nil, "", errBadCursor // a cursor of another query, or forged
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("list requests: %w", err)
 		}

@@ -174,34 +174,30 @@ func (s *Requests) List(_ context.Context, q dsr.ListQuery) ([]*dsr.Request, str
 	return all[start:end], next, nil
 }
 
-// Unverified is the in-memory form of dynamo.Requests.Unverified; cursors
-// are offsets.
+// Unverified is the in-memory form of dynamo.Requests.Unverified. Its
+// cursor is the last key returned, as DynamoDB's is, so requests that change
+// status while a caller pages do not make it skip others.
 func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string) ([]string, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	key := func(r dsr.Request) string {
+		return r.ReceivedAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "|" + r.ID
+	}
 	var all []dsr.Request
 	for _, r := range s.items {
-		if r.Status == dsr.StatusAwaitingVerification && r.ReceivedAt.Before(before) {
+		if r.Status == dsr.StatusAwaitingVerification && r.ReceivedAt.Before(before) && (cursor == "" || key(r) > cursor) {
 			all = append(all, r)
 		}
 	}
-	slices.SortFunc(all, func(a, b dsr.Request) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
-	start := 0
-	if cursor != "" {
-		n, err := strconv.Atoi(cursor)
-		if err != nil || n < 0 || n > len(all) {
-			return nil, "", fmt.Errorf("unverified requests: bad cursor")
-		}
-		start = n
-	}
-	end := min(start+dsr.MaxListLimit, len(all))
-	ids := make([]string, 0, end-start)
-	for _, r := range all[start:end] {
+	slices.SortFunc(all, func(a, b dsr.Request) int { return strings.Compare(key(a), key(b)) })
+	end := min(dsr.MaxListLimit, len(all))
+	ids := make([]string, 0, end)
+	for _, r := range all[:end] {
 		ids = append(ids, r.ID)
 	}
 	next := ""
 	if end < len(all) {
-		next = strconv.Itoa(end)
+		next = key(all[end-1])
 	}
 	return ids, next, nil
 }

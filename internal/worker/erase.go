@@ -293,7 +293,7 @@ func (h *Handler) supersede(ctx context.Context, id, by string) error {
 			return nil
 		}
 		err = h.Store.Transition(ctx, id, e.Status, dsr.StatusFailed, h.now(), dsr.Changes{
-			FailureReason: "superseded: the subject's data was erased by request " + by + " while this access request was under way",
+			FailureReason: dsr.SupersededPrefix + " the subject's data was erased by request " + by + " while this access request was under way",
 		})
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {
 			if err == nil {
