@@ -24,7 +24,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
-	SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error
+	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
 }
 
 // Queue takes requests to process again.
@@ -118,11 +118,12 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason, s.Deadline.Location)); err != nil {
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("extend: notice: %w", err)}
 	}
-	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, due, r.ExtendedMonths+months, now); err != nil {
+	ext := dsr.Extension{Months: months, Reason: reason, By: actor, At: now, DueAt: due}
+	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
-	r.DueAt, r.ExtendedMonths = due, r.ExtendedMonths+months
+	r.DueAt, r.ExtendedMonths, r.Extensions = due, r.ExtendedMonths+months, append(r.Extensions, ext)
 	return r.DPOView(now, true), nil
 }
 

@@ -211,6 +211,9 @@ func TestExtend(t *testing.T) {
 	if status != 200 || m["dueAt"] != "2027-04-30T23:59:59Z" || m["extendedMonths"] != 2.0 {
 		t.Fatalf("extend: %d %v", status, m)
 	}
+	if ext, _ := m["extensions"].([]any); len(ext) != 1 || ext[0].(map[string]any)["by"] != "dpo-7" || !strings.Contains(ext[0].(map[string]any)["reason"].(string), "archived") {
+		t.Errorf("extension record: %v", m["extensions"])
+	}
 	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.mails[0].Text, "archived") {
 		t.Errorf("notice: %+v", e.mailer.mails)
 	}

@@ -104,6 +104,16 @@ func (p DeadlinePolicy) Due(t time.Time, months int) time.Time {
 	return day.AddDate(0, 0, 1).Add(-time.Second).UTC()
 }
 
+// Extension is one extension of a request's deadline, kept on the request
+// for accountability (Art. 5(2)): by how much, why, by whom, when.
+type Extension struct {
+	Months int       `json:"months" dynamodbav:"months"`
+	Reason string    `json:"reason" dynamodbav:"reason"`
+	By     string    `json:"by" dynamodbav:"by"`
+	At     time.Time `json:"at" dynamodbav:"at"`
+	DueAt  time.Time `json:"dueAt" dynamodbav:"dueAt"`
+}
+
 // MaxExtensionMonths is how far Art. 12(3) lets the deadline be extended.
 const MaxExtensionMonths = 2
 

@@ -34,10 +34,11 @@ func MaskEmail(email string) string {
 // subject masked, and what the DPO needs to act.
 type DPOView struct {
 	View
-	Subject        string `json:"subject"`
-	ExtendedMonths int    `json:"extendedMonths,omitempty"`
-	FailureReason  string `json:"failureReason,omitempty"`
-	Overdue        bool   `json:"overdue"`
+	Subject        string      `json:"subject"`
+	ExtendedMonths int         `json:"extendedMonths,omitempty"`
+	Extensions     []Extension `json:"extensions,omitempty"`
+	FailureReason  string      `json:"failureReason,omitempty"`
+	Overdue        bool        `json:"overdue"`
 	// Purposes is the per-purpose progress (detail only).
 	Purposes []PurposeProgress `json:"purposes,omitempty"`
 }
@@ -55,7 +56,7 @@ type PurposeProgress struct {
 // DPOView returns the DPO's view of r at now; detail adds the progress.
 func (r *Request) DPOView(now time.Time, detail bool) DPOView {
 	v := DPOView{
-		View: r.View(), Subject: MaskEmail(r.Email), ExtendedMonths: r.ExtendedMonths, FailureReason: r.FailureReason,
+		View: r.View(), Subject: MaskEmail(r.Email), ExtendedMonths: r.ExtendedMonths, Extensions: r.Extensions, FailureReason: r.FailureReason,
 		Overdue: r.Overdue(now),
 	}
 	if detail {

@@ -71,8 +71,10 @@ type Request struct {
 	ReceivedAt time.Time
 	VerifiedAt time.Time
 	DueAt      time.Time
-	// ExtendedMonths is how far the deadline was extended (Art. 12(3)).
+	// ExtendedMonths is how far the deadline was extended (Art. 12(3)),
+	// and Extensions the record of each extension.
 	ExtendedMonths int
+	Extensions     []Extension
 	CompletedAt    time.Time
 	UpdatedAt      time.Time
 

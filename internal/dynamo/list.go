@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -138,13 +139,22 @@ func (s *Requests) listQuery(q dsr.ListQuery, status dsr.Status, limit int32) (*
 	}, nil
 }
 
-// SetDeadline sets request id's due date and extension, only if it is still
-// open and extended by prevMonths (a concurrent extension conflicts; a
-// status change of an open request, such as queued to in progress, does not).
-func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error {
-	upd := expression.Set(expression.Name("dueAt"), expression.Value(formatTime(due))).
-		Set(expression.Name("extendedMonths"), expression.Value(months)).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+// SetDeadline extends request id by ext (its due date becomes ext.DueAt, its
+// extension prevMonths+ext.Months, and ext is appended to its record), only
+// if it is still open and extended by prevMonths: a concurrent extension
+// conflicts; a status change of an open request, such as queued to in
+// progress, does not.
+func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error {
+	rec, err := attributevalue.MarshalMap(extensionItem{Months: ext.Months, Reason: ext.Reason, By: ext.By, At: formatTime(ext.At), DueAt: formatTime(ext.DueAt)})
+	if err != nil {
+		return fmt.Errorf("set deadline: %w", err)
+	}
+	list := expression.Name("extensions")
+	upd := expression.Set(expression.Name("dueAt"), expression.Value(formatTime(ext.DueAt))).
+		Set(expression.Name("extendedMonths"), expression.Value(prevMonths+ext.Months)).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(ext.At))).
+		Set(list, expression.ListAppend(expression.IfNotExists(list, expression.Value(&types.AttributeValueMemberL{})),
+			expression.Value(&types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: rec}}})))
 	prev := expression.Name("extendedMonths").Equal(expression.Value(prevMonths))
 	if prevMonths == 0 {
 		prev = expression.AttributeNotExists(expression.Name("extendedMonths")).Or(prev)
@@ -155,6 +165,15 @@ func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, d
 	}
 	cond := expression.Name("status").In(open[0], open[1:]...).And(prev)
 	return s.update(ctx, id, upd, cond, "set deadline")
+}
+
+// extensionItem is one extension as stored.
+type extensionItem struct {
+	Months int    `dynamodbav:"months"`
+	Reason string `dynamodbav:"reason"`
+	By     string `dynamodbav:"by"`
+	At     string `dynamodbav:"at"`
+	DueAt  string `dynamodbav:"dueAt"`
 }
 
 // StatusReceivedIndex is the requests table's index by status and receipt.

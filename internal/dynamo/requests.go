@@ -39,28 +39,29 @@ type Requests struct {
 }
 
 type requestItem struct {
-	ID              string         `dynamodbav:"id"`
-	Type            string         `dynamodbav:"type"`
-	Status          string         `dynamodbav:"status"`
-	Email           string         `dynamodbav:"email,omitempty"`
-	SubjectKey      string         `dynamodbav:"subjectKey,omitempty"`
-	Scope           string         `dynamodbav:"scope,omitempty"`
-	Purposes        []string       `dynamodbav:"purposes,omitempty"`
-	Grounds         string         `dynamodbav:"grounds,omitempty"`
-	TokenHash       string         `dynamodbav:"tokenHash"`
-	CodeHash        string         `dynamodbav:"codeHash,omitempty"`
-	CodeExpiresAt   string         `dynamodbav:"codeExpiresAt,omitempty"`
-	CodeAttempts    int            `dynamodbav:"codeAttempts"`
-	ReceivedAt      string         `dynamodbav:"receivedAt"`
-	VerifiedAt      string         `dynamodbav:"verifiedAt,omitempty"`
-	DueAt           string         `dynamodbav:"dueAt,omitempty"`
-	ExtendedMonths  int            `dynamodbav:"extendedMonths,omitempty"`
-	CompletedAt     string         `dynamodbav:"completedAt,omitempty"`
-	UpdatedAt       string         `dynamodbav:"updatedAt"`
-	PlannedPurposes []string       `dynamodbav:"plannedPurposes,omitempty"`
-	DoneParts       map[string]int `dynamodbav:"doneParts,omitempty"`
-	Result          *dsr.Result    `dynamodbav:"result,omitempty"`
-	FailureReason   string         `dynamodbav:"failureReason,omitempty"`
+	ID              string          `dynamodbav:"id"`
+	Type            string          `dynamodbav:"type"`
+	Status          string          `dynamodbav:"status"`
+	Email           string          `dynamodbav:"email,omitempty"`
+	SubjectKey      string          `dynamodbav:"subjectKey,omitempty"`
+	Scope           string          `dynamodbav:"scope,omitempty"`
+	Purposes        []string        `dynamodbav:"purposes,omitempty"`
+	Grounds         string          `dynamodbav:"grounds,omitempty"`
+	TokenHash       string          `dynamodbav:"tokenHash"`
+	CodeHash        string          `dynamodbav:"codeHash,omitempty"`
+	CodeExpiresAt   string          `dynamodbav:"codeExpiresAt,omitempty"`
+	CodeAttempts    int             `dynamodbav:"codeAttempts"`
+	ReceivedAt      string          `dynamodbav:"receivedAt"`
+	VerifiedAt      string          `dynamodbav:"verifiedAt,omitempty"`
+	DueAt           string          `dynamodbav:"dueAt,omitempty"`
+	ExtendedMonths  int             `dynamodbav:"extendedMonths,omitempty"`
+	Extensions      []extensionItem `dynamodbav:"extensions,omitempty"`
+	CompletedAt     string          `dynamodbav:"completedAt,omitempty"`
+	UpdatedAt       string          `dynamodbav:"updatedAt"`
+	PlannedPurposes []string        `dynamodbav:"plannedPurposes,omitempty"`
+	DoneParts       map[string]int  `dynamodbav:"doneParts,omitempty"`
+	Result          *dsr.Result     `dynamodbav:"result,omitempty"`
+	FailureReason   string          `dynamodbav:"failureReason,omitempty"`
 	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
 	ObjectionDecisions map[string]string `dynamodbav:"objectionDecisions,omitempty"`
 }
@@ -97,6 +98,17 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: it.Result, FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
+	}
+	for _, e := range it.Extensions {
+		at, err := parseTime(e.At)
+		if err != nil {
+			return nil, fmt.Errorf("request %s: %w", it.ID, err)
+		}
+		due, err := parseTime(e.DueAt)
+		if err != nil {
+			return nil, fmt.Errorf("request %s: %w", it.ID, err)
+		}
+		r.Extensions = append(r.Extensions, dsr.Extension{Months: e.Months, Reason: e.Reason, By: e.By, At: at, DueAt: due})
 	}
 	for _, f := range []struct {
 		dst *time.Time

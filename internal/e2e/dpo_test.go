@@ -77,7 +77,7 @@ func TestDPOEndToEnd(t *testing.T) {
 	// C: overdue and unverified: its deadline passed (set back by hand: a
 	// month cannot pass in a test).
 	cReq := submit("late.person@example.org")
-	if err := store.SetDeadline(ctx, cReq.ID, 0, now.Add(-24*time.Hour), 0, now); err != nil {
+	if err := store.SetDeadline(ctx, cReq.ID, 0, dsr.Extension{At: now, DueAt: now.Add(-24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	// D: ada's request, failed on its way (moved there by hand).
@@ -301,7 +301,7 @@ func TestDeadlineMonitorEndToEnd(t *testing.T) {
 	if err := store.Transition(ctx, late.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SetDeadline(ctx, late.ID, 0, now.Add(-time.Hour), 0, now); err != nil {
+	if err := store.SetDeadline(ctx, late.ID, 0, dsr.Extension{At: now, DueAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := stack.Fire(ctx, "MonitorFunction", now); err != nil {

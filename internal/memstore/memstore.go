@@ -27,6 +27,7 @@ func clone(r dsr.Request) *dsr.Request {
 	r.PlannedPurposes = slices.Clone(r.PlannedPurposes)
 	r.DoneParts = maps.Clone(r.DoneParts)
 	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
+	r.Extensions = slices.Clone(r.Extensions)
 	if r.Result != nil {
 		res := *r.Result
 		res.Recipients = slices.Clone(res.Recipients)
@@ -203,14 +204,15 @@ func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string
 }
 
 // SetDeadline is the in-memory form of dynamo.Requests.SetDeadline.
-func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error {
+func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, ext dsr.Extension) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
 	if !ok || !r.Open() || r.ExtendedMonths != prevMonths {
 		return conflict("set deadline")
 	}
-	r.DueAt, r.ExtendedMonths, r.UpdatedAt = due, months, now
+	r.DueAt, r.ExtendedMonths, r.UpdatedAt = ext.DueAt, prevMonths+ext.Months, ext.At
+	r.Extensions = append(slices.Clone(r.Extensions), ext)
 	s.items[id] = r
 	return nil
 }

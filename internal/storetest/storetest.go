@@ -26,7 +26,7 @@ type Store interface {
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
-	SetDeadline(ctx context.Context, id string, prevMonths int, due time.Time, months int, now time.Time) error
+	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
 	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
 }
 
@@ -392,17 +392,26 @@ func runList(t *testing.T, s Store) {
 	// Deadlines move only for open requests, from the extension the caller saw.
 	id := made[0].id // failed: open
 	due := now.AddDate(0, 2, 0)
-	if err := s.SetDeadline(ctx, made[2].id, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+	first := dsr.Extension{Months: 1, Reason: "four systems", By: "dpo-7", At: now, DueAt: now.AddDate(0, 1, 0)}
+	if err := s.SetDeadline(ctx, made[2].id, 0, first); dsr.ErrorCodeOf(err) != dsr.EConflict {
 		t.Errorf("set the deadline of a rejected request: %v", err)
 	}
-	if err := s.SetDeadline(ctx, id, 0, due, 2, now); err != nil {
+	if err := s.SetDeadline(ctx, id, 0, first); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetDeadline(ctx, id, 0, due, 2, now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+	if err := s.SetDeadline(ctx, id, 0, first); dsr.ErrorCodeOf(err) != dsr.EConflict {
 		t.Errorf("a second extension from 0 months: %v", err)
 	}
-	if r, _ := s.Get(ctx, id); !r.DueAt.Equal(due) || r.ExtendedMonths != 2 {
-		t.Errorf("after the extension: due %s, %d months", r.DueAt, r.ExtendedMonths)
+	second := dsr.Extension{Months: 1, Reason: "an archive to restore", By: "dpo-8", At: now.Add(time.Hour), DueAt: due}
+	if err := s.SetDeadline(ctx, id, 1, second); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := s.Get(ctx, id)
+	if !r.DueAt.Equal(due) || r.ExtendedMonths != 2 || !r.UpdatedAt.Equal(second.At) {
+		t.Errorf("after the extensions: due %s, %d months", r.DueAt, r.ExtendedMonths)
+	}
+	if diff := cmp.Diff([]dsr.Extension{first, second}, r.Extensions); diff != "" {
+		t.Errorf("extension record (-want +got):\n%s", diff)
 	}
 }
 
