@@ -86,6 +86,7 @@ func s3Client(cfg aws.Config, env Env) *s3.Client {
 func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*intake.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, secretID, bucket := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("PEPPER_SECRET_ARN"), r.need("REPORTS_BUCKET")
+	auditTable := r.need("AUDIT_TABLE")
 	sender := r.need("SENDER_ADDRESS")
 	if err := r.err("intake"); err != nil {
 		return nil, err
@@ -107,6 +108,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
 		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
 		Mailer:   mailer(cfg, env, sender),
+		Audit:    &dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: auditTable},
 		Links:    &s3reports.Store{Client: s3c, Presign: s3.NewPresignClient(s3c), Bucket: bucket},
 		Hasher:   hasher,
 		Registry: reg,
@@ -119,6 +121,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dispatch.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, suppressions := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
+	auditTable := r.need("AUDIT_TABLE")
 	if err := r.err("dispatch"); err != nil {
 		return nil, err
 	}
@@ -131,6 +134,7 @@ func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*di
 		Store:        &dynamo.Requests{Client: ddb, Table: table},
 		Queue:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
 		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
+		Audit:        &dynamo.Audit{Client: ddb, Table: auditTable},
 		Registry:     reg,
 		Log:          log,
 	}, nil
@@ -140,6 +144,7 @@ func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*di
 func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*worker.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, bucket := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("REPORTS_BUCKET")
+	auditTable := r.need("AUDIT_TABLE")
 	ctrl := dsr.Controller{Name: r.need("CONTROLLER_NAME"), Contact: r.need("CONTROLLER_CONTACT")}
 	if err := r.err("worker"); err != nil {
 		return nil, err
@@ -168,6 +173,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		Evidence:       reports,
 		History:        requests,
 		CertificateKey: s3reports.CertificateKey,
+		Audit:          &dynamo.Audit{Client: ddb, Table: auditTable},
 		Registry:       reg,
 		Controller:     ctrl,
 		Log:            log,
@@ -211,6 +217,7 @@ func loadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hash
 func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, sender := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("SENDER_ADDRESS")
+	auditTable := r.need("AUDIT_TABLE")
 	if err := r.err("dpo"); err != nil {
 		return nil, err
 	}
@@ -218,10 +225,14 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	audit := &dynamo.Audit{Client: ddb, Table: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
-		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Store:    &dynamo.Requests{Client: ddb, Table: table},
 		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
 		Mailer:   mailer(cfg, env, sender),
+		Audit:    audit,
+		Trail:    audit,
 		Deadline: deadline,
 		Log:      log,
 	}}, nil
@@ -231,6 +242,7 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*monitor.Handler, error) {
 	r := reader{env: env}
 	table, sender, dpoAddr := r.need("REQUESTS_TABLE"), r.need("SENDER_ADDRESS"), r.need("DPO_ADDRESS")
+	auditTable := r.need("AUDIT_TABLE")
 	if err := r.err("monitor"); err != nil {
 		return nil, err
 	}
@@ -238,6 +250,7 @@ func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*mon
 		Store:      &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
 		Mailer:     mailer(cfg, env, sender),
 		DPOAddress: dpoAddr,
+		Audit:      &dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: auditTable},
 		Metrics:    os.Stdout,
 		Log:        log,
 	}, nil
@@ -265,11 +278,12 @@ func mailer(cfg aws.Config, env Env, sender string) interface {
 // DeadLetter builds the dead-letter handler.
 func DeadLetter(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*deadletter.Handler, error) {
 	r := reader{env: env}
-	table := r.need("REQUESTS_TABLE")
+	table, auditTable := r.need("REQUESTS_TABLE"), r.need("AUDIT_TABLE")
 	if err := r.err("deadletter"); err != nil {
 		return nil, err
 	}
-	return &deadletter.Handler{Store: &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table}, Log: log}, nil
+	ddb := dynamodb.NewFromConfig(cfg)
+	return &deadletter.Handler{Store: &dynamo.Requests{Client: ddb, Table: table}, Audit: &dynamo.Audit{Client: ddb, Table: auditTable}, Log: log}, nil
 }
 
 // Main is what every Lambda main does: a JSON logger with the invocation's

@@ -20,7 +20,7 @@ func TestConfigurationErrors(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	full := map[string]string{
 		"REQUESTS_TABLE": "t", "TASK_QUEUE_URL": "http://q", "REPORTS_BUCKET": "b", "PURPOSE_REGISTRY": registry,
-		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "SUPPRESSION_TABLE": "s",
+		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "SUPPRESSION_TABLE": "s", "AUDIT_TABLE": "a",
 	}
 	env := func(over map[string]string) awsapp.Env {
 		return func(k string) string {

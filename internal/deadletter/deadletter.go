@@ -23,8 +23,14 @@ type Store interface {
 // Handler processes dead-letter batches.
 type Handler struct {
 	Store Store
+	Audit Auditor // nil records nothing
 	Log   *slog.Logger
 	Now   func() time.Time
+}
+
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
 type deadMessage struct {
@@ -66,6 +72,9 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 		err := h.Store.Transition(ctx, m.RequestID, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})
 		if err == nil {
 			h.Log.WarnContext(ctx, "request failed", "dsrId", m.RequestID, "reason", reason, "event", "failed")
+			if h.Audit != nil {
+				return h.Audit.Append(ctx, m.RequestID, dsr.ActorSystem+":deadletter", dsr.AuditFailed, reason, now)
+			}
 			return nil
 		}
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {

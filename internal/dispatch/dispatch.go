@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -30,11 +31,17 @@ type Suppressions interface {
 	Add(ctx context.Context, entries []dsr.Suppression) error
 }
 
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+}
+
 // Handler dispatches request-queue batches.
 type Handler struct {
 	Store        Store
 	Queue        Queue
 	Suppressions Suppressions
+	Audit        Auditor // nil records nothing
 	Registry     dsr.Registry
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -86,6 +93,15 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 		switch {
 		case err == nil:
 			r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
+			if h.Audit != nil {
+				detail := "purposes: " + strings.Join(plan, ", ")
+				if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
+					detail += "; suppression list: " + entries[0].Reason
+				}
+				if err := h.Audit.Append(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, detail, h.now()); err != nil {
+					return err
+				}
+			}
 		case dsr.ErrorCodeOf(err) != dsr.EConflict:
 			return err
 		default:

@@ -37,11 +37,23 @@ type Mailer interface {
 	Send(ctx context.Context, m dsr.Mail) error
 }
 
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+}
+
+// Trail reads a request's audit trail.
+type Trail interface {
+	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
+}
+
 // Service implements the DPO routes. Actor is the token's subject, for logs.
 type Service struct {
 	Store    Store
 	Queue    Queue
 	Mailer   Mailer
+	Audit    Auditor // nil records nothing
+	Trail    Trail   // nil: no trail in the detail
 	Deadline dsr.DeadlinePolicy
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -85,13 +97,37 @@ func (s *Service) get(ctx context.Context, id string) (*dsr.Request, error) {
 	return s.Store.Get(ctx, id)
 }
 
-// Detail answers GET /v1/dpo/requests/{id}.
+// Detail answers GET /v1/dpo/requests/{id}: the request, its progress and
+// its audit trail, oldest first.
 func (s *Service) Detail(ctx context.Context, id string) (dsr.DPOView, error) {
 	r, err := s.get(ctx, id)
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
-	return r.DPOView(s.now(), true), nil
+	v := r.DPOView(s.now(), true)
+	if s.Trail != nil {
+		if v.Audit, err = s.Trail.Entries(ctx, r.ID); err != nil {
+			return dsr.DPOView{}, err
+		}
+	}
+	return v, nil
+}
+
+// CheckAudit answers GET /v1/dpo/requests/{id}/audit: whether the request's
+// trail is intact, or its first broken entry.
+func (s *Service) CheckAudit(ctx context.Context, id string) (dsr.AuditCheck, error) {
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return dsr.AuditCheck{}, err
+	}
+	if s.Trail == nil {
+		return dsr.AuditCheck{}, fmt.Errorf("check audit: no trail configured")
+	}
+	entries, err := s.Trail.Entries(ctx, r.ID)
+	if err != nil {
+		return dsr.AuditCheck{}, err
+	}
+	return dsr.VerifyAuditChain(r.ID, entries), nil
 }
 
 // Extend answers POST /v1/dpo/requests/{id}/extend: the person is told the
@@ -122,6 +158,9 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
 		return dsr.DPOView{}, err
 	}
+	if err := s.audit(ctx, r.ID, actor, dsr.AuditExtended, fmt.Sprintf("by %d month(s) to %s: %s", months, due.Format(time.RFC3339), reason), now); err != nil {
+		return dsr.DPOView{}, err
+	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
 	r.DueAt, r.ExtendedMonths, r.Extensions = due, r.ExtendedMonths+months, append(r.Extensions, ext)
 	return r.DPOView(now, true), nil
@@ -144,6 +183,9 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	now := s.now()
 	reason := "rejected as " + map[string]string{dsr.RejectManifestlyUnfounded: "manifestly unfounded", dsr.RejectExcessive: "excessive"}[rej.Reason] + " (Art. 12(5)): " + rej.Detail
 	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}); err != nil {
+		return dsr.DPOView{}, err
+	}
+	if err := s.audit(ctx, r.ID, actor, dsr.AuditRejected, rej.Reason, now); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
@@ -185,9 +227,23 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 		}
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("retry: queue request: %w", err)}
 	}
+	if err := s.audit(ctx, r.ID, actor, dsr.AuditRetried, "queued again after: "+r.FailureReason, now); err != nil {
+		return dsr.DPOView{}, err
+	}
 	s.Log.InfoContext(ctx, "request retried", "dsrId", r.ID, "actor", actor, "event", "retried")
 	r.Status = dsr.StatusQueued
 	return r.DPOView(now, true), nil
+}
+
+// audit appends a DPO's step to request id's trail.
+func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+	if s.Audit == nil {
+		return nil
+	}
+	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
+		return &httpapi.Unavailable{Err: err}
+	}
+	return nil
 }
 
 // Metrics are the dashboard's figures.

@@ -47,6 +47,7 @@ func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
 type env struct {
 	h      *dpo.Handler
 	store  *memstore.Requests
+	audit  *memstore.Audit
 	queue  *fakeQueue
 	mailer *fakeMailer
 	now    time.Time
@@ -65,9 +66,9 @@ var ids = map[string]string{
 // the statuses their names say; "overdue" was received a month earlier.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
+	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
-		Store: e.store, Queue: e.queue, Mailer: e.mailer, Deadline: dsr.DeadlinePolicy{Location: time.UTC},
+		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Deadline: dsr.DeadlinePolicy{Location: time.UTC},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
 	}}
 	ctx := context.Background()
@@ -213,6 +214,13 @@ func TestExtend(t *testing.T) {
 	}
 	if ext, _ := m["extensions"].([]any); len(ext) != 1 || ext[0].(map[string]any)["by"] != "dpo-7" || !strings.Contains(ext[0].(map[string]any)["reason"].(string), "archived") {
 		t.Errorf("extension record: %v", m["extensions"])
+	}
+	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != 1 ||
+		m["audit"].([]any)[0].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[0].(map[string]any)["action"] != dsr.AuditExtended {
+		t.Errorf("detail's trail: %v", m["audit"])
+	}
+	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != 1.0 {
+		t.Errorf("audit check: %d %v", status, m)
 	}
 	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.mails[0].Text, "archived") {
 		t.Errorf("notice: %+v", e.mailer.mails)

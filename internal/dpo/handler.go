@@ -20,6 +20,7 @@ const (
 	RouteReject  = "POST /v1/dpo/requests/{id}/reject"
 	RouteRetry   = "POST /v1/dpo/requests/{id}/retry"
 	RouteMetrics = "GET /v1/dpo/metrics"
+	RouteAudit   = "GET /v1/dpo/requests/{id}/audit"
 )
 
 // Handler adapts Service to API Gateway HTTP API (payload 2.0) events.
@@ -52,6 +53,8 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		out, err = s.Retry(ctx, actor, id)
 	case RouteMetrics:
 		out, err = s.Metrics(ctx)
+	case RouteAudit:
+		out, err = s.CheckAudit(ctx, id)
 	default:
 		err = dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
 	}

@@ -41,6 +41,8 @@ type DPOView struct {
 	Overdue        bool        `json:"overdue"`
 	// Purposes is the per-purpose progress (detail only).
 	Purposes []PurposeProgress `json:"purposes,omitempty"`
+	// Audit is the request's trail, oldest first (detail only).
+	Audit []AuditEntry `json:"audit,omitempty"`
 }
 
 // PurposeProgress is how far a request got with one planned purpose.

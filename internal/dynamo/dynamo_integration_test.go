@@ -73,6 +73,14 @@ func TestSuppressionsContract(t *testing.T) {
 	})
 }
 
+func TestAuditContract(t *testing.T) {
+	client, names := provisioned(t)
+	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
+	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore {
+		return &dynamo.Audit{Client: client, Table: names["AuditTable"].Ref}
+	}, storetest.Options{Sequential: !atomicWrites})
+}
+
 // countingAPI counts Query calls and items read.
 type countingAPI struct {
 	dynamo.API

@@ -4,9 +4,11 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -159,6 +161,51 @@ func TestDPOEndToEnd(t *testing.T) {
 	}
 	if s, raw := c.dpoDo("GET", "/v1/requests/"+d.ID+"/report", d.StatusToken, nil, nil); s != 200 {
 		t.Errorf("report of the retried request: %d %s", s, raw)
+	}
+
+	// Its audit trail tells the whole story, and proves itself intact...
+	var detail struct {
+		Audit []struct{ Actor, Action, Detail string } `json:"audit"`
+	}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+d.ID, token, nil, &detail); s != 200 {
+		t.Fatalf("detail: %d %s", s, raw)
+	}
+	var actions []string
+	for _, e := range detail.Audit {
+		actions = append(actions, e.Action)
+		if strings.Contains(e.Detail, "@") || strings.Contains(e.Actor, "@") {
+			t.Errorf("audit entry with an address: %+v", e)
+		}
+	}
+	want := []string{"received", "retried", "dispatched", "purpose_done", "purpose_done", "purpose_done", "purpose_done", "completed", "link_issued"}
+	if fmt.Sprint(actions) != fmt.Sprint(want) || detail.Audit[1].Actor != "local-dpo" {
+		t.Errorf("trail %v (retried by %q), want %v", actions, detail.Audit[1].Actor, want)
+	}
+	var check dsr.AuditCheck
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+d.ID+"/audit", token, nil, &check); s != 200 || !check.Intact || check.Entries != len(want) {
+		t.Errorf("audit check: %d %s", s, raw)
+	}
+	// ...until someone edits an entry in the table: the check names it, and so
+	// does the command.
+	auditTable := stack.Names["AuditTable"].Ref
+	if _, err := dynamodb.NewFromConfig(cfg).UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &auditTable,
+		Key:              map[string]types.AttributeValue{"requestId": &types.AttributeValueMemberS{Value: d.ID}, "seq": &types.AttributeValueMemberN{Value: "2"}},
+		UpdateExpression: aws.String("SET actor = :a"), ExpressionAttributeValues: map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: "someone-else"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+d.ID+"/audit", token, nil, &check); s != 200 || check.Intact || check.Broken != 2 {
+		t.Errorf("audit check after tampering: %d %s, want entry 2 named", s, raw)
+	}
+	cmd := exec.Command("go", "run", "./infra/auditcheck", "-request", d.ID)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "AUDIT_TABLE="+auditTable, "AWS_ENDPOINT_URL="+os.Getenv("AWS_ENDPOINT_URL"),
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `"brokenAt":2`) {
+		t.Errorf("auditcheck: %v, output %s; want exit status 1 naming entry 2", err, out)
 	}
 
 	var m struct {

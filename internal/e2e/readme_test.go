@@ -88,7 +88,7 @@ func TestReadmeSession(t *testing.T) {
 	for _, want := range []string{`"status":"awaiting_verification"`, `"status":"queued"`, `"status":"completed"`, `"purpose": "billing"`, "INV-2026-0100",
 		`"type":"objection","status":"completed"`, `"scope": "direct_marketing"`, `"suppressed":true,"reason":"objection"`, `{"suppressed":false}`,
 		`"type":"erasure","status":"completed"`, `"reason": "erasure (Art. 17(1))"`, `"restrictedUntil"`, `"earlierReportsDeleted": 1`, `"status":410`,
-		`{"items":[`, `"subject":"a***@e***.com"`, `"byStatus":{`} {
+		`{"items":[`, `"subject":"a***@e***.com"`, `"byStatus":{`, `{"intact":true,"entries":`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)
 		}

@@ -40,6 +40,11 @@ type Links interface {
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+}
+
 // LinkTTL is how long a signed report link stays valid (api.md: at most 5 minutes).
 const LinkTTL = 5 * time.Minute
 
@@ -49,6 +54,7 @@ type Service struct {
 	Queue    Queue
 	Mailer   Mailer
 	Links    Links
+	Audit    Auditor // the audit trail; nil records nothing (tests that do not look at it)
 	Hasher   *dsr.Hasher
 	Registry dsr.Registry
 	Deadline dsr.DeadlinePolicy
@@ -117,6 +123,9 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 			s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", id, "error", terr.Error())
 		}
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
+	}
+	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditReceived, string(r.Type)+" request; verification code e-mailed", now); err != nil {
+		return nil, err
 	}
 	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
 	out := &Submitted{ID: id, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: now}
@@ -213,6 +222,9 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 		if !ch.DueAt.IsZero() {
 			r.DueAt = ch.DueAt
 		}
+		if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditVerified, "code verified; queued", now); err != nil {
+			return dsr.View{}, err
+		}
 		s.Log.InfoContext(ctx, "request verified", "dsrId", id, "event", "verified")
 		return r.View(), nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
@@ -247,8 +259,22 @@ func (s *Service) verifiedOrEnded(r *dsr.Request, code string) (v dsr.View, done
 
 func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, reason string) error {
 	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason})
-	if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+	switch {
+	case err == nil:
+		return s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditExpired, reason, now)
+	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return fmt.Errorf("expire request: %w", err)
+	}
+	return nil
+}
+
+// audit appends a step to request id's trail.
+func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+	if s.Audit == nil {
+		return nil
+	}
+	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
+		return &httpapi.Unavailable{Err: err}
 	}
 	return nil
 }
@@ -317,6 +343,9 @@ func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link
 	url, err := s.Links.PresignGet(ctx, key, LinkTTL)
 	if err != nil {
 		return nil, fmt.Errorf("%s link: %w", what, err)
+	}
+	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditLinkIssued, what+" ("+format+")", s.now()); err != nil {
+		return nil, err
 	}
 	s.Log.InfoContext(ctx, what+" link issued", "dsrId", id, "format", format, "event", "link_issued")
 	return &Link{URL: url, ExpiresAt: s.now().Add(LinkTTL).Truncate(time.Second)}, nil

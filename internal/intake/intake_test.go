@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,6 +63,7 @@ type env struct {
 	queue  *fakeQueue
 	mailer *fakeMailer
 	links  *fakeLinks
+	audit  *memstore.Audit
 	now    time.Time
 }
 
@@ -73,9 +75,9 @@ func newEnv(t *testing.T) *env {
 	}
 	reg := dsrtest.Registry(t)
 	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, links: &fakeLinks{objects: map[string]bool{}},
-		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC)}
+		audit: &memstore.Audit{}, now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC)}
 	e.h = &intake.Handler{Service: &intake.Service{
-		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Hasher: hasher, Registry: reg,
+		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
 	}}
 	return e
@@ -220,6 +222,9 @@ func TestVerify(t *testing.T) {
 	}
 	if len(e.queue.sent) != 1 || e.queue.sent[0].RequestID != id {
 		t.Fatalf("queued: %+v", e.queue.sent)
+	}
+	if got := e.audit.Actions(id); !slices.Equal(got, []string{dsr.AuditReceived, dsr.AuditVerified}) {
+		t.Errorf("audit trail %v, want received, verified", got)
 	}
 	// Twice with the right code: harmless, no second queueing.
 	if status, _, resp := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 200 || len(e.queue.sent) != 1 {

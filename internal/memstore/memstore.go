@@ -275,3 +275,42 @@ func (s *Requests) MarkPartDone(_ context.Context, id, purpose string, chunks in
 	s.items[id] = r
 	return clone(r), true, nil
 }
+
+// Audit is an in-memory audit trail, safe for concurrent use.
+type Audit struct {
+	mu      sync.Mutex
+	entries map[string][]dsr.AuditEntry
+}
+
+// Append is the in-memory form of dynamo.Audit.Append.
+func (a *Audit) Append(_ context.Context, id, actor, action, detail string, at time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.entries == nil {
+		a.entries = map[string][]dsr.AuditEntry{}
+	}
+	var last *dsr.AuditEntry
+	if n := len(a.entries[id]); n > 0 {
+		last = &a.entries[id][n-1]
+	}
+	a.entries[id] = append(a.entries[id], dsr.NextAuditEntry(last, id, actor, action, detail, at))
+	return nil
+}
+
+// Entries is the in-memory form of dynamo.Audit.Entries.
+func (a *Audit) Entries(_ context.Context, id string) ([]dsr.AuditEntry, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.entries[id]), nil
+}
+
+// Actions returns the actions of request id's trail, oldest first (for tests).
+func (a *Audit) Actions(id string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, e := range a.entries[id] {
+		out = append(out, e.Action)
+	}
+	return out
+}

@@ -14,3 +14,7 @@ func TestContract(t *testing.T) {
 func TestSuppressionsContract(t *testing.T) {
 	storetest.RunSuppressions(t, func(*testing.T) storetest.SuppressionStore { return &memstore.Suppressions{} })
 }
+
+func TestAuditContract(t *testing.T) {
+	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore { return &memstore.Audit{} }, storetest.Options{})
+}

@@ -36,6 +36,11 @@ type Mailer interface {
 	Send(ctx context.Context, m dsr.Mail) error
 }
 
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+}
+
 // Handler runs the monitor on each scheduled event.
 type Handler struct {
 	Store      Store
@@ -44,6 +49,7 @@ type Handler struct {
 	// Metrics receives one EMF line per run (os.Stdout in Lambda, where
 	// CloudWatch Logs turns it into metrics).
 	Metrics io.Writer
+	Audit   Auditor // nil records nothing
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -103,6 +109,11 @@ func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 			switch {
 			case err == nil:
 				run.Expired++
+				if h.Audit != nil {
+					if err := h.Audit.Append(ctx, id, dsr.ActorSystem+":monitor", dsr.AuditExpired, "not verified within 7 days", now); err != nil {
+						return nil, err
+					}
+				}
 				h.Log.InfoContext(ctx, "unverified request expired", "dsrId", id, "event", "expired")
 			case dsr.ErrorCodeOf(err) != dsr.EConflict: // verified meanwhile: fine
 				return nil, err

@@ -224,7 +224,7 @@ func TestTemplate(t *testing.T) {
 			"CONTROLLER_NAME":      "Example Shop GmbH",
 			"CONTROLLER_CONTACT":   "privacy@example.com",
 			"DEADLINE_CLOCK_START": "receipt",
-			"DEADLINE_TIME_ZONE":   "UTC", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "",
+			"DEADLINE_TIME_ZONE":   "UTC", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
 		}
 		for k, v := range extra {
 			m[k] = v
@@ -250,6 +250,7 @@ func TestTemplate(t *testing.T) {
 			LogicalID: "DpoFunction", Timeout: 15 * time.Second, MemorySize: 256,
 			Environment: env(map[string]string{"REQUEST_QUEUE_URL": "http://sqs/RequestQueue", "SENDER_ADDRESS": "privacy@example.com"}),
 			Events: []Event{
+				{Name: "Audit", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/audit", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Detail", Type: "HttpApi", Path: "/v1/dpo/requests/{id}", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Extend", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/extend", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "List", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "GET", Authorizer: "DpoAuthorizer"},

@@ -460,3 +460,60 @@ func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore)
 		t.Error("an entry without subject key was added")
 	}
 }
+
+// AuditStore is the audit trail's contract.
+type AuditStore interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
+}
+
+// RunAudit runs the audit trail's contract: entries come back oldest first as
+// written, and concurrent appends to one request each get their own place in
+// one intact chain (run one after another where the backend does not
+// serialize conditional writes, as Options.Sequential says).
+func RunAudit(t *testing.T, newStore func(t *testing.T) AuditStore, o Options) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 11, 0, 0, 123456789, time.UTC)
+	s := newStore(t)
+	id := fmt.Sprintf("01JA%022d", seq.Add(1))
+	if got, err := s.Entries(ctx, id); err != nil || len(got) != 0 {
+		t.Fatalf("empty trail: %v %v", got, err)
+	}
+	steps := []string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
+	for i, action := range steps {
+		if err := s.Append(ctx, id, dsr.ActorSubject, action, fmt.Sprint("step ", i), at.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		f := func() {
+			defer wg.Done()
+			if err := s.Append(ctx, id, dsr.ActorSystem+":worker", dsr.AuditPurposeDone, fmt.Sprint("purpose p", i), at.Add(time.Minute)); err != nil {
+				t.Error(err)
+			}
+		}
+		if o.Sequential {
+			f()
+		} else {
+			go f()
+		}
+	}
+	wg.Wait()
+	got, err := s.Entries(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 9 {
+		t.Fatalf("%d entries, want 9", len(got))
+	}
+	for i, action := range steps {
+		if got[i].Action != action || got[i].Detail != fmt.Sprint("step ", i) || !got[i].At.Equal(at.Add(time.Duration(i)*time.Second)) {
+			t.Errorf("entry %d: %+v", i+1, got[i])
+		}
+	}
+	if c := dsr.VerifyAuditChain(id, got); !c.Intact {
+		t.Errorf("chain: %+v", c)
+	}
+}

@@ -164,6 +164,9 @@ func (h *Handler) purposeDone(ctx context.Context, log *slog.Logger, r *dsr.Requ
 		return err
 	}
 	if recorded {
+		if err := h.audit(ctx, r.ID, dsr.AuditPurposeDone, fmt.Sprintf("purpose %s: %d chunk(s), read back", p.Name, chunks)); err != nil {
+			return err
+		}
 		log.InfoContext(ctx, "purpose done", "chunks", chunks, "event", "purpose_done")
 	}
 	return h.completeIfDone(ctx, r)
@@ -225,6 +228,9 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 		return err
 	}
 	if err == nil {
+		if err := h.audit(ctx, r.ID, dsr.AuditCompleted, "certificate written"); err != nil {
+			return err
+		}
 		h.Log.InfoContext(ctx, "certificate written; request completed", "dsrId", r.ID, "event", "completed")
 	}
 	return nil
@@ -297,6 +303,9 @@ func (h *Handler) supersede(ctx context.Context, id, by string) error {
 		})
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {
 			if err == nil {
+				if err := h.audit(ctx, id, dsr.AuditFailed, "superseded by erasure request "+by); err != nil {
+					return err
+				}
 				h.Log.InfoContext(ctx, "access request superseded by an erasure", "dsrId", id, "by", by, "event", "failed")
 			}
 			return err

@@ -158,6 +158,7 @@ func (r *fakeReports) Copies(context.Context) ([]dsr.Copy, error) { return nil, 
 type eraseEnv struct {
 	h       *worker.Handler
 	store   *memstore.Requests
+	audit   *memstore.Audit
 	tables  *fakeTables
 	reports *fakeReports
 	queue   *fakeQueue
@@ -171,12 +172,12 @@ func newEraseEnv(t *testing.T, r dsr.Request) *eraseEnv {
 	t.Helper()
 	reg := dsrtest.Registry(t)
 	e := &eraseEnv{
-		store: &memstore.Requests{}, reports: newReports(), queue: &fakeQueue{}, id: "01JDERASE",
+		store: &memstore.Requests{}, audit: &memstore.Audit{}, reports: newReports(), queue: &fakeQueue{}, id: "01JDERASE",
 		tables: &fakeTables{items: map[string]map[string]*fakeItem{}, pageSize: 10},
 		now:    time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
 	}
 	e.h = &worker.Handler{
-		Store: e.store, Reports: e.reports, Queue: e.queue, Eraser: e.tables, Evidence: e.reports, History: e.store,
+		Store: e.store, Reports: e.reports, Queue: e.queue, Eraser: e.tables, Evidence: e.reports, History: e.store, Audit: e.audit,
 		CertificateKey: func(id string) string { return id + "/certificate.json" },
 		Registry:       reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
@@ -272,6 +273,12 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 	}
 	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
 		t.Errorf("running access request: %s %q, want failed as superseded", running.Status, running.FailureReason)
+	}
+	if got := e.audit.Actions("01JDRUNNING"); !slices.Equal(got, []string{dsr.AuditFailed}) {
+		t.Errorf("superseded request's trail: %v", got)
+	}
+	if got := e.audit.Actions(e.id); !slices.Equal(got, []string{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
+		t.Errorf("erasure's trail: %v", got)
 	}
 	if _, ok := e.reports.reports["01JDRUNNING/parts/marketing/0"]; ok {
 		t.Error("the running access request's parts were not deleted")

@@ -42,6 +42,11 @@ type Queue interface {
 	SendTask(ctx context.Context, m dsr.TaskMessage) error
 }
 
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+}
+
 // KeyFunc names the JSON and HTML report objects of a request.
 type KeyFunc func(id string) (jsonKey, htmlKey string)
 
@@ -57,6 +62,7 @@ type Handler struct {
 	Evidence       Evidence
 	History        History
 	CertificateKey func(id string) string
+	Audit          Auditor // nil records nothing
 
 	Registry   dsr.Registry
 	Controller dsr.Controller
@@ -165,6 +171,9 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return err
 	}
 	if recorded {
+		if err := h.audit(ctx, r.ID, dsr.AuditPurposeDone, fmt.Sprintf("purpose %s: %d chunk(s) of records", p.Name, chunk)); err != nil {
+			return err
+		}
 		log.InfoContext(ctx, "part done", "chunks", chunk, "event", "purpose_done")
 	}
 	if r.AllPartsDone() && r.Status == dsr.StatusInProgress && h.nearDeadline(ctx) {
@@ -224,9 +233,20 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 		return err
 	}
 	if err == nil {
+		if err := h.audit(ctx, r.ID, dsr.AuditCompleted, "report written (JSON and HTML)"); err != nil {
+			return err
+		}
 		h.Log.InfoContext(ctx, "report written; request completed", "dsrId", r.ID, "event", "completed")
 	}
 	return nil
+}
+
+// audit appends a step of the worker to request id's trail.
+func (h *Handler) audit(ctx context.Context, id, action, detail string) error {
+	if h.Audit == nil {
+		return nil
+	}
+	return h.Audit.Append(ctx, id, dsr.ActorSystem+":worker", action, detail, h.now())
 }
 
 func (h *Handler) now() time.Time {

@@ -1,0 +1,63 @@
+// Command auditcheck proves a request's audit trail intact, or names its first
+// broken entry (exit status 1). It reads the trail from the audit table with
+// the usual AWS configuration (AWS_ENDPOINT_URL for the local stack):
+//
+//	AUDIT_TABLE=dsr-local-AuditTable AWS_ENDPOINT_URL=http://127.0.0.1:4566 go run ./infra/auditcheck -request 01J...
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
+)
+
+func main() {
+	ok, err := run(context.Background(), os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "auditcheck:", err)
+		os.Exit(2)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) (bool, error) {
+	fs := flag.NewFlagSet("auditcheck", flag.ContinueOnError)
+	id := fs.String("request", "", "the request's id")
+	table := fs.String("table", os.Getenv("AUDIT_TABLE"), "the audit table (default: $AUDIT_TABLE)")
+	if err := fs.Parse(args); err != nil {
+		return false, err
+	}
+	if _, err := ulid.ParseStrict(*id); err != nil {
+		return false, errors.New("-request must be a request id (a ULID)")
+	}
+	if *table == "" {
+		return false, errors.New("no audit table: set AUDIT_TABLE or -table")
+	}
+	cfg, err := awsapp.LoadConfig(ctx)
+	if err != nil {
+		return false, err
+	}
+	entries, err := (&dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: *table}).Entries(ctx, *id)
+	if err != nil {
+		return false, err
+	}
+	if len(entries) == 0 {
+		return false, fmt.Errorf("request %s has no audit trail in %s", *id, *table)
+	}
+	check := dsr.VerifyAuditChain(*id, entries)
+	out, _ := json.Marshal(check)
+	fmt.Println(string(out))
+	return check.Intact, nil
+}

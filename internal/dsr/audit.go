@@ -1,0 +1,104 @@
+package dsr
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Audit actions: every step of a request, as the trail records it.
+const (
+	AuditReceived           = "received"          // submitted; the code is e-mailed
+	AuditVerified           = "verified"          // the right code; queued
+	AuditExpired            = "expired"           // wrong or late codes, or never verified
+	AuditDispatched         = "dispatched"        // in progress, tasks sent
+	AuditPurposeDone        = "purpose_done"      // one purpose's part recorded
+	AuditCompleted          = "completed"         // report or certificate written
+	AuditLinkIssued         = "link_issued"       // a download link signed
+	AuditFailed             = "failed"            // dead-lettered, or superseded
+	AuditExtended           = "extended"          // deadline extended by a DPO
+	AuditRejected           = "rejected"          // refused by a DPO (Art. 12(5))
+	AuditRetried            = "retried"           // queued again by a DPO
+	AuditObjectionDecided   = "objection_decided" // a DPO decided an objection
+	ActorSubject            = "subject"           // the person, with the code or token
+	ActorSystem             = "system"            // a function of the pipeline
+	auditFieldSeparator     = "\x1f"
+	auditGenesisPrevHash    = ""
+	maxAuditDetailCharacter = 500
+)
+
+// AuditEntry is one step of a request's trail. It holds no personal data:
+// the actor is "subject", "system:<function>" or a DPO's token subject, and
+// the detail names purposes, counts or reasons chosen by the pipeline or a
+// DPO. Each entry holds the hash of the one before, so changing, removing or
+// reordering one breaks the chain from there on.
+type AuditEntry struct {
+	RequestID string    `json:"-"`
+	Seq       int       `json:"seq"`
+	At        time.Time `json:"at"`
+	Actor     string    `json:"actor"`
+	Action    string    `json:"action"`
+	Detail    string    `json:"detail,omitempty"`
+	PrevHash  string    `json:"prevHash"`
+	Hash      string    `json:"hash"`
+}
+
+// ComputeHash returns the SHA-256 of e's fields but its own hash.
+func (e AuditEntry) ComputeHash() string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{
+		e.RequestID, strconv.Itoa(e.Seq), e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Detail, e.PrevHash,
+	}, auditFieldSeparator)))
+	return hex.EncodeToString(sum[:])
+}
+
+// NextAuditEntry returns the entry that follows prev (nil: the first) in the
+// trail of request requestID.
+func NextAuditEntry(prev *AuditEntry, requestID, actor, action, detail string, at time.Time) AuditEntry {
+	if r := []rune(detail); len(r) > maxAuditDetailCharacter {
+		detail = string(r[:maxAuditDetailCharacter])
+	}
+	e := AuditEntry{RequestID: requestID, Seq: 1, At: at.UTC(), Actor: actor, Action: action, Detail: detail, PrevHash: auditGenesisPrevHash}
+	if prev != nil {
+		e.Seq, e.PrevHash = prev.Seq+1, prev.Hash
+	}
+	e.Hash = e.ComputeHash()
+	return e
+}
+
+// AuditCheck is the result of checking a trail.
+type AuditCheck struct {
+	Intact  bool   `json:"intact"`
+	Entries int    `json:"entries"`
+	Broken  int    `json:"brokenAt,omitempty"` // the first broken entry's position (1-based)
+	Reason  string `json:"reason,omitempty"`
+}
+
+// VerifyAuditChain checks the trail of request requestID as stored, in
+// order: positions, links and hashes. It names the first entry that was
+// changed, removed (a gap) or moved.
+func VerifyAuditChain(requestID string, entries []AuditEntry) AuditCheck {
+	c := AuditCheck{Intact: true, Entries: len(entries)}
+	prev := auditGenesisPrevHash
+	for i, e := range entries {
+		pos := i + 1
+		var reason string
+		switch {
+		case e.RequestID != requestID:
+			reason = "belongs to another request"
+		case e.Seq != pos:
+			reason = fmt.Sprintf("is numbered %d: an entry before it was removed or moved", e.Seq)
+		case e.PrevHash != prev:
+			reason = "does not follow the entry before it: that one was changed, removed or moved"
+		case e.Hash != e.ComputeHash():
+			reason = "was changed after it was written"
+		}
+		if reason != "" {
+			return AuditCheck{Intact: false, Entries: len(entries), Broken: pos, Reason: fmt.Sprintf("entry %d %s", pos, reason)}
+		}
+		prev = e.Hash
+	}
+	return c
+}

@@ -1,0 +1,141 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Audit is the audit trail: one item per step of a request, keyed by the
+// request's id and the step's position, each holding the hash of the one
+// before. Entries are only ever added.
+type Audit struct {
+	Client API
+	Table  string
+}
+
+type auditItem struct {
+	RequestID string `dynamodbav:"requestId"`
+	Seq       int    `dynamodbav:"seq"`
+	At        string `dynamodbav:"at"`
+	Actor     string `dynamodbav:"actor"`
+	Action    string `dynamodbav:"action"`
+	Detail    string `dynamodbav:"detail,omitempty"`
+	PrevHash  string `dynamodbav:"prevHash"`
+	Hash      string `dynamodbav:"hash"`
+}
+
+func fromAuditItem(it auditItem) (dsr.AuditEntry, error) {
+	at, err := time.Parse(time.RFC3339Nano, it.At)
+	if err != nil {
+		return dsr.AuditEntry{}, err
+	}
+	return dsr.AuditEntry{RequestID: it.RequestID, Seq: it.Seq, At: at, Actor: it.Actor, Action: it.Action, Detail: it.Detail, PrevHash: it.PrevHash, Hash: it.Hash}, nil
+}
+
+// auditAppendTries bounds the retries of an append that lost a race for its
+// position to another appender of the same request.
+const auditAppendTries = 8
+
+// Append adds a step to request id's trail: it reads the last entry
+// (strongly consistent) and writes the next one only if its position is
+// still free, so concurrent appenders each get their own place in the chain.
+func (a *Audit) Append(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+	for try := 0; try < auditAppendTries; try++ {
+		last, err := a.last(ctx, id)
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		e := dsr.NextAuditEntry(last, id, actor, action, detail, at)
+		item, err := attributevalue.MarshalMap(auditItem{
+			RequestID: e.RequestID, Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor,
+			Action: e.Action, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
+		})
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("seq"))).Build()
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: &a.Table, Item: item,
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if err := backoff(ctx, try); err != nil {
+				return fmt.Errorf("audit %s: %w", action, err)
+			}
+			continue // another step took this position: read again
+		}
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("audit %s of request %s: the trail kept changing", action, id)
+}
+
+func (a *Audit) last(ctx context.Context, id string) (*dsr.AuditEntry, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("requestId").Equal(expression.Value(id))).Build()
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.Client.Query(ctx, &dynamodb.QueryInput{
+		TableName: &a.Table, ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(1),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if err != nil || len(out.Items) == 0 {
+		return nil, err
+	}
+	var it auditItem
+	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
+		return nil, err
+	}
+	e, err := fromAuditItem(it)
+	return &e, err
+}
+
+// Entries returns request id's trail, oldest first, every page.
+func (a *Audit) Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("requestId").Equal(expression.Value(id))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("audit trail: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &a.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	var entries []dsr.AuditEntry
+	for {
+		out, err := a.Client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("audit trail: %w", err)
+		}
+		for _, item := range out.Items {
+			var it auditItem
+			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				return nil, fmt.Errorf("audit trail: %w", err)
+			}
+			e, err := fromAuditItem(it)
+			if err != nil {
+				return nil, fmt.Errorf("audit trail: %w", err)
+			}
+			entries = append(entries, e)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return entries, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
