@@ -117,24 +117,36 @@ func (a *Audit) Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}
 	var entries []dsr.AuditEntry
+	err = queryPages(ctx, a.Client, in, func(item map[string]types.AttributeValue) error {
+		var it auditItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
+		}
+		e, err := fromAuditItem(it)
+		entries = append(entries, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit trail: %w", err)
+	}
+	return entries, nil
+}
+
+// queryPages runs in page after page until the last, calling each for every
+// item.
+func queryPages(ctx context.Context, c API, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {
 	for {
-		out, err := a.Client.Query(ctx, in)
+		out, err := c.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("audit trail: %w", err)
+			return err
 		}
 		for _, item := range out.Items {
-			var it auditItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("audit trail: %w", err)
+			if err := each(item); err != nil {
+				return err
 			}
-			e, err := fromAuditItem(it)
-			if err != nil {
-				return nil, fmt.Errorf("audit trail: %w", err)
-			}
-			entries = append(entries, e)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
-			return entries, nil
+			return nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}

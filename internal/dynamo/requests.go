@@ -281,28 +281,21 @@ func (s *Requests) BySubject(ctx context.Context, subjectKey string) ([]*dsr.Req
 		ExpressionAttributeValues: expr.Values(),
 	}
 	var out []*dsr.Request
-	for {
-		page, err := s.Client.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("requests by subject: %w", err)
+	err = queryPages(ctx, s.Client, in, func(item map[string]types.AttributeValue) error {
+		var it struct {
+			ID     string      `dynamodbav:"id"`
+			Type   string      `dynamodbav:"type"`
+			Status string      `dynamodbav:"status"`
+			Result *dsr.Result `dynamodbav:"result"`
 		}
-		for _, item := range page.Items {
-			var it struct {
-				ID     string      `dynamodbav:"id"`
-				Type   string      `dynamodbav:"type"`
-				Status string      `dynamodbav:"status"`
-				Result *dsr.Result `dynamodbav:"result"`
-			}
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("requests by subject: %w", err)
-			}
-			out = append(out, &dsr.Request{ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Result: it.Result})
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		err := attributevalue.UnmarshalMap(item, &it)
+		out = append(out, &dsr.Request{ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Result: it.Result})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("requests by subject: %w", err)
 	}
+	return out, nil
 }
 
 func unmarshalRequest(av map[string]types.AttributeValue) (*dsr.Request, error) {

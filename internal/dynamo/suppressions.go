@@ -75,25 +75,17 @@ func (s *Suppressions) Entries(ctx context.Context, subjectKey string) ([]dsr.Su
 		ExpressionAttributeValues: expr.Values(),
 	}
 	var out []dsr.Suppression
-	for {
-		page, err := s.Client.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("suppression entries: %w", err)
+	err = queryPages(ctx, s.Client, in, func(item map[string]types.AttributeValue) error {
+		var it suppressionItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return err
 		}
-		for _, item := range page.Items {
-			var it suppressionItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("suppression entries: %w", err)
-			}
-			since, err := parseTime(it.Since)
-			if err != nil {
-				return nil, fmt.Errorf("suppression entries: %w", err)
-			}
-			out = append(out, dsr.Suppression{SubjectKey: it.SubjectKey, Scope: it.Scope, Reason: it.Reason, Since: since, RequestID: it.RequestID})
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		since, err := parseTime(it.Since)
+		out = append(out, dsr.Suppression{SubjectKey: it.SubjectKey, Scope: it.Scope, Reason: it.Reason, Since: since, RequestID: it.RequestID})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("suppression entries: %w", err)
 	}
+	return out, nil
 }
