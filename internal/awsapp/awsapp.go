@@ -217,7 +217,7 @@ func loadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hash
 func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, sender := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("SENDER_ADDRESS")
-	auditTable := r.need("AUDIT_TABLE")
+	auditTable, taskQueueURL, suppressions := r.need("AUDIT_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
 	if err := r.err("dpo"); err != nil {
 		return nil, err
 	}
@@ -228,13 +228,15 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 	ddb := dynamodb.NewFromConfig(cfg)
 	audit := &dynamo.Audit{Client: ddb, Table: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
-		Store:    &dynamo.Requests{Client: ddb, Table: table},
-		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		Mailer:   mailer(cfg, env, sender),
-		Audit:    audit,
-		Trail:    audit,
-		Deadline: deadline,
-		Log:      log,
+		Store:        &dynamo.Requests{Client: ddb, Table: table},
+		Queue:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Mailer:       mailer(cfg, env, sender),
+		Audit:        audit,
+		Trail:        audit,
+		Tasks:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: taskQueueURL},
+		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
+		Deadline:     deadline,
+		Log:          log,
 	}}, nil
 }
 

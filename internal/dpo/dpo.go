@@ -25,6 +25,17 @@ type Store interface {
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
+}
+
+// Tasks takes the tasks that apply a decision to a purpose table.
+type Tasks interface {
+	SendTask(ctx context.Context, m dsr.TaskMessage) error
+}
+
+// Suppressions lifts a suppression an overridden objection added.
+type Suppressions interface {
+	Remove(ctx context.Context, subjectKey, scope, requestID string) error
 }
 
 // Queue takes requests to process again.
@@ -49,14 +60,16 @@ type Trail interface {
 
 // Service implements the DPO routes. Actor is the token's subject, for logs.
 type Service struct {
-	Store    Store
-	Queue    Queue
-	Mailer   Mailer
-	Audit    Auditor // nil records nothing
-	Trail    Trail   // nil: no trail in the detail
-	Deadline dsr.DeadlinePolicy
-	Log      *slog.Logger
-	Now      func() time.Time
+	Store        Store
+	Queue        Queue
+	Mailer       Mailer
+	Audit        Auditor // nil records nothing
+	Trail        Trail   // nil: no trail in the detail
+	Tasks        Tasks
+	Suppressions Suppressions
+	Deadline     dsr.DeadlinePolicy
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 func (s *Service) now() time.Time {
@@ -158,7 +171,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
 		return dsr.DPOView{}, err
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditExtended, fmt.Sprintf("by %d month(s) to %s: %s", months, due.Format(time.RFC3339), reason), now); err != nil {
+	if err := s.audit(ctx, r.ID, actor, dsr.AuditExtended, fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), now); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
@@ -244,6 +257,67 @@ func (s *Service) audit(ctx context.Context, id, actor, action, detail string, a
 		return &httpapi.Unavailable{Err: err}
 	}
 	return nil
+}
+
+// Decide answers POST /v1/dpo/requests/{id}/objection-decision: the DPO
+// decides an objection to a legitimate-interest purpose (Art. 21(1)). The
+// decision is recorded as being applied, a task applies it to the purpose's
+// table (upheld: the records are erased; overridden: the restriction is
+// lifted, and so is the suppression the objection added), and the person is
+// told the outcome and the grounds.
+func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
+	d, err := dsr.ParseDecision(body)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	r, err := s.get(ctx, id)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	switch current, ok := r.ObjectionDecisions[d.Purpose]; {
+	case r.Type != dsr.TypeObjection || r.Status != dsr.StatusCompleted:
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "only a completed objection has decisions to take; this is a %s %s request", r.Status, r.Type)
+	case !ok:
+		return dsr.DPOView{}, dsr.Invalid("the request body is invalid", dsr.FieldError{Field: "purpose", Reason: "has no decision pending in this objection"})
+	case current != dsr.DecisionPending:
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the objection to %s is already decided: %s", d.Purpose, current)
+	}
+	now := s.now()
+	applying := dsr.Applying(d.Outcome)
+	if err := s.Store.SetDecision(ctx, r.ID, d.Purpose, dsr.DecisionPending, applying, now); err != nil {
+		return dsr.DPOView{}, err
+	}
+	if err := s.Tasks.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: d.Purpose, Decision: d.Outcome}); err != nil {
+		return dsr.DPOView{}, s.undecide(ctx, r.ID, d.Purpose, applying, now, err)
+	}
+	// The grounds go to the person, not into the trail: a DPO's free text
+	// may name people.
+	if err := s.audit(ctx, r.ID, actor, dsr.AuditObjectionDecided, d.Purpose+": "+d.Outcome, now); err != nil {
+		return dsr.DPOView{}, err
+	}
+	if d.Outcome == dsr.DecisionOverridden {
+		// After the task is queued: if this fails, the person stays
+		// suppressed for the purpose, the safe side, and the DPO is told.
+		if err := s.Suppressions.Remove(ctx, r.SubjectKey, d.Purpose, r.ID); err != nil {
+			return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("decide: the decision stands but its suppression entry could not be lifted: %w", err)}
+		}
+	}
+	s.Log.InfoContext(ctx, "objection decided", "dsrId", r.ID, "actor", actor, "purpose", d.Purpose, "outcome", d.Outcome, "event", "objection_decided")
+	if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d)); err != nil {
+		s.Log.ErrorContext(ctx, "decision notice not sent", "dsrId", r.ID, "error", err.Error())
+		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err)}
+	}
+	r.ObjectionDecisions[d.Purpose] = applying
+	return r.DPOView(now, true), nil
+}
+
+// undecide puts a decision back to pending after its task could not be
+// queued, and answers 503.
+func (s *Service) undecide(ctx context.Context, id, purpose, applying string, now time.Time, cause error) error {
+	if err := s.Store.SetDecision(ctx, id, purpose, applying, dsr.DecisionPending, now); err != nil {
+		s.Log.ErrorContext(ctx, "decision left applying without a task", "dsrId", id, "error", err.Error())
+	}
+	return &httpapi.Unavailable{Err: fmt.Errorf("decide: %w", cause)}
 }
 
 // Metrics are the dashboard's figures.

@@ -334,3 +334,65 @@ func TestGroups(t *testing.T) {
 		}
 	}
 }
+
+type fakeTasks struct{ sent []dsr.TaskMessage }
+
+func (q *fakeTasks) SendTask(_ context.Context, m dsr.TaskMessage) error {
+	q.sent = append(q.sent, m)
+	return nil
+}
+
+func TestObjectionDecision(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tasks, list := &fakeTasks{}, &memstore.Suppressions{}
+	e.h.Service.Tasks, e.h.Service.Suppressions = tasks, list
+	id := "01JD0000000000000000000010"
+	must(t, e.store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeObjection, Purposes: []string{"customer_care", "billing"}, Status: dsr.StatusAwaitingVerification,
+		Email: "ada@example.com", SubjectKey: "key-ada", ReceivedAt: e.now, VerifiedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}))
+	must(t, e.store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}))
+	must(t, e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"customer_care", "billing"}}))
+	must(t, e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now,
+		ObjectionDecisions: map[string]string{"customer_care": dsr.DecisionPending, "billing": dsr.DecisionPending}}))
+	must(t, list.Add(ctx, []dsr.Suppression{{SubjectKey: "key-ada", Scope: "customer_care", RequestID: id}, {SubjectKey: "key-ada", Scope: "billing", RequestID: id}}))
+
+	status, m := e.call(t, dpo.RouteDecide, id, dpoClaims, nil, `{"purpose":"customer_care","outcome":"overridden","grounds":"Warranty claims are pending."}`)
+	if status != 200 {
+		t.Fatalf("decide: %d %v", status, m)
+	}
+	if len(tasks.sent) != 1 || tasks.sent[0].Decision != dsr.DecisionOverridden || tasks.sent[0].Purpose != "customer_care" {
+		t.Errorf("tasks: %+v", tasks.sent)
+	}
+	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 1 || entries[0].Scope != "billing" {
+		t.Errorf("suppression after an override: %+v, want only billing's", entries)
+	}
+	if r, _ := e.store.Get(ctx, id); r.ObjectionDecisions["customer_care"] != dsr.Applying(dsr.DecisionOverridden) {
+		t.Errorf("decision: %v", r.ObjectionDecisions)
+	}
+	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "Warranty claims") {
+		t.Errorf("notice: %+v", e.mailer.mails)
+	}
+	for _, tc := range []struct {
+		id, body string
+		status   int
+	}{
+		{id, `{"purpose":"customer_care","outcome":"upheld","grounds":"g"}`, 409}, // decided already
+		{id, `{"purpose":"marketing","outcome":"upheld","grounds":"g"}`, 400},     // nothing pending
+		{id, `{"purpose":"billing","outcome":"maybe","grounds":"g"}`, 400},
+		{id, `{"purpose":"billing","outcome":"upheld","grounds":" "}`, 400},
+		{ids["complete"], `{"purpose":"billing","outcome":"upheld","grounds":"g"}`, 409}, // not an objection
+	} {
+		if status, m := e.call(t, dpo.RouteDecide, tc.id, dpoClaims, nil, tc.body); status != tc.status {
+			t.Errorf("decide %s: %d %v, want %d", tc.body, status, m, tc.status)
+		}
+	}
+	if status, _ := e.call(t, dpo.RouteDecide, id, dpoClaims, nil, `{"purpose":"billing","outcome":"upheld","grounds":"No compelling grounds."}`); status != 200 {
+		t.Errorf("upheld: %d", status)
+	}
+	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 1 {
+		t.Errorf("an upheld objection keeps its suppression: %+v", entries)
+	}
+	if got := e.audit.Actions(id); len(got) != 2 || got[0] != dsr.AuditObjectionDecided {
+		t.Errorf("trail: %v", got)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	RouteRetry   = "POST /v1/dpo/requests/{id}/retry"
 	RouteMetrics = "GET /v1/dpo/metrics"
 	RouteAudit   = "GET /v1/dpo/requests/{id}/audit"
+	RouteDecide  = "POST /v1/dpo/requests/{id}/objection-decision"
 )
 
 // Handler adapts Service to API Gateway HTTP API (payload 2.0) events.
@@ -40,13 +41,16 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		out, err = s.List(ctx, req.QueryStringParameters)
 	case RouteDetail:
 		out, err = s.Detail(ctx, id)
-	case RouteExtend, RouteReject:
+	case RouteExtend, RouteReject, RouteDecide:
 		var body []byte
 		if body, err = httpapi.Body(req); err == nil {
-			if req.RouteKey == RouteExtend {
+			switch req.RouteKey {
+			case RouteExtend:
 				out, err = s.Extend(ctx, actor, id, body)
-			} else {
+			case RouteReject:
 				out, err = s.Reject(ctx, actor, id, body)
+			default:
+				out, err = s.Decide(ctx, actor, id, body)
 			}
 		}
 	case RouteRetry:

@@ -263,3 +263,79 @@ var statusNames = map[Status]bool{
 	StatusAwaitingVerification: true, StatusQueued: true, StatusInProgress: true, StatusCompleted: true,
 	StatusFailed: true, StatusRejected: true, StatusExpired: true,
 }
+
+// Outcomes of a DPO's decision on an objection to a legitimate-interest
+// purpose (Art. 21(1)).
+const (
+	// DecisionUpheld: no compelling legitimate grounds; processing for the
+	// purpose ends for good and its records are erased (Art. 17(1)(c)).
+	DecisionUpheld = "upheld"
+	// DecisionOverridden: compelling legitimate grounds override the
+	// person's interests; the restriction is lifted.
+	DecisionOverridden = "overridden"
+	// applyingSuffix marks a decision taken whose effects are under way.
+	applyingSuffix = ":applying"
+)
+
+// Applying is the state of a decision whose effects the worker is applying.
+func Applying(outcome string) string { return outcome + applyingSuffix }
+
+// Decision is a validated objection-decision body.
+type Decision struct {
+	Purpose string
+	Outcome string
+	Grounds string
+}
+
+// ParseDecision decodes and validates an objection-decision body.
+func ParseDecision(body []byte) (Decision, error) {
+	var b struct {
+		Purpose *string `json:"purpose"`
+		Outcome *string `json:"outcome"`
+		Grounds *string `json:"grounds"`
+	}
+	if err := DecodeStrict(body, &b); err != nil {
+		return Decision{}, err
+	}
+	var d Decision
+	var fields []FieldError
+	if b.Purpose == nil || *b.Purpose == "" {
+		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
+	} else {
+		d.Purpose = *b.Purpose
+	}
+	switch {
+	case b.Outcome == nil:
+		fields = append(fields, FieldError{Field: "outcome", Reason: "is required"})
+	case *b.Outcome != DecisionUpheld && *b.Outcome != DecisionOverridden:
+		fields = append(fields, FieldError{Field: "outcome", Reason: `must be "upheld" or "overridden"`})
+	default:
+		d.Outcome = *b.Outcome
+	}
+	switch {
+	case b.Grounds == nil || strings.TrimSpace(*b.Grounds) == "":
+		fields = append(fields, FieldError{Field: "grounds", Reason: "is required: the decision must be reasoned (Art. 21(1))"})
+	case utf8.RuneCountInString(*b.Grounds) > MaxDetailLength:
+		fields = append(fields, FieldError{Field: "grounds", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
+	default:
+		d.Grounds = *b.Grounds
+	}
+	if len(fields) > 0 {
+		return Decision{}, Invalid("the request body is invalid", fields...)
+	}
+	return d, nil
+}
+
+// DecisionMail tells the person the DPO's decision on their objection to a
+// purpose, and the grounds.
+func DecisionMail(r *Request, d Decision) Mail {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello,\n\nwe have decided on your objection to the use of your personal data for the purpose %q.\n\n", d.Purpose)
+	if d.Outcome == DecisionUpheld {
+		b.WriteString("Your objection is upheld: we no longer use your data for this purpose, and we erase it (Art. 21(1) and 17(1)(c) GDPR).\n\n")
+	} else {
+		b.WriteString("We have compelling legitimate grounds that override your interests, so we continue to use your data for this purpose (Art. 21(1) GDPR).\n\n")
+	}
+	fmt.Fprintf(&b, "The grounds:\n%s\n\nYou may lodge a complaint with a supervisory authority and seek a judicial remedy.\n\nRequest: %s\n", d.Grounds, r.ID)
+	return Mail{To: r.Email, Subject: "Your objection: our decision", Text: b.String(), RequestID: r.ID}
+}

@@ -167,4 +167,7 @@ type TaskMessage struct {
 	Purpose   string `json:"purpose"`
 	Cursor    string `json:"cursor,omitempty"`
 	Chunk     int    `json:"chunk,omitempty"`
+	// Decision, when set, applies a DPO's decision on an objection to
+	// Purpose ("upheld" or "overridden") instead of processing the request.
+	Decision string `json:"decision,omitempty"`
 }

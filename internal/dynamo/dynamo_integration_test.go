@@ -263,6 +263,41 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 	if left, err := contacts.Survey(ctx, p, "other@example.net"); err != nil || len(left) != 100 || left[0].Restricted {
 		t.Errorf("someone else's items: %d, restricted %v (%v)", len(left), len(left) > 0 && left[0].Restricted, err)
 	}
+	// An overridden objection lifts its own marks only.
+	if n := each("other@example.net", func(refs []string) {
+		if err := contacts.Restrict(ctx, p, refs, dsr.Restriction{Reason: dsr.RestrictionObjection, RequestID: "R3", Since: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := contacts.Unrestrict(ctx, p, refs, "R4"); err != nil { // another request's: no effect
+			t.Fatal(err)
+		}
+	}); n != 100 {
+		t.Errorf("found %d of the other subject's keys", n)
+	}
+	if got, _ := contacts.Survey(ctx, p, "other@example.net"); len(got) != 100 || !got[0].Restricted {
+		t.Error("another request lifted the objection's marks")
+	}
+	each("other@example.net", func(refs []string) {
+		if err := contacts.Unrestrict(ctx, p, refs, "R3"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	each("grace@example.com", func(refs []string) {
+		if err := contacts.Unrestrict(ctx, p, refs, "R2"); err != nil { // statutory marks stay
+			t.Fatal(err)
+		}
+	})
+	for subject, restricted := range map[string]bool{"other@example.net": false, "grace@example.com": true} {
+		got, err := contacts.Survey(ctx, p, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range got {
+			if it.Restricted != restricted {
+				t.Fatalf("%s after unrestrict: restricted %v, want %v", subject, it.Restricted, restricted)
+			}
+		}
+	}
 	copies, err := contacts.Backups(ctx, p, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
 	if err != nil || len(copies) != 1 || copies[0].Until == nil || !copies[0].Until.Equal(time.Date(2027, 1, 3, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("backups: %+v (%v), want the 35-day PITR window", copies, err)

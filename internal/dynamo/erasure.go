@@ -161,6 +161,38 @@ func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r
 	return nil
 }
 
+// Unrestrict lifts the objection_pending marks request requestID put on the
+// items of refs in p's table (an overridden objection). Marks of other
+// requests or reasons, and items gone meanwhile, are left alone.
+func (c *Contacts) Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error {
+	mark := expression.Name(RestrictionAttribute)
+	cond := expression.Name(RestrictionAttribute + ".requestId").Equal(expression.Value(requestID)).
+		And(expression.Name(RestrictionAttribute + ".reason").Equal(expression.Value(dsr.RestrictionObjection)))
+	expr, err := expression.NewBuilder().WithUpdate(expression.Remove(mark)).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("unrestrict %s items: %w", p.Name, err)
+	}
+	err = inParallel(ctx, restrictConcurrency, len(refs), func(ctx context.Context, i int) error {
+		k, err := DecodeCursor(refs[i])
+		if err != nil {
+			return err
+		}
+		_, err = c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &p.Table, Key: k, UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("unrestrict %s items: %w", p.Name, err)
+	}
+	return nil
+}
+
 // restrictExpression sets the restriction mark r (until until, if not zero)
 // on an item that exists (keyName), replacing an existing mark only if r
 // overrides.

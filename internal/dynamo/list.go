@@ -217,3 +217,11 @@ func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor stri
 	}
 	return ids, next, nil
 }
+
+// SetDecision moves the decision on request id's objection to purpose from
+// from to to, only if it is still from.
+func (s *Requests) SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error {
+	name := expression.Name("objectionDecisions." + purpose)
+	upd := expression.Set(name, expression.Value(to)).Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	return s.update(ctx, id, upd, name.Equal(expression.Value(from)), "set objection decision")
+}

@@ -89,3 +89,24 @@ func (s *Suppressions) Entries(ctx context.Context, subjectKey string) ([]dsr.Su
 	}
 	return out, nil
 }
+
+// Remove deletes the subject's entry for scope if request requestID added it
+// (an overridden objection lifts its own suppression, never an erasure's).
+func (s *Suppressions) Remove(ctx context.Context, subjectKey, scope, requestID string) error {
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("requestId").Equal(expression.Value(requestID))).Build()
+	if err != nil {
+		return fmt.Errorf("remove suppression: %w", err)
+	}
+	_, err = s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.Table,
+		Key: map[string]types.AttributeValue{
+			"subjectKey": &types.AttributeValueMemberS{Value: subjectKey}, "scope": &types.AttributeValueMemberS{Value: scope},
+		},
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("remove suppression: %w", err)
+	}
+	return nil
+}

@@ -326,6 +326,32 @@ func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
 	if err != nil || r.ObjectionDecisions["customer_care"] != dsr.DecisionPending {
 		t.Errorf("stored decisions: %v %v", r.ObjectionDecisions, err)
 	}
+
+	// The DPO finds no compelling grounds: the objection is upheld, and
+	// ada's customer_care records are erased for good.
+	var v struct {
+		Purposes []struct{ Purpose, Decision string } `json:"purposes"`
+	}
+	if s, raw := c.dpoDo("POST", "/v1/dpo/requests/"+sub.ID+"/objection-decision", stack.DpoToken,
+		map[string]string{"purpose": "customer_care", "outcome": "upheld", "grounds": "Service notes are not needed any more."}, &v); s != 200 {
+		t.Fatalf("decision: %d %s", s, raw)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(v.Purposes) == 0 || v.Purposes[0].Decision != dsr.DecisionUpheld {
+		if time.Now().After(deadline) {
+			t.Fatalf("decision not applied: %+v", v)
+		}
+		time.Sleep(250 * time.Millisecond)
+		c.dpoDo("GET", "/v1/dpo/requests/"+sub.ID, stack.DpoToken, nil, &v)
+	}
+	final := takeCensus(t, cfg, stack.Registry)
+	if n := final["customer_care"][seed.Ada][0]; n != 0 {
+		t.Errorf("%d of ada's customer_care items left after the upheld objection", n)
+	}
+	if fmt.Sprint(final.without(seed.Ada)) != fmt.Sprint(before.without(seed.Ada)) {
+		t.Error("other subjects' items changed")
+	}
+	mailTo(t, outbox, sub.ID, seed.Ada, "our decision")
 }
 
 // faults injects DynamoDB throttling and UnprocessedItems into every client

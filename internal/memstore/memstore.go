@@ -203,6 +203,21 @@ func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string
 	return ids, next, nil
 }
 
+// SetDecision is the in-memory form of dynamo.Requests.SetDecision.
+func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	if !ok || r.ObjectionDecisions[purpose] != from {
+		return conflict("set objection decision")
+	}
+	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
+	r.ObjectionDecisions[purpose] = to
+	r.UpdatedAt = now
+	s.items[id] = r
+	return nil
+}
+
 // SetDeadline is the in-memory form of dynamo.Requests.SetDeadline.
 func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, ext dsr.Extension) error {
 	s.mu.Lock()
@@ -239,6 +254,16 @@ next:
 		}
 		s.entries = append(s.entries, e)
 	}
+	return nil
+}
+
+// Remove is the in-memory form of dynamo.Suppressions.Remove.
+func (s *Suppressions) Remove(_ context.Context, subjectKey, scope, requestID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries = slices.DeleteFunc(s.entries, func(e dsr.Suppression) bool {
+		return e.SubjectKey == subjectKey && e.Scope == scope && e.RequestID == requestID
+	})
 	return nil
 }
 

@@ -248,9 +248,13 @@ func TestTemplate(t *testing.T) {
 		},
 		{
 			LogicalID: "DpoFunction", Timeout: 15 * time.Second, MemorySize: 256,
-			Environment: env(map[string]string{"REQUEST_QUEUE_URL": "http://sqs/RequestQueue", "SENDER_ADDRESS": "privacy@example.com"}),
+			Environment: env(map[string]string{
+				"REQUEST_QUEUE_URL": "http://sqs/RequestQueue", "TASK_QUEUE_URL": "http://sqs/TaskQueue",
+				"SUPPRESSION_TABLE": "dsr-local-SuppressionTable", "SENDER_ADDRESS": "privacy@example.com",
+			}),
 			Events: []Event{
 				{Name: "Audit", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/audit", Method: "GET", Authorizer: "DpoAuthorizer"},
+				{Name: "Decide", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/objection-decision", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Detail", Type: "HttpApi", Path: "/v1/dpo/requests/{id}", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Extend", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/extend", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "List", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "GET", Authorizer: "DpoAuthorizer"},

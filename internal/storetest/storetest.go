@@ -27,6 +27,7 @@ type Store interface {
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
 }
 
@@ -273,6 +274,15 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		if diff := cmp.Diff(decisions, got.ObjectionDecisions); diff != "" || got.SubjectKey != key {
 			t.Errorf("decisions (-want +got):\n%s; subject key %q", diff, got.SubjectKey)
 		}
+		if err := s.SetDecision(ctx, obj.ID, "customer_care", dsr.DecisionPending, dsr.Applying(dsr.DecisionUpheld), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDecision(ctx, obj.ID, "customer_care", dsr.DecisionPending, dsr.Applying(dsr.DecisionOverridden), now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("a second decision: %v", err)
+		}
+		if got, _ := s.Get(ctx, obj.ID); got.ObjectionDecisions["customer_care"] != dsr.Applying(dsr.DecisionUpheld) {
+			t.Errorf("decision: %v", got.ObjectionDecisions)
+		}
 		found, err := s.BySubject(ctx, key)
 		if err != nil {
 			t.Fatal(err)
@@ -419,6 +429,7 @@ func runList(t *testing.T, s Store) {
 type SuppressionStore interface {
 	Add(ctx context.Context, entries []dsr.Suppression) error
 	Entries(ctx context.Context, subjectKey string) ([]dsr.Suppression, error)
+	Remove(ctx context.Context, subjectKey, scope, requestID string) error
 }
 
 // RunSuppressions runs the suppression list's contract against the store
@@ -458,6 +469,17 @@ func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore)
 	}
 	if err := s.Add(ctx, []dsr.Suppression{{Scope: "marketing"}}); err == nil {
 		t.Error("an entry without subject key was added")
+	}
+	// An overridden objection removes its own entry, never another request's.
+	if err := s.Remove(ctx, key, "marketing", "R1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, key, dsr.ScopeAll, "R1"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Entries(ctx, key)
+	if diff := cmp.Diff(want[1:], got, sortEntries); diff != "" {
+		t.Errorf("after removals (-want +got):\n%s", diff)
 	}
 }
 

@@ -16,6 +16,7 @@ type Eraser interface {
 	KeysPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]string, string, error)
 	Delete(ctx context.Context, p dsr.Purpose, refs []string) error
 	Restrict(ctx context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error
+	Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error
 	Survey(ctx context.Context, p dsr.Purpose, subject string) ([]dsr.ItemRef, error)
 	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
 }
@@ -312,4 +313,66 @@ func (h *Handler) supersede(ctx context.Context, id, by string) error {
 		}
 	}
 	return fmt.Errorf("supersede access request %s: it keeps changing", id)
+}
+
+// applyDecision applies a DPO's decision on objection r to purpose p, every
+// page of the subject's items: upheld erases them (and reads the table back),
+// overridden lifts the objection's restriction. It checkpoints like a task,
+// and records the decision as applied at the end; a redelivery after that
+// does nothing.
+func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, t dsr.TaskMessage) error {
+	applying := dsr.Applying(t.Decision)
+	if r.ObjectionDecisions[p.Name] != applying {
+		log.InfoContext(ctx, "decision task with nothing to apply", "decision", r.ObjectionDecisions[p.Name])
+		return nil
+	}
+	if t.Decision != dsr.DecisionUpheld && t.Decision != dsr.DecisionOverridden {
+		return fmt.Errorf("decision task of request %s: unknown outcome %q", r.ID, t.Decision)
+	}
+	apply := func(refs []string) error {
+		switch {
+		case len(refs) == 0:
+			return nil
+		case t.Decision == dsr.DecisionUpheld:
+			return h.Eraser.Delete(ctx, p, refs)
+		default:
+			return h.Eraser.Unrestrict(ctx, p, refs, r.ID)
+		}
+	}
+	for cursor := t.Cursor; ; {
+		refs, next, err := h.Eraser.KeysPage(ctx, p, r.Email, cursor)
+		if err != nil {
+			return err
+		}
+		if err := apply(refs); err != nil {
+			return err
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+		if h.nearDeadline(ctx) {
+			return h.Queue.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: p.Name, Decision: t.Decision, Cursor: cursor})
+		}
+	}
+	detail := fmt.Sprintf("purpose %s: objection overridden; restriction lifted", p.Name)
+	if t.Decision == dsr.DecisionUpheld {
+		rb, err := h.readBack(ctx, p, r, dsr.ActionDelete, apply)
+		if err != nil {
+			return err
+		}
+		detail = fmt.Sprintf("purpose %s: objection upheld; records erased, read back (%d fixed)", p.Name, rb.Fixed)
+	}
+	now := h.now()
+	if err := h.Store.SetDecision(ctx, r.ID, p.Name, applying, t.Decision, now); err != nil {
+		if dsr.ErrorCodeOf(err) == dsr.EConflict {
+			return nil // a concurrent delivery recorded it
+		}
+		return err
+	}
+	if err := h.audit(ctx, r.ID, dsr.AuditObjectionDecided, detail); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "objection decision applied", "decision", t.Decision, "event", "objection_decided")
+	return nil
 }

@@ -99,6 +99,17 @@ func (f *fakeTables) Restrict(_ context.Context, p dsr.Purpose, refs []string, r
 	return nil
 }
 
+func (f *fakeTables) Unrestrict(_ context.Context, p dsr.Purpose, refs []string, requestID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range refs {
+		if it, ok := f.items[p.Name][k]; ok && it.restriction != nil && it.restriction.RequestID == requestID && it.restriction.Reason == dsr.RestrictionObjection {
+			it.restriction = nil
+		}
+	}
+	return nil
+}
+
 func (f *fakeTables) Survey(_ context.Context, p dsr.Purpose, subject string) ([]dsr.ItemRef, error) {
 	if f.onSurvey != nil {
 		f.onSurvey(f, p.Name)
@@ -484,5 +495,60 @@ func TestRedeliveryKeepsTheFirstReadBack(t *testing.T) {
 	m := outcomes(e.certificate(t))["marketing"]
 	if surveys != 1 || m.ItemsDeleted != 15 || !m.Verified {
 		t.Errorf("%d read-backs, outcome %+v; want one read-back and 15 deleted", surveys, m)
+	}
+}
+
+// TestObjectionDecisionApplied: a DPO's decision on an objection to a
+// legitimate-interest purpose is applied to every page: upheld erases the
+// items, overridden lifts only this objection's marks; a redelivery after
+// that does nothing.
+func TestObjectionDecisionApplied(t *testing.T) {
+	for _, outcome := range []string{dsr.DecisionUpheld, dsr.DecisionOverridden} {
+		t.Run(outcome, func(t *testing.T) {
+			e := newEraseEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}, Grounds: "moved"})
+			e.tables.add("billing", "ada@example.com", 25)
+			e.tables.add("billing", "grace@example.com", 2)
+			// One of ada's items carries a statutory mark: an override leaves it.
+			statutory := dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "01JDOTHER"}
+			e.tables.items["billing"]["billing-ada@example.com-00000"].restriction = &statutory
+			e.runAll(t)
+			ctx := context.Background()
+			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now))
+			task := dsr.TaskMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
+			for range 2 { // the second is a redelivery
+				resp, err := e.h.Handle(ctx, sqsEvent(t, task))
+				must(t, err)
+				if len(resp.BatchItemFailures) != 0 {
+					t.Fatal("decision task failed")
+				}
+			}
+			left := e.tables.keysOf("billing", "ada@example.com")
+			restricted := 0
+			for _, k := range left {
+				if e.tables.items["billing"][k].restriction != nil {
+					restricted++
+				}
+			}
+			switch outcome {
+			case dsr.DecisionUpheld:
+				if len(left) != 0 {
+					t.Errorf("%d of ada's items left after an upheld objection", len(left))
+				}
+			default:
+				if len(left) != 25 || restricted != 1 {
+					t.Errorf("after an override: %d items, %d restricted; want 25 and the statutory one", len(left), restricted)
+				}
+			}
+			if n := len(e.tables.keysOf("billing", "grace@example.com")); n != 2 {
+				t.Errorf("grace's items: %d", n)
+			}
+			r, _ := e.store.Get(ctx, e.id)
+			if r.ObjectionDecisions["billing"] != outcome {
+				t.Errorf("decision %q, want %q", r.ObjectionDecisions["billing"], outcome)
+			}
+			if got := e.audit.Actions(e.id); got[len(got)-1] != dsr.AuditObjectionDecided || slices.Index(got, dsr.AuditObjectionDecided) != len(got)-1 {
+				t.Errorf("trail %v: want one objection_decided at the end", got)
+			}
+		})
 	}
 }

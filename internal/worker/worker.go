@@ -23,6 +23,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 }
 
 // Contacts finds a subject's records in a purpose table, one page at a time.
@@ -129,6 +130,9 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return fmt.Errorf("task of request %s: %w", t.RequestID, err)
 	}
 	log := h.Log.With("dsrId", r.ID, "purpose", p.Name)
+	if t.Decision != "" {
+		return h.applyDecision(ctx, log, r, p, t)
+	}
 	switch {
 	case r.Status != dsr.StatusInProgress:
 		log.InfoContext(ctx, "task of a request not in progress; nothing to do", "status", r.Status)
