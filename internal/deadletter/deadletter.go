@@ -18,6 +18,7 @@ import (
 // Store moves requests on, conditionally.
 type Store interface {
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 }
 
 // Handler processes dead-letter batches.
@@ -36,6 +37,7 @@ type Auditor interface {
 type deadMessage struct {
 	RequestID string `json:"requestId"`
 	Purpose   string `json:"purpose"`
+	Decision  string `json:"decision"`
 }
 
 // Handle marks the request of every dead message failed. A message that
@@ -59,14 +61,31 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 			"queue", msg.EventSourceARN)
 		return nil
 	}
+	now := time.Now().UTC()
+	if h.Now != nil {
+		now = h.Now().UTC()
+	}
+	if m.Decision != "" {
+		// A DPO's decision that could not be applied goes back to pending,
+		// so that the DPO sees it and can decide again.
+		err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), dsr.DecisionPending, now)
+		switch {
+		case dsr.ErrorCodeOf(err) == dsr.EConflict:
+			return nil // applied by a later delivery, or already reset
+		case err != nil:
+			return err
+		}
+		h.Log.WarnContext(ctx, "objection decision not applied; back to pending", "dsrId", m.RequestID, "purpose", m.Purpose, "event", "failed")
+		if h.Audit != nil {
+			return h.Audit.Append(ctx, m.RequestID, dsr.ActorSystem+":deadletter", dsr.AuditFailed,
+				fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now)
+		}
+		return nil
+	}
 	reason := "the request could not be dispatched after repeated attempts; its message was moved to the dead-letter queue"
 	if m.Purpose != "" {
 		reason = fmt.Sprintf("the records of purpose %q could not be processed after repeated attempts; the task was moved to the dead-letter queue",
 			m.Purpose)
-	}
-	now := time.Now().UTC()
-	if h.Now != nil {
-		now = h.Now().UTC()
 	}
 	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {
 		err := h.Store.Transition(ctx, m.RequestID, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})

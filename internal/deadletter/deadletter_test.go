@@ -61,3 +61,36 @@ func TestDeadLettersFailTheirRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadDecisionGoesBackToPending: a decision task that could not be
+// applied puts the decision back to pending, for the DPO to see, and says
+// so in the trail; the request stays completed.
+func TestDeadDecisionGoesBackToPending(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	store, audit := &memstore.Requests{}, &memstore.Audit{}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(store.Create(ctx, &dsr.Request{ID: "O1", Type: dsr.TypeObjection, Status: dsr.StatusAwaitingVerification}))
+	must(store.Transition(ctx, "O1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
+	must(store.Transition(ctx, "O1", dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"care"}}))
+	must(store.Transition(ctx, "O1", dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{ObjectionDecisions: map[string]string{"care": dsr.Applying(dsr.DecisionUpheld)}}))
+	h := &deadletter.Handler{Store: store, Audit: audit, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	msg := events.SQSMessage{MessageId: "m1", Body: `{"requestId":"O1","purpose":"care","decision":"upheld"}`}
+	for range 2 { // a second delivery finds nothing to reset
+		resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msg}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%v %+v", err, resp)
+		}
+	}
+	r, _ := store.Get(ctx, "O1")
+	if r.Status != dsr.StatusCompleted || r.ObjectionDecisions["care"] != dsr.DecisionPending {
+		t.Errorf("after the dead decision: %s %v", r.Status, r.ObjectionDecisions)
+	}
+	if got := audit.Actions("O1"); len(got) != 1 || got[0] != dsr.AuditFailed {
+		t.Errorf("trail: %v", got)
+	}
+}

@@ -23,6 +23,7 @@ const (
 	AuditRejected           = "rejected"          // refused by a DPO (Art. 12(5))
 	AuditRetried            = "retried"           // queued again by a DPO
 	AuditObjectionDecided   = "objection_decided" // a DPO decided an objection
+	AuditObjectionApplied   = "objection_applied" // the worker applied the decision
 	ActorSubject            = "subject"           // the person, with the code or token
 	ActorSystem             = "system"            // a function of the pipeline
 	auditFieldSeparator     = "\x1f"
@@ -80,6 +81,11 @@ type AuditCheck struct {
 // order: positions, links and hashes. It names the first entry that was
 // changed, removed (a gap) or moved.
 func VerifyAuditChain(requestID string, entries []AuditEntry) AuditCheck {
+	if len(entries) == 0 {
+		// Every request's trail starts when it is received: none at all
+		// means it was deleted (or the request predates the trail).
+		return AuditCheck{Intact: false, Broken: 1, Reason: "the trail has no entries: it was deleted, or the request predates the audit trail"}
+	}
 	c := AuditCheck{Intact: true, Entries: len(entries)}
 	prev := auditGenesisPrevHash
 	for i, e := range entries {

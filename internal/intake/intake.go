@@ -121,6 +121,15 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		if terr := s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
 			dsr.Changes{FailureReason: "the verification code could not be sent"}); terr != nil {
 			s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", id, "error", terr.Error())
+		} else {
+			for _, step := range [][2]string{
+				{dsr.AuditReceived, string(r.Type) + " request; the verification code could not be e-mailed"},
+				{dsr.AuditExpired, "the verification code could not be sent"},
+			} {
+				if aerr := s.audit(ctx, id, dsr.ActorSystem+":intake", step[0], step[1], now); aerr != nil {
+					s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", id, "error", aerr.Error())
+				}
+			}
 		}
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
 	}

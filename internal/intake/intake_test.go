@@ -211,6 +211,10 @@ func TestSubmitMailFailureEndsRequest(t *testing.T) {
 	if status != 503 || strings.Contains(resp.Body, "SES") || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("status %d body %s headers %v; want 503 with Retry-After, without internals", status, resp.Body, resp.Headers)
 	}
+	rs, _, _ := e.store.List(context.Background(), dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusExpired}, Limit: 10})
+	if len(rs) != 1 || !slices.Equal(e.audit.Actions(rs[0].ID), []string{dsr.AuditReceived, dsr.AuditExpired}) {
+		t.Errorf("the ended request and its trail: %v", rs)
+	}
 }
 
 func TestVerify(t *testing.T) {

@@ -370,7 +370,7 @@ func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Re
 		}
 		return err
 	}
-	if err := h.audit(ctx, r.ID, dsr.AuditObjectionDecided, detail); err != nil {
+	if err := h.audit(ctx, r.ID, dsr.AuditObjectionApplied, detail); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "objection decision applied", "decision", t.Decision, "event", "objection_decided")

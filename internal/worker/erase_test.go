@@ -546,8 +546,8 @@ func TestObjectionDecisionApplied(t *testing.T) {
 			if r.ObjectionDecisions["billing"] != outcome {
 				t.Errorf("decision %q, want %q", r.ObjectionDecisions["billing"], outcome)
 			}
-			if got := e.audit.Actions(e.id); got[len(got)-1] != dsr.AuditObjectionDecided || slices.Index(got, dsr.AuditObjectionDecided) != len(got)-1 {
-				t.Errorf("trail %v: want one objection_decided at the end", got)
+			if got := e.audit.Actions(e.id); got[len(got)-1] != dsr.AuditObjectionApplied || slices.Index(got, dsr.AuditObjectionApplied) != len(got)-1 {
+				t.Errorf("trail %v: want one objection_applied at the end", got)
 			}
 		})
 	}
