@@ -249,12 +249,17 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 }
 
 // audit appends a DPO's step to request id's trail.
+//
+// Every DPO step is appended after its change is made: failing the call then
+// would have the DPO retry a change that is done (a second extension, a
+// rejection notice never sent). So a lost step is logged as an error for
+// the operators, with the step, and the call goes on.
 func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
 	if s.Audit == nil {
 		return nil
 	}
 	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
-		return &httpapi.Unavailable{Err: err}
+		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", id, "action", action, "actor", actor, "error", err.Error(), "event", "audit_lost")
 	}
 	return nil
 }

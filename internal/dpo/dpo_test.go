@@ -396,3 +396,23 @@ func TestObjectionDecision(t *testing.T) {
 		t.Errorf("trail: %v", got)
 	}
 }
+
+type failingAudit struct{}
+
+func (failingAudit) Append(context.Context, string, string, string, string, time.Time) error {
+	return errors.New("throttled")
+}
+
+// TestLostAuditStepDoesNotRepeatTheChange: when the trail cannot take a
+// DPO's step, the change stands and the call succeeds (logged for the
+// operators), so the DPO never repeats an extension that was made.
+func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
+	e := newEnv(t)
+	e.h.Service.Audit = failingAudit{}
+	if status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
+		t.Errorf("extend: %d %v", status, m)
+	}
+	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.mails) != 1 {
+		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.mails))
+	}
+}
