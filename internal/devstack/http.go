@@ -330,17 +330,12 @@ func (s *Stack) apiSettings() (*tokenBucket, *cors, error) {
 		limiter *tokenBucket
 		c       *cors
 	)
-	for _, id := range s.template.ResourcesOfType("AWS::Serverless::HttpApi") {
-		props := s.template.Resources[id].Properties
-		if props == nil {
-			continue
-		}
-		r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
-		v, err := r.Resolve(props)
-		if err != nil {
-			return nil, nil, fmt.Errorf("devstack: %s: %w", id, err)
-		}
-		m, _ := v.(map[string]any)
+	apis, err := s.httpAPIs()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, api := range apis {
+		m := api.props
 		settings, _ := m["DefaultRouteSettings"].(map[string]any)
 		rate, burst := number(settings["ThrottlingRateLimit"]), number(settings["ThrottlingBurstLimit"])
 		if rate > 0 && burst > 0 {
@@ -354,6 +349,32 @@ func (s *Stack) apiSettings() (*tokenBucket, *cors, error) {
 		}
 	}
 	return limiter, c, nil
+}
+
+// httpAPI is one of the template's HTTP APIs, its properties resolved.
+type httpAPI struct {
+	id    string
+	props map[string]any
+}
+
+// httpAPIs returns the template's HTTP APIs in template order, their
+// Properties resolved (those without properties are left out).
+func (s *Stack) httpAPIs() ([]httpAPI, error) {
+	var out []httpAPI
+	for _, id := range s.template.ResourcesOfType("AWS::Serverless::HttpApi") {
+		props := s.template.Resources[id].Properties
+		if props == nil {
+			continue
+		}
+		r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
+		v, err := r.Resolve(props)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %s: %w", id, err)
+		}
+		m, _ := v.(map[string]any)
+		out = append(out, httpAPI{id: id, props: m})
+	}
+	return out, nil
 }
 
 func number(v any) float64 {

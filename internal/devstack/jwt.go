@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/privacyops/dsr/internal/samtemplate"
 )
 
 // DpoTokenTTL is how long the DPO token the stack mints at start is valid.
@@ -144,19 +142,13 @@ func (a *authorizers) lookup(name string) (*jwtAuthorizer, error) {
 // the signing key, and mints DpoToken if there is a JWT authorizer.
 func (s *Stack) setupAuthorizers() error {
 	a := newAuthorizers()
-	for _, id := range s.template.ResourcesOfType("AWS::Serverless::HttpApi") {
-		props := s.template.Resources[id].Properties
-		if props == nil {
-			continue
-		}
-		r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
-		v, err := r.Resolve(props)
-		if err != nil {
-			return fmt.Errorf("devstack: %s: %w", id, err)
-		}
-		m, _ := v.(map[string]any)
-		if err := a.add(m); err != nil {
-			return fmt.Errorf("devstack: %s: %w", id, err)
+	apis, err := s.httpAPIs()
+	if err != nil {
+		return err
+	}
+	for _, api := range apis {
+		if err := a.add(api.props); err != nil {
+			return fmt.Errorf("devstack: %s: %w", api.id, err)
 		}
 	}
 	if err := a.generateKey(); err != nil {

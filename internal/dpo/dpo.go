@@ -335,12 +335,6 @@ type Metrics struct {
 	Requests           int                `json:"requests"`
 }
 
-// allStatuses is every status, for the metrics.
-var allStatuses = []dsr.Status{
-	dsr.StatusAwaitingVerification, dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted,
-	dsr.StatusFailed, dsr.StatusRejected, dsr.StatusExpired,
-}
-
 // Metrics answers GET /v1/dpo/metrics. It reads the status/due index page by
 // page (never a Scan); requests whose clock has not started (no due date)
 // are not in that index and not counted.
@@ -348,7 +342,7 @@ func (s *Service) Metrics(ctx context.Context) (*Metrics, error) {
 	now := s.now()
 	m := &Metrics{ByStatus: map[dsr.Status]int{}, ByType: map[dsr.Type]int{}}
 	var hours []float64
-	q := dsr.ListQuery{Statuses: allStatuses, Limit: dsr.MaxListLimit}
+	q := dsr.ListQuery{Statuses: dsr.Statuses, Limit: dsr.MaxListLimit}
 	for pages := 0; ; pages++ {
 		rs, cursor, err := s.Store.List(ctx, q)
 		if err != nil {

@@ -2,6 +2,7 @@ package dsr
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,13 +72,7 @@ func (r *Request) DPOView(now time.Time, detail bool) DPOView {
 }
 
 // Open reports whether r still awaits an answer (its deadline runs).
-func (r *Request) Open() bool {
-	switch r.Status {
-	case StatusAwaitingVerification, StatusQueued, StatusInProgress, StatusFailed:
-		return true
-	}
-	return false
-}
+func (r *Request) Open() bool { return slices.Contains(OpenStatuses, r.Status) }
 
 // Overdue reports whether r is open and past its due date at now.
 func (r *Request) Overdue(now time.Time) bool {
@@ -207,7 +202,7 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 	}
 	if s := q["status"]; s != "" {
 		st := Status(s)
-		if _, known := statusNames[st]; !known {
+		if !slices.Contains(Statuses, st) {
 			bad("status", "is not a status")
 		}
 		out.Statuses = []Status{st}
@@ -259,9 +254,10 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 // OpenStatuses are the statuses of requests that still await an answer.
 var OpenStatuses = []Status{StatusFailed, StatusAwaitingVerification, StatusQueued, StatusInProgress}
 
-var statusNames = map[Status]bool{
-	StatusAwaitingVerification: true, StatusQueued: true, StatusInProgress: true, StatusCompleted: true,
-	StatusFailed: true, StatusRejected: true, StatusExpired: true,
+// Statuses are all the statuses of a request.
+var Statuses = []Status{
+	StatusAwaitingVerification, StatusQueued, StatusInProgress, StatusCompleted,
+	StatusFailed, StatusRejected, StatusExpired,
 }
 
 // Outcomes of a DPO's decision on an objection to a legitimate-interest

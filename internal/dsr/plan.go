@@ -1,6 +1,9 @@
 package dsr
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Plan returns the purposes a verified request acts on, in registry order:
 // every purpose for access and erasure; for an objection, every purpose
@@ -15,7 +18,7 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 			if p.Objection == ActionNone {
 				continue // refused at submission; never acted on
 			}
-			if r.Scope == ScopeDirectMarketing && p.DirectMarketing || contains(r.Purposes, p.Name) {
+			if r.Scope == ScopeDirectMarketing && p.DirectMarketing || slices.Contains(r.Purposes, p.Name) {
 				plan = append(plan, p.Name)
 			}
 		}
@@ -26,13 +29,4 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("plan request %s: unknown type %q", r.ID, r.Type)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,21 +70,12 @@ func (c census) without(subjects ...string) census {
 	for p, m := range c {
 		out[p] = map[string][2]int{}
 		for s, n := range m {
-			if !contains(subjects, s) {
+			if !slices.Contains(subjects, s) {
 				out[p][s] = n
 			}
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // submitVerified submits body for address, verifies it with the e-mailed
@@ -470,18 +462,8 @@ func TestLargeErasureUnderFaults(t *testing.T) {
 	ctx := context.Background()
 	p, _ := stack.Registry.Lookup("newsletter")
 	big := "big.subject@example.org"
-	var items []map[string]types.AttributeValue
-	for i := range n {
-		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("big-%05d", i), p.Identifier: big, "note": strings.Repeat("n", 400)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		items = append(items, av)
-	}
-	clean := awsConfig(t)
-	if err := dynamo.BatchPut(ctx, dynamodb.NewFromConfig(clean), p.Table, items); err != nil {
-		t.Fatal(err)
-	}
+	clean := awsConfig(t) // seeding is not the erasure: no faults
+	putSubjectItems(t, clean, p, big, n)
 	before := takeCensus(t, clean, stack.Registry)
 	c := &client{t: t, base: stack.URL}
 	f.reset()

@@ -144,17 +144,7 @@ func TestLargeSubjectCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	p, _ := stack.Registry.Lookup("marketing")
 	big := "big.subject@example.org"
-	var items []map[string]types.AttributeValue
-	for i := range n {
-		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("big-%05d", i), p.Identifier: big, "note": strings.Repeat("n", 400)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		items = append(items, av)
-	}
-	if err := dynamo.BatchPut(ctx, dynamodb.NewFromConfig(cfg), p.Table, items); err != nil {
-		t.Fatal(err)
-	}
+	putSubjectItems(t, cfg, p, big, n)
 	c := &client{t: t, base: stack.URL}
 	var sub submitted
 	if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": "access", "email": big}, &sub); s != 202 {
@@ -265,4 +255,21 @@ func pollUntilDone(t *testing.T, c *client, sub submitted, limit time.Duration) 
 		}
 	}
 	return v
+}
+
+// putSubjectItems writes n contacts of subject into purpose p's table, each
+// with a 400-byte note (so that pages of the subject index fill up).
+func putSubjectItems(t *testing.T, cfg aws.Config, p dsr.Purpose, subject string, n int) {
+	t.Helper()
+	items := make([]map[string]types.AttributeValue, 0, n)
+	for i := range n {
+		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("big-%05d", i), p.Identifier: subject, "note": strings.Repeat("n", 400)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, av)
+	}
+	if err := dynamo.BatchPut(context.Background(), dynamodb.NewFromConfig(cfg), p.Table, items); err != nil {
+		t.Fatal(err)
+	}
 }
