@@ -11,21 +11,23 @@ import (
 
 // Audit actions: every step of a request, as the trail records it.
 const (
-	AuditReceived           = "received"          // submitted; the code is e-mailed
-	AuditVerified           = "verified"          // the right code; queued
-	AuditExpired            = "expired"           // wrong or late codes, or never verified
-	AuditDispatched         = "dispatched"        // in progress, tasks sent
-	AuditPurposeDone        = "purpose_done"      // one purpose's part recorded
-	AuditCompleted          = "completed"         // report or certificate written
-	AuditLinkIssued         = "link_issued"       // a download link signed
-	AuditFailed             = "failed"            // dead-lettered, or superseded
-	AuditExtended           = "extended"          // deadline extended by a DPO
-	AuditRejected           = "rejected"          // refused by a DPO (Art. 12(5))
-	AuditRetried            = "retried"           // queued again by a DPO
-	AuditObjectionDecided   = "objection_decided" // a DPO decided an objection
-	AuditObjectionApplied   = "objection_applied" // the worker applied the decision
-	ActorSubject            = "subject"           // the person, with the code or token
-	ActorSystem             = "system"            // a function of the pipeline
+	AuditReceived           = "received"            // submitted; the code is e-mailed
+	AuditVerified           = "verified"            // the right code; queued
+	AuditExpired            = "expired"             // wrong or late codes, or never verified
+	AuditDispatched         = "dispatched"          // in progress, tasks sent
+	AuditPurposeDone        = "purpose_done"        // one purpose's part recorded
+	AuditCompleted          = "completed"           // report or certificate written
+	AuditLinkIssued         = "link_issued"         // a download link signed
+	AuditFailed             = "failed"              // dead-lettered, or superseded
+	AuditExtended           = "extended"            // deadline extended by a DPO
+	AuditRejected           = "rejected"            // refused by a DPO (Art. 12(5))
+	AuditRetried            = "retried"             // queued again by a DPO
+	AuditObjectionDecided   = "objection_decided"   // a DPO decided an objection
+	AuditObjectionApplied   = "objection_applied"   // the worker applied the decision
+	AuditRecipientsNotified = "recipients_notified" // Art. 19 notices queued
+	AuditIdentifiersRemoved = "identifiers_removed" // accountability retention over
+	ActorSubject            = "subject"             // the person, with the code or token
+	ActorSystem             = "system"              // a function of the pipeline
 	auditFieldSeparator     = "\x1f"
 	auditGenesisPrevHash    = ""
 	maxAuditDetailCharacter = 500

@@ -64,6 +64,9 @@ type Recipient struct {
 	Country   string    `json:"country" dynamodbav:"country"`
 	Safeguard string    `json:"safeguard" dynamodbav:"safeguard"`
 	At        time.Time `json:"at" dynamodbav:"at"`
+	// Purposes the recipient received data for: set where recipients of
+	// several purposes are listed together (a request's result).
+	Purposes []string `json:"purposes,omitempty" dynamodbav:"purposes,omitempty"`
 }
 
 // Part is what one worker did for one purpose in one chunk: for access, the
@@ -79,12 +82,16 @@ type Part struct {
 	Keys      []string  `json:"keys,omitempty"`
 	Next      string    `json:"next,omitempty"`
 	ReadBack  *ReadBack `json:"readBack,omitempty"`
+	// Recipients (erasure and objection, first chunk): those the purpose's
+	// data was disclosed to, read before its provenance is removed.
+	Recipients []Recipient `json:"recipients,omitempty"`
 }
 
-// AssembleReport builds the report of request req from the parts found,
-// with every purpose of the registry, in registry order, and records: []
-// where there are none. Records keep the order of the parts' chunks.
-func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, now time.Time) (*Report, error) {
+// AssembleReport builds the report of request req from the parts found and
+// the subject's provenance (ProvenanceByPurpose), with every purpose of the
+// registry, in registry order, and records, sources and recipients [] where
+// there are none. Records keep the order of the parts' chunks.
+func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, prov map[string]Provenance, now time.Time) (*Report, error) {
 	byPurpose := map[string][]Part{}
 	for _, p := range parts {
 		if _, ok := reg.Lookup(p.Purpose); !ok {
@@ -112,6 +119,8 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, n
 		for _, c := range chunks {
 			pr.Records = append(pr.Records, c.Records...)
 		}
+		pr.Sources = append(pr.Sources, prov[p.Name].Sources...)
+		pr.Recipients = append(pr.Recipients, prov[p.Name].Recipients...)
 		rep.Purposes = append(rep.Purposes, pr)
 	}
 	return rep, nil

@@ -17,20 +17,30 @@ func TestAssembleReport(t *testing.T) {
 		{RequestID: "R1", Purpose: "billing", Chunk: 1, Records: []dsr.Record{{Table: "T-billing", Item: map[string]any{"n": 2}}}},
 		{RequestID: "R1", Purpose: "billing", Chunk: 0, Records: []dsr.Record{{Table: "T-billing", Item: map[string]any{"n": 1}}}},
 	}
-	rep, err := dsr.AssembleReport(req, reg, dsr.Controller{Name: "C", Contact: "c@example.com"}, parts, at)
+	prov := map[string]dsr.Provenance{"billing": {
+		Sources:    []dsr.Source{{Source: "online shop checkout", At: at.AddDate(0, -2, 0)}},
+		Recipients: []dsr.Recipient{{Recipient: "Tax Advisers LLP", Country: "GB", Safeguard: "adequacy decision", At: at.AddDate(0, -1, 0)}},
+	}}
+	rep, err := dsr.AssembleReport(req, reg, dsr.Controller{Name: "C", Contact: "c@example.com"}, parts, prov, at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Purposes) != 2 || rep.Purposes[0].Purpose != "marketing" || rep.Purposes[0].Records == nil || len(rep.Purposes[0].Records) != 0 {
 		t.Fatalf("every purpose must appear, records: [] where none: %+v", rep.Purposes)
 	}
+	if p := rep.Purposes[0]; p.Sources == nil || p.Recipients == nil || len(p.Sources)+len(p.Recipients) != 0 {
+		t.Errorf("sources and recipients must be [] where none: %+v", p)
+	}
+	if p := rep.Purposes[1]; len(p.Sources) != 1 || len(p.Recipients) != 1 || p.Recipients[0].Country != "GB" {
+		t.Errorf("billing's provenance missing: %+v", p)
+	}
 	if got := rep.Purposes[1].Records; len(got) != 2 || got[0].Item["n"] != 1 || got[1].Item["n"] != 2 {
 		t.Errorf("chunks out of order: %+v", got)
 	}
-	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Part{{RequestID: "R1", Purpose: "astrology"}}, at); err == nil {
+	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Part{{RequestID: "R1", Purpose: "astrology"}}, nil, at); err == nil {
 		t.Error("part of an unknown purpose accepted")
 	}
-	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Part{{RequestID: "R2", Purpose: "billing"}}, at); err == nil {
+	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Part{{RequestID: "R2", Purpose: "billing"}}, nil, at); err == nil {
 		t.Error("part of another request accepted")
 	}
 	page, err := dsr.RenderHTML(rep)
@@ -38,7 +48,8 @@ func TestAssembleReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := string(page)
-	for _, want := range []string{"<!DOCTYPE html>", "Purpose: marketing", "We hold no records about you for this purpose.", "Records (2)", "complaint to a supervisory authority"} {
+	for _, want := range []string{"<!DOCTYPE html>", "Purpose: marketing", "We hold no records about you for this purpose.", "Records (2)", "complaint to a supervisory authority",
+		"online shop checkout", "Tax Advisers LLP", "adequacy decision", "No disclosure is recorded."} {
 		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)
 		}

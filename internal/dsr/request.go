@@ -77,6 +77,10 @@ type Request struct {
 	Extensions     []Extension
 	CompletedAt    time.Time
 	UpdatedAt      time.Time
+	// IdentifiersRemovedAt is when the accountability retention ran out
+	// and the record lost what identifies its subject (Email, SubjectKey,
+	// Grounds and the hashes); zero before.
+	IdentifiersRemovedAt time.Time
 
 	// Purposes planned by dispatch, and for each purpose done, the number of
 	// part chunks it wrote.

@@ -328,28 +328,34 @@ func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, r
 	return found, nil
 }
 
-// batchGet reads the items of refs from table with BatchGetItem, 100 keys a
-// call, strongly consistent, projecting the key and extra, and retrying
+// batchGet reads the items of refs from table, strongly consistent,
+// projecting the key and extra. Items that do not exist are not returned.
+func (c *Contacts) batchGet(ctx context.Context, table string, keyNames, refs []string, extra ...string) ([]map[string]types.AttributeValue, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(refs))
+	for _, ref := range refs {
+		k, err := DecodeCursor(ref)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return batchGetItems(ctx, c.Client, table, keys, *projection(keyNames, extra...))
+}
+
+// batchGetItems reads the items of keys from table with BatchGetItem, 100
+// keys a call, strongly consistent, projecting proj, and retrying
 // unprocessed keys with backoff and jitter. Items that do not exist are not
 // returned.
-func (c *Contacts) batchGet(ctx context.Context, table string, keyNames, refs []string, extra ...string) ([]map[string]types.AttributeValue, error) {
-	proj, err := expression.NewBuilder().WithProjection(*projection(keyNames, extra...)).Build()
+func batchGetItems(ctx context.Context, c API, table string, keys []map[string]types.AttributeValue, proj expression.ProjectionBuilder) ([]map[string]types.AttributeValue, error) {
+	expr, err := expression.NewBuilder().WithProjection(proj).Build()
 	if err != nil {
 		return nil, err
 	}
 	var items []map[string]types.AttributeValue
-	for start := 0; start < len(refs); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, ref := range refs[start:min(start+100, len(refs))] {
-			k, err := DecodeCursor(ref)
-			if err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
-		}
+	for start := 0; start < len(keys); start += 100 {
 		pending := map[string]types.KeysAndAttributes{table: {
-			Keys: keys, ConsistentRead: aws.Bool(true),
-			ProjectionExpression: proj.Projection(), ExpressionAttributeNames: proj.Names(),
+			Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true),
+			ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names(),
 		}}
 		for attempt := 0; len(pending) > 0; attempt++ {
 			if attempt > 0 {
@@ -357,7 +363,7 @@ func (c *Contacts) batchGet(ctx context.Context, table string, keyNames, refs []
 					return nil, err
 				}
 			}
-			out, err := c.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			out, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 			if err != nil {
 				return nil, err
 			}

@@ -183,11 +183,24 @@ const StatusReceivedIndex = "by-status-received"
 // verification that were received before before, oldest first, and the
 // cursor of the next page ("" after the last). It reads only the index's keys.
 func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error) {
-	key := expression.Key("status").Equal(expression.Value(string(dsr.StatusAwaitingVerification))).
-		And(expression.Key("receivedAt").LessThan(expression.Value(formatTime(before))))
+	return s.ReceivedPage(ctx, dsr.StatusAwaitingVerification, time.Time{}, before, cursor)
+}
+
+// ReceivedPage returns the ids of a page of requests in status received
+// at or after from and before before, oldest first, and the cursor of the
+// next page ("" after the last). It reads only the index's keys.
+func (s *Requests) ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error) {
+	key := expression.Key("status").Equal(expression.Value(string(status)))
+	if from.IsZero() {
+		key = key.And(expression.Key("receivedAt").LessThan(expression.Value(formatTime(before))))
+	} else {
+		// BETWEEN includes both ends; a time 1 ms before before is the
+		// last the layout can tell apart.
+		key = key.And(expression.Key("receivedAt").Between(expression.Value(formatTime(from)), expression.Value(formatTime(before.Add(-time.Millisecond)))))
+	}
 	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
 	if err != nil {
-		return nil, "", fmt.Errorf("unverified requests: %w", err)
+		return nil, "", fmt.Errorf("requests by receipt: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName: &s.Table, IndexName: aws.String(StatusReceivedIndex),
@@ -196,12 +209,12 @@ func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor stri
 	}
 	if cursor != "" {
 		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
-			return nil, "", fmt.Errorf("unverified requests: %w", err)
+			return nil, "", fmt.Errorf("requests by receipt: %w", err)
 		}
 	}
 	out, err := s.Client.Query(ctx, in)
 	if err != nil {
-		return nil, "", fmt.Errorf("unverified requests: %w", err)
+		return nil, "", fmt.Errorf("requests by receipt: %w", err)
 	}
 	ids := make([]string, 0, len(out.Items))
 	for _, item := range out.Items {
@@ -212,10 +225,55 @@ func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor stri
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
 		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
-			return nil, "", fmt.Errorf("unverified requests: %w", err)
+			return nil, "", fmt.Errorf("requests by receipt: %w", err)
 		}
 	}
 	return ids, next, nil
+}
+
+// OpenSubjects returns the subject keys of every open request (any of
+// dsr.OpenStatuses): the status index's keys, every page, then the requests'
+// subject keys with BatchGetItem.
+func (s *Requests) OpenSubjects(ctx context.Context) (map[string]bool, error) {
+	var keys []map[string]types.AttributeValue
+	for _, st := range dsr.OpenStatuses {
+		for cursor := ""; ; {
+			ids, next, err := s.ReceivedPage(ctx, st, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), cursor)
+			if err != nil {
+				return nil, fmt.Errorf("open subjects: %w", err)
+			}
+			for _, id := range ids {
+				keys = append(keys, key(id))
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	items, err := batchGetItems(ctx, s.Client, s.Table, keys, expression.NamesList(expression.Name("id"), expression.Name("subjectKey")))
+	if err != nil {
+		return nil, fmt.Errorf("open subjects: %w", err)
+	}
+	open := make(map[string]bool, len(items))
+	for _, item := range items {
+		if v, ok := item["subjectKey"].(*types.AttributeValueMemberS); ok && v.Value != "" {
+			open[v.Value] = true
+		}
+	}
+	return open, nil
+}
+
+// StripIdentifiers removes from request id what identifies its subject (the
+// address, the subject key, the person's grounds, the code and token
+// hashes), keeping what the request was and how it went, and records when.
+// A request stripped already is EConflict.
+func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Time) error {
+	upd := expression.Remove(expression.Name("email")).Remove(expression.Name("subjectKey")).
+		Remove(expression.Name("grounds")).Remove(expression.Name("codeHash")).Remove(expression.Name("tokenHash")).
+		Set(expression.Name("identifiersRemovedAt"), expression.Value(formatTime(now))).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	return s.update(ctx, id, upd, expression.AttributeExists(expression.Name("email")), "strip request identifiers")
 }
 
 // SetDecision moves the decision on request id's objection to purpose from

@@ -40,29 +40,31 @@ type Requests struct {
 }
 
 type requestItem struct {
-	ID              string          `dynamodbav:"id"`
-	Type            string          `dynamodbav:"type"`
-	Status          string          `dynamodbav:"status"`
-	Email           string          `dynamodbav:"email,omitempty"`
-	SubjectKey      string          `dynamodbav:"subjectKey,omitempty"`
-	Scope           string          `dynamodbav:"scope,omitempty"`
-	Purposes        []string        `dynamodbav:"purposes,omitempty"`
-	Grounds         string          `dynamodbav:"grounds,omitempty"`
-	TokenHash       string          `dynamodbav:"tokenHash"`
-	CodeHash        string          `dynamodbav:"codeHash,omitempty"`
-	CodeExpiresAt   string          `dynamodbav:"codeExpiresAt,omitempty"`
-	CodeAttempts    int             `dynamodbav:"codeAttempts"`
-	ReceivedAt      string          `dynamodbav:"receivedAt"`
-	VerifiedAt      string          `dynamodbav:"verifiedAt,omitempty"`
-	DueAt           string          `dynamodbav:"dueAt,omitempty"`
-	ExtendedMonths  int             `dynamodbav:"extendedMonths,omitempty"`
-	Extensions      []extensionItem `dynamodbav:"extensions,omitempty"`
-	CompletedAt     string          `dynamodbav:"completedAt,omitempty"`
-	UpdatedAt       string          `dynamodbav:"updatedAt"`
-	PlannedPurposes []string        `dynamodbav:"plannedPurposes,omitempty"`
-	DoneParts       map[string]int  `dynamodbav:"doneParts,omitempty"`
-	Result          *dsr.Result     `dynamodbav:"result,omitempty"`
-	FailureReason   string          `dynamodbav:"failureReason,omitempty"`
+	ID             string          `dynamodbav:"id"`
+	Type           string          `dynamodbav:"type"`
+	Status         string          `dynamodbav:"status"`
+	Email          string          `dynamodbav:"email,omitempty"`
+	SubjectKey     string          `dynamodbav:"subjectKey,omitempty"`
+	Scope          string          `dynamodbav:"scope,omitempty"`
+	Purposes       []string        `dynamodbav:"purposes,omitempty"`
+	Grounds        string          `dynamodbav:"grounds,omitempty"`
+	TokenHash      string          `dynamodbav:"tokenHash"`
+	CodeHash       string          `dynamodbav:"codeHash,omitempty"`
+	CodeExpiresAt  string          `dynamodbav:"codeExpiresAt,omitempty"`
+	CodeAttempts   int             `dynamodbav:"codeAttempts"`
+	ReceivedAt     string          `dynamodbav:"receivedAt"`
+	VerifiedAt     string          `dynamodbav:"verifiedAt,omitempty"`
+	DueAt          string          `dynamodbav:"dueAt,omitempty"`
+	ExtendedMonths int             `dynamodbav:"extendedMonths,omitempty"`
+	Extensions     []extensionItem `dynamodbav:"extensions,omitempty"`
+	CompletedAt    string          `dynamodbav:"completedAt,omitempty"`
+	UpdatedAt      string          `dynamodbav:"updatedAt"`
+	// IdentifiersRemovedAt: see dsr.Request.
+	IdentifiersRemovedAt string         `dynamodbav:"identifiersRemovedAt,omitempty"`
+	PlannedPurposes      []string       `dynamodbav:"plannedPurposes,omitempty"`
+	DoneParts            map[string]int `dynamodbav:"doneParts,omitempty"`
+	Result               *dsr.Result    `dynamodbav:"result,omitempty"`
+	FailureReason        string         `dynamodbav:"failureReason,omitempty"`
 	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
 	ObjectionDecisions map[string]string `dynamodbav:"objectionDecisions,omitempty"`
 }
@@ -87,7 +89,7 @@ func toItem(r *dsr.Request) requestItem {
 		Purposes: r.Purposes, Grounds: r.Grounds, TokenHash: r.TokenHash, CodeHash: r.CodeHash,
 		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts,
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
-		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt),
+		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: r.Result, FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions,
 	}
@@ -116,7 +118,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		src string
 	}{
 		{&r.CodeExpiresAt, it.CodeExpiresAt}, {&r.ReceivedAt, it.ReceivedAt}, {&r.VerifiedAt, it.VerifiedAt},
-		{&r.DueAt, it.DueAt}, {&r.CompletedAt, it.CompletedAt}, {&r.UpdatedAt, it.UpdatedAt},
+		{&r.DueAt, it.DueAt}, {&r.CompletedAt, it.CompletedAt}, {&r.UpdatedAt, it.UpdatedAt}, {&r.IdentifiersRemovedAt, it.IdentifiersRemovedAt},
 	} {
 		t, err := parseTime(f.src)
 		if err != nil {

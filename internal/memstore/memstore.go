@@ -175,10 +175,15 @@ func (s *Requests) List(_ context.Context, q dsr.ListQuery) ([]*dsr.Request, str
 	return all[start:end], next, nil
 }
 
-// Unverified is the in-memory form of dynamo.Requests.Unverified. Its
+// Unverified is the in-memory form of dynamo.Requests.Unverified.
+func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error) {
+	return s.ReceivedPage(ctx, dsr.StatusAwaitingVerification, time.Time{}, before, cursor)
+}
+
+// ReceivedPage is the in-memory form of dynamo.Requests.ReceivedPage. Its
 // cursor is the last key returned, as DynamoDB's is, so requests that change
 // status while a caller pages do not make it skip others.
-func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string) ([]string, string, error) {
+func (s *Requests) ReceivedPage(_ context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := func(r dsr.Request) string {
@@ -186,7 +191,7 @@ func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string
 	}
 	var all []dsr.Request
 	for _, r := range s.items {
-		if r.Status == dsr.StatusAwaitingVerification && r.ReceivedAt.Before(before) && (cursor == "" || key(r) > cursor) {
+		if r.Status == status && !r.ReceivedAt.Before(from) && r.ReceivedAt.Before(before) && (cursor == "" || key(r) > cursor) {
 			all = append(all, r)
 		}
 	}
@@ -201,6 +206,33 @@ func (s *Requests) Unverified(_ context.Context, before time.Time, cursor string
 		next = key(all[end-1])
 	}
 	return ids, next, nil
+}
+
+// OpenSubjects is the in-memory form of dynamo.Requests.OpenSubjects.
+func (s *Requests) OpenSubjects(_ context.Context) (map[string]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	open := map[string]bool{}
+	for _, r := range s.items {
+		if r.Open() && r.SubjectKey != "" {
+			open[r.SubjectKey] = true
+		}
+	}
+	return open, nil
+}
+
+// StripIdentifiers is the in-memory form of dynamo.Requests.StripIdentifiers.
+func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	if !ok || r.Email == "" {
+		return conflict("strip request identifiers")
+	}
+	r.Email, r.SubjectKey, r.Grounds, r.CodeHash, r.TokenHash = "", "", "", "", ""
+	r.IdentifiersRemovedAt, r.UpdatedAt = now, now
+	s.items[id] = r
+	return nil
 }
 
 // SetDecision is the in-memory form of dynamo.Requests.SetDecision.

@@ -87,27 +87,51 @@ func (s *Store) FindPart(ctx context.Context, id, purpose string, chunk int) (ds
 // DeleteRequestObjects deletes every object of request id (its report or
 // certificate and their parts) and returns how many it deleted.
 func (s *Store) DeleteRequestObjects(ctx context.Context, id string) (int, error) {
-	prefix := "reports/" + id + "/"
+	n, err := s.deleteListed(ctx, "reports/"+id+"/", func(types.Object) bool { return true })
+	if err != nil {
+		return n, fmt.Errorf("delete objects of %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// DeleteOlderThan deletes every report, certificate and part last written
+// before cutoff (past its download window; the bucket's lifecycle does the
+// same, within a day or two) and returns how many it deleted.
+func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time) (int, error) {
+	n, err := s.deleteListed(ctx, "reports/", func(o types.Object) bool {
+		return o.LastModified != nil && o.LastModified.Before(cutoff)
+	})
+	if err != nil {
+		return n, fmt.Errorf("delete objects past their download window: %w", err)
+	}
+	return n, nil
+}
+
+// deleteListed lists the objects under prefix, every page, and deletes
+// those for which match is true, a page (at most 1,000) per DeleteObjects.
+func (s *Store) deleteListed(ctx context.Context, prefix string, match func(types.Object) bool) (int, error) {
 	in := &s3.ListObjectsV2Input{Bucket: &s.Bucket, Prefix: &prefix}
 	deleted := 0
 	for {
 		page, err := s.Client.ListObjectsV2(ctx, in)
 		if err != nil {
-			return deleted, fmt.Errorf("delete objects of %s: %w", id, err)
+			return deleted, err
 		}
-		if len(page.Contents) > 0 {
-			objs := make([]types.ObjectIdentifier, 0, len(page.Contents))
-			for _, o := range page.Contents {
+		var objs []types.ObjectIdentifier
+		for _, o := range page.Contents {
+			if match(o) {
 				objs = append(objs, types.ObjectIdentifier{Key: o.Key})
 			}
+		}
+		if len(objs) > 0 {
 			out, err := s.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 				Bucket: &s.Bucket, Delete: &types.Delete{Objects: objs, Quiet: aws.Bool(true)},
 			})
 			if err != nil {
-				return deleted, fmt.Errorf("delete objects of %s: %w", id, err)
+				return deleted, err
 			}
 			if len(out.Errors) > 0 {
-				return deleted, fmt.Errorf("delete objects of %s: %d not deleted: %s", id, len(out.Errors), aws.ToString(out.Errors[0].Code))
+				return deleted, fmt.Errorf("%d not deleted: %s", len(out.Errors), aws.ToString(out.Errors[0].Code))
 			}
 			deleted += len(objs)
 		}

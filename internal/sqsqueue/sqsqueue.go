@@ -46,24 +46,61 @@ func (q *Queue) send(ctx context.Context, m any) error {
 // SendTasks sends tasks in batches of ten (the SQS limit); any entry that
 // fails fails the call, and a retry resends all: consumers are idempotent.
 func (q *Queue) SendTasks(ctx context.Context, tasks []dsr.TaskMessage) error {
-	for start := 0; start < len(tasks); start += 10 {
-		end := min(start+10, len(tasks))
+	return sendBatches(ctx, q, tasks, "send tasks")
+}
+
+// sendBatches sends one message per value of ms, ten per SendMessageBatch.
+func sendBatches[M any](ctx context.Context, q *Queue, ms []M, op string) error {
+	for start := 0; start < len(ms); start += 10 {
+		end := min(start+10, len(ms))
 		entries := make([]types.SendMessageBatchRequestEntry, 0, end-start)
-		for i, t := range tasks[start:end] {
-			b, err := json.Marshal(t)
+		for i, m := range ms[start:end] {
+			b, err := json.Marshal(m)
 			if err != nil {
-				return fmt.Errorf("send tasks: %w", err)
+				return fmt.Errorf("%s: %w", op, err)
 			}
 			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(start + i)), MessageBody: aws.String(string(b))})
 		}
 		out, err := q.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.URL, Entries: entries})
 		if err != nil {
-			return fmt.Errorf("send tasks: %w", err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		if len(out.Failed) > 0 {
 			f := out.Failed[0]
-			return fmt.Errorf("send tasks: %d of %d failed, first: %s", len(out.Failed), len(entries), aws.ToString(f.Code))
+			return fmt.Errorf("%s: %d of %d failed, first: %s", op, len(out.Failed), len(entries), aws.ToString(f.Code))
 		}
 	}
 	return nil
+}
+
+// ContinueMessage is the body of a continuation of a scheduled job.
+type ContinueMessage struct {
+	Continue string `json:"continue"`
+}
+
+// Continue asks the job that consumes the queue to resume from its checkpoint.
+func (q *Queue) Continue(ctx context.Context) error {
+	return q.send(ctx, ContinueMessage{Continue: "retention"})
+}
+
+// Reject sends a message that can never be processed to this queue (a
+// dead-letter queue) with the reason as the message attribute "reason", and
+// the id of the message it was as "sourceMessageId". The reason must hold
+// no personal data; the body is the message as received.
+func (q *Queue) Reject(ctx context.Context, body, reason, messageID string) error {
+	attrs := map[string]types.MessageAttributeValue{
+		"reason":          {DataType: aws.String("String"), StringValue: aws.String(reason)},
+		"sourceMessageId": {DataType: aws.String("String"), StringValue: aws.String(messageID)},
+	}
+	if _, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.URL, MessageBody: aws.String(body), MessageAttributes: attrs}); err != nil {
+		return fmt.Errorf("dead-letter message: %w", err)
+	}
+	return nil
+}
+
+// SendNotices sends recipient notices (Art. 19), ten per batch; any entry
+// that fails fails the call, and a retry resends all (each notice carries an
+// id for the consumer to drop duplicates).
+func (q *Queue) SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error {
+	return sendBatches(ctx, q, notices, "send recipient notices")
 }

@@ -70,14 +70,24 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		if err != nil {
 			return err
 		}
-		part, created, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.now(), Keys: refs, Next: next})
+		var recipients []dsr.Recipient
+		if chunk == 0 {
+			// The recipients, read before anything is removed: the first
+			// chunk keeps them for the certificate and the notices.
+			prov, err := h.provenance(ctx, r, p.Name)
+			if err != nil {
+				return err
+			}
+			recipients = prov[p.Name].Recipients
+		}
+		part, created, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.now(), Keys: refs, Next: next, Recipients: recipients})
 		if err != nil {
 			return err
 		}
 		replayed = !created
 		if part.ReadBack != nil {
 			// An earlier delivery finished this purpose up to its read-back.
-			return h.purposeDone(ctx, log, r, p, chunk+1)
+			return h.purposeDone(ctx, log, r, p, action, chunk+1)
 		}
 		if err := apply(part.Keys); err != nil {
 			return err
@@ -102,7 +112,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		if stored, ok, err := h.Evidence.FindPart(ctx, r.ID, p.Name, chunk); err != nil {
 			return err
 		} else if ok && stored.ReadBack != nil {
-			return h.purposeDone(ctx, log, r, p, chunk+1)
+			return h.purposeDone(ctx, log, r, p, action, chunk+1)
 		}
 	}
 	rb, err := h.readBack(ctx, p, r, action, apply)
@@ -113,7 +123,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		return err
 	}
 	log.InfoContext(ctx, "read back", "action", action, "restricted", rb.Restricted, "fixed", rb.Fixed)
-	return h.purposeDone(ctx, log, r, p, chunk+1)
+	return h.purposeDone(ctx, log, r, p, action, chunk+1)
 }
 
 // readBack reads p's table back until nothing of the subject is left that
@@ -157,9 +167,13 @@ func (h *Handler) readBack(ctx context.Context, p dsr.Purpose, r *dsr.Request, a
 	}
 }
 
-// purposeDone records p's part as done in chunks chunks and completes the
-// request if it was the last.
-func (h *Handler) purposeDone(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, chunks int) error {
+// purposeDone removes p's provenance if its records were deleted (their
+// recipients are in the first chunk), records p's part as done in chunks
+// chunks and completes the request if it was the last.
+func (h *Handler) purposeDone(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, action dsr.Action, chunks int) error {
+	if err := h.deleteProvenance(ctx, log, r, p, action); err != nil {
+		return err
+	}
 	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunks, h.now())
 	if err != nil {
 		return err
@@ -171,6 +185,23 @@ func (h *Handler) purposeDone(ctx context.Context, log *slog.Logger, r *dsr.Requ
 		log.InfoContext(ctx, "purpose done", "chunks", chunks, "event", "purpose_done")
 	}
 	return h.completeIfDone(ctx, r)
+}
+
+// deleteProvenance removes the subject's provenance entries of p when its
+// records are deleted: with the records gone, where they came from and went
+// to is of no use and is personal data too. Restricted records keep theirs.
+func (h *Handler) deleteProvenance(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, action dsr.Action) error {
+	if action != dsr.ActionDelete || h.Provenance == nil || r.SubjectKey == "" {
+		return nil
+	}
+	n, err := h.Provenance.DeleteSubject(ctx, r.SubjectKey, p.Name)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.InfoContext(ctx, "provenance of the erased purpose deleted", "entries", n)
+	}
+	return nil
 }
 
 // completeIfDone writes the certificate once every purpose is done and
@@ -208,6 +239,11 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 		}
 		in.Copies = append(in.Copies, copies...)
 	}
+	byPurpose := map[string][]dsr.Recipient{}
+	for _, part := range parts {
+		byPurpose[part.Purpose] = append(byPurpose[part.Purpose], part.Recipients...)
+	}
+	in.Recipients = dsr.NotifiedRecipients(byPurpose, r.PlannedPurposes)
 	cert, err := dsr.AssembleCertificate(r, h.Registry, parts, in)
 	if err != nil {
 		return err
@@ -220,6 +256,13 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 	if _, err := h.Reports.PutReportOnce(ctx, key, "application/json", body); err != nil {
 		return err
 	}
+	// Art. 19: one notice per recipient, before the request completes, so
+	// a failure is retried; a retry sends them again with the same ids.
+	if len(in.Recipients) > 0 {
+		if err := h.Notices.SendNotices(ctx, dsr.RecipientNotices(r, in.Recipients, h.Registry, at)); err != nil {
+			return err
+		}
+	}
 	now := h.now()
 	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
 		CompletedAt: now, Result: &dsr.Result{CertificateKey: key, Recipients: cert.Recipients},
@@ -229,6 +272,11 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 		return err
 	}
 	if err == nil {
+		if len(in.Recipients) > 0 {
+			if err := h.audit(ctx, r.ID, dsr.AuditRecipientsNotified, fmt.Sprintf("%d recipient(s) told (Art. 19)", len(in.Recipients))); err != nil {
+				return err
+			}
+		}
 		if err := h.audit(ctx, r.ID, dsr.AuditCompleted, "certificate written"); err != nil {
 			return err
 		}
@@ -362,6 +410,9 @@ func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Re
 			return err
 		}
 		detail = fmt.Sprintf("purpose %s: objection upheld; records erased, read back (%d fixed)", p.Name, rb.Fixed)
+		if err := h.deleteProvenance(ctx, log, r, p, dsr.ActionDelete); err != nil {
+			return err
+		}
 	}
 	now := h.now()
 	if err := h.Store.SetDecision(ctx, r.ID, p.Name, applying, t.Decision, now); err != nil {

@@ -48,6 +48,18 @@ type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
+// Provenance reads a subject's provenance entries, and removes those of a
+// purpose whose records are erased.
+type Provenance interface {
+	Subject(ctx context.Context, subjectKey, purpose string, asOf time.Time) ([]dsr.ProvenanceEntry, error)
+	DeleteSubject(ctx context.Context, subjectKey, purpose string) (int, error)
+}
+
+// Notices takes the Art. 19 notices to recipients.
+type Notices interface {
+	SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error
+}
+
 // KeyFunc names the JSON and HTML report objects of a request.
 type KeyFunc func(id string) (jsonKey, htmlKey string)
 
@@ -64,6 +76,10 @@ type Handler struct {
 	History        History
 	CertificateKey func(id string) string
 	Audit          Auditor // nil records nothing
+	// Provenance: sources and recipients for reports, recipients to tell
+	// after erasure and objection (Art. 19) through Notices.
+	Provenance Provenance
+	Notices    Notices
 
 	Registry   dsr.Registry
 	Controller dsr.Controller
@@ -208,9 +224,16 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return err
 	}
+	// Provenance as of the request's receipt: what had expired by then is
+	// not reported, and what has expired since is held for the request
+	// (the retention job does not delete it while the request is open).
+	prov, err := h.provenance(ctx, r, "")
+	if err != nil {
+		return err
+	}
 	// The report's time is when its last part was recorded, so that every
 	// assembler renders the same report.
-	rep, err := dsr.AssembleReport(r, h.Registry, h.Controller, parts, r.UpdatedAt)
+	rep, err := dsr.AssembleReport(r, h.Registry, h.Controller, parts, prov, r.UpdatedAt)
 	if err != nil {
 		return err
 	}
@@ -243,6 +266,20 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 		h.Log.InfoContext(ctx, "report written; request completed", "dsrId", r.ID, "event", "completed")
 	}
 	return nil
+}
+
+// provenance returns the provenance of r's subject for purpose (every
+// purpose if ""), as of r's receipt, by purpose. A request stored before
+// subject keys existed has none.
+func (h *Handler) provenance(ctx context.Context, r *dsr.Request, purpose string) (map[string]dsr.Provenance, error) {
+	if h.Provenance == nil || r.SubjectKey == "" {
+		return nil, nil
+	}
+	entries, err := h.Provenance.Subject(ctx, r.SubjectKey, purpose, r.ReceivedAt)
+	if err != nil {
+		return nil, err
+	}
+	return dsr.ProvenanceByPurpose(entries, r.ReceivedAt), nil
 }
 
 // audit appends a step of the worker to request id's trail.

@@ -126,7 +126,7 @@ func newEnv(t *testing.T, pageSize int, records map[string][]dsr.Record) *env {
 	}
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	must(t, e.store.Create(ctx, &dsr.Request{ID: e.id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", ReceivedAt: now, UpdatedAt: now}))
+	must(t, e.store.Create(ctx, &dsr.Request{ID: e.id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", SubjectKey: "key-ada", ReceivedAt: now, UpdatedAt: now}))
 	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
 	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: reg.Names()}))
 	return e

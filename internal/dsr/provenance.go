@@ -1,0 +1,354 @@
+package dsr
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Provenance events (api.md, "Provenance queue").
+const (
+	EventCollected = "collected" // the data came from a source (Art. 15(1)(g))
+	EventDisclosed = "disclosed" // the data went to a recipient (Art. 15(1)(c))
+)
+
+// DefaultProvenanceYears is how long a provenance entry is kept from its
+// event (design.md: two years).
+const DefaultProvenanceYears = 2
+
+// ProvenanceShards spreads each expiry day of the provenance index over this
+// many index partitions, so that one day's writes and deletes do not all go
+// to one partition. The retention job queries every shard of a day.
+const ProvenanceShards = 4
+
+// MaxClockSkew is how far in the future an event's time may be: the CRM's
+// clock may run slightly ahead of ours.
+const MaxClockSkew = 5 * time.Minute
+
+// maxProvenanceText bounds a source's, a recipient's and a safeguard's name.
+const maxProvenanceText = 200
+
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// ProvenanceEvent is a validated message of the provenance queue.
+type ProvenanceEvent struct {
+	Email     string // normalized
+	Purpose   string
+	Event     string // EventCollected or EventDisclosed
+	Source    string // collected
+	Recipient string // disclosed
+	Country   string // disclosed: ISO 3166-1 alpha-2
+	Safeguard string // disclosed: transfer safeguard (Art. 46), "" inside the EEA or under adequacy
+	At        time.Time
+}
+
+// ParseProvenanceEvent decodes and validates one provenance message against
+// the registry. now bounds the event's time: not in the future (beyond
+// MaxClockSkew), and not so old that its years of retention have passed (it
+// must not be kept at all). Errors are EInvalid with the fields at fault;
+// they never echo a value.
+func ParseProvenanceEvent(body []byte, reg Registry, now time.Time, years int) (ProvenanceEvent, error) {
+	var b struct {
+		Email     *string `json:"email"`
+		Purpose   *string `json:"purpose"`
+		Event     *string `json:"event"`
+		Source    *string `json:"source"`
+		Recipient *string `json:"recipient"`
+		Country   *string `json:"country"`
+		Safeguard *string `json:"safeguard"`
+		At        *string `json:"at"`
+	}
+	if err := DecodeStrict(body, &b); err != nil {
+		return ProvenanceEvent{}, err
+	}
+	var ev ProvenanceEvent
+	var fields []FieldError
+	bad := func(field, reason string) { fields = append(fields, FieldError{Field: field, Reason: reason}) }
+	text := func(field string, v *string, required bool) string {
+		switch {
+		case v == nil || strings.TrimSpace(*v) == "":
+			if required {
+				bad(field, "is required")
+			}
+			return ""
+		case utf8.RuneCountInString(*v) > maxProvenanceText:
+			bad(field, fmt.Sprintf("is longer than %d characters", maxProvenanceText))
+		}
+		return strings.TrimSpace(*v)
+	}
+	absent := func(field string, v *string) {
+		if v != nil && *v != "" {
+			bad(field, "applies only to the other event")
+		}
+	}
+	if b.Email == nil {
+		bad("email", "is required")
+	} else if email, err := NormalizeEmail(*b.Email); err != nil {
+		var de *Error
+		if errors.As(err, &de) {
+			fields = append(fields, de.Fields...)
+		} else {
+			bad("email", "is not an e-mail address")
+		}
+	} else {
+		ev.Email = email
+	}
+	if b.Purpose == nil {
+		bad("purpose", "is required")
+	} else if _, ok := reg.Lookup(*b.Purpose); !ok {
+		bad("purpose", "is not a purpose of the registry")
+	} else {
+		ev.Purpose = *b.Purpose
+	}
+	switch {
+	case b.Event == nil:
+		bad("event", "is required")
+	case *b.Event == EventCollected:
+		ev.Event = EventCollected
+		ev.Source = text("source", b.Source, true)
+		absent("recipient", b.Recipient)
+		absent("country", b.Country)
+		absent("safeguard", b.Safeguard)
+	case *b.Event == EventDisclosed:
+		ev.Event = EventDisclosed
+		absent("source", b.Source)
+		ev.Recipient = text("recipient", b.Recipient, true)
+		ev.Safeguard = text("safeguard", b.Safeguard, false)
+		if b.Country == nil || *b.Country == "" {
+			bad("country", "is required")
+		} else if c := strings.ToUpper(*b.Country); !countryCode.MatchString(c) {
+			bad("country", "must be an ISO 3166-1 alpha-2 code")
+		} else {
+			ev.Country = c
+		}
+	default:
+		bad("event", fmt.Sprintf("must be %q or %q", EventCollected, EventDisclosed))
+	}
+	switch {
+	case b.At == nil || *b.At == "":
+		bad("at", "is required")
+	default:
+		at, err := time.Parse(time.RFC3339Nano, *b.At)
+		switch {
+		case err != nil:
+			bad("at", "must be an RFC 3339 time")
+		case at.After(now.Add(MaxClockSkew)):
+			bad("at", "is in the future")
+		case !ProvenanceExpiry(at, years).After(now):
+			bad("at", fmt.Sprintf("is more than %d years ago: the entry must not be kept", years))
+		default:
+			ev.At = at.UTC()
+		}
+	}
+	if len(fields) > 0 {
+		return ProvenanceEvent{}, Invalid("the provenance event is invalid", fields...)
+	}
+	return ev, nil
+}
+
+// ProvenanceExpiry is when an entry of an event at at must be gone.
+func ProvenanceExpiry(at time.Time, years int) time.Time {
+	return at.UTC().AddDate(years, 0, 0)
+}
+
+// ProvenanceEntry is a stored provenance event, keyed by the subject's keyed
+// hash (never the address).
+type ProvenanceEntry struct {
+	SubjectKey string
+	// ID identifies the event by its content, so that a redelivered or
+	// resent event is stored once.
+	ID        string
+	Purpose   string
+	Event     string
+	Source    string
+	Recipient string
+	Country   string
+	Safeguard string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// NewProvenanceEntry is the entry of ev for the subject keyed subjectKey,
+// kept years years.
+func NewProvenanceEntry(ev ProvenanceEvent, subjectKey string, years int) ProvenanceEntry {
+	h := sha256.New()
+	for _, f := range []string{subjectKey, ev.Purpose, ev.Event, ev.Source, ev.Recipient, ev.Country, ev.Safeguard, ev.At.UTC().Format(time.RFC3339Nano)} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return ProvenanceEntry{
+		SubjectKey: subjectKey, ID: hex.EncodeToString(h.Sum(nil)[:16]),
+		Purpose: ev.Purpose, Event: ev.Event, Source: ev.Source, Recipient: ev.Recipient,
+		Country: ev.Country, Safeguard: ev.Safeguard, At: ev.At.UTC(), ExpiresAt: ProvenanceExpiry(ev.At, years),
+	}
+}
+
+// ExpiryDay is the UTC calendar day of t, as the expiry index names it.
+func ExpiryDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// ExpiryBucket names the index partition of day and shard.
+func ExpiryBucket(day string, shard int) string { return fmt.Sprintf("%s#%d", day, shard) }
+
+// Shard is the expiry index shard of the entry.
+func (e ProvenanceEntry) Shard() int {
+	if e.ID == "" {
+		return 0
+	}
+	n := strings.IndexByte("0123456789abcdef", e.ID[0])
+	return max(n, 0) % ProvenanceShards
+}
+
+// Bucket is the expiry index partition the entry starts in.
+func (e ProvenanceEntry) Bucket() string { return ExpiryBucket(ExpiryDay(e.ExpiresAt), e.Shard()) }
+
+// Live reports whether the entry is still to be kept at asOf: an entry past
+// its expiry is ignored by every read, even before it is deleted.
+func (e ProvenanceEntry) Live(asOf time.Time) bool { return e.ExpiresAt.After(asOf) }
+
+// Provenance is a purpose's sources and recipients, as an access report
+// shows them.
+type Provenance struct {
+	Sources    []Source
+	Recipients []Recipient
+}
+
+// ProvenanceByPurpose groups the entries live at asOf by purpose, each list
+// oldest first.
+func ProvenanceByPurpose(entries []ProvenanceEntry, asOf time.Time) map[string]Provenance {
+	out := map[string]Provenance{}
+	for _, e := range sortedEntries(entries) {
+		if !e.Live(asOf) {
+			continue
+		}
+		p := out[e.Purpose]
+		switch e.Event {
+		case EventCollected:
+			p.Sources = append(p.Sources, Source{Source: e.Source, At: e.At})
+		case EventDisclosed:
+			p.Recipients = append(p.Recipients, Recipient{Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard, At: e.At})
+		}
+		out[e.Purpose] = p
+	}
+	return out
+}
+
+func sortedEntries(entries []ProvenanceEntry) []ProvenanceEntry {
+	s := slices.Clone(entries)
+	slices.SortStableFunc(s, func(a, b ProvenanceEntry) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return s
+}
+
+// NotifiedRecipients merges recipients found per purpose into one entry per
+// recipient (name, country and safeguard), naming every purpose it received
+// data for and the latest disclosure: who must be told of an erasure,
+// restriction or objection (Art. 19), once each.
+func NotifiedRecipients(byPurpose map[string][]Recipient, order []string) []Recipient {
+	var out []Recipient
+	index := map[[3]string]int{}
+	for _, purpose := range order {
+		for _, r := range byPurpose[purpose] {
+			k := [3]string{r.Recipient, r.Country, r.Safeguard}
+			i, ok := index[k]
+			if !ok {
+				index[k] = len(out)
+				out = append(out, Recipient{Recipient: r.Recipient, Country: r.Country, Safeguard: r.Safeguard, At: r.At})
+				i = len(out) - 1
+			}
+			if r.At.After(out[i].At) {
+				out[i].At = r.At
+			}
+			if !slices.Contains(out[i].Purposes, purpose) {
+				out[i].Purposes = append(out[i].Purposes, purpose)
+			}
+		}
+	}
+	return out
+}
+
+// RecipientNotice is one message of the recipient-notice queue (Art. 19):
+// the recipient is to erase or restrict the person's data it received for
+// the purposes named, as the controller did.
+type RecipientNotice struct {
+	// NoticeID is the same for every delivery of the same notice, so that
+	// the consumer can drop duplicates (SQS delivers at least once).
+	NoticeID  string          `json:"noticeId"`
+	RequestID string          `json:"requestId"`
+	Type      Type            `json:"type"`
+	Email     string          `json:"email"` // the person, as the recipient knows them
+	Recipient string          `json:"recipient"`
+	Country   string          `json:"country"`
+	Purposes  []NoticePurpose `json:"purposes"`
+	At        time.Time       `json:"at"`
+}
+
+// NoticePurpose is what the controller did to one purpose's data.
+type NoticePurpose struct {
+	Purpose string `json:"purpose"`
+	Action  Action `json:"action"` // delete or restrict
+}
+
+// RecipientNotices are the notices of request r to its recipients, one each,
+// at at.
+func RecipientNotices(r *Request, recipients []Recipient, reg Registry, at time.Time) []RecipientNotice {
+	out := make([]RecipientNotice, 0, len(recipients))
+	for _, rc := range recipients {
+		n := RecipientNotice{RequestID: r.ID, Type: r.Type, Email: r.Email, Recipient: rc.Recipient, Country: rc.Country, At: at.UTC()}
+		for _, name := range rc.Purposes {
+			p, _ := reg.Lookup(name)
+			action, _ := p.ActionFor(r.Type)
+			n.Purposes = append(n.Purposes, NoticePurpose{Purpose: name, Action: action})
+		}
+		sum := sha256.Sum256([]byte(r.ID + "\x00" + rc.Recipient + "\x00" + rc.Country + "\x00" + rc.Safeguard))
+		n.NoticeID = r.ID + "-" + hex.EncodeToString(sum[:8])
+		out = append(out, n)
+	}
+	return out
+}
+
+// TTLBackstop is how long after an entry's expiry DynamoDB's time to live
+// deletes it if the retention job has not: long enough for the job to hold
+// the entries of a subject with an open request first.
+const TTLBackstop = 3 * 24 * time.Hour
+
+// ProvenanceKey names a stored entry as the expiry index returns it.
+type ProvenanceKey struct {
+	SubjectKey string
+	Entry      string // the table's sort key
+	Bucket     string // the expiry index partition it is in
+}
+
+// HoldBucket is the expiry index partition a held entry moves to: the same
+// shard on the day after now, so that the job looks at it again tomorrow.
+func (k ProvenanceKey) HoldBucket(now time.Time) string {
+	_, shard, _ := strings.Cut(k.Bucket, "#")
+	return ExpiryDay(now.AddDate(0, 0, 1)) + "#" + shard
+}
+
+// RetentionCheckpoint is where the retention job stands: the provenance
+// sweep has finished every expiry day before Day, and of Day the shards
+// before Shard and, in Shard, the index pages up to Cursor. Request records
+// received before StrippedBefore have lost their identifiers. Version guards
+// against two runs saving over each other.
+type RetentionCheckpoint struct {
+	Day            string
+	Shard          int
+	Cursor         string
+	StrippedBefore time.Time
+	Version        int
+}
+
+// AccountabilityCutoff is the receipt time before which a request record
+// loses its identifiers: years before now (design.md: default 3).
+func AccountabilityCutoff(now time.Time, years int) time.Time {
+	return now.UTC().AddDate(-years, 0, 0)
+}

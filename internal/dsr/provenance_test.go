@@ -1,0 +1,183 @@
+package dsr_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+func TestParseProvenanceEvent(t *testing.T) {
+	reg := demoRegistry(t)
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		body   string
+		want   dsr.ProvenanceEvent
+		fields []string // the fields at fault; nil: valid
+	}{
+		{
+			name: "collected",
+			body: `{"email":" Ada@Example.com","purpose":"marketing","event":"collected","source":"trade fair 2026","at":"2026-03-14T10:00:00+01:00"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "marketing", Event: dsr.EventCollected, Source: "trade fair 2026", At: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)},
+		},
+		{
+			name: "disclosed, lower-case country, empty safeguard",
+			body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Example Print GmbH","country":"de","safeguard":"","at":"2026-06-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE", At: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+		},
+		{
+			name: "within the clock skew",
+			body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"web form","at":"2026-11-30T12:04:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "marketing", Event: dsr.EventCollected, Source: "web form", At: now.Add(4 * time.Minute)},
+		},
+		{name: "bad JSON", body: `{"email":`, fields: []string{}},
+		{name: "not an object", body: `[1]`, fields: []string{}},
+		{name: "unknown field", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2026-01-01T00:00:00Z","color":"red"}`, fields: []string{"color"}},
+		{name: "unknown purpose", body: `{"email":"ada@example.com","purpose":"astrology","event":"collected","source":"x","at":"2026-01-01T00:00:00Z"}`, fields: []string{"purpose"}},
+		{name: "missing time", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x"}`, fields: []string{"at"}},
+		{name: "time not RFC 3339", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"01/02/2026"}`, fields: []string{"at"}},
+		{name: "time in the future", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2026-11-30T12:06:00Z"}`, fields: []string{"at"}},
+		{name: "already past its two years", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2024-11-30T12:00:00Z"}`, fields: []string{"at"}},
+		{name: "missing everything", body: `{}`, fields: []string{"email", "purpose", "event", "at"}},
+		{name: "bad email", body: `{"email":"ada","purpose":"marketing","event":"collected","source":"x","at":"2026-01-01T00:00:00Z"}`, fields: []string{"email"}},
+		{name: "unknown event", body: `{"email":"ada@example.com","purpose":"marketing","event":"sold","at":"2026-01-01T00:00:00Z"}`, fields: []string{"event"}},
+		{name: "collected without source", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"  ","at":"2026-01-01T00:00:00Z"}`, fields: []string{"source"}},
+		{name: "collected with a recipient", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","recipient":"y","at":"2026-01-01T00:00:00Z"}`, fields: []string{"recipient"}},
+		{name: "disclosed without recipient or country", body: `{"email":"ada@example.com","purpose":"marketing","event":"disclosed","at":"2026-01-01T00:00:00Z"}`, fields: []string{"recipient", "country"}},
+		{name: "disclosed with a bad country", body: `{"email":"ada@example.com","purpose":"marketing","event":"disclosed","recipient":"y","country":"Germany","at":"2026-01-01T00:00:00Z"}`, fields: []string{"country"}},
+		{name: "source too long", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"` + strings.Repeat("x", 201) + `","at":"2026-01-01T00:00:00Z"}`, fields: []string{"source"}},
+		{name: "wrong type", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":1700000000}`, fields: []string{"at"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := dsr.ParseProvenanceEvent([]byte(tt.body), reg, now, dsr.DefaultProvenanceYears)
+			if tt.fields == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("event (-want +got):\n%s", diff)
+				}
+				return
+			}
+			var de *dsr.Error
+			if !errors.As(err, &de) || de.Code != dsr.EInvalid {
+				t.Fatalf("want an invalid error, got %v", err)
+			}
+			var fields []string
+			for _, f := range de.Fields {
+				fields = append(fields, f.Field)
+				if strings.Contains(f.Reason, "ada@") {
+					t.Errorf("reason echoes the address: %q", f.Reason)
+				}
+			}
+			if diff := cmp.Diff(tt.fields, fields, cmp.Comparer(func(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") })); diff != "" {
+				t.Errorf("fields at fault (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzParseProvenanceEvent(f *testing.F) {
+	reg := demoRegistry(f)
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, s := range []string{
+		`{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"trade fair","at":"2026-03-14T10:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"US","safeguard":"SCC","at":"2026-06-01T00:00:00Z"}`,
+		`{"at":"9999-12-31T23:59:59Z"}`, `{"at":"0001-01-01T00:00:00Z"}`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := dsr.ParseProvenanceEvent(body, reg, now, dsr.DefaultProvenanceYears)
+		if err != nil {
+			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+				t.Fatalf("error of code %s: %v", dsr.ErrorCodeOf(err), err)
+			}
+			return
+		}
+		if _, ok := reg.Lookup(ev.Purpose); !ok || ev.Email == "" || ev.At.After(now.Add(dsr.MaxClockSkew)) || !dsr.ProvenanceExpiry(ev.At, 2).After(now) {
+			t.Fatalf("accepted an invalid event: %+v", ev)
+		}
+		if (ev.Event == dsr.EventCollected) != (ev.Source != "") || (ev.Event == dsr.EventDisclosed) != (ev.Recipient != "" && ev.Country != "") {
+			t.Fatalf("event without its fields: %+v", ev)
+		}
+	})
+}
+
+func TestProvenanceEntry(t *testing.T) {
+	ev := dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "marketing", Event: dsr.EventCollected, Source: "fair",
+		At: time.Date(2024, 2, 29, 10, 0, 0, 0, time.UTC)}
+	e := dsr.NewProvenanceEntry(ev, "KEY", 2)
+	if want := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC); !e.ExpiresAt.Equal(want) {
+		t.Errorf("29 February + 2 years: got %v, want %v", e.ExpiresAt, want)
+	}
+	if again := dsr.NewProvenanceEntry(ev, "KEY", 2); again.ID != e.ID {
+		t.Error("the same event must have the same id (stored once)")
+	}
+	other := ev
+	other.Source = "fai"
+	if dsr.NewProvenanceEntry(other, "KEY", 2).ID == e.ID || dsr.NewProvenanceEntry(ev, "KEY2", 2).ID == e.ID {
+		t.Error("different events share an id")
+	}
+	if len(e.ID) != 32 || strings.Contains(e.ID, "ada") {
+		t.Errorf("id %q", e.ID)
+	}
+	if e.Bucket() != "2026-03-01#"+string("0123"[e.Shard()]) || e.Shard() < 0 || e.Shard() >= dsr.ProvenanceShards {
+		t.Errorf("bucket %q, shard %d", e.Bucket(), e.Shard())
+	}
+	if !e.Live(e.ExpiresAt.Add(-time.Second)) || e.Live(e.ExpiresAt) {
+		t.Error("an entry is live until its expiry, not at it")
+	}
+}
+
+func TestProvenanceByPurpose(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	entries := []dsr.ProvenanceEntry{
+		{ID: "b", Purpose: "marketing", Event: dsr.EventDisclosed, Recipient: "Mailer Inc.", Country: "US", Safeguard: "SCC", At: at.Add(time.Hour), ExpiresAt: at.AddDate(2, 0, 0)},
+		{ID: "a", Purpose: "marketing", Event: dsr.EventCollected, Source: "fair", At: at, ExpiresAt: at.AddDate(2, 0, 0)},
+		{ID: "c", Purpose: "marketing", Event: dsr.EventCollected, Source: "old fair", At: at.AddDate(-2, 0, 0), ExpiresAt: at},
+		{ID: "d", Purpose: "billing", Event: dsr.EventCollected, Source: "shop", At: at, ExpiresAt: at.AddDate(2, 0, 0)},
+	}
+	got := dsr.ProvenanceByPurpose(entries, at.Add(2*time.Hour))
+	want := map[string]dsr.Provenance{
+		"marketing": {Sources: []dsr.Source{{Source: "fair", At: at}}, Recipients: []dsr.Recipient{{Recipient: "Mailer Inc.", Country: "US", Safeguard: "SCC", At: at.Add(time.Hour)}}},
+		"billing":   {Sources: []dsr.Source{{Source: "shop", At: at}}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("provenance (-want +got); the expired entry must be ignored:\n%s", diff)
+	}
+}
+
+func TestRecipientNotices(t *testing.T) {
+	reg := demoRegistry(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	print := dsr.Recipient{Recipient: "Example Print GmbH", Country: "DE", At: at}
+	merged := dsr.NotifiedRecipients(map[string][]dsr.Recipient{
+		"marketing": {print, {Recipient: "Mailer Inc.", Country: "US", Safeguard: "SCC", At: at}},
+		"billing":   {{Recipient: "Example Print GmbH", Country: "DE", At: at.Add(time.Hour)}},
+	}, []string{"marketing", "billing"})
+	want := []dsr.Recipient{
+		{Recipient: "Example Print GmbH", Country: "DE", At: at.Add(time.Hour), Purposes: []string{"marketing", "billing"}},
+		{Recipient: "Mailer Inc.", Country: "US", Safeguard: "SCC", At: at, Purposes: []string{"marketing"}},
+	}
+	if diff := cmp.Diff(want, merged); diff != "" {
+		t.Fatalf("one entry per recipient (-want +got):\n%s", diff)
+	}
+	r := &dsr.Request{ID: "R1", Type: dsr.TypeErasure, Email: "ada@example.com"}
+	notices := dsr.RecipientNotices(r, merged, reg, at)
+	if len(notices) != 2 || notices[0].NoticeID == notices[1].NoticeID {
+		t.Fatalf("notices: %+v", notices)
+	}
+	if diff := cmp.Diff([]dsr.NoticePurpose{{Purpose: "marketing", Action: dsr.ActionDelete}, {Purpose: "billing", Action: dsr.ActionRestrict}}, notices[0].Purposes); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+	if again := dsr.RecipientNotices(r, merged, reg, at.Add(time.Minute)); again[0].NoticeID != notices[0].NoticeID {
+		t.Error("a notice sent again must keep its id")
+	}
+}

@@ -1,0 +1,305 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// ExpiryIndex is the provenance table's index by expiry day (sharded) and
+// expiry time: the retention job's only way in.
+const ExpiryIndex = "by-expiry-day"
+
+// Provenance stores provenance entries, keyed by subject key and, within a
+// subject, by purpose and entry id; the table's time to live deletes an
+// entry TTLBackstop after its expiry if the retention job has not.
+type Provenance struct {
+	Client API
+	Table  string
+}
+
+// checkpointKey is the retention job's checkpoint item: a partition no
+// subject key (hex) can have.
+var checkpointKey = map[string]types.AttributeValue{
+	"subjectKey": &types.AttributeValueMemberS{Value: "#job"},
+	"entry":      &types.AttributeValueMemberS{Value: "retention-checkpoint"},
+}
+
+type provenanceItem struct {
+	SubjectKey   string `dynamodbav:"subjectKey"`
+	Entry        string `dynamodbav:"entry"`
+	Purpose      string `dynamodbav:"purpose"`
+	Event        string `dynamodbav:"event"`
+	Source       string `dynamodbav:"source,omitempty"`
+	Recipient    string `dynamodbav:"recipient,omitempty"`
+	Country      string `dynamodbav:"country,omitempty"`
+	Safeguard    string `dynamodbav:"safeguard,omitempty"`
+	At           string `dynamodbav:"at"`
+	ExpiresAt    int64  `dynamodbav:"expiresAt"`
+	ExpiryBucket string `dynamodbav:"expiryBucket"`
+	TTL          int64  `dynamodbav:"ttl"`
+}
+
+func entrySortKey(purpose, id string) string { return purpose + "#" + id }
+
+// Put stores e unless it is stored already (a redelivered event), and
+// reports whether it stored it.
+func (s *Provenance) Put(ctx context.Context, e dsr.ProvenanceEntry) (bool, error) {
+	item, err := attributevalue.MarshalMap(provenanceItem{
+		SubjectKey: e.SubjectKey, Entry: entrySortKey(e.Purpose, e.ID), Purpose: e.Purpose, Event: e.Event,
+		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard,
+		At: formatTime(e.At), ExpiresAt: e.ExpiresAt.Unix(), ExpiryBucket: e.Bucket(),
+		TTL: e.ExpiresAt.Add(dsr.TTLBackstop).Unix(),
+	})
+	if err != nil {
+		return false, fmt.Errorf("store provenance: %w", err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(#e)"),
+		ExpressionAttributeNames: map[string]string{"#e": "entry"},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store provenance: %w", err)
+	}
+	return true, nil
+}
+
+// Subject returns the subject's entries of purpose (every purpose if
+// purpose is ""), every page, leaving out those past their expiry at asOf
+// that time to live has not removed yet.
+func (s *Provenance) Subject(ctx context.Context, subjectKey, purpose string, asOf time.Time) ([]dsr.ProvenanceEntry, error) {
+	key := expression.Key("subjectKey").Equal(expression.Value(subjectKey))
+	if purpose != "" {
+		key = key.And(expression.Key("entry").BeginsWith(purpose + "#"))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(key).
+		WithFilter(expression.Name("expiresAt").GreaterThan(expression.Value(asOf.Unix()))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("read provenance: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	var out []dsr.ProvenanceEntry
+	err = queryPages(ctx, s.Client, in, func(av map[string]types.AttributeValue) error {
+		var it provenanceItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return err
+		}
+		e, err := fromProvenanceItem(it)
+		if err != nil {
+			return err
+		}
+		if e.Live(asOf) { // the filter compares whole seconds
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read provenance: %w", err)
+	}
+	return out, nil
+}
+
+func fromProvenanceItem(it provenanceItem) (dsr.ProvenanceEntry, error) {
+	at, err := parseTime(it.At)
+	if err != nil {
+		return dsr.ProvenanceEntry{}, err
+	}
+	_, id, _ := strings.Cut(it.Entry, "#")
+	return dsr.ProvenanceEntry{
+		SubjectKey: it.SubjectKey, ID: id, Purpose: it.Purpose, Event: it.Event, Source: it.Source,
+		Recipient: it.Recipient, Country: it.Country, Safeguard: it.Safeguard, At: at,
+		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
+	}, nil
+}
+
+// DeleteSubject deletes every entry of the subject's purpose, expired or
+// not, and returns how many it found.
+func (s *Provenance) DeleteSubject(ctx context.Context, subjectKey, purpose string) (int, error) {
+	key := expression.Key("subjectKey").Equal(expression.Value(subjectKey)).
+		And(expression.Key("entry").BeginsWith(purpose + "#"))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).
+		WithProjection(expression.NamesList(expression.Name("subjectKey"), expression.Name("entry"))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("delete provenance: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	var reqs []types.WriteRequest
+	err = queryPages(ctx, s.Client, in, func(av map[string]types.AttributeValue) error {
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: av}})
+		return nil
+	})
+	if err == nil {
+		err = batchWrite(ctx, s.Client, s.Table, reqs)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("delete provenance: %w", err)
+	}
+	return len(reqs), nil
+}
+
+// DuePage returns a page of the keys in the expiry index partition bucket
+// whose expiry is at or before now, the cursor of the next page ("" after
+// the last), and how many index items the page read.
+func (s *Provenance) DuePage(ctx context.Context, bucket string, now time.Time, cursor string, limit int) ([]dsr.ProvenanceKey, string, int, error) {
+	key := expression.Key("expiryBucket").Equal(expression.Value(bucket)).
+		And(expression.Key("expiresAt").LessThanEqual(expression.Value(now.Unix())))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("due provenance: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, IndexName: aws.String(ExpiryIndex), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
+			return nil, "", 0, fmt.Errorf("due provenance: %w", err)
+		}
+	}
+	out, err := s.Client.Query(ctx, in)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("due provenance: %w", err)
+	}
+	keys := make([]dsr.ProvenanceKey, 0, len(out.Items))
+	for _, av := range out.Items {
+		var it struct {
+			SubjectKey   string `dynamodbav:"subjectKey"`
+			Entry        string `dynamodbav:"entry"`
+			ExpiryBucket string `dynamodbav:"expiryBucket"`
+		}
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, "", 0, fmt.Errorf("due provenance: %w", err)
+		}
+		keys = append(keys, dsr.ProvenanceKey{SubjectKey: it.SubjectKey, Entry: it.Entry, Bucket: it.ExpiryBucket})
+	}
+	next := ""
+	if len(out.LastEvaluatedKey) > 0 {
+		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
+			return nil, "", 0, fmt.Errorf("due provenance: %w", err)
+		}
+	}
+	return keys, next, int(out.ScannedCount), nil
+}
+
+func provenanceKey(k dsr.ProvenanceKey) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"subjectKey": &types.AttributeValueMemberS{Value: k.SubjectKey},
+		"entry":      &types.AttributeValueMemberS{Value: k.Entry},
+	}
+}
+
+// Delete deletes the entries of keys (BatchWriteItem, unprocessed items
+// retried with backoff).
+func (s *Provenance) Delete(ctx context.Context, keys []dsr.ProvenanceKey) error {
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: provenanceKey(k)}}
+	}
+	if err := batchWrite(ctx, s.Client, s.Table, reqs); err != nil {
+		return fmt.Errorf("delete provenance: %w", err)
+	}
+	return nil
+}
+
+// Hold keeps the entries of keys past their expiry (their subject has an
+// open request): each moves to its HoldBucket, and its time to live to
+// TTLBackstop after now. An entry deleted meanwhile stays deleted.
+func (s *Provenance) Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error {
+	return inParallel(ctx, writeConcurrency, len(keys), func(ctx context.Context, i int) error {
+		k := keys[i]
+		upd := expression.Set(expression.Name("expiryBucket"), expression.Value(k.HoldBucket(now))).
+			Set(expression.Name("ttl"), expression.Value(now.Add(dsr.TTLBackstop).Unix()))
+		expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name("entry"))).Build()
+		if err != nil {
+			return err
+		}
+		_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.Table, Key: provenanceKey(k), UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if err != nil && !errors.As(err, &ccf) {
+			return fmt.Errorf("hold provenance: %w", err)
+		}
+		return nil
+	})
+}
+
+type checkpointItem struct {
+	Day            string `dynamodbav:"day"`
+	Shard          int    `dynamodbav:"shard"`
+	Cursor         string `dynamodbav:"cursor,omitempty"`
+	StrippedBefore string `dynamodbav:"strippedBefore,omitempty"`
+	Version        int    `dynamodbav:"version"`
+}
+
+// Checkpoint returns the retention job's checkpoint; the zero checkpoint
+// before the first run.
+func (s *Provenance) Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: checkpointKey, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return dsr.RetentionCheckpoint{}, fmt.Errorf("read retention checkpoint: %w", err)
+	}
+	if out.Item == nil {
+		return dsr.RetentionCheckpoint{}, nil
+	}
+	var it checkpointItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return dsr.RetentionCheckpoint{}, fmt.Errorf("read retention checkpoint: %w", err)
+	}
+	stripped, err := parseTime(it.StrippedBefore)
+	if err != nil {
+		return dsr.RetentionCheckpoint{}, fmt.Errorf("read retention checkpoint: %w", err)
+	}
+	return dsr.RetentionCheckpoint{Day: it.Day, Shard: it.Shard, Cursor: it.Cursor, StrippedBefore: stripped, Version: it.Version}, nil
+}
+
+// SaveCheckpoint stores cp as the next version of the checkpoint, only if
+// the stored one is still cp.Version (EConflict otherwise: another run moved
+// on), and returns the version stored.
+func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error) {
+	item, err := attributevalue.MarshalMap(checkpointItem{
+		Day: cp.Day, Shard: cp.Shard, Cursor: cp.Cursor, StrippedBefore: formatTime(cp.StrippedBefore), Version: cp.Version + 1,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save retention checkpoint: %w", err)
+	}
+	for k, v := range checkpointKey {
+		item[k] = v
+	}
+	in := &dynamodb.PutItemInput{
+		TableName: &s.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(#e)"),
+		ExpressionAttributeNames: map[string]string{"#e": "entry"},
+	}
+	if cp.Version > 0 {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(cp.Version)}}
+	}
+	_, err = s.Client.PutItem(ctx, in)
+	if err != nil {
+		return 0, conflictOr(err, "save retention checkpoint")
+	}
+	return cp.Version + 1, nil
+}

@@ -1,0 +1,314 @@
+// Package retention is the daily retention job (storage limitation, Art.
+// 5(1)(e)): it deletes provenance entries whose years have passed, reading
+// only the expiry index partitions of the days due since its checkpoint,
+// and holds those of subjects with an open request; it deletes reports and
+// certificates past their download window; and it strips identifiers from
+// request records older than the accountability retention. A run that nears
+// its deadline saves its checkpoint and continues in a new invocation
+// (a message on its continuation queue).
+package retention
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Entries is the provenance store as the job uses it.
+type Entries interface {
+	DuePage(ctx context.Context, bucket string, now time.Time, cursor string, limit int) ([]dsr.ProvenanceKey, string, int, error)
+	Delete(ctx context.Context, keys []dsr.ProvenanceKey) error
+	Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error
+	Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, error)
+	SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error)
+}
+
+// Requests is the request store as the job uses it.
+type Requests interface {
+	OpenSubjects(ctx context.Context) (map[string]bool, error)
+	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
+	StripIdentifiers(ctx context.Context, id string, now time.Time) error
+}
+
+// Objects deletes reports and certificates past their download window.
+type Objects interface {
+	DeleteOlderThan(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Continuer asks for a new invocation that resumes from the checkpoint.
+type Continuer interface {
+	Continue(ctx context.Context) error
+}
+
+// Auditor appends steps to a request's audit trail.
+type Auditor interface {
+	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+}
+
+// PageSize is how many index items one DuePage reads at most.
+const PageSize = 500
+
+// firstLookback is how far back the first run starts: entries expired
+// earlier than this are gone by DynamoDB's time to live (dsr.TTLBackstop).
+const firstLookback = 7 * 24 * time.Hour
+
+// Job is the retention job.
+type Job struct {
+	Entries  Entries
+	Requests Requests
+	Objects  Objects
+	Continue Continuer
+	Audit    Auditor // nil records nothing
+	// ReportDays is the reports' download window (the bucket lifecycle's
+	// ReportRetentionDays); AccountabilityYears how long request records
+	// keep their identifiers.
+	ReportDays          int
+	AccountabilityYears int
+	// Reserve is the time kept before the deadline: a run with less left
+	// saves its checkpoint and continues in a new invocation.
+	Reserve time.Duration
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Summary is what one run did.
+type Summary struct {
+	// Days is the expiry days (and today so far) the sweep looked at.
+	Days int `json:"days"`
+	// ItemsRead is the expiry index items read: the sweep's cost.
+	ItemsRead        int  `json:"itemsRead"`
+	Deleted          int  `json:"deleted"`
+	Held             int  `json:"held"`
+	ObjectsDeleted   int  `json:"objectsDeleted"`
+	RequestsStripped int  `json:"requestsStripped"`
+	Continued        bool `json:"continued"` // the deadline came; a new invocation goes on
+	// Superseded: another run saved the checkpoint first; this one stopped.
+	Superseded bool `json:"superseded,omitempty"`
+}
+
+// errStop ends a run early: the deadline is near (continued) or another run
+// is ahead.
+var errStop = errors.New("stop")
+
+// Run runs the job at now, from the stored checkpoint.
+func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
+	now = now.UTC()
+	var sum Summary
+	cp, err := j.Entries.Checkpoint(ctx)
+	if err != nil {
+		return sum, err
+	}
+	r := run{job: j, ctx: ctx, now: now, cp: cp, sum: &sum}
+	for _, phase := range []func() error{r.sweep, r.objects, r.strip} {
+		if err := phase(); errors.Is(err, errStop) {
+			break
+		} else if err != nil {
+			return sum, err
+		}
+	}
+	j.Log.InfoContext(ctx, "retention run", "event", "retention_run", "days", sum.Days, "itemsRead", sum.ItemsRead,
+		"deleted", sum.Deleted, "held", sum.Held, "objectsDeleted", sum.ObjectsDeleted,
+		"requestsStripped", sum.RequestsStripped, "continued", sum.Continued, "superseded", sum.Superseded)
+	return sum, nil
+}
+
+type run struct {
+	job  *Job
+	ctx  context.Context
+	now  time.Time
+	cp   dsr.RetentionCheckpoint
+	sum  *Summary
+	open map[string]bool // subject keys with an open request, read on first need
+}
+
+// save stores the checkpoint; another run having saved first stops this one.
+func (r *run) save() error {
+	v, err := r.job.Entries.SaveCheckpoint(r.ctx, r.cp)
+	if dsr.ErrorCodeOf(err) == dsr.EConflict {
+		r.sum.Superseded = true
+		return errStop
+	}
+	if err != nil {
+		return err
+	}
+	r.cp.Version = v
+	return nil
+}
+
+// pause continues in a new invocation if the deadline is near.
+func (r *run) pause() error {
+	deadline, ok := r.ctx.Deadline()
+	if !ok || time.Until(deadline) >= r.job.Reserve {
+		return nil
+	}
+	if err := r.job.Continue.Continue(r.ctx); err != nil {
+		return err
+	}
+	r.sum.Continued = true
+	return errStop
+}
+
+// sweep deletes the due provenance entries of every expiry day from the
+// checkpoint's to today, shard by shard, page by page, saving the
+// checkpoint after each page. Today stays the checkpoint's day: entries
+// expiring later today are due tomorrow.
+func (r *run) sweep() error {
+	today := dsr.ExpiryDay(r.now)
+	if r.cp.Day == "" {
+		r.cp.Day = dsr.ExpiryDay(r.now.Add(-firstLookback))
+	}
+	for {
+		r.sum.Days++
+		for r.cp.Shard < dsr.ProvenanceShards {
+			if err := r.page(); err != nil {
+				return err
+			}
+			if err := r.save(); err != nil {
+				return err
+			}
+			if err := r.pause(); err != nil {
+				return err
+			}
+		}
+		if r.cp.Day >= today {
+			r.cp.Shard = 0
+			return r.save()
+		}
+		day, err := time.Parse(time.DateOnly, r.cp.Day)
+		if err != nil {
+			return fmt.Errorf("retention checkpoint day %q: %w", r.cp.Day, err)
+		}
+		r.cp.Day, r.cp.Shard = dsr.ExpiryDay(day.AddDate(0, 0, 1)), 0
+	}
+}
+
+// page handles one page of the checkpoint's partition and moves the
+// checkpoint past it.
+func (r *run) page() error {
+	keys, next, read, err := r.job.Entries.DuePage(r.ctx, dsr.ExpiryBucket(r.cp.Day, r.cp.Shard), r.now, r.cp.Cursor, PageSize)
+	if err != nil {
+		return err
+	}
+	r.sum.ItemsRead += read
+	var del, hold []dsr.ProvenanceKey
+	for _, k := range keys {
+		if r.open == nil {
+			if r.open, err = r.job.Requests.OpenSubjects(r.ctx); err != nil {
+				return err
+			}
+		}
+		if r.open[k.SubjectKey] {
+			hold = append(hold, k)
+		} else {
+			del = append(del, k)
+		}
+	}
+	if err := r.job.Entries.Delete(r.ctx, del); err != nil {
+		return err
+	}
+	if err := r.job.Entries.Hold(r.ctx, hold, r.now); err != nil {
+		return err
+	}
+	r.sum.Deleted += len(del)
+	r.sum.Held += len(hold)
+	r.cp.Cursor = next
+	if next == "" {
+		r.cp.Shard++
+	}
+	return nil
+}
+
+// objects deletes reports and certificates past their download window.
+func (r *run) objects() error {
+	n, err := r.job.Objects.DeleteOlderThan(r.ctx, r.now.AddDate(0, 0, -r.job.ReportDays))
+	r.sum.ObjectsDeleted += n
+	if err != nil {
+		return err
+	}
+	return r.pause()
+}
+
+// strip removes the identifiers of request records received before the
+// accountability cutoff and after the last run's, in every status, and
+// records it in each request's trail.
+func (r *run) strip() error {
+	cutoff := dsr.AccountabilityCutoff(r.now, r.job.AccountabilityYears)
+	if !cutoff.After(r.cp.StrippedBefore) {
+		return nil
+	}
+	for _, st := range dsr.Statuses {
+		for cursor := ""; ; {
+			ids, next, err := r.job.Requests.ReceivedPage(r.ctx, st, r.cp.StrippedBefore, cutoff, cursor)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				err := r.job.Requests.StripIdentifiers(r.ctx, id, r.now)
+				if dsr.ErrorCodeOf(err) == dsr.EConflict {
+					continue // stripped by an earlier run
+				}
+				if err != nil {
+					return err
+				}
+				r.sum.RequestsStripped++
+				if r.job.Audit != nil {
+					detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
+					if err := r.job.Audit.Append(r.ctx, id, dsr.ActorSystem+":retention", dsr.AuditIdentifiersRemoved, detail, r.now); err != nil {
+						return err
+					}
+				}
+			}
+			if err := r.pause(); err != nil {
+				return err
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	r.cp.StrippedBefore = cutoff
+	return r.save()
+}
+
+// Handler is the retention function: its daily schedule and its
+// continuation queue invoke the same job.
+type Handler struct {
+	Job *Job
+	Log *slog.Logger
+}
+
+// Invoke handles one invocation: an EventBridge scheduled event (the answer
+// is the run's Summary) or an SQS batch of continuation messages (the
+// answer is an SQSEventResponse; a failed run fails the batch).
+func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+	var probe struct {
+		Records []events.SQSMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return nil, fmt.Errorf("retention: the event is not JSON: %w", err)
+	}
+	sum, err := h.Job.Run(ctx, h.now())
+	if err != nil {
+		h.Log.ErrorContext(ctx, "retention run failed", "error", err.Error())
+		return nil, err
+	}
+	if len(probe.Records) > 0 {
+		return json.Marshal(events.SQSEventResponse{})
+	}
+	return json.Marshal(sum)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Job.Now != nil {
+		return h.Job.Now()
+	}
+	return time.Now()
+}
