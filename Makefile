@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := bin
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
-FUNCTIONS := intake dispatch worker suppression dpo monitor deadletter
+FUNCTIONS := intake dispatch worker suppression dpo monitor deadletter provenance retention
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
@@ -94,6 +94,8 @@ $(eval $(call lambda_target,SuppressionFunction,suppression))
 $(eval $(call lambda_target,DpoFunction,dpo))
 $(eval $(call lambda_target,MonitorFunction,monitor))
 $(eval $(call lambda_target,DeadLetterFunction,deadletter))
+$(eval $(call lambda_target,ProvenanceFunction,provenance))
+$(eval $(call lambda_target,RetentionFunction,retention))
 
 clean:
 	rm -rf $(BIN) .aws-sam .local

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 	"github.com/privacyops/dsr/internal/monitor"
 	"github.com/privacyops/dsr/internal/outbox"
 	"github.com/privacyops/dsr/internal/pepper"
+	"github.com/privacyops/dsr/internal/provenance"
+	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/s3reports"
 	"github.com/privacyops/dsr/internal/sesmail"
 	"github.com/privacyops/dsr/internal/sqsqueue"
@@ -99,7 +102,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	hasher, err := loadHasher(ctx, cfg, secretID)
+	hasher, err := LoadHasher(ctx, cfg, secretID)
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
@@ -144,7 +147,7 @@ func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*di
 func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*worker.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, bucket := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("REPORTS_BUCKET")
-	auditTable := r.need("AUDIT_TABLE")
+	auditTable, provTable, noticeURL := r.need("AUDIT_TABLE"), r.need("PROVENANCE_TABLE"), r.need("RECIPIENT_NOTICE_QUEUE_URL")
 	ctrl := dsr.Controller{Name: r.need("CONTROLLER_NAME"), Contact: r.need("CONTROLLER_CONTACT")}
 	if err := r.err("worker"); err != nil {
 		return nil, err
@@ -174,11 +177,89 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		History:        requests,
 		CertificateKey: s3reports.CertificateKey,
 		Audit:          &dynamo.Audit{Client: ddb, Table: auditTable},
+		Provenance:     &dynamo.Provenance{Client: ddb, Table: provTable},
+		Notices:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: noticeURL},
 		Registry:       reg,
 		Controller:     ctrl,
 		Log:            log,
 		Reserve:        reserve,
 	}, nil
+}
+
+// positive reads the whole number variable name, def when unset.
+func positive(env Env, name string, def int) (int, error) {
+	v := strings.TrimSpace(env(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: want a whole number above 0, got %q", name, v)
+	}
+	return n, nil
+}
+
+// Provenance builds the provenance-queue handler.
+func Provenance(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*provenance.Handler, error) {
+	r := reader{env: env}
+	table, secretID, dlqURL := r.need("PROVENANCE_TABLE"), r.need("PEPPER_SECRET_ARN"), r.need("PROVENANCE_DLQ_URL")
+	if err := r.err("provenance"); err != nil {
+		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	years, err := positive(env, "PROVENANCE_RETENTION_YEARS", dsr.DefaultProvenanceYears)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	receives, err := positive(env, "PROVENANCE_MAX_RECEIVES", 5)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	hasher, err := LoadHasher(ctx, cfg, secretID)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
+	return &provenance.Handler{
+		Store:       &dynamo.Provenance{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		DeadLetters: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: dlqURL},
+		Hasher:      hasher, Registry: reg, Years: years, MaxReceives: receives, Log: log,
+	}, nil
+}
+
+// Retention builds the retention job's handler.
+func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*retention.Handler, error) {
+	r := reader{env: env}
+	provTable, requestsTable, auditTable := r.need("PROVENANCE_TABLE"), r.need("REQUESTS_TABLE"), r.need("AUDIT_TABLE")
+	bucket, queueURL := r.need("REPORTS_BUCKET"), r.need("RETENTION_QUEUE_URL")
+	if err := r.err("retention"); err != nil {
+		return nil, err
+	}
+	days, err := positive(env, "REPORT_RETENTION_DAYS", 30)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	years, err := positive(env, "ACCOUNTABILITY_RETENTION_YEARS", 3)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	reserve := 20 * time.Second
+	if v := env("RETENTION_DEADLINE_RESERVE"); v != "" {
+		if reserve, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("retention: RETENTION_DEADLINE_RESERVE: %w", err)
+		}
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	return &retention.Handler{Log: log, Job: &retention.Job{
+		Entries:    &dynamo.Provenance{Client: ddb, Table: provTable},
+		Requests:   &dynamo.Requests{Client: ddb, Table: requestsTable},
+		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
+		Continue:   &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
+		ReportDays: days, AccountabilityYears: years, Reserve: reserve, Log: log,
+	}}, nil
 }
 
 // Suppression builds the suppression-check handler.
@@ -192,7 +273,7 @@ func Suppression(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("suppression: %w", err)
 	}
-	hasher, err := loadHasher(ctx, cfg, secretID)
+	hasher, err := LoadHasher(ctx, cfg, secretID)
 	if err != nil {
 		return nil, fmt.Errorf("suppression: %w", err)
 	}
@@ -205,7 +286,7 @@ func Suppression(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger)
 }
 
 // loadHasher reads the pepper from Secrets Manager.
-func loadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hasher, error) {
+func LoadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hasher, error) {
 	p, err := pepper.Load(ctx, secretsmanager.NewFromConfig(cfg), secretID)
 	if err != nil {
 		return nil, err

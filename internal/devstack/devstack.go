@@ -9,12 +9,14 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/awsapp"
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/provision"
 	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/seed"
@@ -51,7 +54,9 @@ type Stack struct {
 	Functions []samtemplate.Function
 	Registry  dsr.Registry
 	Seeded    map[string]int
-	URL       string
+	// SeededProvenance is how many provenance entries were seeded per subject.
+	SeededProvenance map[string]int
+	URL              string
 	// DpoToken is a JWT for the DPO routes, minted at start (see MintToken)
 	// with the subject local-dpo in the group dpo, valid DpoTokenTTL; empty
 	// if the template declares no JWT authorizer.
@@ -93,6 +98,12 @@ var builders = map[string]func(context.Context, aws.Config, awsapp.Env, *slog.Lo
 	"DeadLetterFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.DeadLetter(ctx, c, e, l)
 	},
+	"ProvenanceFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Provenance(ctx, c, e, l)
+	},
+	"RetentionFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Retention(ctx, c, e, l)
+	},
 }
 
 type httpHandler interface {
@@ -101,6 +112,32 @@ type httpHandler interface {
 
 type sqsHandler interface {
 	Handle(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+}
+
+// rawHandler takes any event as JSON and answers JSON, as Lambda invokes a
+// function that several event sources share (the retention job: schedule
+// and continuation queue).
+type rawHandler interface {
+	Invoke(context.Context, json.RawMessage) (json.RawMessage, error)
+}
+
+// rawSQS delivers SQS batches to a rawHandler.
+type rawSQS struct{ h rawHandler }
+
+func (r rawSQS) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	in, err := json.Marshal(ev)
+	if err != nil {
+		return resp, err
+	}
+	out, err := r.h.Invoke(ctx, in)
+	if err != nil {
+		return resp, err
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return resp, fmt.Errorf("devstack: the function's answer to an SQS batch: %w", err)
+	}
+	return resp, nil
 }
 
 // Start provisions the template's resources, seeds the demo data if asked,
@@ -147,6 +184,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		if s.Seeded, err = seed.Load(ctx, dynamodb.NewFromConfig(o.AWS), s.Registry); err != nil {
 			return nil, err
 		}
+		if err := s.seedProvenance(ctx); err != nil {
+			return nil, err
+		}
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -173,6 +213,29 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 	}
 	return s, nil
+}
+
+// seedProvenance stores the demo provenance events (api.md), keyed with the
+// stack's pepper as the provenance function would key them.
+func (s *Stack) seedProvenance(ctx context.Context) error {
+	for _, fn := range s.Functions {
+		if fn.LogicalID != "ProvenanceFunction" {
+			continue
+		}
+		env := s.environment(fn)
+		hasher, err := awsapp.LoadHasher(ctx, s.opts.AWS, env["PEPPER_SECRET_ARN"])
+		if err != nil {
+			return fmt.Errorf("devstack: seed provenance: %w", err)
+		}
+		years, err := strconv.Atoi(env["PROVENANCE_RETENTION_YEARS"])
+		if err != nil {
+			return fmt.Errorf("devstack: seed provenance: PROVENANCE_RETENTION_YEARS: %w", err)
+		}
+		store := &dynamo.Provenance{Client: dynamodb.NewFromConfig(s.opts.AWS), Table: env["PROVENANCE_TABLE"]}
+		s.SeededProvenance, err = seed.Provenance(ctx, store, hasher, s.Registry, years, time.Now())
+		return err
+	}
+	return nil
 }
 
 // environment is what the function's variables would be in Lambda, plus the
@@ -238,6 +301,9 @@ func functionContext(parent context.Context, fn samtemplate.Function, requestID 
 
 func (s *Stack) goPoll(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event) {
 	h, ok := s.handlers[fn.LogicalID].(sqsHandler)
+	if raw, isRaw := s.handlers[fn.LogicalID].(rawHandler); isRaw {
+		h, ok = rawSQS{raw}, true
+	}
 	if !ok {
 		s.report(fmt.Errorf("devstack: %s has an SQS event but no SQS handler", fn.LogicalID))
 		return
@@ -265,7 +331,7 @@ func (s *Stack) goSchedule(ctx context.Context, fn samtemplate.Function, ev samt
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				if err := s.Fire(ctx, fn.LogicalID, now); err != nil {
+				if _, err := s.Fire(ctx, fn.LogicalID, now); err != nil {
 					s.opts.Log.Error("scheduled invocation failed", "function", fn.LogicalID, "error", err.Error())
 				}
 			}
@@ -274,29 +340,44 @@ func (s *Stack) goSchedule(ctx context.Context, fn samtemplate.Function, ev samt
 }
 
 // Fire invokes a scheduled function now, with the EventBridge event its
-// schedule would deliver.
-func (s *Stack) Fire(ctx context.Context, logicalID string, now time.Time) error {
+// schedule would deliver, and returns its answer (null for a function that
+// answers nothing).
+func (s *Stack) Fire(ctx context.Context, logicalID string, now time.Time) (json.RawMessage, error) {
 	var fn samtemplate.Function
 	for _, f := range s.Functions {
 		if f.LogicalID == logicalID {
 			fn = f
 		}
 	}
-	h, ok := s.handlers[logicalID].(interface {
-		Handle(context.Context, events.EventBridgeEvent) error
-	})
-	if !ok {
-		return fmt.Errorf("devstack: %s has no scheduled-event handler", logicalID)
+	hasSchedule := false
+	for _, ev := range fn.Events {
+		hasSchedule = hasSchedule || ev.Type == samtemplate.EventSchedule || ev.Type == samtemplate.EventScheduleV2
+	}
+	if !hasSchedule {
+		return nil, fmt.Errorf("devstack: %s is not a scheduled function of the template", logicalID)
 	}
 	id := newRequestID()
 	ictx, cancel := functionContext(ctx, fn, id)
 	defer cancel()
-	return h.Handle(ictx, events.EventBridgeEvent{
+	ev := events.EventBridgeEvent{
 		Version: "0", ID: id, DetailType: "Scheduled Event", Source: "aws.events",
 		AccountID: provision.AccountID, Time: now.UTC(), Region: s.opts.AWS.Region,
 		Resources: []string{fmt.Sprintf("arn:aws:events:%s:%s:rule/%s-%s", s.opts.AWS.Region, provision.AccountID, s.opts.Prefix, logicalID)},
 		Detail:    []byte("{}"),
-	})
+	}
+	switch h := s.handlers[logicalID].(type) {
+	case interface {
+		Handle(context.Context, events.EventBridgeEvent) error
+	}:
+		return json.RawMessage("null"), h.Handle(ictx, ev)
+	case rawHandler:
+		in, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		return h.Invoke(ictx, in)
+	}
+	return nil, fmt.Errorf("devstack: %s has no scheduled-event handler", logicalID)
 }
 
 // ParseRate parses a schedule's rate(N unit) expression. Cron expressions

@@ -169,7 +169,16 @@ func (b *tokenBucket) allow(now time.Time) bool {
 	return true
 }
 
+// FirePath is the local stack's own route (not the API's) that runs a
+// scheduled function now: POST FirePath + logical id, e.g.
+// /_local/schedules/RetentionFunction. It answers the function's answer.
+const FirePath = "/_local/schedules/"
+
 func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if id, ok := strings.CutPrefix(req.URL.Path, FirePath); ok {
+		g.fire(w, req, id)
+		return
+	}
 	if g.cors != nil && g.cors.apply(w, req) {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -192,6 +201,27 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	writeMessage(w, http.StatusNotFound, "Not Found")
+}
+
+// fire runs scheduled function id now, for a person trying the stack (a
+// browser cannot: POST only, and no CORS headers).
+func (g *gateway) fire(w http.ResponseWriter, req *http.Request, id string) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeMessage(w, http.StatusMethodNotAllowed, "POST runs the scheduled function")
+		return
+	}
+	out, err := g.stack.Fire(req.Context(), id, time.Now())
+	if err != nil {
+		status := http.StatusInternalServerError
+		if strings.Contains(err.Error(), "not a scheduled function") {
+			status = http.StatusNotFound
+		}
+		writeMessage(w, status, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(out, '\n'))
 }
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {

@@ -53,15 +53,19 @@ type provenanceItem struct {
 
 func entrySortKey(purpose, id string) string { return purpose + "#" + id }
 
-// Put stores e unless it is stored already (a redelivered event), and
-// reports whether it stored it.
-func (s *Provenance) Put(ctx context.Context, e dsr.ProvenanceEntry) (bool, error) {
-	item, err := attributevalue.MarshalMap(provenanceItem{
+func toProvenanceItem(e dsr.ProvenanceEntry) (map[string]types.AttributeValue, error) {
+	return attributevalue.MarshalMap(provenanceItem{
 		SubjectKey: e.SubjectKey, Entry: entrySortKey(e.Purpose, e.ID), Purpose: e.Purpose, Event: e.Event,
 		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard,
 		At: formatTime(e.At), ExpiresAt: e.ExpiresAt.Unix(), ExpiryBucket: e.Bucket(),
 		TTL: e.ExpiresAt.Add(dsr.TTLBackstop).Unix(),
 	})
+}
+
+// Put stores e unless it is stored already (a redelivered event), and
+// reports whether it stored it.
+func (s *Provenance) Put(ctx context.Context, e dsr.ProvenanceEntry) (bool, error) {
+	item, err := toProvenanceItem(e)
 	if err != nil {
 		return false, fmt.Errorf("store provenance: %w", err)
 	}
@@ -77,6 +81,20 @@ func (s *Provenance) Put(ctx context.Context, e dsr.ProvenanceEntry) (bool, erro
 		return false, fmt.Errorf("store provenance: %w", err)
 	}
 	return true, nil
+}
+
+// PutMany stores entries with BatchWriteItem, for imports (a backfill, the
+// demo data): an entry stored already is written again, the same.
+func (s *Provenance) PutMany(ctx context.Context, entries []dsr.ProvenanceEntry) error {
+	items := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		item, err := toProvenanceItem(e)
+		if err != nil {
+			return fmt.Errorf("store provenance: %w", err)
+		}
+		items = append(items, item)
+	}
+	return BatchPut(ctx, s.Client, s.Table, items)
 }
 
 // Subject returns the subject's entries of purpose (every purpose if

@@ -228,6 +228,7 @@ func TestAccessRequestEndToEnd(t *testing.T) {
 		t.Fatalf("html link: %d %s", s, b)
 	}
 	page := string(download(t, hl.URL))
+	checkProvenance(t, stack.Registry, rep, page)
 	if !strings.HasPrefix(page, "<!DOCTYPE html>") || strings.Contains(page, "<script") || strings.Contains(page, "src=") ||
 		strings.Contains(page, "<link") || strings.Contains(page, "@import") {
 		t.Errorf("html report is not one self-contained page")
@@ -365,13 +366,14 @@ func TestAccessRequestAWSCalls(t *testing.T) {
 	// is compared, then the transition) + 1 SendMessage; dispatch 1 GetItem +
 	// 1 UpdateItem + 1 SendMessageBatch; per purpose 1 GetItem + 1 Query
 	// (one page) + 1 PutObject + 1 UpdateItem; assembly P GetObject +
-	// 2 PutObject + 1 UpdateItem; link 1 GetItem + 1 HeadObject (the 410
+	// 2 PutObject + 1 UpdateItem + 1 Query (the subject's provenance, every
+	// purpose at once); link 1 GetItem + 1 HeadObject (the 410
 	// check; signing is no call). And the audit trail: 1 Query (the last
 	// step) + 1 PutItem for each of received, verified, dispatched, each
 	// purpose done, completed and link issued.
 	p := len(stack.Registry)
 	steps := 3 + p + 2
-	minDynamo, minS3 := 1+3+2+3*p+1+1+2*steps, 2*p+2+1
+	minDynamo, minS3 := 1+3+2+3*p+1+1+1+2*steps, 2*p+2+1
 	t.Logf("  minimum the design allows: DynamoDB %d, SQS 2, S3 %d", minDynamo, minS3)
 	// Dispatch may read the request more than once: intake queues its
 	// message a moment before it records the request as queued, and dispatch

@@ -351,7 +351,7 @@ func TestDeadlineMonitorEndToEnd(t *testing.T) {
 	if err := store.SetDeadline(ctx, late.ID, 0, dsr.Extension{At: now, DueAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := stack.Fire(ctx, "MonitorFunction", now); err != nil {
+	if _, err := stack.Fire(ctx, "MonitorFunction", now); err != nil {
 		t.Fatalf("monitor: %v", err)
 	}
 	var v view

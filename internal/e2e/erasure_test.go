@@ -213,6 +213,46 @@ func TestErasureEndToEnd(t *testing.T) {
 		b.FirstDeletableAt == nil || !b.FirstDeletableAt.Equal(first) || b.ReadBack.Restricted != b.ItemsRestricted {
 		t.Errorf("certificate billing: %+v, want restricted until %s, the first item deletable from %s", b, last, first)
 	}
+	// Art. 19: ada's recipients (seeded provenance) are in the certificate
+	// and the result, and each gets one notice; the provenance of the
+	// deleted purposes is gone, billing's (restricted) stays.
+	wantRecipients := map[string]string{"Example Print GmbH": "[marketing]", "Mailer Inc.": "[newsletter]", "Tax Advisers LLP": "[billing]"}
+	if len(cert.Recipients) != len(wantRecipients) {
+		t.Errorf("certificate recipients: %+v", cert.Recipients)
+	}
+	for _, r := range cert.Recipients {
+		if fmt.Sprint(r.Purposes) != wantRecipients[r.Recipient] {
+			t.Errorf("certificate recipient %+v", r)
+		}
+	}
+	var cv certView
+	c.do("GET", "/v1/requests/"+erasure.ID, erasure.StatusToken, nil, &cv)
+	if len(cv.Result.Recipients) != len(wantRecipients) {
+		t.Errorf("result recipients: %+v", cv.Result.Recipients)
+	}
+	for _, m := range receiveMessages(t, cfg, stack.QueueURL("RecipientNoticeQueue"), len(wantRecipients), 20*time.Second) {
+		var n dsr.RecipientNotice
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &n); err != nil || n.Email != seed.Ada || n.RequestID != erasure.ID || n.NoticeID == "" || len(n.Purposes) != 1 {
+			t.Errorf("notice %s: %v", aws.ToString(m.Body), err)
+		}
+		delete(wantRecipients, n.Recipient)
+	}
+	if len(wantRecipients) != 0 {
+		t.Errorf("no notice to %v", wantRecipients)
+	}
+	store, hasher := provenanceOf(t, cfg, stack)
+	left, err := store.Subject(context.Background(), hasher.Subject(seed.Ada), "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		if e.Purpose != "billing" {
+			t.Errorf("provenance of erased %s left: %+v", e.Purpose, e)
+		}
+	}
+	if len(left) != 2 {
+		t.Errorf("billing's provenance: %+v, want its 2 entries kept with the restricted records", left)
+	}
 	if cert.EarlierReportsDeleted != 1 || cert.Suppress.Reason != dsr.SuppressedByErasure || len(cert.Suppress.Purposes) != 1 || cert.Suppress.Purposes[0] != dsr.ScopeAll {
 		t.Errorf("certificate: earlier reports %d, suppression %+v", cert.EarlierReportsDeleted, cert.Suppress)
 	}

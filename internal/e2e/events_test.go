@@ -18,6 +18,8 @@ import (
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/sqsqueue"
 	"github.com/privacyops/dsr/internal/suppression"
 )
 
@@ -154,6 +156,19 @@ func checkSQSEvent(t *testing.T, name string, raw []byte) {
 			if err = decodeStrict([]byte(r.Body), &m); err == nil && (m.RequestID == "" || m.Purpose == "") {
 				t.Errorf("%s record %d: body is not a task: %s", name, i, r.Body)
 			}
+		case strings.HasPrefix(name, "provenance-"):
+			var m struct{ Email, Purpose, Event, Source, Recipient, Country, Safeguard, At string }
+			if err = decodeStrict([]byte(r.Body), &m); err == nil {
+				_, perr := dsr.ParseProvenanceEvent([]byte(r.Body), provenanceRegistry(t), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), dsr.DefaultProvenanceYears)
+				if perr != nil {
+					t.Errorf("%s record %d: not a valid provenance event: %v", name, i, perr)
+				}
+			}
+		case strings.HasPrefix(name, "retention-"):
+			var m sqsqueue.ContinueMessage
+			if err = decodeStrict([]byte(r.Body), &m); err == nil && m.Continue != "retention" {
+				t.Errorf("%s record %d: not a continuation: %s", name, i, r.Body)
+			}
 		default:
 			t.Errorf("%s: no function known for this file name", name)
 		}
@@ -164,4 +179,26 @@ func checkSQSEvent(t *testing.T, name string, raw []byte) {
 	if strings.HasPrefix(name, "deadletter-") && !strings.Contains(ev.Records[0].EventSourceARN, "DeadLetter") {
 		t.Errorf("%s: not from a dead-letter queue: %s", name, ev.Records[0].EventSourceARN)
 	}
+}
+
+// provenanceRegistry is the template's purpose registry.
+func provenanceRegistry(t *testing.T) dsr.Registry {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(eventsDir(), "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := samtemplate.Names{}
+	for id := range tpl.Resources {
+		names[id] = samtemplate.Physical{Ref: "dsr-" + id, Attrs: map[string]string{"Arn": "arn:aws:sqs:us-east-1:123456789012:dsr-" + id}}
+	}
+	fns, err := tpl.Functions(names, samtemplate.Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: "dsr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := dsr.ParseRegistry([]byte(fns[0].Environment["PURPOSE_REGISTRY"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/seed"
 )
@@ -84,6 +85,8 @@ func TestRIE(t *testing.T) {
 		{name: "suppression", logicalID: "SuppressionFunction", event: "suppression-check.json"},
 		{name: "dpo", logicalID: "DpoFunction", event: "dpo-list.json"},
 		{name: "monitor", logicalID: "MonitorFunction", event: "monitor-schedule.json"},
+		{name: "provenance", logicalID: "ProvenanceFunction", event: "provenance-sqs.json"},
+		{name: "retention", logicalID: "RetentionFunction", event: "retention-schedule.json"},
 	}
 	for _, f := range fns {
 		f.bootstrap = filepath.Join(tmp, f.name, "bootstrap")
@@ -200,6 +203,40 @@ func TestRIE(t *testing.T) {
 		// A scheduled handler answers null, or an error object.
 		if strings.TrimSpace(string(res.body)) != "null" {
 			t.Errorf("monitor: %s, want null", res.body)
+		}
+	})
+
+	t.Run("provenance", func(t *testing.T) {
+		f := fns[7]
+		event := readEvent(t, f)
+		env := envOf(t, f)
+		res := invokeUnderRIE(t, rie, f.bootstrap, env, event)
+		f.record(res)
+		if resp := sqsResponse(t, f, event, res.body); len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("provenance: batch item failures %+v", resp.BatchItemFailures)
+		}
+		// Both events are stored for ada, with the seeded ones.
+		store, hasher := provenanceOf(t, cfg, stack)
+		entries, err := store.Subject(context.Background(), hasher.Subject(seed.Ada), "marketing", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]bool{}
+		for _, e := range entries {
+			found[e.Source+e.Recipient] = true
+		}
+		if !found["trade fair 2026"] || !found["Example Print GmbH"] {
+			t.Errorf("provenance: ada's marketing entries %+v lack the sample's", entries)
+		}
+	})
+
+	t.Run("retention", func(t *testing.T) {
+		f := fns[8]
+		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
+		f.record(res)
+		var sum retention.Summary
+		if err := decodeStrict(res.body, &sum); err != nil || sum.Days == 0 {
+			t.Errorf("retention answered %s (%v), want its run's summary", res.body, err)
 		}
 	})
 

@@ -104,7 +104,8 @@ func Reason(err error) string {
 		return "invalid: " + err.Error()
 	}
 	var b strings.Builder
-	b.WriteString(de.Message)
+	// The decoder speaks of HTTP bodies; here it is a queue message.
+	b.WriteString(strings.Replace(de.Message, "the request body", "the message", 1))
 	for i, f := range de.Fields {
 		if i == 0 {
 			b.WriteString(": ")

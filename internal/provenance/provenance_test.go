@@ -86,7 +86,7 @@ func TestHandle(t *testing.T) {
 		t.Errorf("ada's entries: %+v", got)
 	}
 	wantReasons := map[string]string{
-		"badjson": "the request body is",
+		"badjson": "the message is not a valid JSON object",
 		"purpose": "purpose is not a purpose of the registry",
 		"notime":  "at is required",
 		"future":  "at is in the future",

@@ -142,11 +142,15 @@ func (r *run) save() error {
 	return nil
 }
 
-// pause continues in a new invocation if the deadline is near.
+// pause saves the checkpoint and continues in a new invocation if the
+// deadline is near.
 func (r *run) pause() error {
 	deadline, ok := r.ctx.Deadline()
 	if !ok || time.Until(deadline) >= r.job.Reserve {
 		return nil
+	}
+	if err := r.save(); err != nil {
+		return err
 	}
 	if err := r.job.Continue.Continue(r.ctx); err != nil {
 		return err
@@ -157,8 +161,9 @@ func (r *run) pause() error {
 
 // sweep deletes the due provenance entries of every expiry day from the
 // checkpoint's to today, shard by shard, page by page, saving the
-// checkpoint after each page. Today stays the checkpoint's day: entries
-// expiring later today are due tomorrow.
+// checkpoint after each page that changed something and at the end of each
+// day. Today stays the checkpoint's day: entries expiring later today are
+// due tomorrow.
 func (r *run) sweep() error {
 	today := dsr.ExpiryDay(r.now)
 	if r.cp.Day == "" {
@@ -167,11 +172,14 @@ func (r *run) sweep() error {
 	for {
 		r.sum.Days++
 		for r.cp.Shard < dsr.ProvenanceShards {
-			if err := r.page(); err != nil {
+			n, err := r.page()
+			if err != nil {
 				return err
 			}
-			if err := r.save(); err != nil {
-				return err
+			if n > 0 {
+				if err := r.save(); err != nil {
+					return err
+				}
 			}
 			if err := r.pause(); err != nil {
 				return err
@@ -186,22 +194,25 @@ func (r *run) sweep() error {
 			return fmt.Errorf("retention checkpoint day %q: %w", r.cp.Day, err)
 		}
 		r.cp.Day, r.cp.Shard = dsr.ExpiryDay(day.AddDate(0, 0, 1)), 0
+		if err := r.save(); err != nil {
+			return err
+		}
 	}
 }
 
-// page handles one page of the checkpoint's partition and moves the
-// checkpoint past it.
-func (r *run) page() error {
+// page handles one page of the checkpoint's partition, moves the checkpoint
+// past it and returns how many entries it deleted or held.
+func (r *run) page() (int, error) {
 	keys, next, read, err := r.job.Entries.DuePage(r.ctx, dsr.ExpiryBucket(r.cp.Day, r.cp.Shard), r.now, r.cp.Cursor, PageSize)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r.sum.ItemsRead += read
 	var del, hold []dsr.ProvenanceKey
 	for _, k := range keys {
 		if r.open == nil {
 			if r.open, err = r.job.Requests.OpenSubjects(r.ctx); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if r.open[k.SubjectKey] {
@@ -211,10 +222,10 @@ func (r *run) page() error {
 		}
 	}
 	if err := r.job.Entries.Delete(r.ctx, del); err != nil {
-		return err
+		return 0, err
 	}
 	if err := r.job.Entries.Hold(r.ctx, hold, r.now); err != nil {
-		return err
+		return 0, err
 	}
 	r.sum.Deleted += len(del)
 	r.sum.Held += len(hold)
@@ -222,7 +233,7 @@ func (r *run) page() error {
 	if next == "" {
 		r.cp.Shard++
 	}
-	return nil
+	return len(keys), nil
 }
 
 // objects deletes reports and certificates past their download window.
@@ -286,16 +297,22 @@ type Handler struct {
 }
 
 // Invoke handles one invocation: an EventBridge scheduled event (the answer
-// is the run's Summary) or an SQS batch of continuation messages (the
-// answer is an SQSEventResponse; a failed run fails the batch).
+// is the run's Summary; the run's time is the event's, the time it was
+// scheduled for) or an SQS batch of continuation messages (the answer is an
+// SQSEventResponse; a failed run fails the batch).
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 	var probe struct {
 		Records []events.SQSMessage `json:"Records"`
+		Time    time.Time           `json:"time"`
 	}
 	if err := json.Unmarshal(payload, &probe); err != nil {
-		return nil, fmt.Errorf("retention: the event is not JSON: %w", err)
+		return nil, fmt.Errorf("retention: the event is not an EventBridge or SQS event: %w", err)
 	}
-	sum, err := h.Job.Run(ctx, h.now())
+	now := h.now()
+	if len(probe.Records) == 0 && !probe.Time.IsZero() {
+		now = probe.Time
+	}
+	sum, err := h.Job.Run(ctx, now)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "retention run failed", "error", err.Error())
 		return nil, err

@@ -290,13 +290,14 @@ func TestHandlerInvoke(t *testing.T) {
 	f := newFixture()
 	f.job.Now = func() time.Time { return t0 }
 	h := &retention.Handler{Job: f.job, Log: f.job.Log}
-	out, err := h.Invoke(context.Background(), json.RawMessage(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`))
+	f.put(t, "S", "due on the scheduled day", t0.AddDate(-2, 0, 2))
+	out, err := h.Invoke(context.Background(), json.RawMessage(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","time":"2026-12-03T03:00:00Z","detail":{}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sum retention.Summary
-	if err := json.Unmarshal(out, &sum); err != nil || sum.Days != 8 {
-		t.Errorf("scheduled run answered %s (%v): want a summary of the first 7 days back and today", out, err)
+	if err := json.Unmarshal(out, &sum); err != nil || sum.Days != 8 || sum.Deleted != 1 {
+		t.Errorf("scheduled run answered %s (%v): want a run at the event's time, 7 days back and that day", out, err)
 	}
 	out, err = h.Invoke(context.Background(), json.RawMessage(`{"Records":[{"messageId":"m1","body":"{\"continue\":\"retention\"}","eventSource":"aws:sqs"}]}`))
 	if err != nil || string(out) != `{"batchItemFailures":null}` {
