@@ -189,7 +189,7 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
 	}
 	fmt.Fprintf(os.Stderr, `
 ==> The pipeline is served on %[1]s (emulator: %[2]s).
-    Seeded records per purpose: %[3]v
+    Seeded records per purpose: %[3]v; provenance entries per subject: %[7]v
     E-mail goes to %[4]s and is echoed here.
 
     Try it (the whole session is in README.md, "Try it"):
@@ -203,6 +203,10 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
       curl -s --aws-sigv4 'aws:amz:%[5]s:execute-api' --user test:test -X POST %[1]s/v1/suppressions/check \
            -H 'Content-Type: application/json' -d '{"email":"ada@example.com","purpose":"newsletter"}'
 %[6]s
+    The CRM's provenance events go to the SQS queue %[8]s
+    (README.md, "Provenance, recipients and the retention job"). The retention job runs daily; run it now with:
+      curl -s -X POST %[1]s%[9]sRetentionFunction
+
     Ctrl-C stops everything this command started.
-`, s.URL, endpoint, s.Seeded, outbox, region, dpo)
+`, s.URL, endpoint, s.Seeded, outbox, region, dpo, s.SeededProvenance, s.QueueURL("ProvenanceQueue"), devstack.FirePath)
 }

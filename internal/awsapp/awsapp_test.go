@@ -21,6 +21,7 @@ func TestConfigurationErrors(t *testing.T) {
 	full := map[string]string{
 		"REQUESTS_TABLE": "t", "TASK_QUEUE_URL": "http://q", "REPORTS_BUCKET": "b", "PURPOSE_REGISTRY": registry,
 		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "SUPPRESSION_TABLE": "s", "AUDIT_TABLE": "a",
+		"PROVENANCE_TABLE": "p", "RECIPIENT_NOTICE_QUEUE_URL": "http://n", "RETENTION_QUEUE_URL": "http://r",
 	}
 	env := func(over map[string]string) awsapp.Env {
 		return func(k string) string {
@@ -78,6 +79,26 @@ func TestConfigurationErrors(t *testing.T) {
 			return err
 		},
 			nil, "missing configuration: SENDER_ADDRESS, DPO_ADDRESS"},
+		{"retention builds", func(e awsapp.Env) error {
+			_, err := awsapp.Retention(context.Background(), aws.Config{}, e, log)
+			return err
+		}, nil, ""},
+		{"retention needs its queue", func(e awsapp.Env) error {
+			_, err := awsapp.Retention(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"RETENTION_QUEUE_URL": ""}, "missing configuration: RETENTION_QUEUE_URL"},
+		{"retention refuses a bad number", func(e awsapp.Env) error {
+			_, err := awsapp.Retention(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"ACCOUNTABILITY_RETENTION_YEARS": "0"}, "ACCOUNTABILITY_RETENTION_YEARS: want a whole number above 0"},
+		{"provenance needs its table, secret and dead-letter queue", func(e awsapp.Env) error {
+			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"PROVENANCE_TABLE": ""}, "missing configuration: PROVENANCE_TABLE, PEPPER_SECRET_ARN, PROVENANCE_DLQ_URL"},
+		{"provenance refuses a bad retention", func(e awsapp.Env) error {
+			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"PEPPER_SECRET_ARN": "arn:s", "PROVENANCE_DLQ_URL": "http://d", "PROVENANCE_RETENTION_YEARS": "two"}, "PROVENANCE_RETENTION_YEARS"},
 		{"suppression needs its table and secret", func(e awsapp.Env) error {
 			_, err := awsapp.Suppression(context.Background(), aws.Config{}, e, log)
 			return err

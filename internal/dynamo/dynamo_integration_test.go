@@ -81,6 +81,14 @@ func TestAuditContract(t *testing.T) {
 	}, storetest.Options{Sequential: !atomicWrites})
 }
 
+func TestProvenanceContract(t *testing.T) {
+	client, names := provisioned(t)
+	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
+	storetest.RunProvenance(t, func(*testing.T) storetest.ProvenanceStore {
+		return &dynamo.Provenance{Client: client, Table: names["ProvenanceTable"].Ref}
+	}, storetest.Options{Sequential: !atomicWrites})
+}
+
 // countingAPI counts Query calls and items read.
 type countingAPI struct {
 	dynamo.API

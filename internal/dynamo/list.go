@@ -190,6 +190,9 @@ func (s *Requests) Unverified(ctx context.Context, before time.Time, cursor stri
 // at or after from and before before, oldest first, and the cursor of the
 // next page ("" after the last). It reads only the index's keys.
 func (s *Requests) ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error) {
+	if !from.IsZero() && !from.Before(before) {
+		return nil, "", nil // an empty window (DynamoDB refuses a reversed BETWEEN)
+	}
 	key := expression.Key("status").Equal(expression.Value(string(status)))
 	if from.IsZero() {
 		key = key.And(expression.Key("receivedAt").LessThan(expression.Value(formatTime(before))))

@@ -34,7 +34,7 @@ func TestReadmeSession(t *testing.T) {
 	}
 	// The person continues in the same terminal: one shell runs both blocks.
 	session := shellBlock(t, string(readme), "## Try it") + shellBlock(t, string(readme), "### Object, erase, and ask the suppression list") +
-		shellBlock(t, string(readme), "### The DPO dashboard's routes")
+		shellBlock(t, string(readme), "### The DPO dashboard's routes") + shellBlock(t, string(readme), "### Provenance, recipients and the retention job")
 	if !strings.Contains(session, "API=http://127.0.0.1:3000") {
 		t.Fatalf("the README session no longer starts with API=http://127.0.0.1:3000:\n%s", session)
 	}
@@ -50,8 +50,9 @@ func TestReadmeSession(t *testing.T) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	var logs lockedBuffer
+	prefix := "readme-" + hex.EncodeToString(b)
 	run := exec.Command(bin, "-template", filepath.Join(root, "template.yaml"), "-addr", addr,
-		"-prefix", "readme-"+hex.EncodeToString(b), "-outbox", filepath.Join(work, ".local", "outbox"))
+		"-prefix", prefix, "-outbox", filepath.Join(work, ".local", "outbox"))
 	run.Dir = work
 	run.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+endpoint)
 	run.Stdout, run.Stderr = &logs, &logs
@@ -77,6 +78,10 @@ func TestReadmeSession(t *testing.T) {
 	}
 
 	script := strings.Replace(session, "API=http://127.0.0.1:3000", "API=http://"+addr, 1)
+	if !strings.Contains(script, "EMULATOR=http://127.0.0.1:4566 PREFIX=dsr-local") {
+		t.Fatalf("the README's provenance block no longer sets EMULATOR and PREFIX:\n%s", session)
+	}
+	script = strings.Replace(script, "EMULATOR=http://127.0.0.1:4566 PREFIX=dsr-local", "EMULATOR="+endpoint+" PREFIX="+prefix, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	sh := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
@@ -88,7 +93,9 @@ func TestReadmeSession(t *testing.T) {
 	for _, want := range []string{`"status":"awaiting_verification"`, `"status":"queued"`, `"status":"completed"`, `"purpose": "billing"`, "INV-2026-0100",
 		`"type":"objection","status":"completed"`, `"scope": "direct_marketing"`, `"suppressed":true,"reason":"objection"`, `{"suppressed":false}`,
 		`"type":"erasure","status":"completed"`, `"reason": "erasure (Art. 17(1))"`, `"restrictedUntil"`, `"earlierReportsDeleted": 1`, `"status":410`,
-		`{"items":[`, `"subject":"a***@e***.com"`, `"byStatus":{`, `{"intact":true,"entries":`} {
+		`{"items":[`, `"subject":"a***@e***.com"`, `"byStatus":{`, `{"intact":true,"entries":`,
+		`"recipient": "Example Print GmbH"`, "purpose is not a purpose of the registry", `"recipient": "Call Centre Ltd"`,
+		`"source": "support e-mail"`, `"itemsRead":`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)
 		}

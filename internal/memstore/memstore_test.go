@@ -18,3 +18,7 @@ func TestSuppressionsContract(t *testing.T) {
 func TestAuditContract(t *testing.T) {
 	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore { return &memstore.Audit{} }, storetest.Options{})
 }
+
+func TestProvenanceContract(t *testing.T) {
+	storetest.RunProvenance(t, func(*testing.T) storetest.ProvenanceStore { return &memstore.Provenance{} }, storetest.Options{})
+}

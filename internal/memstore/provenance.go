@@ -96,7 +96,7 @@ func (s *Provenance) DuePage(_ context.Context, bucket string, now time.Time, cu
 	}
 	s.ItemsRead += end
 	next := ""
-	if end < len(due) {
+	if end > 0 && end < len(due) {
 		next = order(due[end-1])
 	}
 	return keys, next, end, nil

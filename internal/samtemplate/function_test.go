@@ -225,6 +225,7 @@ func TestTemplate(t *testing.T) {
 			"CONTROLLER_CONTACT":   "privacy@example.com",
 			"DEADLINE_CLOCK_START": "receipt",
 			"DEADLINE_TIME_ZONE":   "UTC", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
+			"PROVENANCE_TABLE": "dsr-local-ProvenanceTable", "PROVENANCE_RETENTION_YEARS": "2",
 		}
 		for k, v := range extra {
 			m[k] = v
@@ -285,6 +286,24 @@ func TestTemplate(t *testing.T) {
 			Events:      []Event{{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true}},
 		},
 		{
+			LogicalID: "ProvenanceFunction", Timeout: 30 * time.Second, MemorySize: 256,
+			Environment: env(map[string]string{
+				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret", "PROVENANCE_DLQ_URL": "dsr-local-ProvenanceDeadLetterQueue",
+				"PROVENANCE_MAX_RECEIVES": "5",
+			}),
+			Events: []Event{sqs("Provenance", "ProvenanceQueue")},
+		},
+		{
+			LogicalID: "RetentionFunction", Timeout: 5 * time.Minute, MemorySize: 256,
+			Environment: env(map[string]string{
+				"RETENTION_QUEUE_URL": "dsr-local-RetentionQueue", "REPORT_RETENTION_DAYS": "30", "ACCOUNTABILITY_RETENTION_YEARS": "3",
+			}),
+			Events: []Event{
+				{Name: "Continue", Type: "SQS", QueueLogicalID: "RetentionQueue", BatchSize: 10, Enabled: true},
+				{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true},
+			},
+		},
+		{
 			LogicalID: "SuppressionFunction", Timeout: 10 * time.Second, MemorySize: 256,
 			Environment: env(map[string]string{
 				"SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
@@ -294,7 +313,7 @@ func TestTemplate(t *testing.T) {
 		},
 		{
 			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512,
-			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue"}),
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue"}),
 			Events:      []Event{worker},
 		},
 	}

@@ -29,6 +29,9 @@ type Store interface {
 	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
+	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
+	OpenSubjects(ctx context.Context) (map[string]bool, error)
+	StripIdentifiers(ctx context.Context, id string, now time.Time) error
 }
 
 var seq atomic.Int64
@@ -295,6 +298,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			t.Errorf("by subject (-want +got):\n%s", diff)
 		}
 	})
+
+	runRetention(t, newStore)
 }
 
 // runList is the list and deadline part of the contract. It uses only the
@@ -423,6 +428,197 @@ func runList(t *testing.T, s Store) {
 	if diff := cmp.Diff([]dsr.Extension{first, second}, r.Extensions); diff != "" {
 		t.Errorf("extension record (-want +got):\n%s", diff)
 	}
+}
+
+// runRetention is the part of the contract the retention job uses: request
+// ids by status and receipt, the subjects of open requests, and stripping a
+// request's identifiers. Its requests are received in 1985 (before every
+// other case's, in statuses the unverified case does not read), have subject
+// keys of their own, and those in runList's statuses have no due date, so it
+// can share a table with the other cases.
+func runRetention(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
+
+	t.Run("request ids by status and receipt, in a window, oldest first, page by page", func(t *testing.T) {
+		s := newStore(t)
+		from := time.Date(1985, 6, 1, 0, 0, 0, 0, time.UTC)
+		before := from.Add(2 * time.Hour)
+		received := map[string]time.Time{}
+		create := func(st dsr.Status, at time.Time) string {
+			t.Helper()
+			r := newRequest()
+			// No due date: runList lists every failed, rejected and expired
+			// request with one.
+			r.Status, r.ReceivedAt, r.DueAt = st, at, time.Time{}
+			if err := s.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			received[r.ID] = at
+			return r.ID
+		}
+		// More than a page, two at each receipt time (the index's sort key),
+		// from the window's first millisecond to its last.
+		var want []string
+		for i := range dsr.MaxListLimit + 4 {
+			want = append(want, create(dsr.StatusExpired, from.Add(time.Duration(i/2)*time.Second)))
+		}
+		want = append(want, create(dsr.StatusExpired, before.Add(-time.Millisecond)))
+		early := create(dsr.StatusExpired, from.Add(-time.Millisecond))
+		create(dsr.StatusExpired, before)
+		create(dsr.StatusRejected, from.Add(time.Hour))
+		pages := func(from, before time.Time) ([]string, int) {
+			t.Helper()
+			var got []string
+			seen := map[string]bool{}
+			cursor := ""
+			for n := 1; ; n++ {
+				if n > 10 {
+					t.Fatal("received pages do not end")
+				}
+				ids, next, err := s.ReceivedPage(ctx, dsr.StatusExpired, from, before, cursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ids) > dsr.MaxListLimit {
+					t.Errorf("page %d: %d ids, more than %d", n, len(ids), dsr.MaxListLimit)
+				}
+				for _, id := range ids {
+					if seen[id] {
+						t.Errorf("page %d: %s again", n, id)
+					}
+					seen[id] = true
+				}
+				got = append(got, ids...)
+				if next == "" {
+					return got, n
+				}
+				cursor = next
+			}
+		}
+		got, n := pages(from, before)
+		if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+			t.Errorf("expired, received in the window (-want +got):\n%s", diff)
+		}
+		if n < 2 {
+			t.Errorf("%d ids in %d page", len(got), n)
+		}
+		for i := 1; i < len(got); i++ {
+			if received[got[i]].Before(received[got[i-1]]) {
+				t.Errorf("id %d (%s) received before id %d (%s)", i, received[got[i]], i-1, received[got[i-1]])
+			}
+		}
+		// From time zero: no lower bound. No other case's request is this old.
+		if got, _ := pages(time.Time{}, from); !cmp.Equal([]string{early}, got) {
+			t.Errorf("expired, received before the window: %v, want %s", got, early)
+		}
+		if got, _ := pages(before.Add(time.Millisecond), before.Add(time.Hour)); len(got) != 0 {
+			t.Errorf("expired, received after the window: %v", got)
+		}
+	})
+
+	t.Run("the subjects of open requests", func(t *testing.T) {
+		s := newStore(t)
+		open, closed := map[string]bool{}, map[string]bool{}
+		create := func(st dsr.Status, key string) *dsr.Request {
+			t.Helper()
+			r := newRequest()
+			r.Status, r.SubjectKey, r.DueAt = st, key, time.Time{} // not in runList's lists
+			if err := s.Create(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		for _, st := range dsr.OpenStatuses {
+			key := fmt.Sprintf("%064d", seq.Add(1))
+			create(st, key)
+			open[key] = true
+		}
+		for _, st := range []dsr.Status{dsr.StatusCompleted, dsr.StatusRejected, dsr.StatusExpired} {
+			key := fmt.Sprintf("%064d", seq.Add(1))
+			create(st, key)
+			closed[key] = true
+		}
+		// A subject with a completed request and an open one.
+		both := fmt.Sprintf("%064d", seq.Add(1))
+		create(dsr.StatusCompleted, both)
+		create(dsr.StatusQueued, both)
+		open[both] = true
+		// A request that was open and is answered.
+		answered := create(dsr.StatusAwaitingVerification, fmt.Sprintf("%064d", seq.Add(1)))
+		for _, step := range [][2]dsr.Status{
+			{dsr.StatusAwaitingVerification, dsr.StatusQueued},
+			{dsr.StatusQueued, dsr.StatusInProgress},
+			{dsr.StatusInProgress, dsr.StatusCompleted},
+		} {
+			if err := s.Transition(ctx, answered.ID, step[0], step[1], now, dsr.Changes{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		closed[answered.SubjectKey] = true
+		got, err := s.OpenSubjects(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for key := range open {
+			if !got[key] {
+				t.Errorf("subject %s… of an open request is missing", key[56:])
+			}
+		}
+		for key := range closed {
+			if got[key] {
+				t.Errorf("subject %s… has no open request", key[56:])
+			}
+		}
+		if got[""] {
+			t.Error("requests without a subject key give the subject \"\"")
+		}
+	})
+
+	t.Run("identifiers are stripped once; the rest stays", func(t *testing.T) {
+		s := newStore(t)
+		key := fmt.Sprintf("%064d", seq.Add(1))
+		r := newRequest()
+		r.Type, r.Status, r.SubjectKey = dsr.TypeObjection, dsr.StatusCompleted, key
+		r.Purposes, r.Grounds = []string{"customer_care"}, "I moved away"
+		r.VerifiedAt, r.CompletedAt = r.ReceivedAt.Add(time.Hour), r.ReceivedAt.Add(2*time.Hour)
+		r.PlannedPurposes, r.DoneParts = []string{"customer_care"}, map[string]int{"customer_care": 1}
+		r.ObjectionDecisions = map[string]string{"customer_care": dsr.DecisionUpheld}
+		r.Result = &dsr.Result{CertificateKey: "c.json"}
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		before, err := s.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := now.Add(123 * time.Millisecond)
+		if err := s.StripIdentifiers(ctx, r.ID, at); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *before
+		want.Email, want.SubjectKey, want.Grounds, want.CodeHash, want.TokenHash = "", "", "", "", ""
+		want.IdentifiersRemovedAt, want.UpdatedAt = at, at
+		if diff := cmp.Diff(&want, got); diff != "" {
+			t.Errorf("stripped (-want +got):\n%s", diff)
+		}
+		if err := s.StripIdentifiers(ctx, r.ID, at.Add(time.Hour)); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("a second strip: %v", err)
+		}
+		if got, _ := s.Get(ctx, r.ID); got == nil || !got.IdentifiersRemovedAt.Equal(at) {
+			t.Errorf("a second strip changed the request: %+v", got)
+		}
+		if err := s.StripIdentifiers(ctx, "01JDNOPE", at); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("strip an unknown request: %v", err)
+		}
+		if found, err := s.BySubject(ctx, key); err != nil || len(found) != 0 {
+			t.Errorf("found by its former subject key: %d, %v", len(found), err)
+		}
+	})
 }
 
 // SuppressionStore is the suppression list's contract.
