@@ -23,7 +23,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 help:
 	@echo "make run    start the emulator, create template.yaml's resources, seed demo data, serve on 127.0.0.1:3000"
 	@echo "make test   unit, fuzz-seed, emulator integration, end-to-end and RIE tests; sam validate --lint; sam build"
-	@echo "make bench  benchmarks (intake handler, report assembly)"
+	@echo "make bench  benchmarks (intake handler, report and certificate assembly, provenance events)"
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): infra/requirements.txt infra/constraints.txt
@@ -70,6 +70,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseProvenanceEvent -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo
 	go test -run '^$$' -fuzz FuzzParseRate -fuzztime 20s ./internal/devstack
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/samtemplate
