@@ -1,6 +1,7 @@
 package dsr
 
 import (
+	"errors"
 	"net/mail"
 	"strings"
 )
@@ -30,4 +31,21 @@ func NormalizeEmail(s string) (string, error) {
 		return "", Invalid("invalid email", FieldError{Field: "email", Reason: "is not a valid e-mail address"})
 	}
 	return strings.ToLower(s), nil
+}
+
+// emailField checks a body's required "email" field: the normalized address,
+// or the field errors to report.
+func emailField(v *string) (string, []FieldError) {
+	if v == nil {
+		return "", []FieldError{{Field: "email", Reason: "is required"}}
+	}
+	email, err := NormalizeEmail(*v)
+	if err != nil {
+		var de *Error
+		if errors.As(err, &de) && len(de.Fields) > 0 {
+			return "", de.Fields
+		}
+		return "", []FieldError{{Field: "email", Reason: "is not a valid e-mail address"}}
+	}
+	return email, nil
 }

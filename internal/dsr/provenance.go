@@ -3,7 +3,6 @@ package dsr
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -87,18 +86,8 @@ func ParseProvenanceEvent(body []byte, reg Registry, now time.Time, years int) (
 			bad(field, "applies only to the other event")
 		}
 	}
-	if b.Email == nil {
-		bad("email", "is required")
-	} else if email, err := NormalizeEmail(*b.Email); err != nil {
-		var de *Error
-		if errors.As(err, &de) {
-			fields = append(fields, de.Fields...)
-		} else {
-			bad("email", "is not an e-mail address")
-		}
-	} else {
-		ev.Email = email
-	}
+	email, errs := emailField(b.Email)
+	ev.Email, fields = email, append(fields, errs...)
 	if b.Purpose == nil {
 		bad("purpose", "is required")
 	} else if _, ok := reg.Lookup(*b.Purpose); !ok {

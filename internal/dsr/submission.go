@@ -57,16 +57,8 @@ func ParseSubmission(body []byte, reg Registry) (Submission, error) {
 	default:
 		bad("type", `must be one of "access", "erasure", "objection"`)
 	}
-	if b.Email == nil {
-		bad("email", "is required")
-	} else if email, err := NormalizeEmail(*b.Email); err != nil {
-		var de *Error
-		if errors.As(err, &de) {
-			fields = append(fields, de.Fields...)
-		}
-	} else {
-		s.Email = email
-	}
+	email, errs := emailField(b.Email)
+	s.Email, fields = email, append(fields, errs...)
 
 	if s.Type == TypeObjection {
 		switch {

@@ -1,7 +1,6 @@
 package dsr
 
 import (
-	"errors"
 	"time"
 )
 
@@ -66,16 +65,8 @@ func ParseSuppressionCheck(body []byte, reg Registry) (SuppressionCheck, error) 
 	}
 	var c SuppressionCheck
 	var fields []FieldError
-	if b.Email == nil {
-		fields = append(fields, FieldError{Field: "email", Reason: "is required"})
-	} else if email, err := NormalizeEmail(*b.Email); err != nil {
-		var de *Error
-		if errors.As(err, &de) {
-			fields = append(fields, de.Fields...)
-		}
-	} else {
-		c.Email = email
-	}
+	email, errs := emailField(b.Email)
+	c.Email, fields = email, append(fields, errs...)
 	switch {
 	case b.Purpose == nil:
 		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
