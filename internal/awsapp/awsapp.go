@@ -285,7 +285,7 @@ func Suppression(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger)
 	}, nil
 }
 
-// loadHasher reads the pepper from Secrets Manager.
+// LoadHasher reads the pepper from Secrets Manager.
 func LoadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hasher, error) {
 	p, err := pepper.Load(ctx, secretsmanager.NewFromConfig(cfg), secretID)
 	if err != nil {

@@ -297,17 +297,47 @@ func RecipientNotices(r *Request, recipients []Recipient, reg Registry, at time.
 			action, _ := p.ActionFor(r.Type)
 			n.Purposes = append(n.Purposes, NoticePurpose{Purpose: name, Action: action})
 		}
-		sum := sha256.Sum256([]byte(r.ID + "\x00" + rc.Recipient + "\x00" + rc.Country + "\x00" + rc.Safeguard))
-		n.NoticeID = r.ID + "-" + hex.EncodeToString(sum[:8])
+		n.NoticeID = noticeID(r.ID, "", rc)
 		out = append(out, n)
 	}
 	return out
+}
+
+// UpheldNotices are the notices of a DPO's upheld decision on objection r
+// to purpose: the recipients of that purpose (r's result), told at the
+// objection that the data was restricted, are told it is now erased.
+func UpheldNotices(r *Request, purpose string, at time.Time) []RecipientNotice {
+	if r.Result == nil {
+		return nil
+	}
+	var out []RecipientNotice
+	for _, rc := range r.Result.Recipients {
+		if !slices.Contains(rc.Purposes, purpose) {
+			continue
+		}
+		out = append(out, RecipientNotice{
+			NoticeID: noticeID(r.ID, "upheld:"+purpose, rc), RequestID: r.ID, Type: r.Type, Email: r.Email,
+			Recipient: rc.Recipient, Country: rc.Country, Purposes: []NoticePurpose{{Purpose: purpose, Action: ActionDelete}}, At: at.UTC(),
+		})
+	}
+	return out
+}
+
+// noticeID names the notice of request id (and step, for a later one) to
+// recipient rc, the same on every delivery.
+func noticeID(id, step string, rc Recipient) string {
+	sum := sha256.Sum256([]byte(id + "\x00" + step + "\x00" + rc.Recipient + "\x00" + rc.Country + "\x00" + rc.Safeguard))
+	return id + "-" + hex.EncodeToString(sum[:8])
 }
 
 // TTLBackstop is how long after an entry's expiry DynamoDB's time to live
 // deletes it if the retention job has not: long enough for the job to hold
 // the entries of a subject with an open request first.
 const TTLBackstop = 3 * 24 * time.Hour
+
+// HoldBackstop is how long after the retention job last held an entry
+// DynamoDB's time to live deletes it if the job stops running.
+const HoldBackstop = 30 * 24 * time.Hour
 
 // ProvenanceKey names a stored entry as the expiry index returns it.
 type ProvenanceKey struct {
@@ -326,14 +356,34 @@ func (k ProvenanceKey) HoldBucket(now time.Time) string {
 // RetentionCheckpoint is where the retention job stands: the provenance
 // sweep has finished every expiry day before Day, and of Day the shards
 // before Shard and, in Shard, the index pages up to Cursor. Request records
-// received before StrippedBefore have lost their identifiers. Version guards
-// against two runs saving over each other.
+// received before StrippedBefore have lost their identifiers; of those
+// received since, the ones in Statuses before StripStatus and, in that
+// status, up to StripCursor. Version guards against two runs saving over
+// each other. Phase is the job's step to resume at (0: the sweep), set
+// when a run stops before its deadline.
 type RetentionCheckpoint struct {
+	Phase          int
 	Day            string
 	Shard          int
 	Cursor         string
 	StrippedBefore time.Time
+	StripStatus    int
+	StripCursor    string
 	Version        int
+}
+
+// HoldsProvenance reports whether r keeps its subject's provenance entries
+// from the retention job at now: while it is open and so may still need
+// them (a report, Art. 19 notices), except that a failed request holds them
+// only until its due date, as nothing may be done for it later than that.
+func (r *Request) HoldsProvenance(now time.Time) bool {
+	switch r.Status {
+	case StatusAwaitingVerification, StatusQueued, StatusInProgress:
+		return true
+	case StatusFailed:
+		return r.DueAt.IsZero() || r.DueAt.After(now)
+	}
+	return false
 }
 
 // AccountabilityCutoff is the receipt time before which a request record

@@ -181,3 +181,46 @@ func TestRecipientNotices(t *testing.T) {
 		t.Error("a notice sent again must keep its id")
 	}
 }
+
+func TestHoldsProvenance(t *testing.T) {
+	now := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		status dsr.Status
+		due    time.Time
+		want   bool
+	}{
+		{dsr.StatusAwaitingVerification, time.Time{}, true},
+		{dsr.StatusQueued, now.Add(-time.Hour), true},
+		{dsr.StatusInProgress, now.Add(-time.Hour), true},
+		{dsr.StatusFailed, now.Add(time.Hour), true},
+		{dsr.StatusFailed, time.Time{}, true},
+		{dsr.StatusFailed, now.Add(-time.Hour), false},
+		{dsr.StatusCompleted, now.Add(time.Hour), false},
+		{dsr.StatusRejected, time.Time{}, false},
+		{dsr.StatusExpired, time.Time{}, false},
+	}
+	for _, tt := range tests {
+		r := &dsr.Request{Status: tt.status, DueAt: tt.due}
+		if got := r.HoldsProvenance(now); got != tt.want {
+			t.Errorf("%s due %v: holds %v, want %v", tt.status, tt.due, got, tt.want)
+		}
+	}
+}
+
+func TestUpheldNotices(t *testing.T) {
+	at := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	r := &dsr.Request{ID: "R1", Type: dsr.TypeObjection, Email: "ada@example.com", Result: &dsr.Result{Recipients: []dsr.Recipient{
+		{Recipient: "Printer", Country: "DE", Purposes: []string{"customer_care", "billing"}},
+		{Recipient: "Mailer", Country: "US", Purposes: []string{"newsletter"}},
+	}}}
+	got := dsr.UpheldNotices(r, "customer_care", at)
+	if len(got) != 1 || got[0].Recipient != "Printer" || !cmp.Equal(got[0].Purposes, []dsr.NoticePurpose{{Purpose: "customer_care", Action: dsr.ActionDelete}}) {
+		t.Fatalf("notices %+v", got)
+	}
+	if first := dsr.RecipientNotices(r, r.Result.Recipients[:1], demoRegistry(t), at); first[0].NoticeID == got[0].NoticeID {
+		t.Error("the erasure notice reuses the id of the first notice")
+	}
+	if dsr.UpheldNotices(&dsr.Request{ID: "R2"}, "customer_care", at) != nil {
+		t.Error("a request without a result has no recipients")
+	}
+}

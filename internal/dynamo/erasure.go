@@ -427,9 +427,19 @@ func batchWrite(ctx context.Context, c API, table string, reqs []types.WriteRequ
 // Backups returns the copies of p's table that outlive a deletion: its
 // point-in-time recovery window, when enabled.
 func (c *Contacts) Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error) {
-	out, err := c.Client.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &p.Table})
+	copies, err := pitrCopies(ctx, c.Client, p.Table, p.Name, "the deleted items", deletedAt)
 	if err != nil {
 		return nil, fmt.Errorf("backups of %s: %w", p.Name, err)
+	}
+	return copies, nil
+}
+
+// pitrCopies describes table's point-in-time recovery window (when enabled)
+// as a copy of what was deleted from it at deletedAt.
+func pitrCopies(ctx context.Context, c API, table, resource, what string, deletedAt time.Time) ([]dsr.Copy, error) {
+	out, err := c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &table})
+	if err != nil {
+		return nil, err
 	}
 	d := out.ContinuousBackupsDescription
 	if d == nil || d.PointInTimeRecoveryDescription == nil ||
@@ -442,8 +452,8 @@ func (c *Contacts) Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Ti
 	}
 	until := deletedAt.UTC().AddDate(0, 0, days)
 	return []dsr.Copy{{
-		Kind: "point_in_time_recovery", Resource: p.Name,
-		Detail: fmt.Sprintf("the deleted items remain in the point-in-time recovery backups of the %s table, which are used for no processing, until its %d-day recovery window has passed", p.Name, days),
+		Kind: "point_in_time_recovery", Resource: resource,
+		Detail: fmt.Sprintf("%s remain in the point-in-time recovery backups of the %s table, which are used for no processing, until its %d-day recovery window has passed", what, resource, days),
 		Until:  &until,
 	}}, nil
 }

@@ -234,19 +234,29 @@ func (s *Requests) ReceivedPage(ctx context.Context, status dsr.Status, from, be
 	return ids, next, nil
 }
 
-// OpenSubjects returns the subject keys of every open request (any of
-// dsr.OpenStatuses): the status index's keys, every page, then the requests'
-// subject keys with BatchGetItem.
-func (s *Requests) OpenSubjects(ctx context.Context) (map[string]bool, error) {
+// holdingStatuses are the statuses whose requests may hold provenance, in
+// the order requests move through them, so that a request moving on while
+// they are read is found in the next (only a DPO's retry moves back).
+var holdingStatuses = []dsr.Status{dsr.StatusAwaitingVerification, dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusFailed}
+
+// OpenSubjects returns the subject keys of the requests that hold their
+// subject's provenance at now (dsr.Request.HoldsProvenance): the status
+// index's keys, every page, then each request's status, due date and
+// subject key with BatchGetItem.
+func (s *Requests) OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error) {
 	var keys []map[string]types.AttributeValue
-	for _, st := range dsr.OpenStatuses {
+	seen := map[string]bool{}
+	for _, st := range holdingStatuses {
 		for cursor := ""; ; {
 			ids, next, err := s.ReceivedPage(ctx, st, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), cursor)
 			if err != nil {
 				return nil, fmt.Errorf("open subjects: %w", err)
 			}
 			for _, id := range ids {
-				keys = append(keys, key(id))
+				if !seen[id] { // BatchGetItem refuses a key twice
+					seen[id] = true
+					keys = append(keys, key(id))
+				}
 			}
 			if next == "" {
 				break
@@ -254,14 +264,28 @@ func (s *Requests) OpenSubjects(ctx context.Context) (map[string]bool, error) {
 			cursor = next
 		}
 	}
-	items, err := batchGetItems(ctx, s.Client, s.Table, keys, expression.NamesList(expression.Name("id"), expression.Name("subjectKey")))
+	proj := expression.NamesList(expression.Name("id"), expression.Name("subjectKey"), expression.Name("status"), expression.Name("dueAt"))
+	items, err := batchGetItems(ctx, s.Client, s.Table, keys, proj)
 	if err != nil {
 		return nil, fmt.Errorf("open subjects: %w", err)
 	}
 	open := make(map[string]bool, len(items))
 	for _, item := range items {
-		if v, ok := item["subjectKey"].(*types.AttributeValueMemberS); ok && v.Value != "" {
-			open[v.Value] = true
+		var it struct {
+			SubjectKey string `dynamodbav:"subjectKey"`
+			Status     string `dynamodbav:"status"`
+			DueAt      string `dynamodbav:"dueAt"`
+		}
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("open subjects: %w", err)
+		}
+		due, err := parseTime(it.DueAt)
+		if err != nil {
+			return nil, fmt.Errorf("open subjects: %w", err)
+		}
+		r := dsr.Request{Status: dsr.Status(it.Status), DueAt: due}
+		if it.SubjectKey != "" && r.HoldsProvenance(now) {
+			open[it.SubjectKey] = true
 		}
 	}
 	return open, nil

@@ -176,6 +176,16 @@ func (s *Provenance) DeleteSubject(ctx context.Context, subjectKey, purpose stri
 	return len(reqs), nil
 }
 
+// Backups returns the copies of deleted entries that the table's
+// point-in-time recovery keeps, when enabled.
+func (s *Provenance) Backups(ctx context.Context, deletedAt time.Time) ([]dsr.Copy, error) {
+	copies, err := pitrCopies(ctx, s.Client, s.Table, "provenance", "the deleted provenance entries", deletedAt)
+	if err != nil {
+		return nil, fmt.Errorf("backups of provenance: %w", err)
+	}
+	return copies, nil
+}
+
 // DuePage returns a page of the keys in the expiry index partition bucket
 // whose expiry is at or before now, the cursor of the next page ("" after
 // the last), and how many index items the page read.
@@ -242,12 +252,12 @@ func (s *Provenance) Delete(ctx context.Context, keys []dsr.ProvenanceKey) error
 
 // Hold keeps the entries of keys past their expiry (their subject has an
 // open request): each moves to its HoldBucket, and its time to live to
-// TTLBackstop after now. An entry deleted meanwhile stays deleted.
+// HoldBackstop after now. An entry deleted meanwhile stays deleted.
 func (s *Provenance) Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error {
 	return inParallel(ctx, writeConcurrency, len(keys), func(ctx context.Context, i int) error {
 		k := keys[i]
 		upd := expression.Set(expression.Name("expiryBucket"), expression.Value(k.HoldBucket(now))).
-			Set(expression.Name("ttl"), expression.Value(now.Add(dsr.TTLBackstop).Unix()))
+			Set(expression.Name("ttl"), expression.Value(now.Add(dsr.HoldBackstop).Unix()))
 		expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name("entry"))).Build()
 		if err != nil {
 			return err
@@ -265,10 +275,13 @@ func (s *Provenance) Hold(ctx context.Context, keys []dsr.ProvenanceKey, now tim
 }
 
 type checkpointItem struct {
+	Phase          int    `dynamodbav:"phase,omitempty"`
 	Day            string `dynamodbav:"day"`
 	Shard          int    `dynamodbav:"shard"`
 	Cursor         string `dynamodbav:"cursor,omitempty"`
 	StrippedBefore string `dynamodbav:"strippedBefore,omitempty"`
+	StripStatus    int    `dynamodbav:"stripStatus,omitempty"`
+	StripCursor    string `dynamodbav:"stripCursor,omitempty"`
 	Version        int    `dynamodbav:"version"`
 }
 
@@ -290,7 +303,10 @@ func (s *Provenance) Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, e
 	if err != nil {
 		return dsr.RetentionCheckpoint{}, fmt.Errorf("read retention checkpoint: %w", err)
 	}
-	return dsr.RetentionCheckpoint{Day: it.Day, Shard: it.Shard, Cursor: it.Cursor, StrippedBefore: stripped, Version: it.Version}, nil
+	return dsr.RetentionCheckpoint{
+		Phase: it.Phase, Day: it.Day, Shard: it.Shard, Cursor: it.Cursor, StrippedBefore: stripped,
+		StripStatus: it.StripStatus, StripCursor: it.StripCursor, Version: it.Version,
+	}, nil
 }
 
 // SaveCheckpoint stores cp as the next version of the checkpoint, only if
@@ -298,7 +314,8 @@ func (s *Provenance) Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, e
 // on), and returns the version stored.
 func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error) {
 	item, err := attributevalue.MarshalMap(checkpointItem{
-		Day: cp.Day, Shard: cp.Shard, Cursor: cp.Cursor, StrippedBefore: formatTime(cp.StrippedBefore), Version: cp.Version + 1,
+		Phase: cp.Phase, Day: cp.Day, Shard: cp.Shard, Cursor: cp.Cursor, StrippedBefore: formatTime(cp.StrippedBefore),
+		StripStatus: cp.StripStatus, StripCursor: cp.StripCursor, Version: cp.Version + 1,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("save retention checkpoint: %w", err)

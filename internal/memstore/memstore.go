@@ -209,12 +209,12 @@ func (s *Requests) ReceivedPage(_ context.Context, status dsr.Status, from, befo
 }
 
 // OpenSubjects is the in-memory form of dynamo.Requests.OpenSubjects.
-func (s *Requests) OpenSubjects(_ context.Context) (map[string]bool, error) {
+func (s *Requests) OpenSubjects(_ context.Context, now time.Time) (map[string]bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	open := map[string]bool{}
 	for _, r := range s.items {
-		if r.Open() && r.SubjectKey != "" {
+		if r.HoldsProvenance(now) && r.SubjectKey != "" {
 			open[r.SubjectKey] = true
 		}
 	}

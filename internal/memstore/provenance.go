@@ -123,7 +123,7 @@ func (s *Provenance) Hold(_ context.Context, keys []dsr.ProvenanceKey, now time.
 	for _, k := range keys {
 		id := [2]string{k.SubjectKey, k.Entry}
 		if pe, ok := s.entries[id]; ok {
-			pe.bucket, pe.ttl = k.HoldBucket(now), now.Add(dsr.TTLBackstop)
+			pe.bucket, pe.ttl = k.HoldBucket(now), now.Add(dsr.HoldBackstop)
 			s.entries[id] = pe
 		}
 	}
@@ -148,6 +148,10 @@ func (s *Provenance) SaveCheckpoint(_ context.Context, cp dsr.RetentionCheckpoin
 	s.cp = cp
 	return cp.Version, nil
 }
+
+// Backups is the in-memory form of dynamo.Provenance.Backups: memory keeps
+// no backups.
+func (s *Provenance) Backups(context.Context, time.Time) ([]dsr.Copy, error) { return nil, nil }
 
 // Len is the number of entries stored, expired or not.
 func (s *Provenance) Len() int {

@@ -245,8 +245,8 @@ func TestProvisionTemplate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(fns) != 7 {
-			t.Fatalf("got %d functions, want 7", len(fns))
+		if len(fns) != 9 {
+			t.Fatalf("got %d functions, want 9", len(fns))
 		}
 		for _, f := range fns {
 			if got, want := f.Environment["REQUESTS_TABLE"], prefix+"-RequestsTable"; got != want {

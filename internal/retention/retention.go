@@ -32,7 +32,7 @@ type Entries interface {
 
 // Requests is the request store as the job uses it.
 type Requests interface {
-	OpenSubjects(ctx context.Context) (map[string]bool, error)
+	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time) error
 }
@@ -47,9 +47,10 @@ type Continuer interface {
 	Continue(ctx context.Context) error
 }
 
-// Auditor appends steps to a request's audit trail.
+// Auditor appends steps to a request's audit trail and reads it.
 type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 }
 
 // PageSize is how many index items one DuePage reads at most.
@@ -106,11 +107,29 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 		return sum, err
 	}
 	r := run{job: j, ctx: ctx, now: now, cp: cp, sum: &sum}
-	for _, phase := range []func() error{r.sweep, r.objects, r.strip} {
-		if err := phase(); errors.Is(err, errStop) {
+	// Every phase once, starting where a stopped run left off.
+	phases := []func() error{r.sweep, r.objects, r.strip}
+	start := cp.Phase % len(phases)
+	for i := range phases {
+		r.phase = (start + i) % len(phases)
+		err := error(nil)
+		if i > 0 {
+			err = r.pause() // the next phase in a new invocation if time is short
+		}
+		if err == nil {
+			err = phases[r.phase]()
+		}
+		if errors.Is(err, errStop) {
 			break
-		} else if err != nil {
+		}
+		if err != nil {
 			return sum, err
+		}
+		if i == len(phases)-1 && r.cp.Phase != 0 {
+			r.cp.Phase = 0
+			if err := r.save(); err != nil && !errors.Is(err, errStop) {
+				return sum, err
+			}
 		}
 	}
 	j.Log.InfoContext(ctx, "retention run", "event", "retention_run", "days", sum.Days, "itemsRead", sum.ItemsRead,
@@ -120,12 +139,13 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 }
 
 type run struct {
-	job  *Job
-	ctx  context.Context
-	now  time.Time
-	cp   dsr.RetentionCheckpoint
-	sum  *Summary
-	open map[string]bool // subject keys with an open request, read on first need
+	job   *Job
+	phase int // the phase running
+	ctx   context.Context
+	now   time.Time
+	cp    dsr.RetentionCheckpoint
+	sum   *Summary
+	open  map[string]bool // subject keys with an open request, read on first need
 }
 
 // save stores the checkpoint; another run having saved first stops this one.
@@ -149,6 +169,7 @@ func (r *run) pause() error {
 	if !ok || time.Until(deadline) >= r.job.Reserve {
 		return nil
 	}
+	r.cp.Phase = r.phase
 	if err := r.save(); err != nil {
 		return err
 	}
@@ -211,7 +232,7 @@ func (r *run) page() (int, error) {
 	var del, hold []dsr.ProvenanceKey
 	for _, k := range keys {
 		if r.open == nil {
-			if r.open, err = r.job.Requests.OpenSubjects(r.ctx); err != nil {
+			if r.open, err = r.job.Requests.OpenSubjects(r.ctx, r.now); err != nil {
 				return 0, err
 			}
 		}
@@ -240,53 +261,70 @@ func (r *run) page() (int, error) {
 func (r *run) objects() error {
 	n, err := r.job.Objects.DeleteOlderThan(r.ctx, r.now.AddDate(0, 0, -r.job.ReportDays))
 	r.sum.ObjectsDeleted += n
-	if err != nil {
-		return err
-	}
-	return r.pause()
+	return err
 }
 
 // strip removes the identifiers of request records received before the
 // accountability cutoff and after the last run's, in every status, and
-// records it in each request's trail.
+// records it in each request's trail. Its position (status and index page)
+// is in the checkpoint, so a continuation resumes there.
 func (r *run) strip() error {
 	cutoff := dsr.AccountabilityCutoff(r.now, r.job.AccountabilityYears)
 	if !cutoff.After(r.cp.StrippedBefore) {
 		return nil
 	}
-	for _, st := range dsr.Statuses {
-		for cursor := ""; ; {
-			ids, next, err := r.job.Requests.ReceivedPage(r.ctx, st, r.cp.StrippedBefore, cutoff, cursor)
+	for ; r.cp.StripStatus < len(dsr.Statuses); r.cp.StripStatus, r.cp.StripCursor = r.cp.StripStatus+1, "" {
+		for {
+			ids, next, err := r.job.Requests.ReceivedPage(r.ctx, dsr.Statuses[r.cp.StripStatus], r.cp.StrippedBefore, cutoff, r.cp.StripCursor)
 			if err != nil {
 				return err
 			}
 			for _, id := range ids {
-				err := r.job.Requests.StripIdentifiers(r.ctx, id, r.now)
-				if dsr.ErrorCodeOf(err) == dsr.EConflict {
-					continue // stripped by an earlier run
-				}
-				if err != nil {
+				if err := r.stripOne(id); err != nil {
 					return err
 				}
-				r.sum.RequestsStripped++
-				if r.job.Audit != nil {
-					detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
-					if err := r.job.Audit.Append(r.ctx, id, dsr.ActorSystem+":retention", dsr.AuditIdentifiersRemoved, detail, r.now); err != nil {
-						return err
-					}
-				}
-			}
-			if err := r.pause(); err != nil {
-				return err
 			}
 			if next == "" {
 				break
 			}
-			cursor = next
+			r.cp.StripCursor = next
+			if err := r.pause(); err != nil {
+				return err
+			}
 		}
 	}
-	r.cp.StrippedBefore = cutoff
+	r.cp.StrippedBefore, r.cp.StripStatus, r.cp.StripCursor = cutoff, 0, ""
 	return r.save()
+}
+
+// stripOne strips request id and records it in its trail. A request
+// stripped already (by a run that stopped before its audit step) gets the
+// step if its trail lacks it.
+func (r *run) stripOne(id string) error {
+	err := r.job.Requests.StripIdentifiers(r.ctx, id, r.now)
+	switch {
+	case err == nil:
+		r.sum.RequestsStripped++
+	case dsr.ErrorCodeOf(err) != dsr.EConflict:
+		return err
+	case r.job.Audit == nil:
+		return nil
+	default:
+		trail, err := r.job.Audit.Entries(r.ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, e := range trail {
+			if e.Action == dsr.AuditIdentifiersRemoved {
+				return nil
+			}
+		}
+	}
+	if r.job.Audit == nil {
+		return nil
+	}
+	detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
+	return r.job.Audit.Append(r.ctx, id, dsr.ActorSystem+":retention", dsr.AuditIdentifiersRemoved, detail, r.now)
 }
 
 // Handler is the retention function: its daily schedule and its

@@ -307,3 +307,86 @@ func TestHandlerInvoke(t *testing.T) {
 		t.Error("a non-JSON event must fail")
 	}
 }
+
+// failingAudit fails its first n appends.
+type failingAudit struct {
+	*memstore.Audit
+	n int
+}
+
+func (a *failingAudit) Append(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+	if a.n > 0 {
+		a.n--
+		return fmt.Errorf("throttled")
+	}
+	return a.Audit.Append(ctx, id, actor, action, detail, at)
+}
+
+func TestStripResumesAndAuditsOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	const n = 230 // three index pages
+	for i := range n {
+		r := &dsr.Request{ID: fmt.Sprintf("OLD%04d", i), Type: dsr.TypeAccess, Status: dsr.StatusCompleted, Email: "ada@example.com",
+			SubjectKey: "ADA", ReceivedAt: t0.AddDate(-4, 0, 0).Add(time.Duration(i) * time.Minute)}
+		if err := f.requests.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first run strips one request, then cannot write its audit step.
+	f.job.Audit = &failingAudit{Audit: f.audit, n: 1}
+	if _, err := f.job.Run(ctx, t0); err == nil {
+		t.Fatal("a failed audit step must fail the run")
+	}
+	// Then every run stops after one page and continues (the sweep of
+	// today's shards first, then the strip's index pages).
+	f.job.Reserve = time.Hour
+	stripped, runs := 0, 0
+	for ; runs < 100; runs++ {
+		dctx, cancel := context.WithTimeout(ctx, time.Minute)
+		sum, err := f.job.Run(dctx, t0)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stripped += sum.RequestsStripped
+		if !sum.Continued {
+			break
+		}
+	}
+	if runs < 3 || stripped != n-1 {
+		t.Errorf("%d runs stripped %d; want %d over several runs (one was stripped before)", runs+1, stripped, n-1)
+	}
+	for i := range n {
+		id := fmt.Sprintf("OLD%04d", i)
+		if got := f.audit.Actions(id); len(got) != 1 || got[0] != dsr.AuditIdentifiersRemoved {
+			t.Fatalf("%s trail %v: want exactly one identifiers_removed", id, got)
+		}
+		if r, _ := f.requests.Get(ctx, id); r.Email != "" {
+			t.Fatalf("%s not stripped", id)
+		}
+	}
+}
+
+func TestFailedRequestHoldsUntilDue(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	f.put(t, "ADA", "fair", t0.AddDate(-2, 0, -1))
+	r := &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", SubjectKey: "ADA", ReceivedAt: t0.AddDate(0, 0, -20)}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.requests.Create(ctx, r))
+	must(f.requests.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, t0, dsr.Changes{}))
+	must(f.requests.SetDeadline(ctx, "R1", 0, dsr.Extension{Months: 1, Reason: "r", By: "dpo", At: t0, DueAt: t0.AddDate(0, 0, 10)}))
+	must(f.requests.Transition(ctx, "R1", dsr.StatusQueued, dsr.StatusFailed, t0, dsr.Changes{FailureReason: "dead-lettered"}))
+	if sum, err := f.job.Run(ctx, t0); err != nil || sum.Held != 1 {
+		t.Fatalf("before the due date: %+v, %v; want held", sum, err)
+	}
+	if sum, err := f.job.Run(ctx, t0.AddDate(0, 0, 11)); err != nil || sum.Deleted != 1 {
+		t.Fatalf("after the due date: %+v, %v; want deleted", sum, err)
+	}
+}

@@ -30,7 +30,7 @@ type Store interface {
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
-	OpenSubjects(ctx context.Context) (map[string]bool, error)
+	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time) error
 }
 
@@ -556,7 +556,17 @@ func runRetention(t *testing.T, newStore func(t *testing.T) Store) {
 			}
 		}
 		closed[answered.SubjectKey] = true
-		got, err := s.OpenSubjects(ctx)
+		// A failed request holds its subject's provenance until its due date.
+		late := create(dsr.StatusFailed, fmt.Sprintf("%064d", seq.Add(1)))
+		closed[late.SubjectKey] = true
+		inTime := create(dsr.StatusFailed, fmt.Sprintf("%064d", seq.Add(1)))
+		open[inTime.SubjectKey] = true
+		for id, due := range map[string]time.Time{late.ID: now.Add(-time.Hour), inTime.ID: now.Add(time.Hour)} {
+			if err := s.SetDeadline(ctx, id, 0, dsr.Extension{Months: 1, Reason: "r", By: "dpo", At: now, DueAt: due}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.OpenSubjects(ctx, now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,7 +74,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		if chunk == 0 {
 			// The recipients, read before anything is removed: the first
 			// chunk keeps them for the certificate and the notices.
-			prov, err := h.provenance(ctx, r, p.Name)
+			prov, err := h.provenance(ctx, r, p.Name, time.Time{})
 			if err != nil {
 				return err
 			}
@@ -228,12 +228,22 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 			return err
 		}
 	}
+	deleted := false
 	for _, name := range r.PlannedPurposes {
 		p, _ := h.Registry.Lookup(name)
 		if action, _ := p.ActionFor(r.Type); action != dsr.ActionDelete {
 			continue
 		}
+		deleted = true
 		copies, err := h.Eraser.Backups(ctx, p, at)
+		if err != nil {
+			return err
+		}
+		in.Copies = append(in.Copies, copies...)
+	}
+	if deleted && h.Provenance != nil {
+		// The deleted purposes' provenance went too; its backups keep it.
+		copies, err := h.Provenance.Backups(ctx, at)
 		if err != nil {
 			return err
 		}
@@ -412,6 +422,14 @@ func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Re
 		detail = fmt.Sprintf("purpose %s: objection upheld; records erased, read back (%d fixed)", p.Name, rb.Fixed)
 		if err := h.deleteProvenance(ctx, log, r, p, dsr.ActionDelete); err != nil {
 			return err
+		}
+		// Art. 19: the recipients told of the restriction are told of the
+		// erasure (a redelivery sends the same notices again, same ids).
+		if notices := dsr.UpheldNotices(r, p.Name, h.now()); len(notices) > 0 {
+			if err := h.Notices.SendNotices(ctx, notices); err != nil {
+				return err
+			}
+			detail += fmt.Sprintf("; %d recipient(s) told (Art. 19)", len(notices))
 		}
 	}
 	now := h.now()

@@ -511,7 +511,14 @@ func TestObjectionDecisionApplied(t *testing.T) {
 			// One of ada's items carries a statutory mark: an override leaves it.
 			statutory := dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "01JDOTHER"}
 			e.tables.items["billing"]["billing-ada@example.com-00000"].restriction = &statutory
+			// Billing's data went to a printer: told of the restriction, and of the erasure if upheld.
+			prov, notices := &memstore.Provenance{}, &fakeNotices{}
+			e.h.Provenance, e.h.Notices = prov, notices
+			putProvenance(t, prov, "key-ada", "billing", dsr.ProvenanceEvent{Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE", At: e.now.AddDate(0, -1, 0)})
 			e.runAll(t)
+			if len(notices.sent) != 1 || notices.sent[0].Purposes[0].Action != dsr.ActionRestrict {
+				t.Fatalf("notices of the objection: %+v", notices.sent)
+			}
 			ctx := context.Background()
 			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now))
 			task := dsr.TaskMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
@@ -529,12 +536,23 @@ func TestObjectionDecisionApplied(t *testing.T) {
 					restricted++
 				}
 			}
+			kept, _ := prov.Subject(ctx, "key-ada", "", time.Time{})
 			switch outcome {
 			case dsr.DecisionUpheld:
 				if len(left) != 0 {
 					t.Errorf("%d of ada's items left after an upheld objection", len(left))
 				}
+				// One erasure notice (the redelivery finds the decision applied), under a new id.
+				if len(notices.sent) != 2 || notices.sent[1].Purposes[0].Action != dsr.ActionDelete || notices.sent[1].NoticeID == notices.sent[0].NoticeID {
+					t.Errorf("notices after upholding: %+v", notices.sent)
+				}
+				if len(kept) != 0 {
+					t.Errorf("provenance of the erased purpose kept: %+v", kept)
+				}
 			default:
+				if len(notices.sent) != 1 || len(kept) != 1 {
+					t.Errorf("an override sends no notice and keeps the provenance: %+v, %+v", notices.sent, kept)
+				}
 				if len(left) != 25 || restricted != 1 {
 					t.Errorf("after an override: %d items, %d restricted; want 25 and the statutory one", len(left), restricted)
 				}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -48,11 +49,12 @@ type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
-// Provenance reads a subject's provenance entries, and removes those of a
-// purpose whose records are erased.
+// Provenance reads a subject's provenance entries, removes those of a
+// purpose whose records are erased, and says which backups keep them.
 type Provenance interface {
 	Subject(ctx context.Context, subjectKey, purpose string, asOf time.Time) ([]dsr.ProvenanceEntry, error)
 	DeleteSubject(ctx context.Context, subjectKey, purpose string) (int, error)
+	Backups(ctx context.Context, deletedAt time.Time) ([]dsr.Copy, error)
 }
 
 // Notices takes the Art. 19 notices to recipients.
@@ -227,7 +229,9 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 	// Provenance as of the request's receipt: what had expired by then is
 	// not reported, and what has expired since is held for the request
 	// (the retention job does not delete it while the request is open).
-	prov, err := h.provenance(ctx, r, "")
+	// Only what was recorded by the time the last part was (r.UpdatedAt),
+	// so that a redelivered assembly renders the same report.
+	prov, err := h.provenance(ctx, r, "", r.UpdatedAt)
 	if err != nil {
 		return err
 	}
@@ -269,15 +273,18 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 }
 
 // provenance returns the provenance of r's subject for purpose (every
-// purpose if ""), as of r's receipt, by purpose. A request stored before
-// subject keys existed has none.
-func (h *Handler) provenance(ctx context.Context, r *dsr.Request, purpose string) (map[string]dsr.Provenance, error) {
+// purpose if ""), as of r's receipt, by purpose, leaving out events after
+// until (unless zero). A request stored before subject keys existed has none.
+func (h *Handler) provenance(ctx context.Context, r *dsr.Request, purpose string, until time.Time) (map[string]dsr.Provenance, error) {
 	if h.Provenance == nil || r.SubjectKey == "" {
 		return nil, nil
 	}
 	entries, err := h.Provenance.Subject(ctx, r.SubjectKey, purpose, r.ReceivedAt)
 	if err != nil {
 		return nil, err
+	}
+	if !until.IsZero() {
+		entries = slices.DeleteFunc(entries, func(e dsr.ProvenanceEntry) bool { return e.At.After(until) })
 	}
 	return dsr.ProvenanceByPurpose(entries, r.ReceivedAt), nil
 }
