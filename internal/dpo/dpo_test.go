@@ -15,6 +15,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
@@ -31,25 +32,12 @@ func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
 	return nil
 }
 
-type fakeMailer struct {
-	mails []dsr.Mail
-	err   error
-}
-
-func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
-	if m.err != nil {
-		return m.err
-	}
-	m.mails = append(m.mails, mail)
-	return nil
-}
-
 type env struct {
 	h      *dpo.Handler
 	store  *memstore.Requests
 	audit  *memstore.Audit
 	queue  *fakeQueue
-	mailer *fakeMailer
+	mailer *dsrtest.Mailer
 	now    time.Time
 }
 
@@ -66,7 +54,7 @@ var ids = map[string]string{
 // the statuses their names say; "overdue" was received a month earlier.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
+	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Deadline: dsr.DeadlinePolicy{Location: time.UTC},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
@@ -222,8 +210,8 @@ func TestExtend(t *testing.T) {
 	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != 1.0 {
 		t.Errorf("audit check: %d %v", status, m)
 	}
-	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.mails[0].Text, "archived") {
-		t.Errorf("notice: %+v", e.mailer.mails)
+	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.Mails[0].Text, "archived") {
+		t.Errorf("notice: %+v", e.mailer.Mails)
 	}
 	for _, tc := range []struct {
 		id, body string
@@ -241,11 +229,11 @@ func TestExtend(t *testing.T) {
 			t.Errorf("extend %s %s: %d %v, want %d", tc.id, tc.body, status, m, tc.status)
 		}
 	}
-	if len(e.mailer.mails) != 1 {
-		t.Errorf("refused extensions sent mail: %d", len(e.mailer.mails))
+	if len(e.mailer.Mails) != 1 {
+		t.Errorf("refused extensions sent mail: %d", len(e.mailer.Mails))
 	}
 	// A notice that cannot be sent leaves the deadline as it was.
-	e.mailer.err = errors.New("SES throttled")
+	e.mailer.Err = errors.New("SES throttled")
 	if status, _ := e.call(t, dpo.RouteExtend, ids["queued"], dpoClaims, nil, `{"months":1,"reason":"r"}`); status != 503 {
 		t.Errorf("extend without notice: %d", status)
 	}
@@ -258,15 +246,15 @@ func TestRejectAndRetry(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	// An unverified request: rejected without a notice to an address nobody proved.
-	if status, m := e.call(t, dpo.RouteReject, ids["waiting"], dpoClaims, nil, `{"reason":"manifestly_unfounded","detail":"d"}`); status != 200 || m["status"] != "rejected" || len(e.mailer.mails) != 0 {
-		t.Fatalf("reject unverified: %d %v, %d mails", status, m, len(e.mailer.mails))
+	if status, m := e.call(t, dpo.RouteReject, ids["waiting"], dpoClaims, nil, `{"reason":"manifestly_unfounded","detail":"d"}`); status != 200 || m["status"] != "rejected" || len(e.mailer.Mails) != 0 {
+		t.Fatalf("reject unverified: %d %v, %d mails", status, m, len(e.mailer.Mails))
 	}
 	status, m := e.call(t, dpo.RouteReject, ids["queued"], dpoClaims, nil, `{"reason":"excessive","detail":"The fourth identical request this week."}`)
 	if status != 200 || m["status"] != "rejected" {
 		t.Fatalf("reject: %d %v", status, m)
 	}
-	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "excessive") || !strings.Contains(e.mailer.mails[0].Text, "supervisory authority") {
-		t.Errorf("rejection notice: %+v", e.mailer.mails)
+	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "excessive") || !strings.Contains(e.mailer.Mails[0].Text, "supervisory authority") {
+		t.Errorf("rejection notice: %+v", e.mailer.Mails)
 	}
 	for _, tc := range []struct {
 		id, body string
@@ -369,8 +357,8 @@ func TestObjectionDecision(t *testing.T) {
 	if r, _ := e.store.Get(ctx, id); r.ObjectionDecisions["customer_care"] != dsr.Applying(dsr.DecisionOverridden) {
 		t.Errorf("decision: %v", r.ObjectionDecisions)
 	}
-	if len(e.mailer.mails) != 1 || !strings.Contains(e.mailer.mails[0].Text, "Warranty claims") {
-		t.Errorf("notice: %+v", e.mailer.mails)
+	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "Warranty claims") {
+		t.Errorf("notice: %+v", e.mailer.Mails)
 	}
 	for _, tc := range []struct {
 		id, body string
@@ -412,7 +400,7 @@ func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
 	if status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
 		t.Errorf("extend: %d %v", status, m)
 	}
-	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.mails) != 1 {
-		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.mails))
+	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.Mails) != 1 {
+		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.Mails))
 	}
 }

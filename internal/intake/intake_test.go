@@ -37,19 +37,6 @@ func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
 	return nil
 }
 
-type fakeMailer struct {
-	mails []dsr.Mail
-	err   error
-}
-
-func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
-	if m.err != nil {
-		return m.err
-	}
-	m.mails = append(m.mails, mail)
-	return nil
-}
-
 type fakeLinks struct{ objects map[string]bool }
 
 func (l *fakeLinks) Exists(_ context.Context, key string) (bool, error) { return l.objects[key], nil }
@@ -61,7 +48,7 @@ type env struct {
 	h      *intake.Handler
 	store  *memstore.Requests
 	queue  *fakeQueue
-	mailer *fakeMailer
+	mailer *dsrtest.Mailer
 	links  *fakeLinks
 	audit  *memstore.Audit
 	now    time.Time
@@ -74,7 +61,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	reg := dsrtest.Registry(t)
-	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &fakeMailer{}, links: &fakeLinks{objects: map[string]bool{}},
+	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, links: &fakeLinks{objects: map[string]bool{}},
 		audit: &memstore.Audit{}, now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC)}
 	e.h = &intake.Handler{Service: &intake.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
@@ -119,7 +106,7 @@ func (e *env) submit(t *testing.T) (id, token, code string) {
 	if status != 202 {
 		t.Fatalf("submit: %d %s", status, resp.Body)
 	}
-	last := e.mailer.mails[len(e.mailer.mails)-1]
+	last := e.mailer.Mails[len(e.mailer.Mails)-1]
 	return m["id"].(string), m["statusToken"].(string), codeRE.FindStringSubmatch(last.Text)[1]
 }
 
@@ -139,10 +126,10 @@ func TestSubmit(t *testing.T) {
 	if !r.CodeExpiresAt.Equal(e.now.Add(15 * time.Minute)) {
 		t.Errorf("code expires %s", r.CodeExpiresAt)
 	}
-	if len(e.mailer.mails) != 1 || e.mailer.mails[0].To != "ada@example.com" {
-		t.Errorf("mails: %+v", e.mailer.mails)
+	if len(e.mailer.Mails) != 1 || e.mailer.Mails[0].To != "ada@example.com" {
+		t.Errorf("mails: %+v", e.mailer.Mails)
 	}
-	if strings.Contains(r.CodeHash, codeRE.FindStringSubmatch(e.mailer.mails[0].Text)[1]) {
+	if strings.Contains(r.CodeHash, codeRE.FindStringSubmatch(e.mailer.Mails[0].Text)[1]) {
 		t.Error("code stored in clear")
 	}
 	if r.SubjectKey != e.h.Service.Hasher.Subject("ada@example.com") || strings.Contains(r.SubjectKey, "ada") {
@@ -165,8 +152,8 @@ func TestSubmitErasureAndObjection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Email != "ada@example.com" || r.SubjectKey == "" || len(e.mailer.mails) != 1 {
-			t.Errorf("%s: stored %+v, %d mails", body, r, len(e.mailer.mails))
+		if r.Email != "ada@example.com" || r.SubjectKey == "" || len(e.mailer.Mails) != 1 {
+			t.Errorf("%s: stored %+v, %d mails", body, r, len(e.mailer.Mails))
 		}
 	}
 }
@@ -196,7 +183,7 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 			if strings.Contains(resp.Body, "a@b.co") {
 				t.Errorf("problem echoes the address: %s", resp.Body)
 			}
-			if len(e.mailer.mails) != 0 || len(e.queue.sent) != 0 {
+			if len(e.mailer.Mails) != 0 || len(e.queue.sent) != 0 {
 				t.Errorf("bad input had effects")
 			}
 			_ = m
@@ -206,7 +193,7 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 
 func TestSubmitMailFailureEndsRequest(t *testing.T) {
 	e := newEnv(t)
-	e.mailer.err = errors.New("SES throttled")
+	e.mailer.Err = errors.New("SES throttled")
 	status, _, resp := e.call(t, intake.RouteSubmit, "", "", `{"type":"access","email":"ada@example.com"}`, nil)
 	if status != 503 || strings.Contains(resp.Body, "SES") || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("status %d body %s headers %v; want 503 with Retry-After, without internals", status, resp.Body, resp.Headers)

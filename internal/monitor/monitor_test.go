@@ -15,16 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
 	"github.com/privacyops/dsr/internal/monitor"
 )
-
-type fakeMailer struct{ mails []dsr.Mail }
-
-func (m *fakeMailer) Send(_ context.Context, mail dsr.Mail) error {
-	m.mails = append(m.mails, mail)
-	return nil
-}
 
 func TestMonitor(t *testing.T) {
 	ctx := context.Background()
@@ -59,7 +53,7 @@ func TestMonitor(t *testing.T) {
 		add(fmt.Sprintf("stale-%03d", i), now.Add(-10*day-time.Duration(i)*time.Minute), now.Add(20*day))
 	}
 
-	mailer := &fakeMailer{}
+	mailer := &dsrtest.Mailer{}
 	var metrics bytes.Buffer
 	h := &monitor.Handler{Store: store, Mailer: mailer, DPOAddress: "dpo@shop.example", Metrics: &metrics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now, DetailType: "Scheduled Event"}); err != nil {
@@ -85,10 +79,10 @@ func TestMonitor(t *testing.T) {
 	if aws["Timestamp"] != float64(now.UnixMilli()) || !strings.Contains(metrics.String(), `"Namespace":"DataSubjectRequests"`) {
 		t.Errorf("EMF metadata: %v", aws)
 	}
-	if len(mailer.mails) != 1 {
-		t.Fatalf("digests: %d", len(mailer.mails))
+	if len(mailer.Mails) != 1 {
+		t.Fatalf("digests: %d", len(mailer.Mails))
 	}
-	d := mailer.mails[0]
+	d := mailer.Mails[0]
 	if d.To != "dpo@shop.example" || !strings.Contains(d.Subject, "2 overdue, 1 due within 7 days") ||
 		!strings.Contains(d.Text, "failed-overdue") || !strings.Contains(d.Text, "g***@e***.com") || strings.Contains(d.Text, "grace.hopper") ||
 		!strings.Contains(d.Text, "now expired: 152") {
@@ -97,9 +91,9 @@ func TestMonitor(t *testing.T) {
 
 	// The next day nothing is new to expire, and a quiet day sends no mail.
 	quiet := &memstore.Requests{}
-	mailer.mails = nil
+	mailer.Mails = nil
 	h.Store = quiet
-	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now}); err != nil || len(mailer.mails) != 0 {
-		t.Errorf("quiet day: %v, %d mails", err, len(mailer.mails))
+	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now}); err != nil || len(mailer.Mails) != 0 {
+		t.Errorf("quiet day: %v, %d mails", err, len(mailer.Mails))
 	}
 }

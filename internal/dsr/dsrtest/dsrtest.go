@@ -3,6 +3,7 @@
 package dsrtest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/privacyops/dsr/internal/dsr"
@@ -42,4 +43,19 @@ func Registry(t testing.TB) dsr.Registry {
 		t.Fatal(err)
 	}
 	return reg
+}
+
+// Mailer records the mails it is given, or fails with Err when it is set.
+type Mailer struct {
+	Mails []dsr.Mail
+	Err   error
+}
+
+// Send records mail unless m.Err is set.
+func (m *Mailer) Send(_ context.Context, mail dsr.Mail) error {
+	if m.Err != nil {
+		return m.Err
+	}
+	m.Mails = append(m.Mails, mail)
+	return nil
 }
