@@ -106,12 +106,12 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	s3c := s3Client(cfg, env)
+	s3c, ddb := s3Client(cfg, env), dynamodb.NewFromConfig(cfg)
 	return &intake.Handler{Service: &intake.Service{
-		Store:    &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Store:    &dynamo.Requests{Client: ddb, Table: table},
 		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
 		Mailer:   mailer(cfg, env, sender),
-		Audit:    &dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: auditTable},
+		Audit:    &dynamo.Audit{Client: ddb, Table: auditTable},
 		Links:    &s3reports.Store{Client: s3c, Presign: s3.NewPresignClient(s3c), Bucket: bucket},
 		Hasher:   hasher,
 		Registry: reg,
@@ -162,7 +162,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 			return nil, fmt.Errorf("worker: WORKER_DEADLINE_RESERVE: %w", err)
 		}
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	requests := &dynamo.Requests{Client: ddb, Table: table}
 	contacts := &dynamo.Contacts{Client: ddb}
 	reports := &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket}
@@ -170,7 +170,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		Store:          requests,
 		Contacts:       contacts,
 		Reports:        reports,
-		Queue:          &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Queue:          &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		ReportKeys:     s3reports.ReportKeys,
 		Eraser:         contacts,
 		Evidence:       reports,
@@ -178,7 +178,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		CertificateKey: s3reports.CertificateKey,
 		Audit:          &dynamo.Audit{Client: ddb, Table: auditTable},
 		Provenance:     &dynamo.Provenance{Client: ddb, Table: provTable},
-		Notices:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: noticeURL},
+		Notices:        &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
 		Registry:       reg,
 		Controller:     ctrl,
 		Log:            log,
@@ -306,15 +306,15 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	audit := &dynamo.Audit{Client: ddb, Table: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
 		Store:        &dynamo.Requests{Client: ddb, Table: table},
-		Queue:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Mailer:       mailer(cfg, env, sender),
 		Audit:        audit,
 		Trail:        audit,
-		Tasks:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: taskQueueURL},
+		Tasks:        &sqsqueue.Queue{Client: sqsc, URL: taskQueueURL},
 		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
 		Deadline:     deadline,
 		Log:          log,
@@ -329,11 +329,12 @@ func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*mon
 	if err := r.err("monitor"); err != nil {
 		return nil, err
 	}
+	ddb := dynamodb.NewFromConfig(cfg)
 	return &monitor.Handler{
-		Store:      &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Store:      &dynamo.Requests{Client: ddb, Table: table},
 		Mailer:     mailer(cfg, env, sender),
 		DPOAddress: dpoAddr,
-		Audit:      &dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: auditTable},
+		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
 		Metrics:    os.Stdout,
 		Log:        log,
 	}, nil
