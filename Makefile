@@ -71,6 +71,10 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseProvenanceEvent -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseTaskMessage -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzOpenCursor -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzAuthorize -fuzztime 20s ./internal/dpo
 	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo
 	go test -run '^$$' -fuzz FuzzParseRate -fuzztime 20s ./internal/devstack
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/samtemplate

@@ -49,14 +49,22 @@ func run(ctx context.Context, args []string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	entries, err := (&dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: *table}).Entries(ctx, *id)
+	c := dsr.NewAuditChecker(*id)
+	entries := 0
+	err = (&dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: *table}).Walk(ctx, *id, func(page []dsr.AuditEntry) error {
+		for _, e := range page {
+			c.Add(e)
+		}
+		entries += len(page)
+		return nil
+	})
 	if err != nil {
 		return false, err
 	}
-	if len(entries) == 0 {
+	if entries == 0 {
 		return false, fmt.Errorf("request %s has no audit trail in %s", *id, *table)
 	}
-	check := dsr.VerifyAuditChain(*id, entries)
+	check := c.Result()
 	out, _ := json.Marshal(check)
 	fmt.Println(string(out))
 	return check.Intact, nil

@@ -5,6 +5,7 @@ package awsapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,6 +27,7 @@ import (
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/emf"
 	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/monitor"
 	"github.com/privacyops/dsr/internal/outbox"
@@ -89,7 +91,7 @@ func s3Client(cfg aws.Config, env Env) *s3.Client {
 func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*intake.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, secretID, bucket := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("PEPPER_SECRET_ARN"), r.need("REPORTS_BUCKET")
-	auditTable := r.need("AUDIT_TABLE")
+	auditTable, limitsTable, suppressions := r.need("AUDIT_TABLE"), r.need("LIMITS_TABLE"), r.need("SUPPRESSION_TABLE")
 	sender := r.need("SENDER_ADDRESS")
 	if err := r.err("intake"); err != nil {
 		return nil, err
@@ -102,22 +104,50 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	hasher, err := LoadHasher(ctx, cfg, secretID)
+	limits, err := limitsPolicy(env)
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	s3c, ddb := s3Client(cfg, env), dynamodb.NewFromConfig(cfg)
-	return &intake.Handler{Service: &intake.Service{
+	hasher, err := checkedHasher(ctx, cfg, secretID, &dynamo.Suppressions{Client: ddb, Table: suppressions}, env)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	return &intake.Handler{ClientAddressHeader: strings.TrimSpace(env("CLIENT_ADDRESS_HEADER")), Service: &intake.Service{
 		Store:    &dynamo.Requests{Client: ddb, Table: table},
 		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
 		Mailer:   mailer(cfg, env, sender),
 		Audit:    &dynamo.Audit{Client: ddb, Table: auditTable},
 		Links:    &s3reports.Store{Client: s3c, Presign: s3.NewPresignClient(s3c), Bucket: bucket},
+		Limiter:  &dynamo.Limits{Client: ddb, Table: limitsTable},
+		Limits:   limits,
+		Metrics:  os.Stdout,
 		Hasher:   hasher,
 		Registry: reg,
 		Deadline: deadline,
 		Log:      log,
 	}}, nil
+}
+
+// limitsPolicy is dsr.DefaultLimits, with the client's bucket from
+// CLIENT_LIMIT_BURST and CLIENT_LIMIT_INTERVAL where they are set. The
+// per-person limits are fixed: they carry the guessing bound the README
+// states.
+func limitsPolicy(env Env) (dsr.Limits, error) {
+	l := dsr.DefaultLimits
+	burst, err := positive(env, "CLIENT_LIMIT_BURST", l.Client.Burst)
+	if err != nil {
+		return l, err
+	}
+	l.Client.Burst = burst
+	if v := strings.TrimSpace(env("CLIENT_LIMIT_INTERVAL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return l, fmt.Errorf("CLIENT_LIMIT_INTERVAL: want a duration above 0 such as 15s, got %q", v)
+		}
+		l.Client.Every = d
+	}
+	return l, nil
 }
 
 // Dispatch builds the request-queue handler.
@@ -203,6 +233,7 @@ func positive(env Env, name string, def int) (int, error) {
 func Provenance(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*provenance.Handler, error) {
 	r := reader{env: env}
 	table, secretID, dlqURL := r.need("PROVENANCE_TABLE"), r.need("PEPPER_SECRET_ARN"), r.need("PROVENANCE_DLQ_URL")
+	suppressions := r.need("SUPPRESSION_TABLE")
 	if err := r.err("provenance"); err != nil {
 		return nil, err
 	}
@@ -218,12 +249,13 @@ func Provenance(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("provenance: %w", err)
 	}
-	hasher, err := LoadHasher(ctx, cfg, secretID)
+	ddb := dynamodb.NewFromConfig(cfg)
+	hasher, err := checkedHasher(ctx, cfg, secretID, &dynamo.Suppressions{Client: ddb, Table: suppressions}, env)
 	if err != nil {
 		return nil, fmt.Errorf("provenance: %w", err)
 	}
 	return &provenance.Handler{
-		Store:       &dynamo.Provenance{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		Store:       &dynamo.Provenance{Client: ddb, Table: table},
 		DeadLetters: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: dlqURL},
 		Hasher:      hasher, Registry: reg, Years: years, MaxReceives: receives, Log: log,
 	}, nil
@@ -273,12 +305,13 @@ func Suppression(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("suppression: %w", err)
 	}
-	hasher, err := LoadHasher(ctx, cfg, secretID)
+	list := &dynamo.Suppressions{Client: dynamodb.NewFromConfig(cfg), Table: table}
+	hasher, err := checkedHasher(ctx, cfg, secretID, list, env)
 	if err != nil {
 		return nil, fmt.Errorf("suppression: %w", err)
 	}
 	return &suppression.Handler{
-		List:     &dynamo.Suppressions{Client: dynamodb.NewFromConfig(cfg), Table: table},
+		List:     list,
 		Hasher:   hasher,
 		Registry: reg,
 		Log:      log,
@@ -294,11 +327,30 @@ func LoadHasher(ctx context.Context, cfg aws.Config, secretID string) (*dsr.Hash
 	return dsr.NewHasher(p)
 }
 
+// checkedHasher reads the pepper and checks it against the suppression
+// table's canary (pepper.Check). A pepper the table was not written with
+// is refused, with the metric PepperMismatch (alarm on it): the function
+// does not start.
+func checkedHasher(ctx context.Context, cfg aws.Config, secretID string, canary pepper.Canary, env Env) (*dsr.Hasher, error) {
+	h, err := LoadHasher(ctx, cfg, secretID)
+	if err != nil {
+		return nil, err
+	}
+	if err := pepper.Check(ctx, canary, h); err != nil {
+		if errors.Is(err, pepper.ErrMismatch) {
+			_ = emf.Write(os.Stdout, time.Now(), map[string]string{"Function": env("AWS_LAMBDA_FUNCTION_NAME")}, map[string]int{"PepperMismatch": 1})
+		}
+		return nil, err
+	}
+	return h, nil
+}
+
 // Dpo builds the DPO-routes handler.
-func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Handler, error) {
+func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, sender := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("SENDER_ADDRESS")
 	auditTable, taskQueueURL, suppressions := r.need("AUDIT_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
+	secretID := r.need("PEPPER_SECRET_ARN")
 	if err := r.err("dpo"); err != nil {
 		return nil, err
 	}
@@ -307,6 +359,11 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	list := &dynamo.Suppressions{Client: ddb, Table: suppressions}
+	hasher, err := checkedHasher(ctx, cfg, secretID, list, env)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
 	audit := &dynamo.Audit{Client: ddb, Table: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
 		Store:        &dynamo.Requests{Client: ddb, Table: table},
@@ -315,7 +372,8 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 		Audit:        audit,
 		Trail:        audit,
 		Tasks:        &sqsqueue.Queue{Client: sqsc, URL: taskQueueURL},
-		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
+		Suppressions: list,
+		Cursors:      hasher,
 		Deadline:     deadline,
 		Log:          log,
 	}}, nil
@@ -325,13 +383,14 @@ func Dpo(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.Han
 func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*monitor.Handler, error) {
 	r := reader{env: env}
 	table, sender, dpoAddr := r.need("REQUESTS_TABLE"), r.need("SENDER_ADDRESS"), r.need("DPO_ADDRESS")
-	auditTable := r.need("AUDIT_TABLE")
+	auditTable, limitsTable := r.need("AUDIT_TABLE"), r.need("LIMITS_TABLE")
 	if err := r.err("monitor"); err != nil {
 		return nil, err
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	return &monitor.Handler{
 		Store:      &dynamo.Requests{Client: ddb, Table: table},
+		Limits:     &dynamo.Limits{Client: ddb, Table: limitsTable},
 		Mailer:     mailer(cfg, env, sender),
 		DPOAddress: dpoAddr,
 		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},

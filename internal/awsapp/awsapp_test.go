@@ -68,7 +68,16 @@ func TestConfigurationErrors(t *testing.T) {
 			_, err := awsapp.Intake(context.Background(), aws.Config{}, e, log)
 			return err
 		},
-			nil, "missing configuration: REQUEST_QUEUE_URL, PEPPER_SECRET_ARN, SENDER_ADDRESS"},
+			nil, "missing configuration: REQUEST_QUEUE_URL, PEPPER_SECRET_ARN, LIMITS_TABLE, SENDER_ADDRESS"},
+		{"intake refuses a bad client limit", func(e awsapp.Env) error {
+			_, err := awsapp.Intake(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"REQUEST_QUEUE_URL": "http://q", "PEPPER_SECRET_ARN": "arn:s", "LIMITS_TABLE": "l", "SENDER_ADDRESS": "a@b.co",
+			"CLIENT_LIMIT_INTERVAL": "often"}, "CLIENT_LIMIT_INTERVAL: want a duration"},
+		{"dpo needs the pepper for its cursors", func(e awsapp.Env) error {
+			_, err := awsapp.Dpo(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"REQUEST_QUEUE_URL": "http://q", "SENDER_ADDRESS": "a@b.co"}, "missing configuration: PEPPER_SECRET_ARN"},
 		{"dispatch needs the suppression list", func(e awsapp.Env) error {
 			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
 			return err
@@ -78,7 +87,7 @@ func TestConfigurationErrors(t *testing.T) {
 			_, err := awsapp.Monitor(context.Background(), aws.Config{}, e, log)
 			return err
 		},
-			nil, "missing configuration: SENDER_ADDRESS, DPO_ADDRESS"},
+			nil, "missing configuration: SENDER_ADDRESS, DPO_ADDRESS, LIMITS_TABLE"},
 		{"retention builds", func(e awsapp.Env) error {
 			_, err := awsapp.Retention(context.Background(), aws.Config{}, e, log)
 			return err
@@ -94,7 +103,7 @@ func TestConfigurationErrors(t *testing.T) {
 		{"provenance needs its table, secret and dead-letter queue", func(e awsapp.Env) error {
 			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
 			return err
-		}, map[string]string{"PROVENANCE_TABLE": ""}, "missing configuration: PROVENANCE_TABLE, PEPPER_SECRET_ARN, PROVENANCE_DLQ_URL"},
+		}, map[string]string{"PROVENANCE_TABLE": "", "SUPPRESSION_TABLE": ""}, "missing configuration: PROVENANCE_TABLE, PEPPER_SECRET_ARN, PROVENANCE_DLQ_URL, SUPPRESSION_TABLE"},
 		{"provenance refuses a bad retention", func(e awsapp.Env) error {
 			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
 			return err

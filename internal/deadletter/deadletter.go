@@ -5,7 +5,6 @@ package deadletter
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -34,12 +33,6 @@ type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
-type deadMessage struct {
-	RequestID string `json:"requestId"`
-	Purpose   string `json:"purpose"`
-	Decision  string `json:"decision"`
-}
-
 // Handle marks the request of every dead message failed. A message that
 // names no request cannot fail one: it is logged with its id for a person to
 // look at, and acknowledged.
@@ -55,8 +48,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
-	var m deadMessage
-	if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.RequestID == "" {
+	m, err := dsr.ParseTaskMessage(msg.Body, false)
+	if err != nil {
 		h.Log.ErrorContext(ctx, "dead message names no request; left for a person", "messageId", msg.MessageId,
 			"queue", msg.EventSourceARN)
 		return nil

@@ -4,7 +4,6 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -61,9 +60,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
-	var m dsr.RequestMessage
-	if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.RequestID == "" {
-		return fmt.Errorf("message is not a request message")
+	m, err := dsr.ParseRequestMessage(msg.Body)
+	if err != nil {
+		return fmt.Errorf("message is not a request message: %w", err)
 	}
 	r, err := h.Store.Get(ctx, m.RequestID)
 	// Intake queues the message a moment before it records the request as

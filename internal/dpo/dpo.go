@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,10 +54,23 @@ type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
-// Trail reads a request's audit trail.
+// Trail reads a request's audit trail, a page at a time.
 type Trail interface {
-	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
+	Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error)
+	Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error
 }
+
+// Cursors seal the positions the routes hand out as cursors and open them
+// again (dsr.Hasher), so that a forged or foreign cursor never reaches the
+// store.
+type Cursors interface {
+	SealCursor(scope, raw string) string
+	OpenCursor(field, scope, sealed string) (string, error)
+}
+
+// AuditPage is how many entries of the trail the detail holds: the newest,
+// with a cursor to the older ones.
+const AuditPage = 100
 
 // Service implements the DPO routes. Actor is the token's subject, for logs.
 type Service struct {
@@ -67,6 +81,7 @@ type Service struct {
 	Trail        Trail   // nil: no trail in the detail
 	Tasks        Tasks
 	Suppressions Suppressions
+	Cursors      Cursors
 	Deadline     dsr.DeadlinePolicy
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -85,16 +100,26 @@ type Page struct {
 	Cursor string        `json:"cursor,omitempty"`
 }
 
-// List answers GET /v1/dpo/requests.
+// List answers GET /v1/dpo/requests. Its cursor is sealed for the query's
+// filters: one of another query, or forged, is a 400.
 func (s *Service) List(ctx context.Context, query map[string]string) (*Page, error) {
 	now := s.now()
 	q, err := dsr.ParseListQuery(query, now)
 	if err != nil {
 		return nil, err
 	}
+	scope := "list\x00" + query["status"] + "\x00" + query["type"] + "\x00" + query["dueBefore"] + "\x00" + query["overdue"]
+	if q.Cursor != "" {
+		if q.Cursor, err = s.Cursors.OpenCursor("cursor", scope, q.Cursor); err != nil {
+			return nil, err
+		}
+	}
 	rs, cursor, err := s.Store.List(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	if cursor != "" {
+		cursor = s.Cursors.SealCursor(scope, cursor)
 	}
 	p := &Page{Items: make([]dsr.DPOView, 0, len(rs)), Cursor: cursor}
 	for _, r := range rs {
@@ -111,17 +136,35 @@ func (s *Service) get(ctx context.Context, id string) (*dsr.Request, error) {
 }
 
 // Detail answers GET /v1/dpo/requests/{id}: the request, its progress and
-// its audit trail, oldest first.
-func (s *Service) Detail(ctx context.Context, id string) (dsr.DPOView, error) {
+// the newest AuditPage entries of its audit trail, oldest first, with
+// auditCursor for the page before them (passed back as the auditCursor
+// query parameter).
+func (s *Service) Detail(ctx context.Context, id, auditCursor string) (dsr.DPOView, error) {
 	r, err := s.get(ctx, id)
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
 	v := r.DPOView(s.now(), true)
-	if s.Trail != nil {
-		if v.Audit, err = s.Trail.Entries(ctx, r.ID); err != nil {
+	if s.Trail == nil {
+		return v, nil
+	}
+	scope, before := "audit\x00"+r.ID, 0
+	if auditCursor != "" {
+		raw, err := s.Cursors.OpenCursor("auditCursor", scope, auditCursor)
+		if err != nil {
 			return dsr.DPOView{}, err
 		}
+		if before, err = strconv.Atoi(raw); err != nil {
+			return dsr.DPOView{}, fmt.Errorf("detail: sealed audit cursor %q: %w", raw, err)
+		}
+	}
+	entries, more, err := s.Trail.Page(ctx, r.ID, before, AuditPage)
+	if err != nil {
+		return dsr.DPOView{}, err
+	}
+	v.Audit = entries
+	if more {
+		v.AuditCursor = s.Cursors.SealCursor(scope, strconv.Itoa(entries[0].Seq))
 	}
 	return v, nil
 }
@@ -136,11 +179,17 @@ func (s *Service) CheckAudit(ctx context.Context, id string) (dsr.AuditCheck, er
 	if s.Trail == nil {
 		return dsr.AuditCheck{}, fmt.Errorf("check audit: no trail configured")
 	}
-	entries, err := s.Trail.Entries(ctx, r.ID)
+	c := dsr.NewAuditChecker(r.ID)
+	err = s.Trail.Walk(ctx, r.ID, func(page []dsr.AuditEntry) error {
+		for _, e := range page {
+			c.Add(e)
+		}
+		return nil
+	})
 	if err != nil {
 		return dsr.AuditCheck{}, err
 	}
-	return dsr.VerifyAuditChain(r.ID, entries), nil
+	return c.Result(), nil
 }
 
 // Extend answers POST /v1/dpo/requests/{id}/extend: the person is told the

@@ -2,8 +2,10 @@ package dpo_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -56,7 +58,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
-		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Deadline: dsr.DeadlinePolicy{Location: time.UTC},
+		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Cursors: testHasher(t), Deadline: dsr.DeadlinePolicy{Location: time.UTC},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
 	}}
 	ctx := context.Background()
@@ -105,16 +107,66 @@ func must(t *testing.T, err error) {
 	}
 }
 
-var dpoClaims = map[string]string{"sub": "dpo-7", "cognito:groups": "[dpo admin]"}
-
-func (e *env) call(t *testing.T, route, id string, claims map[string]string, query map[string]string, body string) (int, map[string]any) {
+func testHasher(t *testing.T) *dsr.Hasher {
 	t.Helper()
-	req := events.APIGatewayV2HTTPRequest{RouteKey: route, PathParameters: map[string]string{"id": id}, QueryStringParameters: query, Body: body}
-	if claims != nil {
-		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+	h, err := dsr.NewHasher([]byte("test pepper, long enough to use"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+var dpoClaims = map[string]any{"sub": "dpo-7", "iss": "https://dpo.example/", "exp": 1896000000, "cognito:groups": []any{"dpo", "admin"}}
+
+// token is the JWT a DPO sends, with claims (its signature is API
+// Gateway's business: the function does not check it again).
+func token(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(payload) + "." + enc([]byte("signature"))
+}
+
+// gatewayClaims renders claims as API Gateway's JWT authorizer passes them:
+// every value a string, an array as "[a b]".
+func gatewayClaims(claims map[string]any) map[string]string {
+	out := map[string]string{}
+	for k, v := range claims {
+		switch x := v.(type) {
+		case []any:
+			parts := make([]string, len(x))
+			for i, e := range x {
+				parts[i] = fmt.Sprint(e)
+			}
+			out[k] = "[" + strings.Join(parts, " ") + "]"
+		default:
+			out[k] = fmt.Sprint(x)
 		}
 	}
+	return out
+}
+
+func (e *env) call(t *testing.T, route, id string, claims map[string]any, query map[string]string, body string) (int, map[string]any) {
+	t.Helper()
+	req := events.APIGatewayV2HTTPRequest{RouteKey: route, PathParameters: map[string]string{"id": id}, QueryStringParameters: query, Body: body,
+		Headers: map[string]string{}}
+	if body != "" {
+		req.Headers["content-type"] = "application/json"
+	}
+	if claims != nil {
+		req.Headers["authorization"] = "Bearer " + token(t, claims)
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: gatewayClaims(claims)},
+		}
+	}
+	return e.do(t, route, req)
+}
+
+func (e *env) do(t *testing.T, route string, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+	t.Helper()
 	resp, err := e.h.Handle(context.Background(), req)
 	must(t, err)
 	var m map[string]any
@@ -129,22 +181,63 @@ func (e *env) call(t *testing.T, route, id string, claims map[string]string, que
 
 func TestAuthorization(t *testing.T) {
 	e := newEnv(t)
+	in := func(claim string, groups any) map[string]any {
+		return map[string]any{"sub": "u1", "exp": 1896000000, claim: groups}
+	}
 	for _, tc := range []struct {
 		name   string
-		claims map[string]string
+		claims map[string]any
 		status int
 	}{
 		{"no token", nil, 401},
-		{"no subject", map[string]string{"cognito:groups": "[dpo]"}, 401},
-		{"no group", map[string]string{"sub": "u1"}, 403},
-		{"other groups", map[string]string{"sub": "u1", "cognito:groups": "[support dpo-readers]"}, 403},
+		{"no subject", map[string]any{"cognito:groups": []any{"dpo"}}, 401},
+		{"no group", map[string]any{"sub": "u1"}, 403},
+		{"other groups", in("cognito:groups", []any{"support", "dpo-readers"}), 403},
 		{"cognito groups", dpoClaims, 200},
-		{"groups as a JSON array", map[string]string{"sub": "u1", "groups": `["dpo"]`}, 200},
+		{"groups as a JSON array", in("groups", []any{"dpo"}), 200},
+		{"one group as a string", in("groups", "dpo"), 200},
+		{"a group named staff,dpo", in("cognito:groups", []any{"staff,dpo"}), 403},
+		{"a group named x dpo", in("cognito:groups", []any{"x dpo"}), 403},
+		{"a group named [dpo]", in("cognito:groups", []any{"[dpo]"}), 403},
+		{"a group named DPO", in("cognito:groups", []any{"DPO"}), 403},
+		{"a group named notdpo", in("cognito:groups", []any{"notdpo"}), 403},
+		{"a group named dpo-readonly", in("cognito:groups", []any{"dpo-readonly"}), 403},
+		{"the string staff,dpo", in("groups", "staff,dpo"), 403},
+		{"the string x dpo", in("groups", "x dpo"), 403},
+		{"the string [dpo]", in("groups", "[dpo]"), 403},
+		{"the string DPO", in("groups", "DPO"), 403},
+		{"a number", in("groups", 1), 403},
+		{"an object", in("groups", map[string]any{"dpo": true}), 403},
 	} {
 		for _, route := range []string{dpo.RouteList, dpo.RouteMetrics} {
 			if status, m := e.call(t, route, "", tc.claims, nil, ""); status != tc.status {
 				t.Errorf("%s, %s: %d %v, want %d", tc.name, route, status, m, tc.status)
 			}
+		}
+	}
+}
+
+// The groups are read from the token API Gateway verified: a header token
+// whose subject, issuer or expiry is not the verified one's counts as none.
+func TestAuthorizationNeedsTheVerifiedToken(t *testing.T) {
+	e := newEnv(t)
+	verified := gatewayClaims(map[string]any{"sub": "u1", "iss": "https://dpo.example/", "exp": 1896000000, "cognito:groups": []any{"support"}})
+	for _, tc := range []struct {
+		name   string
+		header string
+	}{
+		{"another subject", "Bearer " + token(t, map[string]any{"sub": "u2", "iss": "https://dpo.example/", "exp": 1896000000, "cognito:groups": []any{"dpo"}})},
+		{"another expiry", "Bearer " + token(t, map[string]any{"sub": "u1", "iss": "https://dpo.example/", "exp": 1896000001, "cognito:groups": []any{"dpo"}})},
+		{"no issuer", "Bearer " + token(t, map[string]any{"sub": "u1", "exp": 1896000000, "cognito:groups": []any{"dpo"}})},
+		{"no token", ""},
+		{"not a JWT", "Bearer dpo"},
+	} {
+		req := events.APIGatewayV2HTTPRequest{RouteKey: dpo.RouteMetrics, Headers: map[string]string{"authorization": tc.header}}
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: verified},
+		}
+		if status, m := e.do(t, dpo.RouteMetrics, req); status != 401 {
+			t.Errorf("%s: %d %v, want 401", tc.name, status, m)
 		}
 	}
 }
@@ -313,16 +406,6 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-func TestGroups(t *testing.T) {
-	for in, want := range map[string][]string{
-		"[dpo admin]": {"dpo", "admin"}, `["dpo","x"]`: {"dpo", "x"}, "dpo": {"dpo"}, "": nil,
-	} {
-		if got := dpo.Groups(map[string]string{"cognito:groups": in}); !cmp.Equal(got, want) {
-			t.Errorf("Groups(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 type fakeTasks struct{ sent []dsr.TaskMessage }
 
 func (q *fakeTasks) SendTask(_ context.Context, m dsr.TaskMessage) error {
@@ -403,4 +486,32 @@ func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
 	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.Mails) != 1 {
 		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.Mails))
 	}
+}
+
+// FuzzAuthorize reads the header's token as the DPO routes do: whatever it
+// holds, a token is taken only with the verified claims and the dpo group.
+func FuzzAuthorize(f *testing.F) {
+	f.Add("sub", "u1", `["dpo"]`)
+	f.Add("sub", "u1", `"staff,dpo"`)
+	f.Add("iss", "x", `{"dpo":1}`)
+	f.Fuzz(func(t *testing.T, claim, value, groups string) {
+		payload := `{"sub":"u1","` + claim + `":"` + value + `","groups":` + groups + `}`
+		enc := base64.RawURLEncoding.EncodeToString
+		tok := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(payload)) + "." + enc([]byte("s"))
+		req := events.APIGatewayV2HTTPRequest{Headers: map[string]string{"authorization": "Bearer " + tok}}
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "u1"}},
+		}
+		actor, err := dpo.Authorize(req)
+		if err != nil {
+			if c := dsr.ErrorCodeOf(err); c != dsr.EUnauthenticated && c != dsr.EForbidden {
+				t.Fatalf("error code %q", c)
+			}
+			return
+		}
+		var claims map[string]any
+		if json.Unmarshal([]byte(payload), &claims) != nil || !dpo.InGroup(claims, dsr.GroupDPO) || actor != "u1" {
+			t.Fatalf("authorized %q with %s", actor, payload)
+		}
+	})
 }

@@ -83,30 +83,63 @@ type AuditCheck struct {
 // order: positions, links and hashes. It names the first entry that was
 // changed, removed (a gap) or moved.
 func VerifyAuditChain(requestID string, entries []AuditEntry) AuditCheck {
-	if len(entries) == 0 {
+	c := NewAuditChecker(requestID)
+	for _, e := range entries {
+		c.Add(e)
+	}
+	return c.Result()
+}
+
+// AuditChecker checks a trail entry by entry, oldest first, so that a trail
+// of any length is checked page by page in constant memory.
+type AuditChecker struct {
+	requestID string
+	entries   int
+	prev      string
+	broken    *AuditCheck
+}
+
+// NewAuditChecker starts the check of request requestID's trail.
+func NewAuditChecker(requestID string) *AuditChecker {
+	return &AuditChecker{requestID: requestID, prev: auditGenesisPrevHash}
+}
+
+// Add checks the next entry of the trail.
+func (c *AuditChecker) Add(e AuditEntry) {
+	c.entries++
+	if c.broken != nil {
+		return
+	}
+	pos := c.entries
+	var reason string
+	switch {
+	case e.RequestID != c.requestID:
+		reason = "belongs to another request"
+	case e.Seq != pos:
+		reason = fmt.Sprintf("is numbered %d: an entry before it was removed or moved", e.Seq)
+	case e.PrevHash != c.prev:
+		reason = "does not follow the entry before it: that one was changed, removed or moved"
+	case e.Hash != e.ComputeHash():
+		reason = "was changed after it was written"
+	}
+	if reason != "" {
+		c.broken = &AuditCheck{Intact: false, Broken: pos, Reason: fmt.Sprintf("entry %d %s", pos, reason)}
+		return
+	}
+	c.prev = e.Hash
+}
+
+// Result is the check of every entry added.
+func (c *AuditChecker) Result() AuditCheck {
+	switch {
+	case c.entries == 0:
 		// Every request's trail starts when it is received: none at all
 		// means it was deleted (or the request predates the trail).
 		return AuditCheck{Intact: false, Broken: 1, Reason: "the trail has no entries: it was deleted, or the request predates the audit trail"}
+	case c.broken != nil:
+		r := *c.broken
+		r.Entries = c.entries
+		return r
 	}
-	c := AuditCheck{Intact: true, Entries: len(entries)}
-	prev := auditGenesisPrevHash
-	for i, e := range entries {
-		pos := i + 1
-		var reason string
-		switch {
-		case e.RequestID != requestID:
-			reason = "belongs to another request"
-		case e.Seq != pos:
-			reason = fmt.Sprintf("is numbered %d: an entry before it was removed or moved", e.Seq)
-		case e.PrevHash != prev:
-			reason = "does not follow the entry before it: that one was changed, removed or moved"
-		case e.Hash != e.ComputeHash():
-			reason = "was changed after it was written"
-		}
-		if reason != "" {
-			return AuditCheck{Intact: false, Entries: len(entries), Broken: pos, Reason: fmt.Sprintf("entry %d %s", pos, reason)}
-		}
-		prev = e.Hash
-	}
-	return c
+	return AuditCheck{Intact: true, Entries: c.entries}
 }

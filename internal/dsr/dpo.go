@@ -42,8 +42,10 @@ type DPOView struct {
 	Overdue        bool        `json:"overdue"`
 	// Purposes is the per-purpose progress (detail only).
 	Purposes []PurposeProgress `json:"purposes,omitempty"`
-	// Audit is the request's trail, oldest first (detail only).
-	Audit []AuditEntry `json:"audit,omitempty"`
+	// Audit is the newest page of the request's trail, oldest first
+	// (detail only), and AuditCursor the cursor of the page before it.
+	Audit       []AuditEntry `json:"audit,omitempty"`
+	AuditCursor string       `json:"auditCursor,omitempty"`
 }
 
 // PurposeProgress is how far a request got with one planned purpose.
@@ -193,13 +195,6 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 	out := ListQuery{Limit: 25, Cursor: q["cursor"]}
 	var fields []FieldError
 	bad := func(f, r string) { fields = append(fields, FieldError{Field: f, Reason: r}) }
-	for k := range q {
-		switch k {
-		case "status", "type", "dueBefore", "overdue", "cursor", "limit":
-		default:
-			bad(k, "is not a known query parameter")
-		}
-	}
 	if s := q["status"]; s != "" {
 		st := Status(s)
 		if !slices.Contains(Statuses, st) {

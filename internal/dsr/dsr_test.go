@@ -12,40 +12,6 @@ import (
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
-func TestNormalizeEmail(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"Ada@Example.com", "ada@example.com", true},
-		{"  ada@example.com\t", "ada@example.com", true},
-		{"ADA.LOVELACE+dsr@EXAMPLE.CO.UK", "ada.lovelace+dsr@example.co.uk", true},
-		{"", "", false},
-		{"ada", "", false},
-		{"ada@", "", false},
-		{"@example.com", "", false},
-		{"ada@example", "", false},
-		{"Ada <ada@example.com>", "", false},
-		{"ada@example..com", "", false},
-		{"ada@@example.com", "", false},
-		{"ada @example.com", "", false},
-		{strings.Repeat("a", 65) + "@example.com", "", false},
-		{"a@" + strings.Repeat("b", 250) + ".com", "", false},
-	}
-	for _, tc := range tests {
-		got, err := dsr.NormalizeEmail(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-		if err != nil && dsr.ErrorCodeOf(err) != dsr.EInvalid {
-			t.Errorf("NormalizeEmail(%q) error code %q", tc.in, dsr.ErrorCodeOf(err))
-		}
-		if err != nil && tc.in != "" && strings.Contains(err.Error(), strings.TrimSpace(tc.in)) {
-			t.Errorf("error echoes the input: %v", err)
-		}
-	}
-}
-
 func TestDeadlineDue(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {

@@ -6,6 +6,7 @@ package dsr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrorCode classifies a domain error. One place (package httpapi) turns
@@ -25,6 +26,9 @@ const (
 	EForbidden ErrorCode = "forbidden"
 	// ENotImplemented: a valid request this version does not process yet.
 	ENotImplemented ErrorCode = "not_implemented"
+	// ETooMany: a limit is reached (per person, per client, per request);
+	// the error's RetryAfter says when it passes.
+	ETooMany ErrorCode = "too_many"
 )
 
 // FieldError names one invalid field of an input and why it is invalid.
@@ -40,6 +44,10 @@ type Error struct {
 	Code    ErrorCode
 	Message string
 	Fields  []FieldError
+	// RetryAfter is how long until an ETooMany limit passes, and Limit
+	// which limit it is (Limit* names).
+	RetryAfter time.Duration
+	Limit      string
 }
 
 func (e *Error) Error() string {

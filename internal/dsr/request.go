@@ -175,3 +175,39 @@ type TaskMessage struct {
 	// Purpose ("upheld" or "overridden") instead of processing the request.
 	Decision string `json:"decision,omitempty"`
 }
+
+// ParseRequestMessage decodes a request-queue message, strictly (DecodeStrict).
+func ParseRequestMessage(body string) (RequestMessage, error) {
+	var m RequestMessage
+	if err := DecodeStrict([]byte(body), &m); err != nil {
+		return m, err
+	}
+	if m.RequestID == "" {
+		return m, Invalid("the message is invalid", FieldError{Field: "requestId", Reason: "is required"})
+	}
+	return m, nil
+}
+
+// ParseTaskMessage decodes a task-queue message, strictly (DecodeStrict).
+// A dead-letter queue holds request and task messages alike: with
+// needPurpose false, a request message (no purpose) is a task message too.
+func ParseTaskMessage(body string, needPurpose bool) (TaskMessage, error) {
+	var t TaskMessage
+	if err := DecodeStrict([]byte(body), &t); err != nil {
+		return t, err
+	}
+	var fields []FieldError
+	if t.RequestID == "" {
+		fields = append(fields, FieldError{Field: "requestId", Reason: "is required"})
+	}
+	if needPurpose && t.Purpose == "" {
+		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
+	}
+	if t.Chunk < 0 {
+		fields = append(fields, FieldError{Field: "chunk", Reason: "must not be negative"})
+	}
+	if len(fields) > 0 {
+		return t, Invalid("the message is invalid", fields...)
+	}
+	return t, nil
+}

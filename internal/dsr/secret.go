@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -84,4 +85,52 @@ func (h *Hasher) Subject(normalized string) string {
 	mac := hmac.New(sha256.New, h.pepper)
 	mac.Write([]byte("subject\x00" + normalized))
 	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Client returns the keyed hash of a client's address, the key of its
+// per-client limit: the address itself is never stored.
+func (h *Hasher) Client(address string) string {
+	mac := hmac.New(sha256.New, h.pepper)
+	mac.Write([]byte("client\x00" + address))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Canary returns the value the suppression table's canary entry holds for
+// this pepper: a function started with another pepper than the one the
+// table was written with sees another value, and refuses to run (every
+// suppression would silently stop matching).
+func (h *Hasher) Canary() string {
+	mac := hmac.New(sha256.New, h.pepper)
+	mac.Write([]byte("canary\x00the pepper the suppression list is keyed with"))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// SealCursor authenticates an opaque position raw for scope (a list's
+// filters, a request's trail): only the pepper's holder makes a cursor that
+// OpenCursor takes back, so a forged or foreign cursor never reaches a
+// database.
+func (h *Hasher) SealCursor(scope, raw string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(raw)) + "." + base64.RawURLEncoding.EncodeToString(h.cursorMAC(scope, raw))
+}
+
+// OpenCursor returns the position a cursor sealed for scope holds, or an
+// EInvalid error naming the field "cursor" for anything else.
+func (h *Hasher) OpenCursor(field, scope, sealed string) (string, error) {
+	bad := Invalid("the query is invalid", FieldError{Field: field, Reason: "is not a cursor of this list; start again without it"})
+	body, tag, ok := strings.Cut(sealed, ".")
+	if !ok {
+		return "", bad
+	}
+	raw, err1 := base64.RawURLEncoding.DecodeString(body)
+	mac, err2 := base64.RawURLEncoding.DecodeString(tag)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, h.cursorMAC(scope, string(raw))) {
+		return "", bad
+	}
+	return string(raw), nil
+}
+
+func (h *Hasher) cursorMAC(scope, raw string) []byte {
+	mac := hmac.New(sha256.New, h.pepper)
+	mac.Write([]byte("cursor\x00" + scope + "\x00" + raw))
+	return mac.Sum(nil)[:16]
 }

@@ -1,11 +1,7 @@
 package dsr
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -124,41 +120,4 @@ func ParseVerify(body []byte) (string, error) {
 		return "", Invalid("the request body is invalid", FieldError{Field: "code", Reason: "must be 6 digits"})
 	}
 	return c, nil
-}
-
-// DecodeStrict decodes one JSON object into v, refusing bodies over
-// MaxBodyBytes, invalid UTF-8, unknown fields, and trailing data.
-func DecodeStrict(body []byte, v any) error {
-	if len(body) > MaxBodyBytes {
-		return Invalid(fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
-	}
-	if !utf8.Valid(body) {
-		return Invalid("the request body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.Is(err, io.EOF):
-			return Invalid("the request body is empty; a JSON object is required")
-		case errors.As(err, &typeErr):
-			return Invalid("the request body is invalid", FieldError{Field: typeErr.Field, Reason: "has the wrong type: want " + typeErr.Type.String()})
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			if len(name) > 64 {
-				name = name[:64]
-			}
-			return Invalid("the request body is invalid", FieldError{Field: name, Reason: "is not a known field"})
-		default:
-			return Invalid("the request body is not a valid JSON object")
-		}
-	}
-	if dec.More() {
-		return Invalid("the request body holds more than one JSON value")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Invalid("the request body holds more than one JSON value")
-	}
-	return nil
 }

@@ -40,6 +40,20 @@ func TestParseSubmission(t *testing.T) {
 		{name: "empty", body: ``, fields: []string{}},
 		{name: "two values", body: `{"type":"access","email":"a@b.co"} {}`, fields: []string{}},
 		{name: "array", body: `[]`, fields: []string{}},
+		{name: "duplicate key", body: `{"type":"access","type":"erasure","email":"a@b.co"}`, fields: []string{"type"}},
+		{name: "duplicate key, same value", body: `{"type":"access","email":"a@b.co","email":"a@b.co"}`, fields: []string{"email"}},
+		{name: "field name in another case", body: `{"Type":"access","EMAIL":"a@b.co"}`, fields: []string{"Type"}},
+		{name: "null for a string", body: `{"type":"access","email":null}`, fields: []string{"email"}},
+		{name: "null for an absent field", body: `{"type":"access","email":"a@b.co","scope":null}`, fields: []string{"scope"}},
+		{name: "null in an array", body: `{"type":"objection","email":"a@b.co","purposes":["customer_care",null]}`, fields: []string{"purposes[1]"}},
+		{name: "number in an array", body: `{"type":"objection","email":"a@b.co","purposes":[1]}`, fields: []string{"purposes[0]"}},
+		{name: "string for an array", body: `{"type":"objection","email":"a@b.co","purposes":"customer_care"}`, fields: []string{"purposes"}},
+		{name: "trailing garbage", body: `{"type":"access","email":"a@b.co"}x`, fields: []string{}},
+		{name: "object", body: `"access"`, fields: []string{}},
+		{name: "null body", body: `null`, fields: []string{}},
+		{name: "number body", body: `1`, fields: []string{}},
+		{name: "long unknown name is cut", body: `{"type":"access","email":"a@b.co","` + strings.Repeat("n", 3000) + `":1}`, fields: []string{strings.Repeat("n", 64)}},
+		{name: "invalid UTF-8", body: "{\"type\":\"access\",\"email\":\"a\xff@b.co\"}", fields: []string{}},
 		{name: "too large", body: `{"type":"access","email":"a@b.co","x":"` + strings.Repeat("x", dsr.MaxBodyBytes) + `"}`, fields: []string{}},
 	}
 	for _, tc := range tests {
@@ -69,6 +83,11 @@ func TestParseSubmission(t *testing.T) {
 			}
 			if strings.Contains(de.Message, "a@b.co") || strings.Contains(de.Message, "ada@") {
 				t.Errorf("message echoes the address: %s", de.Message)
+			}
+			for _, f := range append(de.Fields, dsr.FieldError{Reason: de.Message}) {
+				if strings.ContainsAny(f.Reason, "*[]") || strings.Contains(f.Reason, "dsr.") || strings.Contains(f.Reason, "json:") {
+					t.Errorf("the error names a Go type or the decoder: %q", f.Reason)
+				}
 			}
 		})
 	}
@@ -122,6 +141,80 @@ func FuzzParseVerify(f *testing.F) {
 		}
 		if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 			t.Fatalf("accepted code %q", code)
+		}
+	})
+}
+
+func TestParseTaskMessage(t *testing.T) {
+	for _, tc := range []struct {
+		body        string
+		needPurpose bool
+		ok          bool
+	}{
+		{`{"requestId":"r1","purpose":"marketing"}`, true, true},
+		{`{"requestId":"r1","purpose":"marketing","cursor":"c","chunk":2}`, true, true},
+		{`{"requestId":"r1"}`, false, true},
+		{`{"requestId":"r1"}`, true, false},
+		{`{"requestId":"r1","purpose":"marketing","chunk":-1}`, true, false},
+		{`{"requestId":"r1","purpose":"marketing","requestId":"r2"}`, true, false},
+		{`{"RequestId":"r1","purpose":"marketing"}`, true, false},
+		{`{"requestId":null,"purpose":"marketing"}`, true, false},
+		{`{"requestId":"r1","purpose":"marketing","extra":1}`, true, false},
+		{`[]`, false, false},
+	} {
+		_, err := dsr.ParseTaskMessage(tc.body, tc.needPurpose)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseTaskMessage(%s, %v): %v", tc.body, tc.needPurpose, err)
+		}
+		if err != nil && dsr.ErrorCodeOf(err) != dsr.EInvalid {
+			t.Errorf("%s: error code %q", tc.body, dsr.ErrorCodeOf(err))
+		}
+	}
+	if _, err := dsr.ParseRequestMessage(`{"requestId":"r1","requestId":"r2"}`); err == nil {
+		t.Error("a request message with a duplicate key was read")
+	}
+}
+
+func FuzzParseTaskMessage(f *testing.F) {
+	f.Add(`{"requestId":"r1","purpose":"marketing","cursor":"c","chunk":2,"decision":"upheld"}`)
+	f.Add(`{"requestId":"r1"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		m, err := dsr.ParseTaskMessage(body, true)
+		if err != nil {
+			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+				t.Fatalf("error code %q", dsr.ErrorCodeOf(err))
+			}
+			return
+		}
+		if m.RequestID == "" || m.Purpose == "" || m.Chunk < 0 {
+			t.Fatalf("accepted %+v", m)
+		}
+		if _, err := dsr.ParseRequestMessage(body); err == nil {
+			t.Fatalf("a task message with a purpose read as a request message: %s", body)
+		}
+	})
+}
+
+func FuzzOpenCursor(f *testing.F) {
+	h, err := dsr.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(h.SealCursor("list", `{"s":1}`), "list")
+	f.Add("e30.AAAA", "list")
+	f.Fuzz(func(t *testing.T, sealed, scope string) {
+		raw, err := h.OpenCursor("cursor", scope, sealed)
+		if err != nil {
+			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+				t.Fatalf("error code %q", dsr.ErrorCodeOf(err))
+			}
+			return
+		}
+		if again, err := h.OpenCursor("cursor", scope, h.SealCursor(scope, raw)); err != nil || again != raw {
+			t.Fatalf("resealed cursor opens to %q, %v; want %q", again, err, raw)
+		}
+		if _, err := h.OpenCursor("cursor", scope+"\x01", sealed); err == nil {
+			t.Fatalf("cursor %q of scope %q opens for another scope", sealed, scope)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,30 +107,102 @@ func (a *Audit) last(ctx context.Context, id string) (*dsr.AuditEntry, error) {
 	return &e, err
 }
 
+// auditPage is how many entries one read of the trail holds at most: a
+// trail of any length is read in bounded memory.
+const auditPage = 500
+
 // Entries returns request id's trail, oldest first, every page.
 func (a *Audit) Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("requestId").Equal(expression.Value(id))).Build()
+	var entries []dsr.AuditEntry
+	err := a.Walk(ctx, id, func(page []dsr.AuditEntry) error {
+		entries = append(entries, page...)
+		return nil
+	})
+	return entries, err
+}
+
+// Walk calls each with request id's trail, oldest first, a page of at most
+// 500 entries at a time (strongly consistent reads).
+func (a *Audit) Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error {
+	in, err := a.query(id, expression.Key("requestId").Equal(expression.Value(id)))
 	if err != nil {
-		return nil, fmt.Errorf("audit trail: %w", err)
+		return fmt.Errorf("audit trail: %w", err)
 	}
-	in := &dynamodb.QueryInput{
+	in.Limit = aws.Int32(auditPage)
+	for {
+		out, err := a.Client.Query(ctx, in)
+		if err != nil {
+			return fmt.Errorf("audit trail: %w", err)
+		}
+		page, err := fromAuditItems(out.Items)
+		if err != nil {
+			return fmt.Errorf("audit trail: %w", err)
+		}
+		if len(page) > 0 {
+			if err := each(page); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// Page returns the newest limit entries of request id's trail numbered
+// below before (every entry when before <= 0), oldest first, and whether
+// older entries remain.
+func (a *Audit) Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error) {
+	key := expression.Key("requestId").Equal(expression.Value(id))
+	if before > 0 {
+		key = key.And(expression.Key("seq").LessThan(expression.Value(before)))
+	}
+	in, err := a.query(id, key)
+	if err != nil {
+		return nil, false, fmt.Errorf("audit page: %w", err)
+	}
+	// One more than asked tells whether older entries remain.
+	in.ScanIndexForward, in.Limit = aws.Bool(false), aws.Int32(int32(limit+1))
+	out, err := a.Client.Query(ctx, in)
+	if err != nil {
+		return nil, false, fmt.Errorf("audit page: %w", err)
+	}
+	page, err := fromAuditItems(out.Items)
+	if err != nil {
+		return nil, false, fmt.Errorf("audit page: %w", err)
+	}
+	more := len(page) > limit
+	page = page[:min(len(page), limit)]
+	slices.Reverse(page)
+	return page, more, nil
+}
+
+func (a *Audit) query(id string, key expression.KeyConditionBuilder) (*dynamodb.QueryInput, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.QueryInput{
 		TableName: &a.Table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	}
-	var entries []dsr.AuditEntry
-	err = queryPages(ctx, a.Client, in, func(item map[string]types.AttributeValue) error {
+	}, nil
+}
+
+func fromAuditItems(items []map[string]types.AttributeValue) ([]dsr.AuditEntry, error) {
+	out := make([]dsr.AuditEntry, 0, len(items))
+	for _, item := range items {
 		var it auditItem
 		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return err
+			return nil, err
 		}
 		e, err := fromAuditItem(it)
-		entries = append(entries, e)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("audit trail: %w", err)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
 	}
-	return entries, nil
+	return out, nil
 }
 
 // queryPages runs in page after page until the last, calling each for every

@@ -81,6 +81,14 @@ func TestAuditContract(t *testing.T) {
 	}, storetest.Options{Sequential: !atomicWrites})
 }
 
+func TestLimitsContract(t *testing.T) {
+	client, names := provisioned(t)
+	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
+	storetest.RunLimits(t, func(*testing.T) storetest.LimitStore {
+		return &dynamo.Limits{Client: client, Table: names["LimitsTable"].Ref}
+	}, storetest.Options{Sequential: !atomicWrites})
+}
+
 func TestProvenanceContract(t *testing.T) {
 	client, names := provisioned(t)
 	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"

@@ -110,3 +110,47 @@ func (s *Suppressions) Remove(ctx context.Context, subjectKey, scope, requestID 
 	}
 	return nil
 }
+
+// canaryKey is the suppression table's canary entry, which no subject key
+// (64 hex digits) can name.
+var canaryKey = map[string]types.AttributeValue{
+	"subjectKey": &types.AttributeValueMemberS{Value: "#canary"}, "scope": &types.AttributeValueMemberS{Value: "#pepper"},
+}
+
+// Canary writes value as the table's canary entry unless it has one, and
+// returns the canary as stored: value, or what the first function to start
+// with this table wrote.
+func (s *Suppressions) Canary(ctx context.Context, value string) (string, error) {
+	item := map[string]types.AttributeValue{"check": &types.AttributeValueMemberS{Value: value}}
+	for k, v := range canaryKey {
+		item[k] = v
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("subjectKey"))).Build()
+	if err != nil {
+		return "", fmt.Errorf("pepper canary: %w", err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.Table, Item: item, ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return value, nil
+	case !errors.As(err, &ccf):
+		return "", fmt.Errorf("pepper canary: %w", err)
+	}
+	old := ccf.Item
+	if old == nil { // an emulator that does not return the item
+		out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: canaryKey, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return "", fmt.Errorf("pepper canary: %w", err)
+		}
+		old = out.Item
+	}
+	check, ok := old["check"].(*types.AttributeValueMemberS)
+	if !ok {
+		return "", fmt.Errorf("pepper canary: the entry holds no check value")
+	}
+	return check.Value, nil
+}

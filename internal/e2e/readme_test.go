@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
 // TestReadmeSession runs what a new user runs: the `make run` program
@@ -34,7 +36,8 @@ func TestReadmeSession(t *testing.T) {
 	}
 	// The person continues in the same terminal: one shell runs both blocks.
 	session := shellBlock(t, string(readme), "## Try it") + shellBlock(t, string(readme), "### Object, erase, and ask the suppression list") +
-		shellBlock(t, string(readme), "### The DPO dashboard's routes") + shellBlock(t, string(readme), "### Provenance, recipients and the retention job")
+		shellBlock(t, string(readme), "### The DPO dashboard's routes") + shellBlock(t, string(readme), "### Provenance, recipients and the retention job") +
+		shellBlock(t, string(readme), "### Limits and strict input")
 	if !strings.Contains(session, "API=http://127.0.0.1:3000") {
 		t.Fatalf("the README session no longer starts with API=http://127.0.0.1:3000:\n%s", session)
 	}
@@ -49,7 +52,7 @@ func TestReadmeSession(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	var logs lockedBuffer
+	var logs dsrtest.LockedBuffer
 	prefix := "readme-" + hex.EncodeToString(b)
 	run := exec.Command(bin, "-template", filepath.Join(root, "template.yaml"), "-addr", addr,
 		"-prefix", prefix, "-outbox", filepath.Join(work, ".local", "outbox"))
@@ -95,7 +98,9 @@ func TestReadmeSession(t *testing.T) {
 		`"type":"erasure","status":"completed"`, `"reason": "erasure (Art. 17(1))"`, `"restrictedUntil"`, `"earlierReportsDeleted": 1`, `"status":410`,
 		`{"items":[`, `"subject":"a***@e***.com"`, `"byStatus":{`, `{"intact":true,"entries":`,
 		`"recipient": "Example Print GmbH"`, "purpose is not a purpose of the registry", `"recipient": "Call Centre Ltd"`,
-		`"source": "support e-mail"`, `"itemsRead":`} {
+		`"source": "support e-mail"`, `"itemsRead":`,
+		"400 400 400 429", "HTTP/1.1 429", "Retry-After:", "too many wrong codes were entered for this address today", `"status":415`,
+		`"field":"type","reason":"is given more than once"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)
 		}

@@ -31,6 +31,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/samtemplate"
@@ -409,24 +410,6 @@ func lambdaEnv(t *testing.T, cfg aws.Config, fn samtemplate.Function) map[string
 	return env
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -464,7 +447,7 @@ func invokeUnderRIE(t *testing.T, rie, bootstrap string, env map[string]string, 
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	sort.Strings(cmd.Env)
-	out := &lockedBuffer{}
+	out := &dsrtest.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 
 	start := time.Now()

@@ -9,8 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -37,6 +41,7 @@ var statusOf = map[dsr.ErrorCode]int{
 	dsr.EForbidden:       http.StatusForbidden,
 
 	dsr.ENotImplemented: http.StatusNotImplemented,
+	dsr.ETooMany:        http.StatusTooManyRequests,
 }
 
 // Unavailable marks an error as a passing failure of a dependency: the client
@@ -70,7 +75,11 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 	p := Problem{}
 	var de *dsr.Error
 	var un *Unavailable
+	var mt *mediaTypeError
 	switch {
+	case errors.As(err, &mt):
+		p.Status = http.StatusUnsupportedMediaType
+		p.Detail = mt.Error()
 	case errors.As(err, &de) && de.Code != dsr.EInternal:
 		p.Status = statusOf[de.Code]
 		p.Detail = de.Message
@@ -85,10 +94,19 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 		p.Detail = "Something went wrong on our side. Please try again later."
 	}
 	r := ProblemResponse(p)
-	if p.Status == http.StatusServiceUnavailable {
+	switch {
+	case p.Status == http.StatusServiceUnavailable:
 		r.Headers["Retry-After"] = "5"
+	case p.Status == http.StatusTooManyRequests:
+		r.Headers["Retry-After"] = strconv.Itoa(RetryAfterSeconds(de.RetryAfter))
 	}
 	return r
+}
+
+// RetryAfterSeconds is d in whole seconds for a Retry-After header: rounded
+// up, and at least 1.
+func RetryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // ProblemResponse answers p, filling in its type and title from its status.
@@ -107,10 +125,7 @@ func ProblemResponse(p Problem) events.APIGatewayV2HTTPResponse {
 // BearerToken returns the token of an "Authorization: Bearer <token>" header
 // of req (header names are lower-case in payload 2.0), or "".
 func BearerToken(req events.APIGatewayV2HTTPRequest) string {
-	h := req.Headers["authorization"]
-	if h == "" {
-		h = req.Headers["Authorization"]
-	}
+	h := header(req, "authorization")
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
@@ -118,9 +133,83 @@ func BearerToken(req events.APIGatewayV2HTTPRequest) string {
 	return strings.TrimSpace(token)
 }
 
-// Body returns the request body as bytes, decoding base64 when API Gateway
+// mediaTypeError is a body that is not JSON: 415.
+type mediaTypeError struct{}
+
+func (*mediaTypeError) Error() string {
+	return "The body must be JSON, sent with Content-Type: application/json (charset, if given, utf-8)."
+}
+
+// JSONBody returns the body of a route that reads JSON: only a body sent as
+// application/json (with no parameter but an optional charset=utf-8) is
+// read, anything else is 415, so that a page on another site cannot post
+// to the API as a "simple" cross-site request (text/plain, forms), which
+// browsers send without asking CORS first.
+func JSONBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
+	if !isJSON(header(req, "content-type")) {
+		return nil, &mediaTypeError{}
+	}
+	return body(req)
+}
+
+func isJSON(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return false
+		}
+	}
+	return true
+}
+
+// header returns the value of header name (lower case) of req; API Gateway
+// sends header names in lower case, tests and samples sometimes do not.
+func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// MaxQueryName bounds how much of an unknown query parameter's name an
+// error repeats.
+const MaxQueryName = 64
+
+// Query returns req's query parameters if each is one of allowed and has a
+// value; an unknown name (its first MaxQueryName characters, never its
+// value) or an empty value is a 400. An empty value is refused, not read as
+// absent: a parameter is either given or left out.
+func Query(req events.APIGatewayV2HTTPRequest, allowed ...string) (map[string]string, error) {
+	var fields []dsr.FieldError
+	for k, v := range req.QueryStringParameters {
+		switch {
+		case !slices.Contains(allowed, k):
+			if r := []rune(k); len(r) > MaxQueryName {
+				k = string(r[:MaxQueryName])
+			}
+			fields = append(fields, dsr.FieldError{Field: k, Reason: "is not a query parameter of this route"})
+		case v == "":
+			fields = append(fields, dsr.FieldError{Field: k, Reason: "is empty; give a value or leave the parameter out"})
+		}
+	}
+	if len(fields) > 0 {
+		slices.SortFunc(fields, func(a, b dsr.FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return nil, dsr.Invalid("the query is invalid", fields...)
+	}
+	return req.QueryStringParameters, nil
+}
+
+// body returns the request body as bytes, decoding base64 when API Gateway
 // encoded it.
-func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
+func body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if !req.IsBase64Encoded {
 		return []byte(req.Body), nil
 	}

@@ -3,6 +3,8 @@ package intake
 import (
 	"context"
 	"net/http"
+	"net/netip"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -19,43 +21,90 @@ const (
 	RouteCertificate = "GET /v1/requests/{id}/certificate"
 )
 
+// queryParameters are the query parameters each route reads.
+var queryParameters = map[string][]string{RouteReport: {"format"}}
+
 // Handler adapts Service to API Gateway HTTP API (payload 2.0) events.
-type Handler struct{ Service *Service }
+type Handler struct {
+	Service *Service
+	// ClientAddressHeader names the header that carries the client's
+	// address when the API is only reachable through a proxy that sets it
+	// (CloudFront: "cloudfront-viewer-address"); empty: the connection's
+	// source address (requestContext.http.sourceIp).
+	ClientAddressHeader string
+}
 
 // Handle serves one HTTP API event. It never returns an error: every failure
 // is an HTTP answer with a problem+json body.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	s := h.Service
-	id := req.PathParameters["id"]
-	token := httpapi.BearerToken(req)
-	var (
-		status = http.StatusOK
-		out    any
-		err    error
-	)
-	switch req.RouteKey {
-	case RouteSubmit:
-		var body []byte
-		if body, err = httpapi.Body(req); err == nil {
-			out, err = s.Submit(ctx, body)
-			status = http.StatusAccepted
-		}
-	case RouteVerify:
-		var body []byte
-		if body, err = httpapi.Body(req); err == nil {
-			out, err = s.Verify(ctx, id, token, body)
-		}
-	case RouteStatus:
-		out, err = s.Status(ctx, id, token)
-	case RouteReport:
-		out, err = s.ReportLink(ctx, id, token, req.QueryStringParameters["format"])
-	case RouteCertificate:
-		out, err = s.CertificateLink(ctx, id, token)
-	default:
-		err = dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
-	}
+	out, status, err := h.route(ctx, req)
 	if err != nil {
 		return httpapi.Error(ctx, s.Log, err), nil
 	}
 	return httpapi.JSON(status, out), nil
+}
+
+func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, int, error) {
+	s := h.Service
+	id, token := req.PathParameters["id"], httpapi.BearerToken(req)
+	query, err := httpapi.Query(req, queryParameters[req.RouteKey]...)
+	if err != nil {
+		return nil, 0, err
+	}
+	switch req.RouteKey {
+	case RouteSubmit, RouteVerify:
+		// Every write counts against the client's bucket, valid or not.
+		if err := s.AdmitClient(ctx, h.clientAddress(req)); err != nil {
+			return nil, 0, err
+		}
+		body, err := httpapi.JSONBody(req)
+		if err != nil {
+			return nil, 0, err
+		}
+		if req.RouteKey == RouteSubmit {
+			out, err := s.Submit(ctx, body)
+			return out, http.StatusAccepted, err
+		}
+		out, err := s.Verify(ctx, id, token, body)
+		return out, http.StatusOK, err
+	case RouteStatus:
+		out, err := s.Status(ctx, id, token)
+		return out, http.StatusOK, err
+	case RouteReport:
+		out, err := s.ReportLink(ctx, id, token, query["format"])
+		return out, http.StatusOK, err
+	case RouteCertificate:
+		out, err := s.CertificateLink(ctx, id, token)
+		return out, http.StatusOK, err
+	}
+	return nil, 0, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
+}
+
+// clientAddress is the address the client's limit is kept for: an IPv4
+// address, or the /64 network of an IPv6 address (one subscriber's usual
+// allocation), from ClientAddressHeader if set and readable, else the
+// connection's source.
+func (h *Handler) clientAddress(req events.APIGatewayV2HTTPRequest) string {
+	addr, err := netip.ParseAddr(req.RequestContext.HTTP.SourceIP)
+	if h.ClientAddressHeader != "" {
+		// CloudFront-Viewer-Address is "address:port", an IPv6 address
+		// without brackets: the port is always cut off.
+		v := strings.TrimSpace(req.Headers[strings.ToLower(h.ClientAddressHeader)])
+		if i := strings.LastIndexByte(v, ':'); i > 0 {
+			if a, herr := netip.ParseAddr(strings.Trim(v[:i], "[]")); herr == nil {
+				addr, err = a, nil
+			}
+		}
+	}
+	if err != nil {
+		return "unknown"
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		if p, err := addr.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return addr.String()
 }

@@ -6,6 +6,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -45,16 +46,31 @@ type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
+// Limiter keeps the limits' counts (dynamo.Limits): each person's quota,
+// each client's token bucket, each request's links per hour, and the day's
+// digest of people who reached a limit.
+type Limiter interface {
+	UpdateQuota(ctx context.Context, subjectKey string, now time.Time, change func(*dsr.Quota) error) error
+	TakeRate(ctx context.Context, key string, r dsr.Rate, now time.Time) (time.Duration, error)
+	CountWindow(ctx context.Context, key string, limit int, until time.Time) (bool, error)
+	CountReached(ctx context.Context, day, limit string) error
+}
+
 // LinkTTL is how long a signed report link stays valid (api.md: at most 5 minutes).
 const LinkTTL = 5 * time.Minute
 
 // Service implements the subject routes.
 type Service struct {
-	Store    Store
-	Queue    Queue
-	Mailer   Mailer
-	Links    Links
-	Audit    Auditor // the audit trail; nil records nothing (tests that do not look at it)
+	Store   Store
+	Queue   Queue
+	Mailer  Mailer
+	Links   Links
+	Audit   Auditor // the audit trail; nil records nothing (tests that do not look at it)
+	Limiter Limiter
+	Limits  dsr.Limits // what Limiter holds each person, client and request to
+	// Metrics receives an EMF record each time a limit refuses (os.Stdout
+	// in Lambda); nil writes none.
+	Metrics  io.Writer
 	Hasher   *dsr.Hasher
 	Registry dsr.Registry
 	Deadline dsr.DeadlinePolicy
@@ -103,6 +119,11 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		return nil, err
 	}
 	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	// The person's quota first: a code and a place among their open
+	// requests, or a 429 before anything is stored or sent.
+	if err := s.quota(ctx, sub.Email, now, func(q *dsr.Quota) error { return q.Admit(id, now.Add(dsr.CodeTTL), now, s.Limits) }); err != nil {
+		return nil, err
+	}
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
 		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds,
@@ -113,24 +134,11 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		r.DueAt = s.Deadline.Due(now, 1)
 	}
 	if err := s.Store.Create(ctx, r); err != nil {
+		s.release(ctx, r, now)
 		return nil, fmt.Errorf("submit: %w", err)
 	}
 	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, code)); err != nil {
-		// Without the code the request can never be verified: end it now
-		// rather than leave it waiting, and let the person submit again.
-		if terr := s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
-			dsr.Changes{FailureReason: "the verification code could not be sent"}); terr != nil {
-			s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", id, "error", terr.Error())
-		} else {
-			for _, step := range [][2]string{
-				{dsr.AuditReceived, string(r.Type) + " request; the verification code could not be e-mailed"},
-				{dsr.AuditExpired, "the verification code could not be sent"},
-			} {
-				if aerr := s.audit(ctx, id, dsr.ActorSystem+":intake", step[0], step[1], now); aerr != nil {
-					s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", id, "error", aerr.Error())
-				}
-			}
-		}
+		s.endUnsent(ctx, r, now)
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
 	}
 	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditReceived, string(r.Type)+" request; verification code e-mailed", now); err != nil {
@@ -142,6 +150,26 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		out.DueAt = &r.DueAt
 	}
 	return out, nil
+}
+
+// endUnsent ends request r, whose code could not be e-mailed: without it the
+// request can never be verified, so it ends now rather than wait, and the
+// person may submit again.
+func (s *Service) endUnsent(ctx context.Context, r *dsr.Request, now time.Time) {
+	s.release(ctx, r, now)
+	if err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
+		dsr.Changes{FailureReason: "the verification code could not be sent"}); err != nil {
+		s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", r.ID, "error", err.Error())
+		return
+	}
+	for _, step := range [][2]string{
+		{dsr.AuditReceived, string(r.Type) + " request; the verification code could not be e-mailed"},
+		{dsr.AuditExpired, "the verification code could not be sent"},
+	} {
+		if err := s.audit(ctx, r.ID, dsr.ActorSystem+":intake", step[0], step[1], now); err != nil {
+			s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", r.ID, "error", err.Error())
+		}
+	}
 }
 
 // authorize returns the request id if token is its status token, and the one
@@ -185,68 +213,109 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 		}
 		return dsr.View{}, dsr.Errorf(dsr.EGone, "the verification code has expired; please submit a new request")
 	}
+	// The person's wrong-code budget is spent before the code is compared
+	// (a right code gives it back), so parallel guesses each count, across
+	// all the person's requests; then the request's own attempt.
+	budget := 0
+	if err := s.quota(ctx, r.Email, now, func(q *dsr.Quota) error {
+		err := q.Guess(now, s.Limits)
+		budget = s.Limits.WrongCodesPerDay - q.Wrong
+		return err
+	}); err != nil {
+		return dsr.View{}, err
+	}
 	used, err := s.Store.UseAttempt(ctx, id, now)
 	if err != nil {
-		if dsr.ErrorCodeOf(err) != dsr.EConflict {
-			return dsr.View{}, fmt.Errorf("verify: %w", err)
-		}
-		// No attempt left, or another try moved the request on.
-		if r, err = s.Store.Get(ctx, id); err != nil {
-			return dsr.View{}, fmt.Errorf("verify: %w", err)
-		}
-		if v, done, err := s.verifiedOrEnded(r, code); done {
-			return v, err
-		}
-		if err := s.expire(ctx, r, now, "too many wrong verification codes"); err != nil {
-			return dsr.View{}, err
-		}
-		return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
+		s.giveBack(ctx, r, now, false) // not compared
+		return s.noAttempt(ctx, r, code, now, err)
 	}
 	if !s.Hasher.CodeMatches(id, code, r.CodeHash) {
-		s.Log.InfoContext(ctx, "wrong verification code", "dsrId", id, "attempt", used.CodeAttempts)
-		if used.CodeAttempts >= dsr.MaxCodeAttempts {
-			if err := s.expire(ctx, r, now, "too many wrong verification codes"); err != nil {
-				return dsr.View{}, err
-			}
-			return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
-		}
-		left := dsr.MaxCodeAttempts - used.CodeAttempts
-		return dsr.View{}, dsr.Invalid(fmt.Sprintf("the code is wrong; %d attempt(s) left", left),
-			dsr.FieldError{Field: "code", Reason: "does not match the code we sent"})
+		return dsr.View{}, s.wrongCode(ctx, r, used.CodeAttempts, budget, now)
 	}
+	return s.queue(ctx, r, code, now)
+}
+
+// noAttempt answers a verification whose attempt could not be spent (err):
+// the request has none left, or another try moved it on.
+func (s *Service) noAttempt(ctx context.Context, r *dsr.Request, code string, now time.Time, err error) (dsr.View, error) {
+	if dsr.ErrorCodeOf(err) != dsr.EConflict {
+		return dsr.View{}, fmt.Errorf("verify: %w", err)
+	}
+	if r, err = s.Store.Get(ctx, r.ID); err != nil {
+		return dsr.View{}, fmt.Errorf("verify: %w", err)
+	}
+	if v, done, err := s.verifiedOrEnded(r, code); done {
+		return v, err
+	}
+	if err := s.expire(ctx, r, now, "too many wrong verification codes"); err != nil {
+		return dsr.View{}, err
+	}
+	return dsr.View{}, dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
+}
+
+// wrongCode answers the request's attempts-th wrong code, with budget of
+// the person's wrong codes left today: 400 with the attempts left, or 410
+// once the request has none.
+func (s *Service) wrongCode(ctx context.Context, r *dsr.Request, attempts, budget int, now time.Time) error {
+	s.Log.InfoContext(ctx, "wrong verification code", "dsrId", r.ID, "attempt", attempts)
+	if attempts >= dsr.MaxCodeAttempts {
+		if err := s.expire(ctx, r, now, "too many wrong verification codes"); err != nil {
+			return err
+		}
+		return dsr.Errorf(dsr.EGone, "too many wrong codes; this request has expired, please submit a new one")
+	}
+	msg := "the code is wrong; no attempt is left today: please try again tomorrow (UTC)"
+	if left := min(dsr.MaxCodeAttempts-attempts, budget); left > 0 {
+		msg = fmt.Sprintf("the code is wrong; %d attempt(s) left", left)
+	}
+	return dsr.Invalid(msg, dsr.FieldError{Field: "code", Reason: "does not match the code we sent"})
+}
+
+// queue queues request r, whose code was right, and answers its view. The
+// right code's guess goes back to the person's budget whatever happens, and
+// the request's place among the open ones once it is queued.
+func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now time.Time) (dsr.View, error) {
 	// Queue first, then move on: a message for a request not yet queued is
 	// retried by dispatch, while a request queued without a message would
 	// never be answered.
-	if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: id}); err != nil {
+	if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: r.ID}); err != nil {
+		s.giveBack(ctx, r, now, false) // still awaiting: the person tries again
 		return dsr.View{}, &httpapi.Unavailable{Err: fmt.Errorf("verify: queue request: %w", err)}
 	}
 	ch := dsr.Changes{VerifiedAt: now}
 	if s.Deadline.Start == dsr.ClockAtVerification {
 		ch.DueAt = s.Deadline.Due(now, 1)
 	}
-	err = s.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch)
+	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch)
 	switch {
 	case err == nil:
 		r.Status, r.VerifiedAt = dsr.StatusQueued, now
 		if !ch.DueAt.IsZero() {
 			r.DueAt = ch.DueAt
 		}
-		if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditVerified, "code verified; queued", now); err != nil {
-			return dsr.View{}, err
+		// The step first: dispatch appends its own as soon as it sees the
+		// request queued.
+		aerr := s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditVerified, "code verified; queued", now)
+		s.giveBack(ctx, r, now, true)
+		if aerr != nil {
+			return dsr.View{}, aerr
 		}
-		s.Log.InfoContext(ctx, "request verified", "dsrId", id, "event", "verified")
+		s.Log.InfoContext(ctx, "request verified", "dsrId", r.ID, "event", "verified")
 		return r.View(), nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
+		s.giveBack(ctx, r, now, false)
 		return dsr.View{}, fmt.Errorf("verify: %w", err)
 	}
 	// A concurrent verification (or expiry) won; answer with what it stored.
-	if r, err = s.Store.Get(ctx, id); err != nil {
+	s.giveBack(ctx, r, now, true)
+	stored, err := s.Store.Get(ctx, r.ID)
+	if err != nil {
 		return dsr.View{}, fmt.Errorf("verify: %w", err)
 	}
-	if v, done, err := s.verifiedOrEnded(r, code); done {
+	if v, done, err := s.verifiedOrEnded(stored, code); done {
 		return v, err
 	}
-	return r.View(), nil
+	return stored.View(), nil
 }
 
 // verifiedOrEnded answers a verification of a request that no longer awaits
@@ -270,6 +339,7 @@ func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, rea
 	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason})
 	switch {
 	case err == nil:
+		s.release(ctx, r, now)
 		return s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditExpired, reason, now)
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return fmt.Errorf("expire request: %w", err)
@@ -342,6 +412,9 @@ func (s *Service) CertificateLink(ctx context.Context, id, token string) (*Link,
 // sign checks that the object still exists (410 once retention deleted it)
 // and signs a GET of it valid for LinkTTL.
 func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link, error) {
+	if err := s.linkWindow(ctx, id); err != nil {
+		return nil, err
+	}
 	ok, err := s.Links.Exists(ctx, key)
 	if err != nil {
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("%s link: %w", what, err)}

@@ -45,16 +45,22 @@ func (l *fakeLinks) PresignGet(_ context.Context, key string, ttl time.Duration)
 }
 
 type env struct {
-	h      *intake.Handler
-	store  *memstore.Requests
-	queue  *fakeQueue
-	mailer *dsrtest.Mailer
-	links  *fakeLinks
-	audit  *memstore.Audit
-	now    time.Time
+	h       *intake.Handler
+	store   *memstore.Requests
+	queue   *fakeQueue
+	mailer  *dsrtest.Mailer
+	links   *fakeLinks
+	audit   *memstore.Audit
+	limits  *memstore.Limits
+	metrics *dsrtest.LockedBuffer
+	now     time.Time
+	client  string // the source address of calls
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv is the subject routes on fakes, with the API's limits.
+func newEnv(t *testing.T) *env { return newEnvWith(t, dsr.DefaultLimits) }
+
+func newEnvWith(t *testing.T, l dsr.Limits) *env {
 	t.Helper()
 	hasher, err := dsr.NewHasher([]byte("test pepper, long enough to use"))
 	if err != nil {
@@ -62,23 +68,44 @@ func newEnv(t *testing.T) *env {
 	}
 	reg := dsrtest.Registry(t)
 	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, links: &fakeLinks{objects: map[string]bool{}},
-		audit: &memstore.Audit{}, now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC)}
+		audit: &memstore.Audit{}, limits: &memstore.Limits{}, metrics: &dsrtest.LockedBuffer{},
+		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC), client: "198.51.100.7"}
 	e.h = &intake.Handler{Service: &intake.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
+		Limiter: e.limits, Limits: l, Metrics: e.metrics,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
 	}}
 	return e
 }
 
+// manyGuesses are limits under which a request's own five attempts are
+// reached before the person's daily budget.
+var manyGuesses = dsr.Limits{OpenPerPerson: 3, CodesPerDay: 5, WrongCodesPerDay: 100, LinksPerHour: 10, Client: dsr.DefaultLimits.Client}
+
 func (e *env) call(t *testing.T, route, id, token, body string, query map[string]string) (int, map[string]any, events.APIGatewayV2HTTPResponse) {
 	t.Helper()
 	req := events.APIGatewayV2HTTPRequest{RouteKey: route, Body: body, Headers: map[string]string{}, QueryStringParameters: query}
+	if strings.HasPrefix(route, "POST ") {
+		req.Headers["content-type"] = "application/json"
+	}
 	if id != "" {
 		req.PathParameters = map[string]string{"id": id}
 	}
 	if token != "" {
 		req.Headers["authorization"] = "Bearer " + token
 	}
+	return e.do(t, req)
+}
+
+// callWith submits body to route with headers as given.
+func (e *env) callWith(t *testing.T, route, body string, headers map[string]string) (int, map[string]any, events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	return e.do(t, events.APIGatewayV2HTTPRequest{RouteKey: route, Body: body, Headers: headers})
+}
+
+func (e *env) do(t *testing.T, req events.APIGatewayV2HTTPRequest) (int, map[string]any, events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	req.RequestContext.HTTP.SourceIP = e.client
 	resp, err := e.h.Handle(context.Background(), req)
 	if err != nil {
 		t.Fatalf("handler returned an error: %v", err)
@@ -252,7 +279,7 @@ func wrongCode(code string) string {
 }
 
 func TestVerifyWrongCodes(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, manyGuesses)
 	id, token, code := e.submit(t)
 	for i := 1; i <= 4; i++ {
 		status, m, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+wrongCode(code)+`"}`, nil)
@@ -364,9 +391,11 @@ func TestUnknownRoute(t *testing.T) {
 }
 
 // TestParallelGuessesEachCount fires many wrong codes at once: only the
-// limit's worth get a "wrong code" answer, every other one ends the request.
+// request's five attempts get a "wrong code" answer, every other one ends the
+// request (with a daily budget larger than five; TestWrongCodeBudget has the
+// API's).
 func TestParallelGuessesEachCount(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvWith(t, manyGuesses)
 	id, token, code := e.submit(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -377,7 +406,7 @@ func TestParallelGuessesEachCount(t *testing.T) {
 			defer wg.Done()
 			resp, _ := e.h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{
 				RouteKey: intake.RouteVerify, PathParameters: map[string]string{"id": id},
-				Headers: map[string]string{"authorization": "Bearer " + token}, Body: `{"code":"` + wrongCode(code) + `"}`,
+				Headers: map[string]string{"authorization": "Bearer " + token, "content-type": "application/json"}, Body: `{"code":"` + wrongCode(code) + `"}`,
 			})
 			mu.Lock()
 			statuses[resp.StatusCode]++

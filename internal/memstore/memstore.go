@@ -268,6 +268,17 @@ func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, ext
 type Suppressions struct {
 	mu      sync.Mutex
 	entries []dsr.Suppression
+	canary  string
+}
+
+// Canary is the in-memory form of dynamo.Suppressions.Canary.
+func (s *Suppressions) Canary(_ context.Context, value string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.canary == "" {
+		s.canary = value
+	}
+	return s.canary, nil
 }
 
 // Add is the in-memory form of dynamo.Suppressions.Add.
@@ -359,6 +370,27 @@ func (a *Audit) Entries(_ context.Context, id string) ([]dsr.AuditEntry, error) 
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.entries[id]), nil
+}
+
+// Walk is the in-memory form of dynamo.Audit.Walk (pages of 500 entries).
+func (a *Audit) Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error {
+	entries, _ := a.Entries(ctx, id)
+	for page := range slices.Chunk(entries, 500) {
+		if err := each(page); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Page is the in-memory form of dynamo.Audit.Page.
+func (a *Audit) Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error) {
+	entries, _ := a.Entries(ctx, id)
+	if before > 0 {
+		entries = slices.DeleteFunc(entries, func(e dsr.AuditEntry) bool { return e.Seq >= before })
+	}
+	from := max(0, len(entries)-limit)
+	return entries[from:], from > 0, nil
 }
 
 // Actions returns the actions of request id's trail, oldest first (for tests).

@@ -22,3 +22,7 @@ func TestAuditContract(t *testing.T) {
 func TestProvenanceContract(t *testing.T) {
 	storetest.RunProvenance(t, func(*testing.T) storetest.ProvenanceStore { return &memstore.Provenance{} }, storetest.Options{})
 }
+
+func TestLimitsContract(t *testing.T) {
+	storetest.RunLimits(t, func(*testing.T) storetest.LimitStore { return &memstore.Limits{} }, storetest.Options{})
+}

@@ -6,16 +6,18 @@ package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/emf"
 )
 
 // UnverifiedFor is how long a request may wait for its code to be verified.
@@ -41,9 +43,15 @@ type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
+// Limits reads the day's digest of the per-person limits people reached.
+type Limits interface {
+	Digest(ctx context.Context, day string) (dsr.LimitDigest, error)
+}
+
 // Handler runs the monitor on each scheduled event.
 type Handler struct {
 	Store      Store
+	Limits     Limits // nil: no limits in the digest
 	Mailer     Mailer
 	DPOAddress string
 	// Metrics receives one EMF line per run (os.Stdout in Lambda, where
@@ -60,6 +68,19 @@ type Run struct {
 	Expired int
 	Overdue []*dsr.Request
 	DueSoon []*dsr.Request
+	// Limited is the digest of the UTC day before the run's: how many
+	// people reached each per-person limit (a sign of someone guessing
+	// codes or mail-bombing an address).
+	Limited dsr.LimitDigest
+}
+
+// limitedPeople is how many people reached a per-person limit.
+func (r *Run) limitedPeople() int {
+	n := 0
+	for _, c := range r.Limited.People {
+		n += c
+	}
+	return n
 }
 
 // Handle runs the monitor for the event's time (its schedule's time).
@@ -76,7 +97,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		return err
 	}
 	h.Log.InfoContext(ctx, "deadline monitor ran", "expired", run.Expired, "overdue", len(run.Overdue), "dueWithin7Days", len(run.DueSoon), "event", "monitored")
-	if run.Expired+len(run.Overdue)+len(run.DueSoon) == 0 {
+	if run.Expired+len(run.Overdue)+len(run.DueSoon)+run.limitedPeople() == 0 {
 		return nil
 	}
 	if err := h.Mailer.Send(ctx, Digest(run, h.DPOAddress)); err != nil {
@@ -98,6 +119,13 @@ func (h *Handler) now() time.Time {
 // requests due before now+7d, page by page from the status/due index.
 func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 	run := &Run{At: now}
+	if h.Limits != nil {
+		var err error
+		if run.Limited, err = h.Limits.Digest(ctx, now.AddDate(0, 0, -1).Format(time.DateOnly)); err != nil {
+			// The deadlines matter more: expire and warn without it.
+			h.Log.ErrorContext(ctx, "limits digest not read", "error", err.Error())
+		}
+	}
 	for cursor := ""; ; {
 		ids, next, err := h.Store.Unverified(ctx, now.Add(-UnverifiedFor), cursor)
 		if err != nil {
@@ -149,29 +177,19 @@ func (h *Handler) emit(run *Run) error {
 	if h.Metrics == nil {
 		return nil
 	}
-	rec := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": run.At.UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  "DataSubjectRequests",
-				"Dimensions": [][]string{{}},
-				"Metrics": []map[string]string{
-					{"Name": "OverdueRequests", "Unit": "Count"},
-					{"Name": "RequestsDueWithin7Days", "Unit": "Count"},
-					{"Name": "UnverifiedRequestsExpired", "Unit": "Count"},
-				},
-			}},
-		},
+	return emf.Write(h.Metrics, run.At, nil, map[string]int{
 		"OverdueRequests":           len(run.Overdue),
 		"RequestsDueWithin7Days":    len(run.DueSoon),
 		"UnverifiedRequestsExpired": run.Expired,
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	_, err = h.Metrics.Write(append(b, '\n'))
-	return err
+		"PeopleAtLimitsYesterday":   run.limitedPeople(),
+	})
+}
+
+// limitWords explain the per-person limits in the digest.
+var limitWords = map[string]string{
+	dsr.LimitWrongCodes:   "wrong codes for one address, across its requests",
+	dsr.LimitCodes:        "codes e-mailed to one address",
+	dsr.LimitOpenRequests: "requests of one address waiting for their code",
 }
 
 // Digest is the DPO's daily message: what is overdue, what is due within 7
@@ -188,7 +206,16 @@ func Digest(run *Run, to string) dsr.Mail {
 	}
 	section("Overdue", run.Overdue)
 	section("Due within 7 days", run.DueSoon)
-	fmt.Fprintf(&b, "Unverified for 7 days and now expired: %d\n\nThe DPO dashboard has the details (GET /v1/dpo/requests?overdue=true).\n", run.Expired)
+	fmt.Fprintf(&b, "Unverified for 7 days and now expired: %d\n\n", run.Expired)
+	if n := run.limitedPeople(); n > 0 {
+		fmt.Fprintf(&b, "People who reached a per-person limit on %s (UTC): %d\n", run.Limited.Day, n)
+		for _, l := range slices.Sorted(maps.Keys(run.Limited.People)) {
+			fmt.Fprintf(&b, "  %-22s %d  %s\n", l, run.Limited.People[l], limitWords[l])
+		}
+		b.WriteString("Their new requests and codes waited until the next day. Many wrong codes for one address\n" +
+			"is someone trying to guess a code for another person's data; the metric LimitReached has each refusal.\n\n")
+	}
+	b.WriteString("The DPO dashboard has the details (GET /v1/dpo/requests?overdue=true).\n")
 	subject := fmt.Sprintf("Data-subject requests: %d overdue, %d due within 7 days", len(run.Overdue), len(run.DueSoon))
 	return dsr.Mail{To: to, Subject: subject, Text: b.String(), RequestID: "digest"}
 }

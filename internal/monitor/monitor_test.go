@@ -97,3 +97,41 @@ func TestMonitor(t *testing.T) {
 		t.Errorf("quiet day: %v, %d mails", err, len(mailer.Mails))
 	}
 }
+
+// The digest tells the DPO how many people reached a per-person limit the
+// day before: a day that was quiet otherwise sends it too.
+func TestDigestOfLimits(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 20, 6, 0, 0, 0, time.UTC)
+	limits := &memstore.Limits{}
+	for _, l := range []string{dsr.LimitWrongCodes, dsr.LimitWrongCodes, dsr.LimitCodes} {
+		if err := limits.CountReached(ctx, "2027-02-19", l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := limits.CountReached(ctx, "2027-02-20", dsr.LimitOpenRequests); err != nil { // today's: the next digest's
+		t.Fatal(err)
+	}
+	mailer := &dsrtest.Mailer{}
+	var metrics bytes.Buffer
+	h := &monitor.Handler{Store: &memstore.Requests{}, Limits: limits, Mailer: mailer, DPOAddress: "dpo@shop.example", Metrics: &metrics,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now}); err != nil {
+		t.Fatal(err)
+	}
+	if len(mailer.Mails) != 1 {
+		t.Fatalf("%d digests, want 1", len(mailer.Mails))
+	}
+	text := mailer.Mails[0].Text
+	for _, want := range []string{"per-person limit on 2027-02-19 (UTC): 3", "wrong_codes_per_day    2", "codes_per_day          1"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("digest lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, dsr.LimitOpenRequests) {
+		t.Errorf("today's count is in yesterday's digest:\n%s", text)
+	}
+	if !strings.Contains(metrics.String(), `"PeopleAtLimitsYesterday":3`) {
+		t.Errorf("metrics: %s", metrics.String())
+	}
+}

@@ -252,6 +252,7 @@ func TestTemplate(t *testing.T) {
 			Environment: env(map[string]string{
 				"REQUEST_QUEUE_URL": "http://sqs/RequestQueue", "TASK_QUEUE_URL": "http://sqs/TaskQueue",
 				"SUPPRESSION_TABLE": "dsr-local-SuppressionTable", "SENDER_ADDRESS": "privacy@example.com",
+				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret",
 			}),
 			Events: []Event{
 				{Name: "Audit", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/audit", Method: "GET", Authorizer: "DpoAuthorizer"},
@@ -267,9 +268,12 @@ func TestTemplate(t *testing.T) {
 		{
 			LogicalID: "IntakeFunction", Timeout: 10 * time.Second, MemorySize: 256,
 			Environment: env(map[string]string{
-				"REQUEST_QUEUE_URL": "http://sqs/RequestQueue",
-				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret",
-				"SENDER_ADDRESS":    "privacy@example.com",
+				"REQUEST_QUEUE_URL":     "http://sqs/RequestQueue",
+				"PEPPER_SECRET_ARN":     "arn:secret:PepperSecret",
+				"SENDER_ADDRESS":        "privacy@example.com",
+				"LIMITS_TABLE":          "dsr-local-LimitsTable",
+				"SUPPRESSION_TABLE":     "dsr-local-SuppressionTable",
+				"CLIENT_ADDRESS_HEADER": "",
 			}),
 			Events: []Event{
 				{Name: "Certificate", Type: "HttpApi", Path: "/v1/requests/{id}/certificate", Method: "GET"},
@@ -282,14 +286,14 @@ func TestTemplate(t *testing.T) {
 		},
 		{
 			LogicalID: "MonitorFunction", Timeout: 2 * time.Minute, MemorySize: 256,
-			Environment: env(map[string]string{"SENDER_ADDRESS": "privacy@example.com", "DPO_ADDRESS": "privacy@example.com"}),
+			Environment: env(map[string]string{"SENDER_ADDRESS": "privacy@example.com", "DPO_ADDRESS": "privacy@example.com", "LIMITS_TABLE": "dsr-local-LimitsTable"}),
 			Events:      []Event{{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true}},
 		},
 		{
 			LogicalID: "ProvenanceFunction", Timeout: 30 * time.Second, MemorySize: 256,
 			Environment: env(map[string]string{
 				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret", "PROVENANCE_DLQ_URL": "dsr-local-ProvenanceDeadLetterQueue",
-				"PROVENANCE_MAX_RECEIVES": "5",
+				"PROVENANCE_MAX_RECEIVES": "5", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
 			}),
 			Events: []Event{sqs("Provenance", "ProvenanceQueue")},
 		},

@@ -54,25 +54,23 @@ type Options struct {
 	Sequential bool
 }
 
+// concurrently runs f(0) to f(n-1) at once, or one after another when
+// o.Sequential, and waits for them.
+func (o Options) concurrently(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		if o.Sequential {
+			f(i)
+			continue
+		}
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}
+
 // Run runs the contract against the store newStore returns.
 func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
-	// parallel runs n calls of f, at once unless o.Sequential.
-	parallel := func(n int, f func()) {
-		var wg sync.WaitGroup
-		for range n {
-			wg.Add(1)
-			if o.Sequential {
-				f()
-				wg.Done()
-				continue
-			}
-			go func() {
-				defer wg.Done()
-				f()
-			}()
-		}
-		wg.Wait()
-	}
+	parallel := func(n int, f func()) { o.concurrently(n, func(int) { f() }) }
 	ctx := context.Background()
 	now := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
 
@@ -636,14 +634,21 @@ type SuppressionStore interface {
 	Add(ctx context.Context, entries []dsr.Suppression) error
 	Entries(ctx context.Context, subjectKey string) ([]dsr.Suppression, error)
 	Remove(ctx context.Context, subjectKey, scope, requestID string) error
+	Canary(ctx context.Context, value string) (string, error)
 }
 
 // RunSuppressions runs the suppression list's contract against the store
-// newStore returns.
+// newStore returns, a list never used before.
 func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
 	s := newStore(t)
+	// The first pepper's canary stays: a later one is told the first.
+	for _, try := range []string{"pepper one", "pepper two", "pepper one"} {
+		if got, err := s.Canary(ctx, try); err != nil || got != "pepper one" {
+			t.Errorf("Canary(%q) = %q, %v; want the first, %q", try, got, err, "pepper one")
+		}
+	}
 	key, other := fmt.Sprintf("%064d", seq.Add(1)), fmt.Sprintf("%064d", seq.Add(1))
 	objection := []dsr.Suppression{
 		{SubjectKey: key, Scope: "marketing", Reason: dsr.SuppressedByObjection, Since: at, RequestID: "R1"},
@@ -693,6 +698,8 @@ func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore)
 type AuditStore interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
+	Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error
+	Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error)
 }
 
 // RunAudit runs the audit trail's contract: entries come back oldest first as
@@ -713,22 +720,11 @@ func RunAudit(t *testing.T, newStore func(t *testing.T) AuditStore, o Options) {
 			t.Fatal(err)
 		}
 	}
-	var wg sync.WaitGroup
-	for i := range 6 {
-		wg.Add(1)
-		f := func() {
-			defer wg.Done()
-			if err := s.Append(ctx, id, dsr.ActorSystem+":worker", dsr.AuditPurposeDone, fmt.Sprint("purpose p", i), at.Add(time.Minute)); err != nil {
-				t.Error(err)
-			}
+	o.concurrently(6, func(i int) {
+		if err := s.Append(ctx, id, dsr.ActorSystem+":worker", dsr.AuditPurposeDone, fmt.Sprint("purpose p", i), at.Add(time.Minute)); err != nil {
+			t.Error(err)
 		}
-		if o.Sequential {
-			f()
-		} else {
-			go f()
-		}
-	}
-	wg.Wait()
+	})
 	got, err := s.Entries(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -743,5 +739,52 @@ func RunAudit(t *testing.T, newStore func(t *testing.T) AuditStore, o Options) {
 	}
 	if c := dsr.VerifyAuditChain(id, got); !c.Intact {
 		t.Errorf("chain: %+v", c)
+	}
+	runAuditPages(t, s, id, got)
+}
+
+// runAuditPages checks that a trail read newest page first, and walked
+// oldest first, is the trail.
+func runAuditPages(t *testing.T, s AuditStore, id string, all []dsr.AuditEntry) {
+	ctx := context.Background()
+	seqs := func(es []dsr.AuditEntry) []int {
+		out := []int{}
+		for _, e := range es {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	type page struct {
+		Seqs []int
+		More bool
+	}
+	var pages []page
+	for before := 0; ; {
+		es, more, err := s.Page(ctx, id, before, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, page{seqs(es), more})
+		if !more {
+			break
+		}
+		before = es[0].Seq
+	}
+	want := []page{{[]int{6, 7, 8, 9}, true}, {[]int{2, 3, 4, 5}, true}, {[]int{1}, false}}
+	if diff := cmp.Diff(want, pages); diff != "" {
+		t.Errorf("pages, newest first (-want +got):\n%s", diff)
+	}
+	if es, more, err := s.Page(ctx, id, 0, 9); err != nil || more || len(es) != 9 {
+		t.Errorf("one page of the whole trail: %d entries, more %v, %v", len(es), more, err)
+	}
+	var walked []dsr.AuditEntry
+	if err := s.Walk(ctx, id, func(p []dsr.AuditEntry) error { walked = append(walked, p...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(all, walked); diff != "" {
+		t.Errorf("walked (-want +got):\n%s", diff)
+	}
+	if es, more, err := s.Page(ctx, "01JA"+fmt.Sprintf("%022d", seq.Add(1)), 0, 4); err != nil || more || len(es) != 0 {
+		t.Errorf("a request without a trail: %v %v %v", es, more, err)
 	}
 }

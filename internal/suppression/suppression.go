@@ -36,9 +36,13 @@ func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus
 	if err != nil {
 		return dsr.SuppressionStatus{}, err
 	}
-	entries, err := h.List.Entries(ctx, h.Hasher.Subject(c.Email))
-	if err != nil {
-		return dsr.SuppressionStatus{}, err
+	var entries []dsr.Suppression
+	for _, form := range append([]string{c.Email}, dsr.EarlierForms(c.Email)...) {
+		e, err := h.List.Entries(ctx, h.Hasher.Subject(form))
+		if err != nil {
+			return dsr.SuppressionStatus{}, err
+		}
+		entries = append(entries, e...)
 	}
 	p, _ := h.Registry.Lookup(c.Purpose) // ParseSuppressionCheck checked it
 	st := dsr.Suppressed(entries, p)
@@ -51,7 +55,10 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if req.RouteKey != RouteCheck {
 		return httpapi.Error(ctx, h.Log, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")), nil
 	}
-	body, err := httpapi.Body(req)
+	if _, err := httpapi.Query(req); err != nil {
+		return httpapi.Error(ctx, h.Log, err), nil
+	}
+	body, err := httpapi.JSONBody(req)
 	if err != nil {
 		return httpapi.Error(ctx, h.Log, err), nil
 	}

@@ -27,6 +27,9 @@ func TestCheck(t *testing.T) {
 	ctx := context.Background()
 	if err := list.Add(ctx, []dsr.Suppression{
 		{SubjectKey: hasher.Subject("grace@example.com"), Scope: "marketing", Reason: dsr.SuppressedByObjection, Since: since},
+		{SubjectKey: hasher.Subject("ada@xn--exmple-cua.com"), Scope: dsr.ScopeAll, Reason: dsr.SuppressedByErasure, Since: since},
+		// Written under the earlier rule, which kept the domain in Unicode.
+		{SubjectKey: hasher.Subject("lin@bücher.example"), Scope: "marketing", Reason: dsr.SuppressedByObjection, Since: since},
 		{SubjectKey: hasher.Subject("ada@example.com"), Scope: dsr.ScopeAll, Reason: dsr.SuppressedByErasure, Since: since},
 	}); err != nil {
 		t.Fatal(err)
@@ -36,20 +39,29 @@ func TestCheck(t *testing.T) {
 		name, body string
 		status     int
 		want       string
+		header     string // Content-Type; "" is application/json
 	}{
-		{"erased: every purpose", `{"email":"Ada@Example.com","purpose":"billing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z"}`},
-		{"objected purpose", `{"email":"grace@example.com","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z"}`},
-		{"other purpose", `{"email":"grace@example.com","purpose":"billing"}`, 200, `{"suppressed":false}`},
-		{"unknown person", `{"email":"alan@example.com","purpose":"marketing"}`, 200, `{"suppressed":false}`},
-		{"unknown purpose", `{"email":"grace@example.com","purpose":"astrology"}`, 400, ""},
-		{"missing purpose", `{"email":"grace@example.com"}`, 400, ""},
-		{"bad address", `{"email":"grace","purpose":"marketing"}`, 400, ""},
-		{"unknown field", `{"email":"grace@example.com","purpose":"marketing","x":1}`, 400, ""},
-		{"malformed", `{"email":`, 400, ""},
+		{"erased: every purpose", `{"email":"Ada@Example.com","purpose":"billing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z"}`, ""},
+		{"objected purpose", `{"email":"grace@example.com","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z"}`, ""},
+		{"other purpose", `{"email":"grace@example.com","purpose":"billing"}`, 200, `{"suppressed":false}`, ""},
+		{"unknown person", `{"email":"alan@example.com","purpose":"marketing"}`, 200, `{"suppressed":false}`, ""},
+		{"unknown purpose", `{"email":"grace@example.com","purpose":"astrology"}`, 400, "", ""},
+		{"missing purpose", `{"email":"grace@example.com"}`, 400, "", ""},
+		{"bad address", `{"email":"grace","purpose":"marketing"}`, 400, "", ""},
+		{"unknown field", `{"email":"grace@example.com","purpose":"marketing","x":1}`, 400, "", ""},
+		{"malformed", `{"email":`, 400, "", ""},
+		{"IDN and its A-label are one person", `{"email":"ada@exämple.com","purpose":"billing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z"}`, ""},
+		{"an entry of the earlier rule", `{"email":"Lin@xn--bcher-kva.example","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z"}`, ""},
+		{"not JSON", `{"email":"grace@example.com","purpose":"marketing"}`, 415, "", "text/plain"},
+		{"duplicate key", `{"email":"grace@example.com","purpose":"billing","purpose":"marketing"}`, 400, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := h.Handle(ctx, events.APIGatewayV2HTTPRequest{RouteKey: suppression.RouteCheck, Body: tc.body})
+			ct := tc.header
+			if ct == "" {
+				ct = "application/json"
+			}
+			resp, err := h.Handle(ctx, events.APIGatewayV2HTTPRequest{RouteKey: suppression.RouteCheck, Body: tc.body, Headers: map[string]string{"content-type": ct}})
 			if err != nil {
 				t.Fatal(err)
 			}

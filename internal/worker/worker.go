@@ -118,9 +118,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func parseTask(msg events.SQSMessage) (dsr.TaskMessage, error) {
-	var t dsr.TaskMessage
-	if err := json.Unmarshal([]byte(msg.Body), &t); err != nil || t.RequestID == "" || t.Purpose == "" || t.Chunk < 0 {
-		return t, fmt.Errorf("message is not a task message")
+	t, err := dsr.ParseTaskMessage(msg.Body, true)
+	if err != nil {
+		return t, fmt.Errorf("message is not a task message: %w", err)
 	}
 	return t, nil
 }

@@ -3,7 +3,9 @@
 package dsrtest
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/privacyops/dsr/internal/dsr"
@@ -58,4 +60,24 @@ func (m *Mailer) Send(_ context.Context, mail dsr.Mail) error {
 	}
 	m.Mails = append(m.Mails, mail)
 	return nil
+}
+
+// LockedBuffer collects output written from several goroutines (a process's
+// output, metrics) while a test reads it, as os.Stdout takes concurrent writes.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *LockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
