@@ -366,3 +366,37 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 		t.Errorf("restricted until %v, want %v", untils, want)
 	}
 }
+
+// lostAnswerAPI puts each item twice, as an SDK retry does when the first
+// put took effect but its answer was lost: the caller sees the second
+// answer, a failed condition.
+type lostAnswerAPI struct{ dynamo.API }
+
+func (l lostAnswerAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := l.API.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return l.API.PutItem(ctx, in, opts...)
+}
+
+// A quota change whose write took effect is not applied again when the
+// retry of that write fails its condition.
+func TestQuotaChangeAppliedOnceWhenTheAnswerIsLost(t *testing.T) {
+	client, names := provisioned(t)
+	s := &dynamo.Limits{Client: lostAnswerAPI{client}, Table: names["LimitsTable"].Ref}
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	l := dsr.Limits{OpenPerPerson: 9, CodesPerDay: 9, WrongCodesPerDay: 9}
+	for i := range 3 {
+		if err := s.UpdateQuota(ctx, "k", now, func(q *dsr.Quota) error { return q.Guess(now, l) }); err != nil {
+			t.Fatalf("guess %d: %v", i+1, err)
+		}
+	}
+	var got dsr.Quota
+	if err := s.UpdateQuota(ctx, "k", now, func(q *dsr.Quota) error { got = q.Clone(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got.Wrong != 3 {
+		t.Errorf("%d wrong codes counted for 3 guesses", got.Wrong)
+	}
+}

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +41,11 @@ type quotaItem struct {
 	Pending  map[string]int64 `dynamodbav:"pending,omitempty"` // request id → code expiry, Unix ms
 	Reported []string         `dynamodbav:"reported,omitempty"`
 	Version  int              `dynamodbav:"version"`
-	TTL      int64            `dynamodbav:"ttl"`
+	// Op is the change that wrote this version: a write whose answer was
+	// lost and whose retry then failed its condition finds its own Op, and
+	// is not applied twice.
+	Op  string `dynamodbav:"op,omitempty"`
+	TTL int64  `dynamodbav:"ttl"`
 }
 
 func toQuota(it quotaItem) dsr.Quota {
@@ -54,8 +59,8 @@ func toQuota(it quotaItem) dsr.Quota {
 	return q
 }
 
-func fromQuota(key string, q dsr.Quota, version int, now time.Time) quotaItem {
-	it := quotaItem{Key: key, Day: q.Day, Codes: q.Codes, Wrong: q.Wrong, Reported: q.Reported, Version: version,
+func fromQuota(key string, q dsr.Quota, version int, op string, now time.Time) quotaItem {
+	it := quotaItem{Key: key, Day: q.Day, Codes: q.Codes, Wrong: q.Wrong, Reported: q.Reported, Version: version, Op: op,
 		TTL: now.Add(48 * time.Hour).Unix()} // past the day's end and any code's expiry
 	for id, t := range q.Pending {
 		if it.Pending == nil {
@@ -73,6 +78,8 @@ func fromQuota(key string, q dsr.Quota, version int, now time.Time) quotaItem {
 // quota each apply (change may run more than once).
 func (l *Limits) UpdateQuota(ctx context.Context, subjectKey string, now time.Time, change func(*dsr.Quota) error) error {
 	key := "subject#" + subjectKey
+	op := rand.Text()
+	var cerr error
 	for try := range quotaTries {
 		out, err := l.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &l.Table, Key: limitKey(key), ConsistentRead: aws.Bool(true)})
 		if err != nil {
@@ -82,13 +89,16 @@ func (l *Limits) UpdateQuota(ctx context.Context, subjectKey string, now time.Ti
 		if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 			return fmt.Errorf("quota: %w", err)
 		}
+		if try > 0 && it.Op == op {
+			return cerr // the last try's write took effect; its answer was lost
+		}
 		cur := toQuota(it)
 		next := cur.Clone()
-		cerr := change(&next)
+		cerr = change(&next)
 		if cur.Equal(next) {
 			return cerr
 		}
-		err = l.putQuota(ctx, fromQuota(key, next, it.Version+1, now), out.Item != nil, it.Version)
+		err = l.putQuota(ctx, fromQuota(key, next, it.Version+1, op, now), out.Item != nil, it.Version)
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
 			if err := backoff(ctx, try); err != nil {

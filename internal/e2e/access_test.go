@@ -395,7 +395,10 @@ func TestAccessRequestAWSCalls(t *testing.T) {
 	// waits that out, reading again. Those rereads are not counted against
 	// the minimum.
 	rereads := max(byOp["DispatchFunction DynamoDB.GetItem"]-1, 0)
-	if byService["SQS"] != 2 || byService["DynamoDB"]-rereads != minDynamo || byService["S3"] != minS3 {
-		t.Errorf("calls %v (%d dispatch rereads), not the design's minimum", byService, rereads)
+	// Intake's "verified" step and dispatch's "dispatched" may race for the
+	// same place in the trail: the loser reads and appends again.
+	races := lostRaces(byOp)
+	if byService["SQS"] != 2 || byService["DynamoDB"]-rereads-2*races != minDynamo || byService["S3"] != minS3 {
+		t.Errorf("calls %v (%d dispatch rereads, %d lost races), not the design's minimum", byService, rereads, races)
 	}
 }
