@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := bin
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
-FUNCTIONS := intake dispatch worker suppression dpo monitor deadletter provenance retention
+FUNCTIONS := intake dispatch worker suppression dpo monitor deadletter provenance retention keying backfill
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
@@ -76,6 +76,8 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzOpenCursor -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzAuthorize -fuzztime 20s ./internal/dpo
 	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo
+	go test -run '^$$' -fuzz FuzzStreamKeyState -fuzztime 20s ./internal/dynamo
+	go test -run '^$$' -fuzz FuzzBackfillInvoke -fuzztime 20s ./internal/keying
 	go test -run '^$$' -fuzz FuzzParseRate -fuzztime 20s ./internal/devstack
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/samtemplate
 
@@ -101,6 +103,8 @@ $(eval $(call lambda_target,MonitorFunction,monitor))
 $(eval $(call lambda_target,DeadLetterFunction,deadletter))
 $(eval $(call lambda_target,ProvenanceFunction,provenance))
 $(eval $(call lambda_target,RetentionFunction,retention))
+$(eval $(call lambda_target,KeyingFunction,keying))
+$(eval $(call lambda_target,BackfillFunction,backfill))
 
 clean:
 	rm -rf $(BIN) .aws-sam .local

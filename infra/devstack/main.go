@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/privacyops/dsr/internal/devstack"
+	"github.com/privacyops/dsr/internal/keying"
 )
 
 func main() {
@@ -203,10 +206,32 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
       curl -s --aws-sigv4 'aws:amz:%[5]s:execute-api' --user test:test -X POST %[1]s/v1/suppressions/check \
            -H 'Content-Type: application/json' -d '{"email":"ada@example.com","purpose":"newsletter"}'
 %[6]s
+    Subject keys: the purpose tables' streams are delivered to KeyingFunction. The backfill ran at start
+    (%[11]s); run it again (it walks a table once per pass; "restart":true starts a new pass) with:
+      curl -s -X POST %[1]s%[10]sBackfillFunction -d '{"purpose":"*"}'
+
     The CRM's provenance events go to the SQS queue %[8]s
     (README.md, "Provenance, recipients and the retention job"). The retention job runs daily; run it now with:
       curl -s -X POST %[1]s%[9]sRetentionFunction
 
     Ctrl-C stops everything this command started.
-`, s.URL, endpoint, s.Seeded, outbox, region, dpo, s.SeededProvenance, s.QueueURL("ProvenanceQueue"), devstack.FirePath)
+`, s.URL, endpoint, s.Seeded, outbox, region, dpo, s.SeededProvenance, s.QueueURL("ProvenanceQueue"), devstack.FirePath,
+		devstack.InvokePath, backfilled(s.Backfilled))
+}
+
+// backfilled sums up the backfill's answer at start: what it keyed per purpose.
+func backfilled(answer []byte) string {
+	var sums []keying.Summary
+	if err := json.Unmarshal(answer, &sums); err != nil || len(sums) == 0 {
+		return "no answer"
+	}
+	parts := make([]string, 0, len(sums))
+	for _, s := range sums {
+		state := "complete"
+		if !s.Complete {
+			state = "continues"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d of %d keyed, %s", s.Purpose, s.Keyed, s.Scanned, state))
+	}
+	return strings.Join(parts, "; ")
 }

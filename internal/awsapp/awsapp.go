@@ -29,6 +29,7 @@ import (
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/emf"
 	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/keying"
 	"github.com/privacyops/dsr/internal/monitor"
 	"github.com/privacyops/dsr/internal/outbox"
 	"github.com/privacyops/dsr/internal/pepper"
@@ -154,7 +155,7 @@ func limitsPolicy(env Env) (dsr.Limits, error) {
 func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dispatch.Handler, error) {
 	r := reader{env: env}
 	table, queueURL, suppressions := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
-	auditTable := r.need("AUDIT_TABLE")
+	auditTable, requestQueueURL, keyingTable := r.need("AUDIT_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("KEYING_TABLE")
 	if err := r.err("dispatch"); err != nil {
 		return nil, err
 	}
@@ -162,12 +163,14 @@ func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*di
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &dispatch.Handler{
 		Store:        &dynamo.Requests{Client: ddb, Table: table},
-		Queue:        &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
 		Audit:        &dynamo.Audit{Client: ddb, Table: auditTable},
+		Keyed:        &dynamo.Keying{Client: ddb, Table: keyingTable},
+		Requeue:      &sqsqueue.Queue{Client: sqsc, URL: requestQueueURL},
 		Registry:     reg,
 		Log:          log,
 	}, nil
@@ -258,6 +261,56 @@ func Provenance(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) 
 		Store:       &dynamo.Provenance{Client: ddb, Table: table},
 		DeadLetters: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: dlqURL},
 		Hasher:      hasher, Registry: reg, Years: years, MaxReceives: receives, Log: log,
+	}, nil
+}
+
+// keyer builds the Keyer the stream consumer and the backfill share, with
+// the pepper checked against the suppression table's canary.
+func keyer(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger, fn string) (*keying.Keyer, dsr.Registry, *dynamodb.Client, error) {
+	r := reader{env: env}
+	secretID, suppressions, keyingTable := r.need("PEPPER_SECRET_ARN"), r.need("SUPPRESSION_TABLE"), r.need("KEYING_TABLE")
+	if err := r.err(fn); err != nil {
+		return nil, nil, nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", fn, err)
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	hasher, err := checkedHasher(ctx, cfg, secretID, &dynamo.Suppressions{Client: ddb, Table: suppressions}, env)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", fn, err)
+	}
+	return &keying.Keyer{
+		Contacts: &dynamo.Contacts{Client: ddb}, Ledger: &dynamo.Keying{Client: ddb, Table: keyingTable},
+		Hasher: hasher, Metrics: os.Stdout, Log: log,
+	}, reg, ddb, nil
+}
+
+// Keying builds the purpose tables' stream consumer.
+func Keying(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*keying.Handler, error) {
+	k, reg, _, err := keyer(ctx, cfg, env, log, "keying")
+	if err != nil {
+		return nil, err
+	}
+	return &keying.Handler{Keyer: k, Read: dynamo.StreamKeyState, Registry: reg, Log: log}, nil
+}
+
+// Backfill builds the subject-key backfill.
+func Backfill(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*keying.Backfill, error) {
+	r := reader{env: env}
+	queueURL, keyingTable := r.need("BACKFILL_QUEUE_URL"), r.need("KEYING_TABLE")
+	if err := r.err("backfill"); err != nil {
+		return nil, err
+	}
+	k, reg, ddb, err := keyer(ctx, cfg, env, log, "backfill")
+	if err != nil {
+		return nil, err
+	}
+	return &keying.Backfill{
+		Keyer: k, Passes: &dynamo.Keying{Client: ddb, Table: keyingTable},
+		Continue: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
+		Registry: reg, Reserve: 20 * time.Second, Log: log,
 	}, nil
 }
 
@@ -383,7 +436,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*monitor.Handler, error) {
 	r := reader{env: env}
 	table, sender, dpoAddr := r.need("REQUESTS_TABLE"), r.need("SENDER_ADDRESS"), r.need("DPO_ADDRESS")
-	auditTable, limitsTable := r.need("AUDIT_TABLE"), r.need("LIMITS_TABLE")
+	auditTable, limitsTable, keyingTable := r.need("AUDIT_TABLE"), r.need("LIMITS_TABLE"), r.need("KEYING_TABLE")
 	if err := r.err("monitor"); err != nil {
 		return nil, err
 	}
@@ -391,6 +444,7 @@ func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*mon
 	return &monitor.Handler{
 		Store:      &dynamo.Requests{Client: ddb, Table: table},
 		Limits:     &dynamo.Limits{Client: ddb, Table: limitsTable},
+		Unkeyable:  &dynamo.Keying{Client: ddb, Table: keyingTable},
 		Mailer:     mailer(cfg, env, sender),
 		DPOAddress: dpoAddr,
 		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},

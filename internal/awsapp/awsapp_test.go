@@ -13,7 +13,7 @@ import (
 )
 
 const registry = `
-- {purpose: marketing, table: m, subjectIndex: i, identifier: email, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete}
+- {purpose: marketing, table: m, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete}
 `
 
 func TestConfigurationErrors(t *testing.T) {
@@ -22,6 +22,7 @@ func TestConfigurationErrors(t *testing.T) {
 		"REQUESTS_TABLE": "t", "TASK_QUEUE_URL": "http://q", "REPORTS_BUCKET": "b", "PURPOSE_REGISTRY": registry,
 		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "SUPPRESSION_TABLE": "s", "AUDIT_TABLE": "a",
 		"PROVENANCE_TABLE": "p", "RECIPIENT_NOTICE_QUEUE_URL": "http://n", "RETENTION_QUEUE_URL": "http://r",
+		"KEYING_TABLE": "k",
 	}
 	env := func(over map[string]string) awsapp.Env {
 		return func(k string) string {
@@ -44,7 +45,7 @@ func TestConfigurationErrors(t *testing.T) {
 		{"dispatch builds", func(e awsapp.Env) error {
 			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
 			return err
-		}, nil, ""},
+		}, map[string]string{"REQUEST_QUEUE_URL": "http://q"}, ""},
 		{"deadletter builds", func(e awsapp.Env) error {
 			_, err := awsapp.DeadLetter(context.Background(), aws.Config{}, e, log)
 			return err
@@ -58,7 +59,7 @@ func TestConfigurationErrors(t *testing.T) {
 			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
 			return err
 		},
-			map[string]string{"PURPOSE_REGISTRY": "- purpose: x"}, "purpose registry"},
+			map[string]string{"PURPOSE_REGISTRY": "- purpose: x", "REQUEST_QUEUE_URL": "http://q"}, "purpose registry"},
 		{"bad reserve", func(e awsapp.Env) error {
 			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
 			return err
@@ -88,6 +89,18 @@ func TestConfigurationErrors(t *testing.T) {
 			return err
 		},
 			nil, "missing configuration: SENDER_ADDRESS, DPO_ADDRESS, LIMITS_TABLE"},
+		{"dispatch needs the request queue for requests that wait", func(e awsapp.Env) error {
+			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"KEYING_TABLE": ""}, "missing configuration: REQUEST_QUEUE_URL, KEYING_TABLE"},
+		{"keying needs the pepper and the keying table", func(e awsapp.Env) error {
+			_, err := awsapp.Keying(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"KEYING_TABLE": ""}, "missing configuration: PEPPER_SECRET_ARN, KEYING_TABLE"},
+		{"backfill needs its queue", func(e awsapp.Env) error {
+			_, err := awsapp.Backfill(context.Background(), aws.Config{}, e, log)
+			return err
+		}, nil, "missing configuration: BACKFILL_QUEUE_URL"},
 		{"retention builds", func(e awsapp.Env) error {
 			_, err := awsapp.Retention(context.Background(), aws.Config{}, e, log)
 			return err

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -56,7 +57,10 @@ type Stack struct {
 	Seeded    map[string]int
 	// SeededProvenance is how many provenance entries were seeded per subject.
 	SeededProvenance map[string]int
-	URL              string
+	// Backfilled is the subject-key backfill's answer at start: per purpose,
+	// what it scanned and keyed.
+	Backfilled json.RawMessage
+	URL        string
 	// DpoToken is a JWT for the DPO routes, minted at start (see MintToken)
 	// with the subject local-dpo in the group dpo, valid DpoTokenTTL; empty
 	// if the template declares no JWT authorizer.
@@ -73,6 +77,9 @@ type Stack struct {
 	errs     chan error
 
 	authorizers *authorizers // the HTTP API's authorizers and the stack's signing key
+
+	streamsMu  sync.Mutex
+	streamIdle []*atomic.Int64 // per stream shard: when its last empty read started
 }
 
 // builders map a function's logical id to the awsapp constructor of its handler.
@@ -103,6 +110,12 @@ var builders = map[string]func(context.Context, aws.Config, awsapp.Env, *slog.Lo
 	},
 	"RetentionFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
 		return awsapp.Retention(ctx, c, e, l)
+	},
+	"KeyingFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Keying(ctx, c, e, l)
+	},
+	"BackfillFunction": func(ctx context.Context, c aws.Config, e awsapp.Env, l *slog.Logger) (any, error) {
+		return awsapp.Backfill(ctx, c, e, l)
 	},
 }
 
@@ -181,12 +194,14 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 	}
 	if o.Seed {
-		if s.Seeded, err = seed.Load(ctx, dynamodb.NewFromConfig(o.AWS), s.Registry); err != nil {
+		if err := s.seed(ctx); err != nil {
 			return nil, err
 		}
-		if err := s.seedProvenance(ctx); err != nil {
-			return nil, err
-		}
+	}
+	// The tables' records are keyed before the first request is dispatched:
+	// dispatch holds requests back until a purpose's backfill is complete.
+	if s.Backfilled, err = s.Invoke(ctx, BackfillFunction, []byte(`{"purpose":"*"}`)); err != nil {
+		return nil, fmt.Errorf("devstack: backfill: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -202,6 +217,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			switch ev.Type {
 			case samtemplate.EventSQS:
 				s.goPoll(runCtx, fn, ev)
+			case samtemplate.EventDynamoDB:
+				s.goStream(runCtx, fn, ev)
 			case samtemplate.EventSchedule, samtemplate.EventScheduleV2:
 				every, err := ParseRate(ev.ScheduleExpression)
 				if err != nil {
@@ -215,18 +232,58 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	return s, nil
 }
 
+// BackfillFunction is the template's subject-key backfill, which the stack
+// runs at start.
+const BackfillFunction = "BackfillFunction"
+
+// seed writes the demo records and provenance, keyed with the stack's pepper.
+func (s *Stack) seed(ctx context.Context) error {
+	hasher, err := s.hasher(ctx, "ProvenanceFunction")
+	if err != nil {
+		return fmt.Errorf("devstack: seed: %w", err)
+	}
+	if s.Seeded, err = seed.Load(ctx, dynamodb.NewFromConfig(s.opts.AWS), s.Registry, hasher); err != nil {
+		return err
+	}
+	return s.seedProvenance(ctx, hasher)
+}
+
+// hasher loads the pepper as function fn does.
+func (s *Stack) hasher(ctx context.Context, fn string) (*dsr.Hasher, error) {
+	for _, f := range s.Functions {
+		if f.LogicalID == fn {
+			return awsapp.LoadHasher(ctx, s.opts.AWS, s.environment(f)["PEPPER_SECRET_ARN"])
+		}
+	}
+	return nil, fmt.Errorf("no function %s", fn)
+}
+
+// Invoke invokes function logicalID, one that takes any event as JSON (the
+// backfill, the retention job), with payload, and returns its answer.
+func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) (json.RawMessage, error) {
+	h, ok := s.handlers[logicalID].(rawHandler)
+	if !ok {
+		return nil, fmt.Errorf("devstack: %s is not a function that takes any event", logicalID)
+	}
+	var fn samtemplate.Function
+	for _, f := range s.Functions {
+		if f.LogicalID == logicalID {
+			fn = f
+		}
+	}
+	ictx, cancel := functionContext(ctx, fn, newRequestID())
+	defer cancel()
+	return h.Invoke(ictx, payload)
+}
+
 // seedProvenance stores the demo provenance events (api.md), keyed with the
 // stack's pepper as the provenance function would key them.
-func (s *Stack) seedProvenance(ctx context.Context) error {
+func (s *Stack) seedProvenance(ctx context.Context, hasher *dsr.Hasher) error {
 	for _, fn := range s.Functions {
 		if fn.LogicalID != "ProvenanceFunction" {
 			continue
 		}
 		env := s.environment(fn)
-		hasher, err := awsapp.LoadHasher(ctx, s.opts.AWS, env["PEPPER_SECRET_ARN"])
-		if err != nil {
-			return fmt.Errorf("devstack: seed provenance: %w", err)
-		}
 		years, err := strconv.Atoi(env["PROVENANCE_RETENTION_YEARS"])
 		if err != nil {
 			return fmt.Errorf("devstack: seed provenance: PROVENANCE_RETENTION_YEARS: %w", err)

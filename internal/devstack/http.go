@@ -174,9 +174,20 @@ func (b *tokenBucket) allow(now time.Time) bool {
 // /_local/schedules/RetentionFunction. It answers the function's answer.
 const FirePath = "/_local/schedules/"
 
+// InvokePath is the local stack's own route (not the API's) that invokes a
+// function that takes any event (the backfill, the retention job) with the
+// request's body as its event: POST InvokePath + logical id, e.g.
+// /_local/invoke/BackfillFunction with {"purpose":"*"}. It answers the
+// function's answer; deployed, `aws lambda invoke` does the same.
+const InvokePath = "/_local/invoke/"
+
 func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if id, ok := strings.CutPrefix(req.URL.Path, FirePath); ok {
 		g.fire(w, req, id)
+		return
+	}
+	if id, ok := strings.CutPrefix(req.URL.Path, InvokePath); ok {
+		g.invokeLocal(w, req, id)
 		return
 	}
 	if g.cors != nil && g.cors.apply(w, req) {
@@ -215,6 +226,31 @@ func (g *gateway) fire(w http.ResponseWriter, req *http.Request, id string) {
 	if err != nil {
 		status := http.StatusInternalServerError
 		if strings.Contains(err.Error(), "not a scheduled function") {
+			status = http.StatusNotFound
+		}
+		writeMessage(w, status, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(out, '\n'))
+}
+
+// invokeLocal invokes function id with the request's body (InvokePath).
+func (g *gateway) invokeLocal(w http.ResponseWriter, req *http.Request, id string) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeMessage(w, http.StatusMethodNotAllowed, "POST invokes the function with the body as its event")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxPayload))
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, "Bad Request")
+		return
+	}
+	out, err := g.stack.Invoke(req.Context(), id, body)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if strings.Contains(err.Error(), "not a function that takes any event") {
 			status = http.StatusNotFound
 		}
 		writeMessage(w, status, err.Error())

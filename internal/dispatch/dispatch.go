@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,6 +19,18 @@ import (
 type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	SetWaiting(ctx context.Context, id, detail string, now time.Time) (bool, error)
+}
+
+// Keyed says which purposes' tables the subject-key backfill has keyed
+// (dynamo.Keying).
+type Keyed interface {
+	Keyed(ctx context.Context, purposes []string) (map[string]bool, error)
+}
+
+// Requeue sends a request message again, later.
+type Requeue interface {
+	SendRequestAfter(ctx context.Context, m dsr.RequestMessage, delay time.Duration) error
 }
 
 // Queue takes tasks.
@@ -30,9 +43,11 @@ type Suppressions interface {
 	Add(ctx context.Context, entries []dsr.Suppression) error
 }
 
-// Auditor appends steps to a request's audit trail.
+// Auditor appends steps to a request's audit trail; AppendOnce not when
+// the trail's last step is the same (a step a retry repeats).
 type Auditor interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error
 }
 
 // Handler dispatches request-queue batches.
@@ -41,9 +56,15 @@ type Handler struct {
 	Queue        Queue
 	Suppressions Suppressions
 	Audit        Auditor // nil records nothing
-	Registry     dsr.Registry
-	Log          *slog.Logger
-	Now          func() time.Time
+	// Keyed (nil: every table counts as keyed) and Requeue hold a request
+	// back while a planned purpose's table is not keyed yet.
+	Keyed    Keyed
+	Requeue  Requeue
+	Registry dsr.Registry
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	keyed sync.Map // purposes found keyed
 }
 
 // Handle dispatches every message of the batch; a message that fails is
@@ -64,53 +85,16 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return fmt.Errorf("message is not a request message: %w", err)
 	}
-	r, err := h.Store.Get(ctx, m.RequestID)
-	// Intake queues the message a moment before it records the request as
-	// queued: wait that moment out rather than a whole visibility timeout.
-	for wait := 50 * time.Millisecond; err == nil && r.Status == dsr.StatusAwaitingVerification && wait <= 800*time.Millisecond; wait *= 2 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		r, err = h.Store.Get(ctx, m.RequestID)
-	}
+	r, err := h.load(ctx, m.RequestID)
 	if err != nil {
-		return fmt.Errorf("request %s: %w", m.RequestID, err)
+		return err
 	}
 	log := h.Log.With("dsrId", r.ID)
 	switch r.Status {
 	case dsr.StatusQueued:
-		plan, err := dsr.Plan(r, h.Registry)
-		if err != nil {
+		started, err := h.start(ctx, r)
+		if err != nil || !started {
 			return err
-		}
-		// Move on first, then send: a task that arrives before the request
-		// is in progress would only wait. A redelivered message finds the
-		// request in progress and resends what is not done (idempotent).
-		err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.now(), dsr.Changes{PlannedPurposes: plan})
-		switch {
-		case err == nil:
-			r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
-			if h.Audit != nil {
-				detail := "purposes: " + strings.Join(plan, ", ")
-				if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
-					detail += "; suppression list: " + entries[0].Reason
-				}
-				if err := h.Audit.Append(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, detail, h.now()); err != nil {
-					return err
-				}
-			}
-		case dsr.ErrorCodeOf(err) != dsr.EConflict:
-			return err
-		default:
-			// Another delivery moved it on (or a DPO rejected it): go by what it stored.
-			if r, err = h.Store.Get(ctx, m.RequestID); err != nil {
-				return err
-			}
-			if r.Status != dsr.StatusInProgress {
-				return nil
-			}
 		}
 	case dsr.StatusInProgress:
 		log.InfoContext(ctx, "redelivered request message; resending tasks not done")
@@ -142,6 +126,121 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	}
 	log.InfoContext(ctx, "request dispatched", "tasks", len(tasks), "event", "dispatched")
 	return nil
+}
+
+// load reads request id. Intake queues the message a moment before it
+// records the request as queued: that moment is waited out rather than a
+// whole visibility timeout.
+func (h *Handler) load(ctx context.Context, id string) (*dsr.Request, error) {
+	r, err := h.Store.Get(ctx, id)
+	for wait := 50 * time.Millisecond; err == nil && r.Status == dsr.StatusAwaitingVerification && wait <= 800*time.Millisecond; wait *= 2 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		r, err = h.Store.Get(ctx, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// start plans queued request r and moves it in progress, once every planned
+// purpose's table is keyed; it reports whether r is in progress now (r is
+// updated), or waits.
+func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
+	plan, err := dsr.Plan(r, h.Registry)
+	if err != nil {
+		return false, err
+	}
+	if wait, err := h.awaitKeys(ctx, r, plan); err != nil || wait {
+		return false, err
+	}
+	// Move on first, then send: a task that arrives before the request is
+	// in progress would only wait. A redelivered message finds the request
+	// in progress and resends what is not done (idempotent).
+	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.now(), dsr.Changes{PlannedPurposes: plan})
+	switch {
+	case err == nil:
+		r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
+		if h.Audit == nil {
+			return true, nil
+		}
+		detail := "purposes: " + strings.Join(plan, ", ")
+		if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
+			detail += "; suppression list: " + entries[0].Reason
+		}
+		return true, h.Audit.Append(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, detail, h.now())
+	case dsr.ErrorCodeOf(err) != dsr.EConflict:
+		return false, err
+	}
+	// Another delivery moved it on (or a DPO rejected it): go by what it stored.
+	stored, err := h.Store.Get(ctx, r.ID)
+	if err != nil {
+		return false, err
+	}
+	*r = *stored
+	return r.Status == dsr.StatusInProgress, nil
+}
+
+// KeyWait is how long a request waits before it is dispatched again while
+// a planned purpose's table is being keyed.
+const KeyWait = 5 * time.Minute
+
+// awaitKeys holds request r back while the table of a purpose of plan is
+// not keyed yet (its subject-key backfill has not completed): answering then
+// could miss the person's records. The request waits, queued, with why for
+// the DPO, and its message comes back in KeyWait. Keyed purposes are
+// remembered: a table once keyed stays keyed (its stream keys every write).
+func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) (bool, error) {
+	if h.Keyed == nil {
+		return false, nil
+	}
+	var unknown []string
+	for _, p := range plan {
+		if _, ok := h.keyed.Load(p); !ok {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) == 0 {
+		return false, nil
+	}
+	keyed, err := h.Keyed.Keyed(ctx, unknown)
+	if err != nil {
+		return false, err
+	}
+	var waiting []string
+	for _, p := range unknown {
+		if keyed[p] {
+			h.keyed.Store(p, true)
+		} else {
+			waiting = append(waiting, p)
+		}
+	}
+	if len(waiting) == 0 {
+		return false, nil
+	}
+	detail := "the subject-key backfill of " + strings.Join(waiting, ", ") + " has not completed; dispatched once it has"
+	// The step first, then the state: a retry after a lost write repeats
+	// the step, which AppendOnce records once.
+	if h.Audit != nil && r.WaitingFor != detail {
+		if err := h.Audit.AppendOnce(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, h.now()); err != nil {
+			return true, err
+		}
+	}
+	if _, err := h.Store.SetWaiting(ctx, r.ID, detail, h.now()); err != nil {
+		if dsr.ErrorCodeOf(err) == dsr.EConflict {
+			return true, nil // no longer queued (a DPO rejected it): nothing to wait for
+		}
+		return true, err
+	}
+	if err := h.Requeue.SendRequestAfter(ctx, dsr.RequestMessage{RequestID: r.ID}, KeyWait); err != nil {
+		return true, err
+	}
+	h.Log.WarnContext(ctx, "request waits for the subject-key backfill", "dsrId", r.ID, "purposes", strings.Join(waiting, ","), "event", "waiting")
+	return true, nil
 }
 
 func (h *Handler) now() time.Time {

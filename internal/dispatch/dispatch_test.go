@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,4 +175,68 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 			t.Errorf("redelivery: failures %+v, sent %v", resp.BatchItemFailures, q.sent)
 		}
 	})
+}
+
+type fakeRequeue struct {
+	sent   []dsr.RequestMessage
+	delays []time.Duration
+}
+
+func (q *fakeRequeue) SendRequestAfter(_ context.Context, m dsr.RequestMessage, d time.Duration) error {
+	q.sent, q.delays = append(q.sent, m), append(q.delays, d)
+	return nil
+}
+
+// A request waits, queued and with why for the DPO, while a planned
+// purpose's table is not keyed; once the backfill completed, it goes on, and
+// the purposes found keyed are not asked again.
+func TestDispatchWaitsForTheBackfill(t *testing.T) {
+	h, store, q := setup(t, dsr.StatusQueued)
+	ctx := context.Background()
+	keying, requeue, audit := &memstore.Keying{}, &fakeRequeue{}, &memstore.Audit{}
+	h.Keyed, h.Requeue, h.Audit = keying, requeue, audit
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	if _, err := keying.SavePass(ctx, dsr.BackfillPass{Purpose: "marketing", StartedAt: now, Segments: 4, CompletedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	billing, err := keying.SavePass(ctx, dsr.BackfillPass{Purpose: "billing", StartedAt: now, Segments: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := h.Handle(ctx, msg(`{"requestId":"R1"}`)); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	r, _ := store.Get(ctx, "R1")
+	if r.Status != dsr.StatusQueued || len(q.sent) != 0 || !cmp.Equal(requeue.sent, []dsr.RequestMessage{{RequestID: "R1"}}) || requeue.delays[0] != dispatch.KeyWait {
+		t.Fatalf("while billing is backfilled: %s, %d task batches, requeued %v", r.Status, len(q.sent), requeue.sent)
+	}
+	if v := r.DPOView(now, true); v.WaitingFor == "" || !strings.Contains(v.WaitingFor, "billing") || strings.Contains(v.WaitingFor, "marketing") {
+		t.Errorf("the DPO sees %q", v.WaitingFor)
+	}
+	// The message comes back while the backfill runs: the wait is one step.
+	for range 2 {
+		if resp, err := h.Handle(ctx, msg(`{"requestId":"R1"}`)); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%+v %v", resp, err)
+		}
+	}
+	if got := audit.Actions("R1"); !slices.Equal(got, []string{dsr.AuditWaiting}) {
+		t.Errorf("trail while waiting: %v, want one waiting step", got)
+	}
+	billing.CompletedAt = now
+	if _, err := keying.SavePass(ctx, billing); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := h.Handle(ctx, msg(`{"requestId":"R1"}`)); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	r, _ = store.Get(ctx, "R1")
+	if r.Status != dsr.StatusInProgress || len(q.sent) != 1 {
+		t.Errorf("once keyed: %s, %d task batches", r.Status, len(q.sent))
+	}
+	if got := audit.Actions("R1"); !slices.Equal(got, []string{dsr.AuditWaiting, dsr.AuditDispatched}) {
+		t.Errorf("trail: %v", got)
+	}
+	if v := r.DPOView(now, true); v.WaitingFor != "" {
+		t.Errorf("a request in progress still shows %q", v.WaitingFor)
+	}
 }

@@ -14,6 +14,7 @@ const (
 	AuditReceived           = "received"            // submitted; the code is e-mailed
 	AuditVerified           = "verified"            // the right code; queued
 	AuditExpired            = "expired"             // wrong or late codes, or never verified
+	AuditWaiting            = "waiting"             // queued until a purpose table is keyed
 	AuditDispatched         = "dispatched"          // in progress, tasks sent
 	AuditPurposeDone        = "purpose_done"        // one purpose's part recorded
 	AuditCompleted          = "completed"           // report or certificate written
@@ -55,6 +56,12 @@ func (e AuditEntry) ComputeHash() string {
 		e.RequestID, strconv.Itoa(e.Seq), e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Detail, e.PrevHash,
 	}, auditFieldSeparator)))
 	return hex.EncodeToString(sum[:])
+}
+
+// IsLastStep reports whether last (nil: an empty trail) is the step of
+// actor, action and detail.
+func IsLastStep(last *AuditEntry, actor, action, detail string) bool {
+	return last != nil && last.Actor == actor && last.Action == action && last.Detail == detail
 }
 
 // NextAuditEntry returns the entry that follows prev (nil: the first) in the

@@ -39,6 +39,7 @@ type DPOView struct {
 	ExtendedMonths int         `json:"extendedMonths,omitempty"`
 	Extensions     []Extension `json:"extensions,omitempty"`
 	FailureReason  string      `json:"failureReason,omitempty"`
+	WaitingFor     string      `json:"waitingFor,omitempty"`
 	Overdue        bool        `json:"overdue"`
 	// Purposes is the per-purpose progress (detail only).
 	Purposes []PurposeProgress `json:"purposes,omitempty"`
@@ -63,6 +64,9 @@ func (r *Request) DPOView(now time.Time, detail bool) DPOView {
 	v := DPOView{
 		View: r.View(), Subject: MaskEmail(r.Email), ExtendedMonths: r.ExtendedMonths, Extensions: r.Extensions, FailureReason: r.FailureReason,
 		Overdue: r.Overdue(now),
+	}
+	if r.Status == StatusQueued {
+		v.WaitingFor = r.WaitingFor
 	}
 	if detail {
 		for _, p := range r.PlannedPurposes {

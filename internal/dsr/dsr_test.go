@@ -155,7 +155,7 @@ func TestParseRegistry(t *testing.T) {
 	if p, ok := reg.Lookup("billing"); !ok || p.Identifier != "customerEmail" || p.Erasure != dsr.ActionRestrict {
 		t.Errorf("lookup billing: %+v %v", p, ok)
 	}
-	base := "- purpose: p\n  table: t\n  subjectIndex: i\n  identifier: email\n  description: d\n  legalBasis: l\n  retention: r\n  erasure: delete\n  objection: delete\n"
+	base := "- purpose: p\n  table: t\n  subjectIndex: i\n  identifier: email\n  subjectKeyAttribute: sk\n  description: d\n  legalBasis: l\n  retention: r\n  erasure: delete\n  objection: delete\n"
 	bad := map[string]string{
 		"empty":             "",
 		"empty list":        "[]",

@@ -113,6 +113,8 @@ type Certificate struct {
 	ReceivedAt time.Time  `json:"receivedAt"`
 	VerifiedAt time.Time  `json:"verifiedAt,omitzero"`
 	Controller Controller `json:"controller"`
+	// Searched says which records were searched (SearchedForVerified).
+	Searched string `json:"searched"`
 	// Scope is the objection's scope ("direct_marketing") when it has one.
 	Scope    string                `json:"scope,omitempty"`
 	Purposes []PurposeOutcome      `json:"purposes"`
@@ -137,11 +139,14 @@ type CertificateSuppressed struct {
 
 // PurposeOutcome is what an erasure or objection did to one purpose.
 type PurposeOutcome struct {
-	Purpose         string `json:"purpose"`
-	Action          Action `json:"action"`
-	Reason          string `json:"reason"`
-	ItemsDeleted    int    `json:"itemsDeleted"`
-	ItemsRestricted int    `json:"itemsRestricted"`
+	Purpose string `json:"purpose"`
+	Action  Action `json:"action"`
+	Reason  string `json:"reason"`
+	// RecordsFound counts the subject's records the purpose's table held:
+	// ItemsDeleted and ItemsRestricted together.
+	RecordsFound    int `json:"recordsFound"`
+	ItemsDeleted    int `json:"itemsDeleted"`
+	ItemsRestricted int `json:"itemsRestricted"`
 	// RestrictedUntil is the latest date a restricted item becomes
 	// deletable, FirstDeletableAt the earliest (items dated by the
 	// registry's retentionFrom become deletable year by year).
@@ -185,7 +190,7 @@ func AssembleCertificate(req *Request, reg Registry, parts []Part, in Certificat
 	}
 	c := &Certificate{
 		RequestID: req.ID, Type: req.Type, IssuedAt: in.IssuedAt.UTC(), ReceivedAt: req.ReceivedAt.UTC(),
-		VerifiedAt: req.VerifiedAt.UTC(), Controller: in.Controller, Scope: req.Scope,
+		VerifiedAt: req.VerifiedAt.UTC(), Controller: in.Controller, Searched: SearchedForVerified, Scope: req.Scope,
 		Purposes: []PurposeOutcome{}, EarlierReportsDeleted: in.EarlierReportsDeleted,
 		CopiesElsewhere: nonNil(in.Copies), Recipients: nonNil(in.Recipients),
 	}
@@ -202,6 +207,7 @@ func AssembleCertificate(req *Request, reg Registry, parts []Part, in Certificat
 		if err != nil {
 			return nil, err
 		}
+		o.RecordsFound = o.ItemsDeleted + o.ItemsRestricted
 		c.Purposes = append(c.Purposes, o)
 	}
 	return c, nil

@@ -54,9 +54,9 @@ func TestRestrictedUntil(t *testing.T) {
 // always be objected to.
 func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
 	const yaml = `
-- {purpose: newsletter, table: n, subjectIndex: i, identifier: email, description: d, legalBasis: consent, directMarketing: true, retention: r, erasure: delete, objection: delete}
-- {purpose: care, table: c, subjectIndex: i, identifier: email, description: d, legalBasis: legitimate interests, retention: r, erasure: delete, objection: restrict}
-- {purpose: billing, table: b, subjectIndex: i, identifier: email, description: d, legalBasis: legal obligation, retention: r, retentionYears: 10, erasure: restrict, objection: none}
+- {purpose: newsletter, table: n, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: consent, directMarketing: true, retention: r, erasure: delete, objection: delete}
+- {purpose: care, table: c, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legitimate interests, retention: r, erasure: delete, objection: restrict}
+- {purpose: billing, table: b, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legal obligation, retention: r, retentionYears: 10, erasure: restrict, objection: none}
 `
 	reg, err := dsr.ParseRegistry([]byte(yaml))
 	if err != nil {

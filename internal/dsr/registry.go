@@ -27,15 +27,20 @@ const (
 // Purpose is one entry of the purpose registry: a purpose the CRM collects
 // contact data for, the table that holds it and the rules that apply to it.
 type Purpose struct {
-	Name            string `yaml:"purpose" json:"purpose"`
-	Table           string `yaml:"table" json:"table"`
-	SubjectIndex    string `yaml:"subjectIndex" json:"subjectIndex"`
-	Identifier      string `yaml:"identifier" json:"identifier"`
-	Description     string `yaml:"description" json:"description"`
-	LegalBasis      string `yaml:"legalBasis" json:"legalBasis"`
-	DirectMarketing bool   `yaml:"directMarketing" json:"directMarketing"`
-	Retention       string `yaml:"retention" json:"retention"`
-	RetentionYears  int    `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
+	Name         string `yaml:"purpose" json:"purpose"`
+	Table        string `yaml:"table" json:"table"`
+	SubjectIndex string `yaml:"subjectIndex" json:"subjectIndex"`
+	Identifier   string `yaml:"identifier" json:"identifier"`
+	// SubjectKeyAttribute is the attribute that holds each record's subject
+	// key (the pepper's HMAC of its identifier, normalized by the one
+	// address rule), written on every CRM write by the keying function; the
+	// subject index is keyed on it, so it never holds the address.
+	SubjectKeyAttribute string `yaml:"subjectKeyAttribute" json:"subjectKeyAttribute"`
+	Description         string `yaml:"description" json:"description"`
+	LegalBasis          string `yaml:"legalBasis" json:"legalBasis"`
+	DirectMarketing     bool   `yaml:"directMarketing" json:"directMarketing"`
+	Retention           string `yaml:"retention" json:"retention"`
+	RetentionYears      int    `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
 	// RetentionFrom names the attribute holding each record's date (an ISO
 	// date or RFC 3339 time) from whose calendar year the statutory duty
 	// runs; without it, or for a record without a readable date, the latest
@@ -74,8 +79,10 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: purpose must match %s", where, purposeName)
 		case seen[p.Name]:
 			return nil, fmt.Errorf("%s: duplicate purpose", where)
-		case p.Table == "" || p.SubjectIndex == "" || p.Identifier == "":
-			return nil, fmt.Errorf("%s: table, subjectIndex and identifier are required", where)
+		case p.Table == "" || p.SubjectIndex == "" || p.Identifier == "" || p.SubjectKeyAttribute == "":
+			return nil, fmt.Errorf("%s: table, subjectIndex, identifier and subjectKeyAttribute are required", where)
+		case p.SubjectKeyAttribute == p.Identifier:
+			return nil, fmt.Errorf("%s: subjectKeyAttribute must be another attribute than the identifier", where)
 		case p.Description == "" || p.LegalBasis == "" || p.Retention == "":
 			return nil, fmt.Errorf("%s: description, legalBasis and retention are required", where)
 		case !p.Erasure.valid():
@@ -95,6 +102,16 @@ func ParseRegistry(data []byte) (Registry, error) {
 }
 
 func (a Action) valid() bool { return a == ActionDelete || a == ActionRestrict }
+
+// ByTable returns the purpose whose table is table.
+func (r Registry) ByTable(table string) (Purpose, bool) {
+	for _, p := range r {
+		if p.Table == table {
+			return p, true
+		}
+	}
+	return Purpose{}, false
+}
 
 // Lookup returns the purpose named name.
 func (r Registry) Lookup(name string) (Purpose, bool) {

@@ -23,10 +23,22 @@ type Report struct {
 	Rights      []string        `json:"rights"`
 }
 
-// ReportSubject identifies the person the report is about.
+// ReportSubject identifies the person the report is about, and says which
+// records were searched for (SearchedFor).
 type ReportSubject struct {
-	Email string `json:"email"`
+	Email    string `json:"email"`
+	Searched string `json:"searched"`
 }
+
+// SearchedFor says which records a request of email searched: those the
+// one address rule links to the address, whatever form the CRM stored it in.
+func SearchedFor(email string) string {
+	return "records linked to the address " + email + ", in any letter case, with spaces around it, and with an internationalized domain in either form"
+}
+
+// SearchedForVerified is SearchedFor without the address, for answers that
+// hold no personal data (the certificate).
+const SearchedForVerified = "records linked to the address this request was verified for, in any letter case, with spaces around it, and with an internationalized domain in either form"
 
 // Controller names the controller and how to reach it.
 type Controller struct {
@@ -37,13 +49,15 @@ type Controller struct {
 // PurposeReport is one purpose of the registry with the subject's records
 // and the provenance of those records.
 type PurposeReport struct {
-	Purpose     string      `json:"purpose"`
-	Description string      `json:"description"`
-	LegalBasis  string      `json:"legalBasis"`
-	Retention   string      `json:"retention"`
-	Records     []Record    `json:"records"`
-	Sources     []Source    `json:"sources"`
-	Recipients  []Recipient `json:"recipients"`
+	Purpose     string `json:"purpose"`
+	Description string `json:"description"`
+	LegalBasis  string `json:"legalBasis"`
+	Retention   string `json:"retention"`
+	// RecordsFound counts Records.
+	RecordsFound int         `json:"recordsFound"`
+	Records      []Record    `json:"records"`
+	Sources      []Source    `json:"sources"`
+	Recipients   []Recipient `json:"recipients"`
 }
 
 // Record is one stored item, every attribute as stored.
@@ -105,7 +119,7 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, p
 	rep := &Report{
 		RequestID:   req.ID,
 		GeneratedAt: now.UTC(),
-		Subject:     ReportSubject{Email: req.Email},
+		Subject:     ReportSubject{Email: req.Email, Searched: SearchedFor(req.Email)},
 		Controller:  ctrl,
 		Rights:      Rights,
 	}
@@ -119,6 +133,7 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, p
 		for _, c := range chunks {
 			pr.Records = append(pr.Records, c.Records...)
 		}
+		pr.RecordsFound = len(pr.Records)
 		pr.Sources = append(pr.Sources, prov[p.Name].Sources...)
 		pr.Recipients = append(pr.Recipients, prov[p.Name].Recipients...)
 		rep.Purposes = append(rep.Purposes, pr)
@@ -144,10 +159,11 @@ as required by Article 15 of the General Data Protection Regulation. A machine-r
 <dl>
 <dt>Request</dt><dd>%s</dd>
 <dt>Generated</dt><dd>%s</dd>
+<dt>Searched</dt><dd>%s</dd>
 <dt>Controller</dt><dd>%s</dd>
 <dt>Contact</dt><dd>%s</dd>
 </dl>
-`, e(rep.Controller.Name), e(rep.Subject.Email), e(rep.RequestID), date(rep.GeneratedAt), e(rep.Controller.Name), e(rep.Controller.Contact))
+`, e(rep.Controller.Name), e(rep.Subject.Email), e(rep.RequestID), date(rep.GeneratedAt), e(rep.Subject.Searched), e(rep.Controller.Name), e(rep.Controller.Contact))
 	for _, p := range rep.Purposes {
 		fmt.Fprintf(&b, `<section>
 <h2>Purpose: %s</h2>

@@ -89,6 +89,9 @@ type Request struct {
 
 	Result        *Result
 	FailureReason string
+	// WaitingFor says why a queued request is not dispatched yet (a purpose
+	// table whose subject keys are being backfilled), for the DPO.
+	WaitingFor string
 	// ObjectionDecisions holds, per purpose of an objection that restricts
 	// rather than deletes, the DPO's decision ("pending" until taken).
 	ObjectionDecisions map[string]string

@@ -51,10 +51,24 @@ const auditAppendTries = 8
 // (strongly consistent) and writes the next one only if its position is
 // still free, so concurrent appenders each get their own place in the chain.
 func (a *Audit) Append(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+	return a.append(ctx, id, actor, action, detail, at, false)
+}
+
+// AppendOnce is Append, unless the trail's last step is this one (actor,
+// action and detail): a step that a retry repeats, with no other step in
+// between, is recorded once, even when two deliveries race.
+func (a *Audit) AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+	return a.append(ctx, id, actor, action, detail, at, true)
+}
+
+func (a *Audit) append(ctx context.Context, id, actor, action, detail string, at time.Time, once bool) error {
 	for try := 0; try < auditAppendTries; try++ {
 		last, err := a.last(ctx, id)
 		if err != nil {
 			return fmt.Errorf("audit %s: %w", action, err)
+		}
+		if once && dsr.IsLastStep(last, actor, action, detail) {
+			return nil
 		}
 		e := dsr.NextAuditEntry(last, id, actor, action, detail, at)
 		item, err := attributevalue.MarshalMap(auditItem{

@@ -24,27 +24,72 @@ type Contacts struct {
 	keys sync.Map // table name → its key attribute names
 }
 
-// FindPage returns one page of subject's records in purpose p's table from
-// cursor on ("" for the first page), every attribute as stored, and the
-// cursor of the next page ("" after the last). Cursors hold the table's key
-// of the last item read, never the subject's identifier.
-func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]dsr.Record, string, error) {
-	out, next, err := c.query(ctx, p, subject, cursor, nil)
+// FindPage returns one page of the records of the subject with key
+// subjectKey in purpose p's table from cursor on ("" for the first page),
+// every attribute as stored, and the cursor of the next page ("" after the
+// last). The subject index holds keys only: the items are read from the
+// table, strongly consistent, and an item whose subject key is no longer
+// subjectKey (its address changed since the index was written) is left out.
+// Cursors hold the table's key of the last item read, never the subject key.
+func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subjectKey, cursor string) ([]dsr.Record, string, error) {
+	keyNames, err := c.keySchema(ctx, p.Table)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 	}
-	records := make([]dsr.Record, 0, len(out.Items))
-	for _, item := range out.Items {
-		records = append(records, dsr.Record{Table: p.Table, Item: fromAttributeValues(item)})
+	out, next, err := c.query(ctx, p, subjectKey, cursor, projection(keyNames))
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+	}
+	refs, err := keyRefs(out.Items, keyNames)
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+	}
+	byRef, err := c.owned(ctx, p, keyNames, refs, subjectKey, false)
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
+	}
+	records := make([]dsr.Record, 0, len(byRef))
+	for _, ref := range refs { // in the index's order
+		if item, ok := byRef[ref]; ok {
+			records = append(records, dsr.Record{Table: p.Table, Item: fromAttributeValues(item)})
+		}
 	}
 	return records, next, nil
 }
 
-// query reads one page of subject's items through p's subject index from
-// cursor on, with proj (none: every attribute), and returns the cursor of the
-// next page without the subject's identifier.
-func (c *Contacts) query(ctx context.Context, p dsr.Purpose, subject, cursor string, proj *expression.ProjectionBuilder) (*dynamodb.QueryOutput, string, error) {
-	b := expression.NewBuilder().WithKeyCondition(expression.Key(p.Identifier).Equal(expression.Value(subject)))
+// owned reads the items of refs from p's table, strongly consistent (every
+// attribute, or with keysOnly the key, the subject key and the restriction
+// mark), and returns by reference those whose subject key is still
+// subjectKey: an item whose address changed since the index was written is
+// not the subject's, whatever the index says.
+func (c *Contacts) owned(ctx context.Context, p dsr.Purpose, keyNames, refs []string, subjectKey string, keysOnly bool) (map[string]map[string]types.AttributeValue, error) {
+	var extra []string
+	if keysOnly {
+		extra = []string{p.SubjectKeyAttribute, RestrictionAttribute}
+	}
+	items, err := c.batchGet(ctx, p.Table, keyNames, refs, extra...)
+	if err != nil {
+		return nil, err
+	}
+	byRef := make(map[string]map[string]types.AttributeValue, len(items))
+	for _, item := range items {
+		if k, ok := item[p.SubjectKeyAttribute].(*types.AttributeValueMemberS); !ok || k.Value != subjectKey {
+			continue
+		}
+		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
+		if err != nil {
+			return nil, err
+		}
+		byRef[ref[0]] = item
+	}
+	return byRef, nil
+}
+
+// query reads one page of the subject's items through p's subject index
+// from cursor on, with proj (none: every attribute the index holds), and
+// returns the cursor of the next page without the subject key.
+func (c *Contacts) query(ctx context.Context, p dsr.Purpose, subjectKey, cursor string, proj *expression.ProjectionBuilder) (*dynamodb.QueryOutput, string, error) {
+	b := expression.NewBuilder().WithKeyCondition(expression.Key(p.SubjectKeyAttribute).Equal(expression.Value(subjectKey)))
 	if proj != nil {
 		b = b.WithProjection(*proj)
 	}
@@ -66,9 +111,9 @@ func (c *Contacts) query(ctx context.Context, p dsr.Purpose, subject, cursor str
 		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
 			return nil, "", err
 		}
-		// The subject's identifier is the index key: it was left out of
-		// the cursor (which travels in queue messages) and is put back.
-		in.ExclusiveStartKey[p.Identifier] = &types.AttributeValueMemberS{Value: subject}
+		// The subject key is the index key: it was left out of the cursor
+		// (which travels in queue messages) and is put back.
+		in.ExclusiveStartKey[p.SubjectKeyAttribute] = &types.AttributeValueMemberS{Value: subjectKey}
 	}
 	out, err := c.Client.Query(ctx, in)
 	if err != nil {
@@ -76,7 +121,7 @@ func (c *Contacts) query(ctx context.Context, p dsr.Purpose, subject, cursor str
 	}
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
-		delete(out.LastEvaluatedKey, p.Identifier)
+		delete(out.LastEvaluatedKey, p.SubjectKeyAttribute)
 		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
 			return nil, "", err
 		}

@@ -4,9 +4,7 @@ package dynamo_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"slices"
@@ -15,15 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
-	"github.com/privacyops/dsr/internal/provision"
+	"github.com/privacyops/dsr/internal/provision/provisiontest"
 	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/storetest"
 )
@@ -31,26 +27,7 @@ import (
 // provisioned creates the template's resources under a fresh prefix.
 func provisioned(t *testing.T) (*dynamodb.Client, samtemplate.Names) {
 	t.Helper()
-	endpoint := os.Getenv("AWS_ENDPOINT_URL")
-	if endpoint == "" {
-		t.Fatal("AWS_ENDPOINT_URL is not set: the integration tests need the emulator that `make test` starts")
-	}
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"), config.WithBaseEndpoint(endpoint),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	names, err := provision.Provision(ctx, cfg, tpl, provision.Options{Prefix: "ddb-" + hex.EncodeToString(b)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, names := provisiontest.Provisioned(t, "ddb")
 	return dynamodb.NewFromConfig(cfg), names
 }
 
@@ -87,6 +64,13 @@ func TestLimitsContract(t *testing.T) {
 	storetest.RunLimits(t, func(*testing.T) storetest.LimitStore {
 		return &dynamo.Limits{Client: client, Table: names["LimitsTable"].Ref}
 	}, storetest.Options{Sequential: !atomicWrites})
+}
+
+func TestKeyingContract(t *testing.T) {
+	client, names := provisioned(t)
+	storetest.RunKeying(t, func(*testing.T) storetest.KeyingStore {
+		return &dynamo.Keying{Client: client, Table: names["KeyingTable"].Ref}
+	})
 }
 
 func TestProvenanceContract(t *testing.T) {
@@ -144,7 +128,7 @@ func TestContactsFollowEveryPage(t *testing.T) {
 		if i%3 == 2 {
 			email = fmt.Sprintf("other%03d@example.net", i)
 		}
-		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("c-%04d", i), "email": email, "note": strings.Repeat("x", 50)})
+		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("c-%04d", i), "email": email, "dsrSubjectKey": email, "note": strings.Repeat("x", 50)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +137,9 @@ func TestContactsFollowEveryPage(t *testing.T) {
 	if err := dynamo.BatchPut(ctx, api, table, items); err != nil {
 		t.Fatal(err)
 	}
-	p := dsr.Purpose{Name: "marketing", Table: table, SubjectIndex: "by-subject", Identifier: "email"}
+	// The records are keyed with their address as their subject key, which
+	// the keying function would hash: the index is the same.
+	p := dsr.Purpose{Name: "marketing", Table: table, SubjectIndex: "by-subject", Identifier: "email", SubjectKeyAttribute: "dsrSubjectKey"}
 	contacts := &dynamo.Contacts{Client: api, Limit: 25}
 	seen := map[string]bool{}
 	cursor := ""
@@ -200,7 +186,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 	var items []map[string]types.AttributeValue
 	for i := range 300 {
 		email := []string{"ada@example.com", "grace@example.com", "other@example.net"}[i%3]
-		av, err := attributevalue.MarshalMap(map[string]any{"invoiceId": fmt.Sprintf("inv-%04d", i), "customerEmail": email, "total": i})
+		av, err := attributevalue.MarshalMap(map[string]any{"invoiceId": fmt.Sprintf("inv-%04d", i), "customerEmail": email, "dsrSubjectKey": email, "total": i})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +195,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 	if err := dynamo.BatchPut(ctx, api, table, items); err != nil {
 		t.Fatal(err)
 	}
-	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail"}
+	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", SubjectKeyAttribute: "dsrSubjectKey"}
 	contacts := &dynamo.Contacts{Client: api, Limit: 30}
 	each := func(subject string, fn func(refs []string)) int {
 		n := 0
@@ -330,7 +316,7 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 	table := names["BillingTable"].Ref
 	var items []map[string]types.AttributeValue
 	for id, issued := range map[string]any{"d-2018": "2018-05-01", "d-2024": "2024-12-31T23:00:00Z", "d-none": nil, "d-bad": "someday"} {
-		it := map[string]any{"invoiceId": id, "customerEmail": "dated@example.com"}
+		it := map[string]any{"invoiceId": id, "customerEmail": "dated@example.com", "dsrSubjectKey": "dated@example.com"}
 		if issued != nil {
 			it["issuedOn"] = issued
 		}
@@ -343,7 +329,7 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 	if err := dynamo.BatchPut(ctx, client, table, items); err != nil {
 		t.Fatal(err)
 	}
-	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", RetentionYears: 10, RetentionFrom: "issuedOn"}
+	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", SubjectKeyAttribute: "dsrSubjectKey", RetentionYears: 10, RetentionFrom: "issuedOn"}
 	contacts := &dynamo.Contacts{Client: client}
 	refs, _, err := contacts.KeysPage(ctx, p, "dated@example.com", "")
 	if err != nil || len(refs) != 4 {
@@ -398,5 +384,81 @@ func TestQuotaChangeAppliedOnceWhenTheAnswerIsLost(t *testing.T) {
 	}
 	if got.Wrong != 3 {
 		t.Errorf("%d wrong codes counted for 3 guesses", got.Wrong)
+	}
+}
+
+// TestSubjectKeyWrites: the subject key is written only while the record
+// holds the identifier it was computed from and another key; a scan segment
+// reads every record once with its identifier and key.
+func TestSubjectKeyWrites(t *testing.T) {
+	client, names := provisioned(t)
+	ctx := context.Background()
+	table := names["MarketingTable"].Ref
+	p := dsr.Purpose{Name: "marketing", Table: table, SubjectIndex: "by-subject", Identifier: "email", SubjectKeyAttribute: "dsrSubjectKey"}
+	var items []map[string]types.AttributeValue
+	for i := range 60 {
+		av, _ := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("k-%03d", i), "email": fmt.Sprintf("P%03d@example.net", i)})
+		items = append(items, av)
+	}
+	noEmail, _ := attributevalue.MarshalMap(map[string]any{"contactId": "k-none", "email": 42})
+	items = append(items, noEmail)
+	if err := dynamo.BatchPut(ctx, client, table, items); err != nil {
+		t.Fatal(err)
+	}
+	contacts := &dynamo.Contacts{Client: client}
+	seen := map[string]dsr.KeyState{}
+	for seg := range 3 {
+		for cursor := ""; ; {
+			states, next, err := contacts.ScanSegment(ctx, p, seg, 3, cursor, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range states {
+				if _, dup := seen[st.Ref]; dup {
+					t.Fatalf("%s read twice", st.Ref)
+				}
+				seen[st.Ref] = st
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	if len(seen) != 61 {
+		t.Fatalf("scanned %d records, want 61", len(seen))
+	}
+	var ref string
+	for r, st := range seen {
+		if st.Identifier != nil && *st.Identifier == "P007@example.net" {
+			ref = r
+		}
+	}
+	nonString := 0
+	for _, st := range seen {
+		if st.Identifier == nil {
+			nonString++
+		}
+	}
+	if nonString != 1 {
+		t.Errorf("%d records without a string identifier, want the one", nonString)
+	}
+	for _, tc := range []struct {
+		name, identifier, key string
+		wrote                 bool
+	}{
+		{"the record's identifier, a new key", "P007@example.net", "key-1", true},
+		{"the same key again", "P007@example.net", "key-1", false},
+		{"an identifier the record no longer holds", "p007@example.net", "key-2", false},
+		{"another key", "P007@example.net", "key-3", true},
+	} {
+		wrote, err := contacts.SetSubjectKey(ctx, p, ref, tc.identifier, tc.key)
+		if err != nil || wrote != tc.wrote {
+			t.Errorf("%s: wrote %v %v, want %v", tc.name, wrote, err, tc.wrote)
+		}
+	}
+	got, _, _ := contacts.KeysPage(ctx, p, "key-3", "")
+	if len(got) != 1 || got[0] != ref {
+		t.Errorf("the index by the written key: %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -74,15 +75,18 @@ func projection(keyNames []string, extra ...string) *expression.ProjectionBuilde
 	return &proj
 }
 
-// KeysPage returns the keys of one page of subject's items in purpose p's
-// table from cursor on, and the cursor of the next page ("" after the last).
-// It reads the subject index like FindPage but returns only key references.
-func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, subject, cursor string) ([]string, string, error) {
+// KeysPage returns the keys of one page of the items of the subject with key
+// subjectKey in purpose p's table from cursor on, and the cursor of the next
+// page ("" after the last). It reads the subject index like FindPage, and
+// confirms each item with a strongly consistent read, so that an item whose
+// address changed since the index was written is never erased for its old
+// owner.
+func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, subjectKey, cursor string) ([]string, string, error) {
 	keyNames, err := c.keySchema(ctx, p.Table)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
-	out, next, err := c.query(ctx, p, subject, cursor, projection(keyNames))
+	out, next, err := c.query(ctx, p, subjectKey, cursor, projection(keyNames))
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
@@ -90,7 +94,11 @@ func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, subject, cursor 
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
-	return refs, next, nil
+	byRef, err := c.owned(ctx, p, keyNames, refs, subjectKey, true)
+	if err != nil {
+		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
+	}
+	return slices.DeleteFunc(refs, func(ref string) bool { _, ok := byRef[ref]; return !ok }), next, nil
 }
 
 // Delete deletes the items of refs from p's table in batches of 25,
@@ -293,7 +301,7 @@ func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([
 		}
 		cursor = next
 	}
-	found, err := c.consistentGet(ctx, p, keyNames, candidates)
+	found, err := c.consistentGet(ctx, p, keyNames, candidates, subject)
 	if err != nil {
 		return nil, fmt.Errorf("read back %s: %w", p.Name, err)
 	}
@@ -302,19 +310,16 @@ func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([
 }
 
 // consistentGet reads refs from p's table, strongly consistent, and says of
-// each item that still exists whether it is restricted and until when.
-func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, refs []string) ([]dsr.ItemRef, error) {
-	items, err := c.batchGet(ctx, p.Table, keyNames, refs, RestrictionAttribute)
+// each item that still exists and is still the subject's whether it is
+// restricted and until when.
+func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, refs []string, subjectKey string) ([]dsr.ItemRef, error) {
+	byRef, err := c.owned(ctx, p, keyNames, refs, subjectKey, true)
 	if err != nil {
 		return nil, err
 	}
-	found := make([]dsr.ItemRef, 0, len(items))
-	for _, item := range items {
-		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
-		if err != nil {
-			return nil, err
-		}
-		it := dsr.ItemRef{Key: ref[0]}
+	found := make([]dsr.ItemRef, 0, len(byRef))
+	for ref, item := range byRef {
+		it := dsr.ItemRef{Key: ref}
 		if mark, ok := item[RestrictionAttribute]; ok {
 			it.Restricted = true
 			if m, ok := mark.(*types.AttributeValueMemberM); ok {
@@ -339,17 +344,24 @@ func (c *Contacts) batchGet(ctx context.Context, table string, keyNames, refs []
 		}
 		keys = append(keys, k)
 	}
-	return batchGetItems(ctx, c.Client, table, keys, *projection(keyNames, extra...))
+	var proj *expression.ProjectionBuilder // every attribute
+	if len(extra) > 0 {
+		proj = projection(keyNames, extra...)
+	}
+	return batchGetItems(ctx, c.Client, table, keys, proj)
 }
 
 // batchGetItems reads the items of keys from table with BatchGetItem, 100
 // keys a call, strongly consistent, projecting proj, and retrying
 // unprocessed keys with backoff and jitter. Items that do not exist are not
 // returned.
-func batchGetItems(ctx context.Context, c API, table string, keys []map[string]types.AttributeValue, proj expression.ProjectionBuilder) ([]map[string]types.AttributeValue, error) {
-	expr, err := expression.NewBuilder().WithProjection(proj).Build()
-	if err != nil {
-		return nil, err
+func batchGetItems(ctx context.Context, c API, table string, keys []map[string]types.AttributeValue, proj *expression.ProjectionBuilder) ([]map[string]types.AttributeValue, error) {
+	var expr expression.Expression
+	if proj != nil {
+		var err error
+		if expr, err = expression.NewBuilder().WithProjection(*proj).Build(); err != nil {
+			return nil, err
+		}
 	}
 	var items []map[string]types.AttributeValue
 	for start := 0; start < len(keys); start += 100 {

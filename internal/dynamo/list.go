@@ -265,7 +265,7 @@ func (s *Requests) OpenSubjects(ctx context.Context, now time.Time) (map[string]
 		}
 	}
 	proj := expression.NamesList(expression.Name("id"), expression.Name("subjectKey"), expression.Name("status"), expression.Name("dueAt"))
-	items, err := batchGetItems(ctx, s.Client, s.Table, keys, proj)
+	items, err := batchGetItems(ctx, s.Client, s.Table, keys, &proj)
 	if err != nil {
 		return nil, fmt.Errorf("open subjects: %w", err)
 	}

@@ -23,6 +23,9 @@ type API interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	// Scan: the subject-key backfill only (Contacts.ScanSegment); nothing
+	// else scans a contact or provenance table.
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
@@ -65,6 +68,7 @@ type requestItem struct {
 	DoneParts            map[string]int `dynamodbav:"doneParts,omitempty"`
 	Result               *dsr.Result    `dynamodbav:"result,omitempty"`
 	FailureReason        string         `dynamodbav:"failureReason,omitempty"`
+	WaitingFor           string         `dynamodbav:"waitingFor,omitempty"`
 	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
 	ObjectionDecisions map[string]string `dynamodbav:"objectionDecisions,omitempty"`
 }
@@ -91,7 +95,7 @@ func toItem(r *dsr.Request) requestItem {
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: r.Result, FailureReason: r.FailureReason,
-		ObjectionDecisions: r.ObjectionDecisions,
+		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor,
 	}
 }
 
@@ -101,6 +105,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: it.Result, FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
+		WaitingFor: it.WaitingFor,
 	}
 	for _, e := range it.Extensions {
 		at, err := parseTime(e.At)
@@ -230,6 +235,46 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 	}
 	cond := expression.Name("status").Equal(expression.Value(string(from)))
 	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to))
+}
+
+// SetWaiting records why queued request id is not dispatched yet. It
+// reports whether that changed (false: the request already waited for
+// detail), so a wait is recorded in the audit trail once; a request no
+// longer queued is EConflict.
+func (s *Requests) SetWaiting(ctx context.Context, id, detail string, now time.Time) (bool, error) {
+	upd := expression.Set(expression.Name("waitingFor"), expression.Value(detail)).
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	waiting := expression.Name("waitingFor")
+	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusQueued))).
+		And(expression.AttributeNotExists(waiting).Or(waiting.NotEqual(expression.Value(detail))))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("set waiting: %w", err)
+	}
+	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.Table, Key: key(id),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		if ccf.Item == nil {
+			return false, dsr.ErrNotFound
+		}
+		r, err := unmarshalRequest(ccf.Item)
+		if err != nil {
+			return false, err
+		}
+		if r.Status != dsr.StatusQueued {
+			return false, &dsr.Error{Code: dsr.EConflict, Message: "set waiting: the request is " + string(r.Status)}
+		}
+		return false, nil // waits for detail already
+	case err != nil:
+		return false, fmt.Errorf("set waiting: %w", err)
+	}
+	return true, nil
 }
 
 // MarkPartDone records that purpose's part of request id is written in

@@ -17,6 +17,7 @@ import (
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/keying"
 	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/sqsqueue"
 	"github.com/privacyops/dsr/internal/suppression"
@@ -62,13 +63,20 @@ func TestEventsDecode(t *testing.T) {
 				checkHTTPEvent(t, name, raw)
 			case strings.HasSuffix(name, "-sqs.json"):
 				checkSQSEvent(t, name, raw)
+			case strings.HasSuffix(name, "-stream.json"):
+				checkStreamEvent(t, name, raw)
+			case strings.HasSuffix(name, "-invoke.json"):
+				var req keying.Request
+				if err := decodeStrict(raw, &req); err != nil || req.Purpose == "" {
+					t.Errorf("%s is not a backfill request: %v %+v", name, err, req)
+				}
 			case strings.HasSuffix(name, "-schedule.json"):
 				var ev events.EventBridgeEvent
 				if err := decodeStrict(raw, &ev); err != nil || ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" || ev.Time.IsZero() {
 					t.Errorf("%s is not a scheduled EventBridge event: %v %+v", name, err, ev)
 				}
 			default:
-				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json, dpo-*.json, *-sqs.json or *-schedule.json)", name)
+				t.Fatalf("%s: no event type known for this file name (intake-*.json, suppression-*.json, dpo-*.json, *-sqs.json, *-stream.json, *-invoke.json or *-schedule.json)", name)
 			}
 		})
 	}
@@ -125,6 +133,25 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 	}
 }
 
+// checkStreamEvent checks a DynamoDB stream event of a purpose table, as
+// KeyingFunction receives it.
+func checkStreamEvent(t *testing.T, name string, raw []byte) {
+	var ev events.DynamoDBEvent
+	if err := decodeStrict(raw, &ev); err != nil {
+		t.Fatalf("%s is not a DynamoDB stream event: %v", name, err)
+	}
+	if len(ev.Records) == 0 {
+		t.Fatalf("%s: no records", name)
+	}
+	for i, r := range ev.Records {
+		if r.EventID == "" || r.EventSource != "aws:dynamodb" || r.AWSRegion != "us-east-1" || r.Change.SequenceNumber == "" ||
+			!strings.HasPrefix(r.EventSourceArn, "arn:aws:dynamodb:us-east-1:") || !strings.Contains(r.EventSourceArn, "/stream/") ||
+			len(r.Change.Keys) == 0 || (r.EventName != "REMOVE") != (r.Change.NewImage != nil) {
+			t.Errorf("%s record %d: missing stream fields: %+v", name, i, r)
+		}
+	}
+}
+
 func checkSQSEvent(t *testing.T, name string, raw []byte) {
 	var ev events.SQSEvent
 	if err := decodeStrict(raw, &ev); err != nil {
@@ -161,6 +188,11 @@ func checkSQSEvent(t *testing.T, name string, raw []byte) {
 				if perr != nil {
 					t.Errorf("%s record %d: not a valid provenance event: %v", name, i, perr)
 				}
+			}
+		case strings.HasPrefix(name, "backfill-"):
+			var m keying.Request
+			if err = decodeStrict([]byte(r.Body), &m); err == nil && m.Purpose == "" {
+				t.Errorf("%s record %d: not a continuation: %s", name, i, r.Body)
 			}
 		case strings.HasPrefix(name, "retention-"):
 			var m sqsqueue.ContinueMessage

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/devstack"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
 )
@@ -144,7 +146,7 @@ func TestLargeSubjectCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	p, _ := stack.Registry.Lookup("marketing")
 	big := "big.subject@example.org"
-	putSubjectItems(t, cfg, p, big, n)
+	putSubjectItems(t, cfg, stack, p, big, n)
 	c := &client{t: t, base: stack.URL}
 	var sub submitted
 	if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": "access", "email": big}, &sub); s != 202 {
@@ -258,18 +260,38 @@ func pollUntilDone(t *testing.T, c *client, sub submitted, limit time.Duration) 
 }
 
 // putSubjectItems writes n contacts of subject into purpose p's table, each
-// with a 400-byte note (so that pages of the subject index fill up).
-func putSubjectItems(t *testing.T, cfg aws.Config, p dsr.Purpose, subject string, n int) {
+// with a 400-byte note (so that pages of the subject index fill up), keyed
+// as the stack's stream consumer keys them (the tests of the keying itself
+// write records without a key), and waits until the stream is read.
+func putSubjectItems(t *testing.T, cfg aws.Config, stack *devstack.Stack, p dsr.Purpose, subject string, n int) {
 	t.Helper()
+	hasher, err := awsapp.LoadHasher(context.Background(), cfg, stack.Names["PepperSecret"].Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
 	items := make([]map[string]types.AttributeValue, 0, n)
 	for i := range n {
-		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("big-%05d", i), p.Identifier: subject, "note": strings.Repeat("n", 400)})
+		av, err := attributevalue.MarshalMap(map[string]any{"contactId": fmt.Sprintf("big-%05d", i), p.Identifier: subject,
+			p.SubjectKeyAttribute: hasher.Subject(subject), "note": strings.Repeat("n", 400)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		items = append(items, av)
 	}
 	if err := dynamo.BatchPut(context.Background(), dynamodb.NewFromConfig(cfg), p.Table, items); err != nil {
+		t.Fatal(err)
+	}
+	waitKeyed(t, stack)
+}
+
+// waitKeyed waits until the stack's stream consumer has seen every contact
+// record written so far (and keyed it): what the CRM writes is found by a
+// request made after the stream's lag.
+func waitKeyed(t *testing.T, stack *devstack.Stack) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := stack.WaitStreams(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

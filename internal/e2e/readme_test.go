@@ -100,7 +100,10 @@ func TestReadmeSession(t *testing.T) {
 		`"recipient": "Example Print GmbH"`, "purpose is not a purpose of the registry", `"recipient": "Call Centre Ltd"`,
 		`"source": "support e-mail"`, `"itemsRead":`,
 		"400 400 400 429", "HTTP/1.1 429", "Retry-After:", "too many wrong codes were entered for this address today", `"status":415`,
-		`"field":"type","reason":"is given more than once"`} {
+		`"field":"type","reason":"is given more than once"`,
+		`"email": "ADA@EXAMPLE.COM"`, `"email": " Ada@Example.com "`, `"customerEmail": "ada@EXAMPLE.com"`, `"dsrSubjectKey": "`,
+		`"searched": "records linked to the address ada@example.com, in any letter case`, `"recordsFound": 2`,
+		`"searched": "records linked to the address this request was verified for`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)
 		}

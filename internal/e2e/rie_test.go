@@ -26,13 +26,16 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamodbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/privacyops/dsr/internal/awsapp"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/keying"
 	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/seed"
@@ -88,6 +91,8 @@ func TestRIE(t *testing.T) {
 		{name: "monitor", logicalID: "MonitorFunction", event: "monitor-schedule.json"},
 		{name: "provenance", logicalID: "ProvenanceFunction", event: "provenance-sqs.json"},
 		{name: "retention", logicalID: "RetentionFunction", event: "retention-schedule.json"},
+		{name: "keying", logicalID: "KeyingFunction", event: "keying-stream.json"},
+		{name: "backfill", logicalID: "BackfillFunction", event: "backfill-invoke.json"},
 	}
 	for _, f := range fns {
 		f.bootstrap = filepath.Join(tmp, f.name, "bootstrap")
@@ -267,10 +272,14 @@ func TestRIE(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), rieWait)
 		defer cancel()
 		store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}
+		hasher, err := awsapp.LoadHasher(ctx, cfg, stack.Names["PepperSecret"].Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
 		now := time.Now().UTC()
-		err := store.Create(ctx, &dsr.Request{
+		err = store.Create(ctx, &dsr.Request{
 			ID: sampleRequestID, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification,
-			Email: seed.Ada, TokenHash: "x", ReceivedAt: now, UpdatedAt: now,
+			Email: seed.Ada, SubjectKey: hasher.Subject(seed.Ada), TokenHash: "x", ReceivedAt: now, UpdatedAt: now,
 		})
 		if err == nil {
 			err = store.Transition(ctx, sampleRequestID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now})
@@ -316,19 +325,10 @@ func TestRIE(t *testing.T) {
 		if part.RequestID != sampleRequestID || part.Purpose != "marketing" || part.Chunk != 0 {
 			t.Errorf("part header: %s %s %d", part.RequestID, part.Purpose, part.Chunk)
 		}
-		keys, err := seed.KeyAttributes(ctx, dynamodb.NewFromConfig(cfg), stack.Registry)
-		if err != nil {
-			t.Fatal(err)
-		}
-		items, err := seed.Items(stack.Registry, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
+		items, keys := seededItems(t, cfg, stack)
 		var want []dsr.Record
-		for _, it := range items[p.Name] {
-			if it[p.Identifier] == seed.Ada {
-				want = append(want, dsr.Record{Table: p.Table, Item: normalize(t, it)})
-			}
+		for _, it := range seed.Of(items[p.Name], p, seed.Ada) {
+			want = append(want, dsr.Record{Table: p.Table, Item: normalize(t, it)})
 		}
 		if len(want) == 0 {
 			t.Fatal("the seed has no marketing record of ada")
@@ -353,6 +353,70 @@ func TestRIE(t *testing.T) {
 		}
 	})
 
+	t.Run("keying", func(t *testing.T) {
+		f := fns[9]
+		ctx, cancel := context.WithTimeout(context.Background(), rieWait)
+		defer cancel()
+		p, ok := stack.Registry.Lookup("marketing")
+		if !ok {
+			t.Fatal("the registry has no marketing purpose")
+		}
+		// The sample names the table of the stack "dsr-local"; here it is this stack's.
+		event := []byte(strings.ReplaceAll(string(readEvent(t, f)), "table/dsr-local-MarketingTable/", "table/"+p.Table+"/"))
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(event, &ev); err != nil {
+			t.Fatal(err)
+		}
+		// The record the sample's insert describes, as the CRM wrote it (no key).
+		ddb := dynamodb.NewFromConfig(cfg)
+		if _, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(p.Table), Item: streamImage(t, ev.Records[0].Change.NewImage)}); err != nil {
+			t.Fatal(err)
+		}
+		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), event)
+		f.record(res)
+		var resp events.DynamoDBEventResponse
+		if err := decodeStrict(res.body, &resp); err != nil {
+			t.Fatalf("keying answered no stream batch response: %v: %s", err, res.body)
+		}
+		if len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("keying: batch item failures %+v", resp.BatchItemFailures)
+		}
+		// The local stack's own stream poller keys the same record: either
+		// way it ends keyed for ada, once.
+		waitKeyed(t, stack)
+		hasher, err := awsapp.LoadHasher(ctx, cfg, stack.Names["PepperSecret"].Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(p.Table), ConsistentRead: aws.Bool(true),
+			Key: map[string]dynamodbtypes.AttributeValue{"contactId": &dynamodbtypes.AttributeValueMemberS{Value: "marketing-00000"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key, _ := out.Item[p.SubjectKeyAttribute].(*dynamodbtypes.AttributeValueMemberS); key == nil || key.Value != hasher.Subject(seed.Ada) {
+			t.Errorf("keying: the sample's record is not keyed for ada: %v", out.Item[p.SubjectKeyAttribute])
+		}
+	})
+
+	t.Run("backfill", func(t *testing.T) {
+		f := fns[10]
+		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
+		f.record(res)
+		var sums []keying.Summary
+		if err := decodeStrict(res.body, &sums); err != nil {
+			t.Fatalf("backfill answered no summaries: %v: %s", err, res.body)
+		}
+		if len(sums) != len(stack.Registry) {
+			t.Fatalf("backfill: %d summaries, want one per purpose (%d): %s", len(sums), len(stack.Registry), res.body)
+		}
+		for _, s := range sums {
+			// The stack's start ran the backfill: this pass is complete already.
+			if !s.Complete || s.Continued {
+				t.Errorf("backfill of %s: %+v, want its complete pass", s.Purpose, s)
+			}
+		}
+	})
+
 	t.Logf("packaged bootstraps under RIE (%s/%s; Lambda runs arm64; init times are not asserted):", runtime.GOOS, runtime.GOARCH)
 	t.Logf("  %-12s %12s %28s", "function", "binary bytes", "start→1st response ms (*)")
 	for _, f := range fns {
@@ -363,6 +427,20 @@ func TestRIE(t *testing.T) {
 		t.Logf("  %-12s %12d %28s", f.name, f.size, ms)
 	}
 	t.Logf("  (*) RIE starts the runtime lazily, on the first invoke: this is process start + init + one invocation against the emulator.")
+}
+
+// streamImage is a stream record's image as an item (the sample's
+// attributes are all strings).
+func streamImage(t *testing.T, image map[string]events.DynamoDBAttributeValue) map[string]dynamodbtypes.AttributeValue {
+	t.Helper()
+	item := make(map[string]dynamodbtypes.AttributeValue, len(image))
+	for name, v := range image {
+		if v.DataType() != events.DataTypeString {
+			t.Fatalf("the sample's attribute %s is not a string", name)
+		}
+		item[name] = &dynamodbtypes.AttributeValueMemberS{Value: v.String()}
+	}
+	return item
 }
 
 func (f *rieFunction) record(r rieResult) {

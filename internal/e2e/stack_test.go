@@ -125,14 +125,15 @@ func (c *callCounter) reset() {
 }
 
 // snapshot returns the counts, leaving out what Lambda's event source
-// mapping does (receive and delete), which no function of ours calls.
+// mappings do (receive and delete, read streams), which no function of ours
+// calls.
 func (c *callCounter) snapshot() (byOp map[string]int, byService map[string]int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	byOp, byService = map[string]int{}, map[string]int{}
 	for k, n := range c.counts {
-		if strings.HasSuffix(k, ".ReceiveMessage") || strings.HasSuffix(k, ".DeleteMessageBatch") {
-			continue
+		if strings.HasSuffix(k, ".ReceiveMessage") || strings.HasSuffix(k, ".DeleteMessageBatch") || strings.HasPrefix(k, "DynamoDB Streams.") {
+			continue // the event source mappings' own calls
 		}
 		byOp[k] = n
 		if strings.HasSuffix(k, conflictSuffix) {

@@ -65,6 +65,24 @@ func (s *Requests) Get(_ context.Context, id string) (*dsr.Request, error) {
 	return clone(r), nil
 }
 
+// SetWaiting is the in-memory form of dynamo.Requests.SetWaiting.
+func (s *Requests) SetWaiting(_ context.Context, id, detail string, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	switch {
+	case !ok:
+		return false, dsr.ErrNotFound
+	case r.Status != dsr.StatusQueued:
+		return false, conflict("set waiting")
+	case r.WaitingFor == detail:
+		return false, nil
+	}
+	r.WaitingFor, r.UpdatedAt = detail, now
+	s.items[id] = r
+	return true, nil
+}
+
 // UseAttempt is the in-memory form of dynamo.Requests.UseAttempt.
 func (s *Requests) UseAttempt(_ context.Context, id string, now time.Time) (*dsr.Request, error) {
 	s.mu.Lock()
@@ -352,6 +370,17 @@ type Audit struct {
 
 // Append is the in-memory form of dynamo.Audit.Append.
 func (a *Audit) Append(_ context.Context, id, actor, action, detail string, at time.Time) error {
+	a.append(id, actor, action, detail, at, false)
+	return nil
+}
+
+// AppendOnce is the in-memory form of dynamo.Audit.AppendOnce.
+func (a *Audit) AppendOnce(_ context.Context, id, actor, action, detail string, at time.Time) error {
+	a.append(id, actor, action, detail, at, true)
+	return nil
+}
+
+func (a *Audit) append(id, actor, action, detail string, at time.Time, once bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.entries == nil {
@@ -361,8 +390,10 @@ func (a *Audit) Append(_ context.Context, id, actor, action, detail string, at t
 	if n := len(a.entries[id]); n > 0 {
 		last = &a.entries[id][n-1]
 	}
+	if once && dsr.IsLastStep(last, actor, action, detail) {
+		return
+	}
 	a.entries[id] = append(a.entries[id], dsr.NextAuditEntry(last, id, actor, action, detail, at))
-	return nil
 }
 
 // Entries is the in-memory form of dynamo.Audit.Entries.

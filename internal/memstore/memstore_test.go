@@ -26,3 +26,7 @@ func TestProvenanceContract(t *testing.T) {
 func TestLimitsContract(t *testing.T) {
 	storetest.RunLimits(t, func(*testing.T) storetest.LimitStore { return &memstore.Limits{} }, storetest.Options{})
 }
+
+func TestKeyingContract(t *testing.T) {
+	storetest.RunKeying(t, func(*testing.T) storetest.KeyingStore { return &memstore.Keying{} })
+}

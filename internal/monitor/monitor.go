@@ -48,10 +48,17 @@ type Limits interface {
 	Digest(ctx context.Context, day string) (dsr.LimitDigest, error)
 }
 
+// Unkeyable reads how many contact records of each purpose were first found
+// without a usable identifier on a day (dynamo.Keying).
+type Unkeyable interface {
+	UnkeyableDigest(ctx context.Context, day string) (map[string]int, error)
+}
+
 // Handler runs the monitor on each scheduled event.
 type Handler struct {
 	Store      Store
-	Limits     Limits // nil: no limits in the digest
+	Limits     Limits    // nil: no limits in the digest
+	Unkeyable  Unkeyable // nil: no unkeyable records in the digest
 	Mailer     Mailer
 	DPOAddress string
 	// Metrics receives one EMF line per run (os.Stdout in Lambda, where
@@ -72,6 +79,18 @@ type Run struct {
 	// people reached each per-person limit (a sign of someone guessing
 	// codes or mail-bombing an address).
 	Limited dsr.LimitDigest
+	// Unkeyable is, per purpose, how many contact records were first found
+	// the UTC day before the run's with an identifier that gives no subject
+	// key: nobody's request finds them until the CRM fixes them.
+	Unkeyable map[string]int
+}
+
+func (r *Run) unkeyable() int {
+	n := 0
+	for _, c := range r.Unkeyable {
+		n += c
+	}
+	return n
 }
 
 // limitedPeople is how many people reached a per-person limit.
@@ -97,7 +116,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		return err
 	}
 	h.Log.InfoContext(ctx, "deadline monitor ran", "expired", run.Expired, "overdue", len(run.Overdue), "dueWithin7Days", len(run.DueSoon), "event", "monitored")
-	if run.Expired+len(run.Overdue)+len(run.DueSoon)+run.limitedPeople() == 0 {
+	if run.Expired+len(run.Overdue)+len(run.DueSoon)+run.limitedPeople()+run.unkeyable() == 0 {
 		return nil
 	}
 	if err := h.Mailer.Send(ctx, Digest(run, h.DPOAddress)); err != nil {
@@ -124,6 +143,12 @@ func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 		if run.Limited, err = h.Limits.Digest(ctx, now.AddDate(0, 0, -1).Format(time.DateOnly)); err != nil {
 			// The deadlines matter more: expire and warn without it.
 			h.Log.ErrorContext(ctx, "limits digest not read", "error", err.Error())
+		}
+	}
+	if h.Unkeyable != nil {
+		var err error
+		if run.Unkeyable, err = h.Unkeyable.UnkeyableDigest(ctx, now.AddDate(0, 0, -1).Format(time.DateOnly)); err != nil {
+			h.Log.ErrorContext(ctx, "unkeyable records not read", "error", err.Error())
 		}
 	}
 	for cursor := ""; ; {
@@ -182,6 +207,7 @@ func (h *Handler) emit(run *Run) error {
 		"RequestsDueWithin7Days":    len(run.DueSoon),
 		"UnverifiedRequestsExpired": run.Expired,
 		"PeopleAtLimitsYesterday":   run.limitedPeople(),
+		"UnkeyableRecordsYesterday": run.unkeyable(),
 	})
 }
 
@@ -214,6 +240,13 @@ func Digest(run *Run, to string) dsr.Mail {
 		}
 		b.WriteString("Their new requests and codes waited until the next day. Many wrong codes for one address\n" +
 			"is someone trying to guess a code for another person's data; the metric LimitReached has each refusal.\n\n")
+	}
+	if n := run.unkeyable(); n > 0 {
+		fmt.Fprintf(&b, "Contact records found on %s (UTC) whose address is not one (no request can find them): %d\n", run.At.AddDate(0, 0, -1).Format(time.DateOnly), n)
+		for _, p := range slices.Sorted(maps.Keys(run.Unkeyable)) {
+			fmt.Fprintf(&b, "  %-22s %d\n", p, run.Unkeyable[p])
+		}
+		b.WriteString("The keying table lists their keys (partition unkeyable#<purpose>); correct their address in the CRM.\n\n")
 	}
 	b.WriteString("The DPO dashboard has the details (GET /v1/dpo/requests?overdue=true).\n")
 	subject := fmt.Sprintf("Data-subject requests: %d overdue, %d due within 7 days", len(run.Overdue), len(run.DueSoon))

@@ -101,6 +101,7 @@ func TestProvisionTemplate(t *testing.T) {
 			"NewsletterTable":   "by-subject",
 			"CustomerCareTable": "by-subject",
 			"BillingTable":      "by-subject",
+			"KeyingTable":       "",
 		} {
 			name := prefix + "-" + table
 			if got := names[table].Ref; got != name {
@@ -124,6 +125,12 @@ func TestProvisionTemplate(t *testing.T) {
 			slices.Sort(indexes)
 			if !slices.Equal(indexes, strings.Fields(index)) {
 				t.Errorf("%s indexes = %v, want [%s]", name, indexes, index)
+			}
+			// The purpose tables stream their new images to the keying function.
+			purpose := index == "by-subject" && table != "RequestsTable"
+			if stream := out.Table.StreamSpecification; purpose != (stream != nil && aws.ToBool(stream.StreamEnabled)) ||
+				purpose && (stream.StreamViewType != "NEW_IMAGE" || names[table].Attrs["StreamArn"] == "") {
+				t.Errorf("%s stream = %+v, StreamArn %q; want a NEW_IMAGE stream: %v", name, stream, names[table].Attrs["StreamArn"], purpose)
 			}
 		}
 	})
@@ -245,8 +252,8 @@ func TestProvisionTemplate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(fns) != 9 {
-			t.Fatalf("got %d functions, want 9", len(fns))
+		if len(fns) != 11 {
+			t.Fatalf("got %d functions, want 11", len(fns))
 		}
 		for _, f := range fns {
 			if got, want := f.Environment["REQUESTS_TABLE"], prefix+"-RequestsTable"; got != want {

@@ -22,6 +22,9 @@ const (
 	DefaultMemorySize = 128
 	// DefaultSQSBatchSize is the default BatchSize of an SQS event source.
 	DefaultSQSBatchSize = 10
+	// DefaultStreamBatchSize is the default BatchSize of a DynamoDB stream
+	// event source.
+	DefaultStreamBatchSize = 100
 )
 
 // Event types that Functions understands.
@@ -30,6 +33,7 @@ const (
 	EventSQS        = "SQS"
 	EventSchedule   = "Schedule"
 	EventScheduleV2 = "ScheduleV2"
+	EventDynamoDB   = "DynamoDB"
 )
 
 // Function is an AWS::Serverless::Function with Globals.Function applied and
@@ -65,9 +69,21 @@ type Event struct {
 	Authorizer string
 	// QueueLogicalID is the logical id of an SQS event's queue.
 	QueueLogicalID string
-	// BatchSize is an SQS event's batch size (DefaultSQSBatchSize if unset).
+	// TableLogicalID is the logical id of the table whose stream a
+	// DynamoDB event reads (Stream: !GetAtt <Table>.StreamArn).
+	TableLogicalID string
+	// StartingPosition is a DynamoDB event's StartingPosition.
+	StartingPosition string
+	// MaximumRetryAttempts is a DynamoDB event's MaximumRetryAttempts (-1,
+	// Lambda's default, retries until the record expires).
+	MaximumRetryAttempts int
+	// OnFailureQueueLogicalID is the logical id of the queue a DynamoDB
+	// event's DestinationConfig.OnFailure names, if any.
+	OnFailureQueueLogicalID string
+	// BatchSize is an SQS or DynamoDB event's batch size
+	// (DefaultSQSBatchSize, DefaultStreamBatchSize if unset).
 	BatchSize int
-	// ReportBatchItemFailures reports whether an SQS event's
+	// ReportBatchItemFailures reports whether an SQS or DynamoDB event's
 	// FunctionResponseTypes contains ReportBatchItemFailures.
 	ReportBatchItemFailures bool
 	// ScheduleExpression is the expression of a Schedule (its Schedule
@@ -83,8 +99,8 @@ type Event struct {
 // are merged key by key with the function's value winning, lists are
 // concatenated with the global entries first, and any other function value
 // replaces the global one. Environment values are resolved with names and
-// pseudo. Event types other than HttpApi, SQS, Schedule and ScheduleV2 are an
-// error.
+// pseudo. Event types other than HttpApi, SQS, DynamoDB, Schedule and
+// ScheduleV2 are an error.
 func (t *Template) Functions(names Names, pseudo Pseudo) ([]Function, error) {
 	r := &Resolver{Template: t, Names: names, Pseudo: pseudo}
 	ids := t.ResourcesOfType(FunctionType)
@@ -195,27 +211,31 @@ func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
 			}
 		}
 	case EventSQS:
-		if ev.QueueLogicalID, err = r.queueID(field(props, "Queue")); err != nil {
+		if ev.QueueLogicalID, err = r.getAttOf(field(props, "Queue"), "Arn", "AWS::SQS::Queue"); err != nil {
 			return Event{}, fmt.Errorf("Queue: %w", err)
 		}
-		ev.BatchSize = DefaultSQSBatchSize
-		if b := field(props, "BatchSize"); b != nil {
-			if ev.BatchSize, err = r.resolveInt(b); err != nil {
-				return Event{}, fmt.Errorf("BatchSize: %w", err)
+		if err := r.batching(props, &ev, DefaultSQSBatchSize); err != nil {
+			return Event{}, err
+		}
+	case EventDynamoDB:
+		if ev.TableLogicalID, err = r.getAttOf(field(props, "Stream"), "StreamArn", "AWS::DynamoDB::Table"); err != nil {
+			return Event{}, fmt.Errorf("Stream: %w", err)
+		}
+		if ev.StartingPosition, err = r.optionalString(props, "StartingPosition"); err != nil {
+			return Event{}, err
+		}
+		ev.MaximumRetryAttempts = -1
+		if m := field(props, "MaximumRetryAttempts"); m != nil {
+			if ev.MaximumRetryAttempts, err = r.resolveInt(m); err != nil {
+				return Event{}, fmt.Errorf("MaximumRetryAttempts: %w", err)
 			}
 		}
-		if frt := field(props, "FunctionResponseTypes"); frt != nil {
-			v, err := r.Resolve(frt)
-			if err != nil {
-				return Event{}, fmt.Errorf("FunctionResponseTypes: %w", err)
+		if d := field(field(field(props, "DestinationConfig"), "OnFailure"), "Destination"); d != nil {
+			if ev.OnFailureQueueLogicalID, err = r.getAttOf(d, "Arn", "AWS::SQS::Queue"); err != nil {
+				return Event{}, fmt.Errorf("DestinationConfig.OnFailure.Destination: %w", err)
 			}
-			list, ok := v.([]any)
-			if !ok {
-				return Event{}, fmt.Errorf("FunctionResponseTypes: got %s, want a list", describe(v))
-			}
-			ev.ReportBatchItemFailures = slices.Contains(list, any("ReportBatchItemFailures"))
 		}
-		if ev.Enabled, err = r.enabled(props); err != nil {
+		if err := r.batching(props, &ev, DefaultStreamBatchSize); err != nil {
 			return Event{}, err
 		}
 	case EventSchedule, EventScheduleV2:
@@ -238,9 +258,34 @@ func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
 	return ev, nil
 }
 
-// queueID returns the logical id of the queue an SQS event's Queue property
-// names with Fn::GetAtt Queue.Arn.
-func (r *Resolver) queueID(n *yaml.Node) (string, error) {
+// batching reads an event source's BatchSize (def if unset),
+// FunctionResponseTypes and Enabled.
+func (r *Resolver) batching(props *yaml.Node, ev *Event, def int) error {
+	var err error
+	ev.BatchSize = def
+	if b := field(props, "BatchSize"); b != nil {
+		if ev.BatchSize, err = r.resolveInt(b); err != nil {
+			return fmt.Errorf("BatchSize: %w", err)
+		}
+	}
+	if frt := field(props, "FunctionResponseTypes"); frt != nil {
+		v, err := r.Resolve(frt)
+		if err != nil {
+			return fmt.Errorf("FunctionResponseTypes: %w", err)
+		}
+		list, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("FunctionResponseTypes: got %s, want a list", describe(v))
+		}
+		ev.ReportBatchItemFailures = slices.Contains(list, any("ReportBatchItemFailures"))
+	}
+	ev.Enabled, err = r.enabled(props)
+	return err
+}
+
+// getAttOf returns the logical id of the resource of type typ that n names
+// with Fn::GetAtt <id>.<attr>.
+func (r *Resolver) getAttOf(n *yaml.Node, attr, typ string) (string, error) {
 	if n == nil {
 		return "", fmt.Errorf("missing")
 	}
@@ -250,21 +295,21 @@ func (r *Resolver) queueID(n *yaml.Node) (string, error) {
 		return "", err
 	}
 	if !ok || fn != "Fn::GetAtt" {
-		return "", fmt.Errorf("line %d: want !GetAtt <Queue>.Arn", n.Line)
+		return "", fmt.Errorf("line %d: want !GetAtt <%s>.%s", n.Line, typ, attr)
 	}
 	if err := checkShape(fn, arg); err != nil {
 		return "", fmt.Errorf("line %d: %w", n.Line, err)
 	}
-	id, attr := getAttArgs(arg)
-	if attr != "Arn" {
-		return "", fmt.Errorf("line %d: want !GetAtt %s.Arn, not %s", n.Line, id, attr)
+	id, got := getAttArgs(arg)
+	if got != attr {
+		return "", fmt.Errorf("line %d: want !GetAtt %s.%s, not %s", n.Line, id, attr, got)
 	}
 	res, ok := r.Template.Resources[id]
 	if !ok {
 		return "", fmt.Errorf("line %d: unknown resource %s", n.Line, id)
 	}
-	if res.Type != "AWS::SQS::Queue" {
-		return "", fmt.Errorf("line %d: %s is a %s, not an AWS::SQS::Queue", n.Line, id, res.Type)
+	if res.Type != typ {
+		return "", fmt.Errorf("line %d: %s is a %s, not an %s", n.Line, id, res.Type, typ)
 	}
 	return id, nil
 }

@@ -149,7 +149,7 @@ func TestFunctionsErrors(t *testing.T) {
 	}{
 		{"unsupported event type", `{Events: {E: {Type: S3}}}`, "function F: event E: line 4: unsupported event type S3"},
 		{"event without type", `{Events: {E: {Properties: {}}}}`, "event E: line 4: Type is missing"},
-		{"queue not getatt", `{Events: {E: {Type: SQS, Properties: {Queue: "arn:aws:sqs:x"}}}}`, "Queue: line 4: want !GetAtt <Queue>.Arn"},
+		{"queue not getatt", `{Events: {E: {Type: SQS, Properties: {Queue: "arn:aws:sqs:x"}}}}`, "Queue: line 4: want !GetAtt <AWS::SQS::Queue>.Arn"},
 		{"queue getatt not arn", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.QueueName}}}}`, "want !GetAtt Q.Arn, not QueueName"},
 		{"queue not a queue", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt T.Arn}}}}`, "T is a AWS::DynamoDB::Table, not an AWS::SQS::Queue"},
 		{"queue missing", `{Events: {E: {Type: SQS}}}`, "Queue: missing"},
@@ -190,7 +190,7 @@ func TestTemplate(t *testing.T) {
 	const prefix = "dsr-local"
 	names := Names{}
 	for id := range tmpl.Resources {
-		names[id] = Physical{Ref: prefix + "-" + id, Attrs: map[string]string{"Arn": "arn:" + id}}
+		names[id] = Physical{Ref: prefix + "-" + id, Attrs: map[string]string{"Arn": "arn:" + id, "StreamArn": "arn:" + id + "/stream/1"}}
 	}
 	names["RequestQueue"] = Physical{Ref: "http://sqs/RequestQueue", Attrs: map[string]string{"Arn": "arn:RequestQueue"}}
 	names["TaskQueue"] = Physical{Ref: "http://sqs/TaskQueue", Attrs: map[string]string{"Arn": "arn:TaskQueue"}}
@@ -201,7 +201,12 @@ func TestTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	registry := fns[2].Environment["PURPOSE_REGISTRY"]
+	registry := ""
+	for _, fn := range fns {
+		if fn.LogicalID == "IntakeFunction" {
+			registry = fn.Environment["PURPOSE_REGISTRY"]
+		}
+	}
 	for _, table := range []string{"MarketingTable", "NewsletterTable", "CustomerCareTable", "BillingTable"} {
 		if want := "  table: " + prefix + "-" + table + "\n"; !strings.Contains(registry, want) {
 			t.Errorf("PURPOSE_REGISTRY lacks %q:\n%s", want, registry)
@@ -237,15 +242,31 @@ func TestTemplate(t *testing.T) {
 	}
 	worker := sqs("Tasks", "TaskQueue")
 	worker.BatchSize = 5
+	stream := func(name, table string) Event {
+		return Event{Name: name, Type: "DynamoDB", TableLogicalID: table, StartingPosition: "TRIM_HORIZON", MaximumRetryAttempts: 10,
+			OnFailureQueueLogicalID: "KeyingDeadLetterQueue", BatchSize: 100, ReportBatchItemFailures: true, Enabled: true}
+	}
+	backfill := sqs("Continue", "BackfillQueue")
+	backfill.BatchSize = 1
+	keyed := map[string]string{"PEPPER_SECRET_ARN": "arn:secret:PepperSecret", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable", "KEYING_TABLE": "dsr-local-KeyingTable"}
+	backfillEnv := map[string]string{"BACKFILL_QUEUE_URL": "dsr-local-BackfillQueue"}
+	for k, v := range keyed {
+		backfillEnv[k] = v
+	}
 	want := []Function{
+		{
+			LogicalID: "BackfillFunction", Timeout: 5 * time.Minute, MemorySize: 256, Environment: env(backfillEnv),
+			Events: []Event{backfill},
+		},
 		{
 			LogicalID: "DeadLetterFunction", Timeout: 30 * time.Second, MemorySize: 256, Environment: env(nil),
 			Events: []Event{sqs("DeadRequests", "RequestDeadLetterQueue"), sqs("DeadTasks", "TaskDeadLetterQueue")},
 		},
 		{
 			LogicalID: "DispatchFunction", Timeout: 30 * time.Second, MemorySize: 256,
-			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable"}),
-			Events:      []Event{sqs("Requests", "RequestQueue")},
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
+				"REQUEST_QUEUE_URL": "http://sqs/RequestQueue", "KEYING_TABLE": "dsr-local-KeyingTable"}),
+			Events: []Event{sqs("Requests", "RequestQueue")},
 		},
 		{
 			LogicalID: "DpoFunction", Timeout: 15 * time.Second, MemorySize: 256,
@@ -285,9 +306,14 @@ func TestTemplate(t *testing.T) {
 			},
 		},
 		{
+			LogicalID: "KeyingFunction", Timeout: time.Minute, MemorySize: 256, Environment: env(keyed),
+			Events: []Event{stream("Billing", "BillingTable"), stream("CustomerCare", "CustomerCareTable"), stream("Marketing", "MarketingTable"), stream("Newsletter", "NewsletterTable")},
+		},
+		{
 			LogicalID: "MonitorFunction", Timeout: 2 * time.Minute, MemorySize: 256,
-			Environment: env(map[string]string{"SENDER_ADDRESS": "privacy@example.com", "DPO_ADDRESS": "privacy@example.com", "LIMITS_TABLE": "dsr-local-LimitsTable"}),
-			Events:      []Event{{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true}},
+			Environment: env(map[string]string{"SENDER_ADDRESS": "privacy@example.com", "DPO_ADDRESS": "privacy@example.com", "LIMITS_TABLE": "dsr-local-LimitsTable",
+				"KEYING_TABLE": "dsr-local-KeyingTable"}),
+			Events: []Event{{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true}},
 		},
 		{
 			LogicalID: "ProvenanceFunction", Timeout: 30 * time.Second, MemorySize: 256,

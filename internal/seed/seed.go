@@ -6,7 +6,9 @@ package seed
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -29,18 +31,33 @@ const Others = 1200
 // Item is one seeded contact record of a purpose table, before its key.
 type Item map[string]any
 
-// Items returns the demo records of every purpose of reg, by purpose name.
-// keyAttr gives each purpose table's partition key attribute.
-func Items(reg dsr.Registry, keyAttr map[string]string) (map[string][]Item, error) {
+// AdaAsTheCRMWroteHer are the forms of ada's address the CRM stored some of
+// her records under, one per purpose: found by her requests like the others
+// once the keying function has keyed them.
+var AdaAsTheCRMWroteHer = map[string]string{
+	"marketing":     "ADA@EXAMPLE.COM",
+	"customer_care": " Ada@Example.com ",
+	"billing":       "ada@EXAMPLE.com",
+}
+
+// Items returns the demo records of every purpose of reg, by purpose name,
+// as they are once keyed: each with its subject key (hasher's HMAC of its
+// identifier, normalized). keyAttr gives each purpose table's partition key
+// attribute.
+func Items(reg dsr.Registry, keyAttr map[string]string, hasher *dsr.Hasher) (map[string][]Item, error) {
 	out := map[string][]Item{}
 	rng := rand.New(rand.NewPCG(2026, 11))
+	var err error
 	add := func(p dsr.Purpose, email string, n int) {
 		idx := len(out[p.Name])
 		it := Item{
 			keyAttr[p.Name]: fmt.Sprintf("%s-%05d", p.Name, idx),
 			p.Identifier:    email,
 		}
-		for k, v := range fields(p.Name, email, n) {
+		normalized, nerr := dsr.NormalizeEmail(email)
+		err = errors.Join(err, nerr)
+		it[p.SubjectKeyAttribute] = hasher.Subject(normalized)
+		for k, v := range fields(p.Name, normalized, n) {
 			it[k] = v
 		}
 		out[p.Name] = append(out[p.Name], it)
@@ -55,6 +72,9 @@ func Items(reg dsr.Registry, keyAttr map[string]string) (map[string][]Item, erro
 		for n := range adaRecords(p.Name) {
 			add(p, Ada, n)
 		}
+		if form, ok := AdaAsTheCRMWroteHer[p.Name]; ok {
+			add(p, form, 4) // an invoice of 2026, like her first
+		}
 		for n := range graceRecords(p.Name) {
 			add(p, Grace, n)
 		}
@@ -67,7 +87,21 @@ func Items(reg dsr.Registry, keyAttr map[string]string) (map[string][]Item, erro
 			}
 		}
 	}
-	return out, nil
+	return out, err
+}
+
+// Of returns the records of items (of purpose p) whose identifier is email's
+// by the one address rule, whatever form the CRM stored it in.
+func Of(items []Item, p dsr.Purpose, email string) []Item {
+	var out []Item
+	for _, it := range items {
+		if s, ok := it[p.Identifier].(string); ok {
+			if n, err := dsr.NormalizeEmail(s); err == nil && n == email {
+				out = append(out, it)
+			}
+		}
+	}
+	return out
 }
 
 // adaRecords is how many records ada has per demo purpose: at least one in
@@ -134,13 +168,16 @@ func KeyAttributes(ctx context.Context, c *dynamodb.Client, reg dsr.Registry) (m
 }
 
 // Load writes the demo records into the purpose tables (idempotently: keys
-// are deterministic) and returns how many it wrote per purpose.
-func Load(ctx context.Context, c *dynamodb.Client, reg dsr.Registry) (map[string]int, error) {
+// are deterministic) and returns how many it wrote per purpose. Records
+// whose address is in its normalized form are written with their subject
+// key, as a stack that has been running holds them; the others, as the CRM
+// wrote them (AdaAsTheCRMWroteHer), without: the keying keys them.
+func Load(ctx context.Context, c *dynamodb.Client, reg dsr.Registry, hasher *dsr.Hasher) (map[string]int, error) {
 	keys, err := KeyAttributes(ctx, c, reg)
 	if err != nil {
 		return nil, err
 	}
-	items, err := Items(reg, keys)
+	items, err := Items(reg, keys, hasher)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +185,10 @@ func Load(ctx context.Context, c *dynamodb.Client, reg dsr.Registry) (map[string
 	for _, p := range reg {
 		avs := make([]map[string]types.AttributeValue, 0, len(items[p.Name]))
 		for _, it := range items[p.Name] {
+			if n, _ := dsr.NormalizeEmail(it[p.Identifier].(string)); n != it[p.Identifier] {
+				it = maps.Clone(it)
+				delete(it, p.SubjectKeyAttribute)
+			}
 			av, err := attributevalue.MarshalMap(map[string]any(it))
 			if err != nil {
 				return nil, fmt.Errorf("seed %s: %w", p.Name, err)

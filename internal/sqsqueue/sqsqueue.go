@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -32,12 +33,24 @@ func (q *Queue) SendRequest(ctx context.Context, m dsr.RequestMessage) error { r
 // SendTask sends one task (a continuation) to the task queue.
 func (q *Queue) SendTask(ctx context.Context, m dsr.TaskMessage) error { return q.send(ctx, m) }
 
-func (q *Queue) send(ctx context.Context, m any) error {
+// SendRequestAfter sends a request to the request queue again, to be
+// delivered after delay (at most 15 minutes, SQS's limit).
+func (q *Queue) SendRequestAfter(ctx context.Context, m dsr.RequestMessage, delay time.Duration) error {
+	return q.sendAfter(ctx, m, delay)
+}
+
+func (q *Queue) send(ctx context.Context, m any) error { return q.sendAfter(ctx, m, 0) }
+
+func (q *Queue) sendAfter(ctx context.Context, m any, delay time.Duration) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("send message: %w", err)
 	}
-	if _, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.URL, MessageBody: aws.String(string(b))}); err != nil {
+	in := &sqs.SendMessageInput{QueueUrl: &q.URL, MessageBody: aws.String(string(b))}
+	if delay > 0 {
+		in.DelaySeconds = int32(min(delay, 15*time.Minute) / time.Second)
+	}
+	if _, err := q.Client.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("send message: %w", err)
 	}
 	return nil
@@ -81,6 +94,14 @@ type ContinueMessage struct {
 // Continue asks the job that consumes the queue to resume from its checkpoint.
 func (q *Queue) Continue(ctx context.Context) error {
 	return q.send(ctx, ContinueMessage{Continue: "retention"})
+}
+
+// ContinueBackfill asks the backfill function that consumes the queue to
+// resume purpose's backfill from its checkpoints.
+func (q *Queue) ContinueBackfill(ctx context.Context, purpose string) error {
+	return q.send(ctx, struct {
+		Purpose string `json:"purpose"`
+	}{purpose})
 }
 
 // Reject sends a message that can never be processed to this queue (a

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,7 @@ type Store interface {
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
+	SetWaiting(ctx context.Context, id, detail string, now time.Time) (bool, error)
 	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
@@ -90,6 +92,35 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		}
 		if err := s.Create(ctx, r); dsr.ErrorCodeOf(err) != dsr.EConflict {
 			t.Errorf("second create: %v, want conflict", err)
+		}
+	})
+
+	t.Run("a queued request records what it waits for, once; another is a conflict", func(t *testing.T) {
+		s := newStore(t)
+		r := newRequest()
+		if err := s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetWaiting(ctx, r.ID, "the backfill of billing", now); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("awaiting verification: %v, want conflict", err)
+		}
+		if _, err := s.SetWaiting(ctx, "01JDNOPE", "the backfill of billing", now); dsr.ErrorCodeOf(err) != dsr.ENotFound {
+			t.Errorf("unknown id: %v, want not found", err)
+		}
+		if err := s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []bool{true, false, false} {
+			changed, err := s.SetWaiting(ctx, r.ID, "the backfill of billing", now)
+			if err != nil || changed != want {
+				t.Fatalf("wait %d: changed %v (%v), want %v", i+1, changed, err, want)
+			}
+		}
+		if changed, err := s.SetWaiting(ctx, r.ID, "the backfill of billing, marketing", now); err != nil || !changed {
+			t.Errorf("another wait: changed %v (%v), want true", changed, err)
+		}
+		if got, err := s.Get(ctx, r.ID); err != nil || got.WaitingFor != "the backfill of billing, marketing" {
+			t.Errorf("stored: %+v %v", got, err)
 		}
 	})
 
@@ -697,6 +728,7 @@ func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore)
 // AuditStore is the audit trail's contract.
 type AuditStore interface {
 	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 	Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error
 	Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error)
@@ -741,6 +773,45 @@ func RunAudit(t *testing.T, newStore func(t *testing.T) AuditStore, o Options) {
 		t.Errorf("chain: %+v", c)
 	}
 	runAuditPages(t, s, id, got)
+	runAppendOnce(t, s, o)
+}
+
+// runAppendOnce: a step repeated by retries, even racing ones, is recorded
+// once while it is the last; after another step it is recorded again.
+func runAppendOnce(t *testing.T, s AuditStore, o Options) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	id := fmt.Sprintf("01JA%022d", seq.Add(1))
+	wait := func(detail string) {
+		o.concurrently(4, func(int) {
+			if err := s.AppendOnce(ctx, id, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, at); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wait("the backfill of billing")
+	wait("the backfill of billing")
+	wait("the backfill of billing, marketing")
+	if err := s.Append(ctx, id, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, "purposes: billing", at); err != nil {
+		t.Fatal(err)
+	}
+	wait("the backfill of billing, marketing")
+	got, err := s.Entries(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, e := range got {
+		details = append(details, e.Action+": "+e.Detail)
+	}
+	want := []string{"waiting: the backfill of billing", "waiting: the backfill of billing, marketing",
+		"dispatched: purposes: billing", "waiting: the backfill of billing, marketing"}
+	if !slices.Equal(details, want) {
+		t.Errorf("trail %q, want %q", details, want)
+	}
+	if c := dsr.VerifyAuditChain(id, got); !c.Intact {
+		t.Errorf("chain: %+v", c)
+	}
 }
 
 // runAuditPages checks that a trail read newest page first, and walked

@@ -19,6 +19,7 @@ const RegistryYAML = `
   table: T-marketing
   subjectIndex: by-subject
   identifier: email
+  subjectKeyAttribute: dsrSubjectKey
   description: Ads
   legalBasis: consent
   directMarketing: true
@@ -29,6 +30,7 @@ const RegistryYAML = `
   table: T-billing
   subjectIndex: by-subject
   identifier: customerEmail
+  subjectKeyAttribute: dsrSubjectKey
   description: Invoices
   legalBasis: legal obligation
   retention: 10 years

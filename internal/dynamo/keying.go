@@ -1,0 +1,359 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// SetSubjectKey writes key into the subject-key attribute of the record ref
+// of p's table, only if its identifier is still identifier (a CRM write that
+// changed it meanwhile is keyed from its own stream record, not overwritten)
+// and its key is not key already (the write of the key, which the stream
+// reports too, changes nothing more). It reports whether it wrote.
+func (c *Contacts) SetSubjectKey(ctx context.Context, p dsr.Purpose, ref, identifier, key string) (bool, error) {
+	k, err := DecodeCursor(ref)
+	if err != nil {
+		return false, fmt.Errorf("key %s record: %w", p.Name, err)
+	}
+	sk := expression.Name(p.SubjectKeyAttribute)
+	cond := expression.Name(p.Identifier).Equal(expression.Value(identifier)).
+		And(expression.AttributeNotExists(sk).Or(sk.NotEqual(expression.Value(key))))
+	expr, err := expression.NewBuilder().WithUpdate(expression.Set(sk, expression.Value(key))).WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("key %s record: %w", p.Name, err)
+	}
+	_, err = c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &p.Table, Key: k,
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("key %s record: %w", p.Name, err)
+	}
+	return true, nil
+}
+
+// ScanSegment reads one page of segment of total parallel scan segments of
+// p's table from cursor on ("" from the start), at most limit items, strongly
+// consistent, with each record's key, identifier and subject key, and the
+// cursor of the next page ("" after the segment's last). The backfill is the
+// one reader of a contact table that scans: it must see every record.
+func (c *Contacts) ScanSegment(ctx context.Context, p dsr.Purpose, segment, total int, cursor string, limit int) ([]dsr.KeyState, string, error) {
+	keyNames, err := c.keySchema(ctx, p.Table)
+	if err != nil {
+		return nil, "", fmt.Errorf("scan %s: %w", p.Name, err)
+	}
+	expr, err := expression.NewBuilder().WithProjection(*projection(keyNames, p.Identifier, p.SubjectKeyAttribute)).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("scan %s: %w", p.Name, err)
+	}
+	in := &dynamodb.ScanInput{
+		TableName: &p.Table, Segment: aws.Int32(int32(segment)), TotalSegments: aws.Int32(int32(total)),
+		ConsistentRead: aws.Bool(true), Limit: aws.Int32(int32(limit)),
+		ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names(),
+	}
+	if cursor != "" {
+		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
+			return nil, "", fmt.Errorf("scan %s: %w", p.Name, err)
+		}
+	}
+	out, err := c.Client.Scan(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("scan %s: %w", p.Name, err)
+	}
+	states := make([]dsr.KeyState, 0, len(out.Items))
+	for _, item := range out.Items {
+		st, err := keyState(item, keyNames, p)
+		if err != nil {
+			return nil, "", fmt.Errorf("scan %s: %w", p.Name, err)
+		}
+		states = append(states, st)
+	}
+	next := ""
+	if len(out.LastEvaluatedKey) > 0 {
+		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
+			return nil, "", fmt.Errorf("scan %s: %w", p.Name, err)
+		}
+	}
+	return states, next, nil
+}
+
+func keyState(item map[string]types.AttributeValue, keyNames []string, p dsr.Purpose) (dsr.KeyState, error) {
+	ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
+	if err != nil {
+		return dsr.KeyState{}, err
+	}
+	st := dsr.KeyState{Ref: ref[0]}
+	if v, ok := item[p.Identifier].(*types.AttributeValueMemberS); ok {
+		st.Identifier = &v.Value
+	}
+	if v, ok := item[p.SubjectKeyAttribute].(*types.AttributeValueMemberS); ok {
+		st.SubjectKey = v.Value
+	}
+	return st, nil
+}
+
+// StreamKeyState reads one DynamoDB stream record of p's table: the record's
+// key state as its new image holds it. Records of deletions have none (ok
+// false).
+func StreamKeyState(rec events.DynamoDBEventRecord, p dsr.Purpose) (st dsr.KeyState, ok bool, err error) {
+	if rec.EventName == string(events.DynamoDBOperationTypeRemove) || rec.Change.NewImage == nil {
+		return dsr.KeyState{}, false, nil
+	}
+	if len(rec.Change.Keys) == 0 {
+		return dsr.KeyState{}, false, errors.New("stream record: no key attributes")
+	}
+	k := make(map[string]types.AttributeValue, len(rec.Change.Keys))
+	for name, v := range rec.Change.Keys {
+		switch v.DataType() {
+		case events.DataTypeString:
+			k[name] = &types.AttributeValueMemberS{Value: v.String()}
+		case events.DataTypeNumber:
+			k[name] = &types.AttributeValueMemberN{Value: v.Number()}
+		case events.DataTypeBinary:
+			k[name] = &types.AttributeValueMemberB{Value: v.Binary()}
+		default:
+			return dsr.KeyState{}, false, fmt.Errorf("stream record: key attribute %q has a type keys cannot have", name)
+		}
+	}
+	if st.Ref, err = EncodeCursor(k); err != nil {
+		return dsr.KeyState{}, false, err
+	}
+	if v, has := rec.Change.NewImage[p.Identifier]; has && v.DataType() == events.DataTypeString {
+		s := v.String()
+		st.Identifier = &s
+	}
+	if v, has := rec.Change.NewImage[p.SubjectKeyAttribute]; has && v.DataType() == events.DataTypeString {
+		st.SubjectKey = v.String()
+	}
+	return st, true, nil
+}
+
+// Keying is the keying table: what the subject-key backfill has done per
+// purpose table (a pass, its scan segments' checkpoints, and when it
+// completed), and the records whose identifier gives no subject key, with a
+// count per UTC day for the DPO's digest. It holds table keys, never an
+// identifier.
+type Keying struct {
+	Client API
+	Table  string
+}
+
+// unkeyableDays is how long an unkeyable record's entry and a day's count
+// are kept.
+const unkeyableDays = 90
+
+func keyingKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}
+}
+
+// Unkeyable records that the record ref of purpose cannot be keyed, and why.
+// A record recorded before is not counted again; a new one counts in the day's
+// digest. It reports whether the record was new.
+func (k *Keying) Unkeyable(ctx context.Context, purpose, ref, reason string, at time.Time) (bool, error) {
+	item := keyingKey("unkeyable#"+purpose, ref)
+	item["reason"] = &types.AttributeValueMemberS{Value: reason}
+	item["at"] = &types.AttributeValueMemberS{Value: formatTime(at)}
+	item["ttl"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(at.AddDate(0, 0, unkeyableDays).Unix(), 10)}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
+	if err != nil {
+		return false, fmt.Errorf("unkeyable record: %w", err)
+	}
+	_, err = k.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &k.Table, Item: item, ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("unkeyable record: %w", err)
+	}
+	upd := expression.Add(expression.Name("n"), expression.Value(1)).
+		Set(expression.Name("ttl"), expression.Value(at.AddDate(0, 0, unkeyableDays).Unix()))
+	uexpr, err := expression.NewBuilder().WithUpdate(upd).Build()
+	if err != nil {
+		return true, fmt.Errorf("unkeyable count: %w", err)
+	}
+	_, err = k.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &k.Table, Key: keyingKey("digest#"+at.UTC().Format(time.DateOnly), purpose),
+		UpdateExpression: uexpr.Update(), ExpressionAttributeNames: uexpr.Names(), ExpressionAttributeValues: uexpr.Values(),
+	})
+	if err != nil {
+		return true, fmt.Errorf("unkeyable count: %w", err)
+	}
+	return true, nil
+}
+
+// UnkeyableDigest returns how many records of each purpose were first found
+// unkeyable on UTC day day.
+func (k *Keying) UnkeyableDigest(ctx context.Context, day string) (map[string]int, error) {
+	in := &dynamodb.QueryInput{
+		TableName: &k.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "digest#" + day}},
+	}
+	counts := map[string]int{}
+	err := queryPages(ctx, k.Client, in, func(item map[string]types.AttributeValue) error {
+		var it struct {
+			Purpose string `dynamodbav:"sk"`
+			N       int    `dynamodbav:"n"`
+		}
+		err := attributevalue.UnmarshalMap(item, &it)
+		counts[it.Purpose] = it.N
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unkeyable digest: %w", err)
+	}
+	return counts, nil
+}
+
+type passItem struct {
+	Segments    int    `dynamodbav:"segments"`
+	StartedAt   string `dynamodbav:"startedAt"`
+	CompletedAt string `dynamodbav:"completedAt,omitempty"`
+	Version     int    `dynamodbav:"version"`
+}
+
+// Pass returns purpose's latest backfill pass (the zero pass if none ran).
+func (k *Keying) Pass(ctx context.Context, purpose string) (dsr.BackfillPass, error) {
+	out, err := k.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.Table, Key: keyingKey("backfill#"+purpose, "pass"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return dsr.BackfillPass{}, fmt.Errorf("backfill pass: %w", err)
+	}
+	return fromPassItem(purpose, out.Item)
+}
+
+func fromPassItem(purpose string, item map[string]types.AttributeValue) (dsr.BackfillPass, error) {
+	var it passItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return dsr.BackfillPass{}, fmt.Errorf("backfill pass: %w", err)
+	}
+	started, err1 := parseTime(it.StartedAt)
+	completed, err2 := parseTime(it.CompletedAt)
+	if err := errors.Join(err1, err2); err != nil {
+		return dsr.BackfillPass{}, fmt.Errorf("backfill pass: %w", err)
+	}
+	return dsr.BackfillPass{Purpose: purpose, StartedAt: started, Segments: it.Segments, CompletedAt: completed, Version: it.Version}, nil
+}
+
+// SavePass stores p if purpose's pass is still at p.Version (another run
+// that started or completed a pass meanwhile is EConflict), and returns the
+// pass as stored.
+func (k *Keying) SavePass(ctx context.Context, p dsr.BackfillPass) (dsr.BackfillPass, error) {
+	item, err := attributevalue.MarshalMap(passItem{Segments: p.Segments, StartedAt: formatTime(p.StartedAt), CompletedAt: formatTime(p.CompletedAt), Version: p.Version + 1})
+	if err != nil {
+		return p, fmt.Errorf("save backfill pass: %w", err)
+	}
+	for n, v := range keyingKey("backfill#"+p.Purpose, "pass") {
+		item[n] = v
+	}
+	cond := expression.AttributeNotExists(expression.Name("pk"))
+	if p.Version > 0 {
+		cond = expression.Name("version").Equal(expression.Value(p.Version))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return p, fmt.Errorf("save backfill pass: %w", err)
+	}
+	_, err = k.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &k.Table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return p, &dsr.Error{Code: dsr.EConflict, Message: "save backfill pass: another run changed it"}
+	case err != nil:
+		return p, fmt.Errorf("save backfill pass: %w", err)
+	}
+	p.Version++
+	return p, nil
+}
+
+type segmentItem struct {
+	Pass      string `dynamodbav:"pass"`
+	Cursor    string `dynamodbav:"cursor,omitempty"`
+	Done      bool   `dynamodbav:"done"`
+	Scanned   int    `dynamodbav:"scanned"`
+	Keyed     int    `dynamodbav:"keyed"`
+	Unkeyable int    `dynamodbav:"unkeyable"`
+}
+
+// Segment returns where scan segment i of purpose's backfill stands (the
+// zero segment if it never ran).
+func (k *Keying) Segment(ctx context.Context, purpose string, i int) (dsr.BackfillSegment, error) {
+	out, err := k.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.Table, Key: keyingKey("backfill#"+purpose, "segment#"+strconv.Itoa(i)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return dsr.BackfillSegment{}, fmt.Errorf("backfill segment: %w", err)
+	}
+	var it segmentItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return dsr.BackfillSegment{}, fmt.Errorf("backfill segment: %w", err)
+	}
+	pass, err := parseTime(it.Pass)
+	if err != nil {
+		return dsr.BackfillSegment{}, fmt.Errorf("backfill segment: %w", err)
+	}
+	return dsr.BackfillSegment{Segment: i, Pass: pass, Cursor: it.Cursor, Done: it.Done, Scanned: it.Scanned, Keyed: it.Keyed, Unkeyable: it.Unkeyable}, nil
+}
+
+// SaveSegment stores segment s's checkpoint of purpose's backfill. Each
+// segment is one item, saved only by the run scanning it.
+func (k *Keying) SaveSegment(ctx context.Context, purpose string, s dsr.BackfillSegment) error {
+	item, err := attributevalue.MarshalMap(segmentItem{Pass: formatTime(s.Pass), Cursor: s.Cursor, Done: s.Done, Scanned: s.Scanned, Keyed: s.Keyed, Unkeyable: s.Unkeyable})
+	if err != nil {
+		return fmt.Errorf("save backfill segment: %w", err)
+	}
+	for n, v := range keyingKey("backfill#"+purpose, "segment#"+strconv.Itoa(s.Segment)) {
+		item[n] = v
+	}
+	if _, err := k.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &k.Table, Item: item}); err != nil {
+		return fmt.Errorf("save backfill segment: %w", err)
+	}
+	return nil
+}
+
+// Keyed returns, of purposes, those whose table a backfill pass has keyed
+// completely (one BatchGetItem).
+func (k *Keying) Keyed(ctx context.Context, purposes []string) (map[string]bool, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(purposes))
+	for _, p := range purposes {
+		keys = append(keys, keyingKey("backfill#"+p, "pass"))
+	}
+	items, err := batchGetItems(ctx, k.Client, k.Table, keys, nil)
+	if err != nil {
+		return nil, fmt.Errorf("keyed purposes: %w", err)
+	}
+	out := make(map[string]bool, len(purposes))
+	for _, item := range items {
+		pk, _ := item["pk"].(*types.AttributeValueMemberS)
+		if pk == nil || len(pk.Value) <= len("backfill#") {
+			continue
+		}
+		purpose := pk.Value[len("backfill#"):]
+		p, err := fromPassItem(purpose, item)
+		if err != nil {
+			return nil, err
+		}
+		out[purpose] = p.Complete()
+	}
+	return out, nil
+}
