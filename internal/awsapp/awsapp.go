@@ -310,7 +310,7 @@ func Backfill(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*
 	return &keying.Backfill{
 		Keyer: k, Passes: &dynamo.Keying{Client: ddb, Table: keyingTable},
 		Continue: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		Registry: reg, Reserve: 20 * time.Second, Log: log,
+		Registry: reg, Reserve: 20 * time.Second, Metrics: os.Stdout, Log: log,
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -57,12 +59,12 @@ func (s *Stack) goStream(ctx context.Context, fn samtemplate.Function, ev samtem
 		s.report(fmt.Errorf("devstack: %s.%s: table %s has no stream", fn.LogicalID, ev.Name, ev.TableLogicalID))
 		return
 	}
-	out, err := p.client.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: &p.streamARN})
+	shards, err := p.shards(ctx)
 	if err != nil {
 		s.report(fmt.Errorf("devstack: describe stream of %s: %w", ev.TableLogicalID, err))
 		return
 	}
-	for _, shard := range out.StreamDescription.Shards {
+	for _, shard := range shards {
 		idle := new(atomic.Int64)
 		s.streamsMu.Lock()
 		s.streamIdle = append(s.streamIdle, idle)
@@ -72,6 +74,23 @@ func (s *Stack) goStream(ctx context.Context, fn samtemplate.Function, ev samtem
 			defer s.wg.Done()
 			p.run(ctx, aws.ToString(shard.ShardId), idle)
 		}()
+	}
+}
+
+// shards lists the stream's shards, every page.
+func (p *streamPoller) shards(ctx context.Context) ([]types.Shard, error) {
+	var shards []types.Shard
+	in := &dynamodbstreams.DescribeStreamInput{StreamArn: &p.streamARN}
+	for {
+		out, err := p.client.DescribeStream(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		shards = append(shards, out.StreamDescription.Shards...)
+		if out.StreamDescription.LastEvaluatedShardId == nil {
+			return shards, nil
+		}
+		in.ExclusiveStartShardId = out.StreamDescription.LastEvaluatedShardId
 	}
 }
 
@@ -99,19 +118,25 @@ func (s *Stack) WaitStreams(ctx context.Context) error {
 }
 
 // run reads shard from the event's starting position until ctx ends; idle
-// holds when the last read that found nothing new started.
+// holds when the last read that found nothing new started. Like Lambda it
+// keeps a checkpoint, the last record done (delivered, or discarded after
+// its retries): after any error it goes on after it, never from the start.
+// A closed shard (moto's never close) is read to its end; its children are
+// not followed.
 func (p *streamPoller) run(ctx context.Context, shard string, idle *atomic.Int64) {
-	start := types.ShardIteratorTypeTrimHorizon
-	if p.ev.StartingPosition == "LATEST" {
-		start = types.ShardIteratorTypeLatest
-	}
-	it, err := p.iterator(ctx, shard, start, "")
+	var checkpoint, at string // the last record done; the record a retry starts at
+	position := func() (*string, error) { return p.position(ctx, shard, checkpoint, at) }
+	it, err := position()
 	for attempt := 0; ctx.Err() == nil; {
-		if err != nil {
+		switch {
+		case err != nil:
 			p.log.Error("stream", "error", err.Error())
 			sleep(ctx, time.Second)
-			it, err = p.iterator(ctx, shard, start, "")
+			it, err = position()
 			continue
+		case it == nil: // closed, and read to its end
+			idle.Store(math.MaxInt64)
+			return
 		}
 		started := time.Now().UnixNano()
 		out, gerr := p.client.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(int32(max(p.ev.BatchSize, 1)))})
@@ -125,22 +150,41 @@ func (p *streamPoller) run(ctx context.Context, shard string, idle *atomic.Int64
 			sleep(ctx, 50*time.Millisecond)
 			continue
 		}
-		failed := p.invoke(ctx, out.Records)
-		if failed == "" {
-			it, attempt = out.NextShardIterator, 0
+		retry := p.invoke(ctx, out.Records)
+		if retry < 0 {
+			checkpoint, at, it, attempt = sequenceNumber(out.Records[len(out.Records)-1]), "", out.NextShardIterator, 0
 			continue
 		}
+		if retry > 0 { // the records before the first failed one are done
+			checkpoint = sequenceNumber(out.Records[retry-1])
+		}
 		if attempt++; p.ev.MaximumRetryAttempts >= 0 && attempt > p.ev.MaximumRetryAttempts {
-			p.discard(ctx, shard, out.Records)
-			last := aws.ToString(out.Records[len(out.Records)-1].Dynamodb.SequenceNumber)
-			it, err = p.iterator(ctx, shard, types.ShardIteratorTypeAfterSequenceNumber, last)
-			attempt = 0
+			p.discard(ctx, shard, out.Records[retry:], attempt)
+			checkpoint, at, attempt = sequenceNumber(out.Records[len(out.Records)-1]), "", 0
+			it, err = position()
 			continue
 		}
 		sleep(ctx, time.Duration(min(attempt, 5))*200*time.Millisecond)
-		it, err = p.iterator(ctx, shard, types.ShardIteratorTypeAtSequenceNumber, failed)
+		at = sequenceNumber(out.Records[retry])
+		it, err = position()
 	}
 }
+
+// position is the iterator of shard at record at (a retry), or after the
+// checkpoint, or, with neither, at the event's starting position.
+func (p *streamPoller) position(ctx context.Context, shard, checkpoint, at string) (*string, error) {
+	switch {
+	case at != "":
+		return p.iterator(ctx, shard, types.ShardIteratorTypeAtSequenceNumber, at)
+	case checkpoint != "":
+		return p.iterator(ctx, shard, types.ShardIteratorTypeAfterSequenceNumber, checkpoint)
+	case p.ev.StartingPosition == "LATEST":
+		return p.iterator(ctx, shard, types.ShardIteratorTypeLatest, "")
+	}
+	return p.iterator(ctx, shard, types.ShardIteratorTypeTrimHorizon, "")
+}
+
+func sequenceNumber(r types.Record) string { return aws.ToString(r.Dynamodb.SequenceNumber) }
 
 func (p *streamPoller) iterator(ctx context.Context, shard string, t types.ShardIteratorType, seq string) (*string, error) {
 	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: &p.streamARN, ShardId: &shard, ShardIteratorType: t}
@@ -154,9 +198,12 @@ func (p *streamPoller) iterator(ctx context.Context, shard string, t types.Shard
 	return out.ShardIterator, nil
 }
 
-// invoke delivers one batch; it returns the sequence number to retry from,
-// "" when the batch succeeded.
-func (p *streamPoller) invoke(ctx context.Context, recs []types.Record) string {
+// invoke delivers one batch; it returns the index of the record to retry
+// from, -1 when the batch succeeded. As Lambda does: the function's error
+// retries the whole batch; with ReportBatchItemFailures, the failure with
+// the lowest sequence number is retried from, and a failure that names no
+// record of the batch (or names none) retries the whole batch.
+func (p *streamPoller) invoke(ctx context.Context, recs []types.Record) int {
 	ev := events.DynamoDBEvent{Records: make([]events.DynamoDBEventRecord, 0, len(recs))}
 	for _, r := range recs {
 		ev.Records = append(ev.Records, toStreamRecord(r, p.streamARN, p.region))
@@ -168,26 +215,50 @@ func (p *streamPoller) invoke(ctx context.Context, recs []types.Record) string {
 	switch {
 	case err != nil:
 		p.log.Error("invocation failed; batch retried", "requestId", id, "error", err.Error())
-		return aws.ToString(recs[0].Dynamodb.SequenceNumber)
-	case p.ev.ReportBatchItemFailures && len(resp.BatchItemFailures) > 0:
-		p.log.Warn("batch item failure; retried from it", "requestId", id, "sequenceNumber", resp.BatchItemFailures[0].ItemIdentifier)
-		return resp.BatchItemFailures[0].ItemIdentifier
+		return 0
+	case !p.ev.ReportBatchItemFailures || len(resp.BatchItemFailures) == 0:
+		return -1
 	}
-	return ""
+	retry := len(recs)
+	for _, f := range resp.BatchItemFailures {
+		i := slices.IndexFunc(recs, func(r types.Record) bool { return f.ItemIdentifier != "" && sequenceNumber(r) == f.ItemIdentifier })
+		if i < 0 {
+			i = 0 // names no record of the batch: all of it
+		}
+		retry = min(retry, i)
+	}
+	p.log.Warn("batch item failure; retried from it", "requestId", id, "sequenceNumber", sequenceNumber(recs[retry]))
+	return retry
 }
 
-// discard describes a batch that exhausted its retries to the OnFailure
-// queue, as Lambda does (the stream positions, not the records).
-func (p *streamPoller) discard(ctx context.Context, shard string, recs []types.Record) {
-	first, last := aws.ToString(recs[0].Dynamodb.SequenceNumber), aws.ToString(recs[len(recs)-1].Dynamodb.SequenceNumber)
-	p.log.Error("batch discarded after its retries", "shard", shard, "first", first, "last", last, "records", len(recs))
+// discard describes the records of a batch that exhausted its retries to
+// the OnFailure queue, in the message Lambda sends: the stream positions,
+// not the records.
+func (p *streamPoller) discard(ctx context.Context, shard string, recs []types.Record, invocations int) {
+	first, last := recs[0], recs[len(recs)-1]
+	p.log.Error("batch discarded after its retries", "shard", shard, "first", sequenceNumber(first), "last", sequenceNumber(last), "records", len(recs))
 	if p.onFailure == "" {
 		return
 	}
-	body, _ := json.Marshal(map[string]any{"DDBStreamBatchInfo": map[string]any{
-		"shardId": shard, "startSequenceNumber": first, "endSequenceNumber": last, "batchSize": len(recs), "streamArn": p.streamARN,
-	}})
-	if _, err := p.sqs.SendMessage(context.WithoutCancel(ctx), &sqs.SendMessageInput{QueueUrl: &p.onFailure, MessageBody: aws.String(string(body))}); err != nil {
+	arrival := func(r types.Record) string {
+		return aws.ToTime(r.Dynamodb.ApproximateCreationDateTime).UTC().Format(time.RFC3339)
+	}
+	body, err := json.Marshal(map[string]any{
+		"requestContext": map[string]any{"requestId": newRequestID(), "functionArn": "arn:aws:lambda:local:000000000000:function:" + p.fn.LogicalID,
+			"condition": "RetryAttemptsExhausted", "approximateInvokeCount": invocations},
+		"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": ""},
+		"version":         "1.0",
+		"timestamp":       time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		"DDBStreamBatchInfo": map[string]any{
+			"shardId": shard, "startSequenceNumber": sequenceNumber(first), "endSequenceNumber": sequenceNumber(last),
+			"approximateArrivalOfFirstRecord": arrival(first), "approximateArrivalOfLastRecord": arrival(last),
+			"batchSize": len(recs), "streamArn": p.streamARN,
+		},
+	})
+	if err == nil {
+		_, err = p.sqs.SendMessage(context.WithoutCancel(ctx), &sqs.SendMessageInput{QueueUrl: &p.onFailure, MessageBody: aws.String(string(body))})
+	}
+	if err != nil {
 		p.log.Error("on-failure destination", "error", err.Error())
 	}
 }

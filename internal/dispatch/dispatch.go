@@ -64,7 +64,7 @@ type Handler struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 
-	keyed sync.Map // purposes found keyed
+	keyed sync.Map // purpose → when it was found keyed (time.Time)
 }
 
 // Handle dispatches every message of the batch; a message that fails is
@@ -185,6 +185,9 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 	return r.Status == dsr.StatusInProgress, nil
 }
 
+// KeyedFor is how long dispatch trusts that a table found keyed still is.
+const KeyedFor = time.Minute
+
 // KeyWait is how long a request waits before it is dispatched again while
 // a planned purpose's table is being keyed.
 const KeyWait = 5 * time.Minute
@@ -193,14 +196,16 @@ const KeyWait = 5 * time.Minute
 // not keyed yet (its subject-key backfill has not completed): answering then
 // could miss the person's records. The request waits, queued, with why for
 // the DPO, and its message comes back in KeyWait. Keyed purposes are
-// remembered: a table once keyed stays keyed (its stream keys every write).
+// remembered for KeyedFor: a table stays keyed while its stream keys every
+// write, but a new pass (a restart, or a stream batch Lambda discarded)
+// makes it unkeyed until that pass completes.
 func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) (bool, error) {
 	if h.Keyed == nil {
 		return false, nil
 	}
 	var unknown []string
 	for _, p := range plan {
-		if _, ok := h.keyed.Load(p); !ok {
+		if at, ok := h.keyed.Load(p); !ok || h.now().Sub(at.(time.Time)) > KeyedFor {
 			unknown = append(unknown, p)
 		}
 	}
@@ -214,7 +219,7 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 	var waiting []string
 	for _, p := range unknown {
 		if keyed[p] {
-			h.keyed.Store(p, true)
+			h.keyed.Store(p, h.now())
 		} else {
 			waiting = append(waiting, p)
 		}
@@ -223,18 +228,18 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 		return false, nil
 	}
 	detail := "the subject-key backfill of " + strings.Join(waiting, ", ") + " has not completed; dispatched once it has"
-	// The step first, then the state: a retry after a lost write repeats
-	// the step, which AppendOnce records once.
-	if h.Audit != nil && r.WaitingFor != detail {
-		if err := h.Audit.AppendOnce(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, h.now()); err != nil {
-			return true, err
-		}
-	}
 	if _, err := h.Store.SetWaiting(ctx, r.ID, detail, h.now()); err != nil {
 		if dsr.ErrorCodeOf(err) == dsr.EConflict {
 			return true, nil // no longer queued (a DPO rejected it): nothing to wait for
 		}
 		return true, err
+	}
+	// Each look appends the step unless it is the trail's last already: a
+	// retry after a lost append writes it, and a wait is one step.
+	if h.Audit != nil {
+		if err := h.Audit.AppendOnce(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, h.now()); err != nil {
+			return true, err
+		}
 	}
 	if err := h.Requeue.SendRequestAfter(ctx, dsr.RequestMessage{RequestID: r.ID}, KeyWait); err != nil {
 		return true, err

@@ -240,3 +240,49 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 		t.Errorf("a request in progress still shows %q", v.WaitingFor)
 	}
 }
+
+// A table found keyed is trusted for KeyedFor only: a new pass over it (a
+// restart, or a stream batch Lambda discarded) holds requests back again.
+func TestDispatchSeesANewPass(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	keying := &memstore.Keying{}
+	for _, p := range []string{"marketing", "billing"} {
+		if _, err := keying.SavePass(ctx, dsr.BackfillPass{Purpose: p, StartedAt: now, Segments: 4, CompletedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keyedFor := dispatch.KeyedFor
+	h, store, _ := setup(t, dsr.StatusQueued)
+	clock := now
+	h.Keyed, h.Requeue, h.Now = keying, &fakeRequeue{}, func() time.Time { return clock }
+	dispatch := func(id string) dsr.Status {
+		t.Helper()
+		if resp, err := h.Handle(ctx, msg(`{"requestId":"`+id+`"}`)); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%+v %v", resp, err)
+		}
+		r, _ := store.Get(ctx, id)
+		return r.Status
+	}
+	queued := func(id string) {
+		t.Helper()
+		if err := store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, clock, dsr.Changes{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := dispatch("R1"); got != dsr.StatusInProgress {
+		t.Fatalf("keyed tables: %s", got)
+	}
+	// billing's backfill starts a new pass.
+	if _, err := keying.SavePass(ctx, dsr.BackfillPass{Purpose: "billing", StartedAt: now.Add(time.Second), Segments: 4, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	queued("R2")
+	clock = now.Add(keyedFor + time.Second)
+	if got := dispatch("R2"); got != dsr.StatusQueued {
+		t.Errorf("during billing's new pass: %s, want queued", got)
+	}
+}

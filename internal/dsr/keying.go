@@ -38,6 +38,28 @@ func (h *Hasher) WantKey(st KeyState) (string, string, error) {
 	return h.Subject(email), "", nil
 }
 
+// Subject is whom a request's records are searched for: the normalized
+// address and its subject key.
+type Subject struct {
+	Email string
+	Key   string
+}
+
+// Subject is whom request r is about.
+func (r *Request) Subject() Subject { return Subject{Email: r.Email, Key: r.SubjectKey} }
+
+// Owns reports whether a record whose identifier is identifier (nil: none)
+// is s's: the one address rule gives s's address. A record's subject key
+// finds it; this proves it, as the key can be stale for a moment after the
+// CRM changed the address (its stream record not yet keyed).
+func (s Subject) Owns(identifier *string) bool {
+	if identifier == nil || s.Email == "" {
+		return false
+	}
+	email, err := NormalizeEmail(*identifier)
+	return err == nil && email == s.Email
+}
+
 // BackfillPass is one pass of the subject-key backfill over a purpose's
 // table, in Segments parallel scan segments. Once every segment is done,
 // CompletedAt is set: every record written before StartedAt holds its

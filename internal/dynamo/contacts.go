@@ -24,19 +24,18 @@ type Contacts struct {
 	keys sync.Map // table name → its key attribute names
 }
 
-// FindPage returns one page of the records of the subject with key
-// subjectKey in purpose p's table from cursor on ("" for the first page),
-// every attribute as stored, and the cursor of the next page ("" after the
-// last). The subject index holds keys only: the items are read from the
-// table, strongly consistent, and an item whose subject key is no longer
-// subjectKey (its address changed since the index was written) is left out.
-// Cursors hold the table's key of the last item read, never the subject key.
-func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subjectKey, cursor string) ([]dsr.Record, string, error) {
+// FindPage returns one page of subject s's records in purpose p's table
+// from cursor on ("" for the first page), every attribute as stored, and the
+// cursor of the next page ("" after the last). The subject index holds keys
+// only: the items are read from the table, strongly consistent, and only
+// those that are still s's are kept (owned). Cursors hold the table's key of
+// the last item read, never the subject key.
+func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]dsr.Record, string, error) {
 	keyNames, err := c.keySchema(ctx, p.Table)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 	}
-	out, next, err := c.query(ctx, p, subjectKey, cursor, projection(keyNames))
+	out, next, err := c.query(ctx, p, s.Key, cursor, projection(keyNames))
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 	}
@@ -44,7 +43,7 @@ func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subjectKey, curs
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 	}
-	byRef, err := c.owned(ctx, p, keyNames, refs, subjectKey, false)
+	byRef, err := c.owned(ctx, p, keyNames, refs, s, false)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s records: %w", p.Name, err)
 	}
@@ -58,14 +57,16 @@ func (c *Contacts) FindPage(ctx context.Context, p dsr.Purpose, subjectKey, curs
 }
 
 // owned reads the items of refs from p's table, strongly consistent (every
-// attribute, or with keysOnly the key, the subject key and the restriction
-// mark), and returns by reference those whose subject key is still
-// subjectKey: an item whose address changed since the index was written is
-// not the subject's, whatever the index says.
-func (c *Contacts) owned(ctx context.Context, p dsr.Purpose, keyNames, refs []string, subjectKey string, keysOnly bool) (map[string]map[string]types.AttributeValue, error) {
+// attribute, or with keysOnly the key, the identifier, the subject key and
+// the restriction mark), and returns by reference those that are s's: they
+// hold s's subject key, and their identifier is s's address by the one
+// address rule (dsr.Subject.Owns). The key alone proves nothing: it is stale
+// while the stream has not yet keyed a changed address, and an index can lag
+// behind the table.
+func (c *Contacts) owned(ctx context.Context, p dsr.Purpose, keyNames, refs []string, s dsr.Subject, keysOnly bool) (map[string]map[string]types.AttributeValue, error) {
 	var extra []string
 	if keysOnly {
-		extra = []string{p.SubjectKeyAttribute, RestrictionAttribute}
+		extra = []string{p.Identifier, p.SubjectKeyAttribute, RestrictionAttribute}
 	}
 	items, err := c.batchGet(ctx, p.Table, keyNames, refs, extra...)
 	if err != nil {
@@ -73,7 +74,14 @@ func (c *Contacts) owned(ctx context.Context, p dsr.Purpose, keyNames, refs []st
 	}
 	byRef := make(map[string]map[string]types.AttributeValue, len(items))
 	for _, item := range items {
-		if k, ok := item[p.SubjectKeyAttribute].(*types.AttributeValueMemberS); !ok || k.Value != subjectKey {
+		if k, ok := item[p.SubjectKeyAttribute].(*types.AttributeValueMemberS); !ok || k.Value != s.Key {
+			continue
+		}
+		var identifier *string
+		if v, ok := item[p.Identifier].(*types.AttributeValueMemberS); ok {
+			identifier = &v.Value
+		}
+		if !s.Owns(identifier) {
 			continue
 		}
 		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -147,7 +148,7 @@ func TestContactsFollowEveryPage(t *testing.T) {
 		if page > 100 {
 			t.Fatal("paging does not end")
 		}
-		recs, next, err := contacts.FindPage(ctx, p, "ada@example.com", cursor)
+		recs, next, err := contacts.FindPage(ctx, p, keyedAsAddress("ada@example.com"), cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +204,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 			if page > 50 {
 				t.Fatal("paging does not end")
 			}
-			refs, next, err := contacts.KeysPage(ctx, p, subject, cursor)
+			refs, next, err := contacts.KeysPage(ctx, p, keyedAsAddress(subject), cursor)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,10 +241,10 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 	}); n != 100 {
 		t.Errorf("found %d of grace's keys, want 100", n)
 	}
-	if left, err := contacts.Survey(ctx, p, "ada@example.com"); err != nil || len(left) != 0 {
+	if left, err := contacts.Survey(ctx, p, keyedAsAddress("ada@example.com")); err != nil || len(left) != 0 {
 		t.Errorf("ada's read-back: %d left (%v)", len(left), err)
 	}
-	got, err := contacts.Survey(ctx, p, "grace@example.com")
+	got, err := contacts.Survey(ctx, p, keyedAsAddress("grace@example.com"))
 	if err != nil || len(got) != 100 {
 		t.Fatalf("grace's read-back: %d (%v)", len(got), err)
 	}
@@ -262,7 +263,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 	if err := attributevalue.UnmarshalMap(out.Item, &mark); err != nil || mark.Restriction["reason"] != dsr.RestrictionStatutory || mark.Restriction["until"] != "2037-01-01T00:00:00.000Z" {
 		t.Errorf("grace's mark: %v (%v)", mark.Restriction, err)
 	}
-	if left, err := contacts.Survey(ctx, p, "other@example.net"); err != nil || len(left) != 100 || left[0].Restricted {
+	if left, err := contacts.Survey(ctx, p, keyedAsAddress("other@example.net")); err != nil || len(left) != 100 || left[0].Restricted {
 		t.Errorf("someone else's items: %d, restricted %v (%v)", len(left), len(left) > 0 && left[0].Restricted, err)
 	}
 	// An overridden objection lifts its own marks only.
@@ -276,7 +277,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 	}); n != 100 {
 		t.Errorf("found %d of the other subject's keys", n)
 	}
-	if got, _ := contacts.Survey(ctx, p, "other@example.net"); len(got) != 100 || !got[0].Restricted {
+	if got, _ := contacts.Survey(ctx, p, keyedAsAddress("other@example.net")); len(got) != 100 || !got[0].Restricted {
 		t.Error("another request lifted the objection's marks")
 	}
 	each("other@example.net", func(refs []string) {
@@ -290,7 +291,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 		}
 	})
 	for subject, restricted := range map[string]bool{"other@example.net": false, "grace@example.com": true} {
-		got, err := contacts.Survey(ctx, p, subject)
+		got, err := contacts.Survey(ctx, p, keyedAsAddress(subject))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +332,7 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 	}
 	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", SubjectKeyAttribute: "dsrSubjectKey", RetentionYears: 10, RetentionFrom: "issuedOn"}
 	contacts := &dynamo.Contacts{Client: client}
-	refs, _, err := contacts.KeysPage(ctx, p, "dated@example.com", "")
+	refs, _, err := contacts.KeysPage(ctx, p, keyedAsAddress("dated@example.com"), "")
 	if err != nil || len(refs) != 4 {
 		t.Fatalf("keys: %d (%v)", len(refs), err)
 	}
@@ -339,7 +340,7 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 	if err := contacts.Restrict(ctx, p, refs, dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "R1", Since: time.Now(), Until: fallback, Overrides: true}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := contacts.Survey(ctx, p, "dated@example.com")
+	got, err := contacts.Survey(ctx, p, keyedAsAddress("dated@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,8 +458,51 @@ func TestSubjectKeyWrites(t *testing.T) {
 			t.Errorf("%s: wrote %v %v, want %v", tc.name, wrote, err, tc.wrote)
 		}
 	}
-	got, _, _ := contacts.KeysPage(ctx, p, "key-3", "")
+	got, _, _ := contacts.KeysPage(ctx, p, dsr.Subject{Email: "p007@example.net", Key: "key-3"}, "")
 	if len(got) != 1 || got[0] != ref {
 		t.Errorf("the index by the written key: %v", got)
 	}
+	// A key proves nothing by itself: for another address (the CRM changed
+	// the record's, and the stream has not keyed it yet) the record is not
+	// found, read back or erased.
+	stale := dsr.Subject{Email: "ada@example.com", Key: "key-3"}
+	if got, _, _ := contacts.KeysPage(ctx, p, stale, ""); len(got) != 0 {
+		t.Errorf("another address's record found by its stale key: %v", got)
+	}
+	if got, _, _ := contacts.FindPage(ctx, p, stale, ""); len(got) != 0 {
+		t.Errorf("another address's record reported by its stale key: %v", got)
+	}
+	if got, _ := contacts.Survey(ctx, p, stale); len(got) != 0 {
+		t.Errorf("another address's record read back by its stale key: %v", got)
+	}
+	// A key whose record's identifier gives none any more is removed, only
+	// while the record is as the keying function saw it.
+	numeric, _ := attributevalue.MarshalMap(map[string]any{"contactId": "k-num", "email": 42, "dsrSubjectKey": "key-x"})
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: numeric}); err != nil {
+		t.Fatal(err)
+	}
+	numRef, _ := dynamo.EncodeCursor(map[string]types.AttributeValue{"contactId": &types.AttributeValueMemberS{Value: "k-num"}})
+	p007 := "P007@example.net"
+	for _, tc := range []struct {
+		name, ref  string
+		identifier *string
+		key        string
+		removed    bool
+	}{
+		{"another key", ref, &p007, "key-1", false},
+		{"another identifier", ref, aws.String("p007@example.net"), "key-3", false},
+		{"as seen", ref, &p007, "key-3", true},
+		{"a string where none was seen", numRef, aws.String("42"), "key-x", false},
+		{"no string identifier, as seen", numRef, nil, "key-x", true},
+	} {
+		removed, err := contacts.ClearSubjectKey(ctx, p, tc.ref, tc.identifier, tc.key)
+		if err != nil || removed != tc.removed {
+			t.Errorf("clear, %s: removed %v %v, want %v", tc.name, removed, err, tc.removed)
+		}
+	}
 }
+
+// keyedAsAddress is the subject of records these tests key with their
+// address itself as their subject key (the index is the same as with the
+// keying function's hash).
+func keyedAsAddress(email string) dsr.Subject { return dsr.Subject{Email: email, Key: email} }

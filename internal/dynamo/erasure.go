@@ -75,18 +75,17 @@ func projection(keyNames []string, extra ...string) *expression.ProjectionBuilde
 	return &proj
 }
 
-// KeysPage returns the keys of one page of the items of the subject with key
-// subjectKey in purpose p's table from cursor on, and the cursor of the next
-// page ("" after the last). It reads the subject index like FindPage, and
-// confirms each item with a strongly consistent read, so that an item whose
-// address changed since the index was written is never erased for its old
-// owner.
-func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, subjectKey, cursor string) ([]string, string, error) {
+// KeysPage returns the keys of one page of subject s's items in purpose p's
+// table from cursor on, and the cursor of the next page ("" after the last).
+// It reads the subject index like FindPage, and confirms each item with a
+// strongly consistent read (owned), so that an item whose address changed is
+// never erased for its old owner.
+func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]string, string, error) {
 	keyNames, err := c.keySchema(ctx, p.Table)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
-	out, next, err := c.query(ctx, p, subjectKey, cursor, projection(keyNames))
+	out, next, err := c.query(ctx, p, s.Key, cursor, projection(keyNames))
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
@@ -94,7 +93,7 @@ func (c *Contacts) KeysPage(ctx context.Context, p dsr.Purpose, subjectKey, curs
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
-	byRef, err := c.owned(ctx, p, keyNames, refs, subjectKey, true)
+	byRef, err := c.owned(ctx, p, keyNames, refs, s, true)
 	if err != nil {
 		return nil, "", fmt.Errorf("find %s keys: %w", p.Name, err)
 	}
@@ -276,18 +275,18 @@ func inParallel(parent context.Context, limit, n int, fn func(ctx context.Contex
 	return parent.Err()
 }
 
-// Survey reads back every item of subject in p's table: it queries the
+// Survey reads back every item of subject s in p's table: it queries the
 // subject index, every page, then reads each item found from the table with
-// strongly consistent reads, so an index that lags behind a deletion does not
-// count a deleted item as present. Items are returned in key order.
-func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([]dsr.ItemRef, error) {
+// strongly consistent reads (owned), so an index that lags behind a deletion
+// does not count a deleted item as present. Items are returned in key order.
+func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error) {
 	keyNames, err := c.keySchema(ctx, p.Table)
 	if err != nil {
 		return nil, fmt.Errorf("read back %s: %w", p.Name, err)
 	}
 	var candidates []string
 	for cursor := ""; ; {
-		out, next, err := c.query(ctx, p, subject, cursor, projection(keyNames))
+		out, next, err := c.query(ctx, p, s.Key, cursor, projection(keyNames))
 		if err != nil {
 			return nil, fmt.Errorf("read back %s: %w", p.Name, err)
 		}
@@ -301,7 +300,7 @@ func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([
 		}
 		cursor = next
 	}
-	found, err := c.consistentGet(ctx, p, keyNames, candidates, subject)
+	found, err := c.consistentGet(ctx, p, keyNames, candidates, s)
 	if err != nil {
 		return nil, fmt.Errorf("read back %s: %w", p.Name, err)
 	}
@@ -312,8 +311,8 @@ func (c *Contacts) Survey(ctx context.Context, p dsr.Purpose, subject string) ([
 // consistentGet reads refs from p's table, strongly consistent, and says of
 // each item that still exists and is still the subject's whether it is
 // restricted and until when.
-func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, refs []string, subjectKey string) ([]dsr.ItemRef, error) {
-	byRef, err := c.owned(ctx, p, keyNames, refs, subjectKey, true)
+func (c *Contacts) consistentGet(ctx context.Context, p dsr.Purpose, keyNames, refs []string, s dsr.Subject) ([]dsr.ItemRef, error) {
+	byRef, err := c.owned(ctx, p, keyNames, refs, s, true)
 	if err != nil {
 		return nil, err
 	}

@@ -23,14 +23,35 @@ import (
 // and its key is not key already (the write of the key, which the stream
 // reports too, changes nothing more). It reports whether it wrote.
 func (c *Contacts) SetSubjectKey(ctx context.Context, p dsr.Purpose, ref, identifier, key string) (bool, error) {
+	sk := expression.Name(p.SubjectKeyAttribute)
+	cond := expression.Name(p.Identifier).Equal(expression.Value(identifier)).
+		And(expression.AttributeNotExists(sk).Or(sk.NotEqual(expression.Value(key))))
+	return c.updateKey(ctx, p, ref, expression.Set(sk, expression.Value(key)), cond)
+}
+
+// ClearSubjectKey removes the subject key key from the record ref of p's
+// table, whose identifier no longer gives one: only if the record still
+// holds key and its identifier is still identifier (nil: missing or not a
+// string), so a CRM write meanwhile is keyed from its own stream record. It
+// reports whether it removed.
+func (c *Contacts) ClearSubjectKey(ctx context.Context, p dsr.Purpose, ref string, identifier *string, key string) (bool, error) {
+	id := expression.Name(p.Identifier)
+	same := expression.Not(id.AttributeType(expression.String))
+	if identifier != nil {
+		same = id.Equal(expression.Value(*identifier))
+	}
+	sk := expression.Name(p.SubjectKeyAttribute)
+	return c.updateKey(ctx, p, ref, expression.Remove(sk), sk.Equal(expression.Value(key)).And(same))
+}
+
+// updateKey applies upd to record ref of p's table if cond holds, and
+// reports whether it did.
+func (c *Contacts) updateKey(ctx context.Context, p dsr.Purpose, ref string, upd expression.UpdateBuilder, cond expression.ConditionBuilder) (bool, error) {
 	k, err := DecodeCursor(ref)
 	if err != nil {
 		return false, fmt.Errorf("key %s record: %w", p.Name, err)
 	}
-	sk := expression.Name(p.SubjectKeyAttribute)
-	cond := expression.Name(p.Identifier).Equal(expression.Value(identifier)).
-		And(expression.AttributeNotExists(sk).Or(sk.NotEqual(expression.Value(key))))
-	expr, err := expression.NewBuilder().WithUpdate(expression.Set(sk, expression.Value(key))).WithCondition(cond).Build()
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
 	if err != nil {
 		return false, fmt.Errorf("key %s record: %w", p.Name, err)
 	}

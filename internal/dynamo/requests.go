@@ -206,8 +206,10 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 	if !from.CanMoveTo(to) {
 		return fmt.Errorf("transition %s: %s → %s is not allowed", id, from, to)
 	}
+	// A move ends any wait (SetWaiting): a request queued again waits anew.
 	upd := expression.Set(expression.Name("status"), expression.Value(string(to))).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+		Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
+		Remove(expression.Name("waitingFor"))
 	for name, t := range map[string]time.Time{"verifiedAt": ch.VerifiedAt, "dueAt": ch.DueAt, "completedAt": ch.CompletedAt} {
 		if !t.IsZero() {
 			upd = upd.Set(expression.Name(name), expression.Value(formatTime(t)))

@@ -189,6 +189,12 @@ func checkSQSEvent(t *testing.T, name string, raw []byte) {
 					t.Errorf("%s record %d: not a valid provenance event: %v", name, i, perr)
 				}
 			}
+		case strings.HasPrefix(name, "backfill-discarded-"):
+			// Lambda's on-failure record of a stream batch (not ours: read leniently).
+			var m keying.Discarded
+			if err = json.Unmarshal([]byte(r.Body), &m); err == nil && (m.Timestamp.IsZero() || !strings.Contains(m.Info.StreamArn, ":table/") || m.Info.BatchSize == 0) {
+				t.Errorf("%s record %d: not a discarded stream batch: %s", name, i, r.Body)
+			}
 		case strings.HasPrefix(name, "backfill-"):
 			var m keying.Request
 			if err = decodeStrict([]byte(r.Body), &m); err == nil && m.Purpose == "" {

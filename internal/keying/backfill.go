@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/emf"
 )
 
 // Passes keeps the backfill's passes and segment checkpoints, and says which
@@ -47,6 +49,9 @@ type Backfill struct {
 	// Reserve is the time kept before the deadline: a run with less left
 	// stops after its page and continues in a new invocation.
 	Reserve time.Duration
+	// Metrics receives an EMF record per discarded stream batch (os.Stdout
+	// in Lambda); nil writes none.
+	Metrics io.Writer
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -62,14 +67,15 @@ type Summary struct {
 	Continued bool      `json:"continued"`
 }
 
-// Run runs purpose's backfill: its pass goes on, or a new one starts when
-// none has, or when restart is asked of a complete one.
-func (b *Backfill) Run(ctx context.Context, purpose string, restart bool) (Summary, error) {
+// Run runs the backfill of req's purpose: its pass goes on, or a new one
+// starts (see Request).
+func (b *Backfill) Run(ctx context.Context, req Request) (Summary, error) {
+	purpose := req.Purpose
 	p, ok := b.Registry.Lookup(purpose)
 	if !ok {
 		return Summary{}, fmt.Errorf("backfill: %q is no purpose of the registry", purpose)
 	}
-	pass, err := b.pass(ctx, purpose, restart)
+	pass, err := b.pass(ctx, req)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -103,13 +109,14 @@ func (b *Backfill) Run(ctx context.Context, purpose string, restart bool) (Summa
 	return sum, nil
 }
 
-// pass returns the pass to go on with, starting a new one if needed.
-func (b *Backfill) pass(ctx context.Context, purpose string, restart bool) (dsr.BackfillPass, error) {
+// pass returns the pass to go on with, starting a new one if req needs it.
+func (b *Backfill) pass(ctx context.Context, req Request) (dsr.BackfillPass, error) {
+	purpose := req.Purpose
 	pass, err := b.Passes.Pass(ctx, purpose)
 	if err != nil {
 		return pass, err
 	}
-	if pass.Segments > 0 && (!pass.Complete() || !restart) {
+	if !req.needsNewPass(pass) {
 		return pass, nil
 	}
 	next := dsr.BackfillPass{Purpose: purpose, StartedAt: b.now().Truncate(time.Millisecond), Segments: Segments, Version: pass.Version}
@@ -192,13 +199,33 @@ func (b *Backfill) now() time.Time {
 // every one; restart starts a new pass where one is complete.
 type Request struct {
 	Purpose string `json:"purpose"`
-	Restart bool   `json:"restart,omitempty"`
+	// Restart starts a new pass over a table whose pass is complete (one in
+	// progress goes on).
+	Restart bool `json:"restart,omitempty"`
+	// StartedAfter, when set, starts a new pass unless the current one
+	// started after it, complete or not: records written before it may be
+	// unkeyed (a stream batch Lambda discarded), and only a pass that
+	// started later reads them all. A redelivery goes on with that pass.
+	StartedAfter time.Time `json:"startedAfter,omitzero"`
+}
+
+// needsNewPass reports whether r needs a new pass over its table rather
+// than cur.
+func (r Request) needsNewPass(cur dsr.BackfillPass) bool {
+	switch {
+	case cur.Segments == 0:
+		return true // never run
+	case !r.StartedAfter.IsZero():
+		return !cur.StartedAt.After(r.StartedAfter)
+	default:
+		return r.Restart && cur.Complete()
+	}
 }
 
 // Invoke handles one invocation of the backfill function: a Request (the
-// answer is each purpose's Summary) or an SQS batch of continuation
-// messages (the answer is an SQSEventResponse; a failed run fails its
-// message).
+// answer is each purpose's Summary) or an SQS batch (the answer is an
+// SQSEventResponse; a failed run fails its message) of continuation
+// messages and of the stream batches Lambda discarded (Discarded).
 func (b *Backfill) Invoke(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 	var probe struct {
 		Records []events.SQSMessage `json:"Records"`
@@ -206,7 +233,7 @@ func (b *Backfill) Invoke(ctx context.Context, payload json.RawMessage) (json.Ra
 	if err := json.Unmarshal(payload, &probe); err == nil && len(probe.Records) > 0 {
 		var resp events.SQSEventResponse
 		for _, m := range probe.Records {
-			if _, err := b.handle(ctx, []byte(m.Body)); err != nil {
+			if err := b.message(ctx, m); err != nil {
 				b.Log.ErrorContext(ctx, "backfill continuation failed", "messageId", m.MessageId, "error", err.Error())
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			}
@@ -218,6 +245,69 @@ func (b *Backfill) Invoke(ctx context.Context, payload json.RawMessage) (json.Ra
 		return nil, err
 	}
 	return json.Marshal(sums)
+}
+
+// message runs what one SQS message asks: a continuation, or a new pass
+// over the table of a discarded stream batch.
+func (b *Backfill) message(ctx context.Context, m events.SQSMessage) error {
+	var probe struct {
+		Info json.RawMessage `json:"DDBStreamBatchInfo"`
+	}
+	if json.Unmarshal([]byte(m.Body), &probe) != nil || probe.Info == nil {
+		_, err := b.handle(ctx, []byte(m.Body))
+		return err
+	}
+	req, d, err := b.discarded([]byte(m.Body))
+	if err != nil {
+		return err
+	}
+	b.Log.ErrorContext(ctx, "a stream batch was discarded after its retries: the table's backfill starts a new pass, and requests that need it wait until it completes",
+		"messageId", m.MessageId, "purpose", req.Purpose, "shard", d.Info.ShardID, "first", d.Info.StartSequenceNumber,
+		"last", d.Info.EndSequenceNumber, "records", d.Info.BatchSize, "event", "stream_batch_discarded")
+	if b.Metrics != nil {
+		if err := emf.Write(b.Metrics, b.now(), map[string]string{"Purpose": req.Purpose}, map[string]int{"StreamBatchesDiscarded": 1}); err != nil {
+			b.Log.ErrorContext(ctx, "discarded-batch metric not written", "error", err.Error())
+		}
+	}
+	_, err = b.Run(ctx, req)
+	return err
+}
+
+// Discarded is what Lambda sends to a stream event source's on-failure
+// destination when a batch has exhausted its retries: where the batch lay
+// in the stream, not its records.
+type Discarded struct {
+	Timestamp time.Time `json:"timestamp"`
+	Info      struct {
+		ShardID             string    `json:"shardId"`
+		StartSequenceNumber string    `json:"startSequenceNumber"`
+		EndSequenceNumber   string    `json:"endSequenceNumber"`
+		LastArrival         time.Time `json:"approximateArrivalOfLastRecord"`
+		BatchSize           int       `json:"batchSize"`
+		StreamArn           string    `json:"streamArn"`
+	} `json:"DDBStreamBatchInfo"`
+}
+
+// discarded reads a discarded batch's message: the new pass it needs, over
+// the table of its stream, started after its records were all written.
+func (b *Backfill) discarded(body []byte) (Request, *Discarded, error) {
+	var d Discarded
+	if err := json.Unmarshal(body, &d); err != nil {
+		return Request{}, nil, fmt.Errorf("discarded stream batch: %w", err)
+	}
+	table := tableOfStream(d.Info.StreamArn)
+	p, ok := b.Registry.ByTable(table)
+	if !ok {
+		return Request{}, nil, fmt.Errorf("discarded stream batch of table %q, which is no purpose table of the registry", table)
+	}
+	after := d.Timestamp
+	if a := d.Info.LastArrival; !a.IsZero() && a.Add(time.Second).After(after) { // arrival is in whole seconds
+		after = a.Add(time.Second)
+	}
+	if after.IsZero() {
+		return Request{}, nil, errors.New("discarded stream batch: neither timestamp nor approximateArrivalOfLastRecord")
+	}
+	return Request{Purpose: p.Name, StartedAfter: after.UTC()}, &d, nil
 }
 
 func (b *Backfill) handle(ctx context.Context, body []byte) ([]Summary, error) {
@@ -234,7 +324,7 @@ func (b *Backfill) handle(ctx context.Context, body []byte) ([]Summary, error) {
 	}
 	var sums []Summary
 	for _, purpose := range purposes {
-		sum, err := b.Run(ctx, purpose, req.Restart)
+		sum, err := b.Run(ctx, Request{Purpose: purpose, Restart: req.Restart, StartedAfter: req.StartedAfter})
 		if err != nil {
 			return sums, err
 		}

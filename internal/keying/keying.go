@@ -26,6 +26,7 @@ import (
 // scans them for the backfill (dynamo.Contacts).
 type Contacts interface {
 	SetSubjectKey(ctx context.Context, p dsr.Purpose, ref, identifier, key string) (bool, error)
+	ClearSubjectKey(ctx context.Context, p dsr.Purpose, ref string, identifier *string, key string) (bool, error)
 	ScanSegment(ctx context.Context, p dsr.Purpose, segment, total int, cursor string, limit int) ([]dsr.KeyState, string, error)
 }
 
@@ -58,11 +59,17 @@ const (
 // Key gives record st of purpose p the subject key its identifier wants.
 // A record that holds it already is left alone, which ends the loop of the
 // key's own write coming back on the stream; a record whose identifier gives
-// no key keeps what it holds, and is recorded, logged and counted (metric
-// UnkeyableRecords), never skipped silently.
+// no key loses the key it held (it is linked to no one now), and is
+// recorded, logged and counted (metric UnkeyableRecords), never skipped
+// silently (the metric and the DPO's digest count each record once).
 func (k *Keyer) Key(ctx context.Context, p dsr.Purpose, st dsr.KeyState, now time.Time) (Outcome, error) {
 	want, why, err := k.Hasher.WantKey(st)
 	if errors.Is(err, dsr.ErrUnkeyable) {
+		if st.SubjectKey != "" {
+			if _, err := k.Contacts.ClearSubjectKey(ctx, p, st.Ref, st.Identifier, st.SubjectKey); err != nil {
+				return Current, err
+			}
+		}
 		return Unkeyable, k.unkeyable(ctx, p, st, why, now)
 	}
 	if st.SubjectKey == want {
@@ -84,7 +91,7 @@ func (k *Keyer) unkeyable(ctx context.Context, p dsr.Purpose, st dsr.KeyState, w
 		return err
 	}
 	k.Log.WarnContext(ctx, "record without a usable identifier: not linked to any person", "purpose", p.Name, "reason", why, "first", first, "event", "unkeyable")
-	if k.Metrics != nil {
+	if first && k.Metrics != nil { // once per record, as the digest counts it
 		if err := emf.Write(k.Metrics, now, map[string]string{"Purpose": p.Name}, map[string]int{"UnkeyableRecords": 1}); err != nil {
 			k.Log.ErrorContext(ctx, "unkeyable metric not written", "error", err.Error())
 		}

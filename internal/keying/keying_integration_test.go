@@ -91,7 +91,7 @@ func TestBackfillOnDynamoDB(t *testing.T) {
 	start := time.Now()
 	runs := 0
 	for ; runs < 10_000; runs++ {
-		sum, err := bf.Run(ctx, p.Name, false)
+		sum, err := bf.Run(ctx, keying.Request{Purpose: p.Name})
 		if err == nil && sum.Complete {
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,18 @@ func (f *fakeContacts) SetSubjectKey(_ context.Context, p dsr.Purpose, ref, iden
 		return false, nil
 	}
 	r.key = key
+	f.writes[ref]++
+	return true, nil
+}
+
+func (f *fakeContacts) ClearSubjectKey(_ context.Context, p dsr.Purpose, ref string, identifier *string, key string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.tables[p.Name][ref]
+	if !ok || r.key != key || (identifier == nil) != (r.identifier == nil) || identifier != nil && *identifier != *r.identifier {
+		return false, nil
+	}
+	r.key = ""
 	f.writes[ref]++
 	return true, nil
 }
@@ -156,6 +169,32 @@ func TestKey(t *testing.T) {
 			}
 			if d, _ := e.ledger.UnkeyableDigest(context.Background(), "2026-12-01"); (d["marketing"] == 1) != (tc.outcome == keying.Unkeyable) {
 				t.Errorf("unkeyable digest %v", d)
+			}
+		})
+	}
+}
+
+// A record whose address the CRM made unusable (or removed) is linked to no
+// one any more: it loses the key it held, so nobody's request finds it.
+func TestUnusableAddressLosesTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		identifier *string
+	}{
+		{"not an address", str("Ada <ada@example.com>")},
+		{"removed", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p, _ := e.reg.Lookup("marketing")
+			adaKey := e.hasher.Subject("ada@example.com")
+			e.contacts.put(p.Name, "r1", tc.identifier, adaKey)
+			got, err := e.keyer.Key(context.Background(), p, dsr.KeyState{Ref: "r1", Identifier: tc.identifier, SubjectKey: adaKey}, e.now)
+			if err != nil || got != keying.Unkeyable {
+				t.Fatalf("Key: %v %v, want unkeyable", got, err)
+			}
+			if k := e.contacts.get(p.Name, "r1").key; k != "" {
+				t.Errorf("the record still holds a key")
 			}
 		})
 	}
@@ -315,7 +354,7 @@ func TestBackfillStoppedAndResumed(t *testing.T) {
 	var sum keying.Summary
 	for ; runs < 1000; runs++ {
 		var err error
-		if sum, err = b.Run(ctx, "marketing", false); err == nil && sum.Complete {
+		if sum, err = b.Run(ctx, keying.Request{Purpose: "marketing"}); err == nil && sum.Complete {
 			break
 		}
 	}
@@ -345,7 +384,7 @@ func TestBackfillStoppedAndResumed(t *testing.T) {
 		t.Error("the purpose is not marked keyed")
 	}
 	// A complete pass is not run again unless asked.
-	again, err := b.Run(ctx, "marketing", false)
+	again, err := b.Run(ctx, keying.Request{Purpose: "marketing"})
 	if err != nil || !again.Complete || again.Scanned != 0 {
 		t.Errorf("rerun: %+v %v", again, err)
 	}
@@ -370,6 +409,10 @@ func TestBackfillInvoke(t *testing.T) {
 		{name: "unknown field", payload: `{"purpose":"*","force":true}`, wantErr: true},
 		{name: "no purpose", payload: `{}`, wantErr: true},
 		{name: "not JSON", payload: `purpose=*`, wantErr: true},
+		{name: "a discarded batch of a table of no purpose", payload: `{"Records":[{"messageId":"m3","body":"{\"timestamp\":\"2026-12-01T09:00:00Z\",\"DDBStreamBatchInfo\":{\"streamArn\":\"arn:aws:dynamodb:us-east-1:1:table/other/stream/x\"}}"}]}`,
+			failures: []string{"m3"}},
+		{name: "a discarded batch without its times", payload: `{"Records":[{"messageId":"m4","body":"{\"DDBStreamBatchInfo\":{\"streamArn\":\"arn:aws:dynamodb:us-east-1:1:table/T-marketing/stream/x\"}}"}]}`,
+			failures: []string{"m4"}},
 		{name: "continuations, one bad", payload: `{"Records":[{"messageId":"m1","body":"{\"purpose\":\"billing\"}"},{"messageId":"m2","body":"{\"purpose\":\"nope\"}"}]}`,
 			failures: []string{"m2"}},
 	} {
@@ -417,6 +460,8 @@ func FuzzBackfillInvoke(f *testing.F) {
 	f.Add(`{"purpose":"marketing","restart":true}`)
 	f.Add(`{"Records":[{"messageId":"m1","body":"{\"purpose\":\"billing\"}"}]}`)
 	f.Add(`{"Records":[]}`)
+	discarded, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: discardedBatch(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))}}})
+	f.Add(string(discarded))
 	f.Fuzz(func(t *testing.T, payload string) {
 		e := newEnv(t)
 		out, err := e.backfill().Invoke(context.Background(), json.RawMessage(payload))
@@ -424,4 +469,64 @@ func FuzzBackfillInvoke(f *testing.F) {
 			t.Fatalf("answer %q is not JSON", out)
 		}
 	})
+}
+
+// discardedBatch is the message Lambda sends to the keying function's
+// on-failure destination, for marketing's table, at the given time.
+func discardedBatch(at time.Time) string {
+	b, _ := json.Marshal(map[string]any{
+		"requestContext":  map[string]any{"requestId": "r1", "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:keying", "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 11},
+		"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": ""},
+		"version":         "1.0",
+		"timestamp":       at.Format(time.RFC3339Nano),
+		"DDBStreamBatchInfo": map[string]any{
+			"shardId": "shardId-0001", "startSequenceNumber": "100", "endSequenceNumber": "199",
+			"approximateArrivalOfFirstRecord": at.Add(-time.Minute).Format(time.RFC3339), "approximateArrivalOfLastRecord": at.Add(-time.Minute).Format(time.RFC3339),
+			"batchSize": 100, "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/T-marketing/stream/2026-11-13T09:17:36.123",
+		},
+	})
+	return string(b)
+}
+
+// A stream batch Lambda discarded leaves records unkeyed that a complete
+// pass says are keyed: its message starts a new pass over the table (the
+// table counts as unkeyed until it completes), which keys them; a
+// redelivery of the message goes on with that pass.
+func TestDiscardedBatchStartsANewPass(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.backfill()
+	if _, err := b.Run(ctx, keying.Request{Purpose: "marketing"}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := e.ledger.Pass(ctx, "marketing")
+	// The stream's batch with this record failed for good.
+	e.contacts.put("marketing", "r-missed", str("Ada@Example.com"), "")
+	e.now = e.now.Add(time.Hour)
+	stop := &stoppingPasses{Keying: e.ledger, every: 1} // the new pass is interrupted at once
+	b.Passes = stop
+	ev, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: discardedBatch(e.now.Add(-time.Minute))}}})
+	msg := func() string { return string(ev) }
+	if out, err := b.Invoke(ctx, json.RawMessage(msg())); err != nil || !strings.Contains(string(out), "m1") {
+		t.Fatalf("interrupted run: %s %v, want message m1 failed", out, err)
+	}
+	second, _ := e.ledger.Pass(ctx, "marketing")
+	if !second.StartedAt.After(first.StartedAt) || second.Complete() {
+		t.Fatalf("pass after the discarded batch: %+v, want a new one in progress", second)
+	}
+	if keyed, _ := e.ledger.Keyed(ctx, []string{"marketing"}); keyed["marketing"] {
+		t.Error("the table counts as keyed while its new pass runs")
+	}
+	b.Passes = e.ledger
+	e.now = e.now.Add(time.Minute)
+	if out, err := b.Invoke(ctx, json.RawMessage(msg())); err != nil || strings.Contains(string(out), "m1") {
+		t.Fatalf("redelivery: %s %v", out, err)
+	}
+	third, _ := e.ledger.Pass(ctx, "marketing")
+	if !third.StartedAt.Equal(second.StartedAt) || !third.Complete() {
+		t.Errorf("the redelivery started another pass or did not complete it: %+v", third)
+	}
+	if e.contacts.get("marketing", "r-missed").key != e.hasher.Subject("ada@example.com") {
+		t.Error("the record of the discarded batch is not keyed")
+	}
 }

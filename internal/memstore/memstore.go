@@ -108,7 +108,7 @@ func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status,
 	if !ok || r.Status != from {
 		return conflict("transition")
 	}
-	r.Status, r.UpdatedAt = to, now
+	r.Status, r.UpdatedAt, r.WaitingFor = to, now, ""
 	for _, f := range []struct {
 		dst *time.Time
 		v   time.Time

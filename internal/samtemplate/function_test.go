@@ -248,6 +248,8 @@ func TestTemplate(t *testing.T) {
 	}
 	backfill := sqs("Continue", "BackfillQueue")
 	backfill.BatchSize = 1
+	discarded := sqs("Discarded", "KeyingDeadLetterQueue")
+	discarded.BatchSize = 1
 	keyed := map[string]string{"PEPPER_SECRET_ARN": "arn:secret:PepperSecret", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable", "KEYING_TABLE": "dsr-local-KeyingTable"}
 	backfillEnv := map[string]string{"BACKFILL_QUEUE_URL": "dsr-local-BackfillQueue"}
 	for k, v := range keyed {
@@ -256,7 +258,7 @@ func TestTemplate(t *testing.T) {
 	want := []Function{
 		{
 			LogicalID: "BackfillFunction", Timeout: 5 * time.Minute, MemorySize: 256, Environment: env(backfillEnv),
-			Events: []Event{backfill},
+			Events: []Event{backfill, discarded},
 		},
 		{
 			LogicalID: "DeadLetterFunction", Timeout: 30 * time.Second, MemorySize: 256, Environment: env(nil),

@@ -122,6 +122,13 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		if got, err := s.Get(ctx, r.ID); err != nil || got.WaitingFor != "the backfill of billing, marketing" {
 			t.Errorf("stored: %+v %v", got, err)
 		}
+		// Moving on ends the wait.
+		if err := s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"billing"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, r.ID); err != nil || got.WaitingFor != "" {
+			t.Errorf("in progress, still waiting for %q (%v)", got.WaitingFor, err)
+		}
 	})
 
 	t.Run("unknown id", func(t *testing.T) {

@@ -13,11 +13,11 @@ import (
 // Eraser deletes or restricts a subject's items in a purpose table, reading
 // keys through the subject index, and reads the table back.
 type Eraser interface {
-	KeysPage(ctx context.Context, p dsr.Purpose, subjectKey, cursor string) ([]string, string, error)
+	KeysPage(ctx context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]string, string, error)
 	Delete(ctx context.Context, p dsr.Purpose, refs []string) error
 	Restrict(ctx context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error
 	Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error
-	Survey(ctx context.Context, p dsr.Purpose, subjectKey string) ([]dsr.ItemRef, error)
+	Survey(ctx context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error)
 	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
 }
 
@@ -66,7 +66,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 	chunk, cursor := t.Chunk, t.Cursor
 	replayed := false // the last chunk was stored by an earlier delivery
 	for {
-		refs, next, err := h.Eraser.KeysPage(ctx, p, r.SubjectKey, cursor)
+		refs, next, err := h.Eraser.KeysPage(ctx, p, r.Subject(), cursor)
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 func (h *Handler) readBack(ctx context.Context, p dsr.Purpose, r *dsr.Request, action dsr.Action, apply func([]string) error) (dsr.ReadBack, error) {
 	var fixed []string
 	for round := 0; ; round++ {
-		items, err := h.Eraser.Survey(ctx, p, r.SubjectKey)
+		items, err := h.Eraser.Survey(ctx, p, r.Subject())
 		if err != nil {
 			return dsr.ReadBack{}, err
 		}
@@ -398,7 +398,7 @@ func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Re
 		}
 	}
 	for cursor := t.Cursor; ; {
-		refs, next, err := h.Eraser.KeysPage(ctx, p, r.SubjectKey, cursor)
+		refs, next, err := h.Eraser.KeysPage(ctx, p, r.Subject(), cursor)
 		if err != nil {
 			return err
 		}

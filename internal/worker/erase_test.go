@@ -65,11 +65,17 @@ func (f *fakeTables) keysOf(purpose, subject string) []string {
 	return keys
 }
 
-func (f *fakeTables) KeysPage(_ context.Context, p dsr.Purpose, subject, cursor string) ([]string, string, error) {
+// ofSubject returns the keys of purpose's items that are s's: their key and
+// their address, as dynamo.Contacts checks both.
+func (f *fakeTables) ofSubject(purpose string, s dsr.Subject) []string {
+	return slices.DeleteFunc(f.keysOf(purpose, s.Key), func(k string) bool { return f.items[purpose][k].subject != s.Email })
+}
+
+func (f *fakeTables) KeysPage(_ context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]string, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var page []string
-	for _, k := range f.keysOf(p.Name, subject) {
+	for _, k := range f.ofSubject(p.Name, s) {
 		if k > cursor {
 			page = append(page, k)
 		}
@@ -116,14 +122,14 @@ func (f *fakeTables) Unrestrict(_ context.Context, p dsr.Purpose, refs []string,
 	return nil
 }
 
-func (f *fakeTables) Survey(_ context.Context, p dsr.Purpose, subject string) ([]dsr.ItemRef, error) {
+func (f *fakeTables) Survey(_ context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error) {
 	if f.onSurvey != nil {
 		f.onSurvey(f, p.Name)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []dsr.ItemRef
-	for _, k := range f.keysOf(p.Name, subject) {
+	for _, k := range f.ofSubject(p.Name, s) {
 		ref := dsr.ItemRef{Key: k}
 		if r := f.items[p.Name][k].restriction; r != nil {
 			ref.Restricted, ref.Until = true, r.Until

@@ -29,7 +29,7 @@ type Store interface {
 
 // Contacts finds a subject's records in a purpose table, one page at a time.
 type Contacts interface {
-	FindPage(ctx context.Context, p dsr.Purpose, subjectKey, cursor string) ([]dsr.Record, string, error)
+	FindPage(ctx context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]dsr.Record, string, error)
 }
 
 // Reports keeps parts and finished reports.
@@ -166,7 +166,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	}
 	chunk, cursor := t.Chunk, t.Cursor
 	for {
-		records, next, err := h.Contacts.FindPage(ctx, p, r.SubjectKey, cursor)
+		records, next, err := h.Contacts.FindPage(ctx, p, r.Subject(), cursor)
 		if err != nil {
 			return err
 		}

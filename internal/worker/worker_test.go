@@ -29,7 +29,7 @@ type fakeContacts struct {
 	queries  int
 }
 
-func (c *fakeContacts) FindPage(_ context.Context, p dsr.Purpose, _ string, cursor string) ([]dsr.Record, string, error) {
+func (c *fakeContacts) FindPage(_ context.Context, p dsr.Purpose, _ dsr.Subject, cursor string) ([]dsr.Record, string, error) {
 	c.mu.Lock()
 	c.queries++
 	c.mu.Unlock()
