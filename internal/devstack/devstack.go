@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,28 +249,35 @@ func (s *Stack) seed(ctx context.Context) error {
 	return s.seedProvenance(ctx, hasher)
 }
 
-// hasher loads the pepper as function fn does.
-func (s *Stack) hasher(ctx context.Context, fn string) (*dsr.Hasher, error) {
-	for _, f := range s.Functions {
-		if f.LogicalID == fn {
-			return awsapp.LoadHasher(ctx, s.opts.AWS, s.environment(f)["PEPPER_SECRET_ARN"])
-		}
+// hasher loads the pepper as function logicalID does.
+func (s *Stack) hasher(ctx context.Context, logicalID string) (*dsr.Hasher, error) {
+	fn, ok := s.function(logicalID)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", errNoSuchFunction, logicalID)
 	}
-	return nil, fmt.Errorf("no function %s", fn)
+	return awsapp.LoadHasher(ctx, s.opts.AWS, s.environment(fn)["PEPPER_SECRET_ARN"])
 }
+
+// function returns the template's function logicalID.
+func (s *Stack) function(logicalID string) (samtemplate.Function, bool) {
+	i := slices.IndexFunc(s.Functions, func(f samtemplate.Function) bool { return f.LogicalID == logicalID })
+	if i < 0 {
+		return samtemplate.Function{}, false
+	}
+	return s.Functions[i], true
+}
+
+// errNoSuchFunction marks a call of Fire or Invoke that names no function of
+// the kind it runs (the local routes answer 404).
+var errNoSuchFunction = errors.New("no such function")
 
 // Invoke invokes function logicalID, one that takes any event as JSON (the
 // backfill, the retention job), with payload, and returns its answer.
 func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) (json.RawMessage, error) {
-	h, ok := s.handlers[logicalID].(rawHandler)
-	if !ok {
-		return nil, fmt.Errorf("devstack: %s is not a function that takes any event", logicalID)
-	}
-	var fn samtemplate.Function
-	for _, f := range s.Functions {
-		if f.LogicalID == logicalID {
-			fn = f
-		}
+	h, isRaw := s.handlers[logicalID].(rawHandler)
+	fn, ok := s.function(logicalID)
+	if !ok || !isRaw {
+		return nil, fmt.Errorf("devstack: %w: %s is not a function that takes any event", errNoSuchFunction, logicalID)
 	}
 	ictx, cancel := functionContext(ctx, fn, newRequestID())
 	defer cancel()
@@ -279,20 +287,18 @@ func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) (j
 // seedProvenance stores the demo provenance events (api.md), keyed with the
 // stack's pepper as the provenance function would key them.
 func (s *Stack) seedProvenance(ctx context.Context, hasher *dsr.Hasher) error {
-	for _, fn := range s.Functions {
-		if fn.LogicalID != "ProvenanceFunction" {
-			continue
-		}
-		env := s.environment(fn)
-		years, err := strconv.Atoi(env["PROVENANCE_RETENTION_YEARS"])
-		if err != nil {
-			return fmt.Errorf("devstack: seed provenance: PROVENANCE_RETENTION_YEARS: %w", err)
-		}
-		store := &dynamo.Provenance{Client: dynamodb.NewFromConfig(s.opts.AWS), Table: env["PROVENANCE_TABLE"]}
-		s.SeededProvenance, err = seed.Provenance(ctx, store, hasher, s.Registry, years, time.Now())
-		return err
+	fn, ok := s.function("ProvenanceFunction")
+	if !ok {
+		return nil
 	}
-	return nil
+	env := s.environment(fn)
+	years, err := strconv.Atoi(env["PROVENANCE_RETENTION_YEARS"])
+	if err != nil {
+		return fmt.Errorf("devstack: seed provenance: PROVENANCE_RETENTION_YEARS: %w", err)
+	}
+	store := &dynamo.Provenance{Client: dynamodb.NewFromConfig(s.opts.AWS), Table: env["PROVENANCE_TABLE"]}
+	s.SeededProvenance, err = seed.Provenance(ctx, store, hasher, s.Registry, years, time.Now())
+	return err
 }
 
 // environment is what the function's variables would be in Lambda, plus the
@@ -400,18 +406,13 @@ func (s *Stack) goSchedule(ctx context.Context, fn samtemplate.Function, ev samt
 // schedule would deliver, and returns its answer (null for a function that
 // answers nothing).
 func (s *Stack) Fire(ctx context.Context, logicalID string, now time.Time) (json.RawMessage, error) {
-	var fn samtemplate.Function
-	for _, f := range s.Functions {
-		if f.LogicalID == logicalID {
-			fn = f
-		}
-	}
+	fn, _ := s.function(logicalID)
 	hasSchedule := false
 	for _, ev := range fn.Events {
 		hasSchedule = hasSchedule || ev.Type == samtemplate.EventSchedule || ev.Type == samtemplate.EventScheduleV2
 	}
 	if !hasSchedule {
-		return nil, fmt.Errorf("devstack: %s is not a scheduled function of the template", logicalID)
+		return nil, fmt.Errorf("devstack: %w: %s is not a scheduled function of the template", errNoSuchFunction, logicalID)
 	}
 	id := newRequestID()
 	ictx, cancel := functionContext(ctx, fn, id)

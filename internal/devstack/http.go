@@ -225,7 +225,7 @@ func (g *gateway) fire(w http.ResponseWriter, req *http.Request, id string) {
 	out, err := g.stack.Fire(req.Context(), id, time.Now())
 	if err != nil {
 		status := http.StatusInternalServerError
-		if strings.Contains(err.Error(), "not a scheduled function") {
+		if errors.Is(err, errNoSuchFunction) {
 			status = http.StatusNotFound
 		}
 		writeMessage(w, status, err.Error())
@@ -250,7 +250,7 @@ func (g *gateway) invokeLocal(w http.ResponseWriter, req *http.Request, id strin
 	out, err := g.stack.Invoke(req.Context(), id, body)
 	if err != nil {
 		status := http.StatusInternalServerError
-		if strings.Contains(err.Error(), "not a function that takes any event") {
+		if errors.Is(err, errNoSuchFunction) {
 			status = http.StatusNotFound
 		}
 		writeMessage(w, status, err.Error())

@@ -32,16 +32,20 @@ func provisioned(t *testing.T) (*dynamodb.Client, samtemplate.Names) {
 	return dynamodb.NewFromConfig(cfg), names
 }
 
+// emulatorOptions are the contract suites' options for the emulator. moto
+// does not serialize conditional writes to one item under parallel requests
+// (DynamoDB does): the concurrency cases run one call after another there,
+// which still checks every condition. Against an emulator that serializes
+// them (LocalStack's DynamoDB), set DSR_EMULATOR_ATOMIC=true.
+func emulatorOptions() storetest.Options {
+	return storetest.Options{Sequential: os.Getenv("DSR_EMULATOR_ATOMIC") != "true"}
+}
+
 func TestRequestsContract(t *testing.T) {
 	client, names := provisioned(t)
-	// moto does not serialize conditional writes to one item under parallel
-	// requests (DynamoDB does): the concurrency cases run one call after
-	// another there, which still checks every condition. Against an emulator
-	// that serializes them (LocalStack's DynamoDB), set DSR_EMULATOR_ATOMIC=true.
-	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
 	storetest.Run(t, func(*testing.T) storetest.Store {
 		return &dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref}
-	}, storetest.Options{Sequential: !atomicWrites})
+	}, emulatorOptions())
 }
 
 func TestSuppressionsContract(t *testing.T) {
@@ -53,18 +57,16 @@ func TestSuppressionsContract(t *testing.T) {
 
 func TestAuditContract(t *testing.T) {
 	client, names := provisioned(t)
-	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
 	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore {
 		return &dynamo.Audit{Client: client, Table: names["AuditTable"].Ref}
-	}, storetest.Options{Sequential: !atomicWrites})
+	}, emulatorOptions())
 }
 
 func TestLimitsContract(t *testing.T) {
 	client, names := provisioned(t)
-	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
 	storetest.RunLimits(t, func(*testing.T) storetest.LimitStore {
 		return &dynamo.Limits{Client: client, Table: names["LimitsTable"].Ref}
-	}, storetest.Options{Sequential: !atomicWrites})
+	}, emulatorOptions())
 }
 
 func TestKeyingContract(t *testing.T) {
@@ -76,10 +78,9 @@ func TestKeyingContract(t *testing.T) {
 
 func TestProvenanceContract(t *testing.T) {
 	client, names := provisioned(t)
-	atomicWrites := os.Getenv("DSR_EMULATOR_ATOMIC") == "true"
 	storetest.RunProvenance(t, func(*testing.T) storetest.ProvenanceStore {
 		return &dynamo.Provenance{Client: client, Table: names["ProvenanceTable"].Ref}
-	}, storetest.Options{Sequential: !atomicWrites})
+	}, emulatorOptions())
 }
 
 // countingAPI counts Query calls and items read.
