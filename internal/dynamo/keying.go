@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -140,30 +141,44 @@ func StreamKeyState(rec events.DynamoDBEventRecord, p dsr.Purpose) (st dsr.KeySt
 	if len(rec.Change.Keys) == 0 {
 		return dsr.KeyState{}, false, errors.New("stream record: no key attributes")
 	}
-	k := make(map[string]types.AttributeValue, len(rec.Change.Keys))
+	item := make(map[string]types.AttributeValue, len(rec.Change.Keys)+2)
+	keyNames := make([]string, 0, len(rec.Change.Keys))
 	for name, v := range rec.Change.Keys {
 		switch v.DataType() {
 		case events.DataTypeString:
-			k[name] = &types.AttributeValueMemberS{Value: v.String()}
+			item[name] = &types.AttributeValueMemberS{Value: v.String()}
 		case events.DataTypeNumber:
-			k[name] = &types.AttributeValueMemberN{Value: v.Number()}
+			item[name] = &types.AttributeValueMemberN{Value: v.Number()}
 		case events.DataTypeBinary:
-			k[name] = &types.AttributeValueMemberB{Value: v.Binary()}
+			item[name] = &types.AttributeValueMemberB{Value: v.Binary()}
 		default:
 			return dsr.KeyState{}, false, fmt.Errorf("stream record: key attribute %q has a type keys cannot have", name)
 		}
+		if name == "" || emptyKeyValue(item[name]) {
+			return dsr.KeyState{}, false, fmt.Errorf("stream record: key attribute %q is empty, which keys cannot be", name)
+		}
+		keyNames = append(keyNames, name)
 	}
-	if st.Ref, err = EncodeCursor(k); err != nil {
-		return dsr.KeyState{}, false, err
+	for _, name := range []string{p.Identifier, p.SubjectKeyAttribute} {
+		if v, has := rec.Change.NewImage[name]; has && v.DataType() == events.DataTypeString {
+			item[name] = &types.AttributeValueMemberS{Value: v.String()}
+		}
 	}
-	if v, has := rec.Change.NewImage[p.Identifier]; has && v.DataType() == events.DataTypeString {
-		s := v.String()
-		st.Identifier = &s
+	st, err = keyState(item, keyNames, p)
+	return st, err == nil, err
+}
+
+// emptyKeyValue reports whether key value v is empty (DynamoDB keys never are).
+func emptyKeyValue(v types.AttributeValue) bool {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value == ""
+	case *types.AttributeValueMemberN:
+		return v.Value == ""
+	case *types.AttributeValueMemberB:
+		return len(v.Value) == 0
 	}
-	if v, has := rec.Change.NewImage[p.SubjectKeyAttribute]; has && v.DataType() == events.DataTypeString {
-		st.SubjectKey = v.String()
-	}
-	return st, true, nil
+	return true
 }
 
 // Keying is the keying table: what the subject-key backfill has done per
@@ -366,10 +381,13 @@ func (k *Keying) Keyed(ctx context.Context, purposes []string) (map[string]bool,
 	out := make(map[string]bool, len(purposes))
 	for _, item := range items {
 		pk, _ := item["pk"].(*types.AttributeValueMemberS)
-		if pk == nil || len(pk.Value) <= len("backfill#") {
+		if pk == nil {
 			continue
 		}
-		purpose := pk.Value[len("backfill#"):]
+		purpose, ok := strings.CutPrefix(pk.Value, "backfill#")
+		if !ok {
+			continue
+		}
 		p, err := fromPassItem(purpose, item)
 		if err != nil {
 			return nil, err

@@ -35,6 +35,10 @@ func TestStreamKeyState(t *testing.T) {
 			record: `{"eventName":"REMOVE","dynamodb":{"Keys":{"contactId":{"S":"c1"}}}}`},
 		{name: "no keys", wantErr: true,
 			record: `{"eventName":"INSERT","dynamodb":{"NewImage":{"email":{"S":"ada@example.com"}}}}`},
+		{name: "an empty binary key", wantErr: true,
+			record: `{"eventName":"INSERT","dynamodb":{"Keys":{"b":{"B":""}},"NewImage":{"email":{"S":"ada@example.com"}}}}`},
+		{name: "an empty string key", wantErr: true,
+			record: `{"eventName":"INSERT","dynamodb":{"Keys":{"contactId":{"S":""}},"NewImage":{"email":{"S":"ada@example.com"}}}}`},
 		{name: "a list as key", wantErr: true,
 			record: `{"eventName":"INSERT","dynamodb":{"Keys":{"l":{"L":[]}},"NewImage":{"email":{"S":"ada@example.com"}}}}`},
 	}
