@@ -367,6 +367,32 @@ func (l lostAnswerAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o
 	return l.API.PutItem(ctx, in, opts...)
 }
 
+func (l lostAnswerAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if _, err := l.API.TransactWriteItems(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return l.API.TransactWriteItems(ctx, in, opts...)
+}
+
+// An unkeyable record whose write took effect is counted once in the day's
+// digest when the answer was lost and the write retried (DynamoDB answers
+// the retry of the same transaction as a success; an emulator that does not
+// keep its token cancels it: either way nothing is counted twice or lost).
+func TestUnkeyableCountedOnceWhenTheAnswerIsLost(t *testing.T) {
+	client, names := provisioned(t)
+	k := &dynamo.Keying{Client: lostAnswerAPI{client}, Table: names["KeyingTable"].Ref}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, ref := range []string{"r1", "r2", "r1"} {
+		if _, err := k.Unkeyable(ctx, "marketing", ref, dsr.UnkeyableInvalid, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d, err := k.UnkeyableDigest(ctx, "2026-12-01"); err != nil || d["marketing"] != 2 {
+		t.Errorf("digest %v %v, want marketing: 2 (two records, each once)", d, err)
+	}
+}
+
 // A quota change whose write took effect is not applied again when the
 // retry of that write fails its condition.
 func TestQuotaChangeAppliedOnceWhenTheAnswerIsLost(t *testing.T) {

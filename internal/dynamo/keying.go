@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -201,38 +203,34 @@ func keyingKey(pk, sk string) map[string]types.AttributeValue {
 
 // Unkeyable records that the record ref of purpose cannot be keyed, and why.
 // A record recorded before is not counted again; a new one counts in the day's
-// digest. It reports whether the record was new.
+// digest. The entry and the count are one transaction, idempotent for its
+// retries (ClientRequestToken), so an SDK retry after a lost answer neither
+// loses nor doubles the count. It reports whether the record was new.
 func (k *Keying) Unkeyable(ctx context.Context, purpose, ref, reason string, at time.Time) (bool, error) {
-	item := keyingKey("unkeyable#"+purpose, ref)
-	item["reason"] = &types.AttributeValueMemberS{Value: reason}
-	item["at"] = &types.AttributeValueMemberS{Value: formatTime(at)}
-	item["ttl"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(at.AddDate(0, 0, unkeyableDays).Unix(), 10)}
-	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("pk"))).Build()
-	if err != nil {
-		return false, fmt.Errorf("unkeyable record: %w", err)
-	}
-	_, err = k.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &k.Table, Item: item, ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+	ttl := strconv.FormatInt(at.AddDate(0, 0, unkeyableDays).Unix(), 10)
+	entry := keyingKey("unkeyable#"+purpose, ref)
+	entry["reason"] = &types.AttributeValueMemberS{Value: reason}
+	entry["at"] = &types.AttributeValueMemberS{Value: formatTime(at)}
+	entry["ttl"] = &types.AttributeValueMemberN{Value: ttl}
+	token := sha256.Sum256([]byte(purpose + "\x00" + ref + "\x00" + formatTime(at)))
+	_, err := k.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		ClientRequestToken: aws.String(hex.EncodeToString(token[:16])),
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: &k.Table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+			{Update: &types.Update{
+				TableName: &k.Table, Key: keyingKey("digest#"+at.UTC().Format(time.DateOnly), purpose),
+				UpdateExpression:          aws.String("ADD n :one SET #ttl = :ttl"),
+				ExpressionAttributeNames:  map[string]string{"#ttl": "ttl"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}, ":ttl": &types.AttributeValueMemberN{Value: ttl}},
+			}},
+		},
 	})
-	var ccf *types.ConditionalCheckFailedException
+	var canceled *types.TransactionCanceledException
 	switch {
-	case errors.As(err, &ccf):
-		return false, nil
+	case errors.As(err, &canceled) && len(canceled.CancellationReasons) > 0 && aws.ToString(canceled.CancellationReasons[0].Code) == "ConditionalCheckFailed":
+		return false, nil // recorded before
 	case err != nil:
 		return false, fmt.Errorf("unkeyable record: %w", err)
-	}
-	upd := expression.Add(expression.Name("n"), expression.Value(1)).
-		Set(expression.Name("ttl"), expression.Value(at.AddDate(0, 0, unkeyableDays).Unix()))
-	uexpr, err := expression.NewBuilder().WithUpdate(upd).Build()
-	if err != nil {
-		return true, fmt.Errorf("unkeyable count: %w", err)
-	}
-	_, err = k.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &k.Table, Key: keyingKey("digest#"+at.UTC().Format(time.DateOnly), purpose),
-		UpdateExpression: uexpr.Update(), ExpressionAttributeNames: uexpr.Names(), ExpressionAttributeValues: uexpr.Values(),
-	})
-	if err != nil {
-		return true, fmt.Errorf("unkeyable count: %w", err)
 	}
 	return true, nil
 }
