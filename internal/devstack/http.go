@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -423,21 +424,36 @@ type httpAPI struct {
 	props map[string]any
 }
 
-// httpAPIs returns the template's HTTP APIs in template order, their
-// Properties resolved (those without properties are left out).
+// servedAPIProperties are the HTTP API properties the local gateway follows;
+// the others (access logs, for one) are the deployed stack's.
+var servedAPIProperties = []string{"Auth", "CorsConfiguration", "DefaultRouteSettings"}
+
+// httpAPIs returns the template's HTTP APIs in template order, with the
+// properties the gateway follows resolved (those without properties, and
+// those whose condition is false, are left out).
 func (s *Stack) httpAPIs() ([]httpAPI, error) {
 	var out []httpAPI
+	r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
 	for _, id := range s.template.ResourcesOfType("AWS::Serverless::HttpApi") {
 		props := s.template.Resources[id].Properties
-		if props == nil {
+		if enabled, err := r.ResourceEnabled(id); err != nil || !enabled || props == nil {
+			if err != nil {
+				return nil, fmt.Errorf("devstack: %s: %w", id, err)
+			}
 			continue
 		}
-		r := &samtemplate.Resolver{Template: s.template, Names: s.Names, Pseudo: s.pseudo}
-		v, err := r.Resolve(props)
-		if err != nil {
-			return nil, fmt.Errorf("devstack: %s: %w", id, err)
+		m := map[string]any{}
+		for i := 0; i+1 < len(props.Content); i += 2 {
+			key := props.Content[i].Value
+			if !slices.Contains(servedAPIProperties, key) {
+				continue
+			}
+			v, err := r.Resolve(props.Content[i+1])
+			if err != nil {
+				return nil, fmt.Errorf("devstack: %s.%s: %w", id, key, err)
+			}
+			m[key] = v
 		}
-		m, _ := v.(map[string]any)
 		out = append(out, httpAPI{id: id, props: m})
 	}
 	return out, nil

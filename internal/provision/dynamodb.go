@@ -51,6 +51,9 @@ type projection struct {
 	NonKeyAttributes []string
 }
 
+// sseSpecification is a table's SSESpecification. KMSMasterKeyId is not
+// applied: KMS keys are deployed-only, so the key never exists locally, and
+// a table with SSEType KMS uses the AWS managed key instead.
 type sseSpecification struct {
 	SSEEnabled     cfnBool
 	SSEType        string
@@ -99,9 +102,6 @@ func createTableInput(name string, p tableProps) (*dynamodb.CreateTableInput, er
 	}
 	if s := p.SSESpecification; s != nil {
 		in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(bool(s.SSEEnabled)), SSEType: types.SSEType(s.SSEType)}
-		if s.KMSMasterKeyId != "" {
-			in.SSESpecification.KMSMasterKeyId = aws.String(s.KMSMasterKeyId)
-		}
 	}
 	if s := p.StreamSpecification; s != nil {
 		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(s.StreamViewType)}

@@ -4,7 +4,11 @@
 //
 // CloudFormation does not run against the emulator, so this package plays its
 // part for the resource types the template uses. Functions and the HTTP API
-// are served by the local stack itself and are only given names.
+// are served by the local stack itself and are only given names, as are the
+// deployed-only resources (monitoring, identity, keys; see
+// deployedOnlyTypes). A resource whose Condition is false is neither created
+// nor named, as in CloudFormation; conditions are evaluated with the
+// parameters' defaults.
 package provision
 
 import (
@@ -13,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -56,10 +61,12 @@ var validPrefix = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 
 // Provision creates the template's tables, queues, buckets, bucket policies
 // and secrets in the account cfg points at, or brings existing ones in line
-// with the template, and returns what every logical id resolves to. Functions
-// and HTTP APIs are not created; they are named <Prefix>-<LogicalId>. Any
-// other resource type, and any property Provision does not understand, is an
-// error, so that a template change the local stack cannot follow is noticed.
+// with the template, and returns what every logical id resolves to. Functions,
+// HTTP APIs and the deployed-only types are not created; they are named
+// <Prefix>-<LogicalId>. Resources whose Condition is false are skipped and
+// left out of the names. Any other resource type, and any property Provision
+// does not understand, is an error, so that a template change the local stack
+// cannot follow is noticed.
 func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, p Options) (samtemplate.Names, error) {
 	if !validPrefix.MatchString(p.Prefix) {
 		return nil, fmt.Errorf("provision: prefix %q: want letters, digits and hyphens", p.Prefix)
@@ -77,6 +84,9 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, p O
 	}
 	pr.pseudo = samtemplate.Pseudo{Region: cfg.Region, AccountID: AccountID, StackName: p.Prefix}
 	pr.resolver = &samtemplate.Resolver{Template: t, Names: pr.names, Pseudo: pr.pseudo}
+	if err := pr.evaluateConditions(t); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
 	pr.nameUnmanaged(t)
 
 	steps := []struct {
@@ -91,7 +101,7 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, p O
 		{typeBucketPolicy, pr.bucketPolicy},
 	}
 	for _, s := range steps {
-		for _, id := range t.ResourcesOfType(s.typ) {
+		for _, id := range pr.ofType(t, s.typ) {
 			if err := s.fn(ctx, id, t.Resources[id].Properties); err != nil {
 				return nil, fmt.Errorf("provision %s (%s): %w", id, s.typ, err)
 			}
@@ -104,7 +114,7 @@ func Provision(ctx context.Context, cfg aws.Config, t *samtemplate.Template, p O
 func checkTypes(t *samtemplate.Template) error {
 	var bad []string
 	for id, r := range t.Resources {
-		if !slices.Contains(supportedTypes, r.Type) {
+		if !slices.Contains(supportedTypes, r.Type) && !slices.Contains(deployedOnlyTypes, r.Type) {
 			bad = append(bad, fmt.Sprintf("%s (%s)", r.Type, id))
 		}
 	}
@@ -122,22 +132,49 @@ type provisioner struct {
 	pseudo   samtemplate.Pseudo
 	names    samtemplate.Names
 	resolver *samtemplate.Resolver
+	enabled  map[string]bool // logical ids of the resources that are created
 }
 
 // physicalName returns the physical name of a logical id.
 func (pr *provisioner) physicalName(id string) string { return pr.prefix + "-" + id }
 
+// evaluateConditions records which resources are created: those without a
+// Condition, and those whose condition is true.
+func (pr *provisioner) evaluateConditions(t *samtemplate.Template) error {
+	pr.enabled = make(map[string]bool, len(t.Resources))
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+		on, err := pr.resolver.ResourceEnabled(id)
+		if err != nil {
+			return err
+		}
+		pr.enabled[id] = on
+	}
+	return nil
+}
+
+// ofType returns the logical ids of the created resources of type typ,
+// sorted.
+func (pr *provisioner) ofType(t *samtemplate.Template, typ string) []string {
+	return slices.DeleteFunc(t.ResourcesOfType(typ), func(id string) bool { return !pr.enabled[id] })
+}
+
 // nameUnmanaged names the functions and HTTP APIs, which the local stack
-// serves itself, so that references to them resolve.
+// serves itself, and the deployed-only resources, so that references to them
+// resolve.
 func (pr *provisioner) nameUnmanaged(t *samtemplate.Template) {
 	partition, region := pr.pseudo.Partition(), pr.pseudo.Region
-	for _, id := range t.ResourcesOfType(typeFunction) {
+	for _, typ := range deployedOnlyTypes {
+		for _, id := range pr.ofType(t, typ) {
+			pr.names[id] = pr.deployedOnlyName(typ, id)
+		}
+	}
+	for _, id := range pr.ofType(t, typeFunction) {
 		name := pr.physicalName(id)
 		pr.names[id] = samtemplate.Physical{Ref: name, Attrs: map[string]string{
 			"Arn": fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", partition, region, AccountID, name),
 		}}
 	}
-	for _, id := range t.ResourcesOfType(typeHTTPAPI) {
+	for _, id := range pr.ofType(t, typeHTTPAPI) {
 		name := pr.physicalName(id)
 		pr.names[id] = samtemplate.Physical{Ref: name, Attrs: map[string]string{
 			"Arn":         fmt.Sprintf("arn:%s:apigateway:%s::/apis/%s", partition, region, name),

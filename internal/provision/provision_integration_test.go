@@ -381,3 +381,95 @@ Resources:
 		t.Errorf("Provision err = %v, want index by-email is missing", err)
 	}
 }
+
+// TestProvisionConditions provisions a template with conditions, deployed-only
+// resources and customer-managed key properties: resources whose condition is
+// false are not created, deployed-only ones are only named, and the key
+// properties do not stop the emulator from creating what remains.
+func TestProvisionConditions(t *testing.T) {
+	cfg := emulatorConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	opts := Options{Prefix: uniquePrefix(t)}
+	const src = `
+Parameters:
+  CustomerManagedKey: {Type: String, Default: "true"}
+  AlarmEmail: {Type: String, Default: ""}
+Conditions:
+  UseKey: !Equals [!Ref CustomerManagedKey, "true"]
+  HasAlarmEmail: !Not [!Equals [!Ref AlarmEmail, ""]]
+Resources:
+  Key: {Type: "AWS::KMS::Key", Condition: UseKey}
+  Topic: {Type: "AWS::SNS::Topic"}
+  Mail: {Type: "AWS::SNS::Subscription", Condition: HasAlarmEmail}
+  MailQueue: {Type: "AWS::SQS::Queue", Condition: HasAlarmEmail}
+  Role: {Type: "AWS::IAM::Role"}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      KmsMasterKeyId: !If [UseKey, !Ref Key, !Ref AWS::NoValue]
+      KmsDataKeyReusePeriodSeconds: 300
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      SSESpecification:
+        SSEEnabled: true
+        SSEType: KMS
+        KMSMasterKeyId: !If [UseKey, !Ref Key, !Ref AWS::NoValue]
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: !If [UseKey, "aws:kms", AES256]
+              KMSMasterKeyID: !If [UseKey, !GetAtt Key.Arn, !Ref AWS::NoValue]
+            BucketKeyEnabled: !If [UseKey, true, !Ref AWS::NoValue]
+      LoggingConfiguration: {LogFilePrefix: access/}
+      Tags: [{Key: k, Value: v}]
+  Secret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      SecretString: x
+      KmsKeyId: !If [UseKey, !GetAtt Key.Arn, !Ref AWS::NoValue]
+`
+	tmpl, err := samtemplate.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := Provision(ctx, cfg, tmpl, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanup(t, cfg, names) })
+	for _, id := range []string{"Mail", "MailQueue"} {
+		if p, ok := names[id]; ok {
+			t.Errorf("%s is named %+v; its condition is false", id, p)
+		}
+	}
+	if _, err := sqs.NewFromConfig(cfg).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(opts.Prefix + "-MailQueue")}); err == nil {
+		t.Error("MailQueue exists; its condition is false")
+	}
+	if got := names["Topic"].Ref; got != "arn:aws:sns:us-east-1:123456789012:"+opts.Prefix+"-Topic" {
+		t.Errorf("Topic Ref = %q, want its ARN", got)
+	}
+	bucket := strings.ToLower(opts.Prefix + "-Bucket")
+	enc, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := enc.ServerSideEncryptionConfiguration.Rules; len(r) != 1 || r[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != "aws:kms" ||
+		r[0].ApplyServerSideEncryptionByDefault.KMSMasterKeyID != nil || !aws.ToBool(r[0].BucketKeyEnabled) {
+		t.Errorf("bucket encryption = %+v, want aws:kms with the managed key and a bucket key", r)
+	}
+	out, err := dynamodb.NewFromConfig(cfg).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(names["Table"].Ref)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out.Table.SSEDescription; d == nil || d.SSEType != "KMS" {
+		t.Errorf("table SSE = %+v, want KMS", d)
+	}
+}

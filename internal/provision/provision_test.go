@@ -3,6 +3,8 @@ package provision
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,6 +39,9 @@ func testProvisioner(t *testing.T, src string) (*provisioner, *samtemplate.Templ
 	pr := &provisioner{prefix: "dsr-local", names: samtemplate.Names{}, cfg: aws.Config{Region: "us-east-1"}}
 	pr.pseudo = samtemplate.Pseudo{Region: "us-east-1", AccountID: AccountID, StackName: "dsr-local"}
 	pr.resolver = &samtemplate.Resolver{Template: tmpl, Names: pr.names, Pseudo: pr.pseudo}
+	if err := pr.evaluateConditions(tmpl); err != nil {
+		t.Fatal(err)
+	}
 	return pr, tmpl
 }
 
@@ -94,10 +99,41 @@ func TestCreateTableInput(t *testing.T) {
 				StreamSpecification:   &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewImage},
 			},
 		},
+		{
+			name: "customer managed key is not applied",
+			props: `
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      SSESpecification:
+        SSEEnabled: true
+        SSEType: KMS
+        KMSMasterKeyId: !If [UseKey, !Ref Key, !Ref AWS::NoValue]
+      DeletionProtectionEnabled: !If [UseKey, true, false]`,
+			want: &dynamodb.CreateTableInput{
+				TableName:            aws.String("dsr-local-T"),
+				BillingMode:          ddbtypes.BillingModePayPerRequest,
+				AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+				KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+				SSESpecification:     &ddbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: ddbtypes.SSETypeKms},
+			},
+		},
 	}
+	const head = `
+Parameters:
+  Capacity: {Type: Number, Default: 5}
+  KeyParam: {Type: String, Default: "true"}
+Conditions:
+  UseKey: !Equals [!Ref KeyParam, "true"]
+Resources:
+  Key: {Type: "AWS::KMS::Key"}
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:`
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pr, tmpl := testProvisioner(t, "Parameters: {Capacity: {Type: Number, Default: 5}}\nResources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:"+tt.props+"\n")
+			pr, tmpl := testProvisioner(t, head+tt.props+"\n")
+			pr.nameUnmanaged(tmpl)
 			var p tableProps
 			if err := pr.decode(tmpl.Resources["T"].Properties, &p); err != nil {
 				t.Fatal(err)
@@ -372,9 +408,21 @@ func TestProvisionRejects(t *testing.T) {
 	}{
 		{
 			name:   "unsupported types",
-			src:    "Resources: {T: {Type: 'AWS::SNS::Topic'}, F: {Type: 'AWS::Lambda::Function'}, Q: {Type: 'AWS::SQS::Queue'}}",
+			src:    "Resources: {T: {Type: 'AWS::SNS::Topic'}, F: {Type: 'AWS::Lambda::Function'}, V: {Type: 'AWS::EC2::VPC'}, Q: {Type: 'AWS::SQS::Queue'}}",
 			prefix: "p", region: "us-east-1",
-			want: "unsupported resource types: AWS::Lambda::Function (F), AWS::SNS::Topic (T)",
+			want: "unsupported resource types: AWS::EC2::VPC (V), AWS::Lambda::Function (F)",
+		},
+		{
+			name:   "unsupported type whose condition is false",
+			src:    "Conditions: {Never: !Equals [a, b]}\nResources: {V: {Type: 'AWS::EC2::VPC', Condition: Never}}",
+			prefix: "p", region: "us-east-1",
+			want: "unsupported resource types: AWS::EC2::VPC (V)",
+		},
+		{
+			name:   "condition refers to a resource",
+			src:    "Conditions: {C: !Equals [!Ref Q, x]}\nResources: {Q: {Type: 'AWS::SQS::Queue'}, T: {Type: 'AWS::SNS::Topic', Condition: C}}",
+			prefix: "p", region: "us-east-1",
+			want: "provision: resource T: condition C: line 1: Fn::Equals: line 1: Ref: a condition cannot refer to resource Q",
 		},
 		{
 			name:   "unknown table property",
@@ -441,5 +489,162 @@ func TestTemplateDecodes(t *testing.T) {
 		if err := pr.decode(r.Properties, v); err != nil {
 			t.Errorf("%s: %v", id, err)
 		}
+	}
+}
+
+func TestNameUnmanaged(t *testing.T) {
+	pr, tmpl := testProvisioner(t, `
+Parameters: {Email: {Type: String, Default: ""}}
+Conditions:
+  HasEmail: !Not [!Equals [!Ref Email, ""]]
+Resources:
+  Alarm: {Type: "AWS::CloudWatch::Alarm"}
+  Board: {Type: "AWS::CloudWatch::Dashboard"}
+  Topic: {Type: "AWS::SNS::Topic"}
+  Sub: {Type: "AWS::SNS::Subscription", Condition: HasEmail}
+  TopicPolicy: {Type: "AWS::SNS::TopicPolicy"}
+  Logs: {Type: "AWS::Logs::LogGroup"}
+  Role: {Type: "AWS::IAM::Role"}
+  Policy: {Type: "AWS::IAM::ManagedPolicy"}
+  Key: {Type: "AWS::KMS::Key"}
+  Alias: {Type: "AWS::KMS::Alias"}
+  Trail: {Type: "AWS::CloudTrail::Trail"}
+  Invoke: {Type: "AWS::Lambda::EventInvokeConfig"}
+  Schedule: {Type: "AWS::Scheduler::Schedule"}
+  Fn: {Type: "AWS::Serverless::Function"}
+  MailFn: {Type: "AWS::Serverless::Function", Condition: HasEmail}
+  Queue: {Type: "AWS::SQS::Queue", Condition: HasEmail}
+`)
+	if err := checkTypes(tmpl); err != nil {
+		t.Fatal(err)
+	}
+	pr.nameUnmanaged(tmpl)
+	key := fakeUUID("dsr-local-Key")
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(key) {
+		t.Errorf("key id %q is not shaped like a UUID", key)
+	}
+	const arn = "arn:aws:%s:us-east-1:123456789012:%s"
+	role := pr.names["Role"].Attrs["RoleId"]
+	policy := pr.names["Policy"].Attrs["PolicyId"]
+	want := samtemplate.Names{
+		"Alarm":       {Ref: "dsr-local-Alarm", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "cloudwatch", "alarm:dsr-local-Alarm")}},
+		"Board":       {Ref: "dsr-local-Board", Attrs: map[string]string{"Arn": "arn:aws:cloudwatch::123456789012:dashboard/dsr-local-Board"}},
+		"Topic":       {Ref: fmt.Sprintf(arn, "sns", "dsr-local-Topic"), Attrs: map[string]string{"TopicArn": fmt.Sprintf(arn, "sns", "dsr-local-Topic"), "TopicName": "dsr-local-Topic"}},
+		"TopicPolicy": {Ref: "dsr-local-TopicPolicy", Attrs: map[string]string{"Id": "dsr-local-TopicPolicy"}},
+		"Logs":        {Ref: "dsr-local-Logs", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "logs", "log-group:dsr-local-Logs:*")}},
+		"Role":        {Ref: "dsr-local-Role", Attrs: map[string]string{"Arn": "arn:aws:iam::123456789012:role/dsr-local-Role", "RoleId": role}},
+		"Policy": {Ref: "arn:aws:iam::123456789012:policy/dsr-local-Policy",
+			Attrs: map[string]string{"PolicyArn": "arn:aws:iam::123456789012:policy/dsr-local-Policy", "PolicyId": policy}},
+		"Key":      {Ref: key, Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "kms", "key/"+key), "KeyId": key}},
+		"Alias":    {Ref: "alias/dsr-local-Alias", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "kms", "alias/dsr-local-Alias")}},
+		"Trail":    {Ref: "dsr-local-Trail", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "cloudtrail", "trail/dsr-local-Trail")}},
+		"Invoke":   {Ref: "dsr-local-Invoke", Attrs: map[string]string{"Id": "dsr-local-Invoke"}},
+		"Schedule": {Ref: "dsr-local-Schedule", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "scheduler", "schedule/default/dsr-local-Schedule")}},
+		"Fn":       {Ref: "dsr-local-Fn", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "lambda", "function:dsr-local-Fn")}},
+	}
+	if diff := cmp.Diff(want, pr.names); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(role, "AROA") || len(role) != 21 || !strings.HasPrefix(policy, "ANPA") {
+		t.Errorf("RoleId %q, PolicyId %q: want AROA.../ANPA... ids", role, policy)
+	}
+	if got := pr.ofType(tmpl, typeQueue); len(got) != 0 {
+		t.Errorf("queues to create = %v, want none: their condition is false", got)
+	}
+}
+
+func TestBucketConfigurationConditional(t *testing.T) {
+	const src = `
+Parameters: {KeyParam: {Type: String, Default: "%s"}}
+Conditions:
+  UseKey: !Equals [!Ref KeyParam, "true"]
+Resources:
+  Key: {Type: "AWS::KMS::Key"}
+  Logs: {Type: "AWS::S3::Bucket", Condition: UseKey}
+  B:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: !If [UseKey, "aws:kms", AES256]
+              KMSMasterKeyID: !If [UseKey, !GetAtt Key.Arn, !Ref AWS::NoValue]
+            BucketKeyEnabled: !If [UseKey, true, !Ref AWS::NoValue]
+      LoggingConfiguration: !If
+        - UseKey
+        - {DestinationBucketName: !Ref Logs, LogFilePrefix: b/, TargetObjectKeyFormat: {SimplePrefix: {}}}
+        - !Ref AWS::NoValue
+      Tags: [{Key: k, Value: v}]
+`
+	tests := []struct {
+		key  string
+		want *s3types.ServerSideEncryptionConfiguration
+	}{
+		{"true", &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAwsKms},
+			BucketKeyEnabled:                   aws.Bool(true),
+		}}}},
+		{"false", &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAes256},
+		}}}},
+	}
+	for _, tt := range tests {
+		t.Run("UseKey="+tt.key, func(t *testing.T) {
+			pr, tmpl := testProvisioner(t, fmt.Sprintf(src, tt.key))
+			pr.nameUnmanaged(tmpl)
+			if pr.enabled["Logs"] {
+				pr.names["Logs"] = samtemplate.Physical{Ref: "dsr-local-logs"}
+			}
+			var p bucketProps
+			if err := pr.decode(tmpl.Resources["B"].Properties, &p); err != nil {
+				t.Fatal(err)
+			}
+			if got := p.LoggingConfiguration != nil; got != pr.enabled["Logs"] {
+				t.Errorf("LoggingConfiguration decoded: %v, want %v", got, pr.enabled["Logs"])
+			}
+			got, err := bucketConfiguration(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.encryption, sdkOpts); diff != "" {
+				t.Errorf("encryption (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestKeyProperties checks that the key properties of queues and secrets
+// decode and have no local effect.
+func TestKeyProperties(t *testing.T) {
+	pr, tmpl := testProvisioner(t, `
+Resources:
+  Key: {Type: "AWS::KMS::Key"}
+  Q:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 30, KmsMasterKeyId: !Ref Key, KmsDataKeyReusePeriodSeconds: "300"}
+  S:
+    Type: AWS::SecretsManager::Secret
+    Properties: {SecretString: x, KmsKeyId: !GetAtt Key.Arn}
+  Bad:
+    Type: AWS::SQS::Queue
+    Properties: {KmsDataKeyReusePeriodSeconds: soon}
+`)
+	pr.nameUnmanaged(tmpl)
+	var q queueProps
+	if err := pr.decode(tmpl.Resources["Q"].Properties, &q); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"VisibilityTimeout": "30"}, queueAttributes(q)); diff != "" {
+		t.Errorf("queueAttributes (-want +got):\n%s", diff)
+	}
+	var s secretProps
+	if err := pr.decode(tmpl.Resources["S"].Properties, &s); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := secretValue(s); err != nil || v != "x" {
+		t.Errorf("secretValue = %q, %v; want x", v, err)
+	}
+	if err := pr.decode(tmpl.Resources["Bad"].Properties, &q); err == nil || !strings.Contains(err.Error(), `"soon" is not an integer`) {
+		t.Errorf("decode Bad: err = %v, want not an integer", err)
 	}
 }

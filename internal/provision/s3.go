@@ -40,6 +40,13 @@ type bucketProps struct {
 	LifecycleConfiguration  *struct {
 		Rules []lifecycleRule
 	}
+	// LoggingConfiguration has no local effect: the local stack keeps no
+	// access logs.
+	LoggingConfiguration *struct {
+		DestinationBucketName string
+		LogFilePrefix         string
+		TargetObjectKeyFormat json.RawMessage
+	}
 	Tags json.RawMessage // no local effect
 }
 
@@ -79,6 +86,12 @@ type bucketConfig struct {
 }
 
 // bucketConfiguration translates a bucket's properties.
+//
+// A KMSMasterKeyID is not applied: KMS keys are deployed-only (see
+// deployedOnlyTypes), so the key it names never exists locally. The bucket
+// keeps the algorithm (aws:kms, with the AWS managed key) and
+// BucketKeyEnabled. moto 5 would accept the unknown key id as well, but
+// another emulator or version need not.
 func bucketConfiguration(p bucketProps) (bucketConfig, error) {
 	var c bucketConfig
 	if e := p.BucketEncryption; e != nil {
@@ -87,9 +100,6 @@ func bucketConfiguration(p bucketProps) (bucketConfig, error) {
 			rule := types.ServerSideEncryptionRule{BucketKeyEnabled: r.BucketKeyEnabled.ptr()}
 			if d := r.ServerSideEncryptionByDefault; d != nil {
 				rule.ApplyServerSideEncryptionByDefault = &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryption(d.SSEAlgorithm)}
-				if d.KMSMasterKeyID != "" {
-					rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID = aws.String(d.KMSMasterKeyID)
-				}
 			}
 			c.encryption.Rules = append(c.encryption.Rules, rule)
 		}

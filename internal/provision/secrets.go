@@ -26,6 +26,9 @@ type secretProps struct {
 	SecretString         *string
 	GenerateSecretString *generateSecretString
 	Tags                 json.RawMessage // no local effect
+	// KmsKeyId has no local effect: KMS keys are deployed-only, so the key
+	// never exists locally, and the emulator's default key is used.
+	KmsKeyId string
 }
 
 // generateSecretString is a GenerateSecretString property. Generated values

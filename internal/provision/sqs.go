@@ -25,6 +25,10 @@ type queueProps struct {
 	RedrivePolicy                 *jsonDocument
 	RedriveAllowPolicy            *jsonDocument
 	Tags                          json.RawMessage // no local effect
+	// KmsMasterKeyId and KmsDataKeyReusePeriodSeconds have no local effect:
+	// KMS keys are deployed-only, so the key never exists locally.
+	KmsMasterKeyId               string
+	KmsDataKeyReusePeriodSeconds *cfnInt
 }
 
 // redriveKeys are the queue properties that refer to other queues; they are

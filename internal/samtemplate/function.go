@@ -99,13 +99,22 @@ type Event struct {
 // are merged key by key with the function's value winning, lists are
 // concatenated with the global entries first, and any other function value
 // replaces the global one. Environment values are resolved with names and
-// pseudo. Event types other than HttpApi, SQS, DynamoDB, Schedule and
+// pseudo. Fn::If and Ref AWS::NoValue apply anywhere in a function's
+// properties and Globals.Function, and a function whose Condition is false
+// is left out. Event types other than HttpApi, SQS, DynamoDB, Schedule and
 // ScheduleV2 are an error.
 func (t *Template) Functions(names Names, pseudo Pseudo) ([]Function, error) {
 	r := &Resolver{Template: t, Names: names, Pseudo: pseudo}
 	ids := t.ResourcesOfType(FunctionType)
 	fns := make([]Function, 0, len(ids))
 	for _, id := range ids {
+		on, err := r.ResourceEnabled(id)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", id, err)
+		}
+		if !on {
+			continue
+		}
 		f, err := r.function(id)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", id, err)
@@ -122,6 +131,10 @@ func (r *Resolver) function(id string) (Function, error) {
 	}
 	if g := r.Template.globalFunction; g != nil {
 		props = merge(g, props, 0)
+	}
+	props, err := r.prune(props)
+	if err != nil {
+		return Function{}, err
 	}
 	f := Function{
 		LogicalID:   id,
@@ -149,18 +162,8 @@ func (r *Resolver) function(id string) (Function, error) {
 		}
 		f.MemorySize = mb
 	}
-	if vars := field(field(props, "Environment"), "Variables"); vars != nil {
-		es, err := entries(vars, "Environment.Variables")
-		if err != nil {
-			return Function{}, err
-		}
-		for _, e := range es {
-			v, err := r.ResolveString(e.value)
-			if err != nil {
-				return Function{}, fmt.Errorf("environment variable %s: %w", e.key, err)
-			}
-			f.Environment[e.key] = v
-		}
+	if err := r.environment(props, f.Environment); err != nil {
+		return Function{}, err
 	}
 	if events := field(props, "Events"); events != nil {
 		es, err := entries(events, "Events")
@@ -177,6 +180,26 @@ func (r *Resolver) function(id string) (Function, error) {
 		sort.Slice(f.Events, func(i, j int) bool { return f.Events[i].Name < f.Events[j].Name })
 	}
 	return f, nil
+}
+
+// environment resolves the Environment.Variables of props into env.
+func (r *Resolver) environment(props *yaml.Node, env map[string]string) error {
+	vars := field(field(props, "Environment"), "Variables")
+	if vars == nil {
+		return nil
+	}
+	es, err := entries(vars, "Environment.Variables")
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		v, err := r.ResolveString(e.value)
+		if err != nil {
+			return fmt.Errorf("environment variable %s: %w", e.key, err)
+		}
+		env[e.key] = v
+	}
+	return nil
 }
 
 func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
@@ -390,6 +413,20 @@ func merge(global, local *yaml.Node, depth int) *yaml.Node {
 }
 
 const maxMergeDepth = 100
+
+// prune applies Fn::If and Ref AWS::NoValue to the mapping props, so that
+// the structure under it can be read with field and entries.
+func (r *Resolver) prune(props *yaml.Node) (*yaml.Node, error) {
+	s := &resolution{Resolver: r}
+	p, present, err := s.prune(props)
+	if err != nil {
+		return nil, err
+	}
+	if !present {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}, nil
+	}
+	return p, nil
+}
 
 // isIntrinsic reports whether n is a long-form intrinsic function call.
 func isIntrinsic(n *yaml.Node) bool {

@@ -190,10 +190,10 @@ func TestTemplate(t *testing.T) {
 	const prefix = "dsr-local"
 	names := Names{}
 	for id := range tmpl.Resources {
-		names[id] = Physical{Ref: prefix + "-" + id, Attrs: map[string]string{"Arn": "arn:" + id, "StreamArn": "arn:" + id + "/stream/1"}}
+		names[id] = Physical{Ref: prefix + "-" + id, Attrs: map[string]string{"Arn": "arn:" + id, "StreamArn": "arn:" + id + "/stream/1", "QueueName": prefix + "-" + id}}
 	}
-	names["RequestQueue"] = Physical{Ref: "http://sqs/RequestQueue", Attrs: map[string]string{"Arn": "arn:RequestQueue"}}
-	names["TaskQueue"] = Physical{Ref: "http://sqs/TaskQueue", Attrs: map[string]string{"Arn": "arn:TaskQueue"}}
+	names["RequestQueue"] = Physical{Ref: "http://sqs/RequestQueue", Attrs: map[string]string{"Arn": "arn:RequestQueue", "QueueName": prefix + "-RequestQueue"}}
+	names["TaskQueue"] = Physical{Ref: "http://sqs/TaskQueue", Attrs: map[string]string{"Arn": "arn:TaskQueue", "QueueName": prefix + "-TaskQueue"}}
 	names["PepperSecret"] = Physical{Ref: "arn:secret:PepperSecret", Attrs: map[string]string{"Id": "arn:secret:PepperSecret"}}
 
 	fns, err := tmpl.Functions(names, Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: prefix})

@@ -3,14 +3,17 @@ package samtemplate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // shortForms maps the YAML tags of CloudFormation's short-form intrinsics to
-// their long-form names. Only Ref, Fn::GetAtt, Fn::Sub and Fn::Join resolve;
-// the others parse, and resolving them is an error.
+// their long-form names. Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If
+// resolve, and the condition functions (Fn::Equals, Fn::Not, Fn::And, Fn::Or
+// and Condition) evaluate in the Conditions section; the others parse, and
+// resolving them is an error.
 var shortForms = map[string]string{
 	"!Ref":          "Ref",
 	"!GetAtt":       "Fn::GetAtt",
@@ -107,6 +110,26 @@ func checkShape(fn string, arg *yaml.Node) error {
 		if l := deref(arg.Content[1]); l.Kind == yaml.ScalarNode && !isCustomTag(l.Tag) {
 			return errors.New("argument must be [delimiter, [values]]")
 		}
+	case "Fn::If":
+		if !plainSequence(arg, 3, 3) || !plainName(arg.Content[0]) {
+			return errors.New("argument must be [condition name, value if true, value if false]")
+		}
+	case "Fn::Equals":
+		if !plainSequence(arg, 2, 2) {
+			return errors.New("argument must be [value, value]")
+		}
+	case "Fn::Not":
+		if !plainSequence(arg, 1, 1) {
+			return errors.New("argument must be [condition]")
+		}
+	case "Fn::And", "Fn::Or":
+		if !plainSequence(arg, 2, 10) {
+			return errors.New("argument must be a list of 2 to 10 conditions")
+		}
+	case "Condition":
+		if !plainName(arg) {
+			return fmt.Errorf("argument is %s, want a condition name", kindName(arg))
+		}
 	default:
 		return errors.New("unsupported intrinsic function")
 	}
@@ -132,15 +155,42 @@ func plainName(n *yaml.Node) bool {
 	return plainScalar(n) && deref(n).Value != ""
 }
 
+// plainSequence reports whether n is an untagged sequence of min to max
+// items.
+func plainSequence(n *yaml.Node, min, max int) bool {
+	n = deref(n)
+	return n.Kind == yaml.SequenceNode && !isCustomTag(n.Tag) && len(n.Content) >= min && len(n.Content) <= max
+}
+
 func plainMapping(n *yaml.Node) bool {
 	n = deref(n)
 	return n.Kind == yaml.MappingNode && !isCustomTag(n.Tag)
+}
+
+// checkedShapes are the intrinsics whose arguments checkIntrinsics checks.
+var checkedShapes = []string{
+	"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join",
+	"Fn::If", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition",
 }
 
 // checkIntrinsics walks the document and checks that every tag is a known
 // intrinsic and every supported intrinsic has a well-formed argument. It
 // does not follow aliases; their anchors are checked where they are defined.
 func checkIntrinsics(n *yaml.Node) error {
+	return walkIntrinsics(n, func(fn string, arg *yaml.Node, at int) error {
+		if !slices.Contains(checkedShapes, fn) {
+			return nil
+		}
+		if err := checkShape(fn, arg); err != nil {
+			return fmt.Errorf("line %d: %s: %w", at, fn, err)
+		}
+		return nil
+	})
+}
+
+// walkIntrinsics calls visit with every intrinsic function call under n, its
+// argument and its line, outermost first. It does not follow aliases.
+func walkIntrinsics(n *yaml.Node, visit func(fn string, arg *yaml.Node, line int) error) error {
 	if n == nil || n.Kind == yaml.AliasNode {
 		return nil
 	}
@@ -149,16 +199,13 @@ func checkIntrinsics(n *yaml.Node) error {
 		return err
 	}
 	if ok {
-		switch fn {
-		case "Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join":
-			if err := checkShape(fn, arg); err != nil {
-				return fmt.Errorf("line %d: %s: %w", n.Line, fn, err)
-			}
+		if err := visit(fn, arg, n.Line); err != nil {
+			return err
 		}
 		n = arg
 	}
 	for _, c := range n.Content {
-		if err := checkIntrinsics(c); err != nil {
+		if err := walkIntrinsics(c, visit); err != nil {
 			return err
 		}
 	}

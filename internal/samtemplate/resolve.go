@@ -93,17 +93,33 @@ const (
 // Resolve resolves every intrinsic function in n and returns its value as
 // plain Go data: map[string]any for mappings, []any for sequences, and string,
 // int, float64, bool or nil for scalars. Intrinsics resolve to strings.
-// It supports Ref, Fn::GetAtt, Fn::Sub and Fn::Join, in short and long form.
+// It supports Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If, in short and
+// long form; Fn::If evaluates its condition with [Resolver.ConditionTrue].
+// Ref AWS::NoValue removes the mapping key or sequence item that holds it,
+// as in CloudFormation; when n itself is AWS::NoValue (or an Fn::If that
+// selects it), Resolve returns nil, which callers treat as an absent value.
 func (r *Resolver) Resolve(n *yaml.Node) (any, error) {
 	s := &resolution{Resolver: r}
-	return s.resolve(n)
+	p, present, err := s.prune(n)
+	if err != nil || !present {
+		return nil, err
+	}
+	return s.resolve(p)
 }
 
 // ResolveString resolves n and returns it as a string. Numbers and booleans
 // are formatted, as CloudFormation does where it expects a string; sequences,
-// mappings and null are an error.
+// mappings, null and AWS::NoValue are an error.
 func (r *Resolver) ResolveString(n *yaml.Node) (string, error) {
-	v, err := r.Resolve(n)
+	s := &resolution{Resolver: r}
+	p, present, err := s.prune(n)
+	if err != nil {
+		return "", err
+	}
+	if !present {
+		return "", fmt.Errorf("line %d: got AWS::NoValue, want a string", line(n))
+	}
+	v, err := s.resolve(p)
 	if err != nil {
 		return "", err
 	}
@@ -119,16 +135,32 @@ type resolution struct {
 	*Resolver
 	steps int
 	depth int
+
+	conds       map[string]bool // conditions evaluated so far
+	evaluating  []string        // conditions being evaluated, outermost first
+	inCondition int             // > 0 while resolving the values of Fn::Equals
 }
 
-func (s *resolution) resolve(n *yaml.Node) (any, error) {
+// enter counts a step into the document; leave must follow.
+func (s *resolution) enter() error {
 	if s.steps++; s.steps > maxSteps {
-		return nil, errors.New("document too large to resolve")
+		return errors.New("document too large to resolve")
 	}
 	if s.depth++; s.depth > maxDepth {
-		return nil, errors.New("document nested too deeply (recursive alias?)")
+		s.depth--
+		return errors.New("document nested too deeply (recursive alias?)")
 	}
-	defer func() { s.depth-- }()
+	return nil
+}
+
+func (s *resolution) leave() { s.depth-- }
+
+// resolve resolves n, in which prune has left no Fn::If or AWS::NoValue.
+func (s *resolution) resolve(n *yaml.Node) (any, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	if n == nil {
 		return nil, errors.New("missing value")
 	}
@@ -199,6 +231,8 @@ func (s *resolution) call(fn string, arg *yaml.Node) (any, error) {
 		return s.sub(arg)
 	case "Fn::Join":
 		return s.join(arg)
+	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
+		return nil, errors.New("condition functions belong in Conditions; choose a value with Fn::If")
 	}
 	return nil, errors.New("unsupported intrinsic function")
 }
@@ -216,12 +250,15 @@ func (s *resolution) ref(name string) (string, error) {
 			return "", fmt.Errorf("parameter %s has no Default", name)
 		}
 	}
+	if s.inCondition > 0 {
+		return "", s.resourceInCondition(name)
+	}
 	if p, ok := s.Names[name]; ok {
 		return p.Ref, nil
 	}
 	if s.Template != nil {
 		if _, ok := s.Template.Resources[name]; ok {
-			return "", fmt.Errorf("resource %s has no physical name yet", name)
+			return "", s.unnamed(name)
 		}
 	}
 	return "", fmt.Errorf("unknown name %s", name)
@@ -229,6 +266,9 @@ func (s *resolution) ref(name string) (string, error) {
 
 // getAtt resolves a GetAtt of attr on id.
 func (s *resolution) getAtt(id, attr string) (string, error) {
+	if s.inCondition > 0 {
+		return "", s.resourceInCondition(id)
+	}
 	if p, ok := s.Names[id]; ok {
 		if v, ok := p.Attrs[attr]; ok {
 			return v, nil
@@ -237,13 +277,35 @@ func (s *resolution) getAtt(id, attr string) (string, error) {
 	}
 	if s.Template != nil {
 		if _, ok := s.Template.Resources[id]; ok {
-			return "", fmt.Errorf("resource %s has no physical name yet", id)
+			return "", s.unnamed(id)
 		}
 		if _, ok := s.Template.Parameters[id]; ok || s.Template.noDefault[id] {
 			return "", fmt.Errorf("%s is a parameter, which has no attributes", id)
 		}
 	}
 	return "", fmt.Errorf("unknown resource %s", id)
+}
+
+// resourceInCondition is the error for a condition that refers to name,
+// which is not a parameter: CloudFormation evaluates conditions before it
+// creates anything.
+func (s *resolution) resourceInCondition(name string) error {
+	if s.Template != nil {
+		if _, ok := s.Template.Resources[name]; ok {
+			return fmt.Errorf("a condition cannot refer to resource %s", name)
+		}
+	}
+	return fmt.Errorf("unknown name %s", name)
+}
+
+// unnamed explains why the resource id has no entry in Names.
+func (s *resolution) unnamed(id string) error {
+	if c := s.Template.Resources[id].Condition; c != "" {
+		if on, err := s.conditionNamed(c); err == nil && !on {
+			return fmt.Errorf("resource %s is not created: its condition %s is false", id, c)
+		}
+	}
+	return fmt.Errorf("resource %s has no physical name yet", id)
 }
 
 // sub evaluates Fn::Sub on arg, a string or a [string, variables] pair.

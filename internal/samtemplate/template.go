@@ -3,8 +3,14 @@
 // that is deployed.
 //
 // The template is read with the yaml.v3 node API, which keeps the short-form
-// intrinsic tags (!Ref, !GetAtt, !Sub, !Join). Resolution needs to know what
-// every resource became once it exists; callers supply that as [Names].
+// intrinsic tags (!Ref, !GetAtt, !Sub, !Join, !If, ...). Resolution needs to
+// know what every resource became once it exists; callers supply that as
+// [Names].
+//
+// The Conditions section is evaluated with the parameters' defaults and the
+// pseudo parameters: [Resolver.ConditionTrue] evaluates a condition,
+// [Resolver.ResourceEnabled] a resource's Condition attribute, and Fn::If
+// with Ref AWS::NoValue selects values as CloudFormation does.
 package samtemplate
 
 import (
@@ -24,6 +30,9 @@ type Resource struct {
 	// Properties is the unresolved Properties mapping; nil when the resource
 	// has none.
 	Properties *yaml.Node
+	// Condition is the name of the condition that decides whether the
+	// resource is created; empty when it always is.
+	Condition string
 }
 
 // Template is a parsed SAM template.
@@ -35,6 +44,9 @@ type Template struct {
 	Resources map[string]Resource
 	// Outputs maps each output's name to its unresolved Value.
 	Outputs map[string]*yaml.Node
+	// Conditions maps each condition's name to its unevaluated condition
+	// function.
+	Conditions map[string]*yaml.Node
 
 	noDefault      map[string]bool // parameters declared without a Default
 	globalFunction *yaml.Node      // Globals.Function, nil if absent
@@ -87,6 +99,7 @@ func parse(data []byte) (*Template, error) {
 		Parameters: map[string]string{},
 		Resources:  map[string]Resource{},
 		Outputs:    map[string]*yaml.Node{},
+		Conditions: map[string]*yaml.Node{},
 		noDefault:  map[string]bool{},
 	}
 	var haveResources bool
@@ -101,6 +114,8 @@ func parse(data []byte) (*Template, error) {
 			err = t.parseOutputs(s.value)
 		case "Globals":
 			err = t.parseGlobals(s.value)
+		case "Conditions":
+			err = t.parseConditions(s.value)
 		}
 		if err != nil {
 			return nil, err
@@ -113,6 +128,9 @@ func parse(data []byte) (*Template, error) {
 		if _, ok := t.Parameters[name]; ok || t.noDefault[name] {
 			return nil, fmt.Errorf("%s is both a parameter and a resource", name)
 		}
+	}
+	if err := t.checkConditions(root); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -170,6 +188,11 @@ func (t *Template) parseResources(n *yaml.Node) error {
 					return fmt.Errorf("line %d: resource %s: Properties is %s, want a mapping", v.Line, r.key, kindName(v))
 				}
 				res.Properties = v
+			case "Condition":
+				if !plainName(v) {
+					return fmt.Errorf("line %d: resource %s: Condition is %s, want a condition name", v.Line, r.key, kindName(v))
+				}
+				res.Condition = v.Value
 			}
 		}
 		if res.Type == "" {

@@ -71,10 +71,27 @@ Resources:
 	}
 }
 
+// parseErrorCase is a template Parse must refuse, with part of the error.
+type parseErrorCase struct{ name, src, want string }
+
+// runParseErrors checks that Parse refuses each case with its error.
+func runParseErrors(t *testing.T, tests []parseErrorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.src))
+			if err == nil {
+				t.Fatalf("Parse succeeded, want an error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse error = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		name, src, want string
-	}{
+	runParseErrors(t, []parseErrorCase{
 		{"empty", ``, "empty document"},
 		{"invalid yaml", `Resources: [`, "parse template"},
 		{"not a mapping", "- a\n- b\n", "top level is a sequence, want a mapping"},
@@ -104,18 +121,7 @@ func TestParseErrors(t *testing.T) {
 		{"output without value", "Resources: {}\nOutputs: {O: {Description: x}}\n", "output O has no Value"},
 		{"globals function not a mapping", "Globals: {Function: [x]}\nResources: {}\n", "Globals.Function is a sequence"},
 		{"tagged key", "Resources: {!Ref A: {Type: T}}\n", "key is tagged !Ref, want a plain scalar"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.src))
-			if err == nil {
-				t.Fatalf("Parse succeeded, want an error containing %q", tt.want)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Parse error = %q, want it to contain %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 func TestLoadMissingFile(t *testing.T) {
@@ -136,6 +142,9 @@ func FuzzParse(f *testing.F) {
 		"Globals: {Function: &g {Environment: *g}}\nResources: {F: {Type: 'AWS::Serverless::Function', Properties: &p {Environment: *p}}}",
 		"- a",
 		"{Ref: X}",
+		"Parameters: {P: {Default: x}}\nConditions: {C: !Equals [!Ref P, x], D: !Not [{Condition: C}], E: !Or [!Condition C, !Condition D]}\n" +
+			"Resources: {A: {Type: T, Condition: D, Properties: {X: !If [E, !Ref P, !Ref AWS::NoValue], Y: [!If [C, a, {Ref: AWS::NoValue}]]}}}",
+		"Conditions: {C: !And [{Condition: C}, !Equals [a, a]]}\nResources: {}",
 	}
 	if data, err := readTemplate(); err == nil {
 		seeds = append(seeds, string(data))
@@ -159,6 +168,12 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, o := range tmpl.Outputs {
 			_, _ = r.ResolveString(o)
+		}
+		for name := range tmpl.Conditions {
+			_, _ = r.ConditionTrue(name)
+		}
+		for id := range tmpl.Resources {
+			_, _ = r.ResourceEnabled(id)
 		}
 		_, _ = tmpl.Functions(names, pseudo)
 	})

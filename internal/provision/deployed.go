@@ -1,0 +1,104 @@
+package provision
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/privacyops/dsr/internal/samtemplate"
+)
+
+// Resource types that only the deployed stack has.
+const (
+	typeAlarm             = "AWS::CloudWatch::Alarm"
+	typeDashboard         = "AWS::CloudWatch::Dashboard"
+	typeTopic             = "AWS::SNS::Topic"
+	typeSubscription      = "AWS::SNS::Subscription"
+	typeTopicPolicy       = "AWS::SNS::TopicPolicy"
+	typeLogGroup          = "AWS::Logs::LogGroup"
+	typeRole              = "AWS::IAM::Role"
+	typeManagedPolicy     = "AWS::IAM::ManagedPolicy"
+	typeKey               = "AWS::KMS::Key"
+	typeAlias             = "AWS::KMS::Alias"
+	typeTrail             = "AWS::CloudTrail::Trail"
+	typeEventInvokeConfig = "AWS::Lambda::EventInvokeConfig"
+	typeSchedule          = "AWS::Scheduler::Schedule"
+	typeQueuePolicy       = "AWS::SQS::QueuePolicy"
+)
+
+// deployedOnlyTypes are the resource types Provision accepts but does not
+// create, because they have no local effect: monitoring (alarms, dashboards,
+// alarm topics and their subscriptions and policies, log groups, trails) is
+// for the deployed stack, as the local stack is not monitored; identity
+// (roles, managed policies, queue policies) and keys (KMS keys and aliases)
+// are not enforced, as the emulator accepts any credentials and encrypts
+// nothing with them; and a function's asynchronous invoke configuration and standalone
+// schedules belong to the Lambda and Scheduler services, which the local
+// stack stands in for itself. They are named, so that references to them
+// resolve; their properties are not read. Keep the list explicit: any other
+// type is an error, so that a resource the local stack would need is
+// noticed.
+var deployedOnlyTypes = []string{
+	typeAlarm, typeDashboard, typeTopic, typeSubscription, typeTopicPolicy, typeLogGroup,
+	typeRole, typeManagedPolicy, typeKey, typeAlias, typeTrail, typeEventInvokeConfig, typeSchedule,
+	typeQueuePolicy,
+}
+
+// deployedOnlyName returns what the deployed-only resource id of type typ
+// resolves to: Ref and attributes shaped as CloudFormation's, built from
+// the physical name <Prefix>-<LogicalId>.
+func (pr *provisioner) deployedOnlyName(typ, id string) samtemplate.Physical {
+	name := pr.physicalName(id)
+	region := pr.pseudo.Region
+	arn := func(service, region, resource string) string {
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", pr.pseudo.Partition(), service, region, AccountID, resource)
+	}
+	switch typ {
+	case typeTopic:
+		a := arn("sns", region, name)
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"TopicArn": a, "TopicName": name}}
+	case typeSubscription: // Ref is the subscription's ARN
+		a := arn("sns", region, name+":"+fakeUUID(name))
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"Arn": a}}
+	case typeRole:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{
+			"Arn":    arn("iam", "", "role/"+name),
+			"RoleId": "AROA" + strings.ToUpper(hash(name)[:17]),
+		}}
+	case typeManagedPolicy: // Ref is the policy's ARN
+		a := arn("iam", "", "policy/"+name)
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"PolicyArn": a, "PolicyId": "ANPA" + strings.ToUpper(hash(name)[:17])}}
+	case typeLogGroup:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("logs", region, "log-group:"+name+":*")}}
+	case typeKey: // Ref is the key id
+		keyID := fakeUUID(name)
+		return samtemplate.Physical{Ref: keyID, Attrs: map[string]string{"Arn": arn("kms", region, "key/"+keyID), "KeyId": keyID}}
+	case typeAlias: // Ref is the alias name
+		alias := "alias/" + name
+		return samtemplate.Physical{Ref: alias, Attrs: map[string]string{"Arn": arn("kms", region, alias)}}
+	case typeAlarm:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudwatch", region, "alarm:"+name)}}
+	case typeDashboard:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudwatch", "", "dashboard/"+name)}}
+	case typeTrail:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudtrail", region, "trail/"+name)}}
+	case typeSchedule:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("scheduler", region, "schedule/default/"+name)}}
+	}
+	// AWS::SNS::TopicPolicy, AWS::Lambda::EventInvokeConfig: an id only.
+	return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Id": name}}
+}
+
+// hash returns the hex SHA-256 of s.
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// fakeUUID returns a stable UUID-shaped id derived from s, such as a KMS key
+// id.
+func fakeUUID(s string) string {
+	h := hash(s)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
