@@ -88,6 +88,11 @@ func (a *Audit) append(ctx context.Context, id, actor, action, detail string, at
 		})
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			// The position is taken, by another step or by this one: a put that
+			// took effect, whose answer was lost and which the SDK retried.
+			if mine, err := a.holds(ctx, e); err != nil || mine {
+				return err
+			}
 			if err := backoff(ctx, try); err != nil {
 				return fmt.Errorf("audit %s: %w", action, err)
 			}
@@ -99,6 +104,25 @@ func (a *Audit) append(ctx context.Context, id, actor, action, detail string, at
 		return nil
 	}
 	return fmt.Errorf("audit %s of request %s: the trail kept changing", action, id)
+}
+
+// holds reports whether the trail's entry at e's position is e itself (same
+// hash: same step, time and predecessor).
+func (a *Audit) holds(ctx context.Context, e dsr.AuditEntry) (bool, error) {
+	in, err := a.query(e.RequestID, expression.Key("requestId").Equal(expression.Value(e.RequestID)).
+		And(expression.Key("seq").Equal(expression.Value(e.Seq))))
+	if err != nil {
+		return false, fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	out, err := a.Client.Query(ctx, in)
+	if err != nil {
+		return false, fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	got, err := fromAuditItems(out.Items)
+	if err != nil {
+		return false, fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return len(got) == 1 && got[0].Hash == e.Hash, nil
 }
 
 func (a *Audit) last(ctx context.Context, id string) (*dsr.AuditEntry, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
@@ -390,6 +391,36 @@ func TestUnkeyableCountedOnceWhenTheAnswerIsLost(t *testing.T) {
 	}
 	if d, err := k.UnkeyableDigest(ctx, "2026-12-01"); err != nil || d["marketing"] != 2 {
 		t.Errorf("digest %v %v, want marketing: 2 (two records, each once)", d, err)
+	}
+}
+
+// An audit step whose put took effect is recorded once when the answer was
+// lost and the SDK's retry found the position taken (by the step itself).
+func TestAuditStepRecordedOnceWhenTheAnswerIsLost(t *testing.T) {
+	client, names := provisioned(t)
+	a := &dynamo.Audit{Client: lostAnswerAPI{client}, Table: names["AuditTable"].Ref}
+	ctx := context.Background()
+	id := fmt.Sprintf("01JB%022d", time.Now().UnixNano()%1e15)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	steps := []string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
+	for i, action := range steps {
+		if err := a.Append(ctx, id, dsr.ActorSubject, action, "", at.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatalf("append %s: %v", action, err)
+		}
+	}
+	got, err := a.Entries(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range got {
+		actions = append(actions, e.Action)
+	}
+	if diff := cmp.Diff(steps, actions); diff != "" {
+		t.Errorf("trail (-want +got):\n%s", diff)
+	}
+	if c := dsr.VerifyAuditChain(id, got); !c.Intact {
+		t.Errorf("chain: %+v", c)
 	}
 }
 
