@@ -22,7 +22,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 .PHONY: help run test venv deps unit lint sam-build integration bench build fuzz clean
 help:
 	@echo "make run    start the emulator, create template.yaml's resources, seed demo data, serve on 127.0.0.1:3000"
-	@echo "make test   unit, fuzz-seed, emulator integration, end-to-end and RIE tests; sam validate --lint; sam build"
+	@echo "make test   unit, fuzz-seed, emulator integration, end-to-end and RIE tests; sam validate --lint, cfn-lint; sam build"
 	@echo "make bench  benchmarks (intake handler, report and certificate assembly, provenance events)"
 
 # ---------------------------------------------------------------- set-up
@@ -51,8 +51,11 @@ unit:
 	  if [ -n "$$out" ]; then echo "not gofmt'd: $$out"; exit 1; fi
 	go test -race -count=1 ./...
 
+# sam validate --lint runs cfn-lint's default rules; the second run adds the informational ones (I...),
+# which ask for explicit deletion policies and message retention on stateful resources.
 lint: venv
 	$(VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_REGION)
+	$(VENV)/bin/cfn-lint --include-checks I --regions $(AWS_REGION) -- template.yaml
 
 sam-build: venv
 	$(VENV)/bin/sam build --template template.yaml --build-in-source --build-dir .aws-sam/build --parallel

@@ -113,6 +113,17 @@ func TestReadmeSession(t *testing.T) {
 		t.Errorf("no HTML report saved: %v", err)
 	}
 
+	// The deploy guide's smoke test, against the same stack: the code comes
+	// from the outbox instead of a person's mailbox.
+	smoke := exec.CommandContext(ctx, filepath.Join(root, "infra", "smoke.sh"), "http://"+addr, "grace@example.com")
+	smoke.Dir = work
+	smoke.Env = append(os.Environ(), "SMOKE_WAIT=60",
+		`SMOKE_CODE_COMMAND=grep -h -o 'Your verification code is: [0-9]*' .local/outbox/*-"$SMOKE_ID"-*.eml | grep -o '[0-9]*$'`)
+	out, err = smoke.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "smoke: passed") {
+		t.Errorf("infra/smoke.sh: %v\n%s\n--- devstack:\n%s", err, out, logs.String())
+	}
+
 	// Ctrl-C stops it.
 	if err := run.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

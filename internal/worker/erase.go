@@ -290,7 +290,8 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 		if err := h.audit(ctx, r.ID, dsr.AuditCompleted, "certificate written"); err != nil {
 			return err
 		}
-		h.Log.InfoContext(ctx, "certificate written; request completed", "dsrId", r.ID, "event", "completed")
+		h.Log.InfoContext(ctx, "certificate written; request completed", "dsrId", r.ID, "type", r.Type, "event", "completed",
+			"secondsToComplete", int64(now.Sub(r.ReceivedAt).Seconds())) // the dashboard's time to complete
 	}
 	return nil
 }
