@@ -19,6 +19,7 @@ const (
 	RouteStatus      = "GET /v1/requests/{id}"
 	RouteReport      = "GET /v1/requests/{id}/report"
 	RouteCertificate = "GET /v1/requests/{id}/certificate"
+	RoutePurposes    = "GET /v1/purposes"
 )
 
 // queryParameters are the query parameters each route reads.
@@ -77,6 +78,8 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	case RouteCertificate:
 		out, err := s.CertificateLink(ctx, id, token)
 		return out, http.StatusOK, err
+	case RoutePurposes:
+		return s.Purposes(), http.StatusOK, nil
 	}
 	return nil, 0, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
 }

@@ -367,6 +367,31 @@ func (s *Service) Status(ctx context.Context, id, token string) (dsr.View, error
 	return r.View(), nil
 }
 
+// PublicPurpose is what a person may read of a purpose before asking: what
+// it is for, on which legal basis, and whether an objection applies to it.
+type PublicPurpose struct {
+	Purpose         string `json:"purpose"`
+	Description     string `json:"description"`
+	LegalBasis      string `json:"legalBasis"`
+	DirectMarketing bool   `json:"directMarketing"`
+	// Objectionable is false where Art. 21 does not apply (the registry's
+	// objection is "none"): an objection naming it is answered with the reason.
+	Objectionable bool `json:"objectionable"`
+}
+
+// Purposes lists the registry's purposes, in registry order, as a web form
+// shows them: never a table, index or attribute name.
+func (s *Service) Purposes() map[string][]PublicPurpose {
+	out := make([]PublicPurpose, 0, len(s.Registry))
+	for _, p := range s.Registry {
+		out = append(out, PublicPurpose{
+			Purpose: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
+			DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone,
+		})
+	}
+	return map[string][]PublicPurpose{"purposes": out}
+}
+
 // ReportLink signs a link to the report of a completed access request, in
 // format json (the default) or html.
 func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Link, error) {

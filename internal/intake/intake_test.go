@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
@@ -456,5 +457,33 @@ func TestCertificateLink(t *testing.T) {
 	}
 	if status, _, _ := e.call(t, intake.RouteReport, r.ID, "tok", "", nil); status != 409 {
 		t.Errorf("report of an erasure: %d", status)
+	}
+}
+
+// TestPurposes: the registry as a web form shows it, without a table name,
+// and with no token or body needed.
+func TestPurposes(t *testing.T) {
+	e := newEnv(t)
+	status, body, resp := e.call(t, intake.RoutePurposes, "", "", "", nil)
+	if status != 200 {
+		t.Fatalf("status %d: %v", status, body)
+	}
+	var got struct{ Purposes []intake.PublicPurpose }
+	if err := json.Unmarshal([]byte(resp.Body), &got); err != nil {
+		t.Fatal(err)
+	}
+	reg := dsrtest.Registry(t)
+	if len(got.Purposes) != len(reg) {
+		t.Fatalf("%d purposes, want the registry's %d", len(got.Purposes), len(reg))
+	}
+	for i, p := range reg {
+		want := intake.PublicPurpose{Purpose: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
+			DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone}
+		if diff := cmp.Diff(want, got.Purposes[i]); diff != "" {
+			t.Errorf("purpose %d (-want +got):\n%s", i, diff)
+		}
+		if strings.Contains(resp.Body, p.Table) {
+			t.Errorf("the answer names the table %s", p.Table)
+		}
 	}
 }

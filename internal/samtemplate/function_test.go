@@ -300,6 +300,7 @@ func TestTemplate(t *testing.T) {
 			}),
 			Events: []Event{
 				{Name: "Certificate", Type: "HttpApi", Path: "/v1/requests/{id}/certificate", Method: "GET"},
+				{Name: "Purposes", Type: "HttpApi", Path: "/v1/purposes", Method: "GET"},
 				{Name: "Report", Type: "HttpApi", Path: "/v1/requests/{id}/report", Method: "GET"},
 				{Name: "Status", Type: "HttpApi", Path: "/v1/requests/{id}", Method: "GET"},
 				{Name: "Submit", Type: "HttpApi", Path: "/v1/requests", Method: "POST"},
