@@ -49,6 +49,7 @@ func run(log *slog.Logger) error {
 		motoAddr = flag.String("moto-addr", "127.0.0.1:4566", "where to start moto")
 		noSeed   = flag.Bool("no-seed", false, "do not seed the demo data")
 		dpoToken = flag.String("dpo-token", ".local/dpo-token", "where to write the DPO routes' JWT")
+		web      = flag.String("web", "", "folder of the pages (privacy center, DPO console); default: web next to the template")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,9 +82,12 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if *web == "" {
+		*web = filepath.Join(filepath.Dir(*template), "web")
+	}
 	stack, err := devstack.Start(ctx, devstack.Options{
-		TemplatePath: *template, Prefix: *prefix, Addr: *addr, OutboxDir: dir, Seed: !*noSeed,
-		AWS: cfg, Log: log, Console: os.Stderr,
+		TemplatePath: *template, Prefix: *prefix, Addr: *addr, OutboxDir: dir, Seed: !*noSeed, SeedRequests: !*noSeed,
+		AWS: cfg, Log: log, Console: os.Stderr, WebDir: *web,
 	})
 	if err != nil {
 		return err
@@ -195,6 +199,11 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
     Seeded records per purpose: %[3]v; provenance entries per subject: %[7]v
     E-mail goes to %[4]s and is echoed here.
 
+    In a browser:
+      the privacy center   %[1]s/privacy/
+      the DPO console      %[1]s/console/  (sign in with the token in %[12]s; demo requests: %[13]d)
+      the embeddable form  %[1]s/embed/example.html
+
     Try it (the whole session is in README.md, "Try it"):
       curl -s -X POST %[1]s/v1/requests -H 'Content-Type: application/json' \
            -d '{"type":"access","email":"ada@example.com"}'
@@ -216,7 +225,7 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
 
     Ctrl-C stops everything this command started.
 `, s.URL, endpoint, s.Seeded, outbox, region, dpo, s.SeededProvenance, s.QueueURL("ProvenanceQueue"), devstack.FirePath,
-		devstack.InvokePath, backfilled(s.Backfilled))
+		devstack.InvokePath, backfilled(s.Backfilled), tokenPath, len(s.SeededRequests))
 }
 
 // backfilled sums up the backfill's answer at start: what it keyed per purpose.

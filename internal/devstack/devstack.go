@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,15 @@ type Options struct {
 	Console      io.Writer // where the outbox echoes messages
 	// Env adds or overrides function environment variables (after the template's).
 	Env map[string]string
+	// WebDir is the folder of the pages (the repository's web/), served
+	// before the API's routes as the deployed distribution serves them:
+	// /privacy/, /console/, /shared/, /embed/, and GET /config.json. Empty:
+	// the API only.
+	WebDir string
+	// SeedRequests adds the DPO's demo requests to the seed (with Seed): one
+	// overdue, one due within 7 days, so that the console has something to
+	// show (make run). Tests that count requests leave it off.
+	SeedRequests bool
 }
 
 // Stack is a running local stack.
@@ -58,6 +68,9 @@ type Stack struct {
 	Seeded    map[string]int
 	// SeededProvenance is how many provenance entries were seeded per subject.
 	SeededProvenance map[string]int
+	// SeededRequests are the ids of the DPO's demo requests
+	// (Options.SeedRequests).
+	SeededRequests []string
 	// Backfilled is the subject-key backfill's answer at start: per purpose,
 	// what it scanned and keyed.
 	Backfilled json.RawMessage
@@ -73,6 +86,7 @@ type Stack struct {
 	handlers map[string]any // logical id → handler
 	server   *http.Server
 	listener net.Listener
+	webRoot  *os.Root // Options.WebDir, open while serving
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	errs     chan error
@@ -246,7 +260,35 @@ func (s *Stack) seed(ctx context.Context) error {
 	if s.Seeded, err = seed.Load(ctx, dynamodb.NewFromConfig(s.opts.AWS), s.Registry, hasher); err != nil {
 		return err
 	}
-	return s.seedProvenance(ctx, hasher)
+	if err := s.seedProvenance(ctx, hasher); err != nil {
+		return err
+	}
+	if !s.opts.SeedRequests {
+		return nil
+	}
+	return s.seedRequests(ctx, hasher)
+}
+
+// seedRequests stores the DPO's demo requests in the intake function's
+// tables, due as its deadline policy counts.
+func (s *Stack) seedRequests(ctx context.Context, hasher *dsr.Hasher) error {
+	fn, ok := s.function("IntakeFunction")
+	if !ok {
+		return nil
+	}
+	env := s.environment(fn)
+	deadline, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{
+		Start: env["DEADLINE_CLOCK_START"], Zone: env["DEADLINE_TIME_ZONE"],
+		RollForward: env["DEADLINE_ROLL_FORWARD"], Holidays: env["DEADLINE_HOLIDAYS"],
+	})
+	if err != nil {
+		return fmt.Errorf("devstack: seed requests: %w", err)
+	}
+	ddb := dynamodb.NewFromConfig(s.opts.AWS)
+	store := &dynamo.Requests{Client: ddb, Table: env["REQUESTS_TABLE"]}
+	audit := &dynamo.Audit{Client: ddb, Table: env["AUDIT_TABLE"]}
+	s.SeededRequests, err = seed.Requests(ctx, store, audit, hasher, s.Registry, deadline, time.Now())
+	return err
 }
 
 // hasher loads the pepper as function logicalID does.
@@ -341,6 +383,9 @@ func (s *Stack) Close() error {
 	s.wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
+	}
+	if s.webRoot != nil {
+		err = errors.Join(err, s.webRoot.Close())
 	}
 	return err
 }

@@ -125,9 +125,15 @@ func (s *Stack) serveHTTP() error {
 	s.URL = "http://" + ln.Addr().String()
 	limiter, c, err := s.apiSettings()
 	if err != nil {
+		ln.Close()
 		return err
 	}
-	s.server = &http.Server{Handler: &gateway{routes: rs, stack: s, limiter: limiter, cors: c}, ReadHeaderTimeout: 10 * time.Second}
+	st, err := s.openSite()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.server = &http.Server{Handler: &gateway{routes: rs, stack: s, limiter: limiter, cors: c, site: st}, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -145,6 +151,7 @@ type gateway struct {
 	stack   *Stack
 	limiter *tokenBucket
 	cors    *cors
+	site    *site // the pages; nil without Options.WebDir
 }
 
 // tokenBucket is API Gateway's throttle: rate tokens a second, at most burst.
@@ -189,6 +196,11 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if id, ok := strings.CutPrefix(req.URL.Path, InvokePath); ok {
 		g.invokeLocal(w, req, id)
+		return
+	}
+	// The pages first, as the distribution routes only /v1/* to the API:
+	// the $default route would answer them with its 404 problem.
+	if g.site != nil && g.site.serve(w, req) {
 		return
 	}
 	if g.cors != nil && g.cors.apply(w, req) {

@@ -25,6 +25,10 @@ const (
 	typeEventInvokeConfig = "AWS::Lambda::EventInvokeConfig"
 	typeSchedule          = "AWS::Scheduler::Schedule"
 	typeQueuePolicy       = "AWS::SQS::QueuePolicy"
+	typeDistribution      = "AWS::CloudFront::Distribution"
+	typeOriginAccess      = "AWS::CloudFront::OriginAccessControl"
+	typeHeadersPolicy     = "AWS::CloudFront::ResponseHeadersPolicy"
+	typeEdgeFunction      = "AWS::CloudFront::Function"
 )
 
 // deployedOnlyTypes are the resource types Provision accepts but does not
@@ -35,14 +39,17 @@ const (
 // are not enforced, as the emulator accepts any credentials and encrypts
 // nothing with them; and a function's asynchronous invoke configuration and standalone
 // schedules belong to the Lambda and Scheduler services, which the local
-// stack stands in for itself. They are named, so that references to them
+// stack stands in for itself; CloudFront (the distribution, its origin
+// access control, response headers policies and functions) is played by the
+// local gateway, which serves web/ itself and reads the headers policy from
+// the template (internal/devstack). They are named, so that references to them
 // resolve; their properties are not read. Keep the list explicit: any other
 // type is an error, so that a resource the local stack would need is
 // noticed.
 var deployedOnlyTypes = []string{
 	typeAlarm, typeDashboard, typeTopic, typeSubscription, typeTopicPolicy, typeLogGroup,
 	typeRole, typeManagedPolicy, typeKey, typeAlias, typeTrail, typeEventInvokeConfig, typeSchedule,
-	typeQueuePolicy,
+	typeQueuePolicy, typeDistribution, typeOriginAccess, typeHeadersPolicy, typeEdgeFunction,
 }
 
 // deployedOnlyName returns what the deployed-only resource id of type typ
@@ -85,6 +92,18 @@ func (pr *provisioner) deployedOnlyName(typ, id string) samtemplate.Physical {
 		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudtrail", region, "trail/"+name)}}
 	case typeSchedule:
 		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("scheduler", region, "schedule/default/"+name)}}
+	case typeDistribution: // Ref is the distribution's id, E plus 13 characters
+		id := cloudFrontID("E", name)
+		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id, "DomainName": strings.ToLower("d"+id[1:]) + ".cloudfront.net"}}
+	case typeOriginAccess:
+		id := cloudFrontID("E", name)
+		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id}}
+	case typeHeadersPolicy: // Ref is the policy's id, a UUID
+		id := fakeUUID(name)
+		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id, "LastModifiedTime": "2026-01-01T00:00:00Z"}}
+	case typeEdgeFunction: // Ref is the function's ARN; CloudFront is global
+		a := arn("cloudfront", "", "function/"+name)
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"FunctionARN": a, "Stage": "LIVE"}}
 	}
 	// AWS::SNS::TopicPolicy, AWS::Lambda::EventInvokeConfig: an id only.
 	return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Id": name}}
@@ -94,6 +113,12 @@ func (pr *provisioner) deployedOnlyName(typ, id string) samtemplate.Physical {
 func hash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// cloudFrontID returns a stable id shaped like CloudFront's (prefix and
+// upper-case letters and digits, 14 characters) derived from s.
+func cloudFrontID(prefix, s string) string {
+	return prefix + strings.ToUpper(hash(s)[:14-len(prefix)])
 }
 
 // fakeUUID returns a stable UUID-shaped id derived from s, such as a KMS key

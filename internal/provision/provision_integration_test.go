@@ -20,11 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/privacyops/dsr/internal/samtemplate"
 )
@@ -218,6 +220,17 @@ func TestProvisionTemplate(t *testing.T) {
 		var apiErr smithy.APIError
 		if _, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)}); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "NoSuchBucketPolicy" {
 			t.Errorf("bucket policy: %v; want none", err)
+		}
+		cors, err := s3c.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			t.Fatalf("CORS: %v", err)
+		}
+		wantCORS := []s3types.CORSRule{{
+			ID: aws.String("presigned-downloads"), AllowedMethods: []string{"GET", "HEAD"}, AllowedOrigins: []string{"*"},
+			ExposeHeaders: []string{"Content-Type", "Content-Length", "Content-Disposition"}, MaxAgeSeconds: aws.Int32(600),
+		}}
+		if diff := cmp.Diff(wantCORS, cors.CORSRules, cmpopts.IgnoreUnexported(s3types.CORSRule{}), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("CORS rules (-want +got):\n%s", diff)
 		}
 		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("reports/probe"), Body: strings.NewReader("x")}); err != nil {
 			t.Errorf("put over plain HTTP: %v", err)

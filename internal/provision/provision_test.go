@@ -27,6 +27,7 @@ var sdkOpts = cmpopts.IgnoreUnexported(
 	s3types.PublicAccessBlockConfiguration{}, s3types.OwnershipControls{}, s3types.OwnershipControlsRule{},
 	s3types.BucketLifecycleConfiguration{}, s3types.LifecycleRule{}, s3types.LifecycleRuleFilter{},
 	s3types.LifecycleExpiration{}, s3types.AbortIncompleteMultipartUpload{}, s3types.VersioningConfiguration{},
+	s3types.CORSConfiguration{}, s3types.CORSRule{},
 )
 
 // testProvisioner returns a provisioner for t that makes no AWS calls.
@@ -209,6 +210,14 @@ Resources:
             ExpirationInDays: !Ref Days
             AbortIncompleteMultipartUpload: {DaysAfterInitiation: 1}
           - Status: Disabled
+      CorsConfiguration:
+        CorsRules:
+          - Id: downloads
+            AllowedMethods: [GET, HEAD]
+            AllowedOrigins: ["*"]
+            ExposedHeaders: [Content-Type, Content-Disposition]
+            MaxAge: !Ref Days
+          - {AllowedMethods: [PUT], AllowedOrigins: ["https://a.example"], AllowedHeaders: [content-type]}
 `)
 	var p bucketProps
 	if err := pr.decode(tmpl.Resources["B"].Properties, &p); err != nil {
@@ -236,6 +245,13 @@ Resources:
 				AbortIncompleteMultipartUpload: &s3types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(1)},
 			},
 			{Status: s3types.ExpirationStatusDisabled, Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("")}},
+		}},
+		cors: &s3types.CORSConfiguration{CORSRules: []s3types.CORSRule{
+			{
+				ID: aws.String("downloads"), AllowedMethods: []string{"GET", "HEAD"}, AllowedOrigins: []string{"*"},
+				ExposeHeaders: []string{"Content-Type", "Content-Disposition"}, MaxAgeSeconds: aws.Int32(30),
+			},
+			{AllowedMethods: []string{"PUT"}, AllowedOrigins: []string{"https://a.example"}, AllowedHeaders: []string{"content-type"}},
 		}},
 	}
 	if diff := cmp.Diff(want, got, sdkOpts, cmp.AllowUnexported(bucketConfig{})); diff != "" {
@@ -511,6 +527,10 @@ Resources:
   Trail: {Type: "AWS::CloudTrail::Trail"}
   Invoke: {Type: "AWS::Lambda::EventInvokeConfig"}
   Schedule: {Type: "AWS::Scheduler::Schedule"}
+  Site: {Type: "AWS::CloudFront::Distribution"}
+  Access: {Type: "AWS::CloudFront::OriginAccessControl"}
+  Headers: {Type: "AWS::CloudFront::ResponseHeadersPolicy"}
+  Index: {Type: "AWS::CloudFront::Function"}
   Fn: {Type: "AWS::Serverless::Function"}
   MailFn: {Type: "AWS::Serverless::Function", Condition: HasEmail}
   Queue: {Type: "AWS::SQS::Queue", Condition: HasEmail}
@@ -526,6 +546,15 @@ Resources:
 	const arn = "arn:aws:%s:us-east-1:123456789012:%s"
 	role := pr.names["Role"].Attrs["RoleId"]
 	policy := pr.names["Policy"].Attrs["PolicyId"]
+	site, access, headers := pr.names["Site"].Ref, pr.names["Access"].Ref, pr.names["Headers"].Ref
+	for _, id := range []string{site, access} {
+		if !regexp.MustCompile(`^E[0-9A-F]{13}$`).MatchString(id) {
+			t.Errorf("CloudFront id %q is not shaped like one (E and 13 characters)", id)
+		}
+	}
+	if headers != fakeUUID("dsr-local-Headers") {
+		t.Errorf("response headers policy id %q, want a UUID", headers)
+	}
 	want := samtemplate.Names{
 		"Alarm":       {Ref: "dsr-local-Alarm", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "cloudwatch", "alarm:dsr-local-Alarm")}},
 		"Board":       {Ref: "dsr-local-Board", Attrs: map[string]string{"Arn": "arn:aws:cloudwatch::123456789012:dashboard/dsr-local-Board"}},
@@ -541,6 +570,11 @@ Resources:
 		"Invoke":   {Ref: "dsr-local-Invoke", Attrs: map[string]string{"Id": "dsr-local-Invoke"}},
 		"Schedule": {Ref: "dsr-local-Schedule", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "scheduler", "schedule/default/dsr-local-Schedule")}},
 		"Fn":       {Ref: "dsr-local-Fn", Attrs: map[string]string{"Arn": fmt.Sprintf(arn, "lambda", "function:dsr-local-Fn")}},
+		"Site":     {Ref: site, Attrs: map[string]string{"Id": site, "DomainName": strings.ToLower("d"+site[1:]) + ".cloudfront.net"}},
+		"Access":   {Ref: access, Attrs: map[string]string{"Id": access}},
+		"Headers":  {Ref: headers, Attrs: map[string]string{"Id": headers, "LastModifiedTime": "2026-01-01T00:00:00Z"}},
+		"Index": {Ref: "arn:aws:cloudfront::123456789012:function/dsr-local-Index",
+			Attrs: map[string]string{"FunctionARN": "arn:aws:cloudfront::123456789012:function/dsr-local-Index", "Stage": "LIVE"}},
 	}
 	if diff := cmp.Diff(want, pr.names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)

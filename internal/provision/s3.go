@@ -40,6 +40,11 @@ type bucketProps struct {
 	LifecycleConfiguration  *struct {
 		Rules []lifecycleRule
 	}
+	// CorsConfiguration is applied: the pages fetch presigned reports
+	// from the emulator's bucket, as from S3.
+	CorsConfiguration *struct {
+		CorsRules []corsRule
+	}
 	// LoggingConfiguration has no local effect: the local stack keeps no
 	// access logs.
 	LoggingConfiguration *struct {
@@ -57,6 +62,15 @@ type lifecycleRule struct {
 	ExpirationInDays               *cfnInt
 	NoncurrentVersionExpiration    *struct{ NoncurrentDays cfnInt }
 	AbortIncompleteMultipartUpload *struct{ DaysAfterInitiation cfnInt }
+}
+
+type corsRule struct {
+	Id             string
+	AllowedHeaders []string
+	AllowedMethods []string
+	AllowedOrigins []string
+	ExposedHeaders []string
+	MaxAge         *cfnInt
 }
 
 // bucketPolicyProps are the properties of an AWS::S3::BucketPolicy.
@@ -83,6 +97,7 @@ type bucketConfig struct {
 	ownership    *types.OwnershipControls
 	versioning   *types.VersioningConfiguration
 	lifecycle    *types.BucketLifecycleConfiguration
+	cors         *types.CORSConfiguration
 }
 
 // bucketConfiguration translates a bucket's properties.
@@ -92,8 +107,7 @@ type bucketConfig struct {
 // keeps the algorithm (aws:kms, with the AWS managed key) and
 // BucketKeyEnabled. moto 5 would accept the unknown key id as well, but
 // another emulator or version need not.
-func bucketConfiguration(p bucketProps) (bucketConfig, error) {
-	var c bucketConfig
+func bucketConfiguration(p bucketProps) (c bucketConfig, err error) {
 	if e := p.BucketEncryption; e != nil {
 		c.encryption = &types.ServerSideEncryptionConfiguration{}
 		for _, r := range e.ServerSideEncryptionConfiguration {
@@ -121,35 +135,68 @@ func bucketConfiguration(p bucketProps) (bucketConfig, error) {
 	if v := p.VersioningConfiguration; v != nil {
 		c.versioning = &types.VersioningConfiguration{Status: types.BucketVersioningStatus(v.Status)}
 	}
+	if cc := p.CorsConfiguration; cc != nil {
+		if c.cors, err = corsConfiguration(cc.CorsRules); err != nil {
+			return bucketConfig{}, err
+		}
+	}
 	if l := p.LifecycleConfiguration; l != nil {
-		c.lifecycle = &types.BucketLifecycleConfiguration{}
-		for i, r := range l.Rules {
-			if r.Status == "" {
-				return bucketConfig{}, fmt.Errorf("lifecycle rule %d has no Status", i)
-			}
-			rule := types.LifecycleRule{
-				Status: types.ExpirationStatus(r.Status),
-				Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")},
-			}
-			if r.Id != "" {
-				rule.ID = aws.String(r.Id)
-			}
-			if r.Prefix != nil {
-				rule.Filter.Prefix = aws.String(*r.Prefix)
-			}
-			if r.ExpirationInDays != nil {
-				rule.Expiration = &types.LifecycleExpiration{Days: r.ExpirationInDays.ptr()}
-			}
-			if n := r.NoncurrentVersionExpiration; n != nil {
-				rule.NoncurrentVersionExpiration = &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(int32(n.NoncurrentDays))}
-			}
-			if a := r.AbortIncompleteMultipartUpload; a != nil {
-				rule.AbortIncompleteMultipartUpload = &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(int32(a.DaysAfterInitiation))}
-			}
-			c.lifecycle.Rules = append(c.lifecycle.Rules, rule)
+		if c.lifecycle, err = lifecycleConfiguration(l.Rules); err != nil {
+			return bucketConfig{}, err
 		}
 	}
 	return c, nil
+}
+
+// lifecycleConfiguration translates a bucket's lifecycle rules.
+func lifecycleConfiguration(rules []lifecycleRule) (*types.BucketLifecycleConfiguration, error) {
+	out := &types.BucketLifecycleConfiguration{}
+	for i, r := range rules {
+		if r.Status == "" {
+			return nil, fmt.Errorf("lifecycle rule %d has no Status", i)
+		}
+		rule := types.LifecycleRule{
+			Status: types.ExpirationStatus(r.Status),
+			Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")},
+		}
+		if r.Id != "" {
+			rule.ID = aws.String(r.Id)
+		}
+		if r.Prefix != nil {
+			rule.Filter.Prefix = aws.String(*r.Prefix)
+		}
+		if r.ExpirationInDays != nil {
+			rule.Expiration = &types.LifecycleExpiration{Days: r.ExpirationInDays.ptr()}
+		}
+		if n := r.NoncurrentVersionExpiration; n != nil {
+			rule.NoncurrentVersionExpiration = &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(int32(n.NoncurrentDays))}
+		}
+		if a := r.AbortIncompleteMultipartUpload; a != nil {
+			rule.AbortIncompleteMultipartUpload = &types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(int32(a.DaysAfterInitiation))}
+		}
+		out.Rules = append(out.Rules, rule)
+	}
+	return out, nil
+}
+
+// corsConfiguration translates a bucket's CorsRules; S3 wants methods and
+// origins in every rule.
+func corsConfiguration(rules []corsRule) (*types.CORSConfiguration, error) {
+	out := &types.CORSConfiguration{}
+	for i, r := range rules {
+		if len(r.AllowedMethods) == 0 || len(r.AllowedOrigins) == 0 {
+			return nil, fmt.Errorf("CORS rule %d needs AllowedMethods and AllowedOrigins", i)
+		}
+		rule := types.CORSRule{
+			AllowedHeaders: r.AllowedHeaders, AllowedMethods: r.AllowedMethods, AllowedOrigins: r.AllowedOrigins,
+			ExposeHeaders: r.ExposedHeaders, MaxAgeSeconds: r.MaxAge.ptr(),
+		}
+		if r.Id != "" {
+			rule.ID = aws.String(r.Id)
+		}
+		out.CORSRules = append(out.CORSRules, rule)
+	}
+	return out, nil
 }
 
 func (pr *provisioner) s3Client() *s3.Client {
@@ -172,48 +219,11 @@ func (pr *provisioner) bucket(ctx context.Context, id string, props *yaml.Node) 
 		return err
 	}
 	c := pr.s3Client()
-	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
-	if pr.cfg.Region != "us-east-1" {
-		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(pr.cfg.Region)}
+	if err := pr.createBucket(ctx, c, name); err != nil {
+		return err
 	}
-	if _, err := c.CreateBucket(ctx, in); err != nil {
-		var owned *types.BucketAlreadyOwnedByYou
-		var exists *types.BucketAlreadyExists
-		switch {
-		case errors.As(err, &owned):
-		case errors.As(err, &exists):
-			// Ours if we can reach it; someone else's otherwise.
-			if _, herr := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}); herr != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		default:
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-	}
-	if conf.encryption != nil {
-		if _, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: aws.String(name), ServerSideEncryptionConfiguration: conf.encryption}); err != nil {
-			return fmt.Errorf("put encryption of bucket %s: %w", name, err)
-		}
-	}
-	if conf.publicAccess != nil {
-		if _, err := c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: aws.String(name), PublicAccessBlockConfiguration: conf.publicAccess}); err != nil {
-			return fmt.Errorf("put public access block of bucket %s: %w", name, err)
-		}
-	}
-	if conf.ownership != nil {
-		if _, err := c.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String(name), OwnershipControls: conf.ownership}); err != nil {
-			return fmt.Errorf("put ownership controls of bucket %s: %w", name, err)
-		}
-	}
-	if conf.versioning != nil {
-		if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(name), VersioningConfiguration: conf.versioning}); err != nil {
-			return fmt.Errorf("put versioning of bucket %s: %w", name, err)
-		}
-	}
-	if conf.lifecycle != nil {
-		if _, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String(name), LifecycleConfiguration: conf.lifecycle}); err != nil {
-			return fmt.Errorf("put lifecycle configuration of bucket %s: %w", name, err)
-		}
+	if err := applyBucketConfig(ctx, c, name, conf); err != nil {
+		return err
 	}
 	partition, suffix := pr.pseudo.Partition(), pr.pseudo.URLSuffix()
 	pr.names[id] = samtemplate.Physical{Ref: name, Attrs: map[string]string{
@@ -221,6 +231,71 @@ func (pr *provisioner) bucket(ctx context.Context, id string, props *yaml.Node) 
 		"DomainName":         fmt.Sprintf("%s.s3.%s", name, suffix),
 		"RegionalDomainName": fmt.Sprintf("%s.s3.%s.%s", name, pr.cfg.Region, suffix),
 	}}
+	return nil
+}
+
+// createBucket creates bucket name, or finds it already ours.
+func (pr *provisioner) createBucket(ctx context.Context, c *s3.Client, name string) error {
+	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
+	if pr.cfg.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &types.CreateBucketConfiguration{LocationConstraint: types.BucketLocationConstraint(pr.cfg.Region)}
+	}
+	_, err := c.CreateBucket(ctx, in)
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	switch {
+	case err == nil, errors.As(err, &owned):
+		return nil
+	case errors.As(err, &exists):
+		// Ours if we can reach it; someone else's otherwise.
+		if _, herr := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}); herr == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("create bucket %s: %w", name, err)
+}
+
+// applyBucketConfig puts each part of conf that the template declares.
+func applyBucketConfig(ctx context.Context, c *s3.Client, name string, conf bucketConfig) error {
+	b := aws.String(name)
+	puts := []struct {
+		what string
+		set  bool
+		put  func() error
+	}{
+		{"encryption", conf.encryption != nil, func() error {
+			_, err := c.PutBucketEncryption(ctx, &s3.PutBucketEncryptionInput{Bucket: b, ServerSideEncryptionConfiguration: conf.encryption})
+			return err
+		}},
+		{"public access block", conf.publicAccess != nil, func() error {
+			_, err := c.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: conf.publicAccess})
+			return err
+		}},
+		{"ownership controls", conf.ownership != nil, func() error {
+			_, err := c.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: b, OwnershipControls: conf.ownership})
+			return err
+		}},
+		{"versioning", conf.versioning != nil, func() error {
+			_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b, VersioningConfiguration: conf.versioning})
+			return err
+		}},
+		{"lifecycle configuration", conf.lifecycle != nil, func() error {
+			_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b, LifecycleConfiguration: conf.lifecycle})
+			return err
+		}},
+		{"CORS configuration", conf.cors != nil, func() error {
+			_, err := c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: b, CORSConfiguration: conf.cors})
+			return err
+		}},
+	}
+	for _, p := range puts {
+		if !p.set {
+			continue
+		}
+		if err := p.put(); err != nil {
+			return fmt.Errorf("put %s of bucket %s: %w", p.what, name, err)
+		}
+	}
 	return nil
 }
 

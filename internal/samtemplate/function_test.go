@@ -195,6 +195,12 @@ func TestTemplate(t *testing.T) {
 	names["RequestQueue"] = Physical{Ref: "http://sqs/RequestQueue", Attrs: map[string]string{"Arn": "arn:RequestQueue", "QueueName": prefix + "-RequestQueue"}}
 	names["TaskQueue"] = Physical{Ref: "http://sqs/TaskQueue", Attrs: map[string]string{"Arn": "arn:TaskQueue", "QueueName": prefix + "-TaskQueue"}}
 	names["PepperSecret"] = Physical{Ref: "arn:secret:PepperSecret", Attrs: map[string]string{"Id": "arn:secret:PepperSecret"}}
+	for _, id := range tmpl.ResourcesOfType("AWS::S3::Bucket") {
+		names[id].Attrs["RegionalDomainName"] = strings.ToLower(prefix+"-"+id) + ".s3.us-east-1.amazonaws.com"
+	}
+	names["Site"].Attrs["DomainName"] = "d111111abcdef8.cloudfront.net"
+	names["SiteOriginAccessControl"].Attrs["Id"] = "E2QWRUHAPOMQZL"
+	names["SiteIndexFunction"].Attrs["FunctionARN"] = "arn:aws:cloudfront::123456789012:function/dsr-local-SiteIndexFunction"
 
 	fns, err := tmpl.Functions(names, Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: prefix})
 	if err != nil {

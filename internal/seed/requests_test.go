@@ -1,0 +1,68 @@
+package seed
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/memstore"
+)
+
+func TestRequests(t *testing.T) {
+	ctx := context.Background()
+	hasher, err := dsr.NewHasher([]byte("a pepper of sixteen bytes or more"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := dsr.Registry{{Name: "marketing"}, {Name: "billing"}}
+	store, audit := &memstore.Requests{}, &memstore.Audit{}
+	now := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	ids, err := Requests(ctx, store, audit, hasher, reg, dsr.DeadlinePolicy{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type summary struct {
+		Type             dsr.Type
+		Status           dsr.Status
+		Email            string
+		SubjectKey       string
+		Overdue, DueSoon bool
+		Planned          []string
+		Actions          []string
+		Intact           bool
+	}
+	want := []summary{
+		{dsr.TypeAccess, dsr.StatusInProgress, Ada, hasher.Subject(Ada), true, false, []string{"marketing", "billing"},
+			[]string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}, true},
+		{dsr.TypeErasure, dsr.StatusQueued, Grace, hasher.Subject(Grace), false, true, nil,
+			[]string{dsr.AuditReceived, dsr.AuditVerified}, true},
+	}
+	var got []summary
+	for _, id := range ids {
+		r, err := store.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := audit.Entries(ctx, id)
+		got = append(got, summary{
+			r.Type, r.Status, r.Email, r.SubjectKey, r.DueAt.Before(now), r.DueAt.After(now) && r.DueAt.Before(now.Add(7*24*time.Hour)),
+			r.PlannedPurposes, audit.Actions(id), dsr.VerifyAuditChain(id, entries).Intact,
+		})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("demo requests (-want +got):\n%s", diff)
+	}
+	again, err := Requests(ctx, store, audit, hasher, reg, dsr.DeadlinePolicy{}, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ids, again); diff != "" {
+		t.Errorf("a second run the same day (-first +second):\n%s", diff)
+	}
+	if n := len(audit.Actions(ids[0])); n != 3 {
+		t.Errorf("a second run wrote the trail again: %d entries", n)
+	}
+}

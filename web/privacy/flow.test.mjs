@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { cleanEmail, cleanCode, validateForm, submissionBody } from "./flow.js";
+import { strings } from "./strings.js";
+
+test("the address loses white space around and inside it", () => {
+  assert.equal(cleanEmail("  Ada@Example.com \n"), "Ada@Example.com");
+  assert.equal(cleanEmail("ada @ example.com"), "ada@example.com");
+  assert.equal(cleanEmail("ada\u00a0@example.com"), "ada@example.com");
+  assert.equal(cleanEmail(undefined), "");
+});
+
+test("the code is exactly six digits", () => {
+  assert.equal(cleanCode("123456"), "123456");
+  assert.equal(cleanCode(" 123 456 "), "123456");
+  assert.equal(cleanCode("12345"), null);
+  assert.equal(cleanCode("1234567"), null);
+  assert.equal(cleanCode("12a456"), null);
+  assert.equal(cleanCode("１２３４５６"), null); // full-width digits are not sent
+});
+
+test("the form is checked before it is sent", () => {
+  const base = { choice: "access", email: "ada@example.com", purposes: [], grounds: "" };
+  assert.deepEqual(validateForm(base), []);
+  assert.deepEqual(validateForm({ ...base, choice: "" }).map((e) => e.field), ["type"]);
+  assert.deepEqual(validateForm({ ...base, email: "" }).map((e) => e.key), ["error.emailMissing"]);
+  assert.deepEqual(validateForm({ ...base, email: "ada" }).map((e) => e.key), ["error.emailIncomplete"]);
+  assert.deepEqual(validateForm({ ...base, choice: "objection-purposes" }).map((e) => e.field), ["purposes"]);
+  const long = { ...base, choice: "objection-purposes", purposes: ["customer_care"], grounds: "x".repeat(2001) };
+  assert.deepEqual(validateForm(long).map((e) => e.field), ["grounds"]);
+  for (const e of validateForm({ choice: "", email: "", purposes: [], grounds: "" })) {
+    assert.ok(strings.de[e.key] && strings.en[e.key], e.key);
+  }
+});
+
+test("the bodies of POST /v1/requests", () => {
+  const email = "ada@example.com";
+  assert.deepEqual(submissionBody({ choice: "access", email }), { type: "access", email });
+  assert.deepEqual(submissionBody({ choice: "erasure", email }), { type: "erasure", email });
+  assert.deepEqual(submissionBody({ choice: "objection-marketing", email, purposes: ["x"], grounds: "y" }),
+    { type: "objection", email, scope: "direct_marketing" });
+  assert.deepEqual(submissionBody({ choice: "objection-purposes", email, purposes: ["customer_care"], grounds: "" }),
+    { type: "objection", email, purposes: ["customer_care"] });
+  assert.deepEqual(submissionBody({ choice: "objection-purposes", email, purposes: ["customer_care"], grounds: "my reasons" }),
+    { type: "objection", email, purposes: ["customer_care"], grounds: "my reasons" });
+});
+
+test("every text key the flow uses exists in both languages", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const src = await readFile(new URL("./flow.js", import.meta.url), "utf8");
+  const keys = new Set([...src.matchAll(/"((?:form|type|purposes|grounds|email|error|code|status|request|downloads)\.[A-Za-z_.-]+)"/g)].map((m) => m[1]));
+  for (const t of ["access", "erasure", "objection-marketing", "objection-purposes"]) {
+    for (const part of ["label", "what", "more"]) keys.add(`type.${t}.${part}`);
+  }
+  for (const s of ["awaiting_verification", "queued", "in_progress", "completed", "failed", "rejected", "expired"]) {
+    keys.add(`status.${s}`);
+    if (s !== "completed") keys.add(`status.explain.${s}`);
+  }
+  for (const t of ["access", "erasure", "objection"]) {
+    keys.add(`status.explain.completed.${t}`);
+    keys.add(`request.${t}`);
+  }
+  for (const step of ["form", "code", "status"]) keys.add(`${step}.heading`);
+  for (const key of keys) {
+    assert.ok(key in strings.de, `de: ${key}`);
+    assert.ok(key in strings.en, `en: ${key}`);
+  }
+});
