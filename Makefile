@@ -19,11 +19,14 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 
-.PHONY: help run test venv deps unit lint sam-build integration bench build fuzz clean
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help run test venv deps unit lint sam-build integration chromium screenshots bench build fuzz clean
 help:
 	@echo "make run    start the emulator, create template.yaml's resources, seed demo data, serve on 127.0.0.1:3000"
 	@echo "make test   unit, fuzz-seed, emulator integration, end-to-end and RIE tests; sam validate --lint, cfn-lint; sam build"
 	@echo "make bench  benchmarks (intake handler, report and certificate assembly, provenance events)"
+	@echo "make screenshots  the browser tests only, saving the pages' screenshots and metrics to docs/screenshots"
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): infra/requirements.txt infra/constraints.txt
@@ -33,14 +36,27 @@ $(STAMP): infra/requirements.txt infra/constraints.txt
 
 venv: $(STAMP)
 
+# axe-core for the browser tests, pinned in package.json and package-lock.json (nothing here is served).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The browser tests drive the machine's Chromium (Debian: apt-get install chromium), or $$CHROMIUM.
+chromium:
+	@if [ -n "$${CHROMIUM:-}" ]; then \
+	  [ -x "$$CHROMIUM" ] || { echo "CHROMIUM=$$CHROMIUM is not an executable" >&2; exit 1; }; \
+	elif ! command -v chromium >/dev/null; then \
+	  echo "chromium is missing: apt-get install chromium (or set CHROMIUM=/path/to/chromium)" >&2; exit 1; \
+	fi
+
 deps:
 	go mod download
 
 # ---------------------------------------------------------------- the two commands
-run: venv deps
+run: venv deps $(NODE_STAMP)
 	AWS_LAMBDA_LOG_FORMAT=JSON go run ./infra/devstack
 
-test: venv deps unit lint sam-build integration
+test: venv deps $(NODE_STAMP) chromium unit lint sam-build integration
 	@echo "make test: all passed"
 
 # ---------------------------------------------------------------- parts of make test
@@ -50,6 +66,7 @@ unit:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
 	  if [ -n "$$out" ]; then echo "not gofmt'd: $$out"; exit 1; fi
 	go test -race -count=1 ./...
+	node --test web/
 
 # sam validate --lint runs cfn-lint's default rules; the second run adds the informational ones (I...),
 # which ask for explicit deletion policies and message retention on stateful resources.
@@ -60,10 +77,17 @@ lint: venv
 sam-build: venv
 	$(VENV)/bin/sam build --template template.yaml --build-in-source --build-dir .aws-sam/build --parallel
 
-integration: venv
+integration: venv $(NODE_STAMP) chromium
 	infra/emulator.sh start
 	trap 'infra/emulator.sh stop' EXIT; \
 	  AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:4566} go test -race -count=1 -tags integration -timeout 20m ./...
+
+# The browser tests alone (TestBrowser), keeping the screenshots and metrics.json for README.md.
+screenshots: venv deps $(NODE_STAMP) chromium
+	infra/emulator.sh start
+	trap 'infra/emulator.sh stop' EXIT; \
+	  AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:4566} DSR_SCREENSHOTS=docs/screenshots \
+	  go test -count=1 -tags integration -timeout 10m -run '^TestBrowser$$' -v ./internal/e2e/
 
 bench: venv deps
 	go test -run '^$$' -bench . -benchmem ./internal/...

@@ -109,6 +109,10 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 		if !strings.HasPrefix(ev.Headers["authorization"], "Bearer ") {
 			t.Errorf("%s: no bearer Authorization header: %v", name, ev.Headers)
 		}
+	case intake.RoutePurposes:
+		if ev.Body != "" || ev.Headers["authorization"] != "" || len(ev.PathParameters) != 0 {
+			t.Errorf("%s: the purposes route takes no body, token or path parameter: %+v", name, ev)
+		}
 	case suppression.RouteCheck:
 		var c struct {
 			Email   string `json:"email"`

@@ -5,19 +5,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
 // TestReadmeSession runs what a new user runs: the `make run` program
@@ -25,10 +18,6 @@ import (
 // verbatim but for the port. The session must end with ada's report, and
 // Ctrl-C must stop the program.
 func TestReadmeSession(t *testing.T) {
-	endpoint := os.Getenv("AWS_ENDPOINT_URL")
-	if endpoint == "" {
-		t.Fatal("AWS_ENDPOINT_URL is not set: the integration tests need the emulator that `make test` starts")
-	}
 	root := repoRoot(t)
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
@@ -42,43 +31,8 @@ func TestReadmeSession(t *testing.T) {
 		t.Fatalf("the README session no longer starts with API=http://127.0.0.1:3000:\n%s", session)
 	}
 
-	work := t.TempDir()
-	bin := filepath.Join(work, "devstack")
-	build := exec.Command("go", "build", "-o", bin, "./infra/devstack")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build devstack: %v\n%s", err, out)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	var logs dsrtest.LockedBuffer
-	prefix := "readme-" + hex.EncodeToString(b)
-	run := exec.Command(bin, "-template", filepath.Join(root, "template.yaml"), "-addr", addr,
-		"-prefix", prefix, "-outbox", filepath.Join(work, ".local", "outbox"))
-	run.Dir = work
-	run.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+endpoint)
-	run.Stdout, run.Stderr = &logs, &logs
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- run.Wait() }()
-	t.Cleanup(func() {
-		_ = run.Process.Kill()
-		<-done
-	})
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if resp, err := http.Get("http://" + addr + "/"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("devstack did not serve in time:\n%s", logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	stack := startLocalStack(t, "readme")
+	work, addr, endpoint, prefix, logs := stack.Work, stack.Addr, stack.Endpoint, stack.Prefix, stack.Logs
 
 	script := strings.Replace(session, "API=http://127.0.0.1:3000", "API=http://"+addr, 1)
 	if !strings.Contains(script, "EMULATOR=http://127.0.0.1:4566 PREFIX=dsr-local") {
@@ -125,17 +79,8 @@ func TestReadmeSession(t *testing.T) {
 	}
 
 	// Ctrl-C stops it.
-	if err := run.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		done <- err
-		if err != nil {
-			t.Errorf("devstack exited with %v after Ctrl-C:\n%s", err, logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Errorf("devstack still running 20 s after Ctrl-C")
+	if err := stack.Interrupt(20 * time.Second); err != nil {
+		t.Errorf("%v:\n%s", err, logs.String())
 	}
 }
 
