@@ -53,7 +53,7 @@ print(json.dumps({"api": "", "console": console}))
 PY
 
 DEST="s3://$BUCKET/"
-SKIP=(--exclude "package.json" --exclude "*.test.mjs" --exclude "*.test.js" --exclude ".*" --exclude "*/.*" --exclude "config.json")
+SKIP=(--exclude "package.json" --exclude "README.md" --exclude "*.test.mjs" --exclude "*.test.js" --exclude ".*" --exclude "*/.*" --exclude "config.json")
 # upload TYPE CACHE PATTERN...: the files matching the patterns, with their content type.
 upload() {
   local type=$1 cache=$2 args=(--exclude "*") p
