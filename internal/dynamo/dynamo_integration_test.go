@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/privacyops/dsr/internal/devstack/provision/provisiontest"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
-	"github.com/privacyops/dsr/internal/provision/provisiontest"
-	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/storetest"
 )
 
@@ -391,6 +391,24 @@ func TestUnkeyableCountedOnceWhenTheAnswerIsLost(t *testing.T) {
 	}
 	if d, err := k.UnkeyableDigest(ctx, "2026-12-01"); err != nil || d["marketing"] != 2 {
 		t.Errorf("digest %v %v, want marketing: 2 (two records, each once)", d, err)
+	}
+}
+
+// A request whose create took effect is created, not answered as a
+// conflict, when the answer was lost and the SDK's retry found the id taken.
+func TestRequestCreatedOnceWhenTheAnswerIsLost(t *testing.T) {
+	client, names := provisioned(t)
+	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	r := &dsr.Request{ID: fmt.Sprintf("01JC%022d", time.Now().UnixNano()%1e15), Type: dsr.TypeAccess,
+		Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", TokenHash: "th-lost", CodeHash: "ch",
+		CodeExpiresAt: at.Add(15 * time.Minute), ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0)}
+	if err := s.Create(ctx, r); err != nil {
+		t.Fatalf("create whose answer was lost: %v, want it created", err)
+	}
+	if got, err := s.Get(ctx, r.ID); err != nil || got.TokenHash != r.TokenHash {
+		t.Errorf("stored %+v %v", got, err)
 	}
 }
 

@@ -139,9 +139,12 @@ func key(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}
 }
 
-// Create stores a new request; an existing id is a conflict.
+// Create stores a new request; an id held by another request (another
+// status token) is a conflict, the same request again (a retried create)
+// is not.
 func (s *Requests) Create(ctx context.Context, r *dsr.Request) error {
-	item, err := attributevalue.MarshalMap(toItem(r))
+	it := toItem(r)
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("create request: %w", err)
 	}
@@ -154,6 +157,15 @@ func (s *Requests) Create(ctx context.Context, r *dsr.Request) error {
 		TableName: &s.Table, Item: item,
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// The id is taken, by another request or by this one: a put that took
+		// effect, whose answer was lost and which the SDK retried. Its status
+		// token's hash (256 random bits) tells which.
+		if stored, gerr := s.Get(ctx, r.ID); gerr == nil && stored.TokenHash == it.TokenHash {
+			return nil
+		}
+	}
 	if err != nil {
 		return conflictOr(err, "create request")
 	}

@@ -40,14 +40,19 @@ func conflict(op string) error {
 	return &dsr.Error{Code: dsr.EConflict, Message: op + ": the request changed meanwhile"}
 }
 
-// Create stores a new request; an existing id is a conflict.
+// Create stores a new request; an id held by another request (another
+// status token) is a conflict, the same request again (a retried create)
+// is not.
 func (s *Requests) Create(_ context.Context, r *dsr.Request) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.items == nil {
 		s.items = map[string]dsr.Request{}
 	}
-	if _, ok := s.items[r.ID]; ok {
+	if old, ok := s.items[r.ID]; ok {
+		if old.TokenHash == r.TokenHash {
+			return nil // a retried create: it took effect
+		}
 		return conflict("create request")
 	}
 	s.items[r.ID] = *clone(*r)

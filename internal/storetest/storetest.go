@@ -90,8 +90,16 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		if diff := cmp.Diff(r, got); diff != "" {
 			t.Errorf("(-created +got):\n%s", diff)
 		}
-		if err := s.Create(ctx, r); dsr.ErrorCodeOf(err) != dsr.EConflict {
-			t.Errorf("second create: %v, want conflict", err)
+		// The same request again is a retried create (its first answer lost):
+		// it took effect, so it succeeds. Another request under the id (another
+		// status token) is a conflict.
+		if err := s.Create(ctx, r); err != nil {
+			t.Errorf("the same create again: %v, want it to succeed", err)
+		}
+		other := *r
+		other.TokenHash = "another token's hash"
+		if err := s.Create(ctx, &other); dsr.ErrorCodeOf(err) != dsr.EConflict {
+			t.Errorf("another request under the id: %v, want conflict", err)
 		}
 	})
 
