@@ -11,7 +11,12 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 BIN       := bin
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
-FUNCTIONS := intake dispatch worker suppression dpo monitor deadletter provenance retention keying backfill
+# The functions, by their logical ids in template.yaml; each one's code is functions/<id without Function,
+# lower case>/. infra/templatecheck checks this list against the template and functions/.
+FUNCTIONS := IntakeFunction DispatchFunction WorkerFunction SuppressionFunction DpoFunction MonitorFunction \
+             DeadLetterFunction ProvenanceFunction RetentionFunction KeyingFunction BackfillFunction
+fn_dir = $(shell printf '%s' '$(1:Function=)' | tr '[:upper:]' '[:lower:]')
+FUNCTION_DIRS := $(foreach f,$(FUNCTIONS),$(call fn_dir,$(f)))
 
 export SAM_CLI_TELEMETRY := 0
 export AWS_REGION ?= us-east-1
@@ -61,16 +66,17 @@ test: venv deps $(NODE_STAMP) chromium unit lint sam-build integration
 
 # ---------------------------------------------------------------- parts of make test
 unit:
-	go vet ./...
-	go vet -tags integration ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.venv/*')); \
 	  if [ -n "$$out" ]; then echo "not gofmt'd: $$out"; exit 1; fi
 	go test -race -count=1 ./...
 	node --test web/
 
-# sam validate --lint runs cfn-lint's default rules; the second run adds the informational ones (I...),
-# which ask for explicit deletion policies and message retention on stateful resources.
+# The Go code: vet and staticcheck (pinned in go.mod as a tool; staticcheck.conf), with and without the
+# integration tests. The template: sam validate --lint runs cfn-lint's default rules; the second run adds the
+# informational ones (I...), which ask for explicit deletion policies and message retention.
 lint: venv
+	go vet ./... && go vet -tags integration ./...
+	go tool staticcheck ./... && go tool staticcheck -tags integration ./...
 	$(VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_REGION)
 	$(VENV)/bin/cfn-lint --include-checks I --regions $(AWS_REGION) -- template.yaml
 
@@ -106,12 +112,12 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzStreamKeyState -fuzztime 20s ./internal/dynamo
 	go test -run '^$$' -fuzz FuzzBackfillInvoke -fuzztime 20s ./internal/keying
 	go test -run '^$$' -fuzz FuzzParseRate -fuzztime 20s ./internal/devstack
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/samtemplate
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20s ./internal/devstack/samtemplate
 
 # Arm64 bootstraps for Lambda, stripped (sizes in the closing notes come from here).
 build:
 	@mkdir -p $(BIN)
-	@for f in $(FUNCTIONS); do \
+	@for f in $(FUNCTION_DIRS); do \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(BIN)/$$f/bootstrap ./functions/$$f; \
 	  echo "$(BIN)/$$f/bootstrap $$(stat -c %s $(BIN)/$$f/bootstrap) bytes"; \
 	done
@@ -121,17 +127,7 @@ define lambda_target
 build-$(1):
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
 endef
-$(eval $(call lambda_target,IntakeFunction,intake))
-$(eval $(call lambda_target,DispatchFunction,dispatch))
-$(eval $(call lambda_target,WorkerFunction,worker))
-$(eval $(call lambda_target,SuppressionFunction,suppression))
-$(eval $(call lambda_target,DpoFunction,dpo))
-$(eval $(call lambda_target,MonitorFunction,monitor))
-$(eval $(call lambda_target,DeadLetterFunction,deadletter))
-$(eval $(call lambda_target,ProvenanceFunction,provenance))
-$(eval $(call lambda_target,RetentionFunction,retention))
-$(eval $(call lambda_target,KeyingFunction,keying))
-$(eval $(call lambda_target,BackfillFunction,backfill))
+$(foreach f,$(FUNCTIONS),$(eval $(call lambda_target,$(f),$(call fn_dir,$(f)))))
 
 clean:
 	rm -rf $(BIN) .aws-sam .local

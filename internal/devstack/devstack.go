@@ -30,11 +30,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/devstack/provision"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
-	"github.com/privacyops/dsr/internal/provision"
-	"github.com/privacyops/dsr/internal/samtemplate"
-	"github.com/privacyops/dsr/internal/seed"
 )
 
 // Options configure a local stack.
@@ -326,7 +326,7 @@ func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) (j
 	return h.Invoke(ictx, payload)
 }
 
-// seedProvenance stores the demo provenance events (api.md), keyed with the
+// seedProvenance stores the demo provenance events (docs/api.md), keyed with the
 // stack's pepper as the provenance function would key them.
 func (s *Stack) seedProvenance(ctx context.Context, hasher *dsr.Hasher) error {
 	fn, ok := s.function("ProvenanceFunction")

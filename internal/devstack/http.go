@@ -16,7 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // maxPayload is API Gateway's largest request body.
@@ -208,7 +208,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if g.limiter != nil && !g.limiter.allow(time.Now()) {
-		// API Gateway throttles with a 429; api.md wants a problem body and
+		// API Gateway throttles with a 429; docs/api.md wants a problem body and
 		// Retry-After.
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set("Content-Type", "application/problem+json")

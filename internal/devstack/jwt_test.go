@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 const (
@@ -372,5 +373,23 @@ func TestGatewayJWT(t *testing.T) {
 	}
 	if got := h.ev.RequestContext.Authorizer.JWT.Claims; got["sub"] != "local-dpo" || got["cognito:groups"] != "[dpo]" {
 		t.Errorf("claims %v", got)
+	}
+}
+
+// TestEveryFunctionHasABuilder: the local stack can run each function of the
+// template, and knows none the template does not have.
+func TestEveryFunctionHasABuilder(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tpl.ResourcesOfType(samtemplate.FunctionType)
+	got := make([]string, 0, len(builders))
+	for id := range builders {
+		got = append(got, id)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("builders (-template +devstack):\n%s", diff)
 	}
 }

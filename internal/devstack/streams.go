@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 type streamHandler interface {

@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/privacyops/dsr/internal/provision/provisiontest"
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/provision/provisiontest"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // scriptedHandler records every delivery and fails as fail says.

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // The response headers policies of the template's distribution: every page

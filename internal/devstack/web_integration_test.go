@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/privacyops/dsr/internal/provision/provisiontest"
+	"github.com/privacyops/dsr/internal/devstack/provision/provisiontest"
 )
 
 // TestStackServesPagesAndDemoRequests starts the stack on the template with

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// Provenance events (api.md, "Provenance queue").
+// Provenance events (docs/api.md, "Provenance queue").
 const (
 	EventCollected = "collected" // the data came from a source (Art. 15(1)(g))
 	EventDisclosed = "disclosed" // the data went to a recipient (Art. 15(1)(c))

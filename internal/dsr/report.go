@@ -13,7 +13,7 @@ import (
 // (Art. 15(1)(e), (f)).
 var Rights = []string{"rectification", "erasure", "restriction", "objection", "complaint to a supervisory authority"}
 
-// Report is the access report of api.md (JSON form).
+// Report is the access report of docs/api.md (JSON form).
 type Report struct {
 	RequestID   string          `json:"requestId"`
 	GeneratedAt time.Time       `json:"generatedAt"`

@@ -7,7 +7,7 @@ import (
 // Type is the kind of a data-subject request.
 type Type string
 
-// Request types of api.md.
+// Request types of docs/api.md.
 const (
 	TypeAccess    Type = "access"    // Art. 15
 	TypeErasure   Type = "erasure"   // Art. 17
@@ -17,7 +17,7 @@ const (
 // Status is where a request stands. A request never moves backwards.
 type Status string
 
-// Statuses of api.md.
+// Statuses of docs/api.md.
 const (
 	StatusAwaitingVerification Status = "awaiting_verification"
 	StatusQueued               Status = "queued"
@@ -32,7 +32,7 @@ var transitions = map[Status][]Status{
 	StatusAwaitingVerification: {StatusQueued, StatusExpired, StatusRejected},
 	StatusQueued:               {StatusInProgress, StatusFailed, StatusRejected},
 	StatusInProgress:           {StatusCompleted, StatusFailed},
-	// A DPO retries a failed request (api.md): it is queued again.
+	// A DPO retries a failed request (docs/api.md): it is queued again.
 	StatusFailed: {StatusQueued},
 }
 
@@ -120,7 +120,7 @@ func (r *Request) AllPartsDone() bool {
 	return true
 }
 
-// View is the request as a subject sees it (api.md "request view").
+// View is the request as a subject sees it (docs/api.md "request view").
 type View struct {
 	ID          string      `json:"id"`
 	Type        Type        `json:"type"`

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Verification limits of api.md.
+// Verification limits of docs/api.md.
 const (
 	CodeDigits      = 6
 	CodeTTL         = 15 * time.Minute

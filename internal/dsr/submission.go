@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// MaxBodyBytes is the largest request body accepted (api.md: 16 KiB).
+// MaxBodyBytes is the largest request body accepted (docs/api.md: 16 KiB).
 const MaxBodyBytes = 16 << 10
 
 // MaxGroundsLength is the longest objection grounds accepted, in characters.

@@ -8,7 +8,7 @@ import (
 // purposes added to the registry later.
 const ScopeAll = "*"
 
-// Suppression reasons (api.md).
+// Suppression reasons (docs/api.md).
 const (
 	SuppressedByErasure   = "erasure"
 	SuppressedByObjection = "objection"
@@ -82,7 +82,7 @@ func ParseSuppressionCheck(body []byte, reg Registry) (SuppressionCheck, error) 
 	return c, nil
 }
 
-// SuppressionStatus answers a suppression check (api.md).
+// SuppressionStatus answers a suppression check (docs/api.md).
 type SuppressionStatus struct {
 	Suppressed bool       `json:"suppressed"`
 	Reason     string     `json:"reason,omitempty"`

@@ -150,12 +150,12 @@ func (l *Limits) TakeRate(ctx context.Context, key string, r dsr.Rate, now time.
 	underLimit := tat.Between(expression.Value(now.UnixMilli()), expression.Value(limit))
 	for range quotaTries {
 		// An idle bucket (new, or its time passed) starts from now.
-		old, ok, err := l.updateIf(ctx, key, idle, isIdle)
-		if err != nil || ok {
+		if _, ok, err := l.updateIf(ctx, key, idle, isIdle); err != nil || ok {
 			return 0, err
 		}
 		// In use: one interval on, if under the limit.
-		if old, ok, err = l.updateIf(ctx, key, busy, underLimit); err != nil || ok {
+		old, ok, err := l.updateIf(ctx, key, busy, underLimit)
+		if err != nil || ok {
 			return 0, err
 		}
 		if old == nil { // an emulator that does not return the item

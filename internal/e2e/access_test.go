@@ -23,8 +23,8 @@ import (
 
 	"github.com/privacyops/dsr/internal/awsapp"
 	"github.com/privacyops/dsr/internal/devstack"
+	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
-	"github.com/privacyops/dsr/internal/seed"
 )
 
 type client struct {

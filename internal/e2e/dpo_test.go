@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
-	"github.com/privacyops/dsr/internal/seed"
 )
 
 // dpoView is the part of a DPO view the tests read.

@@ -14,11 +14,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/keying"
-	"github.com/privacyops/dsr/internal/samtemplate"
 	"github.com/privacyops/dsr/internal/sqsqueue"
 	"github.com/privacyops/dsr/internal/suppression"
 )

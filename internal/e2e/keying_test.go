@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
-	"github.com/privacyops/dsr/internal/seed"
 )
 
 // crmRecords are what the CRM writes after the stack started, without a

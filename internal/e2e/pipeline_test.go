@@ -27,7 +27,7 @@ import (
 )
 
 // TestBadInputThroughTheAPI sends what web forms get wrong, through the local
-// HTTP API: every answer is the 4xx of api.md with a problem+json body that
+// HTTP API: every answer is the 4xx of docs/api.md with a problem+json body that
 // does not echo the address, and nothing is written.
 func TestBadInputThroughTheAPI(t *testing.T) {
 	stack, outbox := startStack(t, awsConfig(t), nil)

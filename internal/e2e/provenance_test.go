@@ -25,10 +25,10 @@ import (
 
 	"github.com/privacyops/dsr/internal/awsapp"
 	"github.com/privacyops/dsr/internal/devstack"
+	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/retention"
-	"github.com/privacyops/dsr/internal/seed"
 )
 
 // provenanceOf is the stack's provenance store and subject hasher.

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,13 +33,13 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/keying"
 	"github.com/privacyops/dsr/internal/retention"
-	"github.com/privacyops/dsr/internal/samtemplate"
-	"github.com/privacyops/dsr/internal/seed"
 )
 
 // sampleRequestID is the request the sample SQS events under events/ name.
@@ -48,6 +49,40 @@ const sampleRequestID = "01JD3ZQ5V8K9N6M2T4W7X1Y0AB"
 const rieWait = 30 * time.Second
 
 // rieFunction is one function of the template, built as its Lambda bootstrap.
+// rieEvents is the sample event (under events/) each function of the
+// template is invoked with; the list of functions is the template's.
+var rieEvents = map[string]string{
+	"IntakeFunction": "intake-submit.json", "DispatchFunction": "dispatch-sqs.json",
+	"DeadLetterFunction": "deadletter-sqs.json", "WorkerFunction": "worker-sqs.json",
+	"SuppressionFunction": "suppression-check.json", "DpoFunction": "dpo-list.json",
+	"MonitorFunction": "monitor-schedule.json", "ProvenanceFunction": "provenance-sqs.json",
+	"RetentionFunction": "retention-schedule.json", "KeyingFunction": "keying-stream.json",
+	"BackfillFunction": "backfill-invoke.json",
+}
+
+// rieFunctions returns every function of template.yaml with its folder
+// (functions/<logical id without Function, lower case>) and sample event.
+func rieFunctions(t *testing.T, root string) []*rieFunction {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tpl.ResourcesOfType(samtemplate.FunctionType)
+	if len(ids) != len(rieEvents) {
+		t.Fatalf("the template has %d functions, rieEvents %d: give each its sample event", len(ids), len(rieEvents))
+	}
+	fns := make([]*rieFunction, 0, len(ids))
+	for _, id := range ids {
+		event, ok := rieEvents[id]
+		if !ok {
+			t.Fatalf("%s has no sample event in rieEvents", id)
+		}
+		fns = append(fns, &rieFunction{name: strings.ToLower(strings.TrimSuffix(id, "Function")), logicalID: id, event: event})
+	}
+	return fns
+}
+
 type rieFunction struct {
 	name      string // folder under functions/
 	logicalID string // template.yaml
@@ -81,18 +116,13 @@ func TestRIE(t *testing.T) {
 	rie := filepath.Join(tmp, "aws-lambda-rie")
 	goBuild(t, root, nil, "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie")
 
-	fns := []*rieFunction{
-		{name: "intake", logicalID: "IntakeFunction", event: "intake-submit.json"},
-		{name: "dispatch", logicalID: "DispatchFunction", event: "dispatch-sqs.json"},
-		{name: "deadletter", logicalID: "DeadLetterFunction", event: "deadletter-sqs.json"},
-		{name: "worker", logicalID: "WorkerFunction", event: "worker-sqs.json"},
-		{name: "suppression", logicalID: "SuppressionFunction", event: "suppression-check.json"},
-		{name: "dpo", logicalID: "DpoFunction", event: "dpo-list.json"},
-		{name: "monitor", logicalID: "MonitorFunction", event: "monitor-schedule.json"},
-		{name: "provenance", logicalID: "ProvenanceFunction", event: "provenance-sqs.json"},
-		{name: "retention", logicalID: "RetentionFunction", event: "retention-schedule.json"},
-		{name: "keying", logicalID: "KeyingFunction", event: "keying-stream.json"},
-		{name: "backfill", logicalID: "BackfillFunction", event: "backfill-invoke.json"},
+	fns := rieFunctions(t, root)
+	fn := func(id string) *rieFunction {
+		i := slices.IndexFunc(fns, func(f *rieFunction) bool { return f.logicalID == id })
+		if i < 0 {
+			t.Fatalf("no function %s in the template", id)
+		}
+		return fns[i]
 	}
 	for _, f := range fns {
 		f.bootstrap = filepath.Join(tmp, f.name, "bootstrap")
@@ -128,7 +158,7 @@ func TestRIE(t *testing.T) {
 	}
 
 	t.Run("intake", func(t *testing.T) {
-		f := fns[0]
+		f := fn("IntakeFunction")
 		env := envOf(t, f)
 		outbox := t.TempDir()
 		env["MAIL_OUTBOX_DIR"] = outbox // no SES here
@@ -175,7 +205,7 @@ func TestRIE(t *testing.T) {
 	}
 
 	t.Run("suppression", func(t *testing.T) {
-		f := fns[4]
+		f := fn("SuppressionFunction")
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
 		f.record(res)
 		var resp events.APIGatewayV2HTTPResponse
@@ -189,7 +219,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("dpo", func(t *testing.T) {
-		f := fns[5]
+		f := fn("DpoFunction")
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
 		f.record(res)
 		var resp events.APIGatewayV2HTTPResponse
@@ -203,7 +233,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("monitor", func(t *testing.T) {
-		f := fns[6]
+		f := fn("MonitorFunction")
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
 		f.record(res)
 		// A scheduled handler answers null, or an error object.
@@ -213,7 +243,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("provenance", func(t *testing.T) {
-		f := fns[7]
+		f := fn("ProvenanceFunction")
 		event := readEvent(t, f)
 		env := envOf(t, f)
 		res := invokeUnderRIE(t, rie, f.bootstrap, env, event)
@@ -237,7 +267,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("retention", func(t *testing.T) {
-		f := fns[8]
+		f := fn("RetentionFunction")
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
 		f.record(res)
 		var sum retention.Summary
@@ -247,7 +277,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("dispatch", func(t *testing.T) {
-		f := fns[1]
+		f := fn("DispatchFunction")
 		event := readEvent(t, f)
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), event)
 		f.record(res)
@@ -257,7 +287,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("deadletter", func(t *testing.T) {
-		f := fns[2]
+		f := fn("DeadLetterFunction")
 		event := readEvent(t, f)
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), event)
 		f.record(res)
@@ -268,7 +298,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("worker", func(t *testing.T) {
-		f := fns[3]
+		f := fn("WorkerFunction")
 		ctx, cancel := context.WithTimeout(context.Background(), rieWait)
 		defer cancel()
 		store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}
@@ -354,7 +384,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("keying", func(t *testing.T) {
-		f := fns[9]
+		f := fn("KeyingFunction")
 		ctx, cancel := context.WithTimeout(context.Background(), rieWait)
 		defer cancel()
 		p, ok := stack.Registry.Lookup("marketing")
@@ -399,7 +429,7 @@ func TestRIE(t *testing.T) {
 	})
 
 	t.Run("backfill", func(t *testing.T) {
-		f := fns[10]
+		f := fn("BackfillFunction")
 		res := invokeUnderRIE(t, rie, f.bootstrap, envOf(t, f), readEvent(t, f))
 		f.record(res)
 		var sums []keying.Summary

@@ -56,7 +56,7 @@ type Limiter interface {
 	CountReached(ctx context.Context, day, limit string) error
 }
 
-// LinkTTL is how long a signed report link stays valid (api.md: at most 5 minutes).
+// LinkTTL is how long a signed report link stays valid (docs/api.md: at most 5 minutes).
 const LinkTTL = 5 * time.Minute
 
 // Service implements the subject routes.

@@ -18,10 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/privacyops/dsr/internal/devstack/provision/provisiontest"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/keying"
-	"github.com/privacyops/dsr/internal/provision/provisiontest"
 )
 
 // countingKeys counts the subject keys written per record.

@@ -1,5 +1,5 @@
 // Package outbox is the local stand-in for e-mail: every message becomes one
-// .eml file in a folder (api.md: .local/outbox/) and is echoed on the console,
+// .eml file in a folder (docs/api.md: .local/outbox/) and is echoed on the console,
 // so that a person or a test can read the code. It is never used when deployed.
 package outbox
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // Resource types that only the deployed stack has.

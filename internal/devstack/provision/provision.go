@@ -27,7 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // AccountID is the account id the emulator (moto) uses by default; it is the

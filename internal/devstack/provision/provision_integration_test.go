@@ -28,7 +28,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // emulatorConfig returns an AWS config for the emulator at AWS_ENDPOINT_URL,
@@ -61,7 +61,7 @@ func uniquePrefix(t *testing.T) string {
 
 func TestProvisionTemplate(t *testing.T) {
 	cfg := emulatorConfig(t)
-	tmpl, err := samtemplate.Load("../../template.yaml")
+	tmpl, err := samtemplate.Load("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // sdkOpts compares SDK types, which carry an unexported marker field.
@@ -473,7 +473,7 @@ func TestProvisionRejects(t *testing.T) {
 // TestTemplateDecodes checks that Provision understands every property of
 // the project's template, without calling AWS.
 func TestTemplateDecodes(t *testing.T) {
-	tmpl, err := samtemplate.Load("../../template.yaml")
+	tmpl, err := samtemplate.Load("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

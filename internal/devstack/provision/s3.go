@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // bucketProps are the supported properties of an AWS::S3::Bucket.

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // queueProps are the supported properties of an AWS::SQS::Queue.

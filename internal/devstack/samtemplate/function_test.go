@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func readTemplate() ([]byte, error) { return os.ReadFile("../../template.yaml") }
+func readTemplate() ([]byte, error) { return os.ReadFile("../../../template.yaml") }
 
 func TestFunctions(t *testing.T) {
 	tests := []struct {
@@ -183,7 +183,7 @@ func TestFunctionsErrors(t *testing.T) {
 
 // TestTemplate checks the project's real template.
 func TestTemplate(t *testing.T) {
-	tmpl, err := Load("../../template.yaml")
+	tmpl, err := Load("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

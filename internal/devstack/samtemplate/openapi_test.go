@@ -9,13 +9,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // The files the contract test compares, relative to this package.
 const (
-	templatePath = "../../template.yaml"
-	openAPIPath  = "../../docs/openapi.yaml"
+	templatePath = "../../../template.yaml"
+	openAPIPath  = "../../../docs/openapi.yaml"
 )
 
 // operationMethods are the keys of an OpenAPI path item that name operations.

@@ -18,7 +18,7 @@ type Subjecter interface {
 	Subject(normalized string) string
 }
 
-// ProvenanceEvents are the demo provenance events of api.md, relative to
+// ProvenanceEvents are the demo provenance events of docs/api.md, relative to
 // now: ada's sources and recipients in every purpose (one recipient in a
 // third country under standard contractual clauses), grace's in
 // customer_care and billing, and one entry of ada's that expired three days

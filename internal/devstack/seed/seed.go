@@ -1,4 +1,4 @@
-// Package seed makes the demo data of the local stack (api.md "Local run"):
+// Package seed makes the demo data of the local stack (docs/api.md "Local run"):
 // ada@example.com in every purpose table, grace@example.com in customer_care
 // and billing only, and over a thousand other generated contacts. The data is
 // deterministic, so tests can compare a report with what was seeded.
@@ -19,7 +19,7 @@ import (
 	"github.com/privacyops/dsr/internal/dynamo"
 )
 
-// The demo subjects of api.md.
+// The demo subjects of docs/api.md.
 const (
 	Ada   = "ada@example.com"
 	Grace = "grace@example.com"

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/privacyops/dsr/internal/provision"
-	"github.com/privacyops/dsr/internal/samtemplate"
+	"github.com/privacyops/dsr/internal/devstack/provision"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 )
 
 // Config is the emulator's configuration (AWS_ENDPOINT_URL, which `make
