@@ -102,7 +102,13 @@ func codeFromOutboxFor(t *testing.T, dir, id, address string) string {
 	if !strings.Contains(string(raw), "To: "+address) {
 		t.Errorf("outbox message is not addressed to the normalized address:\n%s", raw)
 	}
-	m := codeLine.FindStringSubmatch(string(raw))
+	return codeIn(t, string(raw))
+}
+
+// codeIn returns the verification code of an outbox message.
+func codeIn(t *testing.T, raw string) string {
+	t.Helper()
+	m := codeLine.FindStringSubmatch(raw)
 	if m == nil {
 		t.Fatalf("outbox message has no code:\n%s", raw)
 	}

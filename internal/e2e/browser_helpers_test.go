@@ -36,7 +36,7 @@ func readCode(t *testing.T, s *localStack, id string) string {
 		}
 		return false
 	})
-	return codeLine.FindStringSubmatch(raw)[1]
+	return codeIn(t, raw)
 }
 
 // outboxFiles lists the outbox's messages.

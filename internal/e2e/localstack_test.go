@@ -44,11 +44,7 @@ func startLocalStack(t *testing.T, name string) *localStack {
 	root := repoRoot(t)
 	work := t.TempDir()
 	bin := filepath.Join(work, "devstack")
-	build := exec.Command("go", "build", "-o", bin, "./infra/devstack")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build devstack: %v\n%s", err, out)
-	}
+	goBuild(t, root, nil, "-o", bin, "./infra/devstack")
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	s := &localStack{

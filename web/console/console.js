@@ -8,14 +8,13 @@
 
 import { createI18n, bindLanguageButtons, translateDom } from '../shared/i18n.js';
 import { createApi, problemMessages } from '../shared/api.js';
-import { el, clear, announce } from '../shared/dom.js';
+import { el, clear, announce, saveBlob } from '../shared/dom.js';
 import { strings } from './strings.js';
 import { STATUSES, TYPES, deadlineClass } from './classify.js';
 import { allowedActions, checkText } from './actions.js';
 import { registerCsv, registerFilename } from './csv.js';
 import { renderChart } from './chart.js';
 import { createConfirm } from './dialog.js';
-import { saveText } from './download.js';
 import { startSignIn, completeSignIn } from './oidc.js';
 import { parseCallback } from './pkce.js';
 import { listQuery } from './filters.js';
@@ -478,7 +477,7 @@ $('export-csv').addEventListener('click', async () => {
       if (!cursor) break;
       if (pages % 5 === 4) say(t('exporting', { n: all.length }));
     }
-    saveText(registerCsv(all), registerFilename());
+    saveBlob(document, new Blob([registerCsv(all)], { type: 'text/csv;charset=utf-8' }), registerFilename());
     say(t('exported', { n: all.length }));
   } finally {
     button.disabled = false;

@@ -88,7 +88,11 @@ async function fetchFile(fetchImpl, url) {
   }
 }
 
-function saveBlob(doc, blob, filename) {
+/**
+ * Saves blob as filename through a temporary object URL and <a download>: nothing is navigated to,
+ * nothing goes into the history. The URL is revoked once the download has started.
+ */
+export function saveBlob(doc, blob, filename) {
   const href = URL.createObjectURL(blob);
   const a = doc.createElement("a");
   a.href = href;
