@@ -30,7 +30,7 @@ type Handler struct {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Handle marks the request of every dead message failed. A message that
@@ -70,8 +70,8 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 		}
 		h.Log.WarnContext(ctx, "objection decision not applied; back to pending", "dsrId", m.RequestID, "purpose", m.Purpose, "event", "failed")
 		if h.Audit != nil {
-			return h.Audit.Append(ctx, m.RequestID, dsr.ActorSystem+":deadletter", dsr.AuditFailed,
-				fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now)
+			return h.Audit.Append(ctx, dsr.Step{RequestID: m.RequestID, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), At: now})
+
 		}
 		return nil
 	}
@@ -85,7 +85,7 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 		if err == nil {
 			h.Log.WarnContext(ctx, "request failed", "dsrId", m.RequestID, "reason", reason, "event", "failed")
 			if h.Audit != nil {
-				return h.Audit.Append(ctx, m.RequestID, dsr.ActorSystem+":deadletter", dsr.AuditFailed, reason, now)
+				return h.Audit.Append(ctx, dsr.Step{RequestID: m.RequestID, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: reason, At: now})
 			}
 			return nil
 		}

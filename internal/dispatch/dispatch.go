@@ -46,8 +46,8 @@ type Suppressions interface {
 // Auditor appends steps to a request's audit trail; AppendOnce not when
 // the trail's last step is the same (a step a retry repeats).
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
-	AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
+	AppendOnce(ctx context.Context, s dsr.Step) error
 }
 
 // Handler dispatches request-queue batches.
@@ -172,7 +172,7 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 		if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
 			detail += "; suppression list: " + entries[0].Reason
 		}
-		return true, h.Audit.Append(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, detail, h.now())
+		return true, h.Audit.Append(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: detail, At: h.now()})
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return false, err
 	}
@@ -237,7 +237,7 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 	// Each look appends the step unless it is the trail's last already: a
 	// retry after a lost append writes it, and a wait is one step.
 	if h.Audit != nil {
-		if err := h.Audit.AppendOnce(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, h.now()); err != nil {
+		if err := h.Audit.AppendOnce(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditWaiting, Detail: detail, At: h.now()}); err != nil {
 			return true, err
 		}
 	}

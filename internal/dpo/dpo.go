@@ -51,7 +51,7 @@ type Mailer interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Trail reads a request's audit trail, a page at a time.
@@ -220,7 +220,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
 		return dsr.DPOView{}, err
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditExtended, fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditExtended, Detail: fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
@@ -247,7 +247,7 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}); err != nil {
 		return dsr.DPOView{}, err
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditRejected, rej.Reason, now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRejected, Detail: rej.Reason, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
@@ -289,7 +289,7 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 		}
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("retry: queue request: %w", err)}
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditRetried, "queued again after: "+r.FailureReason, now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRetried, Detail: "queued again after: " + r.FailureReason, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request retried", "dsrId", r.ID, "actor", actor, "event", "retried")
@@ -303,12 +303,12 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 // would have the DPO retry a change that is done (a second extension, a
 // rejection notice never sent). So a lost step is logged as an error for
 // the operators, with the step, and the call goes on.
-func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 	if s.Audit == nil {
 		return nil
 	}
-	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
-		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", id, "action", action, "actor", actor, "error", err.Error(), "event", "audit_lost")
+	if err := s.Audit.Append(ctx, step); err != nil {
+		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", step.RequestID, "action", step.Action, "actor", step.Actor, "error", err.Error(), "event", "audit_lost")
 	}
 	return nil
 }
@@ -346,7 +346,7 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	}
 	// The grounds go to the person, not into the trail: a DPO's free text
 	// may name people.
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditObjectionDecided, d.Purpose+": "+d.Outcome, now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditObjectionDecided, Detail: d.Purpose + ": " + d.Outcome, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	if d.Outcome == dsr.DecisionOverridden {

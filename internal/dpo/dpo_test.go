@@ -297,7 +297,7 @@ func TestExtend(t *testing.T) {
 		t.Errorf("extension record: %v", m["extensions"])
 	}
 	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != 1 ||
-		m["audit"].([]any)[0].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[0].(map[string]any)["action"] != dsr.AuditExtended {
+		m["audit"].([]any)[0].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[0].(map[string]any)["action"] != string(dsr.AuditExtended) {
 		t.Errorf("detail's trail: %v", m["audit"])
 	}
 	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != 1.0 {
@@ -470,7 +470,7 @@ func TestObjectionDecision(t *testing.T) {
 
 type failingAudit struct{}
 
-func (failingAudit) Append(context.Context, string, string, string, string, time.Time) error {
+func (failingAudit) Append(context.Context, dsr.Step) error {
 	return errors.New("throttled")
 }
 

@@ -43,7 +43,7 @@ type Links interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Limiter keeps the limits' counts (dynamo.Limits): each person's quota,
@@ -141,7 +141,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		s.endUnsent(ctx, r, now)
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
 	}
-	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditReceived, string(r.Type)+" request; verification code e-mailed", now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}); err != nil {
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
@@ -162,11 +162,12 @@ func (s *Service) endUnsent(ctx context.Context, r *dsr.Request, now time.Time) 
 		s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", r.ID, "error", err.Error())
 		return
 	}
-	for _, step := range [][2]string{
-		{dsr.AuditReceived, string(r.Type) + " request; the verification code could not be e-mailed"},
-		{dsr.AuditExpired, "the verification code could not be sent"},
+	for _, step := range []dsr.Step{
+		{Action: dsr.AuditReceived, Detail: string(r.Type) + " request; the verification code could not be e-mailed"},
+		{Action: dsr.AuditExpired, Detail: "the verification code could not be sent"},
 	} {
-		if err := s.audit(ctx, r.ID, dsr.ActorSystem+":intake", step[0], step[1], now); err != nil {
+		step.RequestID, step.Actor, step.At = r.ID, dsr.SystemActor("intake"), now
+		if err := s.audit(ctx, step); err != nil {
 			s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", r.ID, "error", err.Error())
 		}
 	}
@@ -295,7 +296,7 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 		}
 		// The step first: dispatch appends its own as soon as it sees the
 		// request queued.
-		aerr := s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditVerified, "code verified; queued", now)
+		aerr := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: now})
 		s.giveBack(ctx, r, now, true)
 		if aerr != nil {
 			return dsr.View{}, aerr
@@ -340,7 +341,7 @@ func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, rea
 	switch {
 	case err == nil:
 		s.release(ctx, r, now)
-		return s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditExpired, reason, now)
+		return s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditExpired, Detail: reason, At: now})
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return fmt.Errorf("expire request: %w", err)
 	}
@@ -348,11 +349,11 @@ func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, rea
 }
 
 // audit appends a step to request id's trail.
-func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 	if s.Audit == nil {
 		return nil
 	}
-	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
+	if err := s.Audit.Append(ctx, step); err != nil {
 		return &httpapi.Unavailable{Err: err}
 	}
 	return nil
@@ -451,7 +452,7 @@ func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link
 	if err != nil {
 		return nil, fmt.Errorf("%s link: %w", what, err)
 	}
-	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditLinkIssued, what+" ("+format+")", s.now()); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditLinkIssued, Detail: what + " (" + format + ")", At: s.now()}); err != nil {
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, what+" link issued", "dsrId", id, "format", format, "event", "link_issued")

@@ -227,7 +227,7 @@ func TestSubmitMailFailureEndsRequest(t *testing.T) {
 		t.Fatalf("status %d body %s headers %v; want 503 with Retry-After, without internals", status, resp.Body, resp.Headers)
 	}
 	rs, _, _ := e.store.List(context.Background(), dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusExpired}, Limit: 10})
-	if len(rs) != 1 || !slices.Equal(e.audit.Actions(rs[0].ID), []string{dsr.AuditReceived, dsr.AuditExpired}) {
+	if len(rs) != 1 || !slices.Equal(e.audit.Actions(rs[0].ID), []dsr.AuditAction{dsr.AuditReceived, dsr.AuditExpired}) {
 		t.Errorf("the ended request and its trail: %v", rs)
 	}
 }
@@ -242,7 +242,7 @@ func TestVerify(t *testing.T) {
 	if len(e.queue.sent) != 1 || e.queue.sent[0].RequestID != id {
 		t.Fatalf("queued: %+v", e.queue.sent)
 	}
-	if got := e.audit.Actions(id); !slices.Equal(got, []string{dsr.AuditReceived, dsr.AuditVerified}) {
+	if got := e.audit.Actions(id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified}) {
 		t.Errorf("audit trail %v, want received, verified", got)
 	}
 	// Twice with the right code: harmless, no second queueing.

@@ -40,7 +40,7 @@ type Mailer interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Limits reads the day's digest of the per-person limits people reached.
@@ -163,7 +163,7 @@ func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 			case err == nil:
 				run.Expired++
 				if h.Audit != nil {
-					if err := h.Audit.Append(ctx, id, dsr.ActorSystem+":monitor", dsr.AuditExpired, "not verified within 7 days", now); err != nil {
+					if err := h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("monitor"), Action: dsr.AuditExpired, Detail: "not verified within 7 days", At: now}); err != nil {
 						return nil, err
 					}
 				}

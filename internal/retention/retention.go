@@ -49,7 +49,7 @@ type Continuer interface {
 
 // Auditor appends steps to a request's audit trail and reads it.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 }
 
@@ -324,7 +324,7 @@ func (r *run) stripOne(id string) error {
 		return nil
 	}
 	detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
-	return r.job.Audit.Append(r.ctx, id, dsr.ActorSystem+":retention", dsr.AuditIdentifiersRemoved, detail, r.now)
+	return r.job.Audit.Append(r.ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("retention"), Action: dsr.AuditIdentifiersRemoved, Detail: detail, At: r.now})
 }
 
 // Handler is the retention function: its daily schedule and its

@@ -314,12 +314,12 @@ type failingAudit struct {
 	n int
 }
 
-func (a *failingAudit) Append(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+func (a *failingAudit) Append(ctx context.Context, s dsr.Step) error {
 	if a.n > 0 {
 		a.n--
 		return fmt.Errorf("throttled")
 	}
-	return a.Audit.Append(ctx, id, actor, action, detail, at)
+	return a.Audit.Append(ctx, s)
 }
 
 func TestStripResumesAndAuditsOnce(t *testing.T) {

@@ -297,10 +297,10 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
 		t.Errorf("running access request: %s %q, want failed as superseded", running.Status, running.FailureReason)
 	}
-	if got := e.audit.Actions("01JDRUNNING"); !slices.Equal(got, []string{dsr.AuditFailed}) {
+	if got := e.audit.Actions("01JDRUNNING"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditFailed}) {
 		t.Errorf("superseded request's trail: %v", got)
 	}
-	if got := e.audit.Actions(e.id); !slices.Equal(got, []string{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
+	if got := e.audit.Actions(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
 		t.Errorf("erasure's trail: %v", got)
 	}
 	if _, ok := e.reports.reports["01JDRUNNING/parts/marketing/0"]; ok {

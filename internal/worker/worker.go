@@ -46,7 +46,7 @@ type Queue interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Provenance reads a subject's provenance entries, removes those of a
@@ -291,11 +291,11 @@ func (h *Handler) provenance(ctx context.Context, r *dsr.Request, purpose string
 }
 
 // audit appends a step of the worker to request id's trail.
-func (h *Handler) audit(ctx context.Context, id, action, detail string) error {
+func (h *Handler) audit(ctx context.Context, id string, action dsr.AuditAction, detail string) error {
 	if h.Audit == nil {
 		return nil
 	}
-	return h.Audit.Append(ctx, id, dsr.ActorSystem+":worker", action, detail, h.now())
+	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.now()})
 }
 
 func (h *Handler) now() time.Time {
