@@ -25,7 +25,7 @@ type Handler struct {
 	Store Store
 	Audit Auditor // nil records nothing
 	Log   *slog.Logger
-	Now   func() time.Time
+	Clock dsr.Clock
 }
 
 // Auditor appends steps to a request's audit trail.
@@ -54,10 +54,7 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 			"queue", msg.EventSourceARN)
 		return nil
 	}
-	now := time.Now().UTC()
-	if h.Now != nil {
-		now = h.Now().UTC()
-	}
+	now := h.Clock.Now()
 	if m.Decision != "" {
 		// A DPO's decision that could not be applied goes back to pending,
 		// so that the DPO sees it and can decide again.

@@ -255,7 +255,7 @@ func TestDispatchSeesANewPass(t *testing.T) {
 	keyedFor := dispatch.KeyedFor
 	h, store, _ := setup(t, dsr.StatusQueued)
 	clock := now
-	h.Keyed, h.Requeue, h.Now = keying, &fakeRequeue{}, func() time.Time { return clock }
+	h.Keyed, h.Requeue, h.Clock = keying, &fakeRequeue{}, func() time.Time { return clock }
 	dispatch := func(id string) dsr.Status {
 		t.Helper()
 		if resp, err := h.Handle(ctx, msg(`{"requestId":"`+id+`"}`)); err != nil || len(resp.BatchItemFailures) != 0 {

@@ -84,14 +84,7 @@ type Service struct {
 	Cursors      Cursors
 	Deadline     dsr.DeadlinePolicy
 	Log          *slog.Logger
-	Now          func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
+	Clock        dsr.Clock
 }
 
 // Page is one page of the list.
@@ -103,7 +96,7 @@ type Page struct {
 // List answers GET /v1/dpo/requests. Its cursor is sealed for the query's
 // filters: one of another query, or forged, is a 400.
 func (s *Service) List(ctx context.Context, query map[string]string) (*Page, error) {
-	now := s.now()
+	now := s.Clock.Now()
 	q, err := dsr.ParseListQuery(query, now)
 	if err != nil {
 		return nil, err
@@ -144,7 +137,7 @@ func (s *Service) Detail(ctx context.Context, id, auditCursor string) (dsr.DPOVi
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
-	v := r.DPOView(s.now(), true)
+	v := r.DPOView(s.Clock.Now(), true)
 	if s.Trail == nil {
 		return v, nil
 	}
@@ -203,7 +196,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	due, err := s.Deadline.Extend(r, months, reason, now)
 	if err != nil {
 		return dsr.DPOView{}, err
@@ -242,7 +235,7 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	if !r.Status.CanMoveTo(dsr.StatusRejected) {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "a %s request cannot be rejected: only requests not yet in progress can", r.Status)
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	reason := "rejected as " + map[string]string{dsr.RejectManifestlyUnfounded: "manifestly unfounded", dsr.RejectExcessive: "excessive"}[rej.Reason] + " (Art. 12(5)): " + rej.Detail
 	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}); err != nil {
 		return dsr.DPOView{}, err
@@ -278,7 +271,7 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 	if strings.HasPrefix(r.FailureReason, dsr.SupersededPrefix) {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "this access request was superseded by the subject's erasure: retrying it would report erased data")
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	if err := s.Store.Transition(ctx, r.ID, dsr.StatusFailed, dsr.StatusQueued, now, dsr.Changes{}); err != nil {
 		return dsr.DPOView{}, err
 	}
@@ -336,7 +329,7 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	case current != dsr.DecisionPending:
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the objection to %s is already decided: %s", d.Purpose, current)
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	applying := dsr.Applying(d.Outcome)
 	if err := s.Store.SetDecision(ctx, r.ID, d.Purpose, dsr.DecisionPending, applying, now); err != nil {
 		return dsr.DPOView{}, err
@@ -388,7 +381,7 @@ type Metrics struct {
 // page (never a Scan); requests whose clock has not started (no due date)
 // are not in that index and not counted.
 func (s *Service) Metrics(ctx context.Context) (*Metrics, error) {
-	now := s.now()
+	now := s.Clock.Now()
 	m := &Metrics{ByStatus: map[dsr.Status]int{}, ByType: map[dsr.Type]int{}}
 	var hours []float64
 	q := dsr.ListQuery{Statuses: dsr.Statuses, Limit: dsr.MaxListLimit}

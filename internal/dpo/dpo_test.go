@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Cursors: testHasher(t), Deadline: dsr.DeadlinePolicy{Location: time.UTC},
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
 	}}
 	ctx := context.Background()
 	received := time.Date(2027, 1, 31, 10, 0, 0, 0, time.UTC)

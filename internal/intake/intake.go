@@ -75,7 +75,7 @@ type Service struct {
 	Registry dsr.Registry
 	Deadline dsr.DeadlinePolicy
 	Log      *slog.Logger
-	Now      func() time.Time
+	Clock    dsr.Clock
 }
 
 // Submitted is the answer to a submission: the view plus the status token,
@@ -95,13 +95,6 @@ type Link struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
 // Submit validates body, stores a new request awaiting verification and
 // e-mails its code.
 func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
@@ -109,7 +102,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().Truncate(time.Millisecond)
+	now := s.Clock.Now().Truncate(time.Millisecond)
 	token, tokenHash, err := dsr.NewStatusToken()
 	if err != nil {
 		return nil, err
@@ -204,7 +197,7 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 	if err != nil {
 		return dsr.View{}, err
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	if v, done, err := s.verifiedOrEnded(r, code); done {
 		return v, err
 	}
@@ -452,9 +445,9 @@ func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link
 	if err != nil {
 		return nil, fmt.Errorf("%s link: %w", what, err)
 	}
-	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditLinkIssued, Detail: what + " (" + format + ")", At: s.now()}); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditLinkIssued, Detail: what + " (" + format + ")", At: s.Clock.Now()}); err != nil {
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, what+" link issued", "dsrId", id, "format", format, "event", "link_issued")
-	return &Link{URL: url, ExpiresAt: s.now().Add(LinkTTL).Truncate(time.Second)}, nil
+	return &Link{URL: url, ExpiresAt: s.Clock.Now().Add(LinkTTL).Truncate(time.Second)}, nil
 }

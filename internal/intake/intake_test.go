@@ -74,7 +74,7 @@ func newEnvWith(t *testing.T, l dsr.Limits) *env {
 	e.h = &intake.Handler{Service: &intake.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
 		Limiter: e.limits, Limits: l, Metrics: e.metrics,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
 	}}
 	return e
 }

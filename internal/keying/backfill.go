@@ -53,7 +53,7 @@ type Backfill struct {
 	// in Lambda); nil writes none.
 	Metrics io.Writer
 	Log     *slog.Logger
-	Now     func() time.Time
+	Clock   dsr.Clock
 }
 
 // Summary is what one run did for one purpose.
@@ -100,7 +100,7 @@ func (b *Backfill) Run(ctx context.Context, req Request) (Summary, error) {
 		sum.Continued = true
 		return sum, nil
 	}
-	pass.CompletedAt = b.now()
+	pass.CompletedAt = b.Clock.Now()
 	if _, err := b.Passes.SavePass(ctx, pass); err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
 		return sum, err
 	}
@@ -119,7 +119,7 @@ func (b *Backfill) pass(ctx context.Context, req Request) (dsr.BackfillPass, err
 	if !req.needsNewPass(pass) {
 		return pass, nil
 	}
-	next := dsr.BackfillPass{Purpose: purpose, StartedAt: b.now().Truncate(time.Millisecond), Segments: Segments, Version: pass.Version}
+	next := dsr.BackfillPass{Purpose: purpose, StartedAt: b.Clock.Now().Truncate(time.Millisecond), Segments: Segments, Version: pass.Version}
 	saved, err := b.Passes.SavePass(ctx, next)
 	if dsr.ErrorCodeOf(err) == dsr.EConflict {
 		return b.Passes.Pass(ctx, purpose) // another run started one: go on with it
@@ -156,7 +156,7 @@ func (b *Backfill) scan(ctx context.Context, p dsr.Purpose, pass dsr.BackfillPas
 			return s, fmt.Errorf("backfill %s segment %d: %w", p.Name, i, err)
 		}
 		for _, st := range states {
-			o, err := b.Keyer.Key(ctx, p, st, b.now())
+			o, err := b.Keyer.Key(ctx, p, st, b.Clock.Now())
 			if err != nil {
 				return s, fmt.Errorf("backfill %s segment %d: %w", p.Name, i, err)
 			}
@@ -185,13 +185,6 @@ func boolInt(b bool) int {
 func (b *Backfill) nearDeadline(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
 	return ok && time.Until(d) < b.Reserve
-}
-
-func (b *Backfill) now() time.Time {
-	if b.Now != nil {
-		return b.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // Request is what the backfill function is invoked with, directly or as a
@@ -265,7 +258,7 @@ func (b *Backfill) message(ctx context.Context, m events.SQSMessage) error {
 		"messageId", m.MessageId, "purpose", req.Purpose, "shard", d.Info.ShardID, "first", d.Info.StartSequenceNumber,
 		"last", d.Info.EndSequenceNumber, "records", d.Info.BatchSize, "event", "stream_batch_discarded")
 	if b.Metrics != nil {
-		if err := emf.Write(b.Metrics, b.now(), map[string]string{"Purpose": req.Purpose}, map[string]int{"StreamBatchesDiscarded": 1}); err != nil {
+		if err := emf.Write(b.Metrics, b.Clock.Now(), map[string]string{"Purpose": req.Purpose}, map[string]int{"StreamBatchesDiscarded": 1}); err != nil {
 			b.Log.ErrorContext(ctx, "discarded-batch metric not written", "error", err.Error())
 		}
 	}

@@ -66,7 +66,7 @@ type Handler struct {
 	Metrics io.Writer
 	Audit   Auditor // nil records nothing
 	Log     *slog.Logger
-	Now     func() time.Time
+	Clock   dsr.Clock
 }
 
 // Run is what one run found and did.
@@ -106,7 +106,7 @@ func (r *Run) limitedPeople() int {
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	now := ev.Time.UTC()
 	if now.IsZero() {
-		now = h.now()
+		now = h.Clock.Now()
 	}
 	run, err := h.Run(ctx, now)
 	if err != nil {
@@ -125,13 +125,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		h.Log.ErrorContext(ctx, "digest not sent", "error", err.Error())
 	}
 	return nil
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // Run expires requests unverified since before now-7d, then lists the open

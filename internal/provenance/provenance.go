@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -50,7 +49,7 @@ type Handler struct {
 	// rather than left for SQS to move without one.
 	MaxReceives int
 	Log         *slog.Logger
-	Now         func() time.Time
+	Clock       dsr.Clock
 }
 
 // Handle processes every message of the batch; one that fails is reported
@@ -67,10 +66,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
-	now := time.Now().UTC()
-	if h.Now != nil {
-		now = h.Now().UTC()
-	}
+	now := h.Clock.Now()
 	ev, err := dsr.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, h.Years)
 	if err != nil {
 		return h.reject(ctx, msg, Reason(err))

@@ -76,7 +76,7 @@ type Job struct {
 	// saves its checkpoint and continues in a new invocation.
 	Reserve time.Duration
 	Log     *slog.Logger
-	Now     func() time.Time
+	Clock   dsr.Clock
 }
 
 // Summary is what one run did.
@@ -346,7 +346,7 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (json.Raw
 	if err := json.Unmarshal(payload, &probe); err != nil {
 		return nil, fmt.Errorf("retention: the event is not an EventBridge or SQS event: %w", err)
 	}
-	now := h.now()
+	now := h.Job.Clock.Now()
 	if len(probe.Records) == 0 && !probe.Time.IsZero() {
 		now = probe.Time
 	}
@@ -359,11 +359,4 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (json.Raw
 		return json.Marshal(events.SQSEventResponse{})
 	}
 	return json.Marshal(sum)
-}
-
-func (h *Handler) now() time.Time {
-	if h.Job.Now != nil {
-		return h.Job.Now()
-	}
-	return time.Now()
 }

@@ -204,7 +204,7 @@ func newEraseEnv(t *testing.T, r dsr.Request) *eraseEnv {
 		CertificateKey: func(id string) string { return id + "/certificate.json" },
 		Registry:       reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
-		Now: func() time.Time { return e.now },
+		Clock: func() time.Time { return e.now },
 	}
 	ctx := context.Background()
 	r.ID, r.Status, r.Email, r.SubjectKey = e.id, dsr.StatusAwaitingVerification, "ada@example.com", "key-ada"

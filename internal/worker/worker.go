@@ -86,7 +86,7 @@ type Handler struct {
 	Registry   dsr.Registry
 	Controller dsr.Controller
 	Log        *slog.Logger
-	Now        func() time.Time
+	Clock      dsr.Clock
 	// Reserve is the time kept before the function's deadline: a task that
 	// has less left checkpoints and continues in a new message.
 	Reserve time.Duration
@@ -188,7 +188,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 			return nil
 		}
 	}
-	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunk, h.now())
+	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunk, h.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 	if _, err := h.Reports.PutReportOnce(ctx, htmlKey, "text/html; charset=utf-8", page); err != nil {
 		return err
 	}
-	now := h.now()
+	now := h.Clock.Now()
 	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
 		CompletedAt: now, Result: &dsr.Result{ReportJSONKey: jsonKey, ReportHTMLKey: htmlKey},
 	})
@@ -295,12 +295,5 @@ func (h *Handler) audit(ctx context.Context, id string, action dsr.AuditAction, 
 	if h.Audit == nil {
 		return nil
 	}
-	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.now()})
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
+	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.Clock.Now()})
 }
