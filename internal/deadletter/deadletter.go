@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Store moves requests on, conditionally.
@@ -37,14 +38,7 @@ type Auditor interface {
 // names no request cannot fail one: it is logged with its id for a person to
 // look at, and acknowledged.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, msg := range ev.Records {
-		if err := h.fail(ctx, msg); err != nil {
-			h.Log.ErrorContext(ctx, "dead letter not recorded", "messageId", msg.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-		}
-	}
-	return resp, nil
+	return sqsbatch.Runner{Failed: "dead letter not recorded", Log: h.Log}.Run(ctx, ev, h.fail), nil
 }
 
 func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Store reads requests and moves them on, conditionally.
@@ -70,20 +71,13 @@ type Handler struct {
 // Handle dispatches every message of the batch; a message that fails is
 // reported alone, so SQS redelivers only it (ReportBatchItemFailures).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, msg := range ev.Records {
-		if err := h.dispatch(ctx, msg); err != nil {
-			h.Log.ErrorContext(ctx, "dispatch failed", "messageId", msg.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-		}
-	}
-	return resp, nil
+	return sqsbatch.Runner{Failed: "dispatch failed", Log: h.Log}.Run(ctx, ev, h.dispatch), nil
 }
 
 func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	m, err := dsr.ParseRequestMessage(msg.Body)
 	if err != nil {
-		return fmt.Errorf("message is not a request message: %w", err)
+		return sqsbatch.Poison(fmt.Errorf("message is not a request message: %w", err))
 	}
 	r, err := h.load(ctx, m.RequestID)
 	if err != nil {

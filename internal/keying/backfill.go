@@ -14,6 +14,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/emf"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Passes keeps the backfill's passes and segment checkpoints, and says which
@@ -224,13 +225,7 @@ func (b *Backfill) Invoke(ctx context.Context, payload json.RawMessage) (json.Ra
 		Records []events.SQSMessage `json:"Records"`
 	}
 	if err := json.Unmarshal(payload, &probe); err == nil && len(probe.Records) > 0 {
-		var resp events.SQSEventResponse
-		for _, m := range probe.Records {
-			if err := b.message(ctx, m); err != nil {
-				b.Log.ErrorContext(ctx, "backfill continuation failed", "messageId", m.MessageId, "error", err.Error())
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-			}
-		}
+		resp := sqsbatch.Runner{Failed: "backfill continuation failed", Log: b.Log}.Run(ctx, events.SQSEvent{Records: probe.Records}, b.message)
 		return json.Marshal(resp)
 	}
 	sums, err := b.handle(ctx, payload)
