@@ -37,8 +37,8 @@ type Mailer interface {
 
 // Links signs short-lived download links to report objects.
 type Links interface {
-	Exists(ctx context.Context, key string) (bool, error)
-	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+	Exists(ctx context.Context, id string, doc dsr.Document) (bool, error)
+	PresignGet(ctx context.Context, id string, doc dsr.Document, ttl time.Duration) (string, error)
 }
 
 // Auditor appends steps to a request's audit trail.
@@ -396,7 +396,8 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if format == "" {
 		format = "json"
 	}
-	if format != "json" && format != "html" {
+	doc, ok := dsr.ReportDocument(format)
+	if !ok {
 		return nil, dsr.Invalid("invalid query", dsr.FieldError{Field: "format", Reason: `must be "json" or "html"`})
 	}
 	if r.Type != dsr.TypeAccess {
@@ -405,11 +406,7 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if r.Status != dsr.StatusCompleted || r.Result == nil {
 		return nil, dsr.Errorf(dsr.EConflict, "the report is not ready; the request is %s", r.Status)
 	}
-	key := r.Result.ReportJSONKey
-	if format == "html" {
-		key = r.Result.ReportHTMLKey
-	}
-	return s.sign(ctx, id, key, "report", format)
+	return s.sign(ctx, id, doc, "report", format)
 }
 
 // CertificateLink signs a link to the certificate of a completed erasure or
@@ -425,23 +422,23 @@ func (s *Service) CertificateLink(ctx context.Context, id, token string) (*Link,
 	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.CertificateKey == "" {
 		return nil, dsr.Errorf(dsr.EConflict, "the certificate is not ready; the request is %s", r.Status)
 	}
-	return s.sign(ctx, id, r.Result.CertificateKey, "certificate", "json")
+	return s.sign(ctx, id, dsr.DocCertificate, "certificate", "json")
 }
 
 // sign checks that the object still exists (410 once retention deleted it)
 // and signs a GET of it valid for LinkTTL.
-func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link, error) {
+func (s *Service) sign(ctx context.Context, id string, doc dsr.Document, what, format string) (*Link, error) {
 	if err := s.linkWindow(ctx, id); err != nil {
 		return nil, err
 	}
-	ok, err := s.Links.Exists(ctx, key)
+	ok, err := s.Links.Exists(ctx, id, doc)
 	if err != nil {
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("%s link: %w", what, err)}
 	}
 	if !ok {
 		return nil, dsr.Errorf(dsr.EGone, "the %s has been deleted after its retention period", what)
 	}
-	url, err := s.Links.PresignGet(ctx, key, LinkTTL)
+	url, err := s.Links.PresignGet(ctx, id, doc, LinkTTL)
 	if err != nil {
 		return nil, fmt.Errorf("%s link: %w", what, err)
 	}

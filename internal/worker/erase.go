@@ -24,8 +24,8 @@ type Eraser interface {
 // Evidence keeps what erasure and objection tasks did, chunk by chunk, and
 // removes a subject's earlier reports.
 type Evidence interface {
-	PutPartOnce(ctx context.Context, p dsr.Part) (stored dsr.Part, created bool, err error)
-	FindPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, bool, error)
+	PutChunkOnce(ctx context.Context, p dsr.Chunk) (stored dsr.Chunk, created bool, err error)
+	FindChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, bool, error)
 	DeleteRequestObjects(ctx context.Context, id string) (int, error)
 	Copies(ctx context.Context) ([]dsr.Copy, error)
 }
@@ -80,7 +80,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 			}
 			recipients = prov[p.Name].Recipients
 		}
-		part, created, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.Clock.Now(), Keys: refs, Next: next, Recipients: recipients})
+		part, created, err := h.Evidence.PutChunkOnce(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, At: h.Clock.Now(), Keys: refs, Next: next, Recipients: recipients})
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		// An earlier delivery got this far: if it also read back, its
 		// read-back stands (reading back again could act on items it would
 		// not count).
-		if stored, ok, err := h.Evidence.FindPart(ctx, r.ID, p.Name, chunk); err != nil {
+		if stored, ok, err := h.Evidence.FindChunk(ctx, r.ID, p.Name, chunk); err != nil {
 			return err
 		} else if ok && stored.ReadBack != nil {
 			return h.purposeDone(ctx, log, r, p, action, chunk+1)
@@ -119,7 +119,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 	if err != nil {
 		return err
 	}
-	if _, _, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: rb.At, ReadBack: &rb}); err != nil {
+	if _, _, err := h.Evidence.PutChunkOnce(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, At: rb.At, ReadBack: &rb}); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "read back", "action", action, "restricted", rb.Restricted, "fixed", rb.Fixed)
@@ -262,8 +262,8 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return fmt.Errorf("certificate: %w", err)
 	}
-	key := h.CertificateKey(r.ID)
-	if _, err := h.Reports.PutReportOnce(ctx, key, "application/json", body); err != nil {
+	key, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocCertificate, body)
+	if err != nil {
 		return err
 	}
 	// Art. 19: one notice per recipient, before the request completes, so
@@ -297,11 +297,11 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 }
 
 // parts reads every recorded chunk of every planned purpose of r.
-func (h *Handler) parts(ctx context.Context, r *dsr.Request) ([]dsr.Part, error) {
-	var parts []dsr.Part
+func (h *Handler) parts(ctx context.Context, r *dsr.Request) ([]dsr.Chunk, error) {
+	var parts []dsr.Chunk
 	for _, purpose := range r.PlannedPurposes {
 		for c := 0; c < r.DoneParts[purpose]; c++ {
-			part, err := h.Reports.GetPart(ctx, r.ID, purpose, c)
+			part, err := h.Reports.GetChunk(ctx, r.ID, purpose, c)
 			if err != nil {
 				return nil, err
 			}

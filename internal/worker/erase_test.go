@@ -144,11 +144,11 @@ func (f *fakeTables) Backups(_ context.Context, p dsr.Purpose, at time.Time) ([]
 	return []dsr.Copy{{Kind: "point_in_time_recovery", Resource: p.Name, Detail: "35 days", Until: &until}}, nil
 }
 
-// PutPartOnce, DeleteRequestObjects and Copies make fakeReports the Evidence.
-func (r *fakeReports) PutPartOnce(_ context.Context, p dsr.Part) (dsr.Part, bool, error) {
+// PutChunkOnce, DeleteRequestObjects and Copies make fakeReports the Evidence.
+func (r *fakeReports) PutChunkOnce(_ context.Context, p dsr.Chunk) (dsr.Chunk, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k := partKey(p.RequestID, p.Purpose, p.Chunk)
+	k := partKey(p.RequestID, p.Purpose, p.Index)
 	if have, ok := r.parts[k]; ok {
 		return have, false, nil
 	}
@@ -156,7 +156,7 @@ func (r *fakeReports) PutPartOnce(_ context.Context, p dsr.Part) (dsr.Part, bool
 	return p, true, nil
 }
 
-func (r *fakeReports) FindPart(_ context.Context, id, purpose string, chunk int) (dsr.Part, bool, error) {
+func (r *fakeReports) FindChunk(_ context.Context, id, purpose string, chunk int) (dsr.Chunk, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.parts[partKey(id, purpose, chunk)]
@@ -201,8 +201,7 @@ func newEraseEnv(t *testing.T, r dsr.Request) *eraseEnv {
 	}
 	e.h = &worker.Handler{
 		Store: e.store, Reports: e.reports, Queue: e.queue, Eraser: e.tables, Evidence: e.reports, History: e.store, Audit: e.audit,
-		CertificateKey: func(id string) string { return id + "/certificate.json" },
-		Registry:       reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
+		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 		Clock: func() time.Time { return e.now },
 	}

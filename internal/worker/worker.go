@@ -34,9 +34,9 @@ type Contacts interface {
 
 // Reports keeps parts and finished reports.
 type Reports interface {
-	PutPart(ctx context.Context, p dsr.Part) error
-	GetPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, error)
-	PutReportOnce(ctx context.Context, key, contentType string, body []byte) (bool, error)
+	PutChunk(ctx context.Context, p dsr.Chunk) error
+	GetChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, error)
+	PutDocument(ctx context.Context, id string, doc dsr.Document, body []byte) (string, error)
 }
 
 // Queue takes continuations of tasks that outgrow one invocation.
@@ -62,22 +62,17 @@ type Notices interface {
 	SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error
 }
 
-// KeyFunc names the JSON and HTML report objects of a request.
-type KeyFunc func(id string) (jsonKey, htmlKey string)
-
 // Handler processes task-queue batches.
 type Handler struct {
-	Store      Store
-	Contacts   Contacts
-	Reports    Reports
-	Queue      Queue
-	ReportKeys KeyFunc
+	Store    Store
+	Contacts Contacts
+	Reports  Reports
+	Queue    Queue
 	// Erasure and objection.
-	Eraser         Eraser
-	Evidence       Evidence
-	History        History
-	CertificateKey func(id string) string
-	Audit          Auditor // nil records nothing
+	Eraser   Eraser
+	Evidence Evidence
+	History  History
+	Audit    Auditor // nil records nothing
 	// Provenance: sources and recipients for reports, recipients to tell
 	// after erasure and objection (Art. 19) through Notices.
 	Provenance Provenance
@@ -170,7 +165,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		if err != nil {
 			return err
 		}
-		if err := h.Reports.PutPart(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, Records: records}); err != nil {
+		if err := h.Reports.PutChunk(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, Records: records}); err != nil {
 			return err
 		}
 		chunk++
@@ -249,11 +244,12 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return err
 	}
-	jsonKey, htmlKey := h.ReportKeys(r.ID)
-	if _, err := h.Reports.PutReportOnce(ctx, jsonKey, "application/json", body); err != nil {
+	jsonKey, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocReportJSON, body)
+	if err != nil {
 		return err
 	}
-	if _, err := h.Reports.PutReportOnce(ctx, htmlKey, "text/html; charset=utf-8", page); err != nil {
+	htmlKey, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocReportHTML, page)
+	if err != nil {
 		return err
 	}
 	now := h.Clock.Now()
