@@ -107,11 +107,11 @@ func (p DeadlinePolicy) Due(t time.Time, months int) time.Time {
 // Extension is one extension of a request's deadline, kept on the request
 // for accountability (Art. 5(2)): by how much, why, by whom, when.
 type Extension struct {
-	Months int       `json:"months" dynamodbav:"months"`
-	Reason string    `json:"reason" dynamodbav:"reason"`
-	By     string    `json:"by" dynamodbav:"by"`
-	At     time.Time `json:"at" dynamodbav:"at"`
-	DueAt  time.Time `json:"dueAt" dynamodbav:"dueAt"`
+	Months int       `json:"months"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	DueAt  time.Time `json:"dueAt"`
 }
 
 // MaxExtensionMonths is how far Art. 12(3) lets the deadline be extended.

@@ -74,13 +74,13 @@ type Source struct {
 
 // Recipient is to whom a purpose's data was disclosed.
 type Recipient struct {
-	Recipient string    `json:"recipient" dynamodbav:"recipient"`
-	Country   string    `json:"country" dynamodbav:"country"`
-	Safeguard string    `json:"safeguard" dynamodbav:"safeguard"`
-	At        time.Time `json:"at" dynamodbav:"at"`
+	Recipient string    `json:"recipient"`
+	Country   string    `json:"country"`
+	Safeguard string    `json:"safeguard"`
+	At        time.Time `json:"at"`
 	// Purposes the recipient received data for: set where recipients of
 	// several purposes are listed together (a request's result).
-	Purposes []string `json:"purposes,omitempty" dynamodbav:"purposes,omitempty"`
+	Purposes []string `json:"purposes,omitempty"`
 }
 
 // Chunk is what one worker did for one page of a purpose: for access, the

@@ -99,12 +99,12 @@ type Request struct {
 
 // Result is what a completed request produced: object keys, never URLs.
 type Result struct {
-	ReportJSONKey  string `json:"reportJsonKey,omitempty" dynamodbav:"reportJsonKey,omitempty"`
-	ReportHTMLKey  string `json:"reportHtmlKey,omitempty" dynamodbav:"reportHtmlKey,omitempty"`
-	CertificateKey string `json:"certificateKey,omitempty" dynamodbav:"certificateKey,omitempty"`
+	ReportJSONKey  string
+	ReportHTMLKey  string
+	CertificateKey string
 	// Recipients are those the subject's data was disclosed to, who must be
 	// told of an erasure, restriction or objection (Art. 19).
-	Recipients []Recipient `json:"recipients,omitempty" dynamodbav:"recipients,omitempty"`
+	Recipients []Recipient
 }
 
 // AllPartsDone reports whether every planned purpose has its part.

@@ -145,7 +145,7 @@ func (s *Requests) listQuery(q dsr.ListQuery, status dsr.Status, limit int32) (*
 // conflicts; a status change of an open request, such as queued to in
 // progress, does not.
 func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error {
-	rec, err := attributevalue.MarshalMap(extensionItem{Months: ext.Months, Reason: ext.Reason, By: ext.By, At: formatTime(ext.At), DueAt: formatTime(ext.DueAt)})
+	rec, err := attributevalue.MarshalMap(toExtensionItem(ext))
 	if err != nil {
 		return fmt.Errorf("set deadline: %w", err)
 	}
@@ -165,15 +165,6 @@ func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, e
 	}
 	cond := expression.Name("status").In(open[0], open[1:]...).And(prev)
 	return s.update(ctx, id, upd, cond, "set deadline")
-}
-
-// extensionItem is one extension as stored.
-type extensionItem struct {
-	Months int    `dynamodbav:"months"`
-	Reason string `dynamodbav:"reason"`
-	By     string `dynamodbav:"by"`
-	At     string `dynamodbav:"at"`
-	DueAt  string `dynamodbav:"dueAt"`
 }
 
 // StatusReceivedIndex is the requests table's index by status and receipt.

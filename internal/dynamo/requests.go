@@ -67,7 +67,7 @@ type requestItem struct {
 	IdentifiersRemovedAt string         `dynamodbav:"identifiersRemovedAt,omitempty"`
 	PlannedPurposes      []string       `dynamodbav:"plannedPurposes,omitempty"`
 	DoneParts            map[string]int `dynamodbav:"doneParts,omitempty"`
-	Result               *dsr.Result    `dynamodbav:"result,omitempty"`
+	Result               *resultItem    `dynamodbav:"result,omitempty"`
 	FailureReason        string         `dynamodbav:"failureReason,omitempty"`
 	WaitingFor           string         `dynamodbav:"waitingFor,omitempty"`
 	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
@@ -95,7 +95,7 @@ func toItem(r *dsr.Request) requestItem {
 		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts,
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
-		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: r.Result, FailureReason: r.FailureReason,
+		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor,
 	}
 }
@@ -105,19 +105,15 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, SubjectKey: it.SubjectKey, Scope: it.Scope,
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
-		Result: it.Result, FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
+		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor,
 	}
 	for _, e := range it.Extensions {
-		at, err := parseTime(e.At)
+		ext, err := fromExtensionItem(e)
 		if err != nil {
 			return nil, fmt.Errorf("request %s: %w", it.ID, err)
 		}
-		due, err := parseTime(e.DueAt)
-		if err != nil {
-			return nil, fmt.Errorf("request %s: %w", it.ID, err)
-		}
-		r.Extensions = append(r.Extensions, dsr.Extension{Months: e.Months, Reason: e.Reason, By: e.By, At: at, DueAt: due})
+		r.Extensions = append(r.Extensions, ext)
 	}
 	for _, f := range []struct {
 		dst *time.Time
@@ -229,7 +225,7 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 		}
 	}
 	if ch.Result != nil {
-		av, err := attributevalue.MarshalMap(ch.Result)
+		av, err := attributevalue.MarshalMap(toResultItem(ch.Result))
 		if err != nil {
 			return fmt.Errorf("transition %s: %w", id, err)
 		}
@@ -349,10 +345,10 @@ func (s *Requests) BySubject(ctx context.Context, subjectKey string) ([]*dsr.Req
 			ID     string      `dynamodbav:"id"`
 			Type   string      `dynamodbav:"type"`
 			Status string      `dynamodbav:"status"`
-			Result *dsr.Result `dynamodbav:"result"`
+			Result *resultItem `dynamodbav:"result"`
 		}
 		err := attributevalue.UnmarshalMap(item, &it)
-		out = append(out, &dsr.Request{ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Result: it.Result})
+		out = append(out, &dsr.Request{ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Result: fromResultItem(it.Result)})
 		return err
 	})
 	if err != nil {
