@@ -87,20 +87,3 @@ func BenchmarkCertificateAssembly(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkProvenanceEvent measures what the provenance function does with
-// one message before storing it: parsing and validating the event and
-// deriving its entry (id, expiry, index partition).
-func BenchmarkProvenanceEvent(b *testing.B) {
-	reg := demoRegistry(b)
-	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	body := []byte(`{"email":"Ada@Example.com","purpose":"marketing","event":"disclosed","recipient":"Example Print GmbH","country":"DE","safeguard":"","at":"2026-04-01T08:30:00Z"}`)
-	b.ReportAllocs()
-	for b.Loop() {
-		ev, err := dsr.ParseProvenanceEvent(body, reg, now, dsr.DefaultProvenanceYears)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = dsr.NewProvenanceEntry(ev, "0123456789abcdef", dsr.DefaultProvenanceYears).Bucket()
-	}
-}

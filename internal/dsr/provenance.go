@@ -21,11 +21,6 @@ const (
 // event (design.md: two years).
 const DefaultProvenanceYears = 2
 
-// ProvenanceShards spreads each expiry day of the provenance index over this
-// many index partitions, so that one day's writes and deletes do not all go
-// to one partition. The retention job queries every shard of a day.
-const ProvenanceShards = 4
-
 // MaxClockSkew is how far in the future an event's time may be: the CRM's
 // clock may run slightly ahead of ours.
 const MaxClockSkew = 5 * time.Minute
@@ -177,24 +172,6 @@ func NewProvenanceEntry(ev ProvenanceEvent, subjectKey string, years int) Proven
 	}
 }
 
-// ExpiryDay is the UTC calendar day of t, as the expiry index names it.
-func ExpiryDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
-
-// ExpiryBucket names the index partition of day and shard.
-func ExpiryBucket(day string, shard int) string { return fmt.Sprintf("%s#%d", day, shard) }
-
-// Shard is the expiry index shard of the entry.
-func (e ProvenanceEntry) Shard() int {
-	if e.ID == "" {
-		return 0
-	}
-	n := strings.IndexByte("0123456789abcdef", e.ID[0])
-	return max(n, 0) % ProvenanceShards
-}
-
-// Bucket is the expiry index partition the entry starts in.
-func (e ProvenanceEntry) Bucket() string { return ExpiryBucket(ExpiryDay(e.ExpiresAt), e.Shard()) }
-
 // Live reports whether the entry is still to be kept at asOf: an entry past
 // its expiry is ignored by every read, even before it is deleted.
 func (e ProvenanceEntry) Live(asOf time.Time) bool { return e.ExpiresAt.After(asOf) }
@@ -330,42 +307,31 @@ func noticeID(id, step string, rc Recipient) string {
 	return id + "-" + hex.EncodeToString(sum[:8])
 }
 
-// TTLBackstop is how long after an entry's expiry DynamoDB's time to live
-// deletes it if the retention job has not: long enough for the job to hold
-// the entries of a subject with an open request first.
-const TTLBackstop = 3 * 24 * time.Hour
-
-// HoldBackstop is how long after the retention job last held an entry
-// DynamoDB's time to live deletes it if the job stops running.
-const HoldBackstop = 30 * 24 * time.Hour
-
-// ProvenanceKey names a stored entry as the expiry index returns it.
+// ProvenanceKey names a stored entry that is due, as the store lists it:
+// whose it is (the subject key the job holds it for), and the store's own
+// references to the entry and to where it is listed, which only the store
+// reads.
 type ProvenanceKey struct {
 	SubjectKey string
-	Entry      string // the table's sort key
-	Bucket     string // the expiry index partition it is in
+	Entry      string
+	Bucket     string
 }
 
-// HoldBucket is the expiry index partition a held entry moves to: the same
-// shard on the day after now, so that the job looks at it again tomorrow.
-func (k ProvenanceKey) HoldBucket(now time.Time) string {
-	_, shard, _ := strings.Cut(k.Bucket, "#")
-	return ExpiryDay(now.AddDate(0, 0, 1)) + "#" + shard
-}
-
-// RetentionCheckpoint is where the retention job stands: the provenance
-// sweep has finished every expiry day before Day, and of Day the shards
-// before Shard and, in Shard, the index pages up to Cursor. Request records
-// received before StrippedBefore have lost their identifiers; of those
-// received since, the ones in Statuses before StripStatus and, in that
-// status, up to StripCursor. Version guards against two runs saving over
-// each other. Phase is the job's step to resume at (0: the sweep), set
-// when a run stops before its deadline.
+// RetentionCheckpoint is where the retention job stands. The provenance
+// sweep has finished every expiry day (a UTC date, 2006-01-02) before Day;
+// of Day it has looked at the due entries before Position, a position only
+// the store reads ("" at the start of the day), or at every one of them if
+// DaySwept (today's so far, when Day is today). Request records received
+// before StrippedBefore have lost their identifiers; of those received
+// since, the ones in Statuses before StripStatus and, in that status, up to
+// StripCursor. Version guards against two runs saving over each other.
+// Phase is the job's step to resume at (0: the sweep), set when a run stops
+// before its deadline.
 type RetentionCheckpoint struct {
 	Phase          int
 	Day            string
-	Shard          int
-	Cursor         string
+	Position       string
+	DaySwept       bool
 	StrippedBefore time.Time
 	StripStatus    int
 	StripCursor    string

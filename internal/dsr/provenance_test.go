@@ -128,9 +128,6 @@ func TestProvenanceEntry(t *testing.T) {
 	if len(e.ID) != 32 || strings.Contains(e.ID, "ada") {
 		t.Errorf("id %q", e.ID)
 	}
-	if e.Bucket() != "2026-03-01#"+string("0123"[e.Shard()]) || e.Shard() < 0 || e.Shard() >= dsr.ProvenanceShards {
-		t.Errorf("bucket %q, shard %d", e.Bucket(), e.Shard())
-	}
 	if !e.Live(e.ExpiresAt.Add(-time.Second)) || e.Live(e.ExpiresAt) {
 		t.Error("an entry is live until its expiry, not at it")
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // ExpiryIndex is the provenance table's index by expiry day (sharded) and
-// expiry time: the retention job's only way in.
+// expiry time: the retention job's only way in (expiry.go).
 const ExpiryIndex = "by-expiry-day"
 
 // Provenance stores provenance entries, keyed by subject key and, within a
@@ -57,8 +57,8 @@ func toProvenanceItem(e dsr.ProvenanceEntry) (map[string]types.AttributeValue, e
 	return attributevalue.MarshalMap(provenanceItem{
 		SubjectKey: e.SubjectKey, Entry: entrySortKey(e.Purpose, e.ID), Purpose: e.Purpose, Event: e.Event,
 		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard,
-		At: formatTime(e.At), ExpiresAt: e.ExpiresAt.Unix(), ExpiryBucket: e.Bucket(),
-		TTL: e.ExpiresAt.Add(dsr.TTLBackstop).Unix(),
+		At: formatTime(e.At), ExpiresAt: e.ExpiresAt.Unix(), ExpiryBucket: EntryBucket(e),
+		TTL: e.ExpiresAt.Add(TTLBackstop).Unix(),
 	})
 }
 
@@ -256,8 +256,8 @@ func (s *Provenance) Delete(ctx context.Context, keys []dsr.ProvenanceKey) error
 func (s *Provenance) Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error {
 	return inParallel(ctx, writeConcurrency, len(keys), func(ctx context.Context, i int) error {
 		k := keys[i]
-		upd := expression.Set(expression.Name("expiryBucket"), expression.Value(k.HoldBucket(now))).
-			Set(expression.Name("ttl"), expression.Value(now.Add(dsr.HoldBackstop).Unix()))
+		upd := expression.Set(expression.Name("expiryBucket"), expression.Value(HoldBucket(k, now))).
+			Set(expression.Name("ttl"), expression.Value(now.Add(HoldBackstop).Unix()))
 		expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name("entry"))).Build()
 		if err != nil {
 			return err
@@ -274,6 +274,8 @@ func (s *Provenance) Hold(ctx context.Context, keys []dsr.ProvenanceKey, now tim
 	})
 }
 
+// checkpointItem is the retention checkpoint as stored: Shard and Cursor
+// are the sweep's position in Day (toCheckpointItem).
 type checkpointItem struct {
 	Phase          int    `dynamodbav:"phase,omitempty"`
 	Day            string `dynamodbav:"day"`
@@ -299,24 +301,23 @@ func (s *Provenance) Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, e
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return dsr.RetentionCheckpoint{}, fmt.Errorf("read retention checkpoint: %w", err)
 	}
-	stripped, err := parseTime(it.StrippedBefore)
+	cp, err := fromCheckpointItem(it)
 	if err != nil {
 		return dsr.RetentionCheckpoint{}, fmt.Errorf("read retention checkpoint: %w", err)
 	}
-	return dsr.RetentionCheckpoint{
-		Phase: it.Phase, Day: it.Day, Shard: it.Shard, Cursor: it.Cursor, StrippedBefore: stripped,
-		StripStatus: it.StripStatus, StripCursor: it.StripCursor, Version: it.Version,
-	}, nil
+	return cp, nil
 }
 
 // SaveCheckpoint stores cp as the next version of the checkpoint, only if
 // the stored one is still cp.Version (EConflict otherwise: another run moved
 // on), and returns the version stored.
 func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error) {
-	item, err := attributevalue.MarshalMap(checkpointItem{
-		Phase: cp.Phase, Day: cp.Day, Shard: cp.Shard, Cursor: cp.Cursor, StrippedBefore: formatTime(cp.StrippedBefore),
-		StripStatus: cp.StripStatus, StripCursor: cp.StripCursor, Version: cp.Version + 1,
-	})
+	it, err := toCheckpointItem(cp)
+	if err != nil {
+		return 0, fmt.Errorf("save retention checkpoint: %w", err)
+	}
+	it.Version = cp.Version + 1
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return 0, fmt.Errorf("save retention checkpoint: %w", err)
 	}

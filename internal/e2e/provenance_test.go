@@ -340,10 +340,10 @@ type timedProvenance struct {
 	query, delete time.Duration
 }
 
-func (p *timedProvenance) DuePage(ctx context.Context, bucket string, now time.Time, cursor string, limit int) ([]dsr.ProvenanceKey, string, int, error) {
+func (p *timedProvenance) Due(ctx context.Context, day, position string, now time.Time, limit int) ([]dsr.ProvenanceKey, string, int, error) {
 	start := time.Now()
 	defer func() { p.query += time.Since(start) }()
-	return p.Provenance.DuePage(ctx, bucket, now, cursor, limit)
+	return p.Provenance.Due(ctx, day, position, now, limit)
 }
 
 func (p *timedProvenance) Delete(ctx context.Context, keys []dsr.ProvenanceKey) error {

@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
 )
 
 // Provenance is an in-memory provenance store, safe for concurrent use. It
-// counts what it reads and deletes, so tests can say how much a sweep cost.
+// keeps the table's expiry index as dynamo lays it out (dynamo.EntryBucket),
+// and counts what it reads and deletes, so tests can say how much a sweep
+// cost.
 type Provenance struct {
 	mu      sync.Mutex
 	entries map[[2]string]provEntry // subject key, sort key
@@ -26,7 +29,6 @@ type Provenance struct {
 type provEntry struct {
 	e      dsr.ProvenanceEntry
 	bucket string
-	ttl    time.Time
 }
 
 func sortKey(e dsr.ProvenanceEntry) string { return e.Purpose + "#" + e.ID }
@@ -42,7 +44,7 @@ func (s *Provenance) Put(_ context.Context, e dsr.ProvenanceEntry) (bool, error)
 	if _, ok := s.entries[k]; ok {
 		return false, nil
 	}
-	s.entries[k] = provEntry{e: e, bucket: e.Bucket(), ttl: e.ExpiresAt.Add(dsr.TTLBackstop)}
+	s.entries[k] = provEntry{e: e, bucket: dynamo.EntryBucket(e)}
 	return true, nil
 }
 
@@ -102,6 +104,11 @@ func (s *Provenance) DuePage(_ context.Context, bucket string, now time.Time, cu
 	return keys, next, end, nil
 }
 
+// Due is the in-memory form of dynamo.Provenance.Due.
+func (s *Provenance) Due(ctx context.Context, day, position string, now time.Time, limit int) ([]dsr.ProvenanceKey, string, int, error) {
+	return dynamo.DueInDay(ctx, s.DuePage, day, position, now, limit)
+}
+
 // Delete is the in-memory form of dynamo.Provenance.Delete.
 func (s *Provenance) Delete(_ context.Context, keys []dsr.ProvenanceKey) error {
 	s.mu.Lock()
@@ -116,14 +123,15 @@ func (s *Provenance) Delete(_ context.Context, keys []dsr.ProvenanceKey) error {
 	return nil
 }
 
-// Hold is the in-memory form of dynamo.Provenance.Hold.
+// Hold is the in-memory form of dynamo.Provenance.Hold (without the time to
+// live, which memory does not have).
 func (s *Provenance) Hold(_ context.Context, keys []dsr.ProvenanceKey, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, k := range keys {
 		id := [2]string{k.SubjectKey, k.Entry}
 		if pe, ok := s.entries[id]; ok {
-			pe.bucket, pe.ttl = k.HoldBucket(now), now.Add(dsr.HoldBackstop)
+			pe.bucket = dynamo.HoldBucket(k, now)
 			s.entries[id] = pe
 		}
 	}

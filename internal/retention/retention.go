@@ -21,9 +21,12 @@ import (
 	"github.com/privacyops/dsr/internal/dsr"
 )
 
-// Entries is the provenance store as the job uses it.
+// Entries is the provenance store as the job uses it. Due returns a page of
+// the keys of the entries of expiry day day due at now, from position (""
+// for the day's first page), the position of the next page ("" once the
+// day is read) and how many index items it read.
 type Entries interface {
-	DuePage(ctx context.Context, bucket string, now time.Time, cursor string, limit int) ([]dsr.ProvenanceKey, string, int, error)
+	Due(ctx context.Context, day, position string, now time.Time, limit int) ([]dsr.ProvenanceKey, string, int, error)
 	Delete(ctx context.Context, keys []dsr.ProvenanceKey) error
 	Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error
 	Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, error)
@@ -53,11 +56,12 @@ type Auditor interface {
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 }
 
-// PageSize is how many index items one DuePage reads at most.
+// PageSize is how many index items one Due page reads at most.
 const PageSize = 500
 
 // firstLookback is how far back the first run starts: entries expired
-// earlier than this are gone by DynamoDB's time to live (dsr.TTLBackstop).
+// earlier than this are gone by the table's time to live (its backstop,
+// dynamo.TTLBackstop, is shorter).
 const firstLookback = 7 * 24 * time.Hour
 
 // Job is the retention job.
@@ -180,19 +184,21 @@ func (r *run) pause() error {
 	return errStop
 }
 
+// expiryDay is the UTC calendar day of t, as the checkpoint names it.
+func expiryDay(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
 // sweep deletes the due provenance entries of every expiry day from the
-// checkpoint's to today, shard by shard, page by page, saving the
-// checkpoint after each page that changed something and at the end of each
-// day. Today stays the checkpoint's day: entries expiring later today are
-// due tomorrow.
+// checkpoint's to today, page by page, saving the checkpoint after each
+// page that changed something and at the end of each day. Today stays the
+// checkpoint's day: entries expiring later today are due tomorrow.
 func (r *run) sweep() error {
-	today := dsr.ExpiryDay(r.now)
+	today := expiryDay(r.now)
 	if r.cp.Day == "" {
-		r.cp.Day = dsr.ExpiryDay(r.now.Add(-firstLookback))
+		r.cp.Day = expiryDay(r.now.Add(-firstLookback))
 	}
 	for {
 		r.sum.Days++
-		for r.cp.Shard < dsr.ProvenanceShards {
+		for !r.cp.DaySwept {
 			n, err := r.page()
 			if err != nil {
 				return err
@@ -207,24 +213,24 @@ func (r *run) sweep() error {
 			}
 		}
 		if r.cp.Day >= today {
-			r.cp.Shard = 0
+			r.cp.DaySwept = false
 			return r.save()
 		}
 		day, err := time.Parse(time.DateOnly, r.cp.Day)
 		if err != nil {
 			return fmt.Errorf("retention checkpoint day %q: %w", r.cp.Day, err)
 		}
-		r.cp.Day, r.cp.Shard = dsr.ExpiryDay(day.AddDate(0, 0, 1)), 0
+		r.cp.Day, r.cp.DaySwept = expiryDay(day.AddDate(0, 0, 1)), false
 		if err := r.save(); err != nil {
 			return err
 		}
 	}
 }
 
-// page handles one page of the checkpoint's partition, moves the checkpoint
-// past it and returns how many entries it deleted or held.
+// page handles the checkpoint's page of its day, moves the checkpoint past
+// it and returns how many entries it deleted or held.
 func (r *run) page() (int, error) {
-	keys, next, read, err := r.job.Entries.DuePage(r.ctx, dsr.ExpiryBucket(r.cp.Day, r.cp.Shard), r.now, r.cp.Cursor, PageSize)
+	keys, next, read, err := r.job.Entries.Due(r.ctx, r.cp.Day, r.cp.Position, r.now, PageSize)
 	if err != nil {
 		return 0, err
 	}
@@ -250,9 +256,9 @@ func (r *run) page() (int, error) {
 	}
 	r.sum.Deleted += len(del)
 	r.sum.Held += len(hold)
-	r.cp.Cursor = next
+	r.cp.Position = next
 	if next == "" {
-		r.cp.Shard++
+		r.cp.DaySwept = true
 	}
 	return len(keys), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dynamo"
 )
 
 // ProvenanceStore is the provenance store's contract: what the provenance
@@ -29,7 +30,7 @@ type ProvenanceStore interface {
 }
 
 // provBase is the suite's first event time. Its entries expire in 2032, so
-// the table's time to live (expiry plus dsr.TTLBackstop) cannot remove any
+// the table's time to live (expiry plus dynamo.TTLBackstop) cannot remove any
 // while the suite runs. Each case uses expiry days of its own (a month
 // apart) and subject keys of its own, so that the cases can share a table.
 var provBase = time.Date(2030, 3, 10, 0, 0, 0, 0, time.UTC)
@@ -46,7 +47,7 @@ func collected(subjectKey, purpose, source string, at time.Time, shard int) dsr.
 			src = fmt.Sprintf("%s %d", source, n)
 		}
 		e := dsr.NewProvenanceEntry(dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventCollected, Source: src, At: at}, subjectKey, dsr.DefaultProvenanceYears)
-		if shard < 0 || e.Shard() == shard {
+		if shard < 0 || dynamo.ExpiryShard(e) == shard {
 			return e
 		}
 	}
@@ -263,7 +264,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		}
 		// The expiry index no longer has them either.
 		for _, e := range billing {
-			keys, _ := due(t, s, e.Bucket(), e.ExpiresAt, 100)
+			keys, _ := due(t, s, dynamo.EntryBucket(e), e.ExpiresAt, 100)
 			for _, k := range keys {
 				if k.SubjectKey == a && strings.HasPrefix(k.Entry, "billing#") {
 					t.Errorf("deleted entry still due: %+v", k)
@@ -277,7 +278,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		const shard = 2
 		at := provBase.AddDate(0, 2, 0)                                         // 2030-05-10
 		now := at.AddDate(dsr.DefaultProvenanceYears, 0, 0).Add(12 * time.Hour) // 2032-05-10T12:00
-		bucket := dsr.ExpiryBucket(dsr.ExpiryDay(now), shard)
+		bucket := dynamo.ExpiryBucket(dynamo.ExpiryDay(now), shard)
 		a, b, c, d := newSubjectKey(), newSubjectKey(), newSubjectKey(), newSubjectKey()
 		dueNow := []dsr.ProvenanceEntry{
 			collected(a, "billing", "CRM", at, shard),
@@ -287,12 +288,12 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 			collected(d, "billing", "Shop", at.Add(12*time.Hour), shard), // expires at now
 		}
 		notYet := collected(d, "marketing", "Shop", at.Add(12*time.Hour+time.Second), shard)
-		otherShard := collected(a, "newsletter", "Sign-up", at.Add(time.Hour), (shard+1)%dsr.ProvenanceShards)
+		otherShard := collected(a, "newsletter", "Sign-up", at.Add(time.Hour), (shard+1)%dynamo.ProvenanceShards)
 		dayBefore := collected(b, "marketing", "Sign-up", at.AddDate(0, 0, -1), shard)
 		put(t, s, append(dueNow, notYet, otherShard, dayBefore)...)
 		for _, e := range dueNow {
-			if e.Bucket() != bucket {
-				t.Fatalf("entry in %s, want %s", e.Bucket(), bucket)
+			if dynamo.EntryBucket(e) != bucket {
+				t.Fatalf("entry in %s, want %s", dynamo.EntryBucket(e), bucket)
 			}
 		}
 		var want []dsr.ProvenanceKey
@@ -323,7 +324,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		if keys, next, _, err := s.DuePage(ctx, bucket, at.AddDate(dsr.DefaultProvenanceYears, 0, 0).Add(-time.Second), "", 2); err != nil || len(keys) != 0 || next != "" {
 			t.Errorf("before the first expiry: %v %q %v", keys, next, err)
 		}
-		if keys, _ := due(t, s, dsr.ExpiryBucket(dsr.ExpiryDay(now), (shard+1)%dsr.ProvenanceShards), now, 2); !cmp.Equal([]dsr.ProvenanceKey{keyOf(otherShard, otherShard.Bucket())}, keys) {
+		if keys, _ := due(t, s, dynamo.ExpiryBucket(dynamo.ExpiryDay(now), (shard+1)%dynamo.ProvenanceShards), now, 2); !cmp.Equal([]dsr.ProvenanceKey{keyOf(otherShard, dynamo.EntryBucket(otherShard))}, keys) {
 			t.Errorf("the other shard: %+v", keys)
 		}
 	})
@@ -335,7 +336,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		const shard = 0
 		at := provBase.AddDate(0, 5, 0) // 2030-08-10
 		now := at.AddDate(dsr.DefaultProvenanceYears, 0, 0).Add(23 * time.Hour)
-		bucket := dsr.ExpiryBucket(dsr.ExpiryDay(now), shard)
+		bucket := dynamo.ExpiryBucket(dynamo.ExpiryDay(now), shard)
 		var want []dsr.ProvenanceKey
 		for i := range 7 {
 			e := collected(newSubjectKey(), "billing", "CRM", at.Add(time.Duration(i/2)*time.Hour), shard) // two at each expiry
@@ -360,7 +361,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 				if err := s.Delete(ctx, keys[1:]); err != nil {
 					t.Fatal(err)
 				}
-				held = append(held, dsr.ProvenanceKey{SubjectKey: keys[0].SubjectKey, Entry: keys[0].Entry, Bucket: keys[0].HoldBucket(now)})
+				held = append(held, dsr.ProvenanceKey{SubjectKey: keys[0].SubjectKey, Entry: keys[0].Entry, Bucket: dynamo.HoldBucket(keys[0], now)})
 			}
 			if next == "" {
 				break
@@ -373,7 +374,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		if left, _ := due(t, s, bucket, now, 10); len(left) != 0 {
 			t.Errorf("left in %s: %+v", bucket, left)
 		}
-		tomorrow, _ := due(t, s, dsr.ExpiryBucket(dsr.ExpiryDay(now.AddDate(0, 0, 1)), shard), now.AddDate(0, 0, 1), 10)
+		tomorrow, _ := due(t, s, dynamo.ExpiryBucket(dynamo.ExpiryDay(now.AddDate(0, 0, 1)), shard), now.AddDate(0, 0, 1), 10)
 		if diff := cmp.Diff(held, tomorrow, sortProvKeys); diff != "" {
 			t.Errorf("held (-want +got):\n%s", diff)
 		}
@@ -389,7 +390,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 			collected(newSubjectKey(), "marketing", "Trade fair", at, 1),
 		}
 		put(t, s, entries...)
-		keys := []dsr.ProvenanceKey{keyOf(entries[0], entries[0].Bucket()), keyOf(entries[1], entries[1].Bucket())}
+		keys := []dsr.ProvenanceKey{keyOf(entries[0], dynamo.EntryBucket(entries[0])), keyOf(entries[1], dynamo.EntryBucket(entries[1]))}
 		if err := s.Delete(ctx, keys); err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +403,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 				t.Errorf("entry %d after the delete (-want +got):\n%s", i, diff)
 			}
 		}
-		if got, _ := due(t, s, entries[2].Bucket(), now, 10); !cmp.Equal([]dsr.ProvenanceKey{keyOf(entries[2], entries[2].Bucket())}, got) {
+		if got, _ := due(t, s, dynamo.EntryBucket(entries[2]), now, 10); !cmp.Equal([]dsr.ProvenanceKey{keyOf(entries[2], dynamo.EntryBucket(entries[2]))}, got) {
 			t.Errorf("due after the delete: %+v", got)
 		}
 		if err := s.Delete(ctx, keys); err != nil {
@@ -418,7 +419,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		const shard = 3
 		at := provBase.AddDate(0, 4, 0)
 		now := at.AddDate(dsr.DefaultProvenanceYears, 0, 0).Add(6 * time.Hour)
-		bucket := dsr.ExpiryBucket(dsr.ExpiryDay(now), shard)
+		bucket := dynamo.ExpiryBucket(dynamo.ExpiryDay(now), shard)
 		held := collected(newSubjectKey(), "billing", "CRM", at.Add(time.Hour), shard)
 		gone := collected(newSubjectKey(), "billing", "CRM", at.Add(2*time.Hour), shard)
 		put(t, s, held, gone)
@@ -438,8 +439,8 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		if got, _ := due(t, s, bucket, now, 10); len(got) != 0 {
 			t.Errorf("still due in %s: %+v", bucket, got)
 		}
-		next := keyOf(held, bucket).HoldBucket(now)
-		if next != dsr.ExpiryBucket(dsr.ExpiryDay(now.AddDate(0, 0, 1)), shard) {
+		next := dynamo.HoldBucket(keyOf(held, bucket), now)
+		if next != dynamo.ExpiryBucket(dynamo.ExpiryDay(now.AddDate(0, 0, 1)), shard) {
 			t.Fatalf("hold bucket %s", next)
 		}
 		tomorrow := now.AddDate(0, 0, 1)
@@ -457,7 +458,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		if err := s.Hold(ctx, got, tomorrow); err != nil {
 			t.Fatal(err)
 		}
-		after := keyOf(held, next).HoldBucket(tomorrow)
+		after := dynamo.HoldBucket(keyOf(held, next), tomorrow)
 		if left, _ := due(t, s, next, tomorrow, 10); len(left) != 0 {
 			t.Errorf("still due in %s: %+v", next, left)
 		}
@@ -476,7 +477,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 			t.Errorf("before the first save (-want +got):\n%s", diff)
 		}
 		first := dsr.RetentionCheckpoint{
-			Day: "2032-05-10", Shard: 2, Cursor: "eyJleHBpcnlCdWNrZXQiOiIyMDMyLTA1LTEwIzIifQ",
+			Day: "2032-05-10", Position: dynamo.DuePosition(2, "eyJleHBpcnlCdWNrZXQiOiIyMDMyLTA1LTEwIzIifQ"),
 			StrippedBefore: time.Date(2023, 11, 29, 11, 0, 0, 123_000_000, time.UTC),
 		}
 		if v, err := s.SaveCheckpoint(ctx, first); err != nil || v != 1 {
