@@ -18,6 +18,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/httpapi"
+	"github.com/privacyops/dsr/internal/intake"
 )
 
 // Store reads and changes requests, conditionally.
@@ -116,9 +117,17 @@ func (s *Service) List(ctx context.Context, query map[string]string) (*Page, err
 	}
 	p := &Page{Items: make([]dsr.DPOView, 0, len(rs)), Cursor: cursor}
 	for _, r := range rs {
-		p.Items = append(p.Items, r.DPOView(now, false))
+		p.Items = append(p.Items, dpoView(r, now, false))
 	}
 	return p, nil
+}
+
+// dpoView is the DPO's view of r at now (detail: with its progress),
+// linked to its result as the subject's view is (intake.Linked).
+func dpoView(r *dsr.Request, now time.Time, detail bool) dsr.DPOView {
+	v := r.DPOView(now, detail)
+	v.View = intake.Linked(v.View)
+	return v
 }
 
 func (s *Service) get(ctx context.Context, id string) (*dsr.Request, error) {
@@ -137,7 +146,7 @@ func (s *Service) Detail(ctx context.Context, id, auditCursor string) (dsr.DPOVi
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
-	v := r.DPOView(s.Clock.Now(), true)
+	v := dpoView(r, s.Clock.Now(), true)
 	if s.Trail == nil {
 		return v, nil
 	}
@@ -218,7 +227,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
 	r.DueAt, r.ExtendedMonths, r.Extensions = due, r.ExtendedMonths+months, append(r.Extensions, ext)
-	return r.DPOView(now, true), nil
+	return dpoView(r, now, true), nil
 }
 
 // Reject answers POST /v1/dpo/requests/{id}/reject (Art. 12(5)), before
@@ -248,14 +257,14 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	if r.VerifiedAt.IsZero() {
 		// The address is not proven to be the requester's: no notice to it.
 		s.Log.InfoContext(ctx, "rejection notice not sent: the address was never verified", "dsrId", r.ID)
-		return r.DPOView(now, true), nil
+		return dpoView(r, now, true), nil
 	}
 	if err := s.Mailer.Send(ctx, dsr.RejectionMail(r, rej)); err != nil {
 		// The decision stands; the notice must be sent by hand.
 		s.Log.ErrorContext(ctx, "rejection notice not sent", "dsrId", r.ID, "error", err.Error())
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("reject: the request is rejected but the notice could not be sent: %w", err)}
 	}
-	return r.DPOView(now, true), nil
+	return dpoView(r, now, true), nil
 }
 
 // Retry answers POST /v1/dpo/requests/{id}/retry: a failed request is queued
@@ -287,7 +296,7 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 	}
 	s.Log.InfoContext(ctx, "request retried", "dsrId", r.ID, "actor", actor, "event", "retried")
 	r.Status = dsr.StatusQueued
-	return r.DPOView(now, true), nil
+	return dpoView(r, now, true), nil
 }
 
 // audit appends a DPO's step to request id's trail.
@@ -355,7 +364,7 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err)}
 	}
 	r.ObjectionDecisions[d.Purpose] = applying
-	return r.DPOView(now, true), nil
+	return dpoView(r, now, true), nil
 }
 
 // undecide puts a decision back to pending after its task could not be

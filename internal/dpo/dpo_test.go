@@ -515,3 +515,19 @@ func FuzzAuthorize(f *testing.F) {
 		}
 	})
 }
+
+// TestViewsLinkToTheResult: the DPO's views link to a completed request's
+// report as the subject's do, in the list and in the detail.
+func TestViewsLinkToTheResult(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]any{"report": "/v1/requests/" + ids["complete"] + "/report"}
+	status, m := e.call(t, dpo.RouteDetail, ids["complete"], dpoClaims, nil, "")
+	if status != 200 || !cmp.Equal(want, m["result"]) {
+		t.Errorf("detail: %d, result %v; want %v", status, m["result"], want)
+	}
+	status, m = e.call(t, dpo.RouteList, "", dpoClaims, map[string]string{"status": "completed"}, "")
+	items, _ := m["items"].([]any)
+	if status != 200 || len(items) != 1 || !cmp.Equal(want, items[0].(map[string]any)["result"]) {
+		t.Errorf("list: %d, %v", status, m)
+	}
+}

@@ -133,8 +133,12 @@ func TestRequestView(t *testing.T) {
 	r := &dsr.Request{ID: "01J", Type: dsr.TypeAccess, Status: dsr.StatusCompleted, ReceivedAt: at, DueAt: at.AddDate(0, 1, 0), CompletedAt: at.Add(time.Hour),
 		Email: "ada@example.com", TokenHash: "secret"}
 	v := r.View()
-	if v.Result == nil || v.Result.Report != "/v1/requests/01J/report" || v.CompletedAt == nil || v.DueAt == nil {
+	if v.Result == nil || v.Result.Answer != dsr.DocReportJSON || v.Result.Report != "" || v.CompletedAt == nil || v.DueAt == nil {
 		t.Errorf("view: %+v", v)
+	}
+	r.Type, r.Result = dsr.TypeErasure, &dsr.Result{CertificateKey: "c.json"}
+	if v := r.View(); v.Result == nil || v.Result.Answer != dsr.DocCertificate || v.Result.Certificate != "" || v.Result.Recipients == nil {
+		t.Errorf("erasure view: %+v", v)
 	}
 	r.Status = dsr.StatusInProgress
 	if v := r.View(); v.Result != nil || v.CompletedAt != nil {

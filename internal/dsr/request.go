@@ -131,15 +131,20 @@ type View struct {
 	Result      *ViewResult `json:"result,omitempty"`
 }
 
-// ViewResult links to what a completed request produced.
+// ViewResult is what a completed request produced, as its subject sees it.
 type ViewResult struct {
-	Report      string `json:"report,omitempty"`
-	Certificate string `json:"certificate,omitempty"`
+	// Answer is the document that answers the request: the access report
+	// (DocReportJSON, and its HTML form) or the certificate of an erasure
+	// or objection (DocCertificate). The API links to it in Report or
+	// Certificate: the domain knows no routes.
+	Answer      Document `json:"-"`
+	Report      string   `json:"report,omitempty"`
+	Certificate string   `json:"certificate,omitempty"`
 	// Recipients told of an erasure or objection (Art. 19); [] when none.
 	Recipients []Recipient `json:"recipients,omitzero"`
 }
 
-// View returns the subject's view of r.
+// View returns the subject's view of r, without links (ViewResult.Answer).
 func (r *Request) View() View {
 	v := View{ID: r.ID, Type: r.Type, Status: r.Status, ReceivedAt: r.ReceivedAt.UTC()}
 	if !r.DueAt.IsZero() {
@@ -150,9 +155,9 @@ func (r *Request) View() View {
 		c := r.CompletedAt.UTC()
 		v.CompletedAt = &c
 		if r.Type == TypeAccess {
-			v.Result = &ViewResult{Report: "/v1/requests/" + r.ID + "/report"}
+			v.Result = &ViewResult{Answer: DocReportJSON}
 		} else {
-			v.Result = &ViewResult{Certificate: "/v1/requests/" + r.ID + "/certificate", Recipients: []Recipient{}}
+			v.Result = &ViewResult{Answer: DocCertificate, Recipients: []Recipient{}}
 			if r.Result != nil && len(r.Result.Recipients) > 0 {
 				v.Result.Recipients = r.Result.Recipients
 			}

@@ -295,7 +295,7 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 			return dsr.View{}, aerr
 		}
 		s.Log.InfoContext(ctx, "request verified", "dsrId", r.ID, "event", "verified")
-		return r.View(), nil
+		return view(r), nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		s.giveBack(ctx, r, now, false)
 		return dsr.View{}, fmt.Errorf("verify: %w", err)
@@ -309,7 +309,7 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 	if v, done, err := s.verifiedOrEnded(stored, code); done {
 		return v, err
 	}
-	return stored.View(), nil
+	return view(stored), nil
 }
 
 // verifiedOrEnded answers a verification of a request that no longer awaits
@@ -324,7 +324,7 @@ func (s *Service) verifiedOrEnded(r *dsr.Request, code string) (v dsr.View, done
 		return dsr.View{}, true, dsr.Errorf(dsr.EConflict, "this request was rejected")
 	}
 	if s.Hasher.CodeMatches(r.ID, code, r.CodeHash) {
-		return r.View(), true, nil // verifying twice is harmless
+		return view(r), true, nil // verifying twice is harmless
 	}
 	return dsr.View{}, true, dsr.Errorf(dsr.EConflict, "this request is already verified")
 }
@@ -352,13 +352,16 @@ func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 	return nil
 }
 
+// view is the subject's view of r, linked to its result.
+func view(r *dsr.Request) dsr.View { return Linked(r.View()) }
+
 // Status returns the view of request id.
 func (s *Service) Status(ctx context.Context, id, token string) (dsr.View, error) {
 	r, err := s.authorize(ctx, id, token)
 	if err != nil {
 		return dsr.View{}, err
 	}
-	return r.View(), nil
+	return view(r), nil
 }
 
 // PublicPurpose is what a person may read of a purpose before asking: what
