@@ -101,7 +101,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	deadline, err := deadlinePolicy(env)
+	deadline, err := DeadlinePolicy(env)
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
@@ -405,7 +405,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	if err := r.err("dpo"); err != nil {
 		return nil, err
 	}
-	deadline, err := deadlinePolicy(env)
+	deadline, err := DeadlinePolicy(env)
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
@@ -449,14 +449,6 @@ func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*mon
 		Metrics:    os.Stdout,
 		Log:        log,
 	}, nil
-}
-
-// deadlinePolicy reads the DEADLINE_* variables.
-func deadlinePolicy(env Env) (dsr.DeadlinePolicy, error) {
-	return dsr.NewDeadlinePolicy(dsr.DeadlineConfig{
-		Start: env("DEADLINE_CLOCK_START"), Zone: env("DEADLINE_TIME_ZONE"),
-		RollForward: env("DEADLINE_ROLL_FORWARD"), Holidays: env("DEADLINE_HOLIDAYS"),
-	})
 }
 
 // mailer sends as sender through SES, or into the outbox folder

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/dsr"
 )
 
 const registry = `
@@ -137,5 +139,33 @@ func TestConfigurationErrors(t *testing.T) {
 				t.Fatalf("error %v, want it to say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestDeadlinePolicy(t *testing.T) {
+	env := func(vars map[string]string) awsapp.Env { return func(k string) string { return vars[k] } }
+	if p, err := awsapp.DeadlinePolicy(env(nil)); err != nil || p.Start != dsr.ClockAtReceipt || p.Location != time.UTC || p.RollForward || p.Holidays != nil {
+		t.Errorf("defaults: %+v %v", p, err)
+	}
+	p, err := awsapp.DeadlinePolicy(env(map[string]string{
+		"DEADLINE_CLOCK_START": "verification", "DEADLINE_TIME_ZONE": "Europe/Paris", "DEADLINE_ROLL_FORWARD": "true", "DEADLINE_HOLIDAYS": "2026-12-25, 2026-12-26",
+	}))
+	if err != nil || p.Start != dsr.ClockAtVerification || p.Location.String() != "Europe/Paris" || !p.RollForward ||
+		!p.Holidays["2026-12-25"] || !p.Holidays["2026-12-26"] || len(p.Holidays) != 2 {
+		t.Errorf("verification/Paris/roll-forward: %+v %v", p, err)
+	}
+	if p, err := awsapp.DeadlinePolicy(env(map[string]string{"DEADLINE_CLOCK_START": "receipt", "DEADLINE_ROLL_FORWARD": "false"})); err != nil || p.Start != dsr.ClockAtReceipt || p.RollForward {
+		t.Errorf("receipt, no roll-forward: %+v %v", p, err)
+	}
+	for _, bad := range []map[string]string{
+		{"DEADLINE_CLOCK_START": "arrival"}, {"DEADLINE_TIME_ZONE": "Mars/Olympus"}, {"DEADLINE_ROLL_FORWARD": "yes"},
+		{"DEADLINE_ROLL_FORWARD": "true", "DEADLINE_HOLIDAYS": "25.12.2026"}, {"DEADLINE_HOLIDAYS": "2026-12-25"},
+	} {
+		if _, err := awsapp.DeadlinePolicy(env(bad)); err == nil {
+			t.Errorf("DeadlinePolicy(%v) accepted", bad)
+		}
+	}
+	if _, err := awsapp.DeadlinePolicy(env(map[string]string{"DEADLINE_HOLIDAYS": "2026-12-25"})); err == nil || !strings.Contains(err.Error(), "DEADLINE_ROLL_FORWARD=true") {
+		t.Errorf("holidays without roll-forward: %v", err)
 	}
 }

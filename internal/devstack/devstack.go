@@ -277,10 +277,7 @@ func (s *Stack) seedRequests(ctx context.Context, hasher *dsr.Hasher) error {
 		return nil
 	}
 	env := s.environment(fn)
-	deadline, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{
-		Start: env["DEADLINE_CLOCK_START"], Zone: env["DEADLINE_TIME_ZONE"],
-		RollForward: env["DEADLINE_ROLL_FORWARD"], Holidays: env["DEADLINE_HOLIDAYS"],
-	})
+	deadline, err := awsapp.DeadlinePolicy(func(name string) string { return env[name] })
 	if err != nil {
 		return fmt.Errorf("devstack: seed requests: %w", err)
 	}

@@ -30,56 +30,6 @@ type DeadlinePolicy struct {
 	Holidays    map[string]bool // "2006-01-02" in Location
 }
 
-// DeadlineConfig is the deadline configuration as the environment gives it
-// (DEADLINE_CLOCK_START, DEADLINE_TIME_ZONE, DEADLINE_ROLL_FORWARD,
-// DEADLINE_HOLIDAYS); empty values take the defaults: receipt, UTC, no
-// roll-forward, no holidays.
-type DeadlineConfig struct {
-	Start, Zone, RollForward, Holidays string
-}
-
-// NewDeadlinePolicy parses the configuration values.
-func NewDeadlinePolicy(c DeadlineConfig) (DeadlinePolicy, error) {
-	p := DeadlinePolicy{Start: ClockAtReceipt, Location: time.UTC}
-	switch ClockStart(c.Start) {
-	case "", ClockAtReceipt:
-	case ClockAtVerification:
-		p.Start = ClockAtVerification
-	default:
-		return p, fmt.Errorf("deadline clock start %q: want %q or %q", c.Start, ClockAtReceipt, ClockAtVerification)
-	}
-	if c.Zone != "" {
-		loc, err := time.LoadLocation(c.Zone)
-		if err != nil {
-			return p, fmt.Errorf("deadline time zone: %w", err)
-		}
-		p.Location = loc
-	}
-	switch c.RollForward {
-	case "", "false":
-	case "true":
-		p.RollForward = true
-	default:
-		return p, fmt.Errorf("deadline roll-forward %q: want true or false", c.RollForward)
-	}
-	for _, d := range strings.Split(c.Holidays, ",") {
-		if d = strings.TrimSpace(d); d == "" {
-			continue
-		}
-		if _, err := time.Parse("2006-01-02", d); err != nil {
-			return p, fmt.Errorf("deadline holidays: %q is not a date (YYYY-MM-DD)", d)
-		}
-		if p.Holidays == nil {
-			p.Holidays = map[string]bool{}
-		}
-		p.Holidays[d] = true
-	}
-	if len(p.Holidays) > 0 && !p.RollForward {
-		return p, fmt.Errorf("deadline holidays are given but roll-forward is off: set DEADLINE_ROLL_FORWARD=true")
-	}
-	return p, nil
-}
-
 // Due returns the end of the last day of a period of months calendar months
 // that starts at t, counted in the policy's time zone as Regulation 1182/71
 // counts periods: the same day of the month months later, or that month's last

@@ -53,24 +53,6 @@ func TestDeadlineDue(t *testing.T) {
 	}
 }
 
-func TestNewDeadlinePolicy(t *testing.T) {
-	if p, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{}); err != nil || p.Start != dsr.ClockAtReceipt || p.Location != time.UTC || p.RollForward {
-		t.Errorf("defaults: %+v %v", p, err)
-	}
-	if p, err := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{Start: "verification", Zone: "Europe/Paris", RollForward: "true", Holidays: "2026-12-25, 2026-12-26"}); err != nil ||
-		p.Start != dsr.ClockAtVerification || p.Location.String() != "Europe/Paris" || !p.RollForward || !p.Holidays["2026-12-26"] {
-		t.Errorf("verification/Paris/roll-forward: %+v %v", p, err)
-	}
-	for _, bad := range []dsr.DeadlineConfig{
-		{Start: "arrival"}, {Zone: "Mars/Olympus"}, {RollForward: "yes"},
-		{RollForward: "true", Holidays: "25.12.2026"}, {Holidays: "2026-12-25"},
-	} {
-		if _, err := dsr.NewDeadlinePolicy(bad); err == nil {
-			t.Errorf("NewDeadlinePolicy(%+v) accepted", bad)
-		}
-	}
-}
-
 func TestStatusTransitions(t *testing.T) {
 	allowed := map[[2]dsr.Status]bool{
 		{dsr.StatusAwaitingVerification, dsr.StatusQueued}:   true,

@@ -9,7 +9,8 @@ import (
 
 // A request received on 31 January is due at the end of February's last day.
 func ExampleDeadlinePolicy_Due() {
-	p, _ := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{Start: "receipt", Zone: "Europe/Berlin"})
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	p := dsr.DeadlinePolicy{Start: dsr.ClockAtReceipt, Location: berlin}
 	received := time.Date(2027, 1, 31, 15, 4, 0, 0, time.UTC)
 	fmt.Println(p.Due(received, 1).Format(time.RFC3339))
 	fmt.Println(p.Due(received, 3).Format(time.RFC3339)) // extended by two more months
@@ -21,7 +22,7 @@ func ExampleDeadlinePolicy_Due() {
 // A DPO extends a request by two months, with a reason, within the first
 // month; a third month is refused.
 func ExampleDeadlinePolicy_Extend() {
-	p, _ := dsr.NewDeadlinePolicy(dsr.DeadlineConfig{})
+	p := dsr.DeadlinePolicy{Start: dsr.ClockAtReceipt, Location: time.UTC}
 	r := &dsr.Request{Status: dsr.StatusInProgress, ReceivedAt: time.Date(2027, 1, 31, 15, 4, 0, 0, time.UTC)}
 	due, err := p.Extend(r, 2, "1,200 records across four systems", time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC))
 	fmt.Println(due.Format(time.RFC3339), err)
