@@ -17,7 +17,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/privacyops/dsr/internal/dsr"
-	"github.com/privacyops/dsr/internal/httpapi"
 	"github.com/privacyops/dsr/internal/intake"
 )
 
@@ -216,7 +215,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the request is not verified yet: there is nothing to extend")
 	}
 	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason, s.Deadline.Location)); err != nil {
-		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("extend: notice: %w", err)}
+		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("extend: notice: %w", err))
 	}
 	ext := dsr.Extension{Months: months, Reason: reason, By: actor, At: now, DueAt: due}
 	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
@@ -262,7 +261,7 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Mailer.Send(ctx, dsr.RejectionMail(r, rej)); err != nil {
 		// The decision stands; the notice must be sent by hand.
 		s.Log.ErrorContext(ctx, "rejection notice not sent", "dsrId", r.ID, "error", err.Error())
-		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("reject: the request is rejected but the notice could not be sent: %w", err)}
+		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("reject: the request is rejected but the notice could not be sent: %w", err))
 	}
 	return dpoView(r, now, true), nil
 }
@@ -289,7 +288,7 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 		if ferr := s.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: r.FailureReason}); ferr != nil {
 			s.Log.ErrorContext(ctx, "retry: could not fail the request again", "dsrId", r.ID, "error", ferr.Error())
 		}
-		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("retry: queue request: %w", err)}
+		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("retry: queue request: %w", err))
 	}
 	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRetried, Detail: "queued again after: " + r.FailureReason, At: now}); err != nil {
 		return dsr.DPOView{}, err
@@ -355,13 +354,13 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 		// After the task is queued: if this fails, the person stays
 		// suppressed for the purpose, the safe side, and the DPO is told.
 		if err := s.Suppressions.Remove(ctx, r.SubjectKey, d.Purpose, r.ID); err != nil {
-			return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("decide: the decision stands but its suppression entry could not be lifted: %w", err)}
+			return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("decide: the decision stands but its suppression entry could not be lifted: %w", err))
 		}
 	}
 	s.Log.InfoContext(ctx, "objection decided", "dsrId", r.ID, "actor", actor, "purpose", d.Purpose, "outcome", d.Outcome, "event", "objection_decided")
 	if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d)); err != nil {
 		s.Log.ErrorContext(ctx, "decision notice not sent", "dsrId", r.ID, "error", err.Error())
-		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err)}
+		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err))
 	}
 	r.ObjectionDecisions[d.Purpose] = applying
 	return dpoView(r, now, true), nil
@@ -373,7 +372,7 @@ func (s *Service) undecide(ctx context.Context, id, purpose, applying string, no
 	if err := s.Store.SetDecision(ctx, id, purpose, applying, dsr.DecisionPending, now); err != nil {
 		s.Log.ErrorContext(ctx, "decision left applying without a task", "dsrId", id, "error", err.Error())
 	}
-	return &httpapi.Unavailable{Err: fmt.Errorf("decide: %w", cause)}
+	return dsr.Unavailable(fmt.Errorf("decide: %w", cause))
 }
 
 // Metrics are the dashboard's figures.

@@ -29,6 +29,10 @@ const (
 	// ETooMany: a limit is reached (per person, per client, per request);
 	// the error's RetryAfter says when it passes.
 	ETooMany ErrorCode = "too_many"
+	// EUnavailable: a service the action needs (a table, a queue, the
+	// mail) failed, for a moment as far as we know: the client may try
+	// again shortly. The error's Err is the failure, never shown.
+	EUnavailable ErrorCode = "unavailable"
 )
 
 // FieldError names one invalid field of an input and why it is invalid.
@@ -48,19 +52,36 @@ type Error struct {
 	// which limit it is (Limit* names).
 	RetryAfter time.Duration
 	Limit      string
+	// Err is the failure behind an EUnavailable error: for logs, never
+	// for clients.
+	Err error
 }
 
 func (e *Error) Error() string {
-	if len(e.Fields) == 0 {
-		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	msg := e.Message
+	if e.Err != nil {
+		if msg != "" {
+			msg += ": "
+		}
+		msg += e.Err.Error()
 	}
-	return fmt.Sprintf("%s: %s (%d field errors)", e.Code, e.Message, len(e.Fields))
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("%s: %s", e.Code, msg)
+	}
+	return fmt.Sprintf("%s: %s (%d field errors)", e.Code, msg, len(e.Fields))
 }
+
+// Unwrap returns the failure behind the error, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns a domain error with the given code and message.
 func Errorf(code ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// Unavailable returns the EUnavailable error of err, a failure of a
+// service the action needs: the client may try again shortly.
+func Unavailable(err error) *Error { return &Error{Code: EUnavailable, Err: err} }
 
 // Invalid returns an EInvalid error carrying the given field errors.
 func Invalid(message string, fields ...FieldError) *Error {

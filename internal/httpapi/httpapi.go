@@ -42,14 +42,8 @@ var statusOf = map[dsr.ErrorCode]int{
 
 	dsr.ENotImplemented: http.StatusNotImplemented,
 	dsr.ETooMany:        http.StatusTooManyRequests,
+	dsr.EUnavailable:    http.StatusServiceUnavailable,
 }
-
-// Unavailable marks an error as a passing failure of a dependency: the client
-// gets 503 and may try again.
-type Unavailable struct{ Err error }
-
-func (u *Unavailable) Error() string { return "unavailable: " + u.Err.Error() }
-func (u *Unavailable) Unwrap() error { return u.Err }
 
 // JSON answers status with v as a JSON body.
 func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
@@ -69,24 +63,25 @@ func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
 }
 
 // Error answers err as a problem+json body. Domain errors show their message
-// and fields; any other error is logged and answered with a bare 500 (or 503
-// when marked Unavailable), so internals never leak.
+// and fields; any other error is logged and answered with a bare 500, or
+// 503 when it is an EUnavailable error's failure (dsr.Unavailable), so
+// internals never leak. A domain error behind an EUnavailable one is
+// answered as itself.
 func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
 	p := Problem{}
-	var de *dsr.Error
-	var un *Unavailable
+	de := answerable(err)
 	var mt *mediaTypeError
 	switch {
 	case errors.As(err, &mt):
 		p.Status = http.StatusUnsupportedMediaType
 		p.Detail = mt.Error()
-	case errors.As(err, &de) && de.Code != dsr.EInternal:
+	case de != nil && de.Code != dsr.EInternal:
 		p.Status = statusOf[de.Code]
 		p.Detail = de.Message
 		p.Errors = de.Fields
-	case errors.As(err, &un):
+	case unavailable(err):
 		log.ErrorContext(ctx, "dependency unavailable", "error", err.Error())
-		p.Status = http.StatusServiceUnavailable
+		p.Status = statusOf[dsr.EUnavailable]
 		p.Detail = "A service this request depends on is unavailable. Please try again shortly."
 	default:
 		log.ErrorContext(ctx, "internal error", "error", err.Error())
@@ -101,6 +96,37 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 		r.Headers["Retry-After"] = strconv.Itoa(RetryAfterSeconds(de.RetryAfter))
 	}
 	return r
+}
+
+// answerable is the first domain error in err's tree that says what is
+// wrong: not an EUnavailable one, which only marks its failure as passing
+// and is looked through.
+func answerable(err error) *dsr.Error {
+	return firstDomainError(err, func(de *dsr.Error) bool { return de.Code != dsr.EUnavailable })
+}
+
+// unavailable reports whether err's tree holds an EUnavailable error.
+func unavailable(err error) bool {
+	return firstDomainError(err, func(de *dsr.Error) bool { return de.Code == dsr.EUnavailable }) != nil
+}
+
+// firstDomainError is the first domain error in err's tree, depth first
+// as errors.As looks, that match accepts.
+func firstDomainError(err error, match func(*dsr.Error) bool) *dsr.Error {
+	if de, ok := err.(*dsr.Error); ok && match(de) {
+		return de
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return firstDomainError(u.Unwrap(), match)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if de := firstDomainError(e, match); de != nil {
+				return de
+			}
+		}
+	}
+	return nil
 }
 
 // RetryAfterSeconds is d in whole seconds for a Retry-After header: rounded

@@ -13,7 +13,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/privacyops/dsr/internal/dsr"
-	"github.com/privacyops/dsr/internal/httpapi"
 )
 
 // Store keeps requests. Transitions are conditional on the current status;
@@ -132,7 +131,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	}
 	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, code)); err != nil {
 		s.endUnsent(ctx, r, now)
-		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
+		return nil, dsr.Unavailable(fmt.Errorf("send verification code: %w", err))
 	}
 	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}); err != nil {
 		return nil, err
@@ -274,7 +273,7 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 	// never be answered.
 	if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: r.ID}); err != nil {
 		s.giveBack(ctx, r, now, false) // still awaiting: the person tries again
-		return dsr.View{}, &httpapi.Unavailable{Err: fmt.Errorf("verify: queue request: %w", err)}
+		return dsr.View{}, dsr.Unavailable(fmt.Errorf("verify: queue request: %w", err))
 	}
 	ch := dsr.Changes{VerifiedAt: now}
 	if s.Deadline.Start == dsr.ClockAtVerification {
@@ -347,7 +346,7 @@ func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 		return nil
 	}
 	if err := s.Audit.Append(ctx, step); err != nil {
-		return &httpapi.Unavailable{Err: err}
+		return dsr.Unavailable(err)
 	}
 	return nil
 }
@@ -436,7 +435,7 @@ func (s *Service) sign(ctx context.Context, id string, doc dsr.Document, what, f
 	}
 	ok, err := s.Links.Exists(ctx, id, doc)
 	if err != nil {
-		return nil, &httpapi.Unavailable{Err: fmt.Errorf("%s link: %w", what, err)}
+		return nil, dsr.Unavailable(fmt.Errorf("%s link: %w", what, err))
 	}
 	if !ok {
 		return nil, dsr.Errorf(dsr.EGone, "the %s has been deleted after its retention period", what)

@@ -32,7 +32,7 @@ func (s *Service) quota(ctx context.Context, email string, now time.Time, change
 	case err == nil:
 		return nil
 	case !errors.As(err, &de) || de.Code != dsr.ETooMany:
-		return &httpapi.Unavailable{Err: err}
+		return dsr.Unavailable(err)
 	}
 	s.limited(ctx, de, now)
 	if first {
@@ -91,7 +91,7 @@ func (s *Service) AdmitClient(ctx context.Context, address string) error {
 	now := s.Clock.Now()
 	wait, err := s.Limiter.TakeRate(ctx, s.Hasher.Client(address), s.Limits.Client, now)
 	if err != nil {
-		return &httpapi.Unavailable{Err: err}
+		return dsr.Unavailable(err)
 	}
 	if wait > 0 {
 		de := dsr.TooMany(dsr.LimitClient, wait, "too many requests from your network; please wait a moment and try again")
@@ -111,7 +111,7 @@ func (s *Service) linkWindow(ctx context.Context, id string) error {
 	hour := now.Truncate(time.Hour)
 	ok, err := s.Limiter.CountWindow(ctx, "links#"+id+"#"+hour.Format("2006-01-02T15"), s.Limits.LinksPerHour, hour.Add(time.Hour))
 	if err != nil {
-		return &httpapi.Unavailable{Err: err}
+		return dsr.Unavailable(err)
 	}
 	if !ok {
 		de := dsr.TooMany(dsr.LimitLinks, hour.Add(time.Hour).Sub(now),
