@@ -99,13 +99,13 @@ bench: venv deps
 	go test -run '^$$' -bench . -benchmem ./internal/...
 
 fuzz:
-	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
-	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/dsr
-	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/dsr
-	go test -run '^$$' -fuzz FuzzParseProvenanceEvent -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/jsonbody
+	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/jsonbody
+	go test -run '^$$' -fuzz FuzzParseProvenanceEvent -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 20s ./internal/dsr
-	go test -run '^$$' -fuzz FuzzParseTaskMessage -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseTaskMessage -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzOpenCursor -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzAuthorize -fuzztime 20s ./internal/dpo
 	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/jsonbody"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -42,7 +43,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
-	m, err := dsr.ParseTaskMessage(msg.Body, false)
+	m, err := jsonbody.ParseTaskMessage(msg.Body, false)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "dead message names no request; left for a person", "messageId", msg.MessageId,
 			"queue", msg.EventSourceARN)

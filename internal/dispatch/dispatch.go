@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/jsonbody"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -75,7 +76,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
-	m, err := dsr.ParseRequestMessage(msg.Body)
+	m, err := jsonbody.ParseRequestMessage(msg.Body)
 	if err != nil {
 		return sqsbatch.Poison(fmt.Errorf("message is not a request message: %w", err))
 	}

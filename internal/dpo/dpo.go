@@ -18,6 +18,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
 // Store reads and changes requests, conditionally.
@@ -196,7 +197,7 @@ func (s *Service) CheckAudit(ctx context.Context, id string) (dsr.AuditCheck, er
 // Extend answers POST /v1/dpo/requests/{id}/extend: the person is told the
 // new date and the reason first, then the deadline moves.
 func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
-	months, reason, err := dsr.ParseExtension(body)
+	months, reason, err := jsonbody.ParseExtension(body)
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
@@ -232,7 +233,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 // Reject answers POST /v1/dpo/requests/{id}/reject (Art. 12(5)), before
 // processing begins, and tells the person why and what they can do.
 func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
-	rej, err := dsr.ParseRejection(body)
+	rej, err := jsonbody.ParseRejection(body)
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
@@ -321,7 +322,7 @@ func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 // lifted, and so is the suppression the objection added), and the person is
 // told the outcome and the grounds.
 func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
-	d, err := dsr.ParseDecision(body)
+	d, err := jsonbody.ParseDecision(body)
 	if err != nil {
 		return dsr.DPOView{}, err
 	}

@@ -91,64 +91,64 @@ const (
 	RejectExcessive           = "excessive"
 )
 
-// Rejection is a validated reject body.
+// Rejection is a validated rejection: why a DPO refuses to act.
 type Rejection struct {
 	Reason string
 	Detail string
 }
 
+// RejectionInput is a rejection as the DPO gave it: nil where a field is
+// left out.
+type RejectionInput struct {
+	Reason *string
+	Detail *string
+}
+
 // MaxDetailLength bounds the DPO's free texts (reasons, details), in characters.
 const MaxDetailLength = 2000
 
-// ParseRejection decodes and validates a reject body.
-func ParseRejection(body []byte) (Rejection, error) {
-	var b struct {
-		Reason *string `json:"reason"`
-		Detail *string `json:"detail"`
-	}
-	if err := DecodeStrict(body, &b); err != nil {
-		return Rejection{}, err
-	}
+// ParseRejection validates a rejection.
+func ParseRejection(in RejectionInput) (Rejection, error) {
 	var fields []FieldError
 	var rej Rejection
 	switch {
-	case b.Reason == nil:
+	case in.Reason == nil:
 		fields = append(fields, FieldError{Field: "reason", Reason: "is required"})
-	case *b.Reason != RejectManifestlyUnfounded && *b.Reason != RejectExcessive:
+	case *in.Reason != RejectManifestlyUnfounded && *in.Reason != RejectExcessive:
 		fields = append(fields, FieldError{Field: "reason", Reason: `must be "manifestly_unfounded" or "excessive" (Art. 12(5))`})
 	default:
-		rej.Reason = *b.Reason
+		rej.Reason = *in.Reason
 	}
 	switch {
-	case b.Detail == nil || strings.TrimSpace(*b.Detail) == "":
+	case in.Detail == nil || strings.TrimSpace(*in.Detail) == "":
 		fields = append(fields, FieldError{Field: "detail", Reason: "is required: the person must be told the reasons (Art. 12(4))"})
-	case utf8.RuneCountInString(*b.Detail) > MaxDetailLength:
+	case utf8.RuneCountInString(*in.Detail) > MaxDetailLength:
 		fields = append(fields, FieldError{Field: "detail", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
 	default:
-		rej.Detail = *b.Detail
+		rej.Detail = *in.Detail
 	}
 	if len(fields) > 0 {
-		return Rejection{}, Invalid("the request body is invalid", fields...)
+		return Rejection{}, Invalid("the rejection is invalid", fields...)
 	}
 	return rej, nil
 }
 
-// ParseExtension decodes an extend body; Extend checks its values.
-func ParseExtension(body []byte) (months int, reason string, err error) {
-	var b struct {
-		Months *int    `json:"months"`
-		Reason *string `json:"reason"`
+// ExtensionInput is an extension as the DPO asked it: nil where a field is
+// left out.
+type ExtensionInput struct {
+	Months *int
+	Reason *string
+}
+
+// ParseExtension reads an extension's values; Extend checks them.
+func ParseExtension(in ExtensionInput) (months int, reason string, err error) {
+	if in.Months == nil {
+		return 0, "", Invalid("the extension is invalid", FieldError{Field: "months", Reason: "is required"})
 	}
-	if err := DecodeStrict(body, &b); err != nil {
-		return 0, "", err
+	if in.Reason != nil {
+		reason = *in.Reason
 	}
-	if b.Months == nil {
-		return 0, "", Invalid("the request body is invalid", FieldError{Field: "months", Reason: "is required"})
-	}
-	if b.Reason != nil {
-		reason = *b.Reason
-	}
-	return *b.Months, reason, nil
+	return *in.Months, reason, nil
 }
 
 // SupersededPrefix starts the failure reason of an access request failed
@@ -275,48 +275,48 @@ const (
 // Applying is the state of a decision whose effects the worker is applying.
 func Applying(outcome string) string { return outcome + applyingSuffix }
 
-// Decision is a validated objection-decision body.
+// Decision is a validated objection decision.
 type Decision struct {
 	Purpose string
 	Outcome string
 	Grounds string
 }
 
-// ParseDecision decodes and validates an objection-decision body.
-func ParseDecision(body []byte) (Decision, error) {
-	var b struct {
-		Purpose *string `json:"purpose"`
-		Outcome *string `json:"outcome"`
-		Grounds *string `json:"grounds"`
-	}
-	if err := DecodeStrict(body, &b); err != nil {
-		return Decision{}, err
-	}
+// DecisionInput is an objection decision as the DPO gave it: nil where a
+// field is left out.
+type DecisionInput struct {
+	Purpose *string
+	Outcome *string
+	Grounds *string
+}
+
+// ParseDecision validates an objection decision.
+func ParseDecision(in DecisionInput) (Decision, error) {
 	var d Decision
 	var fields []FieldError
-	if b.Purpose == nil || *b.Purpose == "" {
+	if in.Purpose == nil || *in.Purpose == "" {
 		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
 	} else {
-		d.Purpose = *b.Purpose
+		d.Purpose = *in.Purpose
 	}
 	switch {
-	case b.Outcome == nil:
+	case in.Outcome == nil:
 		fields = append(fields, FieldError{Field: "outcome", Reason: "is required"})
-	case *b.Outcome != DecisionUpheld && *b.Outcome != DecisionOverridden:
+	case *in.Outcome != DecisionUpheld && *in.Outcome != DecisionOverridden:
 		fields = append(fields, FieldError{Field: "outcome", Reason: `must be "upheld" or "overridden"`})
 	default:
-		d.Outcome = *b.Outcome
+		d.Outcome = *in.Outcome
 	}
 	switch {
-	case b.Grounds == nil || strings.TrimSpace(*b.Grounds) == "":
+	case in.Grounds == nil || strings.TrimSpace(*in.Grounds) == "":
 		fields = append(fields, FieldError{Field: "grounds", Reason: "is required: the decision must be reasoned (Art. 21(1))"})
-	case utf8.RuneCountInString(*b.Grounds) > MaxDetailLength:
+	case utf8.RuneCountInString(*in.Grounds) > MaxDetailLength:
 		fields = append(fields, FieldError{Field: "grounds", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
 	default:
-		d.Grounds = *b.Grounds
+		d.Grounds = *in.Grounds
 	}
 	if len(fields) > 0 {
-		return Decision{}, Invalid("the request body is invalid", fields...)
+		return Decision{}, Invalid("the decision is invalid", fields...)
 	}
 	return d, nil
 }

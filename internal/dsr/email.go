@@ -206,7 +206,7 @@ func EarlierForms(normalized string) []string {
 	return []string{local + "@" + strings.ToLower(u)}
 }
 
-// emailField checks a body's required "email" field: the normalized address,
+// emailField checks an input's required "email" field: the normalized address,
 // or the field errors to report.
 func emailField(v *string) (string, []FieldError) {
 	if v == nil {

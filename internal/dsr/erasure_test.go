@@ -62,7 +62,8 @@ func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dsr.ParseSubmission([]byte(`{"type":"objection","email":"a@b.co","purposes":["care","billing"]}`), reg); err == nil ||
+	typ, email, purposes := "objection", "a@b.co", []string{"care", "billing"}
+	if _, err := dsr.ParseSubmission(dsr.SubmissionInput{Type: &typ, Email: &email, Purposes: &purposes}, reg); err == nil ||
 		!strings.Contains(fmt.Sprint(err.(*dsr.Error).Fields), "purposes[1] cannot be objected to: it rests on legal obligation") {
 		t.Errorf("objection to billing: %v", err)
 	}

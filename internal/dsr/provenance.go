@@ -42,98 +42,117 @@ type ProvenanceEvent struct {
 	At        time.Time
 }
 
-// ParseProvenanceEvent decodes and validates one provenance message against
-// the registry. now bounds the event's time: not in the future (beyond
+// ProvenanceInput is a provenance event as the CRM sent it: nil where a
+// field is left out.
+type ProvenanceInput struct {
+	Email     *string
+	Purpose   *string
+	Event     *string
+	Source    *string
+	Recipient *string
+	Country   *string
+	Safeguard *string
+	At        *string
+}
+
+// ParseProvenanceEvent validates one provenance event against the
+// registry. now bounds the event's time: not in the future (beyond
 // MaxClockSkew), and not so old that its years of retention have passed (it
 // must not be kept at all). Errors are EInvalid with the fields at fault;
 // they never echo a value.
-func ParseProvenanceEvent(body []byte, reg Registry, now time.Time, years int) (ProvenanceEvent, error) {
-	var b struct {
-		Email     *string `json:"email"`
-		Purpose   *string `json:"purpose"`
-		Event     *string `json:"event"`
-		Source    *string `json:"source"`
-		Recipient *string `json:"recipient"`
-		Country   *string `json:"country"`
-		Safeguard *string `json:"safeguard"`
-		At        *string `json:"at"`
-	}
-	if err := DecodeStrict(body, &b); err != nil {
-		return ProvenanceEvent{}, err
-	}
+func ParseProvenanceEvent(in ProvenanceInput, reg Registry, now time.Time, years int) (ProvenanceEvent, error) {
 	var ev ProvenanceEvent
-	var fields []FieldError
-	bad := func(field, reason string) { fields = append(fields, FieldError{Field: field, Reason: reason}) }
-	text := func(field string, v *string, required bool) string {
-		switch {
-		case v == nil || strings.TrimSpace(*v) == "":
-			if required {
-				bad(field, "is required")
-			}
-			return ""
-		case utf8.RuneCountInString(*v) > maxProvenanceText:
-			bad(field, fmt.Sprintf("is longer than %d characters", maxProvenanceText))
-		}
-		return strings.TrimSpace(*v)
-	}
-	absent := func(field string, v *string) {
-		if v != nil && *v != "" {
-			bad(field, "applies only to the other event")
-		}
-	}
-	email, errs := emailField(b.Email)
-	ev.Email, fields = email, append(fields, errs...)
-	if b.Purpose == nil {
-		bad("purpose", "is required")
-	} else if _, ok := reg.Lookup(*b.Purpose); !ok {
-		bad("purpose", "is not a purpose of the registry")
+	var bad fieldErrors
+	email, errs := emailField(in.Email)
+	ev.Email, bad = email, append(bad, errs...)
+	if in.Purpose == nil {
+		bad.add("purpose", "is required")
+	} else if _, ok := reg.Lookup(*in.Purpose); !ok {
+		bad.add("purpose", "is not a purpose of the registry")
 	} else {
-		ev.Purpose = *b.Purpose
+		ev.Purpose = *in.Purpose
 	}
 	switch {
-	case b.Event == nil:
-		bad("event", "is required")
-	case *b.Event == EventCollected:
+	case in.Event == nil:
+		bad.add("event", "is required")
+	case *in.Event == EventCollected:
 		ev.Event = EventCollected
-		ev.Source = text("source", b.Source, true)
-		absent("recipient", b.Recipient)
-		absent("country", b.Country)
-		absent("safeguard", b.Safeguard)
-	case *b.Event == EventDisclosed:
+		ev.Source = bad.text("source", in.Source, true)
+		bad.absent("recipient", in.Recipient)
+		bad.absent("country", in.Country)
+		bad.absent("safeguard", in.Safeguard)
+	case *in.Event == EventDisclosed:
 		ev.Event = EventDisclosed
-		absent("source", b.Source)
-		ev.Recipient = text("recipient", b.Recipient, true)
-		ev.Safeguard = text("safeguard", b.Safeguard, false)
-		if b.Country == nil || *b.Country == "" {
-			bad("country", "is required")
-		} else if c := strings.ToUpper(*b.Country); !countryCode.MatchString(c) {
-			bad("country", "must be an ISO 3166-1 alpha-2 code")
-		} else {
-			ev.Country = c
-		}
+		bad.absent("source", in.Source)
+		ev.Recipient = bad.text("recipient", in.Recipient, true)
+		ev.Safeguard = bad.text("safeguard", in.Safeguard, false)
+		ev.Country = bad.country(in.Country)
 	default:
-		bad("event", fmt.Sprintf("must be %q or %q", EventCollected, EventDisclosed))
+		bad.add("event", fmt.Sprintf("must be %q or %q", EventCollected, EventDisclosed))
 	}
-	switch {
-	case b.At == nil || *b.At == "":
-		bad("at", "is required")
-	default:
-		at, err := time.Parse(time.RFC3339Nano, *b.At)
-		switch {
-		case err != nil:
-			bad("at", "must be an RFC 3339 time")
-		case at.After(now.Add(MaxClockSkew)):
-			bad("at", "is in the future")
-		case !ProvenanceExpiry(at, years).After(now):
-			bad("at", fmt.Sprintf("is more than %d years ago: the entry must not be kept", years))
-		default:
-			ev.At = at.UTC()
-		}
-	}
-	if len(fields) > 0 {
-		return ProvenanceEvent{}, Invalid("the provenance event is invalid", fields...)
+	ev.At = bad.eventTime(in.At, now, years)
+	if len(bad) > 0 {
+		return ProvenanceEvent{}, Invalid("the provenance event is invalid", bad...)
 	}
 	return ev, nil
+}
+
+// text is the trimmed name given for field, at most maxProvenanceText
+// characters.
+func (f *fieldErrors) text(field string, v *string, required bool) string {
+	switch {
+	case v == nil || strings.TrimSpace(*v) == "":
+		if required {
+			f.add(field, "is required")
+		}
+		return ""
+	case utf8.RuneCountInString(*v) > maxProvenanceText:
+		f.add(field, fmt.Sprintf("is longer than %d characters", maxProvenanceText))
+	}
+	return strings.TrimSpace(*v)
+}
+
+// absent refuses field, which applies to the other event, unless empty.
+func (f *fieldErrors) absent(field string, v *string) {
+	if v != nil && *v != "" {
+		f.add(field, "applies only to the other event")
+	}
+}
+
+// country is the recipient's country: an ISO 3166-1 alpha-2 code, in
+// upper case.
+func (f *fieldErrors) country(v *string) string {
+	if v == nil || *v == "" {
+		f.add("country", "is required")
+		return ""
+	}
+	c := strings.ToUpper(*v)
+	if !countryCode.MatchString(c) {
+		f.add("country", "must be an ISO 3166-1 alpha-2 code")
+		return ""
+	}
+	return c
+}
+
+// eventTime is the event's time, in UTC: an RFC 3339 time, not in the
+// future (beyond MaxClockSkew) and with its years not yet passed at now.
+func (f *fieldErrors) eventTime(v *string, now time.Time, years int) time.Time {
+	if v == nil || *v == "" {
+		f.add("at", "is required")
+		return time.Time{}
+	}
+	at, err := time.Parse(time.RFC3339Nano, *v)
+	switch {
+	case err != nil:
+		f.add("at", "must be an RFC 3339 time")
+	case at.After(now.Add(MaxClockSkew)):
+		f.add("at", "is in the future")
+	case !ProvenanceExpiry(at, years).After(now):
+		f.add("at", fmt.Sprintf("is more than %d years ago: the entry must not be kept", years))
+	default:
+		return at.UTC()
+	}
+	return time.Time{}
 }
 
 // ProvenanceExpiry is when an entry of an event at at must be gone.

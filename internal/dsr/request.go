@@ -184,26 +184,18 @@ type TaskMessage struct {
 	Decision string `json:"decision,omitempty"`
 }
 
-// ParseRequestMessage decodes a request-queue message, strictly (DecodeStrict).
-func ParseRequestMessage(body string) (RequestMessage, error) {
-	var m RequestMessage
-	if err := DecodeStrict([]byte(body), &m); err != nil {
-		return m, err
-	}
+// Check reports what is wrong with m: an EInvalid error, or nil.
+func (m RequestMessage) Check() error {
 	if m.RequestID == "" {
-		return m, Invalid("the message is invalid", FieldError{Field: "requestId", Reason: "is required"})
+		return Invalid("the message is invalid", FieldError{Field: "requestId", Reason: "is required"})
 	}
-	return m, nil
+	return nil
 }
 
-// ParseTaskMessage decodes a task-queue message, strictly (DecodeStrict).
-// A dead-letter queue holds request and task messages alike: with
-// needPurpose false, a request message (no purpose) is a task message too.
-func ParseTaskMessage(body string, needPurpose bool) (TaskMessage, error) {
-	var t TaskMessage
-	if err := DecodeStrict([]byte(body), &t); err != nil {
-		return t, err
-	}
+// Check reports what is wrong with t: an EInvalid error, or nil. A
+// dead-letter queue holds request and task messages alike: with needPurpose
+// false, a request message (no purpose) is a task message too.
+func (t TaskMessage) Check(needPurpose bool) error {
 	var fields []FieldError
 	if t.RequestID == "" {
 		fields = append(fields, FieldError{Field: "requestId", Reason: "is required"})
@@ -215,7 +207,7 @@ func ParseTaskMessage(body string, needPurpose bool) (TaskMessage, error) {
 		fields = append(fields, FieldError{Field: "chunk", Reason: "must not be negative"})
 	}
 	if len(fields) > 0 {
-		return t, Invalid("the message is invalid", fields...)
+		return Invalid("the message is invalid", fields...)
 	}
-	return t, nil
+	return nil
 }

@@ -7,16 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-// MaxBodyBytes is the largest request body accepted (docs/api.md: 16 KiB).
-const MaxBodyBytes = 16 << 10
-
 // MaxGroundsLength is the longest objection grounds accepted, in characters.
 const MaxGroundsLength = 2000
 
 // ScopeDirectMarketing objects to every purpose flagged direct marketing.
 const ScopeDirectMarketing = "direct_marketing"
 
-// Submission is a validated POST /v1/requests body.
+// Submission is a validated submission: what a person asks for.
 type Submission struct {
 	Type     Type
 	Email    string // normalized
@@ -25,99 +22,117 @@ type Submission struct {
 	Grounds  string
 }
 
-type submissionBody struct {
-	Type     *string   `json:"type"`
-	Email    *string   `json:"email"`
-	Scope    *string   `json:"scope"`
-	Purposes *[]string `json:"purposes"`
-	Grounds  *string   `json:"grounds"`
+// SubmissionInput is a submission as the person gave it: nil where a
+// field is left out.
+type SubmissionInput struct {
+	Type     *string
+	Email    *string
+	Scope    *string
+	Purposes *[]string
+	Grounds  *string
 }
 
-// ParseSubmission decodes and validates a submission against the registry:
-// malformed JSON, unknown fields, missing or bad values and oversized bodies
-// are EInvalid errors whose fields say what is wrong, never echoing values.
-func ParseSubmission(body []byte, reg Registry) (Submission, error) {
-	var b submissionBody
-	if err := DecodeStrict(body, &b); err != nil {
-		return Submission{}, err
-	}
+// fieldErrors collects the fields at fault of an input.
+type fieldErrors []FieldError
+
+func (f *fieldErrors) add(field, reason string) {
+	*f = append(*f, FieldError{Field: field, Reason: reason})
+}
+
+// ParseSubmission validates a submission against the registry: missing or
+// bad values are an EInvalid error ("the submission is invalid") whose
+// fields, sorted, say what is wrong, never echoing values.
+func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 	var s Submission
-	var fields []FieldError
-	bad := func(field, reason string) { fields = append(fields, FieldError{Field: field, Reason: reason}) }
-
+	var bad fieldErrors
 	switch {
-	case b.Type == nil:
-		bad("type", "is required")
-	case Type(*b.Type) == TypeAccess || Type(*b.Type) == TypeErasure || Type(*b.Type) == TypeObjection:
-		s.Type = Type(*b.Type)
+	case in.Type == nil:
+		bad.add("type", "is required")
+	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection:
+		s.Type = Type(*in.Type)
 	default:
-		bad("type", `must be one of "access", "erasure", "objection"`)
+		bad.add("type", `must be one of "access", "erasure", "objection"`)
 	}
-	email, errs := emailField(b.Email)
-	s.Email, fields = email, append(fields, errs...)
-
-	if s.Type == TypeObjection {
-		switch {
-		case b.Scope != nil && b.Purposes != nil:
-			bad("scope", `give either "scope" or "purposes", not both`)
-		case b.Scope != nil:
-			if *b.Scope != ScopeDirectMarketing {
-				bad("scope", `must be "direct_marketing"`)
-			}
-			s.Scope = *b.Scope
-		case b.Purposes != nil:
-			if len(*b.Purposes) == 0 {
-				bad("purposes", "must name at least one purpose")
-			}
-			seen := map[string]bool{}
-			for i, p := range *b.Purposes {
-				if purpose, ok := reg.Lookup(p); !ok {
-					bad(fmt.Sprintf("purposes[%d]", i), "is not a purpose of the registry: "+strings.Join(reg.Names(), ", "))
-				} else if purpose.Objection == ActionNone {
-					bad(fmt.Sprintf("purposes[%d]", i), "cannot be objected to: it rests on "+purpose.LegalBasis+
-						" (Art. 21 covers processing for legitimate interests or a public task, and direct marketing)")
-				} else if !seen[p] {
-					seen[p] = true
-					s.Purposes = append(s.Purposes, p)
-				}
-			}
-		default:
-			bad("scope", `an objection needs "scope": "direct_marketing" or "purposes"`)
-		}
-		if b.Grounds != nil {
-			if utf8.RuneCountInString(*b.Grounds) > MaxGroundsLength {
-				bad("grounds", fmt.Sprintf("is longer than %d characters", MaxGroundsLength))
-			}
-			s.Grounds = *b.Grounds
-		}
-	} else if s.Type != "" {
-		for name, set := range map[string]bool{"scope": b.Scope != nil, "purposes": b.Purposes != nil, "grounds": b.Grounds != nil} {
+	email, errs := emailField(in.Email)
+	s.Email, bad = email, append(bad, errs...)
+	switch {
+	case s.Type == TypeObjection:
+		s.Scope, s.Purposes, s.Grounds = objectionOf(in, reg, &bad)
+	case s.Type != "":
+		for name, set := range map[string]bool{"scope": in.Scope != nil, "purposes": in.Purposes != nil, "grounds": in.Grounds != nil} {
 			if set {
-				bad(name, "is only allowed for objections")
+				bad.add(name, "is only allowed for objections")
 			}
 		}
 	}
-	if len(fields) > 0 {
-		slices.SortStableFunc(fields, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return Submission{}, Invalid("the request body is invalid", fields...)
+	if len(bad) > 0 {
+		slices.SortStableFunc(bad, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+		return Submission{}, Invalid("the submission is invalid", bad...)
 	}
 	return s, nil
 }
 
-// ParseVerify decodes and validates a verification body.
-func ParseVerify(body []byte) (string, error) {
-	var b struct {
-		Code *string `json:"code"`
+// objectionOf is what an objection objects to (a scope, or purposes of the
+// registry) and its grounds, adding what is wrong with them to bad.
+func objectionOf(in SubmissionInput, reg Registry, bad *fieldErrors) (scope string, purposes []string, grounds string) {
+	switch {
+	case in.Scope != nil && in.Purposes != nil:
+		bad.add("scope", `give either "scope" or "purposes", not both`)
+	case in.Scope != nil:
+		if *in.Scope != ScopeDirectMarketing {
+			bad.add("scope", `must be "direct_marketing"`)
+		}
+		scope = *in.Scope
+	case in.Purposes != nil:
+		purposes = objectedPurposes(*in.Purposes, reg, bad)
+	default:
+		bad.add("scope", `an objection needs "scope": "direct_marketing" or "purposes"`)
 	}
-	if err := DecodeStrict(body, &b); err != nil {
-		return "", err
+	if in.Grounds != nil {
+		if utf8.RuneCountInString(*in.Grounds) > MaxGroundsLength {
+			bad.add("grounds", fmt.Sprintf("is longer than %d characters", MaxGroundsLength))
+		}
+		grounds = *in.Grounds
 	}
-	if b.Code == nil {
-		return "", Invalid("the request body is invalid", FieldError{Field: "code", Reason: "is required"})
+	return scope, purposes, grounds
+}
+
+// objectedPurposes are the purposes names objects to, once each, adding to
+// bad those that are not purposes of the registry or cannot be objected to.
+func objectedPurposes(names []string, reg Registry, bad *fieldErrors) []string {
+	if len(names) == 0 {
+		bad.add("purposes", "must name at least one purpose")
 	}
-	c := *b.Code
+	var out []string
+	seen := map[string]bool{}
+	for i, p := range names {
+		if purpose, ok := reg.Lookup(p); !ok {
+			bad.add(fmt.Sprintf("purposes[%d]", i), "is not a purpose of the registry: "+strings.Join(reg.Names(), ", "))
+		} else if purpose.Objection == ActionNone {
+			bad.add(fmt.Sprintf("purposes[%d]", i), "cannot be objected to: it rests on "+purpose.LegalBasis+
+				" (Art. 21 covers processing for legitimate interests or a public task, and direct marketing)")
+		} else if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// VerificationInput is a verification as the person gave it: nil where a
+// field is left out.
+type VerificationInput struct {
+	Code *string
+}
+
+// ParseVerify validates a verification: its code, as given.
+func ParseVerify(in VerificationInput) (string, error) {
+	if in.Code == nil {
+		return "", Invalid("the verification is invalid", FieldError{Field: "code", Reason: "is required"})
+	}
+	c := *in.Code
 	if len(c) != CodeDigits || strings.Trim(c, "0123456789") != "" {
-		return "", Invalid("the request body is invalid", FieldError{Field: "code", Reason: "must be 6 digits"})
+		return "", Invalid("the verification is invalid", FieldError{Field: "code", Reason: "must be 6 digits"})
 	}
 	return c, nil
 }

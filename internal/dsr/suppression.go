@@ -48,36 +48,37 @@ func SuppressionsFor(r *Request, plan []string, since time.Time) []Suppression {
 	}
 }
 
-// SuppressionCheck is a validated POST /v1/suppressions/check body.
+// SuppressionCheck is a validated suppression check: may the person be
+// (re)added to the purpose?
 type SuppressionCheck struct {
 	Email   string // normalized
 	Purpose string
 }
 
-// ParseSuppressionCheck decodes and validates a check against the registry.
-func ParseSuppressionCheck(body []byte, reg Registry) (SuppressionCheck, error) {
-	var b struct {
-		Email   *string `json:"email"`
-		Purpose *string `json:"purpose"`
-	}
-	if err := DecodeStrict(body, &b); err != nil {
-		return SuppressionCheck{}, err
-	}
+// SuppressionCheckInput is a check as the CRM asked it: nil where a field
+// is left out.
+type SuppressionCheckInput struct {
+	Email   *string
+	Purpose *string
+}
+
+// ParseSuppressionCheck validates a check against the registry.
+func ParseSuppressionCheck(in SuppressionCheckInput, reg Registry) (SuppressionCheck, error) {
 	var c SuppressionCheck
 	var fields []FieldError
-	email, errs := emailField(b.Email)
+	email, errs := emailField(in.Email)
 	c.Email, fields = email, append(fields, errs...)
 	switch {
-	case b.Purpose == nil:
+	case in.Purpose == nil:
 		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
 	default:
-		if _, ok := reg.Lookup(*b.Purpose); !ok {
+		if _, ok := reg.Lookup(*in.Purpose); !ok {
 			fields = append(fields, FieldError{Field: "purpose", Reason: "is not a purpose of the registry"})
 		}
-		c.Purpose = *b.Purpose
+		c.Purpose = *in.Purpose
 	}
 	if len(fields) > 0 {
-		return SuppressionCheck{}, Invalid("the request body is invalid", fields...)
+		return SuppressionCheck{}, Invalid("the suppression check is invalid", fields...)
 	}
 	return c, nil
 }

@@ -5,28 +5,7 @@ import (
 	"time"
 
 	"github.com/privacyops/dsr/internal/dsr"
-	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
-
-func FuzzParseSuppressionCheck(f *testing.F) {
-	reg, err := dsr.ParseRegistry([]byte(dsrtest.RegistryYAML))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, s := range []string{`{"email":"a@b.co","purpose":"marketing"}`, `{"email":"a@b.co"}`, `{}`, `[`, `{"email":1}`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := dsr.ParseSuppressionCheck(body, reg)
-		if err == nil {
-			if _, ok := reg.Lookup(c.Purpose); !ok || c.Email == "" {
-				t.Errorf("accepted %q as %+v", body, c)
-			}
-		} else if dsr.ErrorCodeOf(err) != dsr.EInvalid {
-			t.Errorf("error %v is not invalid input", err)
-		}
-	})
-}
 
 func TestSuppressed(t *testing.T) {
 	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -13,6 +13,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
 // Store keeps requests. Transitions are conditional on the current status;
@@ -97,7 +98,7 @@ type Link struct {
 // Submit validates body, stores a new request awaiting verification and
 // e-mails its code.
 func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
-	sub, err := dsr.ParseSubmission(body, s.Registry)
+	sub, err := jsonbody.ParseSubmission(body, s.Registry)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +193,7 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 	if err != nil {
 		return dsr.View{}, err
 	}
-	code, err := dsr.ParseVerify(body)
+	code, err := jsonbody.ParseVerify(body)
 	if err != nil {
 		return dsr.View{}, err
 	}

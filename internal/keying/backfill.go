@@ -14,6 +14,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/emf"
+	"github.com/privacyops/dsr/internal/jsonbody"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -300,7 +301,7 @@ func (b *Backfill) discarded(body []byte) (Request, *Discarded, error) {
 
 func (b *Backfill) handle(ctx context.Context, body []byte) ([]Summary, error) {
 	var req Request
-	if err := dsr.DecodeStrict(body, &req); err != nil {
+	if err := jsonbody.Message.Decode(body, &req); err != nil {
 		return nil, fmt.Errorf("backfill: %w", err)
 	}
 	if req.Purpose == "" {

@@ -7,6 +7,7 @@ import (
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
 // BenchmarkProvenanceEvent measures what the provenance function does with
@@ -19,7 +20,7 @@ func BenchmarkProvenanceEvent(b *testing.B) {
 	body := []byte(`{"email":"Ada@Example.com","purpose":"marketing","event":"disclosed","recipient":"Example Print GmbH","country":"DE","safeguard":"","at":"2026-04-01T08:30:00Z"}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		ev, err := dsr.ParseProvenanceEvent(body, reg, now, dsr.DefaultProvenanceYears)
+		ev, err := jsonbody.ParseProvenanceEvent(body, reg, now, dsr.DefaultProvenanceYears)
 		if err != nil {
 			b.Fatal(err)
 		}

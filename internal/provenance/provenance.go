@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/jsonbody"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -61,7 +62,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	now := h.Clock.Now()
-	ev, err := dsr.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, h.Years)
+	ev, err := jsonbody.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, h.Years)
 	if err != nil {
 		return sqsbatch.Poison(errors.New(Reason(err)))
 	}
@@ -96,8 +97,7 @@ func Reason(err error) string {
 		return "invalid: " + err.Error()
 	}
 	var b strings.Builder
-	// The decoder speaks of HTTP bodies; here it is a queue message.
-	b.WriteString(strings.Replace(de.Message, "the request body", "the message", 1))
+	b.WriteString(de.Message)
 	for i, f := range de.Fields {
 		if i == 0 {
 			b.WriteString(": ")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/httpapi"
+	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
 // RouteCheck is the check's route, as API Gateway names it.
@@ -32,7 +33,7 @@ type Handler struct {
 
 // Check answers whether the person in body may be (re)added to its purpose.
 func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus, error) {
-	c, err := dsr.ParseSuppressionCheck(body, h.Registry)
+	c, err := jsonbody.ParseSuppressionCheck(body, h.Registry)
 	if err != nil {
 		return dsr.SuppressionStatus{}, err
 	}

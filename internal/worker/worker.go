@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
 // Store reads requests and records progress, conditionally.
@@ -113,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func parseTask(msg events.SQSMessage) (dsr.TaskMessage, error) {
-	t, err := dsr.ParseTaskMessage(msg.Body, true)
+	t, err := jsonbody.ParseTaskMessage(msg.Body, true)
 	if err != nil {
 		return t, fmt.Errorf("message is not a task message: %w", err)
 	}

@@ -1,0 +1,159 @@
+package jsonbody
+
+import (
+	"errors"
+	"time"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// The bodies of the API's routes and the messages of the queues, as JSON
+// names their members, and their Parse functions: decode, then the
+// domain's check. The structs convert to the domain's inputs (the same
+// fields, without tags).
+
+// bodyInvalid is the API's answer to a body whose values the domain
+// refused (its EInvalid error: "the submission is invalid"): the API
+// words every such refusal "the request body is invalid", with the
+// domain's fields (docs/openapi.yaml).
+func bodyInvalid(err error) error {
+	var de *dsr.Error
+	if errors.As(err, &de) && de.Code == dsr.EInvalid {
+		return dsr.Invalid(string(Body)+" is invalid", de.Fields...)
+	}
+	return err
+}
+
+type submissionBody struct {
+	Type     *string   `json:"type"`
+	Email    *string   `json:"email"`
+	Scope    *string   `json:"scope"`
+	Purposes *[]string `json:"purposes"`
+	Grounds  *string   `json:"grounds"`
+}
+
+// ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).
+func ParseSubmission(body []byte, reg dsr.Registry) (dsr.Submission, error) {
+	var b submissionBody
+	if err := Body.Decode(body, &b); err != nil {
+		return dsr.Submission{}, err
+	}
+	s, err := dsr.ParseSubmission(dsr.SubmissionInput(b), reg)
+	return s, bodyInvalid(err)
+}
+
+type verificationBody struct {
+	Code *string `json:"code"`
+}
+
+// ParseVerify reads a POST /v1/requests/{id}/verify body: the code.
+func ParseVerify(body []byte) (string, error) {
+	var b verificationBody
+	if err := Body.Decode(body, &b); err != nil {
+		return "", err
+	}
+	code, err := dsr.ParseVerify(dsr.VerificationInput(b))
+	return code, bodyInvalid(err)
+}
+
+type suppressionCheckBody struct {
+	Email   *string `json:"email"`
+	Purpose *string `json:"purpose"`
+}
+
+// ParseSuppressionCheck reads a POST /v1/suppressions/check body.
+func ParseSuppressionCheck(body []byte, reg dsr.Registry) (dsr.SuppressionCheck, error) {
+	var b suppressionCheckBody
+	if err := Body.Decode(body, &b); err != nil {
+		return dsr.SuppressionCheck{}, err
+	}
+	c, err := dsr.ParseSuppressionCheck(dsr.SuppressionCheckInput(b), reg)
+	return c, bodyInvalid(err)
+}
+
+type rejectionBody struct {
+	Reason *string `json:"reason"`
+	Detail *string `json:"detail"`
+}
+
+// ParseRejection reads a POST /v1/dpo/requests/{id}/reject body.
+func ParseRejection(body []byte) (dsr.Rejection, error) {
+	var b rejectionBody
+	if err := Body.Decode(body, &b); err != nil {
+		return dsr.Rejection{}, err
+	}
+	rej, err := dsr.ParseRejection(dsr.RejectionInput(b))
+	return rej, bodyInvalid(err)
+}
+
+type extensionBody struct {
+	Months *int    `json:"months"`
+	Reason *string `json:"reason"`
+}
+
+// ParseExtension reads a POST /v1/dpo/requests/{id}/extend body; the
+// policy's Extend checks its values.
+func ParseExtension(body []byte) (months int, reason string, err error) {
+	var b extensionBody
+	if err := Body.Decode(body, &b); err != nil {
+		return 0, "", err
+	}
+	months, reason, err = dsr.ParseExtension(dsr.ExtensionInput(b))
+	return months, reason, bodyInvalid(err)
+}
+
+type decisionBody struct {
+	Purpose *string `json:"purpose"`
+	Outcome *string `json:"outcome"`
+	Grounds *string `json:"grounds"`
+}
+
+// ParseDecision reads a POST /v1/dpo/requests/{id}/objection-decision body.
+func ParseDecision(body []byte) (dsr.Decision, error) {
+	var b decisionBody
+	if err := Body.Decode(body, &b); err != nil {
+		return dsr.Decision{}, err
+	}
+	d, err := dsr.ParseDecision(dsr.DecisionInput(b))
+	return d, bodyInvalid(err)
+}
+
+type provenanceMessage struct {
+	Email     *string `json:"email"`
+	Purpose   *string `json:"purpose"`
+	Event     *string `json:"event"`
+	Source    *string `json:"source"`
+	Recipient *string `json:"recipient"`
+	Country   *string `json:"country"`
+	Safeguard *string `json:"safeguard"`
+	At        *string `json:"at"`
+}
+
+// ParseProvenanceEvent reads a message of the provenance queue (docs/api.md,
+// "Provenance queue"; dsr.ParseProvenanceEvent says the rest).
+func ParseProvenanceEvent(body []byte, reg dsr.Registry, now time.Time, years int) (dsr.ProvenanceEvent, error) {
+	var m provenanceMessage
+	if err := Message.Decode(body, &m); err != nil {
+		return dsr.ProvenanceEvent{}, err
+	}
+	return dsr.ParseProvenanceEvent(dsr.ProvenanceInput(m), reg, now, years)
+}
+
+// ParseRequestMessage reads a message of the request queue.
+func ParseRequestMessage(body string) (dsr.RequestMessage, error) {
+	var m dsr.RequestMessage
+	if err := Message.Decode([]byte(body), &m); err != nil {
+		return m, err
+	}
+	return m, m.Check()
+}
+
+// ParseTaskMessage reads a message of the task queue; with needPurpose
+// false, a request message is read as a task message too (dsr.TaskMessage.Check).
+func ParseTaskMessage(body string, needPurpose bool) (dsr.TaskMessage, error) {
+	var t dsr.TaskMessage
+	if err := Message.Decode([]byte(body), &t); err != nil {
+		return t, err
+	}
+	return t, t.Check(needPurpose)
+}
