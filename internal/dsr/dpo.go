@@ -222,23 +222,12 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 	switch q["overdue"] {
 	case "", "false":
 	case "true":
-		if out.DueBefore.IsZero() || now.Before(out.DueBefore) {
-			out.DueBefore = now
-		}
-		for _, s := range out.Statuses {
-			if !(&Request{Status: s}).Open() {
-				bad("overdue", "only open requests can be overdue")
-			}
-		}
+		out.overdue(now, bad)
 	default:
 		bad("overdue", `must be "true" or "false"`)
 	}
 	if l := q["limit"]; l != "" {
-		var n int
-		if _, err := fmt.Sscanf(l, "%d", &n); err != nil || fmt.Sprint(n) != l || n < 1 || n > MaxListLimit {
-			bad("limit", fmt.Sprintf("must be an integer from 1 to %d", MaxListLimit))
-		}
-		out.Limit = n
+		out.Limit = listLimit(l, bad)
 	}
 	if len(out.Statuses) == 0 {
 		out.Statuses = OpenStatuses
@@ -248,6 +237,28 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 		return ListQuery{}, Invalid("the query is invalid", fields...)
 	}
 	return out, nil
+}
+
+// overdue narrows q to the requests overdue at now: due before now, in an
+// open status.
+func (q *ListQuery) overdue(now time.Time, bad func(field, reason string)) {
+	if q.DueBefore.IsZero() || now.Before(q.DueBefore) {
+		q.DueBefore = now
+	}
+	for _, s := range q.Statuses {
+		if !(&Request{Status: s}).Open() {
+			bad("overdue", "only open requests can be overdue")
+		}
+	}
+}
+
+// listLimit is the page size l asks for: 1 to MaxListLimit.
+func listLimit(l string, bad func(field, reason string)) int {
+	var n int
+	if _, err := fmt.Sscanf(l, "%d", &n); err != nil || fmt.Sprint(n) != l || n < 1 || n > MaxListLimit {
+		bad("limit", fmt.Sprintf("must be an integer from 1 to %d", MaxListLimit))
+	}
+	return n
 }
 
 // OpenStatuses are the statuses of requests that still await an answer.

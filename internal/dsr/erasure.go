@@ -227,6 +227,18 @@ func outcome(req *Request, p Purpose, chunks []Chunk) (PurposeOutcome, error) {
 	if rb.Unrestricted > 0 {
 		return PurposeOutcome{}, fmt.Errorf("assemble certificate: purpose %s: %d items left after read-back", p.Name, rb.Unrestricted)
 	}
+	o := PurposeOutcome{
+		Purpose: p.Name, Action: action, StartedAt: chunks[0].At.UTC(), FinishedAt: rb.At.UTC(),
+		ReadBack: ReadBack{At: rb.At.UTC(), Unrestricted: rb.Unrestricted, Restricted: rb.Restricted, Fixed: rb.Fixed},
+		Verified: rb.Unrestricted == 0,
+	}
+	o.setItems(req, p, rb, distinctKeys(chunks, rb))
+	return o, nil
+}
+
+// distinctKeys counts the items the chunks and the read-back name, each
+// once however many chunks name it.
+func distinctKeys(chunks []Chunk, rb ReadBack) int {
 	keys := map[string]bool{}
 	for _, ch := range chunks {
 		for _, k := range ch.Keys {
@@ -236,16 +248,17 @@ func outcome(req *Request, p Purpose, chunks []Chunk) (PurposeOutcome, error) {
 	for _, k := range rb.FixedKeys {
 		keys[k] = true
 	}
-	o := PurposeOutcome{
-		Purpose: p.Name, Action: action, StartedAt: chunks[0].At.UTC(), FinishedAt: rb.At.UTC(),
-		ReadBack: ReadBack{At: rb.At.UTC(), Unrestricted: rb.Unrestricted, Restricted: rb.Restricted, Fixed: rb.Fixed},
-		Verified: rb.Unrestricted == 0,
-	}
+	return len(keys)
+}
+
+// setItems sets the n items o's action deleted or restricted, why, and
+// until when a restriction lasts.
+func (o *PurposeOutcome) setItems(req *Request, p Purpose, rb ReadBack, n int) {
 	switch {
-	case action == ActionDelete && req.Type == TypeErasure:
-		o.ItemsDeleted, o.Reason = len(keys), "erasure (Art. 17(1))"
-	case action == ActionDelete:
-		o.ItemsDeleted, o.Reason = len(keys), "objection (Art. 21)"
+	case o.Action == ActionDelete && req.Type == TypeErasure:
+		o.ItemsDeleted, o.Reason = n, "erasure (Art. 17(1))"
+	case o.Action == ActionDelete:
+		o.ItemsDeleted, o.Reason = n, "objection (Art. 21)"
 		if p.DirectMarketing {
 			o.Reason = "objection to direct marketing (Art. 21(2), (3))"
 		}
@@ -255,13 +268,12 @@ func outcome(req *Request, p Purpose, chunks []Chunk) (PurposeOutcome, error) {
 			first = p.RestrictedUntil(req.clockStart())
 			last = first
 		}
-		o.ItemsRestricted, o.RestrictedUntil, o.FirstDeletableAt = len(keys), &last, &first
+		o.ItemsRestricted, o.RestrictedUntil, o.FirstDeletableAt = n, &last, &first
 		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
 	default:
-		o.ItemsRestricted, o.DecisionPending = len(keys), true
+		o.ItemsRestricted, o.DecisionPending = n, true
 		o.Reason = "objection (Art. 21(1)); restricted until the controller decides on compelling grounds (Art. 18(1)(d))"
 	}
-	return o, nil
 }
 
 // PendingObjections returns the purposes of an objection whose restriction

@@ -150,7 +150,6 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, 
 func RenderHTML(rep *Report) ([]byte, error) {
 	var b bytes.Buffer
 	e := html.EscapeString
-	date := func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
 	fmt.Fprintf(&b, pageHead, e(rep.Controller.Name))
 	fmt.Fprintf(&b, `<h1>Copy of your personal data</h1>
 <p>This is the copy of the personal data that <strong>%s</strong> holds about <strong>%s</strong>,
@@ -163,9 +162,26 @@ as required by Article 15 of the General Data Protection Regulation. A machine-r
 <dt>Controller</dt><dd>%s</dd>
 <dt>Contact</dt><dd>%s</dd>
 </dl>
-`, e(rep.Controller.Name), e(rep.Subject.Email), e(rep.RequestID), date(rep.GeneratedAt), e(rep.Subject.Searched), e(rep.Controller.Name), e(rep.Controller.Contact))
+`, e(rep.Controller.Name), e(rep.Subject.Email), e(rep.RequestID), reportDate(rep.GeneratedAt), e(rep.Subject.Searched), e(rep.Controller.Name), e(rep.Controller.Contact))
 	for _, p := range rep.Purposes {
-		fmt.Fprintf(&b, `<section>
+		writePurposeHTML(&b, p)
+	}
+	b.WriteString("<h2>Your rights</h2>\n<p>You have the right to:</p>\n<ul>")
+	for _, r := range rep.Rights {
+		fmt.Fprintf(&b, "<li>%s</li>", e(r))
+	}
+	fmt.Fprintf(&b, "</ul>\n<footer>Generated for request %s. This page is self-contained: it loads nothing from elsewhere.</footer>\n</body>\n</html>\n", e(rep.RequestID))
+	return b.Bytes(), nil
+}
+
+// reportDate shows a time to a person, in UTC.
+func reportDate(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
+
+// writePurposeHTML writes the section of purpose p: what it is for, the
+// records, where the data came from and to whom it was disclosed.
+func writePurposeHTML(b *bytes.Buffer, p PurposeReport) {
+	e := html.EscapeString
+	fmt.Fprintf(b, `<section>
 <h2>Purpose: %s</h2>
 <dl>
 <dt>What for</dt><dd>%s</dd>
@@ -174,49 +190,48 @@ as required by Article 15 of the General Data Protection Regulation. A machine-r
 </dl>
 <h3>Records (%d)</h3>
 `, e(p.Purpose), e(p.Description), e(p.LegalBasis), e(p.Retention), len(p.Records))
-		if len(p.Records) == 0 {
-			b.WriteString("<p class=\"none\">We hold no records about you for this purpose.</p>\n")
-		}
-		for _, r := range p.Records {
-			fmt.Fprintf(&b, "<table><caption class=\"none\">table %s</caption>\n", e(r.Table))
-			keys := make([]string, 0, len(r.Item))
-			for k := range r.Item {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				fmt.Fprintf(&b, "<tr><th scope=\"row\">%s</th><td>%s</td></tr>\n", e(k), e(displayValue(r.Item[k])))
-			}
-			b.WriteString("</table>\n")
-		}
-		b.WriteString("<h3>Where the data came from</h3>\n")
-		if len(p.Sources) == 0 {
-			b.WriteString("<p class=\"none\">No source is recorded.</p>\n")
-		} else {
-			b.WriteString("<table><tr><th>Source</th><th>When</th></tr>\n")
-			for _, s := range p.Sources {
-				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", e(s.Source), date(s.At))
-			}
-			b.WriteString("</table>\n")
-		}
-		b.WriteString("<h3>To whom it was disclosed</h3>\n")
-		if len(p.Recipients) == 0 {
-			b.WriteString("<p class=\"none\">No disclosure is recorded.</p>\n")
-		} else {
-			b.WriteString("<table><tr><th>Recipient</th><th>Country</th><th>Safeguard</th><th>When</th></tr>\n")
-			for _, r := range p.Recipients {
-				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(r.Recipient), e(r.Country), e(r.Safeguard), date(r.At))
-			}
-			b.WriteString("</table>\n")
-		}
-		b.WriteString("</section>\n")
+	if len(p.Records) == 0 {
+		b.WriteString("<p class=\"none\">We hold no records about you for this purpose.</p>\n")
 	}
-	b.WriteString("<h2>Your rights</h2>\n<p>You have the right to:</p>\n<ul>")
-	for _, r := range rep.Rights {
-		fmt.Fprintf(&b, "<li>%s</li>", e(r))
+	for _, r := range p.Records {
+		writeRecordHTML(b, r)
 	}
-	fmt.Fprintf(&b, "</ul>\n<footer>Generated for request %s. This page is self-contained: it loads nothing from elsewhere.</footer>\n</body>\n</html>\n", e(rep.RequestID))
-	return b.Bytes(), nil
+	b.WriteString("<h3>Where the data came from</h3>\n")
+	if len(p.Sources) == 0 {
+		b.WriteString("<p class=\"none\">No source is recorded.</p>\n")
+	} else {
+		b.WriteString("<table><tr><th>Source</th><th>When</th></tr>\n")
+		for _, s := range p.Sources {
+			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td></tr>\n", e(s.Source), reportDate(s.At))
+		}
+		b.WriteString("</table>\n")
+	}
+	b.WriteString("<h3>To whom it was disclosed</h3>\n")
+	if len(p.Recipients) == 0 {
+		b.WriteString("<p class=\"none\">No disclosure is recorded.</p>\n")
+	} else {
+		b.WriteString("<table><tr><th>Recipient</th><th>Country</th><th>Safeguard</th><th>When</th></tr>\n")
+		for _, r := range p.Recipients {
+			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(r.Recipient), e(r.Country), e(r.Safeguard), reportDate(r.At))
+		}
+		b.WriteString("</table>\n")
+	}
+	b.WriteString("</section>\n")
+}
+
+// writeRecordHTML writes record r as a table of its attributes, by name.
+func writeRecordHTML(b *bytes.Buffer, r Record) {
+	e := html.EscapeString
+	fmt.Fprintf(b, "<table><caption class=\"none\">table %s</caption>\n", e(r.Table))
+	keys := make([]string, 0, len(r.Item))
+	for k := range r.Item {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "<tr><th scope=\"row\">%s</th><td>%s</td></tr>\n", e(k), e(displayValue(r.Item[k])))
+	}
+	b.WriteString("</table>\n")
 }
 
 const pageHead = `<!DOCTYPE html>

@@ -39,12 +39,9 @@ var errBadCursor = dsr.Invalid("the query is invalid", dsr.FieldError{Field: "cu
 // Scan), and the cursor of the next page ("" after the last). Requests
 // whose clock has not started have no due date and are not in the index.
 func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error) {
-	cur := listCursor{}
-	if q.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.Status < 0 || cur.Status >= len(q.Statuses) {
-			return nil, "", errBadCursor
-		}
+	cur, err := openListCursor(q)
+	if err != nil {
+		return nil, "", err
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > dsr.MaxListLimit {
@@ -55,54 +52,8 @@ func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, s
 		if calls == maxListQueries {
 			break // a partial page: the cursor goes on from here
 		}
-		// Without a filter every item read is returned: ask for what is
-		// missing. With the type filter, read whole pages and stop after the
-		// last item wanted (the cursor then names it).
-		want := int32(limit - len(out))
-		if q.Type != "" {
-			want = dsr.MaxListLimit
-		}
-		in, err := s.listQuery(q, q.Statuses[cur.Status], want)
-		if err != nil {
-			return nil, "", fmt.Errorf("list requests: %w", err)
-		}
-		if cur.Key != "" {
-			if in.ExclusiveStartKey, err = DecodeCursor(cur.Key); err != nil {
-				return nil, "", errBadCursor
-			}
-		}
-		page, err := s.Client.Query(ctx, in)
-		var apiErr smithy.APIError
-		if err != nil && in.ExclusiveStartKey != nil && errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException" {
-			return nil, "", errBadCursor // a cursor of another query, or forged
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("list requests: %w", err)
-		}
-		cur.Key = ""
-		for i, item := range page.Items {
-			r, err := unmarshalRequest(item)
-			if err != nil {
-				return nil, "", fmt.Errorf("list requests: %w", err)
-			}
-			out = append(out, r)
-			if len(out) == limit && (i < len(page.Items)-1 || len(page.LastEvaluatedKey) > 0) {
-				// Stop after this item: the next page starts after it.
-				last := map[string]types.AttributeValue{"id": item["id"], "status": item["status"], "dueAt": item["dueAt"]}
-				if cur.Key, err = EncodeCursor(last); err != nil {
-					return nil, "", fmt.Errorf("list requests: %w", err)
-				}
-				break
-			}
-		}
-		if cur.Key == "" {
-			if len(page.LastEvaluatedKey) > 0 {
-				if cur.Key, err = EncodeCursor(page.LastEvaluatedKey); err != nil {
-					return nil, "", fmt.Errorf("list requests: %w", err)
-				}
-			} else {
-				cur.Status++
-			}
+		if out, err = s.listPage(ctx, q, &cur, limit, out); err != nil {
+			return nil, "", err
 		}
 		if len(out) >= limit {
 			break
@@ -116,6 +67,81 @@ func (s *Requests) List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, s
 		return nil, "", fmt.Errorf("list requests: %w", err)
 	}
 	return out, base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// openListCursor is where the list page of q starts: its cursor's place,
+// or the first status's first page.
+func openListCursor(q dsr.ListQuery) (listCursor, error) {
+	cur := listCursor{}
+	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || json.Unmarshal(raw, &cur) != nil || cur.Status < 0 || cur.Status >= len(q.Statuses) {
+			return listCursor{}, errBadCursor
+		}
+	}
+	return cur, nil
+}
+
+// listPage makes one Query of the cursor's status from the cursor's key,
+// appends to out the requests read (stopping at limit) and moves cur past
+// them: to the last one returned, to the Query's last key, or to the next
+// status once this one is read.
+func (s *Requests) listPage(ctx context.Context, q dsr.ListQuery, cur *listCursor, limit int, out []*dsr.Request) ([]*dsr.Request, error) {
+	// Without a filter every item read is returned: ask for what is
+	// missing. With the type filter, read whole pages and stop after the
+	// last item wanted (the cursor then names it).
+	want := int32(limit - len(out))
+	if q.Type != "" {
+		want = dsr.MaxListLimit
+	}
+	in, err := s.listQuery(q, q.Statuses[cur.Status], want)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	if cur.Key != "" {
+		if in.ExclusiveStartKey, err = DecodeCursor(cur.Key); err != nil {
+			return nil, errBadCursor
+		}
+	}
+	page, err := s.Client.Query(ctx, in)
+	var apiErr smithy.APIError
+	if err != nil && in.ExclusiveStartKey != nil && errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException" {
+		return nil, errBadCursor // a cursor of another query, or forged
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	if out, cur.Key, err = appendUpTo(out, page, limit); err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	if cur.Key == "" {
+		if len(page.LastEvaluatedKey) == 0 {
+			cur.Status++
+		} else if cur.Key, err = EncodeCursor(page.LastEvaluatedKey); err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// appendUpTo appends page's requests to out until out holds limit; if it
+// stops before the page's end, it returns the cursor of the last one
+// appended, where the next list page starts.
+func appendUpTo(out []*dsr.Request, page *dynamodb.QueryOutput, limit int) ([]*dsr.Request, string, error) {
+	for i, item := range page.Items {
+		r, err := unmarshalRequest(item)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, r)
+		if len(out) == limit && (i < len(page.Items)-1 || len(page.LastEvaluatedKey) > 0) {
+			// Stop after this item: the next page starts after it.
+			last := map[string]types.AttributeValue{"id": item["id"], "status": item["status"], "dueAt": item["dueAt"]}
+			key, err := EncodeCursor(last)
+			return out, key, err
+		}
+	}
+	return out, "", nil
 }
 
 func (s *Requests) listQuery(q dsr.ListQuery, status dsr.Status, limit int32) (*dynamodb.QueryInput, error) {
