@@ -42,6 +42,13 @@ type FieldError struct {
 	Reason string `json:"reason"`
 }
 
+// fieldErrors collects the fields at fault of an input.
+type fieldErrors []FieldError
+
+func (f *fieldErrors) add(field, reason string) {
+	*f = append(*f, FieldError{Field: field, Reason: reason})
+}
+
 // Error is a domain error with a code, a message safe to show to the client
 // (no personal data), and optional field errors.
 type Error struct {

@@ -32,13 +32,6 @@ type SubmissionInput struct {
 	Grounds  *string
 }
 
-// fieldErrors collects the fields at fault of an input.
-type fieldErrors []FieldError
-
-func (f *fieldErrors) add(field, reason string) {
-	*f = append(*f, FieldError{Field: field, Reason: reason})
-}
-
 // ParseSubmission validates a submission against the registry: missing or
 // bad values are an EInvalid error ("the submission is invalid") whose
 // fields, sorted, say what is wrong, never echoing values.
