@@ -14,8 +14,8 @@ import (
 
 // AuditStore is the audit trail's contract.
 type AuditStore interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
-	AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
+	AppendOnce(ctx context.Context, s dsr.Step) error
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 	Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error
 	Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error)
@@ -44,7 +44,7 @@ func RunAudit(t *testing.T, newStore func(t *testing.T) AuditStore, o Options) {
 
 var (
 	auditAt    = time.Date(2026, 11, 29, 11, 0, 0, 123456789, time.UTC)
-	auditSteps = []string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
+	auditSteps = []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
 )
 
 func newAuditID() string { return fmt.Sprintf("01JA%022d", seq.Add(1)) }
@@ -61,10 +61,10 @@ func nineStepTrail(t *testing.T, s AuditStore, o Options) (string, []dsr.AuditEn
 		t.Fatalf("empty trail (-want +got):\n%s", diff)
 	}
 	for i, action := range auditSteps {
-		must(t, s.Append(ctx, id, dsr.ActorSubject, action, fmt.Sprint("step ", i), auditAt.Add(time.Duration(i)*time.Second)))
+		must(t, s.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: action, Detail: fmt.Sprint("step ", i), At: auditAt.Add(time.Duration(i) * time.Second)}))
 	}
 	o.concurrently(6, func(i int) {
-		if err := s.Append(ctx, id, dsr.ActorSystem+":worker", dsr.AuditPurposeDone, fmt.Sprint("purpose p", i), auditAt.Add(time.Minute)); err != nil {
+		if err := s.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: dsr.AuditPurposeDone, Detail: fmt.Sprint("purpose p", i), At: auditAt.Add(time.Minute)}); err != nil {
 			t.Error(err)
 		}
 	})
@@ -89,8 +89,9 @@ func appendsFormOneChainOldestFirst(t *testing.T, s AuditStore, o Options) {
 	t.Parallel()
 	id, got := nineStepTrail(t, s, o)
 	type step struct {
-		Action, Detail string
-		At             time.Time
+		Action dsr.AuditAction
+		Detail string
+		At     time.Time
 	}
 	var want, first []step
 	for i, action := range auditSteps {
@@ -163,7 +164,7 @@ func appendOnceWhileTheLastStep(t *testing.T, s AuditStore, o Options) {
 	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	wait := func(detail string) {
 		o.concurrently(4, func(int) {
-			if err := s.AppendOnce(ctx, id, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, at); err != nil {
+			if err := s.AppendOnce(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditWaiting, Detail: detail, At: at}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -171,13 +172,13 @@ func appendOnceWhileTheLastStep(t *testing.T, s AuditStore, o Options) {
 	wait("the backfill of billing")
 	wait("the backfill of billing")
 	wait("the backfill of billing, marketing")
-	must(t, s.Append(ctx, id, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, "purposes: billing", at))
+	must(t, s.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: "purposes: billing", At: at}))
 	wait("the backfill of billing, marketing")
 	got, err := s.Entries(ctx, id)
 	must(t, err)
 	var details []string
 	for _, e := range got {
-		details = append(details, e.Action+": "+e.Detail)
+		details = append(details, string(e.Action)+": "+e.Detail)
 	}
 	wantDiff(t, "trail", []string{"waiting: the backfill of billing", "waiting: the backfill of billing, marketing",
 		"dispatched: purposes: billing", "waiting: the backfill of billing, marketing"}, details)
