@@ -200,22 +200,20 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 	contacts := &dynamo.Contacts{Client: ddb}
 	reports := &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket}
 	return &worker.Handler{
-		Store:          requests,
-		Contacts:       contacts,
-		Reports:        reports,
-		Queue:          &sqsqueue.Queue{Client: sqsc, URL: queueURL},
-		ReportKeys:     s3reports.ReportKeys,
-		Eraser:         contacts,
-		Evidence:       reports,
-		History:        requests,
-		CertificateKey: s3reports.CertificateKey,
-		Audit:          &dynamo.Audit{Client: ddb, Table: auditTable},
-		Provenance:     &dynamo.Provenance{Client: ddb, Table: provTable},
-		Notices:        &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
-		Registry:       reg,
-		Controller:     ctrl,
-		Log:            log,
-		Reserve:        reserve,
+		Store:      requests,
+		Contacts:   contacts,
+		Reports:    reports,
+		Queue:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
+		Eraser:     contacts,
+		Evidence:   reports,
+		History:    requests,
+		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
+		Provenance: &dynamo.Provenance{Client: ddb, Table: provTable},
+		Notices:    &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
+		Registry:   reg,
+		Controller: ctrl,
+		Log:        log,
+		Reserve:    reserve,
 	}, nil
 }
 

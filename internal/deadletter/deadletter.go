@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Store moves requests on, conditionally.
@@ -25,26 +26,19 @@ type Handler struct {
 	Store Store
 	Audit Auditor // nil records nothing
 	Log   *slog.Logger
-	Now   func() time.Time
+	Clock dsr.Clock
 }
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Handle marks the request of every dead message failed. A message that
 // names no request cannot fail one: it is logged with its id for a person to
 // look at, and acknowledged.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, msg := range ev.Records {
-		if err := h.fail(ctx, msg); err != nil {
-			h.Log.ErrorContext(ctx, "dead letter not recorded", "messageId", msg.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-		}
-	}
-	return resp, nil
+	return sqsbatch.Runner{Failed: "dead letter not recorded", Log: h.Log}.Run(ctx, ev, h.fail), nil
 }
 
 func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
@@ -54,10 +48,7 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 			"queue", msg.EventSourceARN)
 		return nil
 	}
-	now := time.Now().UTC()
-	if h.Now != nil {
-		now = h.Now().UTC()
-	}
+	now := h.Clock.Now()
 	if m.Decision != "" {
 		// A DPO's decision that could not be applied goes back to pending,
 		// so that the DPO sees it and can decide again.
@@ -70,8 +61,8 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 		}
 		h.Log.WarnContext(ctx, "objection decision not applied; back to pending", "dsrId", m.RequestID, "purpose", m.Purpose, "event", "failed")
 		if h.Audit != nil {
-			return h.Audit.Append(ctx, m.RequestID, dsr.ActorSystem+":deadletter", dsr.AuditFailed,
-				fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now)
+			return h.Audit.Append(ctx, dsr.Step{RequestID: m.RequestID, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), At: now})
+
 		}
 		return nil
 	}
@@ -85,7 +76,7 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 		if err == nil {
 			h.Log.WarnContext(ctx, "request failed", "dsrId", m.RequestID, "reason", reason, "event", "failed")
 			if h.Audit != nil {
-				return h.Audit.Append(ctx, m.RequestID, dsr.ActorSystem+":deadletter", dsr.AuditFailed, reason, now)
+				return h.Audit.Append(ctx, dsr.Step{RequestID: m.RequestID, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: reason, At: now})
 			}
 			return nil
 		}

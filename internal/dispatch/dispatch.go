@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Store reads requests and moves them on, conditionally.
@@ -46,8 +47,8 @@ type Suppressions interface {
 // Auditor appends steps to a request's audit trail; AppendOnce not when
 // the trail's last step is the same (a step a retry repeats).
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
-	AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
+	AppendOnce(ctx context.Context, s dsr.Step) error
 }
 
 // Handler dispatches request-queue batches.
@@ -62,7 +63,7 @@ type Handler struct {
 	Requeue  Requeue
 	Registry dsr.Registry
 	Log      *slog.Logger
-	Now      func() time.Time
+	Clock    dsr.Clock
 
 	keyed sync.Map // purpose → when it was found keyed (time.Time)
 }
@@ -70,20 +71,13 @@ type Handler struct {
 // Handle dispatches every message of the batch; a message that fails is
 // reported alone, so SQS redelivers only it (ReportBatchItemFailures).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, msg := range ev.Records {
-		if err := h.dispatch(ctx, msg); err != nil {
-			h.Log.ErrorContext(ctx, "dispatch failed", "messageId", msg.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-		}
-	}
-	return resp, nil
+	return sqsbatch.Runner{Failed: "dispatch failed", Log: h.Log}.Run(ctx, ev, h.dispatch), nil
 }
 
 func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	m, err := dsr.ParseRequestMessage(msg.Body)
 	if err != nil {
-		return fmt.Errorf("message is not a request message: %w", err)
+		return sqsbatch.Poison(fmt.Errorf("message is not a request message: %w", err))
 	}
 	r, err := h.load(ctx, m.RequestID)
 	if err != nil {
@@ -161,7 +155,7 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 	// Move on first, then send: a task that arrives before the request is
 	// in progress would only wait. A redelivered message finds the request
 	// in progress and resends what is not done (idempotent).
-	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.now(), dsr.Changes{PlannedPurposes: plan})
+	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.Clock.Now(), dsr.Changes{PlannedPurposes: plan})
 	switch {
 	case err == nil:
 		r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
@@ -172,7 +166,7 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 		if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
 			detail += "; suppression list: " + entries[0].Reason
 		}
-		return true, h.Audit.Append(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, detail, h.now())
+		return true, h.Audit.Append(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: detail, At: h.Clock.Now()})
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return false, err
 	}
@@ -205,7 +199,7 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 	}
 	var unknown []string
 	for _, p := range plan {
-		if at, ok := h.keyed.Load(p); !ok || h.now().Sub(at.(time.Time)) > KeyedFor {
+		if at, ok := h.keyed.Load(p); !ok || h.Clock.Now().Sub(at.(time.Time)) > KeyedFor {
 			unknown = append(unknown, p)
 		}
 	}
@@ -219,7 +213,7 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 	var waiting []string
 	for _, p := range unknown {
 		if keyed[p] {
-			h.keyed.Store(p, h.now())
+			h.keyed.Store(p, h.Clock.Now())
 		} else {
 			waiting = append(waiting, p)
 		}
@@ -228,7 +222,7 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 		return false, nil
 	}
 	detail := "the subject-key backfill of " + strings.Join(waiting, ", ") + " has not completed; dispatched once it has"
-	if _, err := h.Store.SetWaiting(ctx, r.ID, detail, h.now()); err != nil {
+	if _, err := h.Store.SetWaiting(ctx, r.ID, detail, h.Clock.Now()); err != nil {
 		if dsr.ErrorCodeOf(err) == dsr.EConflict {
 			return true, nil // no longer queued (a DPO rejected it): nothing to wait for
 		}
@@ -237,7 +231,7 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 	// Each look appends the step unless it is the trail's last already: a
 	// retry after a lost append writes it, and a wait is one step.
 	if h.Audit != nil {
-		if err := h.Audit.AppendOnce(ctx, r.ID, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, h.now()); err != nil {
+		if err := h.Audit.AppendOnce(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditWaiting, Detail: detail, At: h.Clock.Now()}); err != nil {
 			return true, err
 		}
 	}
@@ -246,11 +240,4 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 	}
 	h.Log.WarnContext(ctx, "request waits for the subject-key backfill", "dsrId", r.ID, "purposes", strings.Join(waiting, ","), "event", "waiting")
 	return true, nil
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
 }

@@ -219,7 +219,7 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 			t.Fatalf("%+v %v", resp, err)
 		}
 	}
-	if got := audit.Actions("R1"); !slices.Equal(got, []string{dsr.AuditWaiting}) {
+	if got := audit.Actions("R1"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting}) {
 		t.Errorf("trail while waiting: %v, want one waiting step", got)
 	}
 	billing.CompletedAt = now
@@ -233,7 +233,7 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 	if r.Status != dsr.StatusInProgress || len(q.sent) != 1 {
 		t.Errorf("once keyed: %s, %d task batches", r.Status, len(q.sent))
 	}
-	if got := audit.Actions("R1"); !slices.Equal(got, []string{dsr.AuditWaiting, dsr.AuditDispatched}) {
+	if got := audit.Actions("R1"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting, dsr.AuditDispatched}) {
 		t.Errorf("trail: %v", got)
 	}
 	if v := r.DPOView(now, true); v.WaitingFor != "" {
@@ -255,7 +255,7 @@ func TestDispatchSeesANewPass(t *testing.T) {
 	keyedFor := dispatch.KeyedFor
 	h, store, _ := setup(t, dsr.StatusQueued)
 	clock := now
-	h.Keyed, h.Requeue, h.Now = keying, &fakeRequeue{}, func() time.Time { return clock }
+	h.Keyed, h.Requeue, h.Clock = keying, &fakeRequeue{}, func() time.Time { return clock }
 	dispatch := func(id string) dsr.Status {
 		t.Helper()
 		if resp, err := h.Handle(ctx, msg(`{"requestId":"`+id+`"}`)); err != nil || len(resp.BatchItemFailures) != 0 {

@@ -91,7 +91,7 @@ func TestAuditPages(t *testing.T) {
 	id := ids["complete"]
 	n := 2*dpo.AuditPage + 30
 	for i := range n {
-		must(t, e.audit.Append(ctx, id, dsr.ActorSubject, dsr.AuditLinkIssued, fmt.Sprint("link ", i+1), e.now.Add(time.Duration(i)*time.Second)))
+		must(t, e.audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditLinkIssued, Detail: fmt.Sprint("link ", i+1), At: e.now.Add(time.Duration(i) * time.Second)}))
 	}
 	var pages [][2]float64 // first and last seq of each page
 	query := map[string]string(nil)

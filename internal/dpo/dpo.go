@@ -51,7 +51,7 @@ type Mailer interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Trail reads a request's audit trail, a page at a time.
@@ -84,14 +84,7 @@ type Service struct {
 	Cursors      Cursors
 	Deadline     dsr.DeadlinePolicy
 	Log          *slog.Logger
-	Now          func() time.Time
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
+	Clock        dsr.Clock
 }
 
 // Page is one page of the list.
@@ -103,7 +96,7 @@ type Page struct {
 // List answers GET /v1/dpo/requests. Its cursor is sealed for the query's
 // filters: one of another query, or forged, is a 400.
 func (s *Service) List(ctx context.Context, query map[string]string) (*Page, error) {
-	now := s.now()
+	now := s.Clock.Now()
 	q, err := dsr.ParseListQuery(query, now)
 	if err != nil {
 		return nil, err
@@ -144,7 +137,7 @@ func (s *Service) Detail(ctx context.Context, id, auditCursor string) (dsr.DPOVi
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
-	v := r.DPOView(s.now(), true)
+	v := r.DPOView(s.Clock.Now(), true)
 	if s.Trail == nil {
 		return v, nil
 	}
@@ -203,7 +196,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	due, err := s.Deadline.Extend(r, months, reason, now)
 	if err != nil {
 		return dsr.DPOView{}, err
@@ -220,7 +213,7 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
 		return dsr.DPOView{}, err
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditExtended, fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditExtended, Detail: fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
@@ -242,12 +235,12 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	if !r.Status.CanMoveTo(dsr.StatusRejected) {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "a %s request cannot be rejected: only requests not yet in progress can", r.Status)
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	reason := "rejected as " + map[string]string{dsr.RejectManifestlyUnfounded: "manifestly unfounded", dsr.RejectExcessive: "excessive"}[rej.Reason] + " (Art. 12(5)): " + rej.Detail
 	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}); err != nil {
 		return dsr.DPOView{}, err
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditRejected, rej.Reason, now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRejected, Detail: rej.Reason, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
@@ -278,7 +271,7 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 	if strings.HasPrefix(r.FailureReason, dsr.SupersededPrefix) {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "this access request was superseded by the subject's erasure: retrying it would report erased data")
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	if err := s.Store.Transition(ctx, r.ID, dsr.StatusFailed, dsr.StatusQueued, now, dsr.Changes{}); err != nil {
 		return dsr.DPOView{}, err
 	}
@@ -289,7 +282,7 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 		}
 		return dsr.DPOView{}, &httpapi.Unavailable{Err: fmt.Errorf("retry: queue request: %w", err)}
 	}
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditRetried, "queued again after: "+r.FailureReason, now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRetried, Detail: "queued again after: " + r.FailureReason, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request retried", "dsrId", r.ID, "actor", actor, "event", "retried")
@@ -303,12 +296,12 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 // would have the DPO retry a change that is done (a second extension, a
 // rejection notice never sent). So a lost step is logged as an error for
 // the operators, with the step, and the call goes on.
-func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 	if s.Audit == nil {
 		return nil
 	}
-	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
-		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", id, "action", action, "actor", actor, "error", err.Error(), "event", "audit_lost")
+	if err := s.Audit.Append(ctx, step); err != nil {
+		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", step.RequestID, "action", step.Action, "actor", step.Actor, "error", err.Error(), "event", "audit_lost")
 	}
 	return nil
 }
@@ -336,7 +329,7 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	case current != dsr.DecisionPending:
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the objection to %s is already decided: %s", d.Purpose, current)
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	applying := dsr.Applying(d.Outcome)
 	if err := s.Store.SetDecision(ctx, r.ID, d.Purpose, dsr.DecisionPending, applying, now); err != nil {
 		return dsr.DPOView{}, err
@@ -346,7 +339,7 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	}
 	// The grounds go to the person, not into the trail: a DPO's free text
 	// may name people.
-	if err := s.audit(ctx, r.ID, actor, dsr.AuditObjectionDecided, d.Purpose+": "+d.Outcome, now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditObjectionDecided, Detail: d.Purpose + ": " + d.Outcome, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	if d.Outcome == dsr.DecisionOverridden {
@@ -388,7 +381,7 @@ type Metrics struct {
 // page (never a Scan); requests whose clock has not started (no due date)
 // are not in that index and not counted.
 func (s *Service) Metrics(ctx context.Context) (*Metrics, error) {
-	now := s.now()
+	now := s.Clock.Now()
 	m := &Metrics{ByStatus: map[dsr.Status]int{}, ByType: map[dsr.Type]int{}}
 	var hours []float64
 	q := dsr.ListQuery{Statuses: dsr.Statuses, Limit: dsr.MaxListLimit}

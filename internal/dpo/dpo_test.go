@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Cursors: testHasher(t), Deadline: dsr.DeadlinePolicy{Location: time.UTC},
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
 	}}
 	ctx := context.Background()
 	received := time.Date(2027, 1, 31, 10, 0, 0, 0, time.UTC)
@@ -297,7 +297,7 @@ func TestExtend(t *testing.T) {
 		t.Errorf("extension record: %v", m["extensions"])
 	}
 	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != 1 ||
-		m["audit"].([]any)[0].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[0].(map[string]any)["action"] != dsr.AuditExtended {
+		m["audit"].([]any)[0].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[0].(map[string]any)["action"] != string(dsr.AuditExtended) {
 		t.Errorf("detail's trail: %v", m["audit"])
 	}
 	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != 1.0 {
@@ -470,7 +470,7 @@ func TestObjectionDecision(t *testing.T) {
 
 type failingAudit struct{}
 
-func (failingAudit) Append(context.Context, string, string, string, string, time.Time) error {
+func (failingAudit) Append(context.Context, dsr.Step) error {
 	return errors.New("throttled")
 }
 

@@ -9,26 +9,33 @@ import (
 	"time"
 )
 
+// AuditAction names a kind of step in a request's trail.
+type AuditAction string
+
 // Audit actions: every step of a request, as the trail records it.
 const (
-	AuditReceived           = "received"            // submitted; the code is e-mailed
-	AuditVerified           = "verified"            // the right code; queued
-	AuditExpired            = "expired"             // wrong or late codes, or never verified
-	AuditWaiting            = "waiting"             // queued until a purpose table is keyed
-	AuditDispatched         = "dispatched"          // in progress, tasks sent
-	AuditPurposeDone        = "purpose_done"        // one purpose's part recorded
-	AuditCompleted          = "completed"           // report or certificate written
-	AuditLinkIssued         = "link_issued"         // a download link signed
-	AuditFailed             = "failed"              // dead-lettered, or superseded
-	AuditExtended           = "extended"            // deadline extended by a DPO
-	AuditRejected           = "rejected"            // refused by a DPO (Art. 12(5))
-	AuditRetried            = "retried"             // queued again by a DPO
-	AuditObjectionDecided   = "objection_decided"   // a DPO decided an objection
-	AuditObjectionApplied   = "objection_applied"   // the worker applied the decision
-	AuditRecipientsNotified = "recipients_notified" // Art. 19 notices queued
-	AuditIdentifiersRemoved = "identifiers_removed" // accountability retention over
-	ActorSubject            = "subject"             // the person, with the code or token
-	ActorSystem             = "system"              // a function of the pipeline
+	AuditReceived           AuditAction = "received"            // submitted; the code is e-mailed
+	AuditVerified           AuditAction = "verified"            // the right code; queued
+	AuditExpired            AuditAction = "expired"             // wrong or late codes, or never verified
+	AuditWaiting            AuditAction = "waiting"             // queued until a purpose table is keyed
+	AuditDispatched         AuditAction = "dispatched"          // in progress, tasks sent
+	AuditPurposeDone        AuditAction = "purpose_done"        // one purpose's part recorded
+	AuditCompleted          AuditAction = "completed"           // report or certificate written
+	AuditLinkIssued         AuditAction = "link_issued"         // a download link signed
+	AuditFailed             AuditAction = "failed"              // dead-lettered, or superseded
+	AuditExtended           AuditAction = "extended"            // deadline extended by a DPO
+	AuditRejected           AuditAction = "rejected"            // refused by a DPO (Art. 12(5))
+	AuditRetried            AuditAction = "retried"             // queued again by a DPO
+	AuditObjectionDecided   AuditAction = "objection_decided"   // a DPO decided an objection
+	AuditObjectionApplied   AuditAction = "objection_applied"   // the worker applied the decision
+	AuditRecipientsNotified AuditAction = "recipients_notified" // Art. 19 notices queued
+	AuditIdentifiersRemoved AuditAction = "identifiers_removed" // accountability retention over
+)
+
+// Actors of steps, and the trail's own constants.
+const (
+	ActorSubject            = "subject" // the person, with the code or token
+	ActorSystem             = "system"  // a function of the pipeline
 	auditFieldSeparator     = "\x1f"
 	auditGenesisPrevHash    = ""
 	maxAuditDetailCharacter = 500
@@ -40,37 +47,52 @@ const (
 // DPO. Each entry holds the hash of the one before, so changing, removing or
 // reordering one breaks the chain from there on.
 type AuditEntry struct {
-	RequestID string    `json:"-"`
-	Seq       int       `json:"seq"`
-	At        time.Time `json:"at"`
-	Actor     string    `json:"actor"`
-	Action    string    `json:"action"`
-	Detail    string    `json:"detail,omitempty"`
-	PrevHash  string    `json:"prevHash"`
-	Hash      string    `json:"hash"`
+	RequestID string      `json:"-"`
+	Seq       int         `json:"seq"`
+	At        time.Time   `json:"at"`
+	Actor     string      `json:"actor"`
+	Action    AuditAction `json:"action"`
+	Detail    string      `json:"detail,omitempty"`
+	PrevHash  string      `json:"prevHash"`
+	Hash      string      `json:"hash"`
 }
 
 // ComputeHash returns the SHA-256 of e's fields but its own hash.
 func (e AuditEntry) ComputeHash() string {
 	sum := sha256.Sum256([]byte(strings.Join([]string{
-		e.RequestID, strconv.Itoa(e.Seq), e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Detail, e.PrevHash,
+		e.RequestID, strconv.Itoa(e.Seq), e.At.UTC().Format(time.RFC3339Nano), e.Actor, string(e.Action), e.Detail, e.PrevHash,
 	}, auditFieldSeparator)))
 	return hex.EncodeToString(sum[:])
 }
 
-// IsLastStep reports whether last (nil: an empty trail) is the step of
-// actor, action and detail.
-func IsLastStep(last *AuditEntry, actor, action, detail string) bool {
-	return last != nil && last.Actor == actor && last.Action == action && last.Detail == detail
+// Step is one state change of a request, as a use case hands it to the
+// trail: who did what, with which detail, when. The trail gives it its
+// position and hashes.
+type Step struct {
+	RequestID string
+	Actor     string
+	Action    AuditAction
+	Detail    string
+	At        time.Time
 }
 
-// NextAuditEntry returns the entry that follows prev (nil: the first) in the
-// trail of request requestID.
-func NextAuditEntry(prev *AuditEntry, requestID, actor, action, detail string, at time.Time) AuditEntry {
+// SystemActor is the actor of a step taken by the pipeline's function fn.
+func SystemActor(fn string) string { return ActorSystem + ":" + fn }
+
+// IsLastStep reports whether last (nil: an empty trail) is step s (actor,
+// action and detail; the time may differ).
+func IsLastStep(last *AuditEntry, s Step) bool {
+	return last != nil && last.Actor == s.Actor && last.Action == s.Action && last.Detail == s.Detail
+}
+
+// NextAuditEntry returns the entry that records step s after prev (nil: the
+// first).
+func NextAuditEntry(prev *AuditEntry, s Step) AuditEntry {
+	detail := s.Detail
 	if r := []rune(detail); len(r) > maxAuditDetailCharacter {
 		detail = string(r[:maxAuditDetailCharacter])
 	}
-	e := AuditEntry{RequestID: requestID, Seq: 1, At: at.UTC(), Actor: actor, Action: action, Detail: detail, PrevHash: auditGenesisPrevHash}
+	e := AuditEntry{RequestID: s.RequestID, Seq: 1, At: s.At.UTC(), Actor: s.Actor, Action: s.Action, Detail: detail, PrevHash: auditGenesisPrevHash}
 	if prev != nil {
 		e.Seq, e.PrevHash = prev.Seq+1, prev.Hash
 	}

@@ -13,7 +13,7 @@ func trail(n int) []dsr.AuditEntry {
 	var out []dsr.AuditEntry
 	var prev *dsr.AuditEntry
 	for i := range n {
-		e := dsr.NextAuditEntry(prev, "R1", dsr.ActorSystem+":worker", dsr.AuditPurposeDone, "purpose marketing", at.Add(time.Duration(i)*time.Second))
+		e := dsr.NextAuditEntry(prev, dsr.Step{RequestID: "R1", Actor: dsr.SystemActor("worker"), Action: dsr.AuditPurposeDone, Detail: "purpose marketing", At: at.Add(time.Duration(i) * time.Second)})
 		out = append(out, e)
 		prev = &out[len(out)-1]
 	}

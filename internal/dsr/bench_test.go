@@ -18,7 +18,7 @@ func BenchmarkReportAssembly(b *testing.B) {
 	for _, records := range []int{10, 1000, 10000} {
 		b.Run(fmt.Sprintf("records=%d", 2*records), func(b *testing.B) {
 			req := &dsr.Request{ID: "R1", Email: "ada@example.com"}
-			var parts []dsr.Part
+			var parts []dsr.Chunk
 			for _, p := range reg {
 				var rs []dsr.Record
 				for i := range records {
@@ -27,7 +27,7 @@ func BenchmarkReportAssembly(b *testing.B) {
 						"name": "Ada Lovelace", "note": "Asked about delivery times.", "amountCents": 4990.0,
 					}})
 				}
-				parts = append(parts, dsr.Part{RequestID: "R1", Purpose: p.Name, Records: rs})
+				parts = append(parts, dsr.Chunk{RequestID: "R1", Purpose: p.Name, Records: rs})
 			}
 			at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 			b.ReportAllocs()
@@ -62,17 +62,17 @@ func BenchmarkCertificateAssembly(b *testing.B) {
 	for _, keys := range []int{10, 10000, 100000} {
 		b.Run(fmt.Sprintf("keys=%d", 2*keys), func(b *testing.B) {
 			req := &dsr.Request{ID: "R1", Type: dsr.TypeErasure, VerifiedAt: at, PlannedPurposes: reg.Names(), UpdatedAt: at}
-			var parts []dsr.Part
+			var parts []dsr.Chunk
 			for _, p := range reg {
-				chunk := dsr.Part{RequestID: "R1", Purpose: p.Name, At: at}
+				chunk := dsr.Chunk{RequestID: "R1", Purpose: p.Name, At: at}
 				for i := range keys {
 					chunk.Keys = append(chunk.Keys, fmt.Sprintf("eyJjb250YWN0SWQiOnsiUyI6ImMtJTA2ZCJ9fQ-%s-%07d", p.Name, i))
 					if len(chunk.Keys) == 2000 || i == keys-1 {
 						parts = append(parts, chunk)
-						chunk = dsr.Part{RequestID: "R1", Purpose: p.Name, Chunk: chunk.Chunk + 1, At: at}
+						chunk = dsr.Chunk{RequestID: "R1", Purpose: p.Name, Index: chunk.Index + 1, At: at}
 					}
 				}
-				parts = append(parts, dsr.Part{RequestID: "R1", Purpose: p.Name, Chunk: chunk.Chunk, At: at, ReadBack: &dsr.ReadBack{At: at}})
+				parts = append(parts, dsr.Chunk{RequestID: "R1", Purpose: p.Name, Index: chunk.Index, At: at, ReadBack: &dsr.ReadBack{At: at}})
 			}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -180,8 +180,8 @@ type CertificateInput struct {
 // of its planned purposes. Keys are counted once however many chunks name
 // them, so a redelivered task never counts twice; a purpose without its
 // read-back, or whose read-back found items left, is an error.
-func AssembleCertificate(req *Request, reg Registry, parts []Part, in CertificateInput) (*Certificate, error) {
-	byPurpose := map[string][]Part{}
+func AssembleCertificate(req *Request, reg Registry, parts []Chunk, in CertificateInput) (*Certificate, error) {
+	byPurpose := map[string][]Chunk{}
 	for _, p := range parts {
 		if p.RequestID != req.ID {
 			return nil, fmt.Errorf("assemble certificate: part of another request")
@@ -213,12 +213,12 @@ func AssembleCertificate(req *Request, reg Registry, parts []Part, in Certificat
 	return c, nil
 }
 
-func outcome(req *Request, p Purpose, chunks []Part) (PurposeOutcome, error) {
+func outcome(req *Request, p Purpose, chunks []Chunk) (PurposeOutcome, error) {
 	action, err := p.ActionFor(req.Type)
 	if err != nil {
 		return PurposeOutcome{}, err
 	}
-	sort.Slice(chunks, func(i, j int) bool { return chunks[i].Chunk < chunks[j].Chunk })
+	sort.Slice(chunks, func(i, j int) bool { return chunks[i].Index < chunks[j].Index })
 	if len(chunks) == 0 || chunks[len(chunks)-1].ReadBack == nil {
 		return PurposeOutcome{}, fmt.Errorf("assemble certificate: purpose %s has no read-back", p.Name)
 	}

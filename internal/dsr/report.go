@@ -83,14 +83,14 @@ type Recipient struct {
 	Purposes []string `json:"purposes,omitempty" dynamodbav:"purposes,omitempty"`
 }
 
-// Part is what one worker did for one purpose in one chunk: for access, the
+// Chunk is what one worker did for one page of a purpose: for access, the
 // records it found; for erasure and objection, the keys of the items it
 // deleted or restricted (opaque references, no personal data), the cursor
 // after them, and in the last chunk the read-back.
-type Part struct {
+type Chunk struct {
 	RequestID string    `json:"requestId"`
 	Purpose   string    `json:"purpose"`
-	Chunk     int       `json:"chunk"`
+	Index     int       `json:"chunk"` // the chunk's place in its purpose's part, from 0
 	At        time.Time `json:"at,omitzero"`
 	Records   []Record  `json:"records,omitempty"`
 	Keys      []string  `json:"keys,omitempty"`
@@ -105,8 +105,8 @@ type Part struct {
 // the subject's provenance (ProvenanceByPurpose), with every purpose of the
 // registry, in registry order, and records, sources and recipients [] where
 // there are none. Records keep the order of the parts' chunks.
-func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, prov map[string]Provenance, now time.Time) (*Report, error) {
-	byPurpose := map[string][]Part{}
+func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, prov map[string]Provenance, now time.Time) (*Report, error) {
+	byPurpose := map[string][]Chunk{}
 	for _, p := range parts {
 		if _, ok := reg.Lookup(p.Purpose); !ok {
 			return nil, fmt.Errorf("assemble report: part of unknown purpose %q", p.Purpose)
@@ -125,7 +125,7 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Part, p
 	}
 	for _, p := range reg {
 		chunks := byPurpose[p.Name]
-		sort.Slice(chunks, func(i, j int) bool { return chunks[i].Chunk < chunks[j].Chunk })
+		sort.Slice(chunks, func(i, j int) bool { return chunks[i].Index < chunks[j].Index })
 		pr := PurposeReport{
 			Purpose: p.Name, Description: p.Description, LegalBasis: p.LegalBasis, Retention: p.Retention,
 			Records: []Record{}, Sources: []Source{}, Recipients: []Recipient{},
@@ -256,4 +256,26 @@ func displayValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// Document is a finished answer to a request, as the person downloads it:
+// its value is the file's name.
+type Document string
+
+// The documents a request can have.
+const (
+	DocReportJSON  Document = "report.json"      // Art. 15 copy, machine-readable
+	DocReportHTML  Document = "report.html"      // the same, to read
+	DocCertificate Document = "certificate.json" // what an erasure or objection did
+)
+
+// ReportDocument is the report document in format ("json" or "html").
+func ReportDocument(format string) (Document, bool) {
+	switch format {
+	case "json":
+		return DocReportJSON, true
+	case "html":
+		return DocReportHTML, true
+	}
+	return "", false
 }

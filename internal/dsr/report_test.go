@@ -13,9 +13,9 @@ func TestAssembleReport(t *testing.T) {
 	reg := demoRegistry(t)
 	req := &dsr.Request{ID: "R1", Email: "ada@example.com"}
 	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	parts := []dsr.Part{
-		{RequestID: "R1", Purpose: "billing", Chunk: 1, Records: []dsr.Record{{Table: "T-billing", Item: map[string]any{"n": 2}}}},
-		{RequestID: "R1", Purpose: "billing", Chunk: 0, Records: []dsr.Record{{Table: "T-billing", Item: map[string]any{"n": 1}}}},
+	parts := []dsr.Chunk{
+		{RequestID: "R1", Purpose: "billing", Index: 1, Records: []dsr.Record{{Table: "T-billing", Item: map[string]any{"n": 2}}}},
+		{RequestID: "R1", Purpose: "billing", Index: 0, Records: []dsr.Record{{Table: "T-billing", Item: map[string]any{"n": 1}}}},
 	}
 	prov := map[string]dsr.Provenance{"billing": {
 		Sources:    []dsr.Source{{Source: "online shop checkout", At: at.AddDate(0, -2, 0)}},
@@ -37,10 +37,10 @@ func TestAssembleReport(t *testing.T) {
 	if got := rep.Purposes[1].Records; len(got) != 2 || got[0].Item["n"] != 1 || got[1].Item["n"] != 2 {
 		t.Errorf("chunks out of order: %+v", got)
 	}
-	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Part{{RequestID: "R1", Purpose: "astrology"}}, nil, at); err == nil {
+	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Chunk{{RequestID: "R1", Purpose: "astrology"}}, nil, at); err == nil {
 		t.Error("part of an unknown purpose accepted")
 	}
-	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Part{{RequestID: "R2", Purpose: "billing"}}, nil, at); err == nil {
+	if _, err := dsr.AssembleReport(req, reg, dsr.Controller{}, []dsr.Chunk{{RequestID: "R2", Purpose: "billing"}}, nil, at); err == nil {
 		t.Error("part of another request accepted")
 	}
 	page, err := dsr.RenderHTML(rep)

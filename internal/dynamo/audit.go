@@ -40,7 +40,7 @@ func fromAuditItem(it auditItem) (dsr.AuditEntry, error) {
 	if err != nil {
 		return dsr.AuditEntry{}, err
 	}
-	return dsr.AuditEntry{RequestID: it.RequestID, Seq: it.Seq, At: at, Actor: it.Actor, Action: it.Action, Detail: it.Detail, PrevHash: it.PrevHash, Hash: it.Hash}, nil
+	return dsr.AuditEntry{RequestID: it.RequestID, Seq: it.Seq, At: at, Actor: it.Actor, Action: dsr.AuditAction(it.Action), Detail: it.Detail, PrevHash: it.PrevHash, Hash: it.Hash}, nil
 }
 
 // auditAppendTries bounds the retries of an append that lost a race for its
@@ -50,30 +50,31 @@ const auditAppendTries = 8
 // Append adds a step to request id's trail: it reads the last entry
 // (strongly consistent) and writes the next one only if its position is
 // still free, so concurrent appenders each get their own place in the chain.
-func (a *Audit) Append(ctx context.Context, id, actor, action, detail string, at time.Time) error {
-	return a.append(ctx, id, actor, action, detail, at, false)
+func (a *Audit) Append(ctx context.Context, s dsr.Step) error {
+	return a.append(ctx, s, false)
 }
 
 // AppendOnce is Append, unless the trail's last step is this one (actor,
 // action and detail): a step that a retry repeats, with no other step in
 // between, is recorded once, even when two deliveries race.
-func (a *Audit) AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error {
-	return a.append(ctx, id, actor, action, detail, at, true)
+func (a *Audit) AppendOnce(ctx context.Context, s dsr.Step) error {
+	return a.append(ctx, s, true)
 }
 
-func (a *Audit) append(ctx context.Context, id, actor, action, detail string, at time.Time, once bool) error {
+func (a *Audit) append(ctx context.Context, s dsr.Step, once bool) error {
+	id, action := s.RequestID, s.Action
 	for try := 0; try < auditAppendTries; try++ {
 		last, err := a.last(ctx, id)
 		if err != nil {
 			return fmt.Errorf("audit %s: %w", action, err)
 		}
-		if once && dsr.IsLastStep(last, actor, action, detail) {
+		if once && dsr.IsLastStep(last, s) {
 			return nil
 		}
-		e := dsr.NextAuditEntry(last, id, actor, action, detail, at)
+		e := dsr.NextAuditEntry(last, s)
 		item, err := attributevalue.MarshalMap(auditItem{
 			RequestID: e.RequestID, Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor,
-			Action: e.Action, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
+			Action: string(e.Action), Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
 		})
 		if err != nil {
 			return fmt.Errorf("audit %s: %w", action, err)

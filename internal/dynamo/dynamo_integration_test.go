@@ -420,9 +420,9 @@ func TestAuditStepRecordedOnceWhenTheAnswerIsLost(t *testing.T) {
 	ctx := context.Background()
 	id := fmt.Sprintf("01JB%022d", time.Now().UnixNano()%1e15)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	steps := []string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
+	steps := []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
 	for i, action := range steps {
-		if err := a.Append(ctx, id, dsr.ActorSubject, action, "", at.Add(time.Duration(i)*time.Second)); err != nil {
+		if err := a.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: action, Detail: "", At: at.Add(time.Duration(i) * time.Second)}); err != nil {
 			t.Fatalf("append %s: %v", action, err)
 		}
 	}
@@ -430,7 +430,7 @@ func TestAuditStepRecordedOnceWhenTheAnswerIsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var actions []string
+	var actions []dsr.AuditAction
 	for _, e := range got {
 		actions = append(actions, e.Action)
 	}

@@ -348,12 +348,12 @@ func TestRIE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var part dsr.Part
+		var part dsr.Chunk
 		if err := json.Unmarshal(raw, &part); err != nil {
 			t.Fatalf("part %s: %v: %s", key, err, raw)
 		}
-		if part.RequestID != sampleRequestID || part.Purpose != "marketing" || part.Chunk != 0 {
-			t.Errorf("part header: %s %s %d", part.RequestID, part.Purpose, part.Chunk)
+		if part.RequestID != sampleRequestID || part.Purpose != "marketing" || part.Index != 0 {
+			t.Errorf("part header: %s %s %d", part.RequestID, part.Purpose, part.Index)
 		}
 		items, keys := seededItems(t, cfg, stack)
 		var want []dsr.Record

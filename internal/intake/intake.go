@@ -37,13 +37,13 @@ type Mailer interface {
 
 // Links signs short-lived download links to report objects.
 type Links interface {
-	Exists(ctx context.Context, key string) (bool, error)
-	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+	Exists(ctx context.Context, id string, doc dsr.Document) (bool, error)
+	PresignGet(ctx context.Context, id string, doc dsr.Document, ttl time.Duration) (string, error)
 }
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Limiter keeps the limits' counts (dynamo.Limits): each person's quota,
@@ -75,7 +75,7 @@ type Service struct {
 	Registry dsr.Registry
 	Deadline dsr.DeadlinePolicy
 	Log      *slog.Logger
-	Now      func() time.Time
+	Clock    dsr.Clock
 }
 
 // Submitted is the answer to a submission: the view plus the status token,
@@ -95,13 +95,6 @@ type Link struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
 // Submit validates body, stores a new request awaiting verification and
 // e-mails its code.
 func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
@@ -109,7 +102,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().Truncate(time.Millisecond)
+	now := s.Clock.Now().Truncate(time.Millisecond)
 	token, tokenHash, err := dsr.NewStatusToken()
 	if err != nil {
 		return nil, err
@@ -141,7 +134,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		s.endUnsent(ctx, r, now)
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("send verification code: %w", err)}
 	}
-	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditReceived, string(r.Type)+" request; verification code e-mailed", now); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}); err != nil {
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
@@ -162,11 +155,12 @@ func (s *Service) endUnsent(ctx context.Context, r *dsr.Request, now time.Time) 
 		s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", r.ID, "error", err.Error())
 		return
 	}
-	for _, step := range [][2]string{
-		{dsr.AuditReceived, string(r.Type) + " request; the verification code could not be e-mailed"},
-		{dsr.AuditExpired, "the verification code could not be sent"},
+	for _, step := range []dsr.Step{
+		{Action: dsr.AuditReceived, Detail: string(r.Type) + " request; the verification code could not be e-mailed"},
+		{Action: dsr.AuditExpired, Detail: "the verification code could not be sent"},
 	} {
-		if err := s.audit(ctx, r.ID, dsr.ActorSystem+":intake", step[0], step[1], now); err != nil {
+		step.RequestID, step.Actor, step.At = r.ID, dsr.SystemActor("intake"), now
+		if err := s.audit(ctx, step); err != nil {
 			s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", r.ID, "error", err.Error())
 		}
 	}
@@ -203,7 +197,7 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 	if err != nil {
 		return dsr.View{}, err
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	if v, done, err := s.verifiedOrEnded(r, code); done {
 		return v, err
 	}
@@ -295,7 +289,7 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 		}
 		// The step first: dispatch appends its own as soon as it sees the
 		// request queued.
-		aerr := s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditVerified, "code verified; queued", now)
+		aerr := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: now})
 		s.giveBack(ctx, r, now, true)
 		if aerr != nil {
 			return dsr.View{}, aerr
@@ -340,7 +334,7 @@ func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, rea
 	switch {
 	case err == nil:
 		s.release(ctx, r, now)
-		return s.audit(ctx, r.ID, dsr.ActorSubject, dsr.AuditExpired, reason, now)
+		return s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditExpired, Detail: reason, At: now})
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return fmt.Errorf("expire request: %w", err)
 	}
@@ -348,11 +342,11 @@ func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, rea
 }
 
 // audit appends a step to request id's trail.
-func (s *Service) audit(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 	if s.Audit == nil {
 		return nil
 	}
-	if err := s.Audit.Append(ctx, id, actor, action, detail, at); err != nil {
+	if err := s.Audit.Append(ctx, step); err != nil {
 		return &httpapi.Unavailable{Err: err}
 	}
 	return nil
@@ -402,7 +396,8 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if format == "" {
 		format = "json"
 	}
-	if format != "json" && format != "html" {
+	doc, ok := dsr.ReportDocument(format)
+	if !ok {
 		return nil, dsr.Invalid("invalid query", dsr.FieldError{Field: "format", Reason: `must be "json" or "html"`})
 	}
 	if r.Type != dsr.TypeAccess {
@@ -411,11 +406,7 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if r.Status != dsr.StatusCompleted || r.Result == nil {
 		return nil, dsr.Errorf(dsr.EConflict, "the report is not ready; the request is %s", r.Status)
 	}
-	key := r.Result.ReportJSONKey
-	if format == "html" {
-		key = r.Result.ReportHTMLKey
-	}
-	return s.sign(ctx, id, key, "report", format)
+	return s.sign(ctx, id, doc, "report", format)
 }
 
 // CertificateLink signs a link to the certificate of a completed erasure or
@@ -431,29 +422,29 @@ func (s *Service) CertificateLink(ctx context.Context, id, token string) (*Link,
 	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.CertificateKey == "" {
 		return nil, dsr.Errorf(dsr.EConflict, "the certificate is not ready; the request is %s", r.Status)
 	}
-	return s.sign(ctx, id, r.Result.CertificateKey, "certificate", "json")
+	return s.sign(ctx, id, dsr.DocCertificate, "certificate", "json")
 }
 
 // sign checks that the object still exists (410 once retention deleted it)
 // and signs a GET of it valid for LinkTTL.
-func (s *Service) sign(ctx context.Context, id, key, what, format string) (*Link, error) {
+func (s *Service) sign(ctx context.Context, id string, doc dsr.Document, what, format string) (*Link, error) {
 	if err := s.linkWindow(ctx, id); err != nil {
 		return nil, err
 	}
-	ok, err := s.Links.Exists(ctx, key)
+	ok, err := s.Links.Exists(ctx, id, doc)
 	if err != nil {
 		return nil, &httpapi.Unavailable{Err: fmt.Errorf("%s link: %w", what, err)}
 	}
 	if !ok {
 		return nil, dsr.Errorf(dsr.EGone, "the %s has been deleted after its retention period", what)
 	}
-	url, err := s.Links.PresignGet(ctx, key, LinkTTL)
+	url, err := s.Links.PresignGet(ctx, id, doc, LinkTTL)
 	if err != nil {
 		return nil, fmt.Errorf("%s link: %w", what, err)
 	}
-	if err := s.audit(ctx, id, dsr.ActorSubject, dsr.AuditLinkIssued, what+" ("+format+")", s.now()); err != nil {
+	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditLinkIssued, Detail: what + " (" + format + ")", At: s.Clock.Now()}); err != nil {
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, what+" link issued", "dsrId", id, "format", format, "event", "link_issued")
-	return &Link{URL: url, ExpiresAt: s.now().Add(LinkTTL).Truncate(time.Second)}, nil
+	return &Link{URL: url, ExpiresAt: s.Clock.Now().Add(LinkTTL).Truncate(time.Second)}, nil
 }

@@ -38,11 +38,14 @@ func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
 	return nil
 }
 
+// fakeLinks holds documents by "<id>/<document>".
 type fakeLinks struct{ objects map[string]bool }
 
-func (l *fakeLinks) Exists(_ context.Context, key string) (bool, error) { return l.objects[key], nil }
-func (l *fakeLinks) PresignGet(_ context.Context, key string, ttl time.Duration) (string, error) {
-	return "https://bucket.example/" + key + "?X-Amz-Expires=" + ttl.String(), nil
+func (l *fakeLinks) Exists(_ context.Context, id string, doc dsr.Document) (bool, error) {
+	return l.objects[id+"/"+string(doc)], nil
+}
+func (l *fakeLinks) PresignGet(_ context.Context, id string, doc dsr.Document, ttl time.Duration) (string, error) {
+	return "https://bucket.example/" + id + "/" + string(doc) + "?X-Amz-Expires=" + ttl.String(), nil
 }
 
 type env struct {
@@ -74,7 +77,7 @@ func newEnvWith(t *testing.T, l dsr.Limits) *env {
 	e.h = &intake.Handler{Service: &intake.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
 		Limiter: e.limits, Limits: l, Metrics: e.metrics,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return e.now },
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
 	}}
 	return e
 }
@@ -227,7 +230,7 @@ func TestSubmitMailFailureEndsRequest(t *testing.T) {
 		t.Fatalf("status %d body %s headers %v; want 503 with Retry-After, without internals", status, resp.Body, resp.Headers)
 	}
 	rs, _, _ := e.store.List(context.Background(), dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusExpired}, Limit: 10})
-	if len(rs) != 1 || !slices.Equal(e.audit.Actions(rs[0].ID), []string{dsr.AuditReceived, dsr.AuditExpired}) {
+	if len(rs) != 1 || !slices.Equal(e.audit.Actions(rs[0].ID), []dsr.AuditAction{dsr.AuditReceived, dsr.AuditExpired}) {
 		t.Errorf("the ended request and its trail: %v", rs)
 	}
 }
@@ -242,7 +245,7 @@ func TestVerify(t *testing.T) {
 	if len(e.queue.sent) != 1 || e.queue.sent[0].RequestID != id {
 		t.Fatalf("queued: %+v", e.queue.sent)
 	}
-	if got := e.audit.Actions(id); !slices.Equal(got, []string{dsr.AuditReceived, dsr.AuditVerified}) {
+	if got := e.audit.Actions(id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified}) {
 		t.Errorf("audit trail %v, want received, verified", got)
 	}
 	// Twice with the right code: harmless, no second queueing.
@@ -365,7 +368,7 @@ func TestReportLink(t *testing.T) {
 	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 410 {
 		t.Errorf("object deleted: %d, want 410", status)
 	}
-	e.links.objects[res.ReportJSONKey], e.links.objects[res.ReportHTMLKey] = true, true
+	e.links.objects[id+"/report.json"], e.links.objects[id+"/report.html"] = true, true
 	status, m, _ := e.call(t, intake.RouteReport, id, token, "", nil)
 	if status != 200 || !strings.Contains(m["url"].(string), "report.json") || !strings.Contains(m["url"].(string), "5m0s") {
 		t.Errorf("json link: %d %v", status, m)
@@ -451,8 +454,8 @@ func TestCertificateLink(t *testing.T) {
 	if status, _, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 410 {
 		t.Errorf("deleted: %d", status)
 	}
-	e.links.objects["certificates/x.json"] = true
-	if status, m, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 200 || !strings.Contains(m["url"].(string), "certificates/x.json") {
+	e.links.objects[r.ID+"/certificate.json"] = true
+	if status, m, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 200 || !strings.Contains(m["url"].(string), r.ID+"/certificate.json") {
 		t.Errorf("link: %d %v", status, m)
 	}
 	if status, _, _ := e.call(t, intake.RouteReport, r.ID, "tok", "", nil); status != 409 {

@@ -88,7 +88,7 @@ func (s *Service) AdmitClient(ctx context.Context, address string) error {
 	if s.Limiter == nil || s.Limits.Client.Burst == 0 {
 		return nil
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	wait, err := s.Limiter.TakeRate(ctx, s.Hasher.Client(address), s.Limits.Client, now)
 	if err != nil {
 		return &httpapi.Unavailable{Err: err}
@@ -107,7 +107,7 @@ func (s *Service) linkWindow(ctx context.Context, id string) error {
 	if s.Limiter == nil {
 		return nil
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	hour := now.Truncate(time.Hour)
 	ok, err := s.Limiter.CountWindow(ctx, "links#"+id+"#"+hour.Format("2006-01-02T15"), s.Limits.LinksPerHour, hour.Add(time.Hour))
 	if err != nil {

@@ -224,7 +224,7 @@ func TestLinksPerHour(t *testing.T) {
 	res := &dsr.Result{ReportJSONKey: "reports/" + id + "/report.json", ReportHTMLKey: "reports/" + id + "/report.html"}
 	_ = e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}})
 	_ = e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: res})
-	e.links.objects[res.ReportJSONKey] = true
+	e.links.objects[id+"/report.json"] = true
 	e.now = time.Date(2027, 1, 31, 9, 40, 0, 0, time.UTC)
 	for i := range dsr.DefaultLimits.LinksPerHour {
 		if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 200 {

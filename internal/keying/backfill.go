@@ -14,6 +14,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/emf"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Passes keeps the backfill's passes and segment checkpoints, and says which
@@ -53,7 +54,7 @@ type Backfill struct {
 	// in Lambda); nil writes none.
 	Metrics io.Writer
 	Log     *slog.Logger
-	Now     func() time.Time
+	Clock   dsr.Clock
 }
 
 // Summary is what one run did for one purpose.
@@ -100,7 +101,7 @@ func (b *Backfill) Run(ctx context.Context, req Request) (Summary, error) {
 		sum.Continued = true
 		return sum, nil
 	}
-	pass.CompletedAt = b.now()
+	pass.CompletedAt = b.Clock.Now()
 	if _, err := b.Passes.SavePass(ctx, pass); err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
 		return sum, err
 	}
@@ -119,7 +120,7 @@ func (b *Backfill) pass(ctx context.Context, req Request) (dsr.BackfillPass, err
 	if !req.needsNewPass(pass) {
 		return pass, nil
 	}
-	next := dsr.BackfillPass{Purpose: purpose, StartedAt: b.now().Truncate(time.Millisecond), Segments: Segments, Version: pass.Version}
+	next := dsr.BackfillPass{Purpose: purpose, StartedAt: b.Clock.Now().Truncate(time.Millisecond), Segments: Segments, Version: pass.Version}
 	saved, err := b.Passes.SavePass(ctx, next)
 	if dsr.ErrorCodeOf(err) == dsr.EConflict {
 		return b.Passes.Pass(ctx, purpose) // another run started one: go on with it
@@ -156,7 +157,7 @@ func (b *Backfill) scan(ctx context.Context, p dsr.Purpose, pass dsr.BackfillPas
 			return s, fmt.Errorf("backfill %s segment %d: %w", p.Name, i, err)
 		}
 		for _, st := range states {
-			o, err := b.Keyer.Key(ctx, p, st, b.now())
+			o, err := b.Keyer.Key(ctx, p, st, b.Clock.Now())
 			if err != nil {
 				return s, fmt.Errorf("backfill %s segment %d: %w", p.Name, i, err)
 			}
@@ -185,13 +186,6 @@ func boolInt(b bool) int {
 func (b *Backfill) nearDeadline(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
 	return ok && time.Until(d) < b.Reserve
-}
-
-func (b *Backfill) now() time.Time {
-	if b.Now != nil {
-		return b.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // Request is what the backfill function is invoked with, directly or as a
@@ -231,13 +225,7 @@ func (b *Backfill) Invoke(ctx context.Context, payload json.RawMessage) (json.Ra
 		Records []events.SQSMessage `json:"Records"`
 	}
 	if err := json.Unmarshal(payload, &probe); err == nil && len(probe.Records) > 0 {
-		var resp events.SQSEventResponse
-		for _, m := range probe.Records {
-			if err := b.message(ctx, m); err != nil {
-				b.Log.ErrorContext(ctx, "backfill continuation failed", "messageId", m.MessageId, "error", err.Error())
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-			}
-		}
+		resp := sqsbatch.Runner{Failed: "backfill continuation failed", Log: b.Log}.Run(ctx, events.SQSEvent{Records: probe.Records}, b.message)
 		return json.Marshal(resp)
 	}
 	sums, err := b.handle(ctx, payload)
@@ -265,7 +253,7 @@ func (b *Backfill) message(ctx context.Context, m events.SQSMessage) error {
 		"messageId", m.MessageId, "purpose", req.Purpose, "shard", d.Info.ShardID, "first", d.Info.StartSequenceNumber,
 		"last", d.Info.EndSequenceNumber, "records", d.Info.BatchSize, "event", "stream_batch_discarded")
 	if b.Metrics != nil {
-		if err := emf.Write(b.Metrics, b.now(), map[string]string{"Purpose": req.Purpose}, map[string]int{"StreamBatchesDiscarded": 1}); err != nil {
+		if err := emf.Write(b.Metrics, b.Clock.Now(), map[string]string{"Purpose": req.Purpose}, map[string]int{"StreamBatchesDiscarded": 1}); err != nil {
 			b.Log.ErrorContext(ctx, "discarded-batch metric not written", "error", err.Error())
 		}
 	}

@@ -108,7 +108,7 @@ type Handler struct {
 	Read     StreamReader
 	Registry dsr.Registry
 	Log      *slog.Logger
-	Now      func() time.Time
+	Clock    dsr.Clock
 }
 
 // Handle keys the record of every insert and change of the batch, in order.
@@ -142,14 +142,7 @@ func (h *Handler) record(ctx context.Context, rec events.DynamoDBEventRecord) (O
 	if err != nil || !ok {
 		return Current, err // a deletion: nothing to key
 	}
-	return h.Keyer.Key(ctx, p, st, h.now())
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
+	return h.Keyer.Key(ctx, p, st, h.Clock.Now())
 }
 
 // tableOfStream returns the table name of a stream ARN

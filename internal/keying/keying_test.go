@@ -349,7 +349,7 @@ func TestBackfillStoppedAndResumed(t *testing.T) {
 	e.contacts.put("marketing", "r-bad", str("not an address"), "")
 	passes := &stoppingPasses{Keying: e.ledger, every: 1}
 	b := &keying.Backfill{Keyer: e.keyer, Passes: passes, Continue: noContinue{}, Registry: e.reg, Log: e.keyer.Log,
-		Now: func() time.Time { return e.now }}
+		Clock: func() time.Time { return e.now }}
 	runs := 0
 	var sum keying.Summary
 	for ; runs < 1000; runs++ {
@@ -392,7 +392,7 @@ func TestBackfillStoppedAndResumed(t *testing.T) {
 
 func (e *env) backfill() *keying.Backfill {
 	return &keying.Backfill{Keyer: e.keyer, Passes: e.ledger, Continue: noContinue{}, Registry: e.reg, Log: e.keyer.Log,
-		Now: func() time.Time { return e.now }}
+		Clock: func() time.Time { return e.now }}
 }
 
 func TestBackfillInvoke(t *testing.T) {

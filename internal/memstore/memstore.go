@@ -374,18 +374,19 @@ type Audit struct {
 }
 
 // Append is the in-memory form of dynamo.Audit.Append.
-func (a *Audit) Append(_ context.Context, id, actor, action, detail string, at time.Time) error {
-	a.append(id, actor, action, detail, at, false)
+func (a *Audit) Append(_ context.Context, s dsr.Step) error {
+	a.append(s, false)
 	return nil
 }
 
 // AppendOnce is the in-memory form of dynamo.Audit.AppendOnce.
-func (a *Audit) AppendOnce(_ context.Context, id, actor, action, detail string, at time.Time) error {
-	a.append(id, actor, action, detail, at, true)
+func (a *Audit) AppendOnce(_ context.Context, s dsr.Step) error {
+	a.append(s, true)
 	return nil
 }
 
-func (a *Audit) append(id, actor, action, detail string, at time.Time, once bool) {
+func (a *Audit) append(s dsr.Step, once bool) {
+	id := s.RequestID
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.entries == nil {
@@ -395,10 +396,10 @@ func (a *Audit) append(id, actor, action, detail string, at time.Time, once bool
 	if n := len(a.entries[id]); n > 0 {
 		last = &a.entries[id][n-1]
 	}
-	if once && dsr.IsLastStep(last, actor, action, detail) {
+	if once && dsr.IsLastStep(last, s) {
 		return
 	}
-	a.entries[id] = append(a.entries[id], dsr.NextAuditEntry(last, id, actor, action, detail, at))
+	a.entries[id] = append(a.entries[id], dsr.NextAuditEntry(last, s))
 }
 
 // Entries is the in-memory form of dynamo.Audit.Entries.
@@ -430,10 +431,10 @@ func (a *Audit) Page(ctx context.Context, id string, before, limit int) ([]dsr.A
 }
 
 // Actions returns the actions of request id's trail, oldest first (for tests).
-func (a *Audit) Actions(id string) []string {
+func (a *Audit) Actions(id string) []dsr.AuditAction {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []string
+	var out []dsr.AuditAction
 	for _, e := range a.entries[id] {
 		out = append(out, e.Action)
 	}

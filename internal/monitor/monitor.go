@@ -40,7 +40,7 @@ type Mailer interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Limits reads the day's digest of the per-person limits people reached.
@@ -66,7 +66,7 @@ type Handler struct {
 	Metrics io.Writer
 	Audit   Auditor // nil records nothing
 	Log     *slog.Logger
-	Now     func() time.Time
+	Clock   dsr.Clock
 }
 
 // Run is what one run found and did.
@@ -106,7 +106,7 @@ func (r *Run) limitedPeople() int {
 func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error {
 	now := ev.Time.UTC()
 	if now.IsZero() {
-		now = h.now()
+		now = h.Clock.Now()
 	}
 	run, err := h.Run(ctx, now)
 	if err != nil {
@@ -125,13 +125,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		h.Log.ErrorContext(ctx, "digest not sent", "error", err.Error())
 	}
 	return nil
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
 }
 
 // Run expires requests unverified since before now-7d, then lists the open
@@ -163,7 +156,7 @@ func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 			case err == nil:
 				run.Expired++
 				if h.Audit != nil {
-					if err := h.Audit.Append(ctx, id, dsr.ActorSystem+":monitor", dsr.AuditExpired, "not verified within 7 days", now); err != nil {
+					if err := h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("monitor"), Action: dsr.AuditExpired, Detail: "not verified within 7 days", At: now}); err != nil {
 						return nil, err
 					}
 				}

@@ -14,11 +14,11 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
 // Store keeps provenance entries; Put reports false for an entry stored
@@ -50,36 +50,26 @@ type Handler struct {
 	// rather than left for SQS to move without one.
 	MaxReceives int
 	Log         *slog.Logger
-	Now         func() time.Time
+	Clock       dsr.Clock
 }
 
 // Handle processes every message of the batch; one that fails is reported
 // alone (ReportBatchItemFailures).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, msg := range ev.Records {
-		if err := h.process(ctx, msg); err != nil {
-			h.Log.ErrorContext(ctx, "provenance event not stored; left for redelivery", "messageId", msg.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-		}
-	}
-	return resp, nil
+	return sqsbatch.Runner{Failed: "provenance event not stored; left for redelivery", Log: h.Log, Dead: h.reject}.Run(ctx, ev, h.process), nil
 }
 
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
-	now := time.Now().UTC()
-	if h.Now != nil {
-		now = h.Now().UTC()
-	}
+	now := h.Clock.Now()
 	ev, err := dsr.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, h.Years)
 	if err != nil {
-		return h.reject(ctx, msg, Reason(err))
+		return sqsbatch.Poison(errors.New(Reason(err)))
 	}
 	e := dsr.NewProvenanceEntry(ev, h.Hasher.Subject(ev.Email), h.Years)
 	created, err := h.Store.Put(ctx, e)
 	if err != nil {
 		if n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"]); h.MaxReceives > 0 && n >= h.MaxReceives {
-			return h.reject(ctx, msg, fmt.Sprintf("could not be stored in %d attempts: %v", n, err))
+			return sqsbatch.Poison(fmt.Errorf("could not be stored in %d attempts: %v", n, err))
 		}
 		return err
 	}
@@ -88,7 +78,9 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	return nil
 }
 
-func (h *Handler) reject(ctx context.Context, msg events.SQSMessage, reason string) error {
+// reject moves a poison message to the dead-letter queue with its reason.
+func (h *Handler) reject(ctx context.Context, msg events.SQSMessage, why error) error {
+	reason := why.Error()
 	if err := h.DeadLetters.Reject(ctx, msg.Body, reason, msg.MessageId); err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func newHandler(t *testing.T, store provenance.Store, dlq *fakeDLQ, logs *bytes.
 	}
 	return &provenance.Handler{
 		Store: store, DeadLetters: dlq, Hasher: hasher, Registry: dsrtest.Registry(t), Years: 2, MaxReceives: 5,
-		Log: slog.New(slog.NewJSONHandler(logs, nil)), Now: func() time.Time { return now },
+		Log: slog.New(slog.NewJSONHandler(logs, nil)), Clock: func() time.Time { return now },
 	}
 }
 

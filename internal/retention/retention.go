@@ -49,7 +49,7 @@ type Continuer interface {
 
 // Auditor appends steps to a request's audit trail and reads it.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 }
 
@@ -76,7 +76,7 @@ type Job struct {
 	// saves its checkpoint and continues in a new invocation.
 	Reserve time.Duration
 	Log     *slog.Logger
-	Now     func() time.Time
+	Clock   dsr.Clock
 }
 
 // Summary is what one run did.
@@ -324,7 +324,7 @@ func (r *run) stripOne(id string) error {
 		return nil
 	}
 	detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
-	return r.job.Audit.Append(r.ctx, id, dsr.ActorSystem+":retention", dsr.AuditIdentifiersRemoved, detail, r.now)
+	return r.job.Audit.Append(r.ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("retention"), Action: dsr.AuditIdentifiersRemoved, Detail: detail, At: r.now})
 }
 
 // Handler is the retention function: its daily schedule and its
@@ -346,7 +346,7 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (json.Raw
 	if err := json.Unmarshal(payload, &probe); err != nil {
 		return nil, fmt.Errorf("retention: the event is not an EventBridge or SQS event: %w", err)
 	}
-	now := h.now()
+	now := h.Job.Clock.Now()
 	if len(probe.Records) == 0 && !probe.Time.IsZero() {
 		now = probe.Time
 	}
@@ -359,11 +359,4 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (json.Raw
 		return json.Marshal(events.SQSEventResponse{})
 	}
 	return json.Marshal(sum)
-}
-
-func (h *Handler) now() time.Time {
-	if h.Job.Now != nil {
-		return h.Job.Now()
-	}
-	return time.Now()
 }

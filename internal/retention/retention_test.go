@@ -288,7 +288,7 @@ func (s *staleCheckpoint) Checkpoint(ctx context.Context) (dsr.RetentionCheckpoi
 
 func TestHandlerInvoke(t *testing.T) {
 	f := newFixture()
-	f.job.Now = func() time.Time { return t0 }
+	f.job.Clock = func() time.Time { return t0 }
 	h := &retention.Handler{Job: f.job, Log: f.job.Log}
 	f.put(t, "S", "due on the scheduled day", t0.AddDate(-2, 0, 2))
 	out, err := h.Invoke(context.Background(), json.RawMessage(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","time":"2026-12-03T03:00:00Z","detail":{}}`))
@@ -314,12 +314,12 @@ type failingAudit struct {
 	n int
 }
 
-func (a *failingAudit) Append(ctx context.Context, id, actor, action, detail string, at time.Time) error {
+func (a *failingAudit) Append(ctx context.Context, s dsr.Step) error {
 	if a.n > 0 {
 		a.n--
 		return fmt.Errorf("throttled")
 	}
-	return a.Audit.Append(ctx, id, actor, action, detail, at)
+	return a.Audit.Append(ctx, s)
 }
 
 func TestStripResumesAndAuditsOnce(t *testing.T) {

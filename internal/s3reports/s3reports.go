@@ -1,5 +1,9 @@
-// Package s3reports keeps report parts and finished reports in the reports
-// bucket, and signs short-lived links to them.
+// Package s3reports keeps the worker's chunks and the finished documents
+// (reports and certificates) in the reports bucket, and signs short-lived
+// links to them. The bucket's key scheme is known here and nowhere else:
+//
+//	reports/<request id>/parts/<purpose>/<chunk, 6 digits>.json
+//	reports/<request id>/<document>   (report.json, report.html, certificate.json)
 package s3reports
 
 import (
@@ -36,42 +40,45 @@ type Store struct {
 	Bucket  string
 }
 
-// PartKey is where chunk chunk of purpose's part of request id is kept.
-func PartKey(id, purpose string, chunk int) string {
-	return fmt.Sprintf("reports/%s/parts/%s/%06d.json", id, purpose, chunk)
+// chunkKey is where chunk index of purpose's part of request id is kept.
+func chunkKey(id, purpose string, index int) string {
+	return fmt.Sprintf("reports/%s/parts/%s/%06d.json", id, purpose, index)
 }
 
-// ReportKeys are where the report of request id is kept, as JSON and HTML.
-func ReportKeys(id string) (jsonKey, htmlKey string) {
-	return "reports/" + id + "/report.json", "reports/" + id + "/report.html"
+// documentKey is where document doc of request id is kept.
+func documentKey(id string, doc dsr.Document) string { return "reports/" + id + "/" + string(doc) }
+
+// contentType is the media type of document doc.
+func contentType(doc dsr.Document) string {
+	if pathpkg.Ext(string(doc)) == ".html" {
+		return "text/html; charset=utf-8"
+	}
+	return "application/json"
 }
 
-// CertificateKey is where the certificate of erasure or objection id is kept.
-func CertificateKey(id string) string { return "reports/" + id + "/certificate.json" }
-
-// PutPartOnce writes one chunk of a part only if that chunk does not exist
+// PutChunkOnce writes one chunk of a part only if that chunk does not exist
 // yet, and otherwise returns the chunk stored: the first writer of a chunk
 // defines it, so a redelivered erasure task repeats exactly what the first
 // delivery did and counts nothing twice. It reports whether this call wrote it.
-func (s *Store) PutPartOnce(ctx context.Context, p dsr.Part) (dsr.Part, bool, error) {
+func (s *Store) PutChunkOnce(ctx context.Context, p dsr.Chunk) (dsr.Chunk, bool, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return p, false, fmt.Errorf("put part: %w", err)
+		return p, false, fmt.Errorf("put chunk: %w", err)
 	}
-	created, err := s.putOnce(ctx, PartKey(p.RequestID, p.Purpose, p.Chunk), "application/json", b, "")
+	created, err := s.putOnce(ctx, chunkKey(p.RequestID, p.Purpose, p.Index), "application/json", b, "")
 	if err != nil {
-		return p, false, fmt.Errorf("put part: %w", err)
+		return p, false, fmt.Errorf("put chunk: %w", err)
 	}
 	if created {
 		return p, true, nil
 	}
-	stored, err := s.GetPart(ctx, p.RequestID, p.Purpose, p.Chunk)
+	stored, err := s.GetChunk(ctx, p.RequestID, p.Purpose, p.Index)
 	return stored, false, err
 }
 
-// FindPart reads one chunk of a part, reporting false if it does not exist.
-func (s *Store) FindPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, bool, error) {
-	p, err := s.GetPart(ctx, id, purpose, chunk)
+// FindChunk reads one chunk of a part, reporting false if it does not exist.
+func (s *Store) FindChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, bool, error) {
+	p, err := s.GetChunk(ctx, id, purpose, chunk)
 	var nsk *types.NoSuchKey
 	var apiErr smithy.APIError
 	switch {
@@ -158,49 +165,49 @@ func (s *Store) Copies(ctx context.Context) ([]dsr.Copy, error) {
 	}}, nil
 }
 
-// PutPart writes one chunk of a part. Writing the same chunk again replaces
+// PutChunk writes one chunk of a part. Writing the same chunk again replaces
 // it with the same content, so redelivered tasks are harmless.
-func (s *Store) PutPart(ctx context.Context, p dsr.Part) error {
+func (s *Store) PutChunk(ctx context.Context, p dsr.Chunk) error {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("put part: %w", err)
+		return fmt.Errorf("put chunk: %w", err)
 	}
 	_, err = s.Client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &s.Bucket, Key: aws.String(PartKey(p.RequestID, p.Purpose, p.Chunk)),
+		Bucket: &s.Bucket, Key: aws.String(chunkKey(p.RequestID, p.Purpose, p.Index)),
 		Body: bytes.NewReader(b), ContentType: aws.String("application/json"),
 		ServerSideEncryption: types.ServerSideEncryptionAes256,
 	})
 	if err != nil {
-		return fmt.Errorf("put part: %w", err)
+		return fmt.Errorf("put chunk: %w", err)
 	}
 	return nil
 }
 
-// GetPart reads one chunk of a part.
-func (s *Store) GetPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, error) {
-	var p dsr.Part
-	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: aws.String(PartKey(id, purpose, chunk))})
+// GetChunk reads one chunk of a part.
+func (s *Store) GetChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, error) {
+	var p dsr.Chunk
+	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: aws.String(chunkKey(id, purpose, chunk))})
 	if err != nil {
-		return p, fmt.Errorf("get part %s/%d: %w", purpose, chunk, err)
+		return p, fmt.Errorf("get chunk %s/%d: %w", purpose, chunk, err)
 	}
 	defer out.Body.Close()
 	dec := json.NewDecoder(out.Body)
 	dec.UseNumber() // numbers as stored, not float64
 	if err := dec.Decode(&p); err != nil {
-		return p, fmt.Errorf("get part %s/%d: %w", purpose, chunk, err)
+		return p, fmt.Errorf("get chunk %s/%d: %w", purpose, chunk, err)
 	}
 	return p, nil
 }
 
-// PutReportOnce writes a finished report object only if none exists yet
-// (If-None-Match: *), so that a report is written exactly once however many
-// workers race to assemble it. It reports whether this call wrote it.
-func (s *Store) PutReportOnce(ctx context.Context, key, contentType string, body []byte) (bool, error) {
-	created, err := s.putOnce(ctx, key, contentType, body, `attachment; filename="`+pathpkg.Base(key)+`"`)
-	if err != nil {
-		return false, fmt.Errorf("put report: %w", err)
+// PutDocument writes document doc of request id only if it does not exist
+// yet (If-None-Match: *), so that a report or certificate is written exactly
+// once however many workers race to assemble it. It returns the object's key.
+func (s *Store) PutDocument(ctx context.Context, id string, doc dsr.Document, body []byte) (string, error) {
+	key := documentKey(id, doc)
+	if _, err := s.putOnce(ctx, key, contentType(doc), body, `attachment; filename="`+string(doc)+`"`); err != nil {
+		return "", fmt.Errorf("put %s: %w", doc, err)
 	}
-	return created, nil
+	return key, nil
 }
 
 // putOnce writes key only if it does not exist (If-None-Match: *) and reports
@@ -227,8 +234,9 @@ func (s *Store) putOnce(ctx context.Context, key, contentType string, body []byt
 	return true, nil
 }
 
-// Exists reports whether the object key exists.
-func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+// Exists reports whether document doc of request id exists.
+func (s *Store) Exists(ctx context.Context, id string, doc dsr.Document) (bool, error) {
+	key := documentKey(id, doc)
 	_, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.Bucket, Key: &key})
 	var nf *types.NotFound
 	var apiErr smithy.APIError
@@ -242,8 +250,9 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	}
 }
 
-// PresignGet signs a GET of key valid for ttl.
-func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+// PresignGet signs a GET of document doc of request id, valid for ttl.
+func (s *Store) PresignGet(ctx context.Context, id string, doc dsr.Document, ttl time.Duration) (string, error) {
+	key := documentKey(id, doc)
 	req, err := s.Presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.Bucket, Key: &key}, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", fmt.Errorf("presign: %w", err)

@@ -742,8 +742,8 @@ func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore)
 
 // AuditStore is the audit trail's contract.
 type AuditStore interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
-	AppendOnce(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
+	AppendOnce(ctx context.Context, s dsr.Step) error
 	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 	Walk(ctx context.Context, id string, each func([]dsr.AuditEntry) error) error
 	Page(ctx context.Context, id string, before, limit int) ([]dsr.AuditEntry, bool, error)
@@ -761,14 +761,14 @@ func RunAudit(t *testing.T, newStore func(t *testing.T) AuditStore, o Options) {
 	if got, err := s.Entries(ctx, id); err != nil || len(got) != 0 {
 		t.Fatalf("empty trail: %v %v", got, err)
 	}
-	steps := []string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
+	steps := []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
 	for i, action := range steps {
-		if err := s.Append(ctx, id, dsr.ActorSubject, action, fmt.Sprint("step ", i), at.Add(time.Duration(i)*time.Second)); err != nil {
+		if err := s.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: action, Detail: fmt.Sprint("step ", i), At: at.Add(time.Duration(i) * time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	o.concurrently(6, func(i int) {
-		if err := s.Append(ctx, id, dsr.ActorSystem+":worker", dsr.AuditPurposeDone, fmt.Sprint("purpose p", i), at.Add(time.Minute)); err != nil {
+		if err := s.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: dsr.AuditPurposeDone, Detail: fmt.Sprint("purpose p", i), At: at.Add(time.Minute)}); err != nil {
 			t.Error(err)
 		}
 	})
@@ -799,7 +799,7 @@ func runAppendOnce(t *testing.T, s AuditStore, o Options) {
 	id := fmt.Sprintf("01JA%022d", seq.Add(1))
 	wait := func(detail string) {
 		o.concurrently(4, func(int) {
-			if err := s.AppendOnce(ctx, id, dsr.ActorSystem+":dispatch", dsr.AuditWaiting, detail, at); err != nil {
+			if err := s.AppendOnce(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditWaiting, Detail: detail, At: at}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -807,7 +807,7 @@ func runAppendOnce(t *testing.T, s AuditStore, o Options) {
 	wait("the backfill of billing")
 	wait("the backfill of billing")
 	wait("the backfill of billing, marketing")
-	if err := s.Append(ctx, id, dsr.ActorSystem+":dispatch", dsr.AuditDispatched, "purposes: billing", at); err != nil {
+	if err := s.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: "purposes: billing", At: at}); err != nil {
 		t.Fatal(err)
 	}
 	wait("the backfill of billing, marketing")
@@ -817,7 +817,7 @@ func runAppendOnce(t *testing.T, s AuditStore, o Options) {
 	}
 	var details []string
 	for _, e := range got {
-		details = append(details, e.Action+": "+e.Detail)
+		details = append(details, string(e.Action)+": "+e.Detail)
 	}
 	want := []string{"waiting: the backfill of billing", "waiting: the backfill of billing, marketing",
 		"dispatched: purposes: billing", "waiting: the backfill of billing, marketing"}

@@ -24,8 +24,8 @@ type Eraser interface {
 // Evidence keeps what erasure and objection tasks did, chunk by chunk, and
 // removes a subject's earlier reports.
 type Evidence interface {
-	PutPartOnce(ctx context.Context, p dsr.Part) (stored dsr.Part, created bool, err error)
-	FindPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, bool, error)
+	PutChunkOnce(ctx context.Context, p dsr.Chunk) (stored dsr.Chunk, created bool, err error)
+	FindChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, bool, error)
 	DeleteRequestObjects(ctx context.Context, id string) (int, error)
 	Copies(ctx context.Context) ([]dsr.Copy, error)
 }
@@ -52,7 +52,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 	if err != nil {
 		return err
 	}
-	restriction := dsr.RestrictionFor(r, p, h.now())
+	restriction := dsr.RestrictionFor(r, p, h.Clock.Now())
 	apply := func(refs []string) error {
 		switch {
 		case len(refs) == 0:
@@ -80,7 +80,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 			}
 			recipients = prov[p.Name].Recipients
 		}
-		part, created, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: h.now(), Keys: refs, Next: next, Recipients: recipients})
+		part, created, err := h.Evidence.PutChunkOnce(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, At: h.Clock.Now(), Keys: refs, Next: next, Recipients: recipients})
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 		// An earlier delivery got this far: if it also read back, its
 		// read-back stands (reading back again could act on items it would
 		// not count).
-		if stored, ok, err := h.Evidence.FindPart(ctx, r.ID, p.Name, chunk); err != nil {
+		if stored, ok, err := h.Evidence.FindChunk(ctx, r.ID, p.Name, chunk); err != nil {
 			return err
 		} else if ok && stored.ReadBack != nil {
 			return h.purposeDone(ctx, log, r, p, action, chunk+1)
@@ -119,7 +119,7 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 	if err != nil {
 		return err
 	}
-	if _, _, err := h.Evidence.PutPartOnce(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, At: rb.At, ReadBack: &rb}); err != nil {
+	if _, _, err := h.Evidence.PutChunkOnce(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, At: rb.At, ReadBack: &rb}); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "read back", "action", action, "restricted", rb.Restricted, "fixed", rb.Fixed)
@@ -154,7 +154,7 @@ func (h *Handler) readBack(ctx context.Context, p dsr.Purpose, r *dsr.Request, a
 			}
 		}
 		if len(left) == 0 {
-			rb.At = h.now()
+			rb.At = h.Clock.Now()
 			return rb, nil
 		}
 		if round == readBackRounds {
@@ -174,7 +174,7 @@ func (h *Handler) purposeDone(ctx context.Context, log *slog.Logger, r *dsr.Requ
 	if err := h.deleteProvenance(ctx, log, r, p, action); err != nil {
 		return err
 	}
-	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunks, h.now())
+	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunks, h.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -262,8 +262,8 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return fmt.Errorf("certificate: %w", err)
 	}
-	key := h.CertificateKey(r.ID)
-	if _, err := h.Reports.PutReportOnce(ctx, key, "application/json", body); err != nil {
+	key, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocCertificate, body)
+	if err != nil {
 		return err
 	}
 	// Art. 19: one notice per recipient, before the request completes, so
@@ -273,7 +273,7 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 			return err
 		}
 	}
-	now := h.now()
+	now := h.Clock.Now()
 	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
 		CompletedAt: now, Result: &dsr.Result{CertificateKey: key, Recipients: cert.Recipients},
 		ObjectionDecisions: dsr.PendingObjections(r, h.Registry),
@@ -297,11 +297,11 @@ func (h *Handler) completeIfDone(ctx context.Context, r *dsr.Request) error {
 }
 
 // parts reads every recorded chunk of every planned purpose of r.
-func (h *Handler) parts(ctx context.Context, r *dsr.Request) ([]dsr.Part, error) {
-	var parts []dsr.Part
+func (h *Handler) parts(ctx context.Context, r *dsr.Request) ([]dsr.Chunk, error) {
+	var parts []dsr.Chunk
 	for _, purpose := range r.PlannedPurposes {
 		for c := 0; c < r.DoneParts[purpose]; c++ {
-			part, err := h.Reports.GetPart(ctx, r.ID, purpose, c)
+			part, err := h.Reports.GetChunk(ctx, r.ID, purpose, c)
 			if err != nil {
 				return nil, err
 			}
@@ -358,7 +358,7 @@ func (h *Handler) supersede(ctx context.Context, id, by string) error {
 		if e.Status != dsr.StatusQueued && e.Status != dsr.StatusInProgress {
 			return nil
 		}
-		err = h.Store.Transition(ctx, id, e.Status, dsr.StatusFailed, h.now(), dsr.Changes{
+		err = h.Store.Transition(ctx, id, e.Status, dsr.StatusFailed, h.Clock.Now(), dsr.Changes{
 			FailureReason: dsr.SupersededPrefix + " the subject's data was erased by request " + by + " while this access request was under way",
 		})
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {
@@ -426,14 +426,14 @@ func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Re
 		}
 		// Art. 19: the recipients told of the restriction are told of the
 		// erasure (a redelivery sends the same notices again, same ids).
-		if notices := dsr.UpheldNotices(r, p.Name, h.now()); len(notices) > 0 {
+		if notices := dsr.UpheldNotices(r, p.Name, h.Clock.Now()); len(notices) > 0 {
 			if err := h.Notices.SendNotices(ctx, notices); err != nil {
 				return err
 			}
 			detail += fmt.Sprintf("; %d recipient(s) told (Art. 19)", len(notices))
 		}
 	}
-	now := h.now()
+	now := h.Clock.Now()
 	if err := h.Store.SetDecision(ctx, r.ID, p.Name, applying, t.Decision, now); err != nil {
 		if dsr.ErrorCodeOf(err) == dsr.EConflict {
 			return nil // a concurrent delivery recorded it

@@ -144,11 +144,11 @@ func (f *fakeTables) Backups(_ context.Context, p dsr.Purpose, at time.Time) ([]
 	return []dsr.Copy{{Kind: "point_in_time_recovery", Resource: p.Name, Detail: "35 days", Until: &until}}, nil
 }
 
-// PutPartOnce, DeleteRequestObjects and Copies make fakeReports the Evidence.
-func (r *fakeReports) PutPartOnce(_ context.Context, p dsr.Part) (dsr.Part, bool, error) {
+// PutChunkOnce, DeleteRequestObjects and Copies make fakeReports the Evidence.
+func (r *fakeReports) PutChunkOnce(_ context.Context, p dsr.Chunk) (dsr.Chunk, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k := partKey(p.RequestID, p.Purpose, p.Chunk)
+	k := partKey(p.RequestID, p.Purpose, p.Index)
 	if have, ok := r.parts[k]; ok {
 		return have, false, nil
 	}
@@ -156,7 +156,7 @@ func (r *fakeReports) PutPartOnce(_ context.Context, p dsr.Part) (dsr.Part, bool
 	return p, true, nil
 }
 
-func (r *fakeReports) FindPart(_ context.Context, id, purpose string, chunk int) (dsr.Part, bool, error) {
+func (r *fakeReports) FindChunk(_ context.Context, id, purpose string, chunk int) (dsr.Chunk, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.parts[partKey(id, purpose, chunk)]
@@ -201,10 +201,9 @@ func newEraseEnv(t *testing.T, r dsr.Request) *eraseEnv {
 	}
 	e.h = &worker.Handler{
 		Store: e.store, Reports: e.reports, Queue: e.queue, Eraser: e.tables, Evidence: e.reports, History: e.store, Audit: e.audit,
-		CertificateKey: func(id string) string { return id + "/certificate.json" },
-		Registry:       reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
+		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
-		Now: func() time.Time { return e.now },
+		Clock: func() time.Time { return e.now },
 	}
 	ctx := context.Background()
 	r.ID, r.Status, r.Email, r.SubjectKey = e.id, dsr.StatusAwaitingVerification, "ada@example.com", "key-ada"
@@ -297,10 +296,10 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
 		t.Errorf("running access request: %s %q, want failed as superseded", running.Status, running.FailureReason)
 	}
-	if got := e.audit.Actions("01JDRUNNING"); !slices.Equal(got, []string{dsr.AuditFailed}) {
+	if got := e.audit.Actions("01JDRUNNING"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditFailed}) {
 		t.Errorf("superseded request's trail: %v", got)
 	}
-	if got := e.audit.Actions(e.id); !slices.Equal(got, []string{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
+	if got := e.audit.Actions(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
 		t.Errorf("erasure's trail: %v", got)
 	}
 	if _, ok := e.reports.reports["01JDRUNNING/parts/marketing/0"]; ok {

@@ -34,9 +34,9 @@ type Contacts interface {
 
 // Reports keeps parts and finished reports.
 type Reports interface {
-	PutPart(ctx context.Context, p dsr.Part) error
-	GetPart(ctx context.Context, id, purpose string, chunk int) (dsr.Part, error)
-	PutReportOnce(ctx context.Context, key, contentType string, body []byte) (bool, error)
+	PutChunk(ctx context.Context, p dsr.Chunk) error
+	GetChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, error)
+	PutDocument(ctx context.Context, id string, doc dsr.Document, body []byte) (string, error)
 }
 
 // Queue takes continuations of tasks that outgrow one invocation.
@@ -46,7 +46,7 @@ type Queue interface {
 
 // Auditor appends steps to a request's audit trail.
 type Auditor interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Provenance reads a subject's provenance entries, removes those of a
@@ -62,22 +62,17 @@ type Notices interface {
 	SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error
 }
 
-// KeyFunc names the JSON and HTML report objects of a request.
-type KeyFunc func(id string) (jsonKey, htmlKey string)
-
 // Handler processes task-queue batches.
 type Handler struct {
-	Store      Store
-	Contacts   Contacts
-	Reports    Reports
-	Queue      Queue
-	ReportKeys KeyFunc
+	Store    Store
+	Contacts Contacts
+	Reports  Reports
+	Queue    Queue
 	// Erasure and objection.
-	Eraser         Eraser
-	Evidence       Evidence
-	History        History
-	CertificateKey func(id string) string
-	Audit          Auditor // nil records nothing
+	Eraser   Eraser
+	Evidence Evidence
+	History  History
+	Audit    Auditor // nil records nothing
 	// Provenance: sources and recipients for reports, recipients to tell
 	// after erasure and objection (Art. 19) through Notices.
 	Provenance Provenance
@@ -86,7 +81,7 @@ type Handler struct {
 	Registry   dsr.Registry
 	Controller dsr.Controller
 	Log        *slog.Logger
-	Now        func() time.Time
+	Clock      dsr.Clock
 	// Reserve is the time kept before the function's deadline: a task that
 	// has less left checkpoints and continues in a new message.
 	Reserve time.Duration
@@ -170,7 +165,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		if err != nil {
 			return err
 		}
-		if err := h.Reports.PutPart(ctx, dsr.Part{RequestID: r.ID, Purpose: p.Name, Chunk: chunk, Records: records}); err != nil {
+		if err := h.Reports.PutChunk(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, Records: records}); err != nil {
 			return err
 		}
 		chunk++
@@ -188,7 +183,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 			return nil
 		}
 	}
-	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunk, h.now())
+	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunk, h.Clock.Now())
 	if err != nil {
 		return err
 	}
@@ -249,14 +244,15 @@ func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return err
 	}
-	jsonKey, htmlKey := h.ReportKeys(r.ID)
-	if _, err := h.Reports.PutReportOnce(ctx, jsonKey, "application/json", body); err != nil {
+	jsonKey, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocReportJSON, body)
+	if err != nil {
 		return err
 	}
-	if _, err := h.Reports.PutReportOnce(ctx, htmlKey, "text/html; charset=utf-8", page); err != nil {
+	htmlKey, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocReportHTML, page)
+	if err != nil {
 		return err
 	}
-	now := h.now()
+	now := h.Clock.Now()
 	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
 		CompletedAt: now, Result: &dsr.Result{ReportJSONKey: jsonKey, ReportHTMLKey: htmlKey},
 	})
@@ -291,16 +287,9 @@ func (h *Handler) provenance(ctx context.Context, r *dsr.Request, purpose string
 }
 
 // audit appends a step of the worker to request id's trail.
-func (h *Handler) audit(ctx context.Context, id, action, detail string) error {
+func (h *Handler) audit(ctx context.Context, id string, action dsr.AuditAction, detail string) error {
 	if h.Audit == nil {
 		return nil
 	}
-	return h.Audit.Append(ctx, id, dsr.ActorSystem+":worker", action, detail, h.now())
-}
-
-func (h *Handler) now() time.Time {
-	if h.Now != nil {
-		return h.Now().UTC()
-	}
-	return time.Now().UTC()
+	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.Clock.Now()})
 }

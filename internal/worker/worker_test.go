@@ -52,27 +52,27 @@ func (c *fakeContacts) FindPage(_ context.Context, p dsr.Purpose, _ dsr.Subject,
 // fakeReports keeps objects in memory, with If-None-Match semantics.
 type fakeReports struct {
 	mu      sync.Mutex
-	parts   map[string]dsr.Part
+	parts   map[string]dsr.Chunk
 	reports map[string][]byte
 	writes  map[string]int
 }
 
 func newReports() *fakeReports {
-	return &fakeReports{parts: map[string]dsr.Part{}, reports: map[string][]byte{}, writes: map[string]int{}}
+	return &fakeReports{parts: map[string]dsr.Chunk{}, reports: map[string][]byte{}, writes: map[string]int{}}
 }
 
 func partKey(id, purpose string, chunk int) string {
 	return fmt.Sprintf("%s/%s/%d", id, purpose, chunk)
 }
 
-func (r *fakeReports) PutPart(_ context.Context, p dsr.Part) error {
+func (r *fakeReports) PutChunk(_ context.Context, p dsr.Chunk) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.parts[partKey(p.RequestID, p.Purpose, p.Chunk)] = p
+	r.parts[partKey(p.RequestID, p.Purpose, p.Index)] = p
 	return nil
 }
 
-func (r *fakeReports) GetPart(_ context.Context, id, purpose string, chunk int) (dsr.Part, error) {
+func (r *fakeReports) GetChunk(_ context.Context, id, purpose string, chunk int) (dsr.Chunk, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, ok := r.parts[partKey(id, purpose, chunk)]
@@ -82,15 +82,16 @@ func (r *fakeReports) GetPart(_ context.Context, id, purpose string, chunk int) 
 	return p, nil
 }
 
-func (r *fakeReports) PutReportOnce(_ context.Context, key, _ string, body []byte) (bool, error) {
+func (r *fakeReports) PutDocument(_ context.Context, id string, doc dsr.Document, body []byte) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	key := id + "/" + string(doc)
 	if _, ok := r.reports[key]; ok {
-		return false, nil
+		return key, nil
 	}
 	r.reports[key] = body
 	r.writes[key]++
-	return true, nil
+	return key, nil
 }
 
 type fakeQueue struct {
@@ -120,8 +121,7 @@ func newEnv(t *testing.T, pageSize int, records map[string][]dsr.Record) *env {
 	e := &env{store: &memstore.Requests{}, contacts: &fakeContacts{records: records, pageSize: pageSize}, reports: newReports(), queue: &fakeQueue{}, id: "01JDREQ"}
 	e.h = &worker.Handler{
 		Store: e.store, Contacts: e.contacts, Reports: e.reports, Queue: e.queue,
-		ReportKeys: func(id string) (string, string) { return id + "/report.json", id + "/report.html" },
-		Registry:   reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
+		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 	}
 	ctx := context.Background()
@@ -214,7 +214,7 @@ func TestRedeliveryFinishesAnInterruptedAssembly(t *testing.T) {
 	ctx := context.Background()
 	e.deliver(t, ctx, task(t, "m1", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}))
 	// The worker that recorded the last part died before assembling.
-	must(t, e.reports.PutPart(ctx, dsr.Part{RequestID: e.id, Purpose: "billing", Chunk: 0, Records: []dsr.Record{}}))
+	must(t, e.reports.PutChunk(ctx, dsr.Chunk{RequestID: e.id, Purpose: "billing", Index: 0, Records: []dsr.Record{}}))
 	if _, ok, err := e.store.MarkPartDone(ctx, e.id, "billing", 1, time.Now()); !ok || err != nil {
 		t.Fatal("could not record the part", err)
 	}

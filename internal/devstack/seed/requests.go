@@ -20,7 +20,7 @@ type RequestStore interface {
 
 // AuditTrail is the part of the audit trail the seed writes to.
 type AuditTrail interface {
-	Append(ctx context.Context, id, actor, action, detail string, at time.Time) error
+	Append(ctx context.Context, s dsr.Step) error
 }
 
 // demoRequest is one of the DPO's demo requests: received daysAgo days
@@ -104,17 +104,17 @@ func (d demoRequest) request(hasher *dsr.Hasher, reg dsr.Registry, deadline dsr.
 // trail appends the steps that brought r where it is, as the intake and
 // dispatch functions write them.
 func trail(ctx context.Context, audit AuditTrail, r *dsr.Request) error {
-	steps := [][3]string{
-		{dsr.ActorSubject, dsr.AuditReceived, string(r.Type) + " request; verification code e-mailed"},
-		{dsr.ActorSubject, dsr.AuditVerified, "code verified; queued"},
+	steps := []dsr.Step{
+		{Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: r.ReceivedAt},
+		{Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: r.VerifiedAt},
 	}
-	at := []time.Time{r.ReceivedAt, r.VerifiedAt}
 	if r.Status == dsr.StatusInProgress {
-		steps = append(steps, [3]string{dsr.ActorSystem + ":dispatch", dsr.AuditDispatched, "purposes: " + strings.Join(r.PlannedPurposes, ", ")})
-		at = append(at, r.UpdatedAt)
+		steps = append(steps, dsr.Step{Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched,
+			Detail: "purposes: " + strings.Join(r.PlannedPurposes, ", "), At: r.UpdatedAt})
 	}
-	for i, s := range steps {
-		if err := audit.Append(ctx, r.ID, s[0], s[1], s[2], at[i]); err != nil {
+	for _, s := range steps {
+		s.RequestID = r.ID
+		if err := audit.Append(ctx, s); err != nil {
 			return fmt.Errorf("seed request %s: audit: %w", r.ID, err)
 		}
 	}

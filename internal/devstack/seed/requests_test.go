@@ -31,14 +31,14 @@ func TestRequests(t *testing.T) {
 		SubjectKey       string
 		Overdue, DueSoon bool
 		Planned          []string
-		Actions          []string
+		Actions          []dsr.AuditAction
 		Intact           bool
 	}
 	want := []summary{
 		{dsr.TypeAccess, dsr.StatusInProgress, Ada, hasher.Subject(Ada), true, false, []string{"marketing", "billing"},
-			[]string{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}, true},
+			[]dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}, true},
 		{dsr.TypeErasure, dsr.StatusQueued, Grace, hasher.Subject(Grace), false, true, nil,
-			[]string{dsr.AuditReceived, dsr.AuditVerified}, true},
+			[]dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified}, true},
 	}
 	var got []summary
 	for _, id := range ids {
