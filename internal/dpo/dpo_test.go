@@ -406,9 +406,9 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-type fakeTasks struct{ sent []dsr.TaskMessage }
+type fakeTasks struct{ sent []dsr.DecisionMessage }
 
-func (q *fakeTasks) SendTask(_ context.Context, m dsr.TaskMessage) error {
+func (q *fakeTasks) SendDecision(_ context.Context, m dsr.DecisionMessage) error {
 	q.sent = append(q.sent, m)
 	return nil
 }
@@ -480,8 +480,14 @@ func (failingAudit) Append(context.Context, dsr.Step) error {
 func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
 	e := newEnv(t)
 	e.h.Service.Audit = failingAudit{}
+	metrics := &dsrtest.LockedBuffer{}
+	e.h.Service.Counters = metrics
 	if status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
 		t.Errorf("extend: %d %v", status, m)
+	}
+	// The loss is counted for AuditStepLostAlarm: one EMF record.
+	if got := metrics.String(); strings.Count(got, `"AuditStepLost":1`) != 1 || !strings.Contains(got, `"Function":"dpo"`) {
+		t.Errorf("metrics: %s", got)
 	}
 	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.Mails) != 1 {
 		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.Mails))
