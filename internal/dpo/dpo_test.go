@@ -411,7 +411,7 @@ func TestObjectionDecision(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("decide: %d %v", status, m)
 	}
-	if sent := tasks.Tasks(); len(sent) != 1 || sent[0].Decision != dsr.DecisionOverridden || sent[0].Purpose != "customer_care" {
+	if sent := tasks.Decisions(); len(sent) != 1 || sent[0].Decision != dsr.DecisionOverridden || sent[0].Purpose != "customer_care" {
 		t.Errorf("tasks: %+v", sent)
 	}
 	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 1 || entries[0].Scope != "billing" {
@@ -460,8 +460,14 @@ func (failingAudit) Append(context.Context, dsr.Step) error {
 func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
 	e := newEnv(t)
 	e.h.Service.Audit = failingAudit{}
+	metrics := &dsrtest.LockedBuffer{}
+	e.h.Service.Counters = metrics
 	if status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
 		t.Errorf("extend: %d %v", status, m)
+	}
+	// The loss is counted for AuditStepLostAlarm: one EMF record.
+	if got := metrics.String(); strings.Count(got, `"AuditStepLost":1`) != 1 || !strings.Contains(got, `"Function":"dpo"`) {
+		t.Errorf("metrics: %s", got)
 	}
 	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.Mails) != 1 {
 		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.Mails))

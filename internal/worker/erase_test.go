@@ -200,7 +200,8 @@ func newEraseEnv(t *testing.T, r dsr.Request) *eraseEnv {
 		now:    time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
 	}
 	e.h = &worker.Handler{
-		Store: e.store, Reports: e.reports, Queue: e.queue, Eraser: e.tables, Evidence: e.reports, History: e.store, Audit: e.audit,
+		Requests: e.store, Contacts: contactTables{&fakeContacts{}, e.tables}, Objects: e.reports, Tasks: e.queue,
+		Provenance: &memstore.Provenance{}, Notices: &fakeNotices{}, Audit: e.audit,
 		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 		Clock: func() time.Time { return e.now },
@@ -462,8 +463,8 @@ func TestErasureCheckpointsBeforeTheDeadline(t *testing.T) {
 	}
 }
 
-func sqsEvent(t *testing.T, m dsr.TaskMessage) events.SQSEvent {
-	return events.SQSEvent{Records: []events.SQSMessage{task(t, "msg-"+m.Purpose, m)}}
+func sqsEvent(t *testing.T, m dsr.Message) events.SQSEvent {
+	return events.SQSEvent{Records: []events.SQSMessage{task(t, "msg-"+m.Request(), m)}}
 }
 
 // flakyStore fails MarkPartDone once, as a crash between the read-back and
@@ -488,7 +489,7 @@ func TestRedeliveryKeepsTheFirstReadBack(t *testing.T) {
 	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
 	e.tables.add("marketing", "ada@example.com", 15)
 	e.tables.add("billing", "ada@example.com", 1)
-	e.h.Store = &flakyStore{Requests: e.store}
+	e.h.Requests = &flakyStore{Requests: e.store}
 	surveys := 0
 	e.tables.onSurvey = func(_ *fakeTables, purpose string) {
 		if purpose == "marketing" {
@@ -532,7 +533,7 @@ func TestObjectionDecisionApplied(t *testing.T) {
 			}
 			ctx := context.Background()
 			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now))
-			task := dsr.TaskMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
+			task := dsr.DecisionMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
 			for range 2 { // the second is a redelivery
 				resp, err := e.h.Handle(ctx, sqsEvent(t, task))
 				must(t, err)

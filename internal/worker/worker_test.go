@@ -95,8 +95,9 @@ func (r *fakeReports) PutDocument(_ context.Context, id string, doc dsr.Document
 }
 
 type fakeQueue struct {
-	mu    sync.Mutex
-	tasks []dsr.TaskMessage
+	mu        sync.Mutex
+	tasks     []dsr.TaskMessage
+	decisions []dsr.DecisionMessage
 }
 
 func (q *fakeQueue) SendTask(_ context.Context, m dsr.TaskMessage) error {
@@ -104,6 +105,19 @@ func (q *fakeQueue) SendTask(_ context.Context, m dsr.TaskMessage) error {
 	defer q.mu.Unlock()
 	q.tasks = append(q.tasks, m)
 	return nil
+}
+
+func (q *fakeQueue) SendDecision(_ context.Context, m dsr.DecisionMessage) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.decisions = append(q.decisions, m)
+	return nil
+}
+
+// contactTables serves records from fakeContacts and erases in fakeTables.
+type contactTables struct {
+	*fakeContacts
+	*fakeTables
 }
 
 type env struct {
@@ -120,7 +134,8 @@ func newEnv(t *testing.T, pageSize int, records map[string][]dsr.Record) *env {
 	reg := dsrtest.Registry(t)
 	e := &env{store: &memstore.Requests{}, contacts: &fakeContacts{records: records, pageSize: pageSize}, reports: newReports(), queue: &fakeQueue{}, id: "01JDREQ"}
 	e.h = &worker.Handler{
-		Store: e.store, Contacts: e.contacts, Reports: e.reports, Queue: e.queue,
+		Requests: e.store, Contacts: contactTables{e.contacts, &fakeTables{}}, Objects: e.reports, Tasks: e.queue,
+		Provenance: &memstore.Provenance{}, Notices: &fakeNotices{}, Audit: &memstore.Audit{},
 		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 	}
@@ -147,7 +162,7 @@ func records(purpose string, n int) []dsr.Record {
 	return rs
 }
 
-func task(t *testing.T, id string, m dsr.TaskMessage) events.SQSMessage {
+func task(t *testing.T, id string, m dsr.Message) events.SQSMessage {
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ type Queue struct {
 	requests  []dsr.RequestMessage
 	delayed   []Delayed
 	tasks     []dsr.TaskMessage
+	decisions []dsr.DecisionMessage
 	batches   [][]dsr.TaskMessage
 	notices   [][]dsr.RecipientNotice
 	continues int
@@ -65,9 +66,14 @@ func (q *Queue) SendRequestAfter(_ context.Context, m dsr.RequestMessage, delay 
 	return q.record(func() { q.delayed = append(q.delayed, Delayed{Message: m, Delay: delay}) })
 }
 
-// SendTask records one task (a continuation or a decision).
+// SendTask records one task (a continuation).
 func (q *Queue) SendTask(_ context.Context, m dsr.TaskMessage) error {
 	return q.record(func() { q.tasks = append(q.tasks, m) })
+}
+
+// SendDecision records a DPO's decision to apply (or its continuation).
+func (q *Queue) SendDecision(_ context.Context, m dsr.DecisionMessage) error {
+	return q.record(func() { q.decisions = append(q.decisions, m) })
 }
 
 // SendTasks records a batch of tasks.
@@ -124,6 +130,22 @@ func (q *Queue) TakeTasks() []dsr.TaskMessage {
 	tasks := q.tasks
 	q.tasks = nil
 	return tasks
+}
+
+// Decisions returns the decisions sent (SendDecision), in order.
+func (q *Queue) Decisions() []dsr.DecisionMessage {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.decisions)
+}
+
+// TakeDecisions returns the decisions sent and forgets them, as TakeTasks.
+func (q *Queue) TakeDecisions() []dsr.DecisionMessage {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	decisions := q.decisions
+	q.decisions = nil
+	return decisions
 }
 
 // TaskBatches returns the batches of tasks sent (SendTasks), in order.
