@@ -10,7 +10,11 @@ import (
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/memstore"
 	"github.com/privacyops/dsr/internal/storetest"
+	"github.com/privacyops/dsr/internal/worker"
 )
+
+// The worker's purpose tables, which the fake stands in for.
+var _ worker.Contacts = (*memstore.Contacts)(nil)
 
 // marketing is a purpose as template.yaml declares it, its table keyed on
 // contactId.

@@ -10,8 +10,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/memstore"
+	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/storetest"
+	"github.com/privacyops/dsr/internal/worker"
+)
+
+// The interfaces the bucket fake stands in for.
+var (
+	_ worker.Objects    = (*memstore.Objects)(nil)
+	_ intake.Links      = (*memstore.Objects)(nil)
+	_ retention.Objects = (*memstore.Objects)(nil)
 )
 
 func TestObjectsContract(t *testing.T) {

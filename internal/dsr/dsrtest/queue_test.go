@@ -18,6 +18,7 @@ import (
 	"github.com/privacyops/dsr/internal/provenance"
 	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/sqsqueue"
+	"github.com/privacyops/dsr/internal/worker"
 )
 
 // The queue interfaces of the functions the fake stands in for.
@@ -27,6 +28,8 @@ var (
 	_ dpo.Queue              = (*dsrtest.Queue)(nil)
 	_ dpo.Tasks              = (*dsrtest.Queue)(nil)
 	_ intake.Queue           = (*dsrtest.Queue)(nil)
+	_ worker.Tasks           = (*dsrtest.Queue)(nil)
+	_ worker.Notices         = (*dsrtest.Queue)(nil)
 	_ retention.Continuer    = (*dsrtest.Queue)(nil)
 	_ keying.Continuer       = (*dsrtest.Queue)(nil)
 	_ provenance.DeadLetters = (*dsrtest.Queue)(nil)
