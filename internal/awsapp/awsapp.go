@@ -196,20 +196,14 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		}
 	}
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	requests := &dynamo.Requests{Client: ddb, Table: table}
-	contacts := &dynamo.Contacts{Client: ddb}
-	reports := &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket}
 	return &worker.Handler{
-		Store:      requests,
-		Contacts:   contacts,
-		Reports:    reports,
-		Queue:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
-		Eraser:     contacts,
-		Evidence:   reports,
-		History:    requests,
-		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
+		Requests:   &dynamo.Requests{Client: ddb, Table: table},
+		Contacts:   &dynamo.Contacts{Client: ddb},
+		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
 		Provenance: &dynamo.Provenance{Client: ddb, Table: provTable},
+		Tasks:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Notices:    &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
+		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
 		Registry:   reg,
 		Controller: ctrl,
 		Log:        log,
@@ -427,6 +421,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Cursors:      hasher,
 		Deadline:     deadline,
 		Log:          log,
+		Counters:     os.Stdout,
 	}}, nil
 }
 

@@ -25,7 +25,7 @@ type Store interface {
 // Handler processes dead-letter batches.
 type Handler struct {
 	Store Store
-	Audit Auditor // nil records nothing
+	Audit Auditor
 	Log   *slog.Logger
 	Clock dsr.Clock
 }
@@ -42,44 +42,51 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return sqsbatch.Runner{Failed: "dead letter not recorded", Log: h.Log}.Run(ctx, ev, h.fail), nil
 }
 
+// fail records what the dead message m could not do: a request or task
+// message fails its request, a decision message puts the decision back to
+// pending.
 func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
-	m, err := jsonbody.ParseTaskMessage(msg.Body, false)
+	m, err := jsonbody.ParseMessage(msg.Body)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "dead message names no request; left for a person", "messageId", msg.MessageId,
 			"queue", msg.EventSourceARN)
 		return nil
 	}
-	now := h.Clock.Now()
-	if m.Decision != "" {
-		// A DPO's decision that could not be applied goes back to pending,
-		// so that the DPO sees it and can decide again.
-		err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), dsr.DecisionPending, now)
-		switch {
-		case dsr.ErrorCodeOf(err) == dsr.EConflict:
-			return nil // applied by a later delivery, or already reset
-		case err != nil:
-			return err
-		}
-		h.Log.WarnContext(ctx, "objection decision not applied; back to pending", "dsrId", m.RequestID, "purpose", m.Purpose, "event", "failed")
-		if h.Audit != nil {
-			return h.Audit.Append(ctx, dsr.Step{RequestID: m.RequestID, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), At: now})
+	switch m := m.(type) {
+	case dsr.DecisionMessage:
+		return h.undecide(ctx, m)
+	case dsr.TaskMessage:
+		return h.failRequest(ctx, msg, m.RequestID, fmt.Sprintf(
+			"the records of purpose %q could not be processed after repeated attempts; the task was moved to the dead-letter queue", m.Purpose))
+	default:
+		return h.failRequest(ctx, msg, m.Request(),
+			"the request could not be dispatched after repeated attempts; its message was moved to the dead-letter queue")
+	}
+}
 
-		}
-		return nil
+// undecide puts a DPO's decision that could not be applied back to pending,
+// so that the DPO sees it and can decide again.
+func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
+	now := h.Clock.Now()
+	err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), dsr.DecisionPending, now)
+	switch {
+	case dsr.ErrorCodeOf(err) == dsr.EConflict:
+		return nil // applied by a later delivery, or already reset
+	case err != nil:
+		return err
 	}
-	reason := "the request could not be dispatched after repeated attempts; its message was moved to the dead-letter queue"
-	if m.Purpose != "" {
-		reason = fmt.Sprintf("the records of purpose %q could not be processed after repeated attempts; the task was moved to the dead-letter queue",
-			m.Purpose)
-	}
+	h.Log.WarnContext(ctx, "objection decision not applied; back to pending", "dsrId", m.RequestID, "purpose", m.Purpose, "event", "failed")
+	return h.audit(ctx, m.RequestID, fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now)
+}
+
+// failRequest fails request id, queued or in progress, for reason.
+func (h *Handler) failRequest(ctx context.Context, msg events.SQSMessage, id, reason string) error {
+	now := h.Clock.Now()
 	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {
-		err := h.Store.Transition(ctx, m.RequestID, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})
+		err := h.Store.Transition(ctx, id, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})
 		if err == nil {
-			h.Log.WarnContext(ctx, "request failed", "dsrId", m.RequestID, "reason", reason, "event", "failed")
-			if h.Audit != nil {
-				return h.Audit.Append(ctx, dsr.Step{RequestID: m.RequestID, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: reason, At: now})
-			}
-			return nil
+			h.Log.WarnContext(ctx, "request failed", "dsrId", id, "reason", reason, "event", "failed")
+			return h.audit(ctx, id, reason, now)
 		}
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {
 			return err
@@ -87,6 +94,12 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 	}
 	// Neither queued nor in progress: completed by a later delivery, expired
 	// before verification, or unknown. Nothing to fail.
-	h.Log.InfoContext(ctx, "dead message of a request not in flight", "dsrId", m.RequestID, "messageId", msg.MessageId)
+	h.Log.InfoContext(ctx, "dead message of a request not in flight", "dsrId", id, "messageId", msg.MessageId)
 	return nil
+}
+
+// audit records the failure step; a failed append fails the message, which
+// SQS delivers again (the queue-consumer policy of dsr.Step).
+func (h *Handler) audit(ctx context.Context, id, detail string, at time.Time) error {
+	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: detail, At: at})
 }

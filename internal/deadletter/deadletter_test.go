@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,8 @@ func TestDeadLettersFailTheirRequest(t *testing.T) {
 	mk("RUNNING", dsr.StatusQueued, dsr.StatusInProgress)
 	mk("DONE", dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted)
 	mk("UNVERIFIED")
-	h := &deadletter.Handler{Store: store, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	audit := &memstore.Audit{}
+	h := &deadletter.Handler{Store: store, Audit: audit, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
 		{MessageId: "1", Body: `{"requestId":"QUEUED"}`},
 		{MessageId: "2", Body: `{"requestId":"RUNNING","purpose":"billing"}`},
@@ -58,6 +60,13 @@ func TestDeadLettersFailTheirRequest(t *testing.T) {
 		r, _ := store.Get(ctx, id)
 		if r.Status != want.status || !strings.Contains(r.FailureReason, want.reason) {
 			t.Errorf("%s: %s %q, want %s %q", id, r.Status, r.FailureReason, want.status, want.reason)
+		}
+		var steps []dsr.AuditAction
+		if want.status == dsr.StatusFailed {
+			steps = []dsr.AuditAction{dsr.AuditFailed}
+		}
+		if got := audit.Actions(id); !slices.Equal(got, steps) {
+			t.Errorf("%s: trail %v, want %v", id, got, steps)
 		}
 	}
 }

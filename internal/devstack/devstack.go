@@ -174,39 +174,15 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	tpl, err := samtemplate.Load(o.TemplatePath)
+	s, err := provisionStack(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	names, err := provision.Provision(ctx, o.AWS, tpl, provision.Options{Prefix: o.Prefix})
-	if err != nil {
-		return nil, err
-	}
-	pseudo := samtemplate.Pseudo{Region: o.AWS.Region, AccountID: provision.AccountID, StackName: o.Prefix}
-	fns, err := tpl.Functions(names, pseudo)
-	if err != nil {
-		return nil, err
-	}
-	s := &Stack{Names: names, Functions: fns, opts: o, pseudo: pseudo, template: tpl, handlers: map[string]any{}, errs: make(chan error, 16)}
 	if err := s.setupAuthorizers(); err != nil {
 		return nil, err
 	}
-	for _, fn := range fns {
-		build, ok := builders[fn.LogicalID]
-		if !ok {
-			return nil, fmt.Errorf("devstack: function %s of the template has no handler here (add it to builders)", fn.LogicalID)
-		}
-		env := s.environment(fn)
-		h, err := build(ctx, o.AWS, func(k string) string { return env[k] }, o.Log.With("function", fn.LogicalID))
-		if err != nil {
-			return nil, fmt.Errorf("devstack: build %s: %w", fn.LogicalID, err)
-		}
-		s.handlers[fn.LogicalID] = h
-		if s.Registry == nil && env["PURPOSE_REGISTRY"] != "" {
-			if s.Registry, err = dsr.ParseRegistry([]byte(env["PURPOSE_REGISTRY"])); err != nil {
-				return nil, err
-			}
-		}
+	if err := s.buildHandlers(ctx); err != nil {
+		return nil, err
 	}
 	if o.Seed {
 		if err := s.seed(ctx); err != nil {
@@ -224,27 +200,87 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		cancel()
 		return nil, err
 	}
-	for _, fn := range fns {
+	if err := s.startEventSources(runCtx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// provisionStack loads the template, creates its resources on the emulator
+// and reads its functions, which resolve against the names the resources
+// got: the Stack before any handler exists.
+func provisionStack(ctx context.Context, o Options) (*Stack, error) {
+	tpl, err := samtemplate.Load(o.TemplatePath)
+	if err != nil {
+		return nil, err
+	}
+	names, err := provision.Provision(ctx, o.AWS, tpl, provision.Options{Prefix: o.Prefix})
+	if err != nil {
+		return nil, err
+	}
+	pseudo := samtemplate.Pseudo{Region: o.AWS.Region, AccountID: provision.AccountID, StackName: o.Prefix}
+	fns, err := tpl.Functions(names, pseudo)
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{
+		Names: names, Functions: fns, opts: o, pseudo: pseudo, template: tpl,
+		handlers: map[string]any{}, errs: make(chan error, 16),
+	}, nil
+}
+
+// buildHandlers builds the handler of every function of the template with
+// the environment Lambda would give it, and reads the purpose registry from
+// the first function that has one (the seed needs it). A function without a
+// builder is an error, so that a new function is not silently left out.
+func (s *Stack) buildHandlers(ctx context.Context) error {
+	for _, fn := range s.Functions {
+		build, ok := builders[fn.LogicalID]
+		if !ok {
+			return fmt.Errorf("devstack: function %s of the template has no handler here (add it to builders)", fn.LogicalID)
+		}
+		env := s.environment(fn)
+		h, err := build(ctx, s.opts.AWS, func(k string) string { return env[k] }, s.opts.Log.With("function", fn.LogicalID))
+		if err != nil {
+			return fmt.Errorf("devstack: build %s: %w", fn.LogicalID, err)
+		}
+		s.handlers[fn.LogicalID] = h
+		if s.Registry == nil && env["PURPOSE_REGISTRY"] != "" {
+			if s.Registry, err = dsr.ParseRegistry([]byte(env["PURPOSE_REGISTRY"])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// startEventSources starts, until ctx ends, the loops that play Lambda's
+// event sources for the functions' enabled events: a poller per SQS event, a
+// stream reader per DynamoDB event and a ticker per schedule. A schedule that
+// does not run locally is an error; the loops started before it are then
+// left for the caller's Close to stop.
+func (s *Stack) startEventSources(ctx context.Context) error {
+	for _, fn := range s.Functions {
 		for _, ev := range fn.Events {
 			if !ev.Enabled {
 				continue
 			}
 			switch ev.Type {
 			case samtemplate.EventSQS:
-				s.goPoll(runCtx, fn, ev)
+				s.goPoll(ctx, fn, ev)
 			case samtemplate.EventDynamoDB:
-				s.goStream(runCtx, fn, ev)
+				s.goStream(ctx, fn, ev)
 			case samtemplate.EventSchedule, samtemplate.EventScheduleV2:
 				every, err := ParseRate(ev.ScheduleExpression)
 				if err != nil {
-					s.Close()
-					return nil, fmt.Errorf("devstack: %s.%s: %w", fn.LogicalID, ev.Name, err)
+					return fmt.Errorf("devstack: %s.%s: %w", fn.LogicalID, ev.Name, err)
 				}
-				s.goSchedule(runCtx, fn, ev, every)
+				s.goSchedule(ctx, fn, ev, every)
 			}
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // BackfillFunction is the template's subject-key backfill, which the stack

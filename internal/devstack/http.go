@@ -279,34 +279,21 @@ func writeMessage(w http.ResponseWriter, status int, msg string) {
 	fmt.Fprintf(w, "{\"message\":%q}\n", msg)
 }
 
+// invoke serves a request to route rt as API Gateway does: the route's JWT
+// authorizer first, then the body (at most maxPayload), then the AWS_IAM
+// authorizer, which signs the body too; then the function, whose answer
+// becomes the response. Refusals and failures are answered here.
 func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, params map[string]string) {
-	var authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
-	if rt.jwt != nil {
-		claims, err := rt.jwt.verify(req.Header.Values("Authorization"), time.Now())
-		if err != nil {
-			g.stack.opts.Log.Warn("JWT authorization refused", "route", rt.key, "authorizer", rt.jwt.name, "reason", err.Error())
-			writeUnauthorized(w, err.Error())
-			return
-		}
-		authz = jwtDescription(claims)
-	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxPayload+1))
-	if err != nil {
-		writeMessage(w, http.StatusBadRequest, "Bad Request")
+	authz, ok := g.authorizeJWT(w, req, rt)
+	if !ok {
 		return
 	}
-	if len(body) > maxPayload {
-		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+	body, ok := readBody(w, req)
+	if !ok {
 		return
 	}
-	if rt.iam {
-		if err := g.authorize(req, body); err != nil {
-			g.stack.opts.Log.Warn("IAM authorization refused", "route", rt.key, "reason", err.Error())
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprint(w, `{"type":"https://privacyops.example/problems/forbidden","title":"Forbidden","status":403,"detail":"This route needs a request signed with AWS Signature Version 4 by an authorized principal."}`)
-			return
-		}
+	if rt.iam && !g.authorizeIAM(w, req, rt, body) {
+		return
 	}
 	id := newRequestID()
 	ev := toRequestEvent(req, rt.key, params, body, id)
@@ -319,6 +306,63 @@ func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, pa
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
+	writeResponse(w, resp, id)
+}
+
+// authorizeJWT checks the request's token if rt has a JWT authorizer and
+// returns the requestContext.authorizer the function gets (nil without
+// one). A refused token is logged and answered 401, and ok is false.
+func (g *gateway) authorizeJWT(w http.ResponseWriter, req *http.Request, rt *route) (
+	authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription, ok bool,
+) {
+	if rt.jwt == nil {
+		return nil, true
+	}
+	claims, err := rt.jwt.verify(req.Header.Values("Authorization"), time.Now())
+	if err != nil {
+		g.stack.opts.Log.Warn("JWT authorization refused", "route", rt.key, "authorizer", rt.jwt.name, "reason", err.Error())
+		writeUnauthorized(w, err.Error())
+		return nil, false
+	}
+	return jwtDescription(claims), true
+}
+
+// readBody reads the request's body, which API Gateway limits to
+// maxPayload; a body it cannot read is answered 400, one that is too large
+// 413, and ok is false.
+func readBody(w http.ResponseWriter, req *http.Request) (body []byte, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxPayload+1))
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, "Bad Request")
+		return nil, false
+	}
+	if len(body) > maxPayload {
+		writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return nil, false
+	}
+	return body, true
+}
+
+// authorizeIAM checks the SigV4 signature of a request to an AWS_IAM route;
+// a refused request is logged and answered 403 with a problem body, and it
+// returns false.
+func (g *gateway) authorizeIAM(w http.ResponseWriter, req *http.Request, rt *route, body []byte) bool {
+	err := g.authorize(req, body)
+	if err == nil {
+		return true
+	}
+	g.stack.opts.Log.Warn("IAM authorization refused", "route", rt.key, "reason", err.Error())
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprint(w, `{"type":"https://privacyops.example/problems/forbidden","title":"Forbidden","status":403,"detail":"This route needs a request signed with AWS Signature Version 4 by an authorized principal."}`)
+	return false
+}
+
+// writeResponse turns a function's payload 2.0 answer into the response API
+// Gateway sends: its headers, cookies and the request id, then its status
+// (200 if unset) and its body, decoded if base64; a body that does not decode
+// is answered 500.
+func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse, id string) {
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
@@ -333,6 +377,7 @@ func (g *gateway) invoke(w http.ResponseWriter, req *http.Request, rt *route, pa
 	w.Header().Set("Apigw-Requestid", id)
 	out := []byte(resp.Body)
 	if resp.IsBase64Encoded {
+		var err error
 		if out, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
 			writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 			return

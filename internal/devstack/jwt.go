@@ -49,25 +49,14 @@ func newAuthorizers() *authorizers {
 	return &authorizers{jwt: map[string]*jwtAuthorizer{}, other: map[string]string{}}
 }
 
-// add reads the Auth of an HttpApi's resolved Properties.
+// add reads the Auth of an HttpApi's resolved Properties: each of its
+// Auth.Authorizers is served (a JWT authorizer reading the Authorization
+// header) or recorded with why it is not, so that a route naming it fails
+// with that reason. A name two HttpApis declare is an error.
 func (a *authorizers) add(props map[string]any) error {
-	raw, ok := props["Auth"]
-	if !ok || raw == nil {
-		return nil
-	}
-	auth, ok := raw.(map[string]any)
-	if !ok {
-		return errors.New("Auth is not a mapping")
-	}
-	if d, ok := auth["DefaultAuthorizer"]; ok && d != nil {
-		return errors.New("Auth.DefaultAuthorizer is not served locally; name the authorizer on each route instead")
-	}
-	list, ok := auth["Authorizers"].(map[string]any)
-	if !ok {
-		if auth["Authorizers"] != nil {
-			return errors.New("Auth.Authorizers is not a mapping")
-		}
-		return nil
+	list, err := declaredAuthorizers(props)
+	if err != nil {
+		return err
 	}
 	for name, v := range list {
 		if _, dup := a.jwt[name]; dup {
@@ -76,29 +65,64 @@ func (a *authorizers) add(props map[string]any) error {
 		if _, dup := a.other[name]; dup {
 			return fmt.Errorf("authorizer %s is declared by two HttpApis", name)
 		}
-		def, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("authorizer %s is not a mapping", name)
+		if err := a.addOne(name, v); err != nil {
+			return err
 		}
-		jc, ok := def["JwtConfiguration"].(map[string]any)
-		if !ok {
-			a.other[name] = "only JWT authorizers (JwtConfiguration) are served locally"
-			continue
-		}
-		if src, _ := def["IdentitySource"].(string); src != "" && src != authorizationHeader {
-			a.other[name] = fmt.Sprintf("its IdentitySource is %q; only %s is served locally", src, authorizationHeader)
-			continue
-		}
-		issuer, _ := jc["issuer"].(string)
-		if issuer == "" {
-			return fmt.Errorf("authorizer %s: JwtConfiguration has no issuer", name)
-		}
-		audience := strs(jc["audience"])
-		if len(audience) == 0 {
-			return fmt.Errorf("authorizer %s: JwtConfiguration has no audience", name)
-		}
-		a.jwt[name] = &jwtAuthorizer{name: name, issuer: issuer, audience: audience}
 	}
+	return nil
+}
+
+// declaredAuthorizers returns the Auth.Authorizers mapping of an HttpApi's
+// resolved Properties; nil if it has no Auth or no Authorizers. A
+// DefaultAuthorizer is refused: locally each route names its authorizer.
+func declaredAuthorizers(props map[string]any) (map[string]any, error) {
+	raw, ok := props["Auth"]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	auth, ok := raw.(map[string]any)
+	if !ok {
+		return nil, errors.New("Auth is not a mapping")
+	}
+	if d, ok := auth["DefaultAuthorizer"]; ok && d != nil {
+		return nil, errors.New("Auth.DefaultAuthorizer is not served locally; name the authorizer on each route instead")
+	}
+	list, ok := auth["Authorizers"].(map[string]any)
+	if !ok {
+		if auth["Authorizers"] != nil {
+			return nil, errors.New("Auth.Authorizers is not a mapping")
+		}
+		return nil, nil
+	}
+	return list, nil
+}
+
+// addOne reads the authorizer name, declared as v: a JWT authorizer whose
+// identity source is the Authorization header is served, and needs an
+// issuer and an audience; any other is recorded in a.other with the reason.
+func (a *authorizers) addOne(name string, v any) error {
+	def, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("authorizer %s is not a mapping", name)
+	}
+	jc, ok := def["JwtConfiguration"].(map[string]any)
+	if !ok {
+		a.other[name] = "only JWT authorizers (JwtConfiguration) are served locally"
+		return nil
+	}
+	if src, _ := def["IdentitySource"].(string); src != "" && src != authorizationHeader {
+		a.other[name] = fmt.Sprintf("its IdentitySource is %q; only %s is served locally", src, authorizationHeader)
+		return nil
+	}
+	issuer, _ := jc["issuer"].(string)
+	if issuer == "" {
+		return fmt.Errorf("authorizer %s: JwtConfiguration has no issuer", name)
+	}
+	audience := strs(jc["audience"])
+	if len(audience) == 0 {
+		return fmt.Errorf("authorizer %s: JwtConfiguration has no audience", name)
+	}
+	a.jwt[name] = &jwtAuthorizer{name: name, issuer: issuer, audience: audience}
 	return nil
 }
 

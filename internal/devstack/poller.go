@@ -54,22 +54,18 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // once receives and handles one batch; it returns how many messages it got.
+// A function error leaves the whole batch for redelivery; otherwise the
+// messages the function did not report as failed are deleted.
 func (p *poller) once(ctx context.Context) (int, error) {
-	out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-		QueueUrl:                    &p.queueURL,
-		MaxNumberOfMessages:         int32(min(max(p.ev.BatchSize, 1), 10)),
-		WaitTimeSeconds:             1,
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-		MessageAttributeNames:       []string{"All"},
-	})
+	msgs, err := p.receive(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("receive: %w", err)
+		return 0, err
 	}
-	if len(out.Messages) == 0 {
+	if len(msgs) == 0 {
 		return 0, nil
 	}
-	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(out.Messages))}
-	for _, m := range out.Messages {
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(msgs))}
+	for _, m := range msgs {
 		ev.Records = append(ev.Records, toEvent(m, p.queueARN, p.region))
 	}
 	id := newRequestID()
@@ -79,33 +75,72 @@ func (p *poller) once(ctx context.Context) (int, error) {
 	if err != nil {
 		// A function error fails the whole batch: nothing is deleted.
 		p.log.Error("invocation failed; batch left for redelivery", "requestId", id, "error", err.Error())
-		return len(out.Messages), nil
+		return len(msgs), nil
 	}
+	failed := p.failedItems(resp)
+	entries := deleteEntries(msgs, failed)
+	if len(failed) > 0 {
+		p.log.Warn("partial batch failure; failed messages left for redelivery", "requestId", id, "failed", len(failed), "of", len(msgs))
+	}
+	return len(msgs), p.delete(ctx, entries)
+}
+
+// receive long-polls the queue for up to BatchSize messages (SQS gives at
+// most 10), with their system and message attributes, which the records
+// Lambda delivers carry.
+func (p *poller) receive(ctx context.Context) ([]types.Message, error) {
+	out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    &p.queueURL,
+		MaxNumberOfMessages:         int32(min(max(p.ev.BatchSize, 1), 10)),
+		WaitTimeSeconds:             1,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	return out.Messages, nil
+}
+
+// failedItems are the message ids the function reported failed; Lambda
+// reads the report only when the event has ReportBatchItemFailures, so
+// without it nothing failed.
+func (p *poller) failedItems(resp events.SQSEventResponse) map[string]bool {
 	failed := map[string]bool{}
 	if p.ev.ReportBatchItemFailures {
 		for _, f := range resp.BatchItemFailures {
 			failed[f.ItemIdentifier] = true
 		}
 	}
+	return failed
+}
+
+// deleteEntries are the DeleteMessageBatch entries of the messages that
+// did not fail, each with its index in the batch as entry id.
+func deleteEntries(msgs []types.Message, failed map[string]bool) []types.DeleteMessageBatchRequestEntry {
 	var entries []types.DeleteMessageBatchRequestEntry
-	for i, m := range out.Messages {
+	for i, m := range msgs {
 		if !failed[aws.ToString(m.MessageId)] {
 			entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
 		}
 	}
-	if len(failed) > 0 {
-		p.log.Warn("partial batch failure; failed messages left for redelivery", "requestId", id, "failed", len(failed), "of", len(out.Messages))
+	return entries
+}
+
+// delete deletes the handled messages, if any, even when ctx has ended
+// meanwhile: they were handled, and must not be delivered again.
+func (p *poller) delete(ctx context.Context, entries []types.DeleteMessageBatchRequestEntry) error {
+	if len(entries) == 0 {
+		return nil
 	}
-	if len(entries) > 0 {
-		del, err := p.client.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: &p.queueURL, Entries: entries})
-		if err != nil {
-			return len(out.Messages), fmt.Errorf("delete: %w", err)
-		}
-		if len(del.Failed) > 0 {
-			return len(out.Messages), fmt.Errorf("delete: %d messages not deleted", len(del.Failed))
-		}
+	del, err := p.client.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: &p.queueURL, Entries: entries})
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
 	}
-	return len(out.Messages), nil
+	if len(del.Failed) > 0 {
+		return fmt.Errorf("delete: %d messages not deleted", len(del.Failed))
+	}
+	return nil
 }
 
 // toEvent converts a received message to the record Lambda would deliver.

@@ -19,23 +19,10 @@ import (
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
-type fakeQueue struct {
-	sent [][]dsr.TaskMessage
-	err  error
-}
-
-func (q *fakeQueue) SendTasks(_ context.Context, tasks []dsr.TaskMessage) error {
-	if q.err != nil {
-		return q.err
-	}
-	q.sent = append(q.sent, tasks)
-	return nil
-}
-
-func setup(t *testing.T, status dsr.Status) (*dispatch.Handler, *memstore.Requests, *fakeQueue) {
+func setup(t *testing.T, status dsr.Status) (*dispatch.Handler, *memstore.Requests, *dsrtest.Queue) {
 	t.Helper()
 	reg := dsrtest.Registry(t)
-	store, q := &memstore.Requests{}, &fakeQueue{}
+	store, q := &memstore.Requests{}, &dsrtest.Queue{}
 	ctx, now := context.Background(), time.Now()
 	if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}); err != nil {
 		t.Fatal(err)
@@ -84,7 +71,7 @@ func TestDispatch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, store, q := setup(t, tc.status)
-			q.err = tc.queueErr
+			q.SetErr(tc.queueErr)
 			resp, err := h.Handle(context.Background(), msg(tc.body))
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +79,7 @@ func TestDispatch(t *testing.T) {
 			if got := len(resp.BatchItemFailures) == 1; got != tc.failed {
 				t.Errorf("failed = %v, want %v", got, tc.failed)
 			}
-			if diff := cmp.Diff(tc.sent, q.sent); diff != "" {
+			if diff := cmp.Diff(tc.sent, q.TaskBatches()); diff != "" {
 				t.Errorf("sent (-want +got):\n%s", diff)
 			}
 			if r, _ := store.Get(context.Background(), "R1"); r.Status != tc.endStatus {
@@ -125,7 +112,7 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			store, q, list := &memstore.Requests{}, &fakeQueue{}, &memstore.Suppressions{}
+			store, q, list := &memstore.Requests{}, &dsrtest.Queue{}, &memstore.Suppressions{}
 			r := tc.r
 			r.ID, r.Status, r.SubjectKey = "R1", dsr.StatusAwaitingVerification, "key-1"
 			if err := store.Create(ctx, &r); err != nil {
@@ -147,7 +134,7 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 				}
 			}
 			var tasks []string
-			for _, m := range q.sent[0] {
+			for _, m := range q.TaskBatches()[0] {
 				tasks = append(tasks, m.Purpose)
 			}
 			if diff := cmp.Diff(tc.want, scopes); diff != "" {
@@ -160,31 +147,21 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 	}
 
 	t.Run("a failed suppression sends no task", func(t *testing.T) {
-		store, q := &memstore.Requests{}, &fakeQueue{}
+		store, q := &memstore.Requests{}, &dsrtest.Queue{}
 		if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, SubjectKey: "k"}); err != nil {
 			t.Fatal(err)
 		}
 		_ = store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now})
 		h := &dispatch.Handler{Store: store, Queue: q, Suppressions: failingSuppressions{errors.New("throttled")}, Registry: reg, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 1 || len(q.sent) != 0 {
-			t.Errorf("failures %+v, sent %v", resp.BatchItemFailures, q.sent)
+		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 1 || len(q.TaskBatches()) != 0 {
+			t.Errorf("failures %+v, sent %v", resp.BatchItemFailures, q.TaskBatches())
 		}
 		// The redelivery finds the request in progress and suppresses then.
 		h.Suppressions = &memstore.Suppressions{}
-		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 0 || len(q.sent) != 1 {
-			t.Errorf("redelivery: failures %+v, sent %v", resp.BatchItemFailures, q.sent)
+		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 0 || len(q.TaskBatches()) != 1 {
+			t.Errorf("redelivery: failures %+v, sent %v", resp.BatchItemFailures, q.TaskBatches())
 		}
 	})
-}
-
-type fakeRequeue struct {
-	sent   []dsr.RequestMessage
-	delays []time.Duration
-}
-
-func (q *fakeRequeue) SendRequestAfter(_ context.Context, m dsr.RequestMessage, d time.Duration) error {
-	q.sent, q.delays = append(q.sent, m), append(q.delays, d)
-	return nil
 }
 
 // A request waits, queued and with why for the DPO, while a planned
@@ -193,7 +170,7 @@ func (q *fakeRequeue) SendRequestAfter(_ context.Context, m dsr.RequestMessage, 
 func TestDispatchWaitsForTheBackfill(t *testing.T) {
 	h, store, q := setup(t, dsr.StatusQueued)
 	ctx := context.Background()
-	keying, requeue, audit := &memstore.Keying{}, &fakeRequeue{}, &memstore.Audit{}
+	keying, requeue, audit := &memstore.Keying{}, &dsrtest.Queue{}, &memstore.Audit{}
 	h.Keyed, h.Requeue, h.Audit = keying, requeue, audit
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	if _, err := keying.SavePass(ctx, dsr.BackfillPass{Purpose: "marketing", StartedAt: now, Segments: 4, CompletedAt: now}); err != nil {
@@ -207,8 +184,8 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 		t.Fatalf("%+v %v", resp, err)
 	}
 	r, _ := store.Get(ctx, "R1")
-	if r.Status != dsr.StatusQueued || len(q.sent) != 0 || !cmp.Equal(requeue.sent, []dsr.RequestMessage{{RequestID: "R1"}}) || requeue.delays[0] != dispatch.KeyWait {
-		t.Fatalf("while billing is backfilled: %s, %d task batches, requeued %v", r.Status, len(q.sent), requeue.sent)
+	if r.Status != dsr.StatusQueued || len(q.TaskBatches()) != 0 || !cmp.Equal(requeue.Delayed(), []dsrtest.Delayed{{Message: dsr.RequestMessage{RequestID: "R1"}, Delay: dispatch.KeyWait}}) {
+		t.Fatalf("while billing is backfilled: %s, %d task batches, requeued %v", r.Status, len(q.TaskBatches()), requeue.Delayed())
 	}
 	if v := r.DPOView(now, true); v.WaitingFor == "" || !strings.Contains(v.WaitingFor, "billing") || strings.Contains(v.WaitingFor, "marketing") {
 		t.Errorf("the DPO sees %q", v.WaitingFor)
@@ -230,8 +207,8 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 		t.Fatalf("%+v %v", resp, err)
 	}
 	r, _ = store.Get(ctx, "R1")
-	if r.Status != dsr.StatusInProgress || len(q.sent) != 1 {
-		t.Errorf("once keyed: %s, %d task batches", r.Status, len(q.sent))
+	if r.Status != dsr.StatusInProgress || len(q.TaskBatches()) != 1 {
+		t.Errorf("once keyed: %s, %d task batches", r.Status, len(q.TaskBatches()))
 	}
 	if got := audit.Actions("R1"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting, dsr.AuditDispatched}) {
 		t.Errorf("trail: %v", got)
@@ -255,7 +232,7 @@ func TestDispatchSeesANewPass(t *testing.T) {
 	keyedFor := dispatch.KeyedFor
 	h, store, _ := setup(t, dsr.StatusQueued)
 	clock := now
-	h.Keyed, h.Requeue, h.Clock = keying, &fakeRequeue{}, func() time.Time { return clock }
+	h.Keyed, h.Requeue, h.Clock = keying, &dsrtest.Queue{}, func() time.Time { return clock }
 	dispatch := func(id string) dsr.Status {
 		t.Helper()
 		if resp, err := h.Handle(ctx, msg(`{"requestId":"`+id+`"}`)); err != nil || len(resp.BatchItemFailures) != 0 {

@@ -8,6 +8,7 @@ package dpo
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/emf"
 	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
@@ -30,9 +32,9 @@ type Store interface {
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 }
 
-// Tasks takes the tasks that apply a decision to a purpose table.
+// Tasks takes the messages that apply a decision to a purpose table.
 type Tasks interface {
-	SendTask(ctx context.Context, m dsr.TaskMessage) error
+	SendDecision(ctx context.Context, m dsr.DecisionMessage) error
 }
 
 // Suppressions lifts a suppression an overridden objection added.
@@ -86,6 +88,9 @@ type Service struct {
 	Deadline     dsr.DeadlinePolicy
 	Log          *slog.Logger
 	Clock        dsr.Clock
+	// Counters receives an EMF record for each audit step lost (os.Stdout
+	// in Lambda; nil writes none).
+	Counters io.Writer
 }
 
 // Page is one page of the list.
@@ -311,6 +316,11 @@ func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 	}
 	if err := s.Audit.Append(ctx, step); err != nil {
 		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", step.RequestID, "action", step.Action, "actor", step.Actor, "error", err.Error(), "event", "audit_lost")
+		if s.Counters != nil {
+			if err := emf.Write(s.Counters, step.At, map[string]string{"Function": "dpo"}, map[string]int{"AuditStepLost": 1}); err != nil {
+				s.Log.ErrorContext(ctx, "audit loss not counted", "error", err.Error())
+			}
+		}
 	}
 	return nil
 }
@@ -343,7 +353,7 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	if err := s.Store.SetDecision(ctx, r.ID, d.Purpose, dsr.DecisionPending, applying, now); err != nil {
 		return dsr.DPOView{}, err
 	}
-	if err := s.Tasks.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: d.Purpose, Decision: d.Outcome}); err != nil {
+	if err := s.Tasks.SendDecision(ctx, dsr.DecisionMessage{RequestID: r.ID, Purpose: d.Purpose, Decision: d.Outcome}); err != nil {
 		return dsr.DPOView{}, s.undecide(ctx, r.ID, d.Purpose, applying, now, err)
 	}
 	// The grounds go to the person, not into the trail: a DPO's free text

@@ -21,24 +21,11 @@ import (
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
-type fakeQueue struct {
-	sent []dsr.RequestMessage
-	err  error
-}
-
-func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
-	if q.err != nil {
-		return q.err
-	}
-	q.sent = append(q.sent, m)
-	return nil
-}
-
 type env struct {
 	h      *dpo.Handler
 	store  *memstore.Requests
 	audit  *memstore.Audit
-	queue  *fakeQueue
+	queue  *dsrtest.Queue
 	mailer *dsrtest.Mailer
 	now    time.Time
 }
@@ -56,7 +43,7 @@ var ids = map[string]string{
 // the statuses their names say; "overdue" was received a month earlier.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
+	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Cursors: testHasher(t), Deadline: dsr.DeadlinePolicy{Location: time.UTC},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
@@ -373,16 +360,16 @@ func TestRejectAndRetry(t *testing.T) {
 	if status, m := e.call(t, dpo.RouteRetry, superseded, dpoClaims, nil, ""); status != 409 || !strings.Contains(m["detail"].(string), "erasure") {
 		t.Errorf("retry of a superseded request: %d %v", status, m)
 	}
-	e.queue.err = errors.New("SQS unavailable")
+	e.queue.SetErr(errors.New("SQS unavailable"))
 	if status, _ := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 503 {
 		t.Errorf("retry without a queue: %d", status)
 	}
 	if r, _ := e.store.Get(ctx, ids["failed"]); r.Status != dsr.StatusFailed {
 		t.Errorf("after a retry that could not be queued: %s, want failed", r.Status)
 	}
-	e.queue.err = nil
-	if status, m := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 200 || m["status"] != "queued" || len(e.queue.sent) != 1 {
-		t.Errorf("retry: %d %v, sent %v", status, m, e.queue.sent)
+	e.queue.SetErr(nil)
+	if status, m := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 200 || m["status"] != "queued" || len(e.queue.Requests()) != 1 {
+		t.Errorf("retry: %d %v, sent %v", status, m, e.queue.Requests())
 	}
 }
 
@@ -406,17 +393,10 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-type fakeTasks struct{ sent []dsr.TaskMessage }
-
-func (q *fakeTasks) SendTask(_ context.Context, m dsr.TaskMessage) error {
-	q.sent = append(q.sent, m)
-	return nil
-}
-
 func TestObjectionDecision(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	tasks, list := &fakeTasks{}, &memstore.Suppressions{}
+	tasks, list := &dsrtest.Queue{}, &memstore.Suppressions{}
 	e.h.Service.Tasks, e.h.Service.Suppressions = tasks, list
 	id := "01JD0000000000000000000010"
 	must(t, e.store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeObjection, Purposes: []string{"customer_care", "billing"}, Status: dsr.StatusAwaitingVerification,
@@ -431,8 +411,8 @@ func TestObjectionDecision(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("decide: %d %v", status, m)
 	}
-	if len(tasks.sent) != 1 || tasks.sent[0].Decision != dsr.DecisionOverridden || tasks.sent[0].Purpose != "customer_care" {
-		t.Errorf("tasks: %+v", tasks.sent)
+	if sent := tasks.Decisions(); len(sent) != 1 || sent[0].Decision != dsr.DecisionOverridden || sent[0].Purpose != "customer_care" {
+		t.Errorf("tasks: %+v", sent)
 	}
 	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 1 || entries[0].Scope != "billing" {
 		t.Errorf("suppression after an override: %+v, want only billing's", entries)
@@ -480,8 +460,14 @@ func (failingAudit) Append(context.Context, dsr.Step) error {
 func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
 	e := newEnv(t)
 	e.h.Service.Audit = failingAudit{}
+	metrics := &dsrtest.LockedBuffer{}
+	e.h.Service.Counters = metrics
 	if status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
 		t.Errorf("extend: %d %v", status, m)
+	}
+	// The loss is counted for AuditStepLostAlarm: one EMF record.
+	if got := metrics.String(); strings.Count(got, `"AuditStepLost":1`) != 1 || !strings.Contains(got, `"Function":"dpo"`) {
+		t.Errorf("metrics: %s", got)
 	}
 	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.Mails) != 1 {
 		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.Mails))

@@ -68,6 +68,17 @@ func (e AuditEntry) ComputeHash() string {
 // Step is one state change of a request, as a use case hands it to the
 // trail: who did what, with which detail, when. The trail gives it its
 // position and hashes.
+//
+// When the trail cannot take a step (the store is unavailable), what
+// happens depends on who asked, and is the same for every use case:
+//   - a subject route answers 503 (EUnavailable): the person tries again,
+//     and the steps are idempotent or the change is not yet made;
+//   - a DPO route keeps the change it made (repeating it would extend a
+//     deadline twice or mail a notice twice), logs the step with event
+//     "audit_lost" and counts it as the AuditStepLost metric, on which
+//     AuditStepLostAlarm goes off;
+//   - a queue consumer or scheduled job fails the message or the run, and
+//     SQS or the scheduler delivers it again.
 type Step struct {
 	RequestID string
 	Actor     string

@@ -36,8 +36,12 @@ func TestInputsSayWhatIsInvalid(t *testing.T) {
 			_, err := dsr.ParseProvenanceEvent(dsr.ProvenanceInput{Email: ptr("ada@example.com"), Purpose: ptr("marketing"), Event: ptr("collected")}, reg, now, 2)
 			return err
 		}, []string{"source", "at"}},
-		{"the message is invalid", func() error { return dsr.TaskMessage{Purpose: "marketing", Chunk: -1}.Check(true) }, []string{"requestId", "chunk"}},
+		{"the message is invalid", func() error {
+			_, err := dsr.ParseMessage(dsr.MessageInput{Purpose: "marketing", Chunk: -1})
+			return err
+		}, []string{"requestId", "chunk"}},
 		{"the message is invalid", func() error { return dsr.RequestMessage{}.Check() }, []string{"requestId"}},
+		{"the message is invalid", func() error { _, err := dsr.TaskQueueMessage(dsr.RequestMessage{RequestID: "r1"}); return err }, []string{"purpose"}},
 	} {
 		err := tc.err()
 		de, ok := err.(*dsr.Error)
@@ -59,9 +63,6 @@ func TestInputsSayWhatIsInvalid(t *testing.T) {
 				break
 			}
 		}
-	}
-	if err := (dsr.TaskMessage{RequestID: "r1"}).Check(false); err != nil {
-		t.Errorf("a request message is a task message to the dead-letter handler: %v", err)
 	}
 	if s, err := dsr.ParseSubmission(dsr.SubmissionInput{Type: ptr("objection"), Email: ptr(" Ada@Example.com "), Purposes: &[]string{"marketing", "marketing"}, Grounds: ptr("why")}, reg); err != nil ||
 		s.Email != "ada@example.com" || len(s.Purposes) != 1 || s.Grounds != "why" {

@@ -22,22 +22,6 @@ import (
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
-type fakeQueue struct {
-	mu   sync.Mutex
-	sent []dsr.RequestMessage
-	err  error
-}
-
-func (q *fakeQueue) SendRequest(_ context.Context, m dsr.RequestMessage) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.err != nil {
-		return q.err
-	}
-	q.sent = append(q.sent, m)
-	return nil
-}
-
 // fakeLinks holds documents by "<id>/<document>".
 type fakeLinks struct{ objects map[string]bool }
 
@@ -51,7 +35,7 @@ func (l *fakeLinks) PresignGet(_ context.Context, id string, doc dsr.Document, t
 type env struct {
 	h       *intake.Handler
 	store   *memstore.Requests
-	queue   *fakeQueue
+	queue   *dsrtest.Queue
 	mailer  *dsrtest.Mailer
 	links   *fakeLinks
 	audit   *memstore.Audit
@@ -71,7 +55,7 @@ func newEnvWith(t *testing.T, l dsr.Limits) *env {
 		t.Fatal(err)
 	}
 	reg := dsrtest.Registry(t)
-	e := &env{store: &memstore.Requests{}, queue: &fakeQueue{}, mailer: &dsrtest.Mailer{}, links: &fakeLinks{objects: map[string]bool{}},
+	e := &env{store: &memstore.Requests{}, queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{}, links: &fakeLinks{objects: map[string]bool{}},
 		audit: &memstore.Audit{}, limits: &memstore.Limits{}, metrics: &dsrtest.LockedBuffer{},
 		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC), client: "198.51.100.7"}
 	e.h = &intake.Handler{Service: &intake.Service{
@@ -214,7 +198,7 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 			if strings.Contains(resp.Body, "a@b.co") {
 				t.Errorf("problem echoes the address: %s", resp.Body)
 			}
-			if len(e.mailer.Mails) != 0 || len(e.queue.sent) != 0 {
+			if len(e.mailer.Mails) != 0 || len(e.queue.Requests()) != 0 {
 				t.Errorf("bad input had effects")
 			}
 			_ = m
@@ -242,15 +226,15 @@ func TestVerify(t *testing.T) {
 	if status != 200 || m["status"] != "queued" {
 		t.Fatalf("verify: %d %s", status, resp.Body)
 	}
-	if len(e.queue.sent) != 1 || e.queue.sent[0].RequestID != id {
-		t.Fatalf("queued: %+v", e.queue.sent)
+	if len(e.queue.Requests()) != 1 || e.queue.Requests()[0].RequestID != id {
+		t.Fatalf("queued: %+v", e.queue.Requests())
 	}
 	if got := e.audit.Actions(id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified}) {
 		t.Errorf("audit trail %v, want received, verified", got)
 	}
 	// Twice with the right code: harmless, no second queueing.
-	if status, _, resp := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 200 || len(e.queue.sent) != 1 {
-		t.Fatalf("second verify: %d %s, sent %d", status, resp.Body, len(e.queue.sent))
+	if status, _, resp := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 200 || len(e.queue.Requests()) != 1 {
+		t.Fatalf("second verify: %d %s, sent %d", status, resp.Body, len(e.queue.Requests()))
 	}
 	// A wrong code after verification is a conflict.
 	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"000000"}`, nil); status != 409 && code != "000000" {
@@ -261,7 +245,7 @@ func TestVerify(t *testing.T) {
 func TestVerifyQueueFailureIsRetryable(t *testing.T) {
 	e := newEnv(t)
 	id, token, code := e.submit(t)
-	e.queue.err = errors.New("sqs down")
+	e.queue.SetErr(errors.New("sqs down"))
 	if status, _, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 503 {
 		t.Fatalf("status %d, want 503", status)
 	}
@@ -269,7 +253,7 @@ func TestVerifyQueueFailureIsRetryable(t *testing.T) {
 	if r.Status != dsr.StatusAwaitingVerification {
 		t.Fatalf("request moved on without a queued message: %s", r.Status)
 	}
-	e.queue.err = nil
+	e.queue.SetErr(nil)
 	if status, m, _ := e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil); status != 200 || m["status"] != "queued" {
 		t.Fatalf("retry: %d %v", status, m)
 	}
@@ -300,7 +284,7 @@ func TestVerifyWrongCodes(t *testing.T) {
 	if status, m, _ := e.call(t, intake.RouteStatus, id, token, "", nil); status != 200 || m["status"] != "expired" {
 		t.Fatalf("status after expiry: %d %v", status, m)
 	}
-	if len(e.queue.sent) != 0 {
+	if len(e.queue.Requests()) != 0 {
 		t.Error("expired request was queued")
 	}
 }

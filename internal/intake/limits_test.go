@@ -112,7 +112,7 @@ func TestWrongCodeBudget(t *testing.T) {
 	if status != 429 || resp.Headers["Retry-After"] == "" || !strings.Contains(m["detail"].(string), "wrong codes") {
 		t.Fatalf("the right code after the budget: %d %v", status, m)
 	}
-	if len(e.queue.sent) != 0 {
+	if len(e.queue.Requests()) != 0 {
 		t.Fatal("a request was verified")
 	}
 	if status, _, _ := e.submitFor(t, "ada@example.com"); status != 429 {

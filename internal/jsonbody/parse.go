@@ -139,7 +139,8 @@ func ParseProvenanceEvent(body []byte, reg dsr.Registry, now time.Time, years in
 	return dsr.ParseProvenanceEvent(dsr.ProvenanceInput(m), reg, now, years)
 }
 
-// ParseRequestMessage reads a message of the request queue.
+// ParseRequestMessage reads a message of the request queue: a request
+// message only (a member of another kind is unknown).
 func ParseRequestMessage(body string) (dsr.RequestMessage, error) {
 	var m dsr.RequestMessage
 	if err := Message.Decode([]byte(body), &m); err != nil {
@@ -148,12 +149,31 @@ func ParseRequestMessage(body string) (dsr.RequestMessage, error) {
 	return m, m.Check()
 }
 
-// ParseTaskMessage reads a message of the task queue; with needPurpose
-// false, a request message is read as a task message too (dsr.TaskMessage.Check).
-func ParseTaskMessage(body string, needPurpose bool) (dsr.TaskMessage, error) {
-	var t dsr.TaskMessage
-	if err := Message.Decode([]byte(body), &t); err != nil {
-		return t, err
+// queueMessage is every member a queue message may have.
+type queueMessage struct {
+	RequestID string `json:"requestId"`
+	Purpose   string `json:"purpose"`
+	Cursor    string `json:"cursor"`
+	Chunk     int    `json:"chunk"`
+	Decision  string `json:"decision"`
+}
+
+// ParseMessage reads any queue message (a dead-letter queue's), of the
+// kind its members tell (dsr.ParseMessage).
+func ParseMessage(body string) (dsr.Message, error) {
+	var m queueMessage
+	if err := Message.Decode([]byte(body), &m); err != nil {
+		return nil, err
 	}
-	return t, t.Check(needPurpose)
+	return dsr.ParseMessage(dsr.MessageInput(m))
+}
+
+// ParseTaskQueueMessage reads a message of the task queue: a TaskMessage
+// or a DecisionMessage.
+func ParseTaskQueueMessage(body string) (dsr.Message, error) {
+	m, err := ParseMessage(body)
+	if err != nil {
+		return nil, err
+	}
+	return dsr.TaskQueueMessage(m)
 }

@@ -149,56 +149,6 @@ func FuzzParseVerify(f *testing.F) {
 	})
 }
 
-func TestParseTaskMessage(t *testing.T) {
-	for _, tc := range []struct {
-		body        string
-		needPurpose bool
-		ok          bool
-	}{
-		{`{"requestId":"r1","purpose":"marketing"}`, true, true},
-		{`{"requestId":"r1","purpose":"marketing","cursor":"c","chunk":2}`, true, true},
-		{`{"requestId":"r1"}`, false, true},
-		{`{"requestId":"r1"}`, true, false},
-		{`{"requestId":"r1","purpose":"marketing","chunk":-1}`, true, false},
-		{`{"requestId":"r1","purpose":"marketing","requestId":"r2"}`, true, false},
-		{`{"RequestId":"r1","purpose":"marketing"}`, true, false},
-		{`{"requestId":null,"purpose":"marketing"}`, true, false},
-		{`{"requestId":"r1","purpose":"marketing","extra":1}`, true, false},
-		{`[]`, false, false},
-	} {
-		_, err := jsonbody.ParseTaskMessage(tc.body, tc.needPurpose)
-		if (err == nil) != tc.ok {
-			t.Errorf("ParseTaskMessage(%s, %v): %v", tc.body, tc.needPurpose, err)
-		}
-		if err != nil && dsr.ErrorCodeOf(err) != dsr.EInvalid {
-			t.Errorf("%s: error code %q", tc.body, dsr.ErrorCodeOf(err))
-		}
-	}
-	if _, err := jsonbody.ParseRequestMessage(`{"requestId":"r1","requestId":"r2"}`); err == nil {
-		t.Error("a request message with a duplicate key was read")
-	}
-}
-
-func FuzzParseTaskMessage(f *testing.F) {
-	f.Add(`{"requestId":"r1","purpose":"marketing","cursor":"c","chunk":2,"decision":"upheld"}`)
-	f.Add(`{"requestId":"r1"}`)
-	f.Fuzz(func(t *testing.T, body string) {
-		m, err := jsonbody.ParseTaskMessage(body, true)
-		if err != nil {
-			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
-				t.Fatalf("error code %q", dsr.ErrorCodeOf(err))
-			}
-			return
-		}
-		if m.RequestID == "" || m.Purpose == "" || m.Chunk < 0 {
-			t.Fatalf("accepted %+v", m)
-		}
-		if _, err := jsonbody.ParseRequestMessage(body); err == nil {
-			t.Fatalf("a task message with a purpose read as a request message: %s", body)
-		}
-	})
-}
-
 func TestParseProvenanceEvent(t *testing.T) {
 	reg := dsrtest.Registry(t)
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)

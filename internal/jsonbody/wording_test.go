@@ -34,7 +34,9 @@ func TestWording(t *testing.T) {
 		{"provenance event, not JSON", "the message is not a valid JSON object", second(jsonbody.ParseProvenanceEvent([]byte(`{"email":`), reg, now, 2))},
 		{"provenance event, a member twice", "the message is invalid", second(jsonbody.ParseProvenanceEvent([]byte(`{"at":"x","at":"y"}`), reg, now, 2))},
 		{"request message", "the message is invalid", second(jsonbody.ParseRequestMessage(`{}`))},
-		{"task message, empty", "the message is empty; a JSON object is required", second(jsonbody.ParseTaskMessage(``, true))},
+		{"task message, empty", "the message is empty; a JSON object is required", second(jsonbody.ParseTaskQueueMessage(``))},
+		{"queue message, a request message on the task queue", "the message is invalid", second(jsonbody.ParseTaskQueueMessage(`{"requestId":"r1"}`))},
+		{"queue message, unknown member", "the message is invalid", second(jsonbody.ParseMessage(`{"requestId":"r1","x":1}`))},
 	} {
 		de, ok := tc.err.(*dsr.Error)
 		if !ok || de.Code != dsr.EInvalid || de.Message != tc.want {

@@ -131,60 +131,93 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 // requests due before now+7d, page by page from the status/due index.
 func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 	run := &Run{At: now}
+	h.digests(ctx, run)
+	if err := h.expireUnverified(ctx, run); err != nil {
+		return nil, err
+	}
+	if err := h.dueSoon(ctx, run); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// digests reads yesterday's limits and unkeyable digests into run. The
+// deadlines matter more: a digest that cannot be read is logged, and the
+// run goes on without it.
+func (h *Handler) digests(ctx context.Context, run *Run) {
+	day := run.At.AddDate(0, 0, -1).Format(time.DateOnly)
+	var err error
 	if h.Limits != nil {
-		var err error
-		if run.Limited, err = h.Limits.Digest(ctx, now.AddDate(0, 0, -1).Format(time.DateOnly)); err != nil {
-			// The deadlines matter more: expire and warn without it.
+		if run.Limited, err = h.Limits.Digest(ctx, day); err != nil {
 			h.Log.ErrorContext(ctx, "limits digest not read", "error", err.Error())
 		}
 	}
 	if h.Unkeyable != nil {
-		var err error
-		if run.Unkeyable, err = h.Unkeyable.UnkeyableDigest(ctx, now.AddDate(0, 0, -1).Format(time.DateOnly)); err != nil {
+		if run.Unkeyable, err = h.Unkeyable.UnkeyableDigest(ctx, day); err != nil {
 			h.Log.ErrorContext(ctx, "unkeyable records not read", "error", err.Error())
 		}
 	}
+}
+
+// expireUnverified expires the requests not verified within UnverifiedFor,
+// page by page, each with its audit step.
+func (h *Handler) expireUnverified(ctx context.Context, run *Run) error {
 	for cursor := ""; ; {
-		ids, next, err := h.Store.Unverified(ctx, now.Add(-UnverifiedFor), cursor)
+		ids, next, err := h.Store.Unverified(ctx, run.At.Add(-UnverifiedFor), cursor)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, id := range ids {
-			err := h.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
-				dsr.Changes{FailureReason: "not verified within 7 days"})
-			switch {
-			case err == nil:
-				run.Expired++
-				if h.Audit != nil {
-					if err := h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("monitor"), Action: dsr.AuditExpired, Detail: "not verified within 7 days", At: now}); err != nil {
-						return nil, err
-					}
-				}
-				h.Log.InfoContext(ctx, "unverified request expired", "dsrId", id, "event", "expired")
-			case dsr.ErrorCodeOf(err) != dsr.EConflict: // verified meanwhile: fine
-				return nil, err
+			if err := h.expire(ctx, run, id); err != nil {
+				return err
 			}
 		}
 		if next == "" {
-			break
+			return nil
 		}
 		cursor = next
 	}
-	q := dsr.ListQuery{Statuses: dsr.OpenStatuses, DueBefore: now.Add(DueSoon), Limit: dsr.MaxListLimit}
+}
+
+// expire moves request id from awaiting verification to expired; one that
+// was verified meanwhile is left as it is.
+func (h *Handler) expire(ctx context.Context, run *Run, id string) error {
+	err := h.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, run.At,
+		dsr.Changes{FailureReason: "not verified within 7 days"})
+	switch {
+	case dsr.ErrorCodeOf(err) == dsr.EConflict:
+		return nil
+	case err != nil:
+		return err
+	}
+	run.Expired++
+	if h.Audit != nil {
+		if err := h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("monitor"), Action: dsr.AuditExpired, Detail: "not verified within 7 days", At: run.At}); err != nil {
+			return err
+		}
+	}
+	h.Log.InfoContext(ctx, "unverified request expired", "dsrId", id, "event", "expired")
+	return nil
+}
+
+// dueSoon lists the open requests due within DueSoon into run, overdue
+// apart.
+func (h *Handler) dueSoon(ctx context.Context, run *Run) error {
+	q := dsr.ListQuery{Statuses: dsr.OpenStatuses, DueBefore: run.At.Add(DueSoon), Limit: dsr.MaxListLimit}
 	for {
 		rs, cursor, err := h.Store.List(ctx, q)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, r := range rs {
-			if r.Overdue(now) {
+			if r.Overdue(run.At) {
 				run.Overdue = append(run.Overdue, r)
 			} else {
 				run.DueSoon = append(run.DueSoon, r)
 			}
 		}
 		if cursor == "" {
-			return run, nil
+			return nil
 		}
 		q.Cursor = cursor
 	}

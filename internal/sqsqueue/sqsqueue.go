@@ -33,6 +33,10 @@ func (q *Queue) SendRequest(ctx context.Context, m dsr.RequestMessage) error { r
 // SendTask sends one task (a continuation) to the task queue.
 func (q *Queue) SendTask(ctx context.Context, m dsr.TaskMessage) error { return q.send(ctx, m) }
 
+// SendDecision sends a DPO's decision on an objection (or its continuation)
+// to the task queue.
+func (q *Queue) SendDecision(ctx context.Context, m dsr.DecisionMessage) error { return q.send(ctx, m) }
+
 // SendRequestAfter sends a request to the request queue again, to be
 // delivered after delay (at most 15 minutes, SQS's limit).
 func (q *Queue) SendRequestAfter(ctx context.Context, m dsr.RequestMessage, delay time.Duration) error {

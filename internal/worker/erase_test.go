@@ -1,246 +1,26 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
-	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
-	"github.com/privacyops/dsr/internal/worker"
 )
 
-// fakeItem is one item of a fake purpose table.
-type fakeItem struct {
-	subject     string
-	restriction *dsr.Restriction
-}
-
-// fakeTables are the purpose tables: purpose → key → item. Keys page in
-// sorted order, pageSize at a time; the cursor is the last key read.
-type fakeTables struct {
-	mu         sync.Mutex
-	items      map[string]map[string]*fakeItem
-	pageSize   int
-	failDelete int // the n-th Delete call fails (0: none)
-	deletes    int
-	onSurvey   func(t *fakeTables, purpose string) // runs before each Survey
-}
-
-func (f *fakeTables) add(purpose, subject string, n int) {
-	if f.items[purpose] == nil {
-		f.items[purpose] = map[string]*fakeItem{}
-	}
-	for i := range n {
-		f.items[purpose][fmt.Sprintf("%s-%s-%05d", purpose, subject, i)] = &fakeItem{subject: subject}
-	}
-}
-
-// fakeSubjectKeys are the subject keys of the fakes' addresses, as the
-// keying function writes them on the records.
-var fakeSubjectKeys = map[string]string{"ada@example.com": "key-ada", "grace@example.com": "key-grace"}
-
-// keysOf returns the keys of purpose's items of subject, an address (as the
-// tests name it) or its subject key (as the worker asks).
-func (f *fakeTables) keysOf(purpose, subject string) []string {
-	var keys []string
-	for k, it := range f.items[purpose] {
-		if it.subject == subject || fakeSubjectKeys[it.subject] == subject {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// ofSubject returns the keys of purpose's items that are s's: their key and
-// their address, as dynamo.Contacts checks both.
-func (f *fakeTables) ofSubject(purpose string, s dsr.Subject) []string {
-	return slices.DeleteFunc(f.keysOf(purpose, s.Key), func(k string) bool { return f.items[purpose][k].subject != s.Email })
-}
-
-func (f *fakeTables) KeysPage(_ context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]string, string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var page []string
-	for _, k := range f.ofSubject(p.Name, s) {
-		if k > cursor {
-			page = append(page, k)
-		}
-	}
-	if len(page) <= f.pageSize {
-		return page, "", nil
-	}
-	page = page[:f.pageSize]
-	return page, page[len(page)-1], nil
-}
-
-func (f *fakeTables) Delete(_ context.Context, p dsr.Purpose, refs []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.deletes++
-	if f.deletes == f.failDelete {
-		return errors.New("throttled for good")
-	}
-	for _, k := range refs {
-		delete(f.items[p.Name], k)
-	}
-	return nil
-}
-
-func (f *fakeTables) Restrict(_ context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, k := range refs {
-		if it, ok := f.items[p.Name][k]; ok && (it.restriction == nil || r.Overrides) {
-			it.restriction = &r
-		}
-	}
-	return nil
-}
-
-func (f *fakeTables) Unrestrict(_ context.Context, p dsr.Purpose, refs []string, requestID string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, k := range refs {
-		if it, ok := f.items[p.Name][k]; ok && it.restriction != nil && it.restriction.RequestID == requestID && it.restriction.Reason == dsr.RestrictionObjection {
-			it.restriction = nil
-		}
-	}
-	return nil
-}
-
-func (f *fakeTables) Survey(_ context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error) {
-	if f.onSurvey != nil {
-		f.onSurvey(f, p.Name)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []dsr.ItemRef
-	for _, k := range f.ofSubject(p.Name, s) {
-		ref := dsr.ItemRef{Key: k}
-		if r := f.items[p.Name][k].restriction; r != nil {
-			ref.Restricted, ref.Until = true, r.Until
-		}
-		out = append(out, ref)
-	}
-	return out, nil
-}
-
-func (f *fakeTables) Backups(_ context.Context, p dsr.Purpose, at time.Time) ([]dsr.Copy, error) {
-	until := at.AddDate(0, 0, 35)
-	return []dsr.Copy{{Kind: "point_in_time_recovery", Resource: p.Name, Detail: "35 days", Until: &until}}, nil
-}
-
-// PutChunkOnce, DeleteRequestObjects and Copies make fakeReports the Evidence.
-func (r *fakeReports) PutChunkOnce(_ context.Context, p dsr.Chunk) (dsr.Chunk, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := partKey(p.RequestID, p.Purpose, p.Index)
-	if have, ok := r.parts[k]; ok {
-		return have, false, nil
-	}
-	r.parts[k] = p
-	return p, true, nil
-}
-
-func (r *fakeReports) FindChunk(_ context.Context, id, purpose string, chunk int) (dsr.Chunk, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, ok := r.parts[partKey(id, purpose, chunk)]
-	return p, ok, nil
-}
-
-func (r *fakeReports) DeleteRequestObjects(_ context.Context, id string) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for k := range r.reports {
-		if strings.HasPrefix(k, id+"/") {
-			delete(r.reports, k)
-			n++
-		}
-	}
-	return n, nil
-}
-
-func (r *fakeReports) Copies(context.Context) ([]dsr.Copy, error) { return nil, nil }
-
-type eraseEnv struct {
-	h       *worker.Handler
-	store   *memstore.Requests
-	audit   *memstore.Audit
-	tables  *fakeTables
-	reports *fakeReports
-	queue   *fakeQueue
-	id      string
-	now     time.Time
-}
-
-// newEraseEnv stores request r (type, scope, purposes set by the caller) as
-// dispatched: in progress with its plan.
-func newEraseEnv(t *testing.T, r dsr.Request) *eraseEnv {
+// certificate returns the request's certificate.
+func (e *env) certificate(t *testing.T) dsr.Certificate {
 	t.Helper()
-	reg := dsrtest.Registry(t)
-	e := &eraseEnv{
-		store: &memstore.Requests{}, audit: &memstore.Audit{}, reports: newReports(), queue: &fakeQueue{}, id: "01JDERASE",
-		tables: &fakeTables{items: map[string]map[string]*fakeItem{}, pageSize: 10},
-		now:    time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
-	}
-	e.h = &worker.Handler{
-		Store: e.store, Reports: e.reports, Queue: e.queue, Eraser: e.tables, Evidence: e.reports, History: e.store, Audit: e.audit,
-		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
-		Clock: func() time.Time { return e.now },
-	}
-	ctx := context.Background()
-	r.ID, r.Status, r.Email, r.SubjectKey = e.id, dsr.StatusAwaitingVerification, "ada@example.com", "key-ada"
-	r.ReceivedAt, r.UpdatedAt = e.now, e.now
-	plan, err := dsr.Plan(&r, reg)
-	must(t, err)
-	must(t, e.store.Create(ctx, &r))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: plan}))
-	return e
-}
-
-func (e *eraseEnv) runAll(t *testing.T) {
-	t.Helper()
-	ctx := context.Background()
-	r, _ := e.store.Get(ctx, e.id)
-	for _, p := range r.PlannedPurposes {
-		if resp := e.deliver(t, ctx, p); len(resp) != 0 {
-			t.Fatalf("task %s failed", p)
-		}
-	}
-}
-
-func (e *eraseEnv) deliver(t *testing.T, ctx context.Context, purpose string) []string {
-	t.Helper()
-	resp, err := e.h.Handle(ctx, sqsEvent(t, dsr.TaskMessage{RequestID: e.id, Purpose: purpose}))
-	must(t, err)
-	var failed []string
-	for _, f := range resp.BatchItemFailures {
-		failed = append(failed, f.ItemIdentifier)
-	}
-	return failed
-}
-
-func (e *eraseEnv) certificate(t *testing.T) dsr.Certificate {
-	t.Helper()
-	raw, ok := e.reports.reports[e.id+"/certificate.json"]
+	raw, ok := e.objects.Document(e.id, dsr.DocCertificate)
 	if !ok {
 		t.Fatal("no certificate written")
 	}
@@ -257,40 +37,84 @@ func outcomes(c dsr.Certificate) map[string]dsr.PurposeOutcome {
 	return m
 }
 
+// statutoryUntil is when the registry's rule ends the statutory restriction
+// of e's billing records: billing has no retentionFrom, so every record is
+// restricted until the latest end of its duty, counted from the request's
+// verification (dsr.RestrictionFor).
+func (e *env) statutoryUntil(t *testing.T) time.Time {
+	t.Helper()
+	if e.billing.RetentionFrom != "" {
+		t.Fatalf("billing's records have their own retention (%s): derive each one's end from it", e.billing.RetentionFrom)
+	}
+	return e.billing.RestrictedUntil(e.now)
+}
+
 func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
-	e.tables.add("marketing", "ada@example.com", 35)
-	e.tables.add("marketing", "grace@example.com", 4)
-	e.tables.add("billing", "ada@example.com", 3)
-	// An earlier access report of ada's, to be deleted with her data.
-	ctx := context.Background()
-	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDACCESS", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: "key-ada", Email: "ada@example.com"}))
-	must(t, e.store.Transition(ctx, "01JDACCESS", dsr.StatusAwaitingVerification, dsr.StatusRejected, e.now, dsr.Changes{Result: &dsr.Result{ReportJSONKey: "01JDACCESS/report.json"}}))
-	e.reports.reports["01JDACCESS/report.json"] = []byte("{}")
-	// Another access request of ada's is still under way: it must not write
-	// a report of the erased data afterwards.
-	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDRUNNING", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: "key-ada", Email: "ada@example.com"}))
-	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}))
-	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}))
-	e.reports.reports["01JDRUNNING/parts/marketing/0"] = []byte("{}")
-	e.reports.reports["01JDOTHER/report.json"] = []byte("{}")
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 35)
+	e.contacts.Add(e.marketing, grace, 4)
+	e.contacts.Add(e.billing, ada, 3)
+	seedEarlierAccess(t, e)
 
 	e.runAll(t)
 
-	if keys := e.tables.keysOf("marketing", "ada@example.com"); len(keys) != 0 {
-		t.Errorf("ada's marketing items left: %v", keys)
+	until := e.statutoryUntil(t)
+	t.Run("tables", func(t *testing.T) { checkErasedTables(t, e, until) })
+	t.Run("earlier requests", func(t *testing.T) { checkEarlierRequests(t, e) })
+	t.Run("certificate", func(t *testing.T) { checkErasureCertificate(t, e, until) })
+	t.Run("redelivery", func(t *testing.T) {
+		// A redelivered task after completion changes nothing.
+		before, _ := e.objects.Document(e.id, dsr.DocCertificate)
+		failed := e.deliverTask(t, context.Background(), "marketing")
+		if after, _ := e.objects.Document(e.id, dsr.DocCertificate); len(failed) != 0 || !bytes.Equal(after, before) || e.objects.Writes(e.id, dsr.DocCertificate) != 1 {
+			t.Error("redelivery after completion changed the certificate")
+		}
+	})
+}
+
+// seedEarlierAccess gives ada an earlier access request with its report, to
+// be deleted with her data, and another still under way with a chunk
+// written, which must not write a report of the erased data afterwards; and
+// someone else a report.
+func seedEarlierAccess(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	key, err := e.objects.PutDocument(ctx, "01JDACCESS", dsr.DocReportJSON, []byte("{}"))
+	must(t, err)
+	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDACCESS", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}))
+	must(t, e.store.Transition(ctx, "01JDACCESS", dsr.StatusAwaitingVerification, dsr.StatusRejected, e.now, dsr.Changes{Result: &dsr.Result{ReportJSONKey: key}}))
+	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDRUNNING", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}))
+	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}))
+	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}))
+	must(t, e.objects.PutChunk(ctx, dsr.Chunk{RequestID: "01JDRUNNING", Purpose: "marketing", Index: 0}))
+	_, err = e.objects.PutDocument(ctx, "01JDOTHER", dsr.DocReportJSON, []byte("{}"))
+	must(t, err)
+}
+
+// checkErasedTables: ada's marketing items are gone, grace's untouched, and
+// ada's billing items restricted by the erasure until the registry says.
+func checkErasedTables(t *testing.T, e *env, until time.Time) {
+	if refs := e.contacts.Owned(e.marketing, ada); len(refs) != 0 {
+		t.Errorf("ada's marketing items left: %v", refs)
 	}
-	if keys := e.tables.keysOf("marketing", "grace@example.com"); len(keys) != 4 {
-		t.Errorf("grace's items touched: %d left", len(keys))
+	if refs := e.contacts.Owned(e.marketing, grace); len(refs) != 4 {
+		t.Errorf("grace's items touched: %d left", len(refs))
 	}
-	until := time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, k := range e.tables.keysOf("billing", "ada@example.com") {
-		r := e.tables.items["billing"][k].restriction
-		if r == nil || r.Reason != dsr.RestrictionStatutory || !r.Until.Equal(until) || r.RequestID != e.id {
-			t.Errorf("billing item %s restriction %+v", k, r)
+	for _, ref := range e.contacts.Owned(e.billing, ada) {
+		r, ok := e.contacts.Restriction(e.billing, ref)
+		if !ok || r.Reason != dsr.RestrictionStatutory || !r.Until.Equal(until) || r.RequestID != e.id {
+			t.Errorf("billing item %s restriction %+v (%v)", ref, r, ok)
 		}
 	}
-	if _, ok := e.reports.reports["01JDACCESS/report.json"]; ok {
+}
+
+// checkEarlierRequests: ada's earlier report is deleted, the access request
+// under way failed as superseded and its chunks deleted; someone else's
+// report is left.
+func checkEarlierRequests(t *testing.T, e *env) {
+	ctx := context.Background()
+	if _, ok := e.objects.Document("01JDACCESS", dsr.DocReportJSON); ok {
 		t.Error("earlier access report not deleted")
 	}
 	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
@@ -302,14 +126,19 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 	if got := e.audit.Actions(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
 		t.Errorf("erasure's trail: %v", got)
 	}
-	if _, ok := e.reports.reports["01JDRUNNING/parts/marketing/0"]; ok {
+	if _, ok, _ := e.objects.FindChunk(ctx, "01JDRUNNING", "marketing", 0); ok {
 		t.Error("the running access request's parts were not deleted")
 	}
-	if _, ok := e.reports.reports["01JDOTHER/report.json"]; !ok {
+	if _, ok := e.objects.Document("01JDOTHER", dsr.DocReportJSON); !ok {
 		t.Error("someone else's report deleted")
 	}
-	r, _ := e.store.Get(ctx, e.id)
-	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.CertificateKey != e.id+"/certificate.json" || r.ObjectionDecisions != nil {
+}
+
+// checkErasureCertificate: the request is completed with its certificate,
+// which states what was deleted and restricted, and holds nothing personal.
+func checkErasureCertificate(t *testing.T, e *env, until time.Time) {
+	r, _ := e.store.Get(context.Background(), e.id)
+	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.CertificateKey != "reports/"+e.id+"/certificate.json" || r.ObjectionDecisions != nil {
 		t.Fatalf("request: %+v", r)
 	}
 	c := e.certificate(t)
@@ -324,16 +153,11 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 		!cmp.Equal(c.Suppress.Purposes, []string{dsr.ScopeAll}) || c.Suppress.Reason != dsr.SuppressedByErasure {
 		t.Errorf("certificate: %+v", c)
 	}
-	raw := string(e.reports.reports[e.id+"/certificate.json"])
+	raw, _ := e.objects.Document(e.id, dsr.DocCertificate)
 	for _, personal := range []string{"ada@", "example.com", "key-ada", "marketing-ada"} {
-		if strings.Contains(raw, personal) {
+		if strings.Contains(string(raw), personal) {
 			t.Errorf("certificate holds %q:\n%s", personal, raw)
 		}
-	}
-	// A redelivered task after completion changes nothing.
-	before := string(e.reports.reports[e.id+"/certificate.json"])
-	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 0 || string(e.reports.reports[e.id+"/certificate.json"]) != before || e.reports.writes[e.id+"/certificate.json"] != 1 {
-		t.Error("redelivery after completion changed the certificate")
 	}
 }
 
@@ -341,24 +165,30 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 // and lets SQS deliver it again: the count is exact, neither doubled nor
 // missing the pages the first delivery deleted.
 func TestErasureRedeliveryCountsOnce(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
-	e.tables.add("marketing", "ada@example.com", 45)
-	e.tables.add("billing", "ada@example.com", 2)
-	e.tables.failDelete = 3
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 45)
+	e.contacts.Add(e.billing, ada, 2)
+	e.contacts.SetHook(func(op string, _ dsr.Purpose) error {
+		if op == "Delete" && e.contacts.Calls("Delete") == 3 { // the third Delete call fails
+			return errors.New("throttled for good")
+		}
+		return nil
+	})
 	ctx := context.Background()
-	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 1 {
+	if failed := e.deliverTask(t, ctx, "marketing"); len(failed) != 1 {
 		t.Fatalf("first delivery should fail on the third page, failed %v", failed)
 	}
-	if left := len(e.tables.keysOf("marketing", "ada@example.com")); left != 25 {
+	if left := len(e.contacts.Owned(e.marketing, ada)); left != 25 {
 		t.Fatalf("%d left after two pages", left)
 	}
 	// The same message again, twice (SQS may deliver more than once).
 	for range 2 {
-		if failed := e.deliver(t, ctx, "marketing"); len(failed) != 0 {
+		if failed := e.deliverTask(t, ctx, "marketing"); len(failed) != 0 {
 			t.Fatalf("redelivery failed")
 		}
 	}
-	if failed := e.deliver(t, ctx, "billing"); len(failed) != 0 {
+	if failed := e.deliverTask(t, ctx, "billing"); len(failed) != 0 {
 		t.Fatal("billing failed")
 	}
 	o := outcomes(e.certificate(t))
@@ -368,38 +198,37 @@ func TestErasureRedeliveryCountsOnce(t *testing.T) {
 }
 
 func TestErasureReadBackRemovesWhatReappears(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
-	e.tables.add("marketing", "ada@example.com", 5)
-	e.tables.add("billing", "ada@example.com", 1)
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 5)
+	e.contacts.Add(e.billing, ada, 1)
 	once := sync.Once{}
-	e.tables.onSurvey = func(f *fakeTables, purpose string) {
-		if purpose == "marketing" {
+	e.contacts.SetHook(func(op string, p dsr.Purpose) error {
+		if op == "Survey" && p.Name == "marketing" {
 			// The CRM re-imports ada while the erasure runs.
-			once.Do(func() {
-				f.mu.Lock()
-				f.items["marketing"]["marketing-ada-late"] = &fakeItem{subject: "ada@example.com"}
-				f.mu.Unlock()
-			})
+			once.Do(func() { e.contacts.Add(e.marketing, ada, 1) })
 		}
-	}
+		return nil
+	})
 	e.runAll(t)
 	m := outcomes(e.certificate(t))["marketing"]
-	if len(e.tables.keysOf("marketing", "ada@example.com")) != 0 || m.ItemsDeleted != 6 || m.ReadBack.Fixed != 1 || !m.Verified {
+	if len(e.contacts.Owned(e.marketing, ada)) != 0 || m.ItemsDeleted != 6 || m.ReadBack.Fixed != 1 || !m.Verified {
 		t.Errorf("marketing after a re-import: %+v", m)
 	}
 }
 
 func TestObjectionToDirectMarketingTouchesNothingElse(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing})
-	e.tables.add("marketing", "ada@example.com", 12)
-	e.tables.add("billing", "ada@example.com", 2)
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing})
+	e.contacts.Add(e.marketing, ada, 12)
+	e.contacts.Add(e.billing, ada, 2)
 	e.runAll(t)
-	if len(e.tables.keysOf("marketing", "ada@example.com")) != 0 {
+	if len(e.contacts.Owned(e.marketing, ada)) != 0 {
 		t.Error("marketing items left")
 	}
-	for _, k := range e.tables.keysOf("billing", "ada@example.com") {
-		if e.tables.items["billing"][k].restriction != nil {
-			t.Errorf("billing item %s restricted by a marketing objection", k)
+	for _, ref := range e.contacts.Owned(e.billing, ada) {
+		if _, restricted := e.contacts.Restriction(e.billing, ref); restricted {
+			t.Errorf("billing item %s restricted by a marketing objection", ref)
 		}
 	}
 	r, _ := e.store.Get(context.Background(), e.id)
@@ -411,19 +240,20 @@ func TestObjectionToDirectMarketingTouchesNothingElse(t *testing.T) {
 }
 
 func TestObjectionToLegitimateInterestRestrictsPendingDecision(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}, Grounds: "moved"})
-	e.tables.add("billing", "ada@example.com", 3)
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}, Grounds: "moved"})
+	refs := e.contacts.Add(e.billing, ada, 3)
 	// One item is under a statutory restriction already: it stays so.
-	statutory := dsr.Restriction{Reason: dsr.RestrictionStatutory, Until: time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC)}
-	e.tables.items["billing"]["billing-ada@example.com-00000"].restriction = &statutory
+	statutory := dsr.Restriction{Reason: dsr.RestrictionStatutory, Until: e.statutoryUntil(t)}
+	must(t, e.contacts.Restrict(context.Background(), e.billing, refs[:1], statutory))
 	e.runAll(t)
-	for k, it := range e.tables.items["billing"] {
+	for _, ref := range e.contacts.Owned(e.billing, ada) {
 		want := dsr.RestrictionObjection
-		if k == "billing-ada@example.com-00000" {
+		if ref == refs[0] {
 			want = dsr.RestrictionStatutory
 		}
-		if it.restriction == nil || it.restriction.Reason != want {
-			t.Errorf("item %s: %+v, want %s", k, it.restriction, want)
+		if r, ok := e.contacts.Restriction(e.billing, ref); !ok || r.Reason != want {
+			t.Errorf("item %s: %+v (%v), want %s", ref, r, ok, want)
 		}
 	}
 	r, _ := e.store.Get(context.Background(), e.id)
@@ -434,36 +264,32 @@ func TestObjectionToLegitimateInterestRestrictsPendingDecision(t *testing.T) {
 }
 
 func TestErasureCheckpointsBeforeTheDeadline(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
-	e.tables.add("marketing", "ada@example.com", 25)
-	e.tables.add("billing", "ada@example.com", 1)
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 25)
+	e.contacts.Add(e.billing, ada, 1)
 	e.h.Reserve = time.Hour // always near the deadline: one page per invocation
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 0 {
+	if failed := e.deliverTask(t, ctx, "marketing"); len(failed) != 0 {
 		t.Fatal("first page failed")
 	}
-	for i := 0; len(e.queue.tasks) > 0; i++ {
+	// Every continuation sent, in order, each delivered once.
+	for i := 0; i < len(e.queue.Tasks()); i++ {
 		if i > 10 {
 			t.Fatal("continuations do not end")
 		}
-		next := e.queue.tasks[0]
-		e.queue.tasks = e.queue.tasks[1:]
-		resp, err := e.h.Handle(ctx, sqsEvent(t, next))
+		resp, err := e.h.Handle(ctx, sqsEvent(t, e.queue.Tasks()[i]))
 		must(t, err)
 		if len(resp.BatchItemFailures) != 0 {
 			t.Fatal("continuation failed")
 		}
 	}
 	e.h.Reserve = time.Second
-	e.deliver(t, ctx, "billing")
-	if m := outcomes(e.certificate(t))["marketing"]; m.ItemsDeleted != 25 || len(e.tables.keysOf("marketing", "ada@example.com")) != 0 {
+	e.deliverTask(t, ctx, "billing")
+	if m := outcomes(e.certificate(t))["marketing"]; m.ItemsDeleted != 25 || len(e.contacts.Owned(e.marketing, ada)) != 0 {
 		t.Errorf("after continuations: %+v", m)
 	}
-}
-
-func sqsEvent(t *testing.T, m dsr.TaskMessage) events.SQSEvent {
-	return events.SQSEvent{Records: []events.SQSMessage{task(t, "msg-"+m.Purpose, m)}}
 }
 
 // flakyStore fails MarkPartDone once, as a crash between the read-back and
@@ -485,24 +311,20 @@ func (s *flakyStore) MarkPartDone(ctx context.Context, id, purpose string, chunk
 // not record its progress is redelivered; the redelivery finds the read-back
 // chunk and does not read back again, so what it certifies is what was read.
 func TestRedeliveryKeepsTheFirstReadBack(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
-	e.tables.add("marketing", "ada@example.com", 15)
-	e.tables.add("billing", "ada@example.com", 1)
-	e.h.Store = &flakyStore{Requests: e.store}
-	surveys := 0
-	e.tables.onSurvey = func(_ *fakeTables, purpose string) {
-		if purpose == "marketing" {
-			surveys++
-		}
-	}
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 15)
+	e.contacts.Add(e.billing, ada, 1)
+	e.h.Requests = &flakyStore{Requests: e.store}
 	ctx := context.Background()
-	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 1 {
+	if failed := e.deliverTask(t, ctx, "marketing"); len(failed) != 1 {
 		t.Fatal("the first delivery should fail to record its progress")
 	}
-	if failed := e.deliver(t, ctx, "marketing"); len(failed) != 0 {
+	if failed := e.deliverTask(t, ctx, "marketing"); len(failed) != 0 {
 		t.Fatal("redelivery failed")
 	}
-	e.deliver(t, ctx, "billing")
+	surveys := e.contacts.Calls("Survey") // marketing's read-backs: billing's is yet to come
+	e.deliverTask(t, ctx, "billing")
 	m := outcomes(e.certificate(t))["marketing"]
 	if surveys != 1 || m.ItemsDeleted != 15 || !m.Verified {
 		t.Errorf("%d read-backs, outcome %+v; want one read-back and 15 deleted", surveys, m)
@@ -514,25 +336,14 @@ func TestRedeliveryKeepsTheFirstReadBack(t *testing.T) {
 // items, overridden lifts only this objection's marks; a redelivery after
 // that does nothing.
 func TestObjectionDecisionApplied(t *testing.T) {
+	t.Parallel()
 	for _, outcome := range []string{dsr.DecisionUpheld, dsr.DecisionOverridden} {
 		t.Run(outcome, func(t *testing.T) {
-			e := newEraseEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}, Grounds: "moved"})
-			e.tables.add("billing", "ada@example.com", 25)
-			e.tables.add("billing", "grace@example.com", 2)
-			// One of ada's items carries a statutory mark: an override leaves it.
-			statutory := dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "01JDOTHER"}
-			e.tables.items["billing"]["billing-ada@example.com-00000"].restriction = &statutory
-			// Billing's data went to a printer: told of the restriction, and of the erasure if upheld.
-			prov, notices := &memstore.Provenance{}, &fakeNotices{}
-			e.h.Provenance, e.h.Notices = prov, notices
-			putProvenance(t, prov, "key-ada", "billing", dsr.ProvenanceEvent{Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE", At: e.now.AddDate(0, -1, 0)})
-			e.runAll(t)
-			if len(notices.sent) != 1 || notices.sent[0].Purposes[0].Action != dsr.ActionRestrict {
-				t.Fatalf("notices of the objection: %+v", notices.sent)
-			}
+			t.Parallel()
+			e := objectionAwaitingDecision(t)
 			ctx := context.Background()
 			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now))
-			task := dsr.TaskMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
+			task := dsr.DecisionMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
 			for range 2 { // the second is a redelivery
 				resp, err := e.h.Handle(ctx, sqsEvent(t, task))
 				must(t, err)
@@ -540,35 +351,13 @@ func TestObjectionDecisionApplied(t *testing.T) {
 					t.Fatal("decision task failed")
 				}
 			}
-			left := e.tables.keysOf("billing", "ada@example.com")
-			restricted := 0
-			for _, k := range left {
-				if e.tables.items["billing"][k].restriction != nil {
-					restricted++
-				}
+			kept, _ := e.prov.Subject(ctx, ada.Key, "", time.Time{})
+			if outcome == dsr.DecisionUpheld {
+				checkUpheld(t, e, kept)
+			} else {
+				checkOverridden(t, e, kept)
 			}
-			kept, _ := prov.Subject(ctx, "key-ada", "", time.Time{})
-			switch outcome {
-			case dsr.DecisionUpheld:
-				if len(left) != 0 {
-					t.Errorf("%d of ada's items left after an upheld objection", len(left))
-				}
-				// One erasure notice (the redelivery finds the decision applied), under a new id.
-				if len(notices.sent) != 2 || notices.sent[1].Purposes[0].Action != dsr.ActionDelete || notices.sent[1].NoticeID == notices.sent[0].NoticeID {
-					t.Errorf("notices after upholding: %+v", notices.sent)
-				}
-				if len(kept) != 0 {
-					t.Errorf("provenance of the erased purpose kept: %+v", kept)
-				}
-			default:
-				if len(notices.sent) != 1 || len(kept) != 1 {
-					t.Errorf("an override sends no notice and keeps the provenance: %+v, %+v", notices.sent, kept)
-				}
-				if len(left) != 25 || restricted != 1 {
-					t.Errorf("after an override: %d items, %d restricted; want 25 and the statutory one", len(left), restricted)
-				}
-			}
-			if n := len(e.tables.keysOf("billing", "grace@example.com")); n != 2 {
+			if n := len(e.contacts.Owned(e.billing, grace)); n != 2 {
 				t.Errorf("grace's items: %d", n)
 			}
 			r, _ := e.store.Get(ctx, e.id)
@@ -579,5 +368,58 @@ func TestObjectionDecisionApplied(t *testing.T) {
 				t.Errorf("trail %v: want one objection_applied at the end", got)
 			}
 		})
+	}
+}
+
+// objectionAwaitingDecision runs ada's objection to billing, 25 items of
+// hers and 2 of grace's, until it awaits the DPO's decision. One of ada's
+// items carries a statutory mark, which an override leaves; billing's data
+// went to a printer, told of the restriction (and of the erasure if the
+// objection is upheld).
+func objectionAwaitingDecision(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"billing"}, Grounds: "moved"})
+	refs := e.contacts.Add(e.billing, ada, 25)
+	e.contacts.Add(e.billing, grace, 2)
+	must(t, e.contacts.Restrict(context.Background(), e.billing, refs[:1], dsr.Restriction{Reason: dsr.RestrictionStatutory, RequestID: "01JDOTHER"}))
+	putProvenance(t, e.prov, ada.Key, "billing", dsr.ProvenanceEvent{Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE", At: e.now.AddDate(0, -1, 0)})
+	e.runAll(t)
+	if sent := e.notices(); len(sent) != 1 || sent[0].Purposes[0].Action != dsr.ActionRestrict {
+		t.Fatalf("notices of the objection: %+v", sent)
+	}
+	return e
+}
+
+// checkUpheld: ada's items are gone with the purpose's provenance, and the
+// printer got one erasure notice (the redelivery finds the decision
+// applied), under a new id.
+func checkUpheld(t *testing.T, e *env, kept []dsr.ProvenanceEntry) {
+	t.Helper()
+	if left := e.contacts.Owned(e.billing, ada); len(left) != 0 {
+		t.Errorf("%d of ada's items left after an upheld objection", len(left))
+	}
+	if sent := e.notices(); len(sent) != 2 || sent[1].Purposes[0].Action != dsr.ActionDelete || sent[1].NoticeID == sent[0].NoticeID {
+		t.Errorf("notices after upholding: %+v", sent)
+	}
+	if len(kept) != 0 {
+		t.Errorf("provenance of the erased purpose kept: %+v", kept)
+	}
+}
+
+// checkOverridden: no notice, the provenance kept, every item of ada's kept
+// and only the statutory mark left.
+func checkOverridden(t *testing.T, e *env, kept []dsr.ProvenanceEntry) {
+	t.Helper()
+	if sent := e.notices(); len(sent) != 1 || len(kept) != 1 {
+		t.Errorf("an override sends no notice and keeps the provenance: %+v, %+v", sent, kept)
+	}
+	left, restricted := e.contacts.Owned(e.billing, ada), 0
+	for _, ref := range left {
+		if _, ok := e.contacts.Restriction(e.billing, ref); ok {
+			restricted++
+		}
+	}
+	if len(left) != 25 || restricted != 1 {
+		t.Errorf("after an override: %d items, %d restricted; want 25 and the statutory one", len(left), restricted)
 	}
 }

@@ -12,13 +12,6 @@ import (
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
-type fakeNotices struct{ sent []dsr.RecipientNotice }
-
-func (n *fakeNotices) SendNotices(_ context.Context, ns []dsr.RecipientNotice) error {
-	n.sent = append(n.sent, ns...)
-	return nil
-}
-
 func putProvenance(t *testing.T, store *memstore.Provenance, subject, purpose string, ev dsr.ProvenanceEvent) {
 	t.Helper()
 	ev.Purpose = purpose
@@ -31,11 +24,11 @@ func putProvenance(t *testing.T, store *memstore.Provenance, subject, purpose st
 // purpose are in the certificate and the result, each gets one notice, and
 // the provenance of deleted purposes goes while the restricted keep theirs.
 func TestErasureTellsRecipients(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeErasure})
-	e.tables.add("marketing", "ada@example.com", 3)
-	e.tables.add("billing", "ada@example.com", 2)
-	prov, notices := &memstore.Provenance{}, &fakeNotices{}
-	e.h.Provenance, e.h.Notices = prov, notices
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 3)
+	e.contacts.Add(e.billing, ada, 2)
+	prov := e.prov
 	at := e.now.AddDate(0, -3, 0)
 	printer := dsr.ProvenanceEvent{Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE", At: at}
 	putProvenance(t, prov, "key-ada", "marketing", dsr.ProvenanceEvent{Event: dsr.EventCollected, Source: "trade fair", At: at})
@@ -58,9 +51,9 @@ func TestErasureTellsRecipients(t *testing.T) {
 	if diff := cmp.Diff(want, r.Result.Recipients); diff != "" {
 		t.Errorf("result recipients (-want +got):\n%s", diff)
 	}
-	if len(notices.sent) != 2 || notices.sent[0].Email != "ada@example.com" || notices.sent[0].Recipient != "Example Print GmbH" ||
-		!cmp.Equal(notices.sent[0].Purposes, []dsr.NoticePurpose{{Purpose: "marketing", Action: dsr.ActionDelete}, {Purpose: "billing", Action: dsr.ActionRestrict}}) {
-		t.Errorf("notices: %+v", notices.sent)
+	if sent := e.notices(); len(sent) != 2 || sent[0].Email != "ada@example.com" || sent[0].Recipient != "Example Print GmbH" ||
+		!cmp.Equal(sent[0].Purposes, []dsr.NoticePurpose{{Purpose: "marketing", Action: dsr.ActionDelete}, {Purpose: "billing", Action: dsr.ActionRestrict}}) {
+		t.Errorf("notices: %+v", sent)
 	}
 	if got := e.audit.Actions(e.id); !slices.Contains(got, dsr.AuditRecipientsNotified) {
 		t.Errorf("trail %v lacks the notices", got)
@@ -78,21 +71,20 @@ func TestErasureTellsRecipients(t *testing.T) {
 		t.Error("grace's provenance touched")
 	}
 	// Redelivered after completion: no second notice.
-	e.deliver(t, context.Background(), "marketing")
-	if len(notices.sent) != 2 {
-		t.Errorf("%d notices after a redelivery", len(notices.sent))
+	e.deliverTask(t, context.Background(), "marketing")
+	if n := len(e.notices()); n != 2 {
+		t.Errorf("%d notices after a redelivery", n)
 	}
 }
 
 // TestObjectionWithoutRecipients: no provenance, no notice, recipients [].
 func TestObjectionWithoutRecipients(t *testing.T) {
-	e := newEraseEnv(t, dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing})
-	e.tables.add("marketing", "ada@example.com", 2)
-	notices := &fakeNotices{}
-	e.h.Provenance, e.h.Notices = &memstore.Provenance{}, notices
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeObjection, Scope: dsr.ScopeDirectMarketing})
+	e.contacts.Add(e.marketing, ada, 2)
 	e.runAll(t)
-	if c := e.certificate(t); c.Recipients == nil || len(c.Recipients) != 0 || len(notices.sent) != 0 {
-		t.Errorf("recipients %+v, notices %+v", c.Recipients, notices.sent)
+	if c, sent := e.certificate(t), e.notices(); c.Recipients == nil || len(c.Recipients) != 0 || len(sent) != 0 {
+		t.Errorf("recipients %+v, notices %+v", c.Recipients, sent)
 	}
 }
 
@@ -100,9 +92,10 @@ func TestObjectionWithoutRecipients(t *testing.T) {
 // and recipients per purpose as of the request's receipt, and nothing of
 // anyone else's.
 func TestAccessReportShowsProvenance(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{"marketing": records("marketing", 1)})
-	prov := &memstore.Provenance{}
-	e.h.Provenance = prov
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	e.contacts.Add(e.marketing, ada, 1)
+	prov := e.prov
 	received := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	at := received.AddDate(0, -6, 0)
 	putProvenance(t, prov, "key-ada", "marketing", dsr.ProvenanceEvent{Event: dsr.EventCollected, Source: "trade fair 2026", At: at})

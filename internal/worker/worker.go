@@ -1,53 +1,57 @@
-// Package worker consumes the task queue: each task carries out one purpose
-// of one request for its subject, every page. For access it writes the
-// records found as a part of the report; for erasure and objection it
+// Package worker consumes the task queue. A task carries out one purpose of
+// one request for its subject, page by page, each page a chunk: for access
+// it keeps the records found (access.go); for erasure and objection it
 // deletes or restricts the items, as the registry says, and reads the table
-// back. The worker that completes the last part assembles the report or the
-// certificate, once.
+// back (erase.go). The worker that records the last purpose writes the
+// report or the certificate, once (access.go, certificate.go). A decision
+// message applies a DPO's decision on an objection (decision.go).
 package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/jsonbody"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
-// Store reads requests and records progress, conditionally.
-type Store interface {
+// Requests reads requests and records their progress, conditionally.
+type Requests interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
+	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
 }
 
-// Contacts finds a subject's records in a purpose table, one page at a time.
+// Contacts are the purpose tables: a subject's records and item keys, one
+// page at a time through the subject index; deleting, restricting and
+// lifting restrictions; reading a table back; its backups.
 type Contacts interface {
 	FindPage(ctx context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]dsr.Record, string, error)
+	KeysPage(ctx context.Context, p dsr.Purpose, s dsr.Subject, cursor string) ([]string, string, error)
+	Delete(ctx context.Context, p dsr.Purpose, refs []string) error
+	Restrict(ctx context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error
+	Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error
+	Survey(ctx context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error)
+	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
 }
 
-// Reports keeps parts and finished reports.
-type Reports interface {
-	PutChunk(ctx context.Context, p dsr.Chunk) error
-	GetChunk(ctx context.Context, id, purpose string, chunk int) (dsr.Chunk, error)
-	PutDocument(ctx context.Context, id string, doc dsr.Document, body []byte) (string, error)
-}
-
-// Queue takes continuations of tasks that outgrow one invocation.
-type Queue interface {
-	SendTask(ctx context.Context, m dsr.TaskMessage) error
-}
-
-// Auditor appends steps to a request's audit trail.
-type Auditor interface {
-	Append(ctx context.Context, s dsr.Step) error
+// Objects keep chunks and the finished documents: PutChunk replaces,
+// PutChunkOnce and PutDocument write only what does not exist yet.
+type Objects interface {
+	PutChunk(ctx context.Context, c dsr.Chunk) error
+	GetChunk(ctx context.Context, id, purpose string, index int) (dsr.Chunk, error)
+	PutChunkOnce(ctx context.Context, c dsr.Chunk) (stored dsr.Chunk, created bool, err error)
+	FindChunk(ctx context.Context, id, purpose string, index int) (dsr.Chunk, bool, error)
+	PutDocument(ctx context.Context, id string, doc dsr.Document, body []byte) (key string, err error)
+	DeleteRequestObjects(ctx context.Context, id string) (int, error)
+	Copies(ctx context.Context) ([]dsr.Copy, error)
 }
 
 // Provenance reads a subject's provenance entries, removes those of a
@@ -58,239 +62,201 @@ type Provenance interface {
 	Backups(ctx context.Context, deletedAt time.Time) ([]dsr.Copy, error)
 }
 
+// Tasks takes the continuations of work that outgrows one invocation.
+type Tasks interface {
+	SendTask(ctx context.Context, m dsr.TaskMessage) error
+	SendDecision(ctx context.Context, m dsr.DecisionMessage) error
+}
+
 // Notices takes the Art. 19 notices to recipients.
 type Notices interface {
 	SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error
 }
 
+// Audit appends steps to a request's trail.
+type Audit interface {
+	Append(ctx context.Context, s dsr.Step) error
+}
+
 // Handler processes task-queue batches.
 type Handler struct {
-	Store    Store
-	Contacts Contacts
-	Reports  Reports
-	Queue    Queue
-	// Erasure and objection.
-	Eraser   Eraser
-	Evidence Evidence
-	History  History
-	Audit    Auditor // nil records nothing
-	// Provenance: sources and recipients for reports, recipients to tell
-	// after erasure and objection (Art. 19) through Notices.
+	Requests   Requests
+	Contacts   Contacts
+	Objects    Objects
 	Provenance Provenance
+	Tasks      Tasks
 	Notices    Notices
+	Audit      Audit
 
 	Registry   dsr.Registry
 	Controller dsr.Controller
 	Log        *slog.Logger
 	Clock      dsr.Clock
-	// Reserve is the time kept before the function's deadline: a task that
+	// Reserve is the time kept before the function's deadline: work that
 	// has less left checkpoints and continues in a new message.
 	Reserve time.Duration
 }
 
-// Handle processes every task of the batch; a task that fails is reported
-// alone (ReportBatchItemFailures).
+// Handle processes every message of the batch, each failure reported alone;
+// near the deadline the rest is queued anew.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for i, msg := range ev.Records {
-		if i > 0 && h.nearDeadline(ctx) {
-			// Too little time for another task: queue the rest anew rather
-			// than be cut off mid-task (which redelivers the whole batch), or
-			// report them failed (which holds them a visibility timeout).
-			h.Log.WarnContext(ctx, "deadline near; tasks requeued", "left", len(ev.Records)-i)
-			for _, rest := range ev.Records[i:] {
-				if err := h.requeue(ctx, rest); err != nil {
-					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rest.MessageId})
-				}
-			}
-			break
-		}
-		if err := h.process(ctx, msg); err != nil {
-			h.Log.ErrorContext(ctx, "task failed", "messageId", msg.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
-		}
-	}
-	return resp, nil
+	r := sqsbatch.Runner{Failed: "task failed", Log: h.Log, Reserve: h.Reserve, Requeue: h.requeue}
+	return r.Run(ctx, ev, h.process), nil
 }
 
-func parseTask(msg events.SQSMessage) (dsr.TaskMessage, error) {
-	t, err := jsonbody.ParseTaskMessage(msg.Body, true)
+// parse decodes a task-queue message; one that is not can never be done.
+func parse(msg events.SQSMessage) (dsr.Message, error) {
+	m, err := jsonbody.ParseTaskQueueMessage(msg.Body)
 	if err != nil {
-		return t, fmt.Errorf("message is not a task message: %w", err)
+		return nil, sqsbatch.Poison(fmt.Errorf("message is not a task message: %w", err))
 	}
-	return t, nil
+	return m, nil
 }
 
-// requeue sends msg's task again as a new message; the task is idempotent.
+// requeue sends msg again as a new message; its work is idempotent.
 func (h *Handler) requeue(ctx context.Context, msg events.SQSMessage) error {
-	t, err := parseTask(msg)
+	m, err := parse(msg)
 	if err != nil {
 		return err
 	}
-	return h.Queue.SendTask(ctx, t)
+	return h.send(ctx, m)
 }
 
+// send queues task or decision message m.
+func (h *Handler) send(ctx context.Context, m dsr.Message) error {
+	if d, ok := m.(dsr.DecisionMessage); ok {
+		return h.Tasks.SendDecision(ctx, d)
+	}
+	return h.Tasks.SendTask(ctx, m.(dsr.TaskMessage))
+}
+
+// process does what message msg asks, for its request and purpose.
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
-	t, err := parseTask(msg)
+	m, err := parse(msg)
 	if err != nil {
 		return err
 	}
+	t := work(m)
 	p, ok := h.Registry.Lookup(t.Purpose)
 	if !ok {
-		return fmt.Errorf("task of request %s: unknown purpose %q", t.RequestID, t.Purpose)
+		return sqsbatch.Poison(fmt.Errorf("task of request %s: unknown purpose %q", t.RequestID, t.Purpose))
 	}
-	r, err := h.Store.Get(ctx, t.RequestID)
+	r, err := h.Requests.Get(ctx, t.RequestID)
 	if err != nil {
 		return fmt.Errorf("task of request %s: %w", t.RequestID, err)
 	}
 	log := h.Log.With("dsrId", r.ID, "purpose", p.Name)
-	if t.Decision != "" {
-		return h.applyDecision(ctx, log, r, p, t)
+	if d, ok := m.(dsr.DecisionMessage); ok {
+		return h.applyDecision(ctx, log, r, p, d)
 	}
 	switch {
 	case r.Status != dsr.StatusInProgress:
 		log.InfoContext(ctx, "task of a request not in progress; nothing to do", "status", r.Status)
 		return nil
-	case r.Type != dsr.TypeAccess:
+	case r.Type == dsr.TypeAccess:
+		return h.access(ctx, log, r, p, t)
+	default:
 		return h.erase(ctx, log, r, p, t)
 	}
-	if _, done := r.DoneParts[p.Name]; done {
-		// Redelivered: the part is recorded; finish the report if the
-		// worker that recorded the last part did not.
-		log.InfoContext(ctx, "redelivered task; part already recorded")
-		return h.assembleIfDone(ctx, r)
+}
+
+// work is the task of message m: a decision message's request, purpose and
+// cursor, as a task.
+func work(m dsr.Message) dsr.TaskMessage {
+	if d, ok := m.(dsr.DecisionMessage); ok {
+		return dsr.TaskMessage{RequestID: d.RequestID, Purpose: d.Purpose, Cursor: d.Cursor}
 	}
-	chunk, cursor := t.Chunk, t.Cursor
+	return m.(dsr.TaskMessage)
+}
+
+// walk calls page with each cursor from cursor on, until page returns no
+// next cursor (the last page) or the deadline is near; it returns the cursor
+// to go on from, "" when the walk is done.
+func (h *Handler) walk(ctx context.Context, cursor string, page func(cursor string) (next string, err error)) (string, error) {
 	for {
-		records, next, err := h.Contacts.FindPage(ctx, p, r.Subject(), cursor)
-		if err != nil {
-			return err
+		next, err := page(cursor)
+		if err != nil || next == "" {
+			return "", err
 		}
-		if err := h.Reports.PutChunk(ctx, dsr.Chunk{RequestID: r.ID, Purpose: p.Name, Index: chunk, Records: records}); err != nil {
-			return err
-		}
-		chunk++
-		if next == "" {
-			break
+		if h.nearDeadline(ctx) {
+			return next, nil
 		}
 		cursor = next
-		if h.nearDeadline(ctx) {
-			// Checkpoint: the next page and chunk go on in a new message;
-			// a redelivery of this one repeats the same chunks, harmlessly.
-			if err := h.Queue.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: p.Name, Cursor: cursor, Chunk: chunk}); err != nil {
-				return err
-			}
-			log.InfoContext(ctx, "task checkpointed before the deadline", "chunk", chunk)
-			return nil
-		}
 	}
-	r, recorded, err := h.Store.MarkPartDone(ctx, r.ID, p.Name, chunk, h.Clock.Now())
-	if err != nil {
-		return err
-	}
-	if recorded {
-		if err := h.audit(ctx, r.ID, dsr.AuditPurposeDone, fmt.Sprintf("purpose %s: %d chunk(s) of records", p.Name, chunk)); err != nil {
-			return err
-		}
-		log.InfoContext(ctx, "part done", "chunks", chunk, "event", "purpose_done")
-	}
-	if r.AllPartsDone() && r.Status == dsr.StatusInProgress && h.nearDeadline(ctx) {
-		// Assembling reads every part: do it in a fresh invocation, which
-		// finds this part recorded and goes straight to assembly.
-		if err := h.Queue.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: p.Name}); err != nil {
-			return err
-		}
-		log.InfoContext(ctx, "assembly continues in a new message before the deadline")
-		return nil
-	}
-	return h.assembleIfDone(ctx, r)
 }
 
-func (h *Handler) nearDeadline(ctx context.Context) bool {
-	deadline, ok := ctx.Deadline()
-	return ok && time.Until(deadline) < h.Reserve
-}
-
-// assembleIfDone writes the report once every part is recorded and completes
-// the request. Objects are written with If-None-Match, and the completion is
-// a conditional transition: racing or redelivered workers do it once.
-func (h *Handler) assembleIfDone(ctx context.Context, r *dsr.Request) error {
-	if r.Status != dsr.StatusInProgress || !r.AllPartsDone() {
-		return nil
-	}
-	parts, err := h.parts(ctx, r)
-	if err != nil {
+// checkpoint continues task t in a new message: the next page and chunk go
+// on there; a redelivery of this message repeats the same chunks, harmlessly.
+func (h *Handler) checkpoint(ctx context.Context, log *slog.Logger, t dsr.TaskMessage) error {
+	if err := h.Tasks.SendTask(ctx, t); err != nil {
 		return err
 	}
-	// Provenance as of the request's receipt: what had expired by then is
-	// not reported, and what has expired since is held for the request
-	// (the retention job does not delete it while the request is open).
-	// Only what was recorded by the time the last part was (r.UpdatedAt),
-	// so that a redelivered assembly renders the same report.
-	prov, err := h.provenance(ctx, r, "", r.UpdatedAt)
-	if err != nil {
-		return err
-	}
-	// The report's time is when its last part was recorded, so that every
-	// assembler renders the same report.
-	rep, err := dsr.AssembleReport(r, h.Registry, h.Controller, parts, prov, r.UpdatedAt)
-	if err != nil {
-		return err
-	}
-	body, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("assemble report: %w", err)
-	}
-	page, err := dsr.RenderHTML(rep)
-	if err != nil {
-		return err
-	}
-	jsonKey, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocReportJSON, body)
-	if err != nil {
-		return err
-	}
-	htmlKey, err := h.Reports.PutDocument(ctx, r.ID, dsr.DocReportHTML, page)
-	if err != nil {
-		return err
-	}
-	now := h.Clock.Now()
-	err = h.Store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{
-		CompletedAt: now, Result: &dsr.Result{ReportJSONKey: jsonKey, ReportHTMLKey: htmlKey},
-	})
-	if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
-		return err
-	}
-	if err == nil {
-		if err := h.audit(ctx, r.ID, dsr.AuditCompleted, "report written (JSON and HTML)"); err != nil {
-			return err
-		}
-		h.Log.InfoContext(ctx, "report written; request completed", "dsrId", r.ID, "type", r.Type, "event", "completed",
-			"secondsToComplete", int64(now.Sub(r.ReceivedAt).Seconds())) // the dashboard's time to complete
-	}
+	log.InfoContext(ctx, "task checkpointed before the deadline", "chunk", t.Chunk)
 	return nil
 }
 
-// provenance returns the provenance of r's subject for purpose (every
-// purpose if ""), as of r's receipt, by purpose, leaving out events after
-// until (unless zero). A request stored before subject keys existed has none.
-func (h *Handler) provenance(ctx context.Context, r *dsr.Request, purpose string, until time.Time) (map[string]dsr.Provenance, error) {
-	if h.Provenance == nil || r.SubjectKey == "" {
-		return nil, nil
-	}
-	entries, err := h.Provenance.Subject(ctx, r.SubjectKey, purpose, r.ReceivedAt)
+func (h *Handler) nearDeadline(ctx context.Context) bool {
+	return sqsbatch.NearDeadline(ctx, h.Reserve)
+}
+
+// recordPart records purpose p of r as done in chunks chunks, with its audit
+// step, once however often it is delivered, and returns r as it is now.
+func (h *Handler) recordPart(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, chunks int, detail string) (*dsr.Request, error) {
+	r, recorded, err := h.Requests.MarkPartDone(ctx, r.ID, p.Name, chunks, h.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
-	if !until.IsZero() {
-		entries = slices.DeleteFunc(entries, func(e dsr.ProvenanceEntry) bool { return e.At.After(until) })
+	if recorded {
+		if err := h.audit(ctx, r.ID, dsr.AuditPurposeDone, fmt.Sprintf("purpose %s: %d chunk(s)%s", p.Name, chunks, detail)); err != nil {
+			return nil, err
+		}
+		log.InfoContext(ctx, "purpose done", "chunks", chunks, "event", "purpose_done")
 	}
-	return dsr.ProvenanceByPurpose(entries, r.ReceivedAt), nil
+	return r, nil
 }
 
-// audit appends a step of the worker to request id's trail.
-func (h *Handler) audit(ctx context.Context, id string, action dsr.AuditAction, detail string) error {
-	if h.Audit == nil {
+// complete moves r from in progress to completed with ch, and records steps
+// and then the completed step. Completion is conditional: of racing or
+// redelivered workers, the one that completes records the steps; the others
+// find the request completed and stop.
+func (h *Handler) complete(ctx context.Context, r *dsr.Request, ch dsr.Changes, done string, steps ...dsr.Step) error {
+	now := h.Clock.Now()
+	ch.CompletedAt = now
+	err := h.Requests.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, ch)
+	if dsr.ErrorCodeOf(err) == dsr.EConflict {
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	for _, s := range append(steps, dsr.Step{Action: dsr.AuditCompleted, Detail: done}) {
+		if err := h.audit(ctx, r.ID, s.Action, s.Detail); err != nil {
+			return err
+		}
+	}
+	h.Log.InfoContext(ctx, done+"; request completed", "dsrId", r.ID, "type", r.Type, "event", "completed",
+		"secondsToComplete", int64(now.Sub(r.ReceivedAt).Seconds())) // the dashboard's time to complete
+	return nil
+}
+
+// chunks reads every recorded chunk of every planned purpose of r.
+func (h *Handler) chunks(ctx context.Context, r *dsr.Request) ([]dsr.Chunk, error) {
+	var chunks []dsr.Chunk
+	for _, purpose := range r.PlannedPurposes {
+		for i := 0; i < r.DoneParts[purpose]; i++ {
+			c, err := h.Objects.GetChunk(ctx, r.ID, purpose, i)
+			if err != nil {
+				return nil, err
+			}
+			chunks = append(chunks, c)
+		}
+	}
+	return chunks, nil
+}
+
+// audit appends a step of the worker to request id's trail. A step that
+// cannot be recorded fails the message, and SQS delivers it again (the
+// queue consumers' rule: see dsr.Step).
+func (h *Handler) audit(ctx context.Context, id string, action dsr.AuditAction, detail string) error {
 	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.Clock.Now()})
 }

@@ -1,13 +1,13 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,115 +20,57 @@ import (
 	"github.com/privacyops/dsr/internal/worker"
 )
 
-// fakeContacts serves each purpose's records in pages of pageSize.
-type fakeContacts struct {
-	records  map[string][]dsr.Record // purpose → the subject's records
-	pageSize int
-	err      error
-	mu       sync.Mutex
-	queries  int
-}
+// ada makes the tests' requests; grace's records are there to be left alone.
+// Values, never assigned: the parallel tests share nothing through them.
+var (
+	ada   = dsr.Subject{Email: "ada@example.com", Key: "key-ada"}
+	grace = dsr.Subject{Email: "grace@example.com", Key: "key-grace"}
+)
 
-func (c *fakeContacts) FindPage(_ context.Context, p dsr.Purpose, _ dsr.Subject, cursor string) ([]dsr.Record, string, error) {
-	c.mu.Lock()
-	c.queries++
-	c.mu.Unlock()
-	if c.err != nil {
-		return nil, "", c.err
-	}
-	start := 0
-	if cursor != "" {
-		start, _ = strconv.Atoi(cursor)
-	}
-	all := c.records[p.Name]
-	end := min(start+c.pageSize, len(all))
-	next := ""
-	if end < len(all) {
-		next = strconv.Itoa(end)
-	}
-	return append([]dsr.Record{}, all[start:end]...), next, nil
-}
-
-// fakeReports keeps objects in memory, with If-None-Match semantics.
-type fakeReports struct {
-	mu      sync.Mutex
-	parts   map[string]dsr.Chunk
-	reports map[string][]byte
-	writes  map[string]int
-}
-
-func newReports() *fakeReports {
-	return &fakeReports{parts: map[string]dsr.Chunk{}, reports: map[string][]byte{}, writes: map[string]int{}}
-}
-
-func partKey(id, purpose string, chunk int) string {
-	return fmt.Sprintf("%s/%s/%d", id, purpose, chunk)
-}
-
-func (r *fakeReports) PutChunk(_ context.Context, p dsr.Chunk) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.parts[partKey(p.RequestID, p.Purpose, p.Index)] = p
-	return nil
-}
-
-func (r *fakeReports) GetChunk(_ context.Context, id, purpose string, chunk int) (dsr.Chunk, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, ok := r.parts[partKey(id, purpose, chunk)]
-	if !ok {
-		return p, errors.New("no such part")
-	}
-	return p, nil
-}
-
-func (r *fakeReports) PutDocument(_ context.Context, id string, doc dsr.Document, body []byte) (string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	key := id + "/" + string(doc)
-	if _, ok := r.reports[key]; ok {
-		return key, nil
-	}
-	r.reports[key] = body
-	r.writes[key]++
-	return key, nil
-}
-
-type fakeQueue struct {
-	mu    sync.Mutex
-	tasks []dsr.TaskMessage
-}
-
-func (q *fakeQueue) SendTask(_ context.Context, m dsr.TaskMessage) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.tasks = append(q.tasks, m)
-	return nil
-}
-
+// env is a worker over the shared fakes (the ones under the adapters'
+// contract suites), with one request of ada's in progress. Each test builds
+// its own.
 type env struct {
 	h        *worker.Handler
 	store    *memstore.Requests
-	contacts *fakeContacts
-	reports  *fakeReports
-	queue    *fakeQueue
-	id       string
+	contacts *memstore.Contacts // the purpose tables, in pages of 10
+	objects  *memstore.Objects  // the reports bucket
+	prov     *memstore.Provenance
+	queue    *dsrtest.Queue // the worker's tasks, decisions and notices
+	audit    *memstore.Audit
+
+	marketing, billing dsr.Purpose // the demo registry's (dsrtest.Registry)
+	id                 string
+	now                time.Time
 }
 
-func newEnv(t *testing.T, pageSize int, records map[string][]dsr.Record) *env {
+// newEnv stores request r of ada's (type, scope, purposes set by the
+// caller) as dispatched: verified, and in progress with its plan.
+func newEnv(t *testing.T, r dsr.Request) *env {
 	t.Helper()
 	reg := dsrtest.Registry(t)
-	e := &env{store: &memstore.Requests{}, contacts: &fakeContacts{records: records, pageSize: pageSize}, reports: newReports(), queue: &fakeQueue{}, id: "01JDREQ"}
+	e := &env{
+		store: &memstore.Requests{}, contacts: &memstore.Contacts{PageSize: 10}, objects: &memstore.Objects{},
+		prov: &memstore.Provenance{}, queue: &dsrtest.Queue{}, audit: &memstore.Audit{},
+		id: "01JDREQ", now: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
+	}
+	e.marketing, _ = reg.Lookup("marketing")
+	e.billing, _ = reg.Lookup("billing")
 	e.h = &worker.Handler{
-		Store: e.store, Contacts: e.contacts, Reports: e.reports, Queue: e.queue,
+		Requests: e.store, Contacts: e.contacts, Objects: e.objects, Tasks: e.queue,
+		Provenance: e.prov, Notices: e.queue, Audit: e.audit,
 		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
+		Clock: func() time.Time { return e.now },
 	}
 	ctx := context.Background()
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	must(t, e.store.Create(ctx, &dsr.Request{ID: e.id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", SubjectKey: "key-ada", ReceivedAt: now, UpdatedAt: now}))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: reg.Names()}))
+	r.ID, r.Status, r.Email, r.SubjectKey = e.id, dsr.StatusAwaitingVerification, ada.Email, ada.Key
+	r.ReceivedAt, r.UpdatedAt = e.now, e.now
+	plan, err := dsr.Plan(&r, reg)
+	must(t, err)
+	must(t, e.store.Create(ctx, &r))
+	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}))
+	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: plan}))
 	return e
 }
 
@@ -139,15 +81,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func records(purpose string, n int) []dsr.Record {
-	var rs []dsr.Record
-	for i := range n {
-		rs = append(rs, dsr.Record{Table: purpose, Item: map[string]any{"n": float64(i), "email": "ada@example.com"}})
-	}
-	return rs
-}
-
-func task(t *testing.T, id string, m dsr.TaskMessage) events.SQSMessage {
+func task(t *testing.T, id string, m dsr.Message) events.SQSMessage {
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +89,11 @@ func task(t *testing.T, id string, m dsr.TaskMessage) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, Body: string(b)}
 }
 
+func sqsEvent(t *testing.T, m dsr.Message) events.SQSEvent {
+	return events.SQSEvent{Records: []events.SQSMessage{task(t, "msg-"+m.Request(), m)}}
+}
+
+// deliver hands the worker a batch of messages.
 func (e *env) deliver(t *testing.T, ctx context.Context, msgs ...events.SQSMessage) events.SQSEventResponse {
 	t.Helper()
 	resp, err := e.h.Handle(ctx, events.SQSEvent{Records: msgs})
@@ -164,57 +103,112 @@ func (e *env) deliver(t *testing.T, ctx context.Context, msgs ...events.SQSMessa
 	return resp
 }
 
+// deliverTask hands the worker the task of the request's purpose and
+// returns the ids of the messages that failed.
+func (e *env) deliverTask(t *testing.T, ctx context.Context, purpose string) []string {
+	t.Helper()
+	resp, err := e.h.Handle(ctx, sqsEvent(t, dsr.TaskMessage{RequestID: e.id, Purpose: purpose}))
+	must(t, err)
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	return failed
+}
+
+// runAll delivers the task of every planned purpose, each of which must
+// succeed.
+func (e *env) runAll(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	r, _ := e.store.Get(ctx, e.id)
+	for _, p := range r.PlannedPurposes {
+		if resp := e.deliverTask(t, ctx, p); len(resp) != 0 {
+			t.Fatalf("task %s failed", p)
+		}
+	}
+}
+
+// documents returns the request's documents that are written.
+func (e *env) documents() []dsr.Document {
+	var docs []dsr.Document
+	for _, doc := range []dsr.Document{dsr.DocReportJSON, dsr.DocReportHTML, dsr.DocCertificate} {
+		if _, ok := e.objects.Document(e.id, doc); ok {
+			docs = append(docs, doc)
+		}
+	}
+	return docs
+}
+
+// report returns the request's JSON report, numbers as the tables gave them
+// (json.Number, digit for digit).
 func (e *env) report(t *testing.T) dsr.Report {
 	t.Helper()
-	var rep dsr.Report
-	raw, ok := e.reports.reports[e.id+"/report.json"]
+	raw, ok := e.objects.Document(e.id, dsr.DocReportJSON)
 	if !ok {
 		t.Fatal("no report written")
 	}
-	must(t, json.Unmarshal(raw, &rep))
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var rep dsr.Report
+	must(t, dec.Decode(&rep))
 	return rep
 }
 
+// notices returns every recipient notice sent, in order.
+func (e *env) notices() []dsr.RecipientNotice {
+	var all []dsr.RecipientNotice
+	for _, batch := range e.queue.Notices() {
+		all = append(all, batch...)
+	}
+	return all
+}
+
 func TestLastPartAssemblesReportOnce(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{"marketing": records("marketing", 3), "billing": records("billing", 2)})
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	e.contacts.Add(e.marketing, ada, 3)
+	e.contacts.Add(e.billing, ada, 2)
 	ctx := context.Background()
 	if resp := e.deliver(t, ctx, task(t, "m1", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"})); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures: %+v", resp)
 	}
-	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusInProgress || len(e.reports.reports) != 0 {
+	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusInProgress || len(e.documents()) != 0 {
 		t.Fatalf("completed before the last part: %s", r.Status)
 	}
 	e.deliver(t, ctx, task(t, "b1", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"}))
 	r, _ := e.store.Get(ctx, e.id)
-	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.ReportJSONKey != e.id+"/report.json" {
+	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.ReportJSONKey != "reports/"+e.id+"/report.json" {
 		t.Fatalf("after the last part: %+v", r)
 	}
 	rep := e.report(t)
 	if len(rep.Purposes) != 2 || len(rep.Purposes[0].Records) != 3 || len(rep.Purposes[1].Records) != 2 || rep.Purposes[1].Description != "Invoices" {
 		t.Errorf("report: %+v", rep.Purposes)
 	}
-	if _, ok := e.reports.reports[e.id+"/report.html"]; !ok {
+	if _, ok := e.objects.Document(e.id, dsr.DocReportHTML); !ok {
 		t.Error("no HTML report")
 	}
 	// Redelivered tasks: no second report, no state change, no failure.
-	queries := e.contacts.queries
+	queries := e.contacts.Calls("FindPage")
 	resp := e.deliver(t, ctx, task(t, "m1", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}), task(t, "b1", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"}))
-	if len(resp.BatchItemFailures) != 0 || e.contacts.queries != queries {
+	if len(resp.BatchItemFailures) != 0 || e.contacts.Calls("FindPage") != queries {
 		t.Errorf("redelivery failed or queried again: %+v", resp)
 	}
-	for key, n := range e.reports.writes {
-		if n != 1 {
-			t.Errorf("%s written %d times", key, n)
+	for _, doc := range e.documents() {
+		if n := e.objects.Writes(e.id, doc); n != 1 {
+			t.Errorf("%s written %d times", doc, n)
 		}
 	}
 }
 
 func TestRedeliveryFinishesAnInterruptedAssembly(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{"marketing": records("marketing", 1)})
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	e.contacts.Add(e.marketing, ada, 1)
 	ctx := context.Background()
 	e.deliver(t, ctx, task(t, "m1", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}))
 	// The worker that recorded the last part died before assembling.
-	must(t, e.reports.PutChunk(ctx, dsr.Chunk{RequestID: e.id, Purpose: "billing", Index: 0, Records: []dsr.Record{}}))
+	must(t, e.objects.PutChunk(ctx, dsr.Chunk{RequestID: e.id, Purpose: "billing", Index: 0, Records: []dsr.Record{}}))
 	if _, ok, err := e.store.MarkPartDone(ctx, e.id, "billing", 1, time.Now()); !ok || err != nil {
 		t.Fatal("could not record the part", err)
 	}
@@ -225,7 +219,10 @@ func TestRedeliveryFinishesAnInterruptedAssembly(t *testing.T) {
 }
 
 func TestConcurrentLastPartsCompleteOnce(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{"marketing": records("marketing", 2), "billing": records("billing", 2)})
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	e.contacts.Add(e.marketing, ada, 2)
+	e.contacts.Add(e.billing, ada, 2)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 3 { // both tasks, and a duplicate of one, at once
@@ -240,9 +237,9 @@ func TestConcurrentLastPartsCompleteOnce(t *testing.T) {
 	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusCompleted {
 		t.Fatalf("status %s", r.Status)
 	}
-	for key, n := range e.reports.writes {
-		if n != 1 {
-			t.Errorf("%s written %d times", key, n)
+	for _, doc := range e.documents() {
+		if n := e.objects.Writes(e.id, doc); n != 1 {
+			t.Errorf("%s written %d times", doc, n)
 		}
 	}
 	if rep := e.report(t); len(rep.Purposes[0].Records)+len(rep.Purposes[1].Records) != 4 {
@@ -251,9 +248,13 @@ func TestConcurrentLastPartsCompleteOnce(t *testing.T) {
 }
 
 func TestCheckpointsBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
 	// 25 records in pages of 2: 13 pages. With the deadline already within
 	// the reserve, each invocation does one page and continues in a message.
-	e := newEnv(t, 2, map[string][]dsr.Record{"marketing": records("marketing", 25), "billing": records("billing", 1)})
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	e.contacts.PageSize = 2
+	e.contacts.Add(e.marketing, ada, 25)
+	e.contacts.Add(e.billing, ada, 1)
 	e.h.Reserve = time.Hour
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -263,7 +264,7 @@ func TestCheckpointsBeforeTheDeadline(t *testing.T) {
 	for len(pending) > 0 && invocations < 50 {
 		m := pending[0]
 		pending = pending[1:]
-		before := len(e.queue.tasks)
+		before := len(e.queue.Tasks())
 		// Deliver every continuation twice: redelivery must be harmless.
 		for range 2 {
 			if resp := e.deliver(t, ctx, task(t, "x", m)); len(resp.BatchItemFailures) != 0 {
@@ -271,8 +272,8 @@ func TestCheckpointsBeforeTheDeadline(t *testing.T) {
 			}
 			invocations++
 		}
-		if len(e.queue.tasks) > before {
-			pending = append(pending, e.queue.tasks[before])
+		if sent := e.queue.Tasks(); len(sent) > before {
+			pending = append(pending, sent[before])
 		}
 	}
 	r, _ := e.store.Get(ctx, e.id)
@@ -280,13 +281,15 @@ func TestCheckpointsBeforeTheDeadline(t *testing.T) {
 		t.Fatalf("after continuations: status %s, parts %v", r.Status, r.DoneParts)
 	}
 	rep := e.report(t)
-	if got := rep.Purposes[0].Records; len(got) != 25 || got[0].Item["n"] != 0.0 || got[24].Item["n"] != 24.0 {
+	// Numbers come back from the tables as stored (json.Number), in order.
+	if got := rep.Purposes[0].Records; len(got) != 25 || got[0].Item["n"] != json.Number("0") || got[24].Item["n"] != json.Number("24") {
 		t.Errorf("records: %d, first %v, last %v", len(got), got[0].Item, got[len(got)-1].Item)
 	}
 }
 
 func TestBadMessagesFailAlone(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{})
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
 	ctx := context.Background()
 	resp := e.deliver(t, ctx,
 		events.SQSMessage{MessageId: "junk", Body: "{"},
@@ -304,40 +307,49 @@ func TestBadMessagesFailAlone(t *testing.T) {
 	if r, _ := e.store.Get(ctx, e.id); r.DoneParts["marketing"] != 1 {
 		t.Errorf("good message not processed: %v", r.DoneParts)
 	}
-	e.contacts.err = errors.New("throttled")
+	e.contacts.SetHook(func(op string, _ dsr.Purpose) error {
+		if op == "FindPage" {
+			return errors.New("throttled")
+		}
+		return nil
+	})
 	if resp := e.deliver(t, ctx, task(t, "b", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"})); len(resp.BatchItemFailures) != 1 {
 		t.Errorf("query error not reported: %+v", resp)
 	}
 }
 
 func TestTaskOfFinishedRequestIsDropped(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{})
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
 	ctx := context.Background()
 	must(t, e.store.Transition(ctx, e.id, dsr.StatusInProgress, dsr.StatusFailed, time.Now(), dsr.Changes{FailureReason: "x"}))
-	if resp := e.deliver(t, ctx, task(t, "m", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"})); len(resp.BatchItemFailures) != 0 || e.contacts.queries != 0 {
+	if resp := e.deliver(t, ctx, task(t, "m", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"})); len(resp.BatchItemFailures) != 0 || e.contacts.Calls("FindPage") != 0 {
 		t.Errorf("task of a failed request processed: %+v", resp)
 	}
 }
 
 func TestNearDeadlineRequeuesTheRestOfTheBatch(t *testing.T) {
-	e := newEnv(t, 10, map[string][]dsr.Record{"marketing": records("marketing", 1), "billing": records("billing", 1)})
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	e.contacts.Add(e.marketing, ada, 1)
+	e.contacts.Add(e.billing, ada, 1)
 	e.h.Reserve = time.Hour
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	resp := e.deliver(t, ctx, task(t, "m", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}),
 		task(t, "b", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"}))
-	if len(resp.BatchItemFailures) != 0 || len(e.queue.tasks) != 1 || e.queue.tasks[0].Purpose != "billing" {
-		t.Fatalf("failures %+v, requeued %+v; want the second task requeued", resp.BatchItemFailures, e.queue.tasks)
+	if sent := e.queue.Tasks(); len(resp.BatchItemFailures) != 0 || len(sent) != 1 || sent[0].Purpose != "billing" {
+		t.Fatalf("failures %+v, requeued %+v; want the second task requeued", resp.BatchItemFailures, sent)
 	}
 	if r, _ := e.store.Get(ctx, e.id); r.DoneParts["marketing"] != 1 || len(r.DoneParts) != 1 {
 		t.Errorf("first task not done alone: %v", r.DoneParts)
 	}
 	// The last part, near the deadline: assembly goes on in a new message.
-	e.deliver(t, ctx, task(t, "b", e.queue.tasks[0]))
-	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusInProgress || len(e.queue.tasks) != 2 {
-		t.Fatalf("status %s, continuations %v", r.Status, e.queue.tasks)
+	e.deliver(t, ctx, task(t, "b", e.queue.Tasks()[0]))
+	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusInProgress || len(e.queue.Tasks()) != 2 {
+		t.Fatalf("status %s, continuations %v", r.Status, e.queue.Tasks())
 	}
-	e.deliver(t, ctx, task(t, "c", e.queue.tasks[1]))
+	e.deliver(t, ctx, task(t, "c", e.queue.Tasks()[1]))
 	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusCompleted {
 		t.Errorf("continuation did not assemble: %s", r.Status)
 	}

@@ -57,56 +57,97 @@ var deployedOnlyTypes = []string{
 // the physical name <Prefix>-<LogicalId>.
 func (pr *provisioner) deployedOnlyName(typ, id string) samtemplate.Physical {
 	name := pr.physicalName(id)
-	region := pr.pseudo.Region
-	arn := func(service, region, resource string) string {
-		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", pr.pseudo.Partition(), service, region, AccountID, resource)
+	if r, ok := namedARNs[typ]; ok {
+		region := ""
+		if r.regional {
+			region = pr.pseudo.Region
+		}
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": pr.arn(r.service, region, fmt.Sprintf(r.resource, name))}}
 	}
-	switch typ {
-	case typeTopic:
-		a := arn("sns", region, name)
-		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"TopicArn": a, "TopicName": name}}
-	case typeSubscription: // Ref is the subscription's ARN
-		a := arn("sns", region, name+":"+fakeUUID(name))
-		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"Arn": a}}
-	case typeRole:
-		return samtemplate.Physical{Ref: name, Attrs: map[string]string{
-			"Arn":    arn("iam", "", "role/"+name),
-			"RoleId": "AROA" + strings.ToUpper(hash(name)[:17]),
-		}}
-	case typeManagedPolicy: // Ref is the policy's ARN
-		a := arn("iam", "", "policy/"+name)
-		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"PolicyArn": a, "PolicyId": "ANPA" + strings.ToUpper(hash(name)[:17])}}
-	case typeLogGroup:
-		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("logs", region, "log-group:"+name+":*")}}
-	case typeKey: // Ref is the key id
-		keyID := fakeUUID(name)
-		return samtemplate.Physical{Ref: keyID, Attrs: map[string]string{"Arn": arn("kms", region, "key/"+keyID), "KeyId": keyID}}
-	case typeAlias: // Ref is the alias name
-		alias := "alias/" + name
-		return samtemplate.Physical{Ref: alias, Attrs: map[string]string{"Arn": arn("kms", region, alias)}}
-	case typeAlarm:
-		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudwatch", region, "alarm:"+name)}}
-	case typeDashboard:
-		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudwatch", "", "dashboard/"+name)}}
-	case typeTrail:
-		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("cloudtrail", region, "trail/"+name)}}
-	case typeSchedule:
-		return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": arn("scheduler", region, "schedule/default/"+name)}}
-	case typeDistribution: // Ref is the distribution's id, E plus 13 characters
-		id := cloudFrontID("E", name)
-		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id, "DomainName": strings.ToLower("d"+id[1:]) + ".cloudfront.net"}}
-	case typeOriginAccess:
-		id := cloudFrontID("E", name)
-		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id}}
-	case typeHeadersPolicy: // Ref is the policy's id, a UUID
-		id := fakeUUID(name)
-		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id, "LastModifiedTime": "2026-01-01T00:00:00Z"}}
-	case typeEdgeFunction: // Ref is the function's ARN; CloudFront is global
-		a := arn("cloudfront", "", "function/"+name)
-		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"FunctionARN": a, "Stage": "LIVE"}}
+	if p, ok := pr.accountResourceName(typ, name); ok {
+		return p
+	}
+	if p, ok := pr.cloudFrontName(typ, name); ok {
+		return p
 	}
 	// AWS::SNS::TopicPolicy, AWS::Lambda::EventInvokeConfig: an id only.
 	return samtemplate.Physical{Ref: name, Attrs: map[string]string{"Id": name}}
+}
+
+// namedARN is how a deployed-only type whose Ref is its name builds its one
+// attribute, Arn: the service, whether the ARN names a region, and the
+// resource part, a format of the name.
+type namedARN struct {
+	service  string
+	regional bool
+	resource string
+}
+
+// namedARNs are the deployed-only types whose Ref is the physical name and
+// whose only attribute is Arn.
+var namedARNs = map[string]namedARN{
+	typeLogGroup:  {"logs", true, "log-group:%s:*"},
+	typeAlarm:     {"cloudwatch", true, "alarm:%s"},
+	typeDashboard: {"cloudwatch", false, "dashboard/%s"},
+	typeTrail:     {"cloudtrail", true, "trail/%s"},
+	typeSchedule:  {"scheduler", true, "schedule/default/%s"},
+}
+
+// arn returns the ARN of resource in service and region ("" for a global
+// service such as IAM), in the stack's partition and the local account.
+func (pr *provisioner) arn(service, region, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", pr.pseudo.Partition(), service, region, AccountID, resource)
+}
+
+// accountResourceName returns the names of the deployed-only SNS, IAM and
+// KMS resources named name, whose Ref is an ARN or a generated id rather
+// than the name for most of them; ok is false for any other type.
+func (pr *provisioner) accountResourceName(typ, name string) (p samtemplate.Physical, ok bool) {
+	region := pr.pseudo.Region
+	switch typ {
+	case typeTopic:
+		a := pr.arn("sns", region, name)
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"TopicArn": a, "TopicName": name}}, true
+	case typeSubscription: // Ref is the subscription's ARN
+		a := pr.arn("sns", region, name+":"+fakeUUID(name))
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"Arn": a}}, true
+	case typeRole:
+		return samtemplate.Physical{Ref: name, Attrs: map[string]string{
+			"Arn":    pr.arn("iam", "", "role/"+name),
+			"RoleId": "AROA" + strings.ToUpper(hash(name)[:17]),
+		}}, true
+	case typeManagedPolicy: // Ref is the policy's ARN
+		a := pr.arn("iam", "", "policy/"+name)
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"PolicyArn": a, "PolicyId": "ANPA" + strings.ToUpper(hash(name)[:17])}}, true
+	case typeKey: // Ref is the key id
+		keyID := fakeUUID(name)
+		return samtemplate.Physical{Ref: keyID, Attrs: map[string]string{"Arn": pr.arn("kms", region, "key/"+keyID), "KeyId": keyID}}, true
+	case typeAlias: // Ref is the alias name
+		alias := "alias/" + name
+		return samtemplate.Physical{Ref: alias, Attrs: map[string]string{"Arn": pr.arn("kms", region, alias)}}, true
+	}
+	return samtemplate.Physical{}, false
+}
+
+// cloudFrontName returns the names of the deployed-only CloudFront
+// resources named name, which the local gateway plays; ok is false for any
+// other type.
+func (pr *provisioner) cloudFrontName(typ, name string) (p samtemplate.Physical, ok bool) {
+	switch typ {
+	case typeDistribution: // Ref is the distribution's id, E plus 13 characters
+		id := cloudFrontID("E", name)
+		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id, "DomainName": strings.ToLower("d"+id[1:]) + ".cloudfront.net"}}, true
+	case typeOriginAccess:
+		id := cloudFrontID("E", name)
+		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id}}, true
+	case typeHeadersPolicy: // Ref is the policy's id, a UUID
+		id := fakeUUID(name)
+		return samtemplate.Physical{Ref: id, Attrs: map[string]string{"Id": id, "LastModifiedTime": "2026-01-01T00:00:00Z"}}, true
+	case typeEdgeFunction: // Ref is the function's ARN; CloudFront is global
+		a := pr.arn("cloudfront", "", "function/"+name)
+		return samtemplate.Physical{Ref: a, Attrs: map[string]string{"FunctionARN": a, "Stage": "LIVE"}}, true
+	}
+	return samtemplate.Physical{}, false
 }
 
 // hash returns the hex SHA-256 of s.

@@ -128,7 +128,8 @@ func (t *throughput) sdk() *types.ProvisionedThroughput {
 }
 
 // table creates an AWS::DynamoDB::Table, or checks the existing one, and
-// waits until it is ACTIVE.
+// waits until it is ACTIVE; then it applies the time to live and
+// point-in-time recovery settings, which CreateTable does not take.
 func (pr *provisioner) table(ctx context.Context, id string, props *yaml.Node) error {
 	var p tableProps
 	if err := pr.decode(props, &p); err != nil {
@@ -140,20 +141,9 @@ func (pr *provisioner) table(ctx context.Context, id string, props *yaml.Node) e
 		return err
 	}
 	c := dynamodb.NewFromConfig(pr.cfg)
-	if _, err := c.CreateTable(ctx, in); err != nil {
-		var inUse *types.ResourceInUseException
-		if !errors.As(err, &inUse) {
-			return fmt.Errorf("create table %s: %w", name, err)
-		}
-	}
-	out, err := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 2*time.Second
-	}).WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableWait)
+	table, err := createOrCheckTable(ctx, c, name, in)
 	if err != nil {
-		return fmt.Errorf("wait for table %s: %w", name, err)
-	}
-	if err := checkTable(out.Table, in); err != nil {
-		return fmt.Errorf("table %s exists but differs from the template (delete it to recreate it): %w", name, err)
+		return err
 	}
 	if s := p.TimeToLiveSpecification; s != nil {
 		if err := ensureTTL(ctx, c, name, s); err != nil {
@@ -161,21 +151,53 @@ func (pr *provisioner) table(ctx context.Context, id string, props *yaml.Node) e
 		}
 	}
 	if s := p.PointInTimeRecoverySpecification; s != nil && s.PointInTimeRecoveryEnabled != nil {
-		_, err := c.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
-			TableName: aws.String(name),
-			PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{
-				PointInTimeRecoveryEnabled: s.PointInTimeRecoveryEnabled.ptr(),
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("update point-in-time recovery of table %s: %w", name, err)
+		if err := setPointInTimeRecovery(ctx, c, name, s.PointInTimeRecoveryEnabled); err != nil {
+			return err
 		}
 	}
-	phys := samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": aws.ToString(out.Table.TableArn)}}
-	if out.Table.LatestStreamArn != nil {
-		phys.Attrs["StreamArn"] = *out.Table.LatestStreamArn
+	phys := samtemplate.Physical{Ref: name, Attrs: map[string]string{"Arn": aws.ToString(table.TableArn)}}
+	if table.LatestStreamArn != nil {
+		phys.Attrs["StreamArn"] = *table.LatestStreamArn
 	}
 	pr.names[id] = phys
+	return nil
+}
+
+// createOrCheckTable creates table name as in asks, unless it exists, waits
+// until it is ACTIVE and returns its description. An existing table must
+// have the keys and indexes in asks for: the local stack never alters a
+// table, so a changed template needs the table deleted.
+func createOrCheckTable(ctx context.Context, c *dynamodb.Client, name string, in *dynamodb.CreateTableInput) (*types.TableDescription, error) {
+	if _, err := c.CreateTable(ctx, in); err != nil {
+		var inUse *types.ResourceInUseException
+		if !errors.As(err, &inUse) {
+			return nil, fmt.Errorf("create table %s: %w", name, err)
+		}
+	}
+	out, err := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 2*time.Second
+	}).WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableWait)
+	if err != nil {
+		return nil, fmt.Errorf("wait for table %s: %w", name, err)
+	}
+	if err := checkTable(out.Table, in); err != nil {
+		return nil, fmt.Errorf("table %s exists but differs from the template (delete it to recreate it): %w", name, err)
+	}
+	return out.Table, nil
+}
+
+// setPointInTimeRecovery applies a PointInTimeRecoverySpecification's
+// PointInTimeRecoveryEnabled to table name.
+func setPointInTimeRecovery(ctx context.Context, c *dynamodb.Client, name string, enabled *cfnBool) error {
+	_, err := c.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
+		TableName: aws.String(name),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: enabled.ptr(),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("update point-in-time recovery of table %s: %w", name, err)
+	}
 	return nil
 }
 

@@ -47,7 +47,9 @@ type generateSecretString struct {
 	GenerateStringKey       string
 }
 
-// generate returns a new random secret value.
+// generate returns a new random secret value: a password of PasswordLength
+// characters from the classes not excluded, each class present if required
+// and the length allows, then placed in SecretStringTemplate if one is set.
 func (g *generateSecretString) generate() (string, error) {
 	length := defaultPasswordLength
 	if g.PasswordLength != nil {
@@ -56,6 +58,22 @@ func (g *generateSecretString) generate() (string, error) {
 	if length < 1 || length > 4096 {
 		return "", fmt.Errorf("PasswordLength %d is out of range", length)
 	}
+	classes := g.classes()
+	if len(classes) == 0 {
+		return "", errors.New("GenerateSecretString excludes every alphanumeric character")
+	}
+	requireEach := g.RequireEachIncludedType == nil || bool(*g.RequireEachIncludedType)
+	password, err := randomString(strings.Join(classes, ""), length, classes, requireEach && length >= len(classes))
+	if err != nil {
+		return "", err
+	}
+	return g.wrap(password)
+}
+
+// classes are the character classes a generated password draws from:
+// lower case, upper case and digits, less the excluded classes and
+// ExcludeCharacters; a class left empty is dropped.
+func (g *generateSecretString) classes() []string {
 	var classes []string
 	for _, c := range []struct {
 		chars    string
@@ -78,14 +96,13 @@ func (g *generateSecretString) generate() (string, error) {
 			classes = append(classes, chars)
 		}
 	}
-	if len(classes) == 0 {
-		return "", errors.New("GenerateSecretString excludes every alphanumeric character")
-	}
-	requireEach := g.RequireEachIncludedType == nil || bool(*g.RequireEachIncludedType)
-	password, err := randomString(strings.Join(classes, ""), length, classes, requireEach && length >= len(classes))
-	if err != nil {
-		return "", err
-	}
+	return classes
+}
+
+// wrap returns the secret value of password: password itself, or, with
+// SecretStringTemplate and GenerateStringKey (both or neither), the
+// template's JSON object with password at that key.
+func (g *generateSecretString) wrap(password string) (string, error) {
 	if g.SecretStringTemplate == "" && g.GenerateStringKey == "" {
 		return password, nil
 	}

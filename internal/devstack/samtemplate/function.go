@@ -124,7 +124,43 @@ func (t *Template) Functions(names Names, pseudo Pseudo) ([]Function, error) {
 	return fns, nil
 }
 
+// function builds the Function of resource id: its properties as SAM sees
+// them (functionProperties), Lambda's defaults where they are unset, then
+// Timeout, MemorySize, the environment and the events, read in that order so
+// that the first bad property is the one reported.
 func (r *Resolver) function(id string) (Function, error) {
+	props, err := r.functionProperties(id)
+	if err != nil {
+		return Function{}, err
+	}
+	secs, err := r.positiveInt(props, "Timeout", int(DefaultTimeout/time.Second))
+	if err != nil {
+		return Function{}, err
+	}
+	mb, err := r.positiveInt(props, "MemorySize", DefaultMemorySize)
+	if err != nil {
+		return Function{}, err
+	}
+	f := Function{
+		LogicalID:   id,
+		Timeout:     time.Duration(secs) * time.Second,
+		MemorySize:  mb,
+		Environment: map[string]string{},
+	}
+	if err := r.environment(props, f.Environment); err != nil {
+		return Function{}, err
+	}
+	if f.Events, err = r.events(props); err != nil {
+		return Function{}, err
+	}
+	return f, nil
+}
+
+// functionProperties returns the Properties of function id as SAM sees them:
+// Globals.Function merged under the function's own (an empty mapping when it
+// has none), with Fn::If and Ref AWS::NoValue applied so that field and
+// entries can read them.
+func (r *Resolver) functionProperties(id string) (*yaml.Node, error) {
 	props := r.Template.Resources[id].Properties
 	if props == nil {
 		props = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
@@ -132,54 +168,49 @@ func (r *Resolver) function(id string) (Function, error) {
 	if g := r.Template.globalFunction; g != nil {
 		props = merge(g, props, 0)
 	}
-	props, err := r.prune(props)
+	return r.prune(props)
+}
+
+// positiveInt resolves the integer property key of props (Timeout in
+// seconds, MemorySize in MB), which must be at least 1; def, Lambda's
+// default, when props has no such key.
+func (r *Resolver) positiveInt(props *yaml.Node, key string, def int) (int, error) {
+	n := field(props, key)
+	if n == nil {
+		return def, nil
+	}
+	v, err := r.resolveInt(n)
 	if err != nil {
-		return Function{}, err
+		return 0, fmt.Errorf("%s: %w", key, err)
 	}
-	f := Function{
-		LogicalID:   id,
-		Timeout:     DefaultTimeout,
-		MemorySize:  DefaultMemorySize,
-		Environment: map[string]string{},
+	if v < 1 {
+		return 0, fmt.Errorf("%s: %d is not positive", key, v)
 	}
-	if n := field(props, "Timeout"); n != nil {
-		secs, err := r.resolveInt(n)
+	return v, nil
+}
+
+// events reads the Events of props, sorted by name so that the stack starts
+// its routes, pollers and schedules in a stable order; nil when there are
+// none.
+func (r *Resolver) events(props *yaml.Node) ([]Event, error) {
+	events := field(props, "Events")
+	if events == nil {
+		return nil, nil
+	}
+	es, err := entries(events, "Events")
+	if err != nil {
+		return nil, err
+	}
+	var out []Event
+	for _, e := range es {
+		ev, err := r.event(e.key, e.value)
 		if err != nil {
-			return Function{}, fmt.Errorf("Timeout: %w", err)
+			return nil, fmt.Errorf("event %s: %w", e.key, err)
 		}
-		if secs < 1 {
-			return Function{}, fmt.Errorf("Timeout: %d is not positive", secs)
-		}
-		f.Timeout = time.Duration(secs) * time.Second
+		out = append(out, ev)
 	}
-	if n := field(props, "MemorySize"); n != nil {
-		mb, err := r.resolveInt(n)
-		if err != nil {
-			return Function{}, fmt.Errorf("MemorySize: %w", err)
-		}
-		if mb < 1 {
-			return Function{}, fmt.Errorf("MemorySize: %d is not positive", mb)
-		}
-		f.MemorySize = mb
-	}
-	if err := r.environment(props, f.Environment); err != nil {
-		return Function{}, err
-	}
-	if events := field(props, "Events"); events != nil {
-		es, err := entries(events, "Events")
-		if err != nil {
-			return Function{}, err
-		}
-		for _, e := range es {
-			ev, err := r.event(e.key, e.value)
-			if err != nil {
-				return Function{}, fmt.Errorf("event %s: %w", e.key, err)
-			}
-			f.Events = append(f.Events, ev)
-		}
-		sort.Slice(f.Events, func(i, j int) bool { return f.Events[i].Name < f.Events[j].Name })
-	}
-	return f, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // environment resolves the Environment.Variables of props into env.
@@ -202,6 +233,8 @@ func (r *Resolver) environment(props *yaml.Node, env map[string]string) error {
 	return nil
 }
 
+// event reads the event source name of a function: its Type, which must be
+// one of the supported event types, and the Properties that type uses.
 func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
 	typ := deref(field(n, "Type"))
 	if typ == nil || !plainName(typ) {
@@ -215,70 +248,99 @@ func (r *Resolver) event(name string, n *yaml.Node) (Event, error) {
 	var err error
 	switch ev.Type {
 	case EventHttpAPI:
-		if ev.Path, err = r.optionalString(props, "Path"); err != nil {
-			return Event{}, err
-		}
-		if ev.Method, err = r.optionalString(props, "Method"); err != nil {
-			return Event{}, err
-		}
-		ev.Method = strings.ToUpper(ev.Method)
-		if (ev.Path == "") != (ev.Method == "") {
-			return Event{}, fmt.Errorf("line %d: HttpApi event needs both Path and Method, or neither", line(n))
-		}
-		if auth := field(props, "Auth"); auth != nil {
-			if !plainMapping(auth) {
-				return Event{}, fmt.Errorf("line %d: Auth is %s, want a mapping", line(auth), kindName(auth))
-			}
-			if ev.Authorizer, err = r.optionalString(auth, "Authorizer"); err != nil {
-				return Event{}, fmt.Errorf("Auth: %w", err)
-			}
-		}
+		err = r.httpAPIEvent(n, props, &ev)
 	case EventSQS:
-		if ev.QueueLogicalID, err = r.getAttOf(field(props, "Queue"), "Arn", "AWS::SQS::Queue"); err != nil {
-			return Event{}, fmt.Errorf("Queue: %w", err)
-		}
-		if err := r.batching(props, &ev, DefaultSQSBatchSize); err != nil {
-			return Event{}, err
-		}
+		err = r.sqsEvent(props, &ev)
 	case EventDynamoDB:
-		if ev.TableLogicalID, err = r.getAttOf(field(props, "Stream"), "StreamArn", "AWS::DynamoDB::Table"); err != nil {
-			return Event{}, fmt.Errorf("Stream: %w", err)
-		}
-		if ev.StartingPosition, err = r.optionalString(props, "StartingPosition"); err != nil {
-			return Event{}, err
-		}
-		ev.MaximumRetryAttempts = -1
-		if m := field(props, "MaximumRetryAttempts"); m != nil {
-			if ev.MaximumRetryAttempts, err = r.resolveInt(m); err != nil {
-				return Event{}, fmt.Errorf("MaximumRetryAttempts: %w", err)
-			}
-		}
-		if d := field(field(field(props, "DestinationConfig"), "OnFailure"), "Destination"); d != nil {
-			if ev.OnFailureQueueLogicalID, err = r.getAttOf(d, "Arn", "AWS::SQS::Queue"); err != nil {
-				return Event{}, fmt.Errorf("DestinationConfig.OnFailure.Destination: %w", err)
-			}
-		}
-		if err := r.batching(props, &ev, DefaultStreamBatchSize); err != nil {
-			return Event{}, err
-		}
+		err = r.dynamoDBEvent(props, &ev)
 	case EventSchedule, EventScheduleV2:
-		key := "Schedule"
-		if ev.Type == EventScheduleV2 {
-			key = "ScheduleExpression"
-		}
-		if ev.ScheduleExpression, err = r.optionalString(props, key); err != nil {
-			return Event{}, err
-		}
-		if ev.ScheduleExpression == "" {
-			return Event{}, fmt.Errorf("line %d: %s event has no %s", line(n), ev.Type, key)
-		}
-		if ev.Enabled, err = r.enabled(props); err != nil {
-			return Event{}, err
-		}
+		err = r.scheduleEvent(n, props, &ev)
 	default:
 		return Event{}, fmt.Errorf("line %d: unsupported event type %s", typ.Line, ev.Type)
 	}
+	if err != nil {
+		return Event{}, err
+	}
 	return ev, nil
+}
+
+// httpAPIEvent reads an HttpApi event's route (Path and Method, both or
+// neither: neither is the API's $default route) and its Auth.Authorizer.
+func (r *Resolver) httpAPIEvent(n, props *yaml.Node, ev *Event) error {
+	var err error
+	if ev.Path, err = r.optionalString(props, "Path"); err != nil {
+		return err
+	}
+	if ev.Method, err = r.optionalString(props, "Method"); err != nil {
+		return err
+	}
+	ev.Method = strings.ToUpper(ev.Method)
+	if (ev.Path == "") != (ev.Method == "") {
+		return fmt.Errorf("line %d: HttpApi event needs both Path and Method, or neither", line(n))
+	}
+	auth := field(props, "Auth")
+	if auth == nil {
+		return nil
+	}
+	if !plainMapping(auth) {
+		return fmt.Errorf("line %d: Auth is %s, want a mapping", line(auth), kindName(auth))
+	}
+	if ev.Authorizer, err = r.optionalString(auth, "Authorizer"); err != nil {
+		return fmt.Errorf("Auth: %w", err)
+	}
+	return nil
+}
+
+// sqsEvent reads an SQS event's queue (!GetAtt <Queue>.Arn) and batching.
+func (r *Resolver) sqsEvent(props *yaml.Node, ev *Event) error {
+	var err error
+	if ev.QueueLogicalID, err = r.getAttOf(field(props, "Queue"), "Arn", "AWS::SQS::Queue"); err != nil {
+		return fmt.Errorf("Queue: %w", err)
+	}
+	return r.batching(props, ev, DefaultSQSBatchSize)
+}
+
+// dynamoDBEvent reads a DynamoDB event's table (!GetAtt <Table>.StreamArn),
+// StartingPosition, MaximumRetryAttempts (-1 if unset, as Lambda's default),
+// its OnFailure queue if any, and batching.
+func (r *Resolver) dynamoDBEvent(props *yaml.Node, ev *Event) error {
+	var err error
+	if ev.TableLogicalID, err = r.getAttOf(field(props, "Stream"), "StreamArn", "AWS::DynamoDB::Table"); err != nil {
+		return fmt.Errorf("Stream: %w", err)
+	}
+	if ev.StartingPosition, err = r.optionalString(props, "StartingPosition"); err != nil {
+		return err
+	}
+	ev.MaximumRetryAttempts = -1
+	if m := field(props, "MaximumRetryAttempts"); m != nil {
+		if ev.MaximumRetryAttempts, err = r.resolveInt(m); err != nil {
+			return fmt.Errorf("MaximumRetryAttempts: %w", err)
+		}
+	}
+	if d := field(field(field(props, "DestinationConfig"), "OnFailure"), "Destination"); d != nil {
+		if ev.OnFailureQueueLogicalID, err = r.getAttOf(d, "Arn", "AWS::SQS::Queue"); err != nil {
+			return fmt.Errorf("DestinationConfig.OnFailure.Destination: %w", err)
+		}
+	}
+	return r.batching(props, ev, DefaultStreamBatchSize)
+}
+
+// scheduleEvent reads a Schedule or ScheduleV2 event's expression (the
+// Schedule or ScheduleExpression property, which must be set) and Enabled.
+func (r *Resolver) scheduleEvent(n, props *yaml.Node, ev *Event) error {
+	key := "Schedule"
+	if ev.Type == EventScheduleV2 {
+		key = "ScheduleExpression"
+	}
+	var err error
+	if ev.ScheduleExpression, err = r.optionalString(props, key); err != nil {
+		return err
+	}
+	if ev.ScheduleExpression == "" {
+		return fmt.Errorf("line %d: %s event has no %s", line(n), ev.Type, key)
+	}
+	ev.Enabled, err = r.enabled(props)
+	return err
 }
 
 // batching reads an event source's BatchSize (def if unset),

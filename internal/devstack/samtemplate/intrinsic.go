@@ -68,70 +68,111 @@ func intrinsic(n *yaml.Node) (fn string, arg *yaml.Node, ok bool, err error) {
 	return "", nil, false, nil
 }
 
-// checkShape checks the argument of a supported intrinsic function.
+// checkShape checks the argument of a supported intrinsic function against
+// the shape argumentShapes gives it; any other function is unsupported.
 func checkShape(fn string, arg *yaml.Node) error {
-	arg = deref(arg)
-	switch fn {
-	case "Ref":
-		if arg.Kind != yaml.ScalarNode || isCustomTag(arg.Tag) || arg.Value == "" {
-			return fmt.Errorf("argument is %s, want a name", kindName(arg))
+	check, ok := argumentShapes[fn]
+	if !ok {
+		return errors.New("unsupported intrinsic function")
+	}
+	return check(deref(arg))
+}
+
+// argumentShapes check the argument of each supported intrinsic function,
+// alias already followed; their errors say what the argument must be.
+var argumentShapes = map[string]func(arg *yaml.Node) error{
+	"Ref":        refShape,
+	"Fn::GetAtt": getAttShape,
+	"Fn::Sub":    subShape,
+	"Fn::Join":   joinShape,
+	"Fn::If":     ifShape,
+	"Fn::Equals": listShape(2, 2, "argument must be [value, value]"),
+	"Fn::Not":    listShape(1, 1, "argument must be [condition]"),
+	"Fn::And":    listShape(2, 10, "argument must be a list of 2 to 10 conditions"),
+	"Fn::Or":     listShape(2, 10, "argument must be a list of 2 to 10 conditions"),
+	"Condition":  conditionShape,
+}
+
+// refShape accepts the argument of Ref: a plain, non-empty name.
+func refShape(arg *yaml.Node) error {
+	if arg.Kind != yaml.ScalarNode || isCustomTag(arg.Tag) || arg.Value == "" {
+		return fmt.Errorf("argument is %s, want a name", kindName(arg))
+	}
+	return nil
+}
+
+// getAttShape accepts the two forms of Fn::GetAtt's argument:
+// "LogicalId.Attribute" and [LogicalId, Attribute].
+func getAttShape(arg *yaml.Node) error {
+	switch arg.Kind {
+	case yaml.ScalarNode:
+		id, attr, ok := strings.Cut(arg.Value, ".")
+		if !ok || id == "" || attr == "" {
+			return fmt.Errorf("argument %q is not LogicalId.Attribute", arg.Value)
 		}
-	case "Fn::GetAtt":
-		switch arg.Kind {
-		case yaml.ScalarNode:
-			id, attr, ok := strings.Cut(arg.Value, ".")
-			if !ok || id == "" || attr == "" {
-				return fmt.Errorf("argument %q is not LogicalId.Attribute", arg.Value)
-			}
-		case yaml.SequenceNode:
-			if len(arg.Content) != 2 || !plainName(arg.Content[0]) || !plainName(arg.Content[1]) {
-				return errors.New("argument must be [LogicalId, Attribute]")
-			}
-		default:
-			return fmt.Errorf("argument is %s, want LogicalId.Attribute", kindName(arg))
-		}
-	case "Fn::Sub":
-		switch arg.Kind {
-		case yaml.ScalarNode:
-			if isCustomTag(arg.Tag) {
-				return fmt.Errorf("argument is %s, want a string", kindName(arg))
-			}
-		case yaml.SequenceNode:
-			if len(arg.Content) != 2 || !plainScalar(arg.Content[0]) || !plainMapping(arg.Content[1]) {
-				return errors.New("argument must be a string or [string, {variables}]")
-			}
-		default:
-			return fmt.Errorf("argument is %s, want a string", kindName(arg))
-		}
-	case "Fn::Join":
-		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 || !plainScalar(arg.Content[0]) {
-			return errors.New("argument must be [delimiter, [values]]")
-		}
-		if l := deref(arg.Content[1]); l.Kind == yaml.ScalarNode && !isCustomTag(l.Tag) {
-			return errors.New("argument must be [delimiter, [values]]")
-		}
-	case "Fn::If":
-		if !plainSequence(arg, 3, 3) || !plainName(arg.Content[0]) {
-			return errors.New("argument must be [condition name, value if true, value if false]")
-		}
-	case "Fn::Equals":
-		if !plainSequence(arg, 2, 2) {
-			return errors.New("argument must be [value, value]")
-		}
-	case "Fn::Not":
-		if !plainSequence(arg, 1, 1) {
-			return errors.New("argument must be [condition]")
-		}
-	case "Fn::And", "Fn::Or":
-		if !plainSequence(arg, 2, 10) {
-			return errors.New("argument must be a list of 2 to 10 conditions")
-		}
-	case "Condition":
-		if !plainName(arg) {
-			return fmt.Errorf("argument is %s, want a condition name", kindName(arg))
+	case yaml.SequenceNode:
+		if len(arg.Content) != 2 || !plainName(arg.Content[0]) || !plainName(arg.Content[1]) {
+			return errors.New("argument must be [LogicalId, Attribute]")
 		}
 	default:
-		return errors.New("unsupported intrinsic function")
+		return fmt.Errorf("argument is %s, want LogicalId.Attribute", kindName(arg))
+	}
+	return nil
+}
+
+// subShape accepts the two forms of Fn::Sub's argument: a plain string, and
+// [string, {variables}].
+func subShape(arg *yaml.Node) error {
+	switch arg.Kind {
+	case yaml.ScalarNode:
+		if isCustomTag(arg.Tag) {
+			return fmt.Errorf("argument is %s, want a string", kindName(arg))
+		}
+	case yaml.SequenceNode:
+		if len(arg.Content) != 2 || !plainScalar(arg.Content[0]) || !plainMapping(arg.Content[1]) {
+			return errors.New("argument must be a string or [string, {variables}]")
+		}
+	default:
+		return fmt.Errorf("argument is %s, want a string", kindName(arg))
+	}
+	return nil
+}
+
+// joinShape accepts Fn::Join's [delimiter, [values]], where the values may
+// also be an intrinsic that yields the list, but not a plain scalar.
+func joinShape(arg *yaml.Node) error {
+	if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 || !plainScalar(arg.Content[0]) {
+		return errors.New("argument must be [delimiter, [values]]")
+	}
+	if l := deref(arg.Content[1]); l.Kind == yaml.ScalarNode && !isCustomTag(l.Tag) {
+		return errors.New("argument must be [delimiter, [values]]")
+	}
+	return nil
+}
+
+// ifShape accepts Fn::If's [condition name, value if true, value if false].
+func ifShape(arg *yaml.Node) error {
+	if !plainSequence(arg, 3, 3) || !plainName(arg.Content[0]) {
+		return errors.New("argument must be [condition name, value if true, value if false]")
+	}
+	return nil
+}
+
+// listShape returns a check that accepts a plain list of min to max items,
+// as the condition functions take, and otherwise fails with msg.
+func listShape(min, max int, msg string) func(*yaml.Node) error {
+	return func(arg *yaml.Node) error {
+		if !plainSequence(arg, min, max) {
+			return errors.New(msg)
+		}
+		return nil
+	}
+}
+
+// conditionShape accepts the argument of Condition: a condition's name.
+func conditionShape(arg *yaml.Node) error {
+	if !plainName(arg) {
+		return fmt.Errorf("argument is %s, want a condition name", kindName(arg))
 	}
 	return nil
 }

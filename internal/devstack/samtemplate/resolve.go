@@ -155,7 +155,10 @@ func (s *resolution) enter() error {
 
 func (s *resolution) leave() { s.depth-- }
 
-// resolve resolves n, in which prune has left no Fn::If or AWS::NoValue.
+// resolve resolves n, in which prune has left no Fn::If or AWS::NoValue: an
+// intrinsic is called, a scalar decoded, and a sequence or mapping resolved
+// item by item. Every node counts as one step (enter), which bounds the work
+// a recursive alias can cause.
 func (s *resolution) resolve(n *yaml.Node) (any, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
@@ -180,31 +183,45 @@ func (s *resolution) resolve(n *yaml.Node) (any, error) {
 	case yaml.ScalarNode:
 		return scalar(n)
 	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := s.resolve(c)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
+		return s.resolveSequence(n)
 	case yaml.MappingNode:
-		es, err := entries(n, "mapping")
+		return s.resolveMapping(n)
+	}
+	return nil, fmt.Errorf("line %d: unexpected %s", n.Line, kindName(n))
+}
+
+// resolveSequence resolves the items of the sequence n, in order, into a
+// []any. It returns any, not []any, so that an error comes with an untyped
+// nil value, as from resolve's other cases.
+func (s *resolution) resolveSequence(n *yaml.Node) (any, error) {
+	out := make([]any, 0, len(n.Content))
+	for _, c := range n.Content {
+		v, err := s.resolve(c)
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]any, len(es))
-		for _, e := range es {
-			v, err := s.resolve(e.value)
-			if err != nil {
-				return nil, err
-			}
-			out[e.key] = v
-		}
-		return out, nil
+		out = append(out, v)
 	}
-	return nil, fmt.Errorf("line %d: unexpected %s", n.Line, kindName(n))
+	return out, nil
+}
+
+// resolveMapping resolves the values of the mapping n, in document order,
+// into a map[string]any; its keys must be plain and unique (entries). It
+// returns any for the same reason as resolveSequence.
+func (s *resolution) resolveMapping(n *yaml.Node) (any, error) {
+	es, err := entries(n, "mapping")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(es))
+	for _, e := range es {
+		v, err := s.resolve(e.value)
+		if err != nil {
+			return nil, err
+		}
+		out[e.key] = v
+	}
+	return out, nil
 }
 
 func (s *resolution) resolveString(n *yaml.Node) (string, error) {

@@ -76,17 +76,13 @@ func Parse(data []byte) (*Template, error) {
 	return t, nil
 }
 
+// parse reads the document's top-level mapping, checks its intrinsics, reads
+// its sections, and then checks what needs every section read: that no name
+// is both a parameter and a resource, and the conditions.
 func parse(data []byte) (*Template, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	root, err := topLevel(data)
+	if err != nil {
 		return nil, err
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, errors.New("empty document")
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("line %d: top level is %s, want a mapping", root.Line, kindName(root))
 	}
 	if err := checkIntrinsics(root); err != nil {
 		return nil, err
@@ -102,37 +98,75 @@ func parse(data []byte) (*Template, error) {
 		Conditions: map[string]*yaml.Node{},
 		noDefault:  map[string]bool{},
 	}
-	var haveResources bool
-	for _, s := range sections {
-		switch s.key {
-		case "Parameters":
-			err = t.parseParameters(s.value)
-		case "Resources":
-			haveResources = true
-			err = t.parseResources(s.value)
-		case "Outputs":
-			err = t.parseOutputs(s.value)
-		case "Globals":
-			err = t.parseGlobals(s.value)
-		case "Conditions":
-			err = t.parseConditions(s.value)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := t.parseSections(sections); err != nil {
+		return nil, err
 	}
-	if !haveResources {
-		return nil, errors.New("no Resources section")
-	}
-	for name := range t.Resources {
-		if _, ok := t.Parameters[name]; ok || t.noDefault[name] {
-			return nil, fmt.Errorf("%s is both a parameter and a resource", name)
-		}
+	if err := t.checkNames(); err != nil {
+		return nil, err
 	}
 	if err := t.checkConditions(root); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// topLevel unmarshals data, which must be one YAML document whose top level
+// is a mapping, and returns that mapping.
+func topLevel(data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, errors.New("empty document")
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: top level is %s, want a mapping", root.Line, kindName(root))
+	}
+	return root, nil
+}
+
+// sectionParsers read the top-level sections the package uses; the others
+// (AWSTemplateFormatVersion, Transform, Description, ...) are ignored.
+var sectionParsers = map[string]func(*Template, *yaml.Node) error{
+	"Parameters": (*Template).parseParameters,
+	"Resources":  (*Template).parseResources,
+	"Outputs":    (*Template).parseOutputs,
+	"Globals":    (*Template).parseGlobals,
+	"Conditions": (*Template).parseConditions,
+}
+
+// parseSections reads sections in document order, stopping at the first
+// error; a template without a Resources section is an error once they are
+// all read.
+func (t *Template) parseSections(sections []entry) error {
+	haveResources := false
+	for _, s := range sections {
+		parse, ok := sectionParsers[s.key]
+		if !ok {
+			continue
+		}
+		haveResources = haveResources || s.key == "Resources"
+		if err := parse(t, s.value); err != nil {
+			return err
+		}
+	}
+	if !haveResources {
+		return errors.New("no Resources section")
+	}
+	return nil
+}
+
+// checkNames refuses a logical id that is also a parameter's name, with or
+// without a Default: a Ref to it would be ambiguous.
+func (t *Template) checkNames() error {
+	for name := range t.Resources {
+		if _, ok := t.Parameters[name]; ok || t.noDefault[name] {
+			return fmt.Errorf("%s is both a parameter and a resource", name)
+		}
+	}
+	return nil
 }
 
 func (t *Template) parseParameters(n *yaml.Node) error {

@@ -1,0 +1,318 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/privacyops/dsr/internal/dsr"
+)
+
+// Store is what the suite exercises: the union of what the functions use.
+type Store interface {
+	Create(ctx context.Context, r *dsr.Request) error
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error
+	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
+	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
+	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
+	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
+	SetWaiting(ctx context.Context, id, detail string, now time.Time) (bool, error)
+	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
+	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
+	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
+	StripIdentifiers(ctx context.Context, id string, now time.Time) error
+}
+
+// requestCase is one case of Run.
+type requestCase struct {
+	name string
+	run  func(t *testing.T, s Store, o Options)
+}
+
+// Run runs the request store's contract against the store newStore returns.
+// The cases that touch only requests of their own run first, in parallel
+// (each calls t.Parallel), and are done before the cases that read across
+// requests run, one after another: on DynamoDB those see every request the
+// cases before them made, as when all ran in turn, and must list none that
+// is not theirs.
+func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
+	run := func(t *testing.T, cases []requestCase) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t), o) })
+		}
+	}
+	t.Run("OwnRequests", func(t *testing.T) {
+		run(t, []requestCase{
+			{"CreateThenGet", createThenGet},
+			{"CreateAgainSucceedsAnotherConflicts", createAgainSucceedsAnotherConflicts},
+			{"WaitingRecordedOnceWhileQueued", waitingRecordedOnceWhileQueued},
+			{"UnknownID", unknownID},
+			{"AttemptsCountedUpToTheLimit", attemptsCountedUpToTheLimit},
+			{"AttemptsOnlyWhileAwaitingVerification", attemptsOnlyWhileAwaitingVerification},
+			{"TransitionFromTheStatusSetsChanges", transitionFromTheStatusSetsChanges},
+			{"PartsRecordedOnceThenCompletedOnce", partsRecordedOnceThenCompletedOnce},
+			{"ObjectionKeepsDecisionsFoundBySubject", objectionKeepsDecisionsFoundBySubject},
+			{"IdentifiersStrippedOnce", identifiersStrippedOnce},
+		})
+	})
+	run(t, []requestCase{
+		{"List", list},
+		{"UnverifiedFoundByReceipt", unverifiedFoundByReceipt},
+		{"ReceivedPageInWindowOldestFirst", receivedPageInWindowOldestFirst},
+		{"OpenSubjects", openSubjects},
+	})
+}
+
+// requestsNow is the suite's present: newRequest's requests were received
+// an hour before.
+var requestsNow = time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
+
+// unknownRequest is an id no case creates.
+const unknownRequest = "01JDNOPE"
+
+func newRequest() *dsr.Request {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	return &dsr.Request{
+		ID: fmt.Sprintf("01JD%022d", seq.Add(1)), Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification,
+		Email: "ada@example.com", TokenHash: "th", CodeHash: "ch", CodeExpiresAt: at.Add(15 * time.Minute),
+		ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0),
+	}
+}
+
+// subjectKey is a subject key of the case's own.
+func subjectKey() string { return fmt.Sprintf("%064d", seq.Add(1)) }
+
+// mustGet reads request id, stopping the case if it cannot.
+func mustGet(t *testing.T, s Store, id string) *dsr.Request {
+	t.Helper()
+	r, err := s.Get(t.Context(), id)
+	must(t, err)
+	return r
+}
+
+// createThenGet: a created request reads back as it was created.
+func createThenGet(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	r := newRequest()
+	r.Purposes, r.Scope, r.Grounds = []string{"billing"}, "", "because"
+	must(t, s.Create(t.Context(), r))
+	wantDiff(t, "get after create", r, mustGet(t, s, r.ID))
+}
+
+// createAgainSucceedsAnotherConflicts: the same request again is a retried create (its first answer lost) and succeeds; another request under the id (another status token) is a conflict.
+func createAgainSucceedsAnotherConflicts(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx := t.Context()
+	r := newRequest()
+	r.Purposes, r.Scope, r.Grounds = []string{"billing"}, "", "because"
+	must(t, s.Create(ctx, r))
+	wantCode(t, "the same create again", s.Create(ctx, r), noError)
+	other := *r
+	other.TokenHash = "another token's hash"
+	wantCode(t, "another request under the id", s.Create(ctx, &other), dsr.EConflict)
+}
+
+// waitingRecordedOnceWhileQueued: only a queued request records what it waits for, once for each change of it; moving on ends the wait.
+func waitingRecordedOnceWhileQueued(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	must(t, s.Create(ctx, r))
+	_, err := s.SetWaiting(ctx, r.ID, "the backfill of billing", now)
+	wantCode(t, "awaiting verification", err, dsr.EConflict)
+	_, err = s.SetWaiting(ctx, unknownRequest, "the backfill of billing", now)
+	wantCode(t, "unknown id", err, dsr.ENotFound)
+	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}))
+	var changed []bool
+	for _, detail := range []string{"the backfill of billing", "the backfill of billing", "the backfill of billing", "the backfill of billing, marketing"} {
+		c, err := s.SetWaiting(ctx, r.ID, detail, now)
+		must(t, err)
+		changed = append(changed, c)
+	}
+	wantDiff(t, "changed, wait by wait", []bool{true, false, false, true}, changed)
+	wantDiff(t, "stored wait", "the backfill of billing, marketing", mustGet(t, s, r.ID).WaitingFor)
+	must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"billing"}}))
+	wantDiff(t, "wait in progress", "", mustGet(t, s, r.ID).WaitingFor)
+}
+
+// unknownID: an unknown request is not found, and does not move.
+func unknownID(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx := t.Context()
+	_, err := s.Get(ctx, unknownRequest)
+	wantCode(t, "get", err, dsr.ENotFound)
+	err = s.Transition(ctx, unknownRequest, dsr.StatusQueued, dsr.StatusInProgress, requestsNow, dsr.Changes{})
+	wantCode(t, "transition", err, dsr.EConflict)
+}
+
+// attemptsCountedUpToTheLimit: every attempt counts, parallel ones too, and no more than dsr.MaxCodeAttempts are used.
+func attemptsCountedUpToTheLimit(t *testing.T, s Store, o Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	must(t, s.Create(ctx, r))
+	var used, refused atomic.Int32
+	o.concurrently(2*dsr.MaxCodeAttempts, func(int) {
+		got, err := s.UseAttempt(ctx, r.ID, now)
+		switch {
+		case err == nil && got.CodeAttempts >= 1 && got.CodeAttempts <= dsr.MaxCodeAttempts:
+			used.Add(1)
+		case dsr.ErrorCodeOf(err) == dsr.EConflict:
+			refused.Add(1)
+		default:
+			t.Errorf("use attempt: %+v %v", got, err)
+		}
+	})
+	type counts struct{ Used, Refused int32 }
+	wantDiff(t, "attempts", counts{dsr.MaxCodeAttempts, dsr.MaxCodeAttempts}, counts{used.Load(), refused.Load()})
+	type stored struct {
+		Attempts  int
+		UpdatedAt time.Time
+	}
+	got := mustGet(t, s, r.ID)
+	wantDiff(t, "stored", stored{dsr.MaxCodeAttempts, now}, stored{got.CodeAttempts, got.UpdatedAt})
+}
+
+// attemptsOnlyWhileAwaitingVerification: a verified or unknown request has no attempt to use.
+func attemptsOnlyWhileAwaitingVerification(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	must(t, s.Create(ctx, r))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
+	_, err := s.UseAttempt(ctx, r.ID, now)
+	wantCode(t, "attempt on a verified request", err, dsr.EConflict)
+	_, err = s.UseAttempt(ctx, unknownRequest, now)
+	wantCode(t, "attempt on an unknown request", err, dsr.EConflict)
+}
+
+// transitionFromTheStatusSetsChanges: a transition takes effect only from the status it names, and stores its changes.
+func transitionFromTheStatusSetsChanges(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	must(t, s.Create(ctx, r))
+	err := s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{})
+	wantCode(t, "from the wrong status", err, dsr.EConflict)
+	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}))
+	extended := now.AddDate(0, 3, 0)
+	ch := dsr.Changes{PlannedPurposes: []string{"a", "b"}, DueAt: extended, ExtendedMonths: 2}
+	must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, ch))
+	want := *r
+	want.Status, want.VerifiedAt, want.UpdatedAt = dsr.StatusInProgress, now, now
+	want.PlannedPurposes, want.DoneParts = []string{"a", "b"}, map[string]int{}
+	want.DueAt, want.ExtendedMonths = extended, 2
+	wantDiff(t, "after the transitions", &want, mustGet(t, s, r.ID))
+}
+
+// partsRecordedOnceThenCompletedOnce: a part is recorded once, by one of concurrent calls, and only while in progress; the request then completes once, with its result.
+func partsRecordedOnceThenCompletedOnce(t *testing.T, s Store, o Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	must(t, s.Create(ctx, r))
+	_, early, _ := s.MarkPartDone(ctx, r.ID, "a", 1, now)
+	wantDiff(t, "part recorded before the request is in progress", false, early)
+	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"a", "b"}}))
+	var recorded atomic.Int32
+	o.concurrently(4, func(int) {
+		if _, ok, err := s.MarkPartDone(ctx, r.ID, "a", 3, now); err != nil {
+			t.Error(err)
+		} else if ok {
+			recorded.Add(1)
+		}
+	})
+	wantDiff(t, "times part a was recorded", int32(1), recorded.Load())
+	got, ok, err := s.MarkPartDone(ctx, r.ID, "b", 2, now.Add(time.Minute))
+	must(t, err)
+	if got == nil {
+		t.Fatalf("after the last part: no request (recorded %v)", ok)
+	}
+	type parts struct {
+		Recorded, AllDone bool
+		Done              map[string]int
+		UpdatedAt         time.Time
+	}
+	wantDiff(t, "after the last part", parts{true, true, map[string]int{"a": 3, "b": 2}, now.Add(time.Minute)},
+		parts{ok, got.AllPartsDone(), got.DoneParts, got.UpdatedAt})
+	complete := dsr.Changes{CompletedAt: now, Result: &dsr.Result{ReportJSONKey: "k.json", ReportHTMLKey: "k.html"}}
+	must(t, s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, complete))
+	err = s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, complete)
+	wantCode(t, "second completion", err, dsr.EConflict)
+	done := mustGet(t, s, r.ID)
+	wantDiff(t, "result", complete.Result, done.Result)
+	wantDiff(t, "completed at", now, done.CompletedAt)
+}
+
+// unverifiedFoundByReceipt: the requests awaiting verification received before a time are found, every page.
+func unverifiedFoundByReceipt(t *testing.T, s Store, _ Options) {
+	ctx, now := t.Context(), requestsNow
+	// Received in 1990, so that no other case's request is older.
+	old := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range 3 {
+		r := newRequest()
+		r.ReceivedAt = old.Add(time.Duration(i) * time.Hour)
+		must(t, s.Create(ctx, r))
+		if i < 2 {
+			want = append(want, r.ID)
+		}
+	}
+	verified := newRequest()
+	verified.ReceivedAt = old
+	must(t, s.Create(ctx, verified))
+	must(t, s.Transition(ctx, verified.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
+	var got []string
+	for cursor, pages := "", 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("unverified pages do not end")
+		}
+		ids, next, err := s.Unverified(ctx, old.Add(90*time.Minute), cursor)
+		must(t, err)
+		got = append(got, ids...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	wantDiff(t, "unverified before 01:30", want, got)
+}
+
+// objectionKeepsDecisionsFoundBySubject: a completed objection keeps its result, recipients and decisions; a decision moves once from the one seen; the subject's requests are found by its key.
+func objectionKeepsDecisionsFoundBySubject(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	key := subjectKey()
+	obj, acc, other := newRequest(), newRequest(), newRequest()
+	obj.Type, obj.Purposes, obj.SubjectKey = dsr.TypeObjection, []string{"customer_care"}, key
+	acc.SubjectKey, other.SubjectKey = key, subjectKey()
+	for _, r := range []*dsr.Request{obj, acc, other} {
+		must(t, s.Create(ctx, r))
+	}
+	must(t, s.Transition(ctx, obj.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
+	must(t, s.Transition(ctx, obj.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"customer_care"}}))
+	res := &dsr.Result{CertificateKey: "c.json", Recipients: []dsr.Recipient{{Recipient: "Example Print GmbH", Country: "DE", At: now}}}
+	decisions := map[string]string{"customer_care": dsr.DecisionPending}
+	must(t, s.Transition(ctx, obj.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: res, ObjectionDecisions: decisions}))
+	got := mustGet(t, s, obj.ID)
+	wantDiff(t, "result", res, got.Result)
+	wantDiff(t, "decisions", decisions, got.ObjectionDecisions)
+	wantDiff(t, "subject key", key, got.SubjectKey)
+	must(t, s.SetDecision(ctx, obj.ID, "customer_care", dsr.DecisionPending, dsr.Applying(dsr.DecisionUpheld), now))
+	err := s.SetDecision(ctx, obj.ID, "customer_care", dsr.DecisionPending, dsr.Applying(dsr.DecisionOverridden), now)
+	wantCode(t, "a second decision", err, dsr.EConflict)
+	wantDiff(t, "decision", dsr.Applying(dsr.DecisionUpheld), mustGet(t, s, obj.ID).ObjectionDecisions["customer_care"])
+	found, err := s.BySubject(ctx, key)
+	must(t, err)
+	types := map[string]dsr.Type{}
+	for _, r := range found {
+		types[r.ID] = r.Type
+	}
+	wantDiff(t, "by subject", map[string]dsr.Type{obj.ID: dsr.TypeObjection, acc.ID: dsr.TypeAccess}, types)
+}
