@@ -19,7 +19,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/emf"
-	"github.com/privacyops/dsr/internal/intake"
+	"github.com/privacyops/dsr/internal/httpapi"
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
@@ -128,10 +128,10 @@ func (s *Service) List(ctx context.Context, query map[string]string) (*Page, err
 }
 
 // dpoView is the DPO's view of r at now (detail: with its progress),
-// linked to its result as the subject's view is (intake.Linked).
+// linked to its result as the subject's view is (httpapi.Linked).
 func dpoView(r *dsr.Request, now time.Time, detail bool) dsr.DPOView {
 	v := r.DPOView(now, detail)
-	v.View = intake.Linked(v.View)
+	v.View = httpapi.Linked(v.View)
 	return v
 }
 

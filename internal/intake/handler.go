@@ -22,37 +22,6 @@ const (
 	RoutePurposes    = "GET /v1/purposes"
 )
 
-// ReportPath is the path of request id's report route (RouteReport).
-func ReportPath(id string) string { return routePath(RouteReport, id) }
-
-// CertificatePath is the path of request id's certificate route
-// (RouteCertificate).
-func CertificatePath(id string) string { return routePath(RouteCertificate, id) }
-
-// routePath is route's path for request id.
-func routePath(route, id string) string {
-	_, path, _ := strings.Cut(route, " ")
-	return strings.Replace(path, "{id}", id, 1)
-}
-
-// Linked is v with the link to its result's answer (ViewResult.Answer):
-// the route of its report or of its certificate. Every view the API shows
-// is linked, the DPO's too.
-func Linked(v dsr.View) dsr.View {
-	if v.Result == nil {
-		return v
-	}
-	res := *v.Result
-	switch res.Answer {
-	case dsr.DocReportJSON:
-		res.Report = ReportPath(v.ID)
-	case dsr.DocCertificate:
-		res.Certificate = CertificatePath(v.ID)
-	}
-	v.Result = &res
-	return v
-}
-
 // queryParameters are the query parameters each route reads.
 var queryParameters = map[string][]string{RouteReport: {"format"}}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/httpapi"
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
@@ -353,7 +354,7 @@ func (s *Service) audit(ctx context.Context, step dsr.Step) error {
 }
 
 // view is the subject's view of r, linked to its result.
-func view(r *dsr.Request) dsr.View { return Linked(r.View()) }
+func view(r *dsr.Request) dsr.View { return httpapi.Linked(r.View()) }
 
 // Status returns the view of request id.
 func (s *Service) Status(ctx context.Context, id, token string) (dsr.View, error) {

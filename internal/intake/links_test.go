@@ -1,37 +1,22 @@
 package intake_test
 
 import (
+	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/httpapi"
 	"github.com/privacyops/dsr/internal/intake"
 )
 
-func TestLinked(t *testing.T) {
-	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	access := &dsr.Request{ID: "01J", Type: dsr.TypeAccess, Status: dsr.StatusCompleted, ReceivedAt: at, CompletedAt: at}
-	v := access.View()
-	if got := intake.Linked(v).Result; !cmp.Equal(&dsr.ViewResult{Answer: dsr.DocReportJSON, Report: "/v1/requests/01J/report"}, got) {
-		t.Errorf("access: %+v", got)
-	}
-	if v.Result.Report != "" {
-		t.Error("Linked changed the view it was given")
-	}
-	recipients := []dsr.Recipient{{Recipient: "R", Country: "FR", At: at}}
-	erasure := &dsr.Request{ID: "01K", Type: dsr.TypeErasure, Status: dsr.StatusCompleted, ReceivedAt: at, CompletedAt: at,
-		Result: &dsr.Result{CertificateKey: "c.json", Recipients: recipients}}
-	want := &dsr.ViewResult{Answer: dsr.DocCertificate, Certificate: "/v1/requests/01K/certificate", Recipients: recipients}
-	if got := intake.Linked(erasure.View()).Result; !cmp.Equal(want, got) {
-		t.Errorf("erasure: %+v", got)
-	}
-	erasure.Status = dsr.StatusInProgress
-	if got := intake.Linked(erasure.View()); got.Result != nil {
-		t.Errorf("in progress: %+v", got.Result)
-	}
-	if intake.ReportPath("01J") != "/v1/requests/01J/report" || intake.CertificatePath("01J") != "/v1/requests/01J/certificate" {
-		t.Errorf("paths %q, %q", intake.ReportPath("01J"), intake.CertificatePath("01J"))
+// TestViewsLinkToTheseRoutes: the links a view carries (httpapi.Linked)
+// are the paths of the routes intake serves.
+func TestViewsLinkToTheseRoutes(t *testing.T) {
+	for route, path := range map[string]string{
+		intake.RouteReport:      httpapi.ReportPath("{id}"),
+		intake.RouteCertificate: httpapi.CertificatePath("{id}"),
+	} {
+		if _, p, _ := strings.Cut(route, " "); p != path {
+			t.Errorf("route %q, view links %q", route, path)
+		}
 	}
 }
