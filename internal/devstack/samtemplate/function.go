@@ -45,6 +45,9 @@ type Function struct {
 	Timeout time.Duration
 	// MemorySize is the function's memory in MB (DefaultMemorySize if unset).
 	MemorySize int
+	// ReservedConcurrency is the function's ReservedConcurrentExecutions: the
+	// most instances Lambda runs at once; 0 when unset.
+	ReservedConcurrency int
 	// Environment holds the resolved environment variables; never nil.
 	Environment map[string]string
 	// Events are the function's event sources, sorted by name.
@@ -86,6 +89,9 @@ type Event struct {
 	// ReportBatchItemFailures reports whether an SQS or DynamoDB event's
 	// FunctionResponseTypes contains ReportBatchItemFailures.
 	ReportBatchItemFailures bool
+	// MaximumConcurrency is an SQS event's ScalingConfig.MaximumConcurrency:
+	// the most batches its pollers hand the function at once; 0 when unset.
+	MaximumConcurrency int
 	// ScheduleExpression is the expression of a Schedule (its Schedule
 	// property) or ScheduleV2 (its ScheduleExpression property) event.
 	ScheduleExpression string
@@ -126,8 +132,9 @@ func (t *Template) Functions(names Names, pseudo Pseudo) ([]Function, error) {
 
 // function builds the Function of resource id: its properties as SAM sees
 // them (functionProperties), Lambda's defaults where they are unset, then
-// Timeout, MemorySize, the environment and the events, read in that order so
-// that the first bad property is the one reported.
+// Timeout, MemorySize, ReservedConcurrentExecutions, the environment and the
+// events, read in that order so that the first bad property is the one
+// reported.
 func (r *Resolver) function(id string) (Function, error) {
 	props, err := r.functionProperties(id)
 	if err != nil {
@@ -141,11 +148,18 @@ func (r *Resolver) function(id string) (Function, error) {
 	if err != nil {
 		return Function{}, err
 	}
+	// 0, which lets Lambda run no instance at all, is refused rather than
+	// run locally as if unset.
+	reserved, err := r.positiveInt(props, "ReservedConcurrentExecutions", 0)
+	if err != nil {
+		return Function{}, err
+	}
 	f := Function{
-		LogicalID:   id,
-		Timeout:     time.Duration(secs) * time.Second,
-		MemorySize:  mb,
-		Environment: map[string]string{},
+		LogicalID:           id,
+		Timeout:             time.Duration(secs) * time.Second,
+		MemorySize:          mb,
+		ReservedConcurrency: reserved,
+		Environment:         map[string]string{},
 	}
 	if err := r.environment(props, f.Environment); err != nil {
 		return Function{}, err
@@ -291,13 +305,40 @@ func (r *Resolver) httpAPIEvent(n, props *yaml.Node, ev *Event) error {
 	return nil
 }
 
-// sqsEvent reads an SQS event's queue (!GetAtt <Queue>.Arn) and batching.
+// sqsEvent reads an SQS event's queue (!GetAtt <Queue>.Arn), its
+// ScalingConfig and batching.
 func (r *Resolver) sqsEvent(props *yaml.Node, ev *Event) error {
 	var err error
 	if ev.QueueLogicalID, err = r.getAttOf(field(props, "Queue"), "Arn", "AWS::SQS::Queue"); err != nil {
 		return fmt.Errorf("Queue: %w", err)
 	}
+	if ev.MaximumConcurrency, err = r.maximumConcurrency(field(props, "ScalingConfig")); err != nil {
+		return err
+	}
 	return r.batching(props, ev, DefaultSQSBatchSize)
+}
+
+// maximumConcurrency reads ScalingConfig.MaximumConcurrency (sc may be nil),
+// which Lambda takes from 2 to 1000; 0 when unset.
+func (r *Resolver) maximumConcurrency(sc *yaml.Node) (int, error) {
+	if sc == nil {
+		return 0, nil
+	}
+	if !plainMapping(sc) {
+		return 0, fmt.Errorf("line %d: ScalingConfig is %s, want a mapping", line(sc), kindName(sc))
+	}
+	n := field(sc, "MaximumConcurrency")
+	if n == nil {
+		return 0, nil
+	}
+	v, err := r.resolveInt(n)
+	if err != nil {
+		return 0, fmt.Errorf("ScalingConfig.MaximumConcurrency: %w", err)
+	}
+	if v < 2 || v > 1000 {
+		return 0, fmt.Errorf("ScalingConfig.MaximumConcurrency: %d is not from 2 to 1000", v)
+	}
+	return v, nil
 }
 
 // dynamoDBEvent reads a DynamoDB event's table (!GetAtt <Table>.StreamArn),

@@ -73,6 +73,43 @@ Resources:
 			want: []Function{{LogicalID: "F", Timeout: 3 * time.Second, MemorySize: 128, Environment: map[string]string{"A": "tbl"}}},
 		},
 		{
+			name: "concurrency",
+			src: `
+Parameters:
+  Most: {Type: Number, Default: 7}
+Resources:
+  Q: {Type: "AWS::SQS::Queue"}
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      ReservedConcurrentExecutions: !Ref Most
+      Events:
+        Plain:
+          Type: SQS
+          Properties: {Queue: !GetAtt Q.Arn}
+        Scaled:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Q.Arn
+            ScalingConfig: {MaximumConcurrency: !Ref Most}
+        Literal:
+          Type: SQS
+          Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: {MaximumConcurrency: 2}}
+        Unscaled:
+          Type: SQS
+          Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: {}}
+`,
+			want: []Function{{
+				LogicalID: "F", Timeout: 3 * time.Second, MemorySize: 128, ReservedConcurrency: 7, Environment: map[string]string{},
+				Events: []Event{
+					{Name: "Literal", Type: "SQS", QueueLogicalID: "Q", BatchSize: 10, MaximumConcurrency: 2, Enabled: true},
+					{Name: "Plain", Type: "SQS", QueueLogicalID: "Q", BatchSize: 10, Enabled: true},
+					{Name: "Scaled", Type: "SQS", QueueLogicalID: "Q", BatchSize: 10, MaximumConcurrency: 7, Enabled: true},
+					{Name: "Unscaled", Type: "SQS", QueueLogicalID: "Q", BatchSize: 10, Enabled: true},
+				},
+			}},
+		},
+		{
 			name: "events",
 			src: `
 Resources:
@@ -161,6 +198,15 @@ func TestFunctionsErrors(t *testing.T) {
 		{"env unknown name", `{Environment: {Variables: {A: !Ref Nope}}}`, "environment variable A: line 4: Ref: unknown name Nope"},
 		{"env sub unknown name", `{Environment: {Variables: {A: !Sub "${Nope.Arn}"}}}`, "${Nope.Arn}: unknown resource Nope"},
 		{"env not a mapping", `{Environment: {Variables: [a]}}`, "Environment.Variables is a sequence"},
+		{"reserved zero", `{ReservedConcurrentExecutions: 0}`, "ReservedConcurrentExecutions: 0 is not positive"},
+		{"reserved not a number", `{ReservedConcurrentExecutions: many}`, `ReservedConcurrentExecutions: got "many", want an integer`},
+		{"scaling not a mapping", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: [2]}}}}`, "ScalingConfig is a sequence, want a mapping"},
+		{"concurrency below 2", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: {MaximumConcurrency: 1}}}}}`,
+			"ScalingConfig.MaximumConcurrency: 1 is not from 2 to 1000"},
+		{"concurrency above 1000", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: {MaximumConcurrency: 1001}}}}}`,
+			"ScalingConfig.MaximumConcurrency: 1001 is not from 2 to 1000"},
+		{"concurrency not a number", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, ScalingConfig: {MaximumConcurrency: lots}}}}}`,
+			`ScalingConfig.MaximumConcurrency: got "lots", want an integer`},
 		{"enabled not bool", `{Events: {E: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn, Enabled: maybe}}}}`, `Enabled: got "maybe", want a boolean`},
 	}
 	for _, tt := range tests {
@@ -248,6 +294,9 @@ func TestTemplate(t *testing.T) {
 	}
 	worker := sqs("Tasks", "TaskQueue")
 	worker.BatchSize = 5
+	worker.MaximumConcurrency = 20 // WorkerConcurrency's default
+	provenance := sqs("Provenance", "ProvenanceQueue")
+	provenance.MaximumConcurrency = 5 // ProvenanceConcurrency's default
 	stream := func(name, table string) Event {
 		return Event{Name: name, Type: "DynamoDB", TableLogicalID: table, StartingPosition: "TRIM_HORIZON", MaximumRetryAttempts: 10,
 			OnFailureQueueLogicalID: "KeyingDeadLetterQueue", BatchSize: 100, ReportBatchItemFailures: true, Enabled: true}
@@ -325,12 +374,12 @@ func TestTemplate(t *testing.T) {
 			Events: []Event{{Name: "Daily", Type: "Schedule", ScheduleExpression: "rate(1 day)", Enabled: true}},
 		},
 		{
-			LogicalID: "ProvenanceFunction", Timeout: 30 * time.Second, MemorySize: 256,
+			LogicalID: "ProvenanceFunction", Timeout: 30 * time.Second, MemorySize: 256, ReservedConcurrency: 5,
 			Environment: env(map[string]string{
 				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret", "PROVENANCE_DLQ_URL": "dsr-local-ProvenanceDeadLetterQueue",
 				"PROVENANCE_MAX_RECEIVES": "5", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
 			}),
-			Events: []Event{sqs("Provenance", "ProvenanceQueue")},
+			Events: []Event{provenance},
 		},
 		{
 			LogicalID: "RetentionFunction", Timeout: 5 * time.Minute, MemorySize: 256,
@@ -351,7 +400,7 @@ func TestTemplate(t *testing.T) {
 			Events: []Event{{Name: "Check", Type: "HttpApi", Path: "/v1/suppressions/check", Method: "POST", Authorizer: "AWS_IAM"}},
 		},
 		{
-			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512,
+			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512, ReservedConcurrency: 20,
 			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue"}),
 			Events:      []Event{worker},
 		},
