@@ -256,10 +256,10 @@ func (s *Stack) buildHandlers(ctx context.Context) error {
 }
 
 // startEventSources starts, until ctx ends, the loops that play Lambda's
-// event sources for the functions' enabled events: a poller per SQS event, a
-// stream reader per DynamoDB event and a ticker per schedule. A schedule that
-// does not run locally is an error; the loops started before it are then
-// left for the caller's Close to stop.
+// event sources for the functions' enabled events: several pollers per SQS
+// event (pollerCount), a stream reader per shard of a DynamoDB event and a
+// ticker per schedule. A schedule that does not run locally is an error; the
+// loops started before it are then left for the caller's Close to stop.
 func (s *Stack) startEventSources(ctx context.Context) error {
 	for _, fn := range s.Functions {
 		for _, ev := range fn.Events {
@@ -440,6 +440,10 @@ func functionContext(parent context.Context, fn samtemplate.Function, requestID 
 	return lambdaContext(ctx, fn, requestID), cancel
 }
 
+// goPoll starts pollerCount goroutines that run the poller of one SQS
+// event: each receives and handles its own batches, so that a batch that is
+// slow, or fails and waits out its visibility timeout, holds up only the
+// goroutine that has it.
 func (s *Stack) goPoll(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event) {
 	h, ok := s.handlers[fn.LogicalID].(sqsHandler)
 	if raw, isRaw := s.handlers[fn.LogicalID].(rawHandler); isRaw {
@@ -454,11 +458,7 @@ func (s *Stack) goPoll(ctx context.Context, fn samtemplate.Function, ev samtempl
 		client: sqs.NewFromConfig(s.opts.AWS), queueURL: q.Ref, queueARN: q.Attrs["Arn"], region: s.opts.AWS.Region,
 		fn: fn, ev: ev, handler: h, log: s.opts.Log.With("function", fn.LogicalID, "queue", ev.QueueLogicalID),
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		p.run(ctx)
-	}()
+	p.start(ctx, pollerCount(fn, ev), &s.wg)
 }
 
 func (s *Stack) goSchedule(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event, every time.Duration) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -21,7 +22,9 @@ import (
 // batches, invokes the handler, and deletes what succeeded. Failed messages
 // stay, reappear after the queue's visibility timeout, and move to the
 // dead-letter queue after maxReceiveCount receives: the emulator does that,
-// as SQS does.
+// as SQS does. Several goroutines run one poller (pollerCount), as Lambda
+// runs several pollers per SQS event source: but for receiving, its fields
+// are only read.
 type poller struct {
 	client   *sqs.Client
 	queueURL string
@@ -31,8 +34,56 @@ type poller struct {
 	ev       samtemplate.Event
 	handler  sqsHandler
 	log      *slog.Logger
+	// receiving is held by the poller whose ReceiveMessage is under way: moto
+	// does not make a receive atomic (two at once can both take a message,
+	// which SQS all but never does), so receives are one at a time. The
+	// batches are handled, and their messages deleted, outside it.
+	receiving sync.Mutex
 }
 
+// How many pollers an SQS event gets when the template does not say, and at
+// most. Lambda starts with five pollers per SQS event source and scales up
+// to its MaximumConcurrency (1,000 at most); locally every poller is a
+// goroutine that long-polls the emulator and each batch runs in-process, so
+// a few are enough to keep a slow or failing batch from holding up the rest,
+// and the cap keeps a laptop of two cores responsive (the worker's
+// WorkerConcurrency of 20 runs 8 here).
+const (
+	defaultPollers = 3
+	maxPollers     = 8
+)
+
+// pollerCount is how many pollers run an SQS event: its
+// ScalingConfig.MaximumConcurrency when set, else the function's
+// ReservedConcurrentExecutions, else defaultPollers; never more than the
+// function's reserved concurrency (Lambda would throttle the batches beyond
+// it) nor maxPollers.
+func pollerCount(fn samtemplate.Function, ev samtemplate.Event) int {
+	n := defaultPollers
+	switch {
+	case ev.MaximumConcurrency > 0 && fn.ReservedConcurrency > 0:
+		n = min(ev.MaximumConcurrency, fn.ReservedConcurrency)
+	case ev.MaximumConcurrency > 0:
+		n = ev.MaximumConcurrency
+	case fn.ReservedConcurrency > 0:
+		n = fn.ReservedConcurrency
+	}
+	return max(1, min(n, maxPollers))
+}
+
+// start runs n pollers of p until ctx ends, counted in wg.
+func (p *poller) start(ctx context.Context, n int, wg *sync.WaitGroup) {
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run(ctx)
+		}()
+	}
+}
+
+// run receives and handles batches until ctx ends; a batch the function
+// fails is left to its visibility timeout, and run goes on with the next.
 func (p *poller) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		n, err := p.once(ctx)
@@ -89,6 +140,8 @@ func (p *poller) once(ctx context.Context) (int, error) {
 // most 10), with their system and message attributes, which the records
 // Lambda delivers carry.
 func (p *poller) receive(ctx context.Context) ([]types.Message, error) {
+	p.receiving.Lock()
+	defer p.receiving.Unlock()
 	out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    &p.queueURL,
 		MaxNumberOfMessages:         int32(min(max(p.ev.BatchSize, 1), 10)),

@@ -28,7 +28,11 @@ type streamHandler interface {
 // order; a batch that fails (the function's error, or the first record it
 // reports with ReportBatchItemFailures) is retried from the failed record,
 // MaximumRetryAttempts times at most, after which its records are
-// described to the OnFailure queue and skipped.
+// described to the OnFailure queue and skipped. Unlike an SQS event's
+// pollers, each shard has one reader, which hands the function one batch at
+// a time: a failing batch holds up its shard until it succeeds or is
+// discarded, as in Lambda, which keeps a shard's records in order (the
+// template sets no ParallelizationFactor).
 type streamPoller struct {
 	client    *dynamodbstreams.Client
 	sqs       *sqs.Client
