@@ -196,7 +196,7 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
 	}
 	fmt.Fprintf(os.Stderr, `
 ==> The pipeline is served on %[1]s (emulator: %[2]s).
-    Seeded records per purpose: %[3]v; provenance entries per subject: %[7]v
+    Seeded records per purpose: %[3]v; provenance entries per subject: %[7]v%[14]s
     E-mail goes to %[4]s and is echoed here.
 
     In a browser:
@@ -225,7 +225,16 @@ func printTryIt(s *devstack.Stack, endpoint, outbox, region, tokenPath string) {
 
     Ctrl-C stops everything this command started.
 `, s.URL, endpoint, s.Seeded, outbox, region, dpo, s.SeededProvenance, s.QueueURL("ProvenanceQueue"), devstack.FirePath,
-		devstack.InvokePath, backfilled(s.Backfilled), tokenPath, len(s.SeededRequests))
+		devstack.InvokePath, backfilled(s.Backfilled), tokenPath, len(s.SeededRequests), seedSkipped(s.SeedSkipped))
+}
+
+// seedSkipped names the tables the seed left as they were, if any.
+func seedSkipped(tables []string) string {
+	if len(tables) == 0 {
+		return ""
+	}
+	return "\n    Not seeded again, as they already held items (what you erased stays erased; -prefix or a fresh\n" +
+		"    emulator gives a fresh demo): " + strings.Join(tables, ", ")
 }
 
 // backfilled sums up the backfill's answer at start: what it keyed per purpose.

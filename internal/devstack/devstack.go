@@ -1,10 +1,11 @@
 // Package devstack runs the pipeline on a laptop, as AWS would run it: it
 // creates on an AWS emulator the resources template.yaml declares, seeds the
-// demo data, serves the template's HTTP API routes, delivers SQS batches to
-// the functions the template subscribes (with partial batch failures,
-// visibility timeouts, redelivery and dead-letter queues left to the
-// emulator, as SQS does them) and fires schedules. It calls the same handler
-// code the Lambda binaries run (package awsapp).
+// demo data into the tables that hold nothing, serves the template's HTTP
+// API routes, delivers SQS batches to the functions the template subscribes
+// with several pollers per queue (with partial batch failures, visibility
+// timeouts, redelivery and dead-letter queues left to the emulator, as SQS
+// does them), reads DynamoDB streams shard by shard, and fires schedules.
+// It calls the same handler code the Lambda binaries run (package awsapp).
 package devstack
 
 import (
@@ -43,7 +44,7 @@ type Options struct {
 	Prefix       string     // physical-name prefix of the resources
 	Addr         string     // HTTP API address, e.g. 127.0.0.1:3000
 	OutboxDir    string     // where e-mail goes (.local/outbox)
-	Seed         bool       // seed the demo data
+	Seed         bool       // seed the demo data (into the tables that hold nothing: Stack.SeedSkipped)
 	AWS          aws.Config // clients of the stack and of its handlers
 	Log          *slog.Logger
 	Console      io.Writer // where the outbox echoes messages
@@ -71,6 +72,11 @@ type Stack struct {
 	// SeededRequests are the ids of the DPO's demo requests
 	// (Options.SeedRequests).
 	SeededRequests []string
+	// SeedSkipped are the tables the seed left as they were because they
+	// already held items (seeded by an earlier start on the same emulator):
+	// what was erased from them stays erased. Their seeds are not counted in
+	// Seeded, SeededProvenance and SeededRequests.
+	SeedSkipped []string
 	// Backfilled is the subject-key backfill's answer at start: per purpose,
 	// what it scanned and keyed.
 	Backfilled json.RawMessage
@@ -287,15 +293,22 @@ func (s *Stack) startEventSources(ctx context.Context) error {
 // runs at start.
 const BackfillFunction = "BackfillFunction"
 
-// seed writes the demo records and provenance, keyed with the stack's pepper.
+// seed writes the demo records and provenance, keyed with the stack's
+// pepper, and the demo requests if asked, each only into tables that hold
+// nothing: a table that holds items was seeded before (make run again on an
+// emulator that still runs), and seeding it again would bring back what was
+// erased since. The tables left as they were are in SeedSkipped, and logged.
 func (s *Stack) seed(ctx context.Context) error {
 	hasher, err := s.hasher(ctx, "ProvenanceFunction")
 	if err != nil {
 		return fmt.Errorf("devstack: seed: %w", err)
 	}
-	if s.Seeded, err = seed.Load(ctx, dynamodb.NewFromConfig(s.opts.AWS), s.Registry, hasher); err != nil {
+	seeded, skipped, err := seed.Load(ctx, dynamodb.NewFromConfig(s.opts.AWS), s.Registry, hasher)
+	if err != nil {
 		return err
 	}
+	s.Seeded = seeded
+	s.skipSeed("records", skipped)
 	if err := s.seedProvenance(ctx, hasher); err != nil {
 		return err
 	}
@@ -318,10 +331,43 @@ func (s *Stack) seedRequests(ctx context.Context, hasher *dsr.Hasher) error {
 		return fmt.Errorf("devstack: seed requests: %w", err)
 	}
 	ddb := dynamodb.NewFromConfig(s.opts.AWS)
+	if empty, err := s.emptyTables(ctx, "demo requests", env["REQUESTS_TABLE"], env["AUDIT_TABLE"]); err != nil || !empty {
+		return err
+	}
 	store := &dynamo.Requests{Client: ddb, Table: env["REQUESTS_TABLE"]}
 	audit := &dynamo.Audit{Client: ddb, Table: env["AUDIT_TABLE"]}
 	s.SeededRequests, err = seed.Requests(ctx, store, audit, hasher, s.Registry, deadline, time.Now())
 	return err
+}
+
+// emptyTables reports whether every one of tables holds nothing, which the
+// seed of what needs to write them; those that hold items are noted
+// (skipSeed).
+func (s *Stack) emptyTables(ctx context.Context, what string, tables ...string) (bool, error) {
+	ddb := dynamodb.NewFromConfig(s.opts.AWS)
+	var full []string
+	for _, t := range tables {
+		empty, err := seed.Empty(ctx, ddb, t)
+		if err != nil {
+			return false, fmt.Errorf("devstack: seed %s: %w", what, err)
+		}
+		if !empty {
+			full = append(full, t)
+		}
+	}
+	s.skipSeed(what, full)
+	return len(full) == 0, nil
+}
+
+// skipSeed notes and logs the tables that the seed of what left as they
+// were, because they already held items.
+func (s *Stack) skipSeed(what string, tables []string) {
+	if len(tables) == 0 {
+		return
+	}
+	s.SeedSkipped = append(s.SeedSkipped, tables...)
+	s.opts.Log.Info("seed: tables already hold items (seeded before); left as they are, so that nothing erased comes back",
+		"seed", what, "tables", tables)
 }
 
 // hasher loads the pepper as function logicalID does.
@@ -370,6 +416,9 @@ func (s *Stack) seedProvenance(ctx context.Context, hasher *dsr.Hasher) error {
 	years, err := strconv.Atoi(env["PROVENANCE_RETENTION_YEARS"])
 	if err != nil {
 		return fmt.Errorf("devstack: seed provenance: PROVENANCE_RETENTION_YEARS: %w", err)
+	}
+	if empty, err := s.emptyTables(ctx, "provenance", env["PROVENANCE_TABLE"]); err != nil || !empty {
+		return err
 	}
 	store := &dynamo.Provenance{Client: dynamodb.NewFromConfig(s.opts.AWS), Table: env["PROVENANCE_TABLE"]}
 	s.SeededProvenance, err = seed.Provenance(ctx, store, hasher, s.Registry, years, time.Now())

@@ -1,7 +1,9 @@
 // Package seed makes the demo data of the local stack (docs/api.md "Local run"):
 // ada@example.com in every purpose table, grace@example.com in customer_care
 // and billing only, and over a thousand other generated contacts. The data is
-// deterministic, so tests can compare a report with what was seeded.
+// deterministic, so tests can compare a report with what was seeded. It is
+// written only into tables that hold nothing (Load, Empty), so that a second
+// start on the same emulator brings back nothing that was erased.
 package seed
 
 import (
@@ -11,6 +13,7 @@ import (
 	"maps"
 	"math/rand/v2"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -167,38 +170,68 @@ func KeyAttributes(ctx context.Context, c *dynamodb.Client, reg dsr.Registry) (m
 	return keys, nil
 }
 
-// Load writes the demo records into the purpose tables (idempotently: keys
-// are deterministic) and returns how many it wrote per purpose. Records
-// whose address is in its normalized form are written with their subject
-// key, as a stack that has been running holds them; the others, as the CRM
-// wrote them (AdaAsTheCRMWroteHer), without: the keying keys them.
-func Load(ctx context.Context, c *dynamodb.Client, reg dsr.Registry, hasher *dsr.Hasher) (map[string]int, error) {
+// Load writes the demo records into the purpose tables that hold no item
+// and returns how many it wrote per purpose, and the tables it left as they
+// were: one that holds anything was seeded before (the local stack started
+// again on an emulator that still runs), and what was erased from it since
+// must stay erased. Records whose address is in its normalized form are
+// written with their subject key, as a stack that has been running holds
+// them; the others, as the CRM wrote them (AdaAsTheCRMWroteHer), without:
+// the keying keys them. The records are made from the whole registry
+// whichever tables are written, so that each table's are always the same.
+func Load(ctx context.Context, c *dynamodb.Client, reg dsr.Registry, hasher *dsr.Hasher) (counts map[string]int, skipped []string, err error) {
 	keys, err := KeyAttributes(ctx, c, reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	items, err := Items(reg, keys, hasher)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	counts := map[string]int{}
+	counts = map[string]int{}
 	for _, p := range reg {
-		avs := make([]map[string]types.AttributeValue, 0, len(items[p.Name]))
-		for _, it := range items[p.Name] {
-			if n, _ := dsr.NormalizeEmail(it[p.Identifier].(string)); n != it[p.Identifier] {
-				it = maps.Clone(it)
-				delete(it, p.SubjectKeyAttribute)
-			}
-			av, err := attributevalue.MarshalMap(map[string]any(it))
-			if err != nil {
-				return nil, fmt.Errorf("seed %s: %w", p.Name, err)
-			}
-			avs = append(avs, av)
+		switch empty, err := Empty(ctx, c, p.Table); {
+		case err != nil:
+			return nil, nil, err
+		case !empty:
+			skipped = append(skipped, p.Table)
+			continue
+		}
+		avs, err := asWritten(p, items[p.Name])
+		if err != nil {
+			return nil, nil, err
 		}
 		if err := dynamo.BatchPut(ctx, c, p.Table, avs); err != nil {
-			return nil, fmt.Errorf("seed: %w", err)
+			return nil, nil, fmt.Errorf("seed: %w", err)
 		}
 		counts[p.Name] = len(avs)
 	}
-	return counts, nil
+	return counts, skipped, nil
+}
+
+// asWritten marshals the records of purpose p as they are stored: without
+// the subject key where the address is not in its normalized form.
+func asWritten(p dsr.Purpose, items []Item) ([]map[string]types.AttributeValue, error) {
+	avs := make([]map[string]types.AttributeValue, 0, len(items))
+	for _, it := range items {
+		if n, _ := dsr.NormalizeEmail(it[p.Identifier].(string)); n != it[p.Identifier] {
+			it = maps.Clone(it)
+			delete(it, p.SubjectKeyAttribute)
+		}
+		av, err := attributevalue.MarshalMap(map[string]any(it))
+		if err != nil {
+			return nil, fmt.Errorf("seed %s: %w", p.Name, err)
+		}
+		avs = append(avs, av)
+	}
+	return avs, nil
+}
+
+// Empty reports whether table holds no item; it reads one at most.
+func Empty(ctx context.Context, c *dynamodb.Client, table string) (bool, error) {
+	out, err := c.Scan(ctx, &dynamodb.ScanInput{TableName: &table, Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("seed: read %s: %w", table, err)
+	}
+	return len(out.Items) == 0, nil
 }
