@@ -408,9 +408,7 @@ func TestRequestCreatedOnceWhenTheAnswerIsLost(t *testing.T) {
 	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	r := &dsr.Request{ID: fmt.Sprintf("01JC%022d", time.Now().UnixNano()%1e15), Type: dsr.TypeAccess,
-		Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", TokenHash: "th-lost", CodeHash: "ch",
-		CodeExpiresAt: at.Add(15 * time.Minute), ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0)}
+	r := awaitingRequest("01JC", "th-lost", at)
 	if err := s.Create(ctx, r); err != nil {
 		t.Fatalf("create whose answer was lost: %v, want it created", err)
 	}
@@ -598,9 +596,7 @@ func TestAttemptCountedOnceWhenTheAnswerIsLost(t *testing.T) {
 	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	r := &dsr.Request{ID: fmt.Sprintf("01JE%022d", time.Now().UnixNano()%1e15), Type: dsr.TypeAccess,
-		Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", TokenHash: "th", CodeHash: "ch",
-		CodeExpiresAt: at.Add(15 * time.Minute), ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0)}
+	r := awaitingRequest("01JE", "th", at)
 	if err := (&dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref}).Create(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -615,4 +611,12 @@ func TestAttemptCountedOnceWhenTheAnswerIsLost(t *testing.T) {
 	if diff := cmp.Diff([]int{1, 2}, counts); diff != "" {
 		t.Errorf("attempts (-want +got):\n%s", diff)
 	}
+}
+
+// awaitingRequest is a new access request awaiting verification, received
+// at at, its id unique under prefix.
+func awaitingRequest(prefix, tokenHash string, at time.Time) *dsr.Request {
+	return &dsr.Request{ID: fmt.Sprintf("%s%022d", prefix, time.Now().UnixNano()%1e15), Type: dsr.TypeAccess,
+		Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", TokenHash: tokenHash, CodeHash: "ch",
+		CodeExpiresAt: at.Add(15 * time.Minute), ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0)}
 }
