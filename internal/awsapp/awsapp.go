@@ -37,6 +37,7 @@ import (
 	"github.com/privacyops/dsr/internal/retention"
 	"github.com/privacyops/dsr/internal/s3reports"
 	"github.com/privacyops/dsr/internal/sesmail"
+	"github.com/privacyops/dsr/internal/slogctx"
 	"github.com/privacyops/dsr/internal/sqsqueue"
 	"github.com/privacyops/dsr/internal/suppression"
 	"github.com/privacyops/dsr/internal/worker"
@@ -473,7 +474,9 @@ func DeadLetter(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*
 // build from the environment, and start, which hands it to lambda.Start. A
 // handler that cannot be built ends the process with the reason logged.
 func Main[H any](name string, build func(context.Context, aws.Config, Env, *slog.Logger) (H, error), start func(H)) {
-	log := lambdacontext.NewLogger()
+	// Lambda's handler (its request id on every line), with the attributes
+	// a unit of work adds to its context (message and request ids).
+	log := slog.New(slogctx.New(lambdacontext.NewLogHandler()))
 	slog.SetDefault(log)
 	ctx := context.Background()
 	cfg, err := LoadConfig(ctx)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/jsonbody"
+	"github.com/privacyops/dsr/internal/slogctx"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -52,6 +53,7 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 			"queue", msg.EventSourceARN)
 		return nil
 	}
+	slogctx.Add(ctx, "dsrId", m.Request())
 	switch m := m.(type) {
 	case dsr.DecisionMessage:
 		return h.undecide(ctx, m)

@@ -36,6 +36,7 @@ import (
 	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dynamo"
+	"github.com/privacyops/dsr/internal/slogctx"
 )
 
 // Options configure a local stack.
@@ -247,7 +248,7 @@ func (s *Stack) buildHandlers(ctx context.Context) error {
 			return fmt.Errorf("devstack: function %s of the template has no handler here (add it to builders)", fn.LogicalID)
 		}
 		env := s.environment(fn)
-		h, err := build(ctx, s.opts.AWS, func(k string) string { return env[k] }, s.opts.Log.With("function", fn.LogicalID))
+		h, err := build(ctx, s.opts.AWS, func(k string) string { return env[k] }, slog.New(slogctx.New(s.opts.Log.Handler())).With("function", fn.LogicalID))
 		if err != nil {
 			return fmt.Errorf("devstack: build %s: %w", fn.LogicalID, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/jsonbody"
+	"github.com/privacyops/dsr/internal/slogctx"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -80,6 +81,7 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return sqsbatch.Poison(fmt.Errorf("message is not a request message: %w", err))
 	}
+	slogctx.Add(ctx, "dsrId", m.RequestID)
 	r, err := h.load(ctx, m.RequestID)
 	if err != nil {
 		return err

@@ -67,6 +67,10 @@ type Request struct {
 	CodeHash      string
 	CodeExpiresAt time.Time
 	CodeAttempts  int
+	// LastAttempt is the id of the verification attempt counted last (a
+	// random id, no personal data): a retried count of the same attempt
+	// recognizes itself and is not counted again.
+	LastAttempt string
 
 	ReceivedAt time.Time
 	VerifiedAt time.Time

@@ -356,7 +356,7 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 	}
 }
 
-// lostAnswerAPI puts each item twice, as an SDK retry does when the first
+// lostAnswerAPI puts (and updates) each item twice, as an SDK retry does when the first
 // put took effect but its answer was lost: the caller sees the second
 // answer, a failed condition.
 type lostAnswerAPI struct{ dynamo.API }
@@ -366,6 +366,13 @@ func (l lostAnswerAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o
 		return nil, err
 	}
 	return l.API.PutItem(ctx, in, opts...)
+}
+
+func (l lostAnswerAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if _, err := l.API.UpdateItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return l.API.UpdateItem(ctx, in, opts...)
 }
 
 func (l lostAnswerAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
@@ -401,9 +408,7 @@ func TestRequestCreatedOnceWhenTheAnswerIsLost(t *testing.T) {
 	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	r := &dsr.Request{ID: fmt.Sprintf("01JC%022d", time.Now().UnixNano()%1e15), Type: dsr.TypeAccess,
-		Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", TokenHash: "th-lost", CodeHash: "ch",
-		CodeExpiresAt: at.Add(15 * time.Minute), ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0)}
+	r := awaitingRequest("01JC", "th-lost", at)
 	if err := s.Create(ctx, r); err != nil {
 		t.Fatalf("create whose answer was lost: %v, want it created", err)
 	}
@@ -582,3 +587,36 @@ func TestSubjectKeyWrites(t *testing.T) {
 // address itself as their subject key (the index is the same as with the
 // keying function's hash).
 func keyedAsAddress(email string) dsr.Subject { return dsr.Subject{Email: email, Key: email} }
+
+// An attempt whose count took effect is counted once, and answered as
+// counted, when the answer was lost and the SDK's retry found its own
+// attempt recorded: a person keeps all five tries under faults.
+func TestAttemptCountedOnceWhenTheAnswerIsLost(t *testing.T) {
+	client, names := provisioned(t)
+	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	r := awaitingRequest("01JE", "th", at)
+	if err := (&dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref}).Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var counts []int
+	for _, attempt := range []string{"a1", "a2"} {
+		got, err := s.UseAttempt(ctx, r.ID, attempt, at)
+		if err != nil {
+			t.Fatalf("attempt %s whose answer was lost: %v, want it counted", attempt, err)
+		}
+		counts = append(counts, got.CodeAttempts)
+	}
+	if diff := cmp.Diff([]int{1, 2}, counts); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+}
+
+// awaitingRequest is a new access request awaiting verification, received
+// at at, its id unique under prefix.
+func awaitingRequest(prefix, tokenHash string, at time.Time) *dsr.Request {
+	return &dsr.Request{ID: fmt.Sprintf("%s%022d", prefix, time.Now().UnixNano()%1e15), Type: dsr.TypeAccess,
+		Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", TokenHash: tokenHash, CodeHash: "ch",
+		CodeExpiresAt: at.Add(15 * time.Minute), ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0)}
+}

@@ -56,6 +56,7 @@ type requestItem struct {
 	CodeHash       string          `dynamodbav:"codeHash,omitempty"`
 	CodeExpiresAt  string          `dynamodbav:"codeExpiresAt,omitempty"`
 	CodeAttempts   int             `dynamodbav:"codeAttempts"`
+	LastAttempt    string          `dynamodbav:"lastAttempt,omitempty"`
 	ReceivedAt     string          `dynamodbav:"receivedAt"`
 	VerifiedAt     string          `dynamodbav:"verifiedAt,omitempty"`
 	DueAt          string          `dynamodbav:"dueAt,omitempty"`
@@ -92,7 +93,7 @@ func toItem(r *dsr.Request) requestItem {
 	return requestItem{
 		ID: r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, SubjectKey: r.SubjectKey, Scope: r.Scope,
 		Purposes: r.Purposes, Grounds: r.Grounds, TokenHash: r.TokenHash, CodeHash: r.CodeHash,
-		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts,
+		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts, LastAttempt: r.LastAttempt,
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
@@ -104,7 +105,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 	r := &dsr.Request{
 		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, SubjectKey: it.SubjectKey, Scope: it.Scope,
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
-		CodeAttempts: it.CodeAttempts, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
+		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor,
 	}
@@ -188,11 +189,13 @@ func (s *Requests) Get(ctx context.Context, id string) (*dsr.Request, error) {
 // code is compared, atomically, so that parallel guesses each count: it fails
 // with EConflict when none is left or the request no longer awaits
 // verification, and returns the request as stored after the increment.
-func (s *Requests) UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error) {
+func (s *Requests) UseAttempt(ctx context.Context, id, attempt string, now time.Time) (*dsr.Request, error) {
 	upd := expression.Add(expression.Name("codeAttempts"), expression.Value(1)).
+		Set(expression.Name("lastAttempt"), expression.Value(attempt)).
 		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
 	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusAwaitingVerification))).
-		And(expression.Name("codeAttempts").LessThan(expression.Value(dsr.MaxCodeAttempts)))
+		And(expression.Name("codeAttempts").LessThan(expression.Value(dsr.MaxCodeAttempts))).
+		And(expression.AttributeNotExists(expression.Name("lastAttempt")).Or(expression.Name("lastAttempt").NotEqual(expression.Value(attempt))))
 	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
 	if err != nil {
 		return nil, fmt.Errorf("use attempt: %w", err)
@@ -203,6 +206,15 @@ func (s *Requests) UseAttempt(ctx context.Context, id string, now time.Time) (*d
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		ReturnValues: types.ReturnValueAllNew,
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// Refused, or counted already: an update that took effect, whose
+		// answer was lost and which the SDK retried.
+		r, gerr := s.Get(ctx, id)
+		if gerr == nil && r.LastAttempt == attempt {
+			return r, nil
+		}
+	}
 	if err != nil {
 		return nil, conflictOr(err, "use attempt")
 	}

@@ -22,7 +22,7 @@ import (
 type Store interface {
 	Create(ctx context.Context, r *dsr.Request) error
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error)
+	UseAttempt(ctx context.Context, id, attempt string, now time.Time) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
 }
 
@@ -219,7 +219,10 @@ func (s *Service) Verify(ctx context.Context, id, token string, body []byte) (ds
 	}); err != nil {
 		return dsr.View{}, err
 	}
-	used, err := s.Store.UseAttempt(ctx, id, now)
+	// Each call is one attempt, counted once however often the store's
+	// client retries the count.
+	attempt := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	used, err := s.Store.UseAttempt(ctx, id, attempt, now)
 	if err != nil {
 		s.giveBack(ctx, r, now, false) // not compared
 		return s.noAttempt(ctx, r, code, now, err)

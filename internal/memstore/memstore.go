@@ -89,14 +89,18 @@ func (s *Requests) SetWaiting(_ context.Context, id, detail string, now time.Tim
 }
 
 // UseAttempt is the in-memory form of dynamo.Requests.UseAttempt.
-func (s *Requests) UseAttempt(_ context.Context, id string, now time.Time) (*dsr.Request, error) {
+func (s *Requests) UseAttempt(_ context.Context, id, attempt string, now time.Time) (*dsr.Request, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
+	if ok && r.LastAttempt == attempt {
+		return clone(r), nil // counted already
+	}
 	if !ok || r.Status != dsr.StatusAwaitingVerification || r.CodeAttempts >= dsr.MaxCodeAttempts {
 		return nil, conflict("use attempt")
 	}
 	r.CodeAttempts++
+	r.LastAttempt = attempt
 	r.UpdatedAt = now
 	s.items[id] = r
 	return clone(r), nil

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/privacyops/dsr/internal/slogctx"
 )
 
 // Runner runs batches. Its zero Reserve never requeues.
@@ -43,8 +45,12 @@ func (r Runner) Run(ctx context.Context, ev events.SQSEvent, process func(contex
 			r.requeue(ctx, ev.Records[i:], fail)
 			break
 		}
-		if err := r.one(ctx, msg, process); err != nil {
-			r.Log.ErrorContext(ctx, r.Failed, "messageId", msg.MessageId, "error", err.Error(), "poison", IsPoison(err))
+		// Every line logged for the message names it, and the request
+		// process adds (slogctx): its failure too.
+		mctx := slogctx.Scope(ctx)
+		slogctx.Add(mctx, "messageId", msg.MessageId)
+		if err := r.one(mctx, msg, process); err != nil {
+			r.Log.ErrorContext(mctx, r.Failed, "messageId", msg.MessageId, "error", err.Error(), "poison", IsPoison(err))
 			fail(msg)
 		}
 	}

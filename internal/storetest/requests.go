@@ -14,7 +14,7 @@ import (
 type Store interface {
 	Create(ctx context.Context, r *dsr.Request) error
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	UseAttempt(ctx context.Context, id string, now time.Time) (*dsr.Request, error)
+	UseAttempt(ctx context.Context, id, attempt string, now time.Time) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error
 	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"UnknownID", unknownID},
 			{"AttemptsCountedUpToTheLimit", attemptsCountedUpToTheLimit},
 			{"AttemptsOnlyWhileAwaitingVerification", attemptsOnlyWhileAwaitingVerification},
+			{"AttemptCountedOnce", attemptCountedOnce},
 			{"TransitionFromTheStatusSetsChanges", transitionFromTheStatusSetsChanges},
 			{"PartsRecordedOnceThenCompletedOnce", partsRecordedOnceThenCompletedOnce},
 			{"ObjectionKeepsDecisionsFoundBySubject", objectionKeepsDecisionsFoundBySubject},
@@ -157,8 +158,8 @@ func attemptsCountedUpToTheLimit(t *testing.T, s Store, o Options) {
 	r := newRequest()
 	must(t, s.Create(ctx, r))
 	var used, refused atomic.Int32
-	o.concurrently(2*dsr.MaxCodeAttempts, func(int) {
-		got, err := s.UseAttempt(ctx, r.ID, now)
+	o.concurrently(2*dsr.MaxCodeAttempts, func(i int) {
+		got, err := s.UseAttempt(ctx, r.ID, fmt.Sprint("attempt-", i), now)
 		switch {
 		case err == nil && got.CodeAttempts >= 1 && got.CodeAttempts <= dsr.MaxCodeAttempts:
 			used.Add(1)
@@ -185,10 +186,27 @@ func attemptsOnlyWhileAwaitingVerification(t *testing.T, s Store, _ Options) {
 	r := newRequest()
 	must(t, s.Create(ctx, r))
 	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
-	_, err := s.UseAttempt(ctx, r.ID, now)
+	_, err := s.UseAttempt(ctx, r.ID, "a1", now)
 	wantCode(t, "attempt on a verified request", err, dsr.EConflict)
-	_, err = s.UseAttempt(ctx, unknownRequest, now)
+	_, err = s.UseAttempt(ctx, unknownRequest, "a1", now)
 	wantCode(t, "attempt on an unknown request", err, dsr.EConflict)
+}
+
+// attemptCountedOnce: the same attempt counted again (a retry of the call)
+// is counted once, and answered as counted; another attempt counts.
+func attemptCountedOnce(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	must(t, s.Create(ctx, r))
+	var counts []int
+	for _, attempt := range []string{"a1", "a1", "a2"} {
+		got, err := s.UseAttempt(ctx, r.ID, attempt, now)
+		must(t, err)
+		counts = append(counts, got.CodeAttempts)
+	}
+	wantDiff(t, "attempts after a1, a1 again, a2", []int{1, 1, 2}, counts)
+	wantDiff(t, "stored", 2, mustGet(t, s, r.ID).CodeAttempts)
 }
 
 // transitionFromTheStatusSetsChanges: a transition takes effect only from the status it names, and stores its changes.

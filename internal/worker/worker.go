@@ -17,6 +17,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/jsonbody"
+	"github.com/privacyops/dsr/internal/slogctx"
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
@@ -137,6 +138,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return err
 	}
 	t := work(m)
+	slogctx.Add(ctx, "dsrId", t.RequestID, "purpose", t.Purpose)
 	p, ok := h.Registry.Lookup(t.Purpose)
 	if !ok {
 		return sqsbatch.Poison(fmt.Errorf("task of request %s: unknown purpose %q", t.RequestID, t.Purpose))

@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
+	"github.com/privacyops/dsr/internal/slogctx"
 	"github.com/privacyops/dsr/internal/worker"
 )
 
@@ -315,6 +318,36 @@ func TestBadMessagesFailAlone(t *testing.T) {
 	})
 	if resp := e.deliver(t, ctx, task(t, "b", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"})); len(resp.BatchItemFailures) != 1 {
 		t.Errorf("query error not reported: %+v", resp)
+	}
+}
+
+// TestFailedTaskLogNamesRequestAndMessage: the "task failed" line, and
+// every line logged for the task, carry the request id and the message id
+// (through slogctx, as Lambda's logger is built).
+func TestFailedTaskLogNamesRequestAndMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
+	logs := &dsrtest.LockedBuffer{}
+	e.h.Log = slog.New(slogctx.New(slog.NewJSONHandler(logs, nil)))
+	e.contacts.SetHook(func(op string, _ dsr.Purpose) error { return errors.New("throttled") })
+	ctx := context.Background()
+	if resp := e.deliver(t, ctx, task(t, "msg-7", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"})); len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("failures %+v, want the task failed", resp)
+	}
+	var line struct{ Msg, DsrID, MessageID, Purpose string }
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		must(t, json.Unmarshal([]byte(l), &m))
+		if m["msg"] == "task failed" {
+			line.Msg, line.DsrID, line.MessageID, line.Purpose = "task failed", fmt.Sprint(m["dsrId"]), fmt.Sprint(m["messageId"]), fmt.Sprint(m["purpose"])
+		}
+		if strings.Count(l, `"messageId"`) != 1 {
+			t.Errorf("a line without the message id, or with it twice: %s", l)
+		}
+	}
+	want := struct{ Msg, DsrID, MessageID, Purpose string }{"task failed", e.id, "msg-7", "billing"}
+	if diff := cmp.Diff(want, line); diff != "" {
+		t.Errorf("task failed line (-want +got):\n%s\n%s", diff, logs.String())
 	}
 }
 
