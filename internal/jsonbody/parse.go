@@ -24,6 +24,18 @@ func bodyInvalid(err error) error {
 	return err
 }
 
+// parseBody decodes an API request body into B and hands it to the domain's
+// check, worded as the API answers a refusal (bodyInvalid).
+func parseBody[B, T any](body []byte, check func(B) (T, error)) (T, error) {
+	var b B
+	if err := Body.Decode(body, &b); err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := check(b)
+	return v, bodyInvalid(err)
+}
+
 type submissionBody struct {
 	Type     *string   `json:"type"`
 	Email    *string   `json:"email"`
@@ -34,12 +46,9 @@ type submissionBody struct {
 
 // ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).
 func ParseSubmission(body []byte, reg dsr.Registry) (dsr.Submission, error) {
-	var b submissionBody
-	if err := Body.Decode(body, &b); err != nil {
-		return dsr.Submission{}, err
-	}
-	s, err := dsr.ParseSubmission(dsr.SubmissionInput(b), reg)
-	return s, bodyInvalid(err)
+	return parseBody(body, func(b submissionBody) (dsr.Submission, error) {
+		return dsr.ParseSubmission(dsr.SubmissionInput(b), reg)
+	})
 }
 
 type verificationBody struct {
@@ -48,12 +57,7 @@ type verificationBody struct {
 
 // ParseVerify reads a POST /v1/requests/{id}/verify body: the code.
 func ParseVerify(body []byte) (string, error) {
-	var b verificationBody
-	if err := Body.Decode(body, &b); err != nil {
-		return "", err
-	}
-	code, err := dsr.ParseVerify(dsr.VerificationInput(b))
-	return code, bodyInvalid(err)
+	return parseBody(body, func(b verificationBody) (string, error) { return dsr.ParseVerify(dsr.VerificationInput(b)) })
 }
 
 type suppressionCheckBody struct {
@@ -63,12 +67,9 @@ type suppressionCheckBody struct {
 
 // ParseSuppressionCheck reads a POST /v1/suppressions/check body.
 func ParseSuppressionCheck(body []byte, reg dsr.Registry) (dsr.SuppressionCheck, error) {
-	var b suppressionCheckBody
-	if err := Body.Decode(body, &b); err != nil {
-		return dsr.SuppressionCheck{}, err
-	}
-	c, err := dsr.ParseSuppressionCheck(dsr.SuppressionCheckInput(b), reg)
-	return c, bodyInvalid(err)
+	return parseBody(body, func(b suppressionCheckBody) (dsr.SuppressionCheck, error) {
+		return dsr.ParseSuppressionCheck(dsr.SuppressionCheckInput(b), reg)
+	})
 }
 
 type rejectionBody struct {
@@ -78,12 +79,7 @@ type rejectionBody struct {
 
 // ParseRejection reads a POST /v1/dpo/requests/{id}/reject body.
 func ParseRejection(body []byte) (dsr.Rejection, error) {
-	var b rejectionBody
-	if err := Body.Decode(body, &b); err != nil {
-		return dsr.Rejection{}, err
-	}
-	rej, err := dsr.ParseRejection(dsr.RejectionInput(b))
-	return rej, bodyInvalid(err)
+	return parseBody(body, func(b rejectionBody) (dsr.Rejection, error) { return dsr.ParseRejection(dsr.RejectionInput(b)) })
 }
 
 type extensionBody struct {
@@ -110,12 +106,7 @@ type decisionBody struct {
 
 // ParseDecision reads a POST /v1/dpo/requests/{id}/objection-decision body.
 func ParseDecision(body []byte) (dsr.Decision, error) {
-	var b decisionBody
-	if err := Body.Decode(body, &b); err != nil {
-		return dsr.Decision{}, err
-	}
-	d, err := dsr.ParseDecision(dsr.DecisionInput(b))
-	return d, bodyInvalid(err)
+	return parseBody(body, func(b decisionBody) (dsr.Decision, error) { return dsr.ParseDecision(dsr.DecisionInput(b)) })
 }
 
 type provenanceMessage struct {

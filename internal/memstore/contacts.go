@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,10 +225,10 @@ func (c *Contacts) KeysPage(_ context.Context, p dsr.Purpose, s dsr.Subject, cur
 	return refs, next, nil
 }
 
-// Delete is the in-memory form of dynamo.Contacts.Delete: deleting an item
-// that is gone is no error.
-func (c *Contacts) Delete(_ context.Context, p dsr.Purpose, refs []string) error {
-	if err := c.before("Delete", p); err != nil {
+// eachRef runs op's hook, then each with p's table and the key value of
+// each of refs, under the lock; a malformed reference fails op whole.
+func (c *Contacts) eachRef(op string, p dsr.Purpose, refs []string, each func(t *contactTable, value string)) error {
+	if err := c.before(op, p); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -235,12 +236,18 @@ func (c *Contacts) Delete(_ context.Context, p dsr.Purpose, refs []string) error
 	t := c.table(p)
 	values, err := t.decodeRefs(refs)
 	if err != nil {
-		return fmt.Errorf("delete %s items: %w", p.Name, err)
+		return fmt.Errorf("%s %s items: %w", strings.ToLower(op), p.Name, err)
 	}
 	for _, v := range values {
-		delete(t.items, v)
+		each(t, v)
 	}
 	return nil
+}
+
+// Delete is the in-memory form of dynamo.Contacts.Delete: deleting an item
+// that is gone is no error.
+func (c *Contacts) Delete(_ context.Context, p dsr.Purpose, refs []string) error {
+	return c.eachRef("Delete", p, refs, func(t *contactTable, v string) { delete(t.items, v) })
 }
 
 // Restrict is the in-memory form of dynamo.Contacts.Restrict: it marks the
@@ -248,23 +255,13 @@ func (c *Contacts) Delete(_ context.Context, p dsr.Purpose, refs []string) error
 // overriding restriction of a purpose with RetentionFrom), replacing an
 // existing mark only if r overrides.
 func (c *Contacts) Restrict(_ context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error {
-	if err := c.before("Restrict", p); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.table(p)
-	values, err := t.decodeRefs(refs)
-	if err != nil {
-		return fmt.Errorf("restrict %s items: %w", p.Name, err)
-	}
-	for _, v := range values {
+	return c.eachRef("Restrict", p, refs, func(t *contactTable, v string) {
 		item, ok := t.items[v]
 		if !ok {
-			continue // deleted meanwhile: nothing to restrict
+			return // deleted meanwhile: nothing to restrict
 		}
 		if _, marked := item[RestrictionAttribute]; marked && !r.Overrides {
-			continue
+			return
 		}
 		until := r.Until
 		if date, ok := item[p.RetentionFrom].(string); ok && r.Overrides && p.RetentionFrom != "" {
@@ -277,30 +274,18 @@ func (c *Contacts) Restrict(_ context.Context, p dsr.Purpose, refs []string, r d
 			mark["until"] = formatTime(until)
 		}
 		item[RestrictionAttribute] = mark
-	}
-	return nil
+	})
 }
 
 // Unrestrict is the in-memory form of dynamo.Contacts.Unrestrict: it lifts
 // the objection_pending marks of request requestID, and no others.
 func (c *Contacts) Unrestrict(_ context.Context, p dsr.Purpose, refs []string, requestID string) error {
-	if err := c.before("Unrestrict", p); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := c.table(p)
-	values, err := t.decodeRefs(refs)
-	if err != nil {
-		return fmt.Errorf("unrestrict %s items: %w", p.Name, err)
-	}
-	for _, v := range values {
+	return c.eachRef("Unrestrict", p, refs, func(t *contactTable, v string) {
 		if mark, ok := t.items[v][RestrictionAttribute].(map[string]any); ok &&
 			mark["requestId"] == requestID && mark["reason"] == dsr.RestrictionObjection {
 			delete(t.items[v], RestrictionAttribute)
 		}
-	}
-	return nil
+	})
 }
 
 // Survey is the in-memory form of dynamo.Contacts.Survey: every item of s
