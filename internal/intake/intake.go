@@ -17,13 +17,14 @@ import (
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
-// Store keeps requests. Transitions are conditional on the current status;
-// a lost race returns an error with code dsr.EConflict.
+// Store keeps requests. Every change is stored with the audit steps that
+// record it, at once. Transitions are conditional on the current status; a
+// lost race returns an error with code dsr.EConflict.
 type Store interface {
-	Create(ctx context.Context, r *dsr.Request) error
+	Create(ctx context.Context, r *dsr.Request, steps ...dsr.Step) error
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	UseAttempt(ctx context.Context, id, attempt string, now time.Time) (*dsr.Request, error)
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
 }
 
 // Queue takes verified requests for dispatch.
@@ -127,16 +128,14 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	if s.Deadline.Start != dsr.ClockAtVerification {
 		r.DueAt = s.Deadline.Due(now, 1)
 	}
-	if err := s.Store.Create(ctx, r); err != nil {
+	received := dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}
+	if err := s.Store.Create(ctx, r, received); err != nil {
 		s.release(ctx, r, now)
 		return nil, fmt.Errorf("submit: %w", err)
 	}
 	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, code)); err != nil {
 		s.endUnsent(ctx, r, now)
 		return nil, dsr.Unavailable(fmt.Errorf("send verification code: %w", err))
-	}
-	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}); err != nil {
-		return nil, err
 	}
 	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
 	out := &Submitted{ID: id, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: now}
@@ -151,19 +150,11 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 // person may submit again.
 func (s *Service) endUnsent(ctx context.Context, r *dsr.Request, now time.Time) {
 	s.release(ctx, r, now)
-	if err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
-		dsr.Changes{FailureReason: "the verification code could not be sent"}); err != nil {
+	reason := "the verification code could not be sent"
+	if err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason},
+		dsr.Step{Actor: dsr.SystemActor("intake"), Action: dsr.AuditExpired, Detail: reason, At: now}); err != nil {
+		// The monitor expires it after 7 days, which its trail records.
 		s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", r.ID, "error", err.Error())
-		return
-	}
-	for _, step := range []dsr.Step{
-		{Action: dsr.AuditReceived, Detail: string(r.Type) + " request; the verification code could not be e-mailed"},
-		{Action: dsr.AuditExpired, Detail: "the verification code could not be sent"},
-	} {
-		step.RequestID, step.Actor, step.At = r.ID, dsr.SystemActor("intake"), now
-		if err := s.audit(ctx, step); err != nil {
-			s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", r.ID, "error", err.Error())
-		}
 	}
 }
 
@@ -284,20 +275,15 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 	if s.Deadline.Start == dsr.ClockAtVerification {
 		ch.DueAt = s.Deadline.Due(now, 1)
 	}
-	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch)
+	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch,
+		dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: now})
 	switch {
 	case err == nil:
 		r.Status, r.VerifiedAt = dsr.StatusQueued, now
 		if !ch.DueAt.IsZero() {
 			r.DueAt = ch.DueAt
 		}
-		// The step first: dispatch appends its own as soon as it sees the
-		// request queued.
-		aerr := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: now})
 		s.giveBack(ctx, r, now, true)
-		if aerr != nil {
-			return dsr.View{}, aerr
-		}
 		s.Log.InfoContext(ctx, "request verified", "dsrId", r.ID, "event", "verified")
 		return view(r), nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
@@ -334,11 +320,12 @@ func (s *Service) verifiedOrEnded(r *dsr.Request, code string) (v dsr.View, done
 }
 
 func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, reason string) error {
-	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason})
+	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason},
+		dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditExpired, Detail: reason, At: now})
 	switch {
 	case err == nil:
 		s.release(ctx, r, now)
-		return s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditExpired, Detail: reason, At: now})
+		return nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return fmt.Errorf("expire request: %w", err)
 	}
