@@ -28,9 +28,10 @@ import (
 )
 
 type client struct {
-	t    *testing.T
-	base string
-	http *http.Client // nil: http.DefaultClient
+	t      *testing.T
+	base   string
+	http   *http.Client // nil: http.DefaultClient
+	header http.Header  // sent with every request
 }
 
 // do sends a request and decodes a JSON answer into out (if not nil); it
@@ -54,6 +55,9 @@ func (c *client) do(method, path, token string, body any, out any) (int, http.He
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range c.header {
+		req.Header[k] = vs
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

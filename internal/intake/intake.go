@@ -4,6 +4,7 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -98,22 +99,96 @@ type Link struct {
 }
 
 // Submit validates body, stores a new request awaiting verification and
-// e-mails its code.
-func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
+// e-mails its code. A submission with an idempotency key (docs/api.md) that
+// retries an earlier one from the same client finds the request that one
+// stored, and answers with it.
+func (s *Service) Submit(ctx context.Context, body []byte, key, client string) (*Submitted, error) {
 	sub, err := jsonbody.ParseSubmission(body, s.Registry)
 	if err != nil {
 		return nil, err
 	}
+	if key, err = dsr.ParseIdempotencyKey(key); err != nil {
+		return nil, err
+	}
 	now := s.Clock.Now().Truncate(time.Millisecond)
-	token, tokenHash, err := dsr.NewStatusToken()
+	sec, err := s.secrets(key, client, sub, now)
 	if err != nil {
 		return nil, err
 	}
-	code, err := dsr.NewCode()
-	if err != nil {
-		return nil, err
+	if key != "" {
+		if out, found, err := s.replay(ctx, sec, now); found || err != nil {
+			return out, err
+		}
 	}
-	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	return s.create(ctx, sub, sec, now)
+}
+
+// secrets are a new request's ids (the first is the one to create; the
+// others, the ids an earlier call with the same key may have made), status
+// token and code: random, or with an idempotency key derived (dsr.Replay).
+type secrets struct {
+	ids                    []string
+	token, tokenHash, code string
+}
+
+func (s *Service) secrets(key, client string, sub dsr.Submission, now time.Time) (secrets, error) {
+	if key == "" {
+		token, tokenHash, err := dsr.NewStatusToken()
+		if err != nil {
+			return secrets{}, err
+		}
+		code, err := dsr.NewCode()
+		if err != nil {
+			return secrets{}, err
+		}
+		return secrets{ids: []string{ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()}, token: token, tokenHash: tokenHash, code: code}, nil
+	}
+	rp := s.Hasher.Replay(key, client, sub)
+	sec := secrets{token: rp.Token, tokenHash: rp.TokenHash, code: rp.Code}
+	for _, hour := range dsr.ReplayHours(now) {
+		id, err := ulid.New(ulid.Timestamp(hour), bytes.NewReader(rp.IDEntropy))
+		if err != nil {
+			return secrets{}, err
+		}
+		sec.ids = append(sec.ids, id.String())
+	}
+	return sec, nil
+}
+
+// replay finds the request an earlier call with the same idempotency key
+// stored, and answers as that call did: found is false when there is none.
+func (s *Service) replay(ctx context.Context, sec secrets, now time.Time) (*Submitted, bool, error) {
+	for _, id := range sec.ids {
+		r, err := s.Store.Get(ctx, id)
+		switch {
+		case dsr.ErrorCodeOf(err) == dsr.ENotFound:
+			continue
+		case err != nil:
+			return nil, true, fmt.Errorf("submit: %w", err)
+		case r.TokenHash != sec.tokenHash:
+			continue
+		}
+		s.Log.InfoContext(ctx, "submission retried; answered with its request", "dsrId", r.ID, "status", r.Status, "event", "replayed")
+		switch {
+		case r.Status == dsr.StatusRejected:
+			return nil, true, dsr.Errorf(dsr.EConflict, "this request was rejected")
+		case r.Status == dsr.StatusExpired, r.Status == dsr.StatusAwaitingVerification && !now.Before(r.CodeExpiresAt):
+			return nil, true, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
+		case r.Status == dsr.StatusAwaitingVerification:
+			// The earlier call may have stopped before its mail went out:
+			// the same code again.
+			if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, sec.code)); err != nil {
+				return nil, true, dsr.Unavailable(fmt.Errorf("send verification code: %w", err))
+			}
+		}
+		return submitted(r, sec.token), true, nil
+	}
+	return nil, false, nil
+}
+
+// create stores the request of sub with sec, and e-mails its code.
+func (s *Service) create(ctx context.Context, sub dsr.Submission, sec secrets, now time.Time) (*Submitted, error) {
+	id := sec.ids[0]
 	// The person's quota first: a code and a place among their open
 	// requests, or a 429 before anything is stored or sent.
 	if err := s.quota(ctx, sub.Email, now, func(q *dsr.Quota) error { return q.Admit(id, now.Add(dsr.CodeTTL), now, s.Limits) }); err != nil {
@@ -122,7 +197,7 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
 		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds,
-		TokenHash: tokenHash, CodeHash: s.Hasher.Code(id, code), CodeExpiresAt: now.Add(dsr.CodeTTL),
+		TokenHash: sec.tokenHash, CodeHash: s.Hasher.Code(id, sec.code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,
 	}
 	if s.Deadline.Start != dsr.ClockAtVerification {
@@ -133,16 +208,22 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 		s.release(ctx, r, now)
 		return nil, fmt.Errorf("submit: %w", err)
 	}
-	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, code)); err != nil {
+	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, sec.code)); err != nil {
 		s.endUnsent(ctx, r, now)
 		return nil, dsr.Unavailable(fmt.Errorf("send verification code: %w", err))
 	}
 	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
-	out := &Submitted{ID: id, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: now}
+	return submitted(r, sec.token), nil
+}
+
+// submitted is the answer to the submission of r, with its status token.
+func submitted(r *dsr.Request, token string) *Submitted {
+	out := &Submitted{ID: r.ID, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: r.ReceivedAt.UTC()}
 	if !r.DueAt.IsZero() {
-		out.DueAt = &r.DueAt
+		due := r.DueAt.UTC()
+		out.DueAt = &due
 	}
-	return out, nil
+	return out
 }
 
 // endUnsent ends request r, whose code could not be e-mailed: without it the
