@@ -47,6 +47,11 @@ type Options struct {
 	OutboxDir    string     // where e-mail goes (.local/outbox)
 	Seed         bool       // seed the demo data (into the tables that hold nothing: Stack.SeedSkipped)
 	AWS          aws.Config // clients of the stack and of its handlers
+	// TransactionsIsolated says the emulator, or a proxy in front of it,
+	// isolates DynamoDB transactions, so the stack need not (isolation.go):
+	// a fault proxy that delays calls isolates only their forwarding, which
+	// the stack cannot tell apart from the delay.
+	TransactionsIsolated bool
 	Log          *slog.Logger
 	Console      io.Writer // where the outbox echoes messages
 	// Env adds or overrides function environment variables (after the template's).
@@ -181,7 +186,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	o.AWS = isolated(o.AWS)
+	if !o.TransactionsIsolated {
+		o.AWS = isolated(o.AWS)
+	}
 	s, err := provisionStack(ctx, o)
 	if err != nil {
 		return nil, err
