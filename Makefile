@@ -108,6 +108,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseMessage -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzOpenCursor -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzAuthorize -fuzztime 20s ./internal/dpo
+	go test -run '^$$' -fuzz FuzzParseIdempotencyKey -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzDecodeCursor -fuzztime 20s ./internal/dynamo
 	go test -run '^$$' -fuzz FuzzStreamKeyState -fuzztime 20s ./internal/dynamo
 	go test -run '^$$' -fuzz FuzzBackfillInvoke -fuzztime 20s ./internal/keying

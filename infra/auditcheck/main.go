@@ -1,6 +1,9 @@
 // Command auditcheck proves a request's audit trail intact, or names its first
 // broken entry (exit status 1). It reads the trail from the audit table with
-// the usual AWS configuration (AWS_ENDPOINT_URL for the local stack):
+// the usual AWS configuration (AWS_ENDPOINT_URL for the local stack); with
+// the requests table too (-requests, $REQUESTS_TABLE) it checks what the DPO
+// route checks: also the trail's head and the steps the request's status
+// implies.
 //
 //	AUDIT_TABLE=dsr-local-AuditTable AWS_ENDPOINT_URL=http://127.0.0.1:4566 go run ./infra/auditcheck -request 01J...
 package main
@@ -36,6 +39,7 @@ func run(ctx context.Context, args []string) (bool, error) {
 	fs := flag.NewFlagSet("auditcheck", flag.ContinueOnError)
 	id := fs.String("request", "", "the request's id")
 	table := fs.String("table", os.Getenv("AUDIT_TABLE"), "the audit table (default: $AUDIT_TABLE)")
+	requests := fs.String("requests", os.Getenv("REQUESTS_TABLE"), "the requests table, to check the head and the implied steps too (default: $REQUESTS_TABLE)")
 	if err := fs.Parse(args); err != nil {
 		return false, err
 	}
@@ -65,6 +69,13 @@ func run(ctx context.Context, args []string) (bool, error) {
 		return false, fmt.Errorf("request %s has no audit trail in %s", *id, *table)
 	}
 	check := c.Result()
+	if *requests != "" {
+		r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: *requests}).Get(ctx, *id)
+		if err != nil {
+			return false, fmt.Errorf("request %s: %w", *id, err)
+		}
+		check = c.Check(r)
+	}
 	out, _ := json.Marshal(check)
 	fmt.Println(string(out))
 	return check.Intact, nil

@@ -39,6 +39,31 @@ func main() {
 	}
 }
 
+// emulator is the AWS endpoint to use: AWS_ENDPOINT_URL, which must answer,
+// or else moto at motoAddr, started from motoPath unless it answers already;
+// stop stops what emulator started.
+func emulator(motoPath, motoAddr string) (endpoint string, stop func(), err error) {
+	endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	if endpoint == "" {
+		endpoint = "http://" + motoAddr
+	}
+	if answers(endpoint) {
+		return endpoint, func() {}, nil
+	}
+	if os.Getenv("AWS_ENDPOINT_URL") != "" {
+		return "", nil, fmt.Errorf("AWS_ENDPOINT_URL=%s does not answer; start that emulator or unset AWS_ENDPOINT_URL to use moto", endpoint)
+	}
+	cmd, err := startMoto(motoPath, motoAddr, endpoint)
+	if err != nil {
+		return "", nil, err
+	}
+	return endpoint, func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		fmt.Fprintln(os.Stderr, "devstack: moto stopped")
+	}, nil
+}
+
 func run(log *slog.Logger) error {
 	var (
 		template = flag.String("template", "template.yaml", "the SAM template")
@@ -55,24 +80,11 @@ func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	endpoint := os.Getenv("AWS_ENDPOINT_URL")
-	if endpoint == "" {
-		endpoint = "http://" + *motoAddr
+	endpoint, stopEmulator, err := emulator(*moto, *motoAddr)
+	if err != nil {
+		return err
 	}
-	if !answers(endpoint) {
-		if os.Getenv("AWS_ENDPOINT_URL") != "" {
-			return fmt.Errorf("AWS_ENDPOINT_URL=%s does not answer; start that emulator or unset AWS_ENDPOINT_URL to use moto", endpoint)
-		}
-		cmd, err := startMoto(*moto, *motoAddr, endpoint)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			_ = cmd.Wait()
-			fmt.Fprintln(os.Stderr, "devstack: moto stopped")
-		}()
-	}
+	defer stopEmulator()
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(endpoint), config.WithRegion(envOr("AWS_REGION", "us-east-1")),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(envOr("AWS_ACCESS_KEY_ID", "test"), envOr("AWS_SECRET_ACCESS_KEY", "test"), "")))
 	if err != nil {

@@ -152,7 +152,6 @@ func TestPipelineMetricsAreAlarmed(t *testing.T) {
 		"OverdueRequests":        "internal/monitor/monitor.go",
 		"RequestsDueWithin7Days": "internal/monitor/monitor.go",
 		"PepperMismatch":         "internal/awsapp/awsapp.go",
-		"AuditStepLost":          "internal/dpo/dpo.go",
 	}
 	var exprs []string
 	for _, id := range c.ofType("AWS::CloudWatch::Alarm") {

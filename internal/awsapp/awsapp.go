@@ -116,10 +116,10 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	return &intake.Handler{ClientAddressHeader: strings.TrimSpace(env("CLIENT_ADDRESS_HEADER")), Service: &intake.Service{
-		Store:    &dynamo.Requests{Client: ddb, Table: table},
+		Store:    &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Queue:    &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
 		Mailer:   mailer(cfg, env, sender),
-		Audit:    &dynamo.Audit{Client: ddb, Table: auditTable},
+		Audit:    &dynamo.Audit{Client: ddb, Table: auditTable, RequestsTable: table},
 		Links:    &s3reports.Store{Client: s3c, Presign: s3.NewPresignClient(s3c), Bucket: bucket},
 		Limiter:  &dynamo.Limits{Client: ddb, Table: limitsTable},
 		Limits:   limits,
@@ -166,10 +166,9 @@ func Dispatch(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*di
 	}
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &dispatch.Handler{
-		Store:        &dynamo.Requests{Client: ddb, Table: table},
+		Store:        &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Suppressions: &dynamo.Suppressions{Client: ddb, Table: suppressions},
-		Audit:        &dynamo.Audit{Client: ddb, Table: auditTable},
 		Keyed:        &dynamo.Keying{Client: ddb, Table: keyingTable},
 		Requeue:      &sqsqueue.Queue{Client: sqsc, URL: requestQueueURL},
 		Registry:     reg,
@@ -198,13 +197,12 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 	}
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &worker.Handler{
-		Requests:   &dynamo.Requests{Client: ddb, Table: table},
+		Requests:   &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Contacts:   &dynamo.Contacts{Client: ddb},
 		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
 		Provenance: &dynamo.Provenance{Client: ddb, Table: provTable},
 		Tasks:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Notices:    &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
-		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
 		Registry:   reg,
 		Controller: ctrl,
 		Log:        log,
@@ -332,10 +330,9 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 	ddb := dynamodb.NewFromConfig(cfg)
 	return &retention.Handler{Log: log, Job: &retention.Job{
 		Entries:    &dynamo.Provenance{Client: ddb, Table: provTable},
-		Requests:   &dynamo.Requests{Client: ddb, Table: requestsTable},
+		Requests:   &dynamo.Requests{Client: ddb, Table: requestsTable, AuditTable: auditTable},
 		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
 		Continue:   &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
 		ReportDays: days, AccountabilityYears: years, Reserve: reserve, Log: log,
 	}}, nil
 }
@@ -410,19 +407,16 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
-	audit := &dynamo.Audit{Client: ddb, Table: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
-		Store:        &dynamo.Requests{Client: ddb, Table: table},
+		Store:        &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Mailer:       mailer(cfg, env, sender),
-		Audit:        audit,
-		Trail:        audit,
+		Trail:        &dynamo.Audit{Client: ddb, Table: auditTable, RequestsTable: table},
 		Tasks:        &sqsqueue.Queue{Client: sqsc, URL: taskQueueURL},
 		Suppressions: list,
 		Cursors:      hasher,
 		Deadline:     deadline,
 		Log:          log,
-		Counters:     os.Stdout,
 	}}, nil
 }
 
@@ -436,12 +430,11 @@ func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*mon
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	return &monitor.Handler{
-		Store:      &dynamo.Requests{Client: ddb, Table: table},
+		Store:      &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Limits:     &dynamo.Limits{Client: ddb, Table: limitsTable},
 		Unkeyable:  &dynamo.Keying{Client: ddb, Table: keyingTable},
 		Mailer:     mailer(cfg, env, sender),
 		DPOAddress: dpoAddr,
-		Audit:      &dynamo.Audit{Client: ddb, Table: auditTable},
 		Metrics:    os.Stdout,
 		Log:        log,
 	}, nil
@@ -466,7 +459,7 @@ func DeadLetter(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*
 		return nil, err
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
-	return &deadletter.Handler{Store: &dynamo.Requests{Client: ddb, Table: table}, Audit: &dynamo.Audit{Client: ddb, Table: auditTable}, Log: log}, nil
+	return &deadletter.Handler{Store: &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable}, Log: log}, nil
 }
 
 // Main is what every Lambda main does: a JSON logger with the invocation's

@@ -19,21 +19,15 @@ import (
 
 // Store moves requests on, conditionally.
 type Store interface {
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
-	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error
 }
 
 // Handler processes dead-letter batches.
 type Handler struct {
 	Store Store
-	Audit Auditor
 	Log   *slog.Logger
 	Clock dsr.Clock
-}
-
-// Auditor appends steps to a request's audit trail.
-type Auditor interface {
-	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Handle marks the request of every dead message failed. A message that
@@ -70,7 +64,8 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 // so that the DPO sees it and can decide again.
 func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
 	now := h.Clock.Now()
-	err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), dsr.DecisionPending, now)
+	err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), dsr.DecisionPending, now,
+		step(fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now))
 	switch {
 	case dsr.ErrorCodeOf(err) == dsr.EConflict:
 		return nil // applied by a later delivery, or already reset
@@ -78,17 +73,17 @@ func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
 		return err
 	}
 	h.Log.WarnContext(ctx, "objection decision not applied; back to pending", "dsrId", m.RequestID, "purpose", m.Purpose, "event", "failed")
-	return h.audit(ctx, m.RequestID, fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now)
+	return nil
 }
 
 // failRequest fails request id, queued or in progress, for reason.
 func (h *Handler) failRequest(ctx context.Context, msg events.SQSMessage, id, reason string) error {
 	now := h.Clock.Now()
 	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {
-		err := h.Store.Transition(ctx, id, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason})
+		err := h.Store.Transition(ctx, id, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason}, step(reason, now))
 		if err == nil {
 			h.Log.WarnContext(ctx, "request failed", "dsrId", id, "reason", reason, "event", "failed")
-			return h.audit(ctx, id, reason, now)
+			return nil
 		}
 		if dsr.ErrorCodeOf(err) != dsr.EConflict {
 			return err
@@ -100,8 +95,9 @@ func (h *Handler) failRequest(ctx context.Context, msg events.SQSMessage, id, re
 	return nil
 }
 
-// audit records the failure step; a failed append fails the message, which
-// SQS delivers again (the queue-consumer policy of dsr.Step).
-func (h *Handler) audit(ctx context.Context, id, detail string, at time.Time) error {
-	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: detail, At: at})
+// step is the failure step, written with the change it records; a change
+// that cannot be written fails the message, which SQS delivers again (the
+// queue-consumer policy of dsr.Step).
+func step(detail string, at time.Time) dsr.Step {
+	return dsr.Step{Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditFailed, Detail: detail, At: at}
 }

@@ -375,9 +375,8 @@ func (s *Stack) seedRequests(ctx context.Context, hasher *dsr.Hasher) error {
 	if empty, err := s.emptyTables(ctx, "demo requests", env["REQUESTS_TABLE"], env["AUDIT_TABLE"]); err != nil || !empty {
 		return err
 	}
-	store := &dynamo.Requests{Client: ddb, Table: env["REQUESTS_TABLE"]}
-	audit := &dynamo.Audit{Client: ddb, Table: env["AUDIT_TABLE"]}
-	s.SeededRequests, err = seed.Requests(ctx, store, audit, hasher, s.Registry, deadline, time.Now())
+	store := &dynamo.Requests{Client: ddb, Table: env["REQUESTS_TABLE"], AuditTable: env["AUDIT_TABLE"]}
+	s.SeededRequests, err = seed.Requests(ctx, store, hasher, s.Registry, deadline, time.Now())
 	return err
 }
 

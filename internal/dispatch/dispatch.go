@@ -21,8 +21,8 @@ import (
 // Store reads requests and moves them on, conditionally.
 type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
-	SetWaiting(ctx context.Context, id, detail string, now time.Time) (bool, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
+	SetWaiting(ctx context.Context, id, detail string, now time.Time, steps ...dsr.Step) (bool, error)
 }
 
 // Keyed says which purposes' tables the subject-key backfill has keyed
@@ -46,19 +46,11 @@ type Suppressions interface {
 	Add(ctx context.Context, entries []dsr.Suppression) error
 }
 
-// Auditor appends steps to a request's audit trail; AppendOnce not when
-// the trail's last step is the same (a step a retry repeats).
-type Auditor interface {
-	Append(ctx context.Context, s dsr.Step) error
-	AppendOnce(ctx context.Context, s dsr.Step) error
-}
-
 // Handler dispatches request-queue batches.
 type Handler struct {
 	Store        Store
 	Queue        Queue
 	Suppressions Suppressions
-	Audit        Auditor // nil records nothing
 	// Keyed (nil: every table counts as keyed) and Requeue hold a request
 	// back while a planned purpose's table is not keyed yet.
 	Keyed    Keyed
@@ -158,18 +150,17 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 	// Move on first, then send: a task that arrives before the request is
 	// in progress would only wait. A redelivered message finds the request
 	// in progress and resends what is not done (idempotent).
-	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, h.Clock.Now(), dsr.Changes{PlannedPurposes: plan})
+	detail := "purposes: " + strings.Join(plan, ", ")
+	if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
+		detail += "; suppression list: " + entries[0].Reason
+	}
+	now := h.Clock.Now()
+	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: plan},
+		dsr.Step{Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: detail, At: now})
 	switch {
 	case err == nil:
 		r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
-		if h.Audit == nil {
-			return true, nil
-		}
-		detail := "purposes: " + strings.Join(plan, ", ")
-		if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
-			detail += "; suppression list: " + entries[0].Reason
-		}
-		return true, h.Audit.Append(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: detail, At: h.Clock.Now()})
+		return true, nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return false, err
 	}
@@ -225,18 +216,14 @@ func (h *Handler) awaitKeys(ctx context.Context, r *dsr.Request, plan []string) 
 		return false, nil
 	}
 	detail := "the subject-key backfill of " + strings.Join(waiting, ", ") + " has not completed; dispatched once it has"
-	if _, err := h.Store.SetWaiting(ctx, r.ID, detail, h.Clock.Now()); err != nil {
+	// The wait and its step are one write, made once per reason: a look
+	// that finds the request waiting for it already records nothing.
+	now := h.Clock.Now()
+	if _, err := h.Store.SetWaiting(ctx, r.ID, detail, now, dsr.Step{Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditWaiting, Detail: detail, At: now}); err != nil {
 		if dsr.ErrorCodeOf(err) == dsr.EConflict {
 			return true, nil // no longer queued (a DPO rejected it): nothing to wait for
 		}
 		return true, err
-	}
-	// Each look appends the step unless it is the trail's last already: a
-	// retry after a lost append writes it, and a wait is one step.
-	if h.Audit != nil {
-		if err := h.Audit.AppendOnce(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditWaiting, Detail: detail, At: h.Clock.Now()}); err != nil {
-			return true, err
-		}
 	}
 	if err := h.Requeue.SendRequestAfter(ctx, dsr.RequestMessage{RequestID: r.ID}, KeyWait); err != nil {
 		return true, err

@@ -24,7 +24,7 @@ func setup(t *testing.T, status dsr.Status) (*dispatch.Handler, *memstore.Reques
 	reg := dsrtest.Registry(t)
 	store, q := &memstore.Requests{}, &dsrtest.Queue{}
 	ctx, now := context.Background(), time.Now()
-	if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}); err != nil {
+	if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}, dsrtest.Step(dsr.AuditReceived)); err != nil {
 		t.Fatal(err)
 	}
 	path := []dsr.Status{dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted}
@@ -37,7 +37,7 @@ func setup(t *testing.T, status dsr.Status) (*dispatch.Handler, *memstore.Reques
 		if s == dsr.StatusInProgress {
 			ch.PlannedPurposes = reg.Names()
 		}
-		if err := store.Transition(ctx, "R1", from, s, now, ch); err != nil {
+		if err := store.Transition(ctx, "R1", from, s, now, ch, dsrtest.StepTo(s)); err != nil {
 			t.Fatal(err)
 		}
 		from = s
@@ -115,10 +115,10 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 			store, q, list := &memstore.Requests{}, &dsrtest.Queue{}, &memstore.Suppressions{}
 			r := tc.r
 			r.ID, r.Status, r.SubjectKey = "R1", dsr.StatusAwaitingVerification, "key-1"
-			if err := store.Create(ctx, &r); err != nil {
+			if err := store.Create(ctx, &r, dsrtest.Step(dsr.AuditReceived)); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
+			if err := store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}, dsrtest.StepTo(dsr.StatusQueued)); err != nil {
 				t.Fatal(err)
 			}
 			h := &dispatch.Handler{Store: store, Queue: q, Suppressions: list, Registry: reg, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
@@ -148,10 +148,10 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 
 	t.Run("a failed suppression sends no task", func(t *testing.T) {
 		store, q := &memstore.Requests{}, &dsrtest.Queue{}
-		if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, SubjectKey: "k"}); err != nil {
+		if err := store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, SubjectKey: "k"}, dsrtest.Step(dsr.AuditReceived)); err != nil {
 			t.Fatal(err)
 		}
-		_ = store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now})
+		_ = store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}, dsrtest.StepTo(dsr.StatusQueued))
 		h := &dispatch.Handler{Store: store, Queue: q, Suppressions: failingSuppressions{errors.New("throttled")}, Registry: reg, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 		if resp, _ := h.Handle(ctx, msg(`{"requestId":"R1"}`)); len(resp.BatchItemFailures) != 1 || len(q.TaskBatches()) != 0 {
 			t.Errorf("failures %+v, sent %v", resp.BatchItemFailures, q.TaskBatches())
@@ -170,8 +170,9 @@ func TestSuppressesBeforeAnyTask(t *testing.T) {
 func TestDispatchWaitsForTheBackfill(t *testing.T) {
 	h, store, q := setup(t, dsr.StatusQueued)
 	ctx := context.Background()
-	keying, requeue, audit := &memstore.Keying{}, &dsrtest.Queue{}, &memstore.Audit{}
-	h.Keyed, h.Requeue, h.Audit = keying, requeue, audit
+	keying, requeue, audit := &memstore.Keying{}, &dsrtest.Queue{}, store.Trail()
+	h.Keyed, h.Requeue = keying, requeue
+	setup := len(audit.Actions("R1"))
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	if _, err := keying.SavePass(ctx, dsr.BackfillPass{Purpose: "marketing", StartedAt: now, Segments: 4, CompletedAt: now}); err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 			t.Fatalf("%+v %v", resp, err)
 		}
 	}
-	if got := audit.Actions("R1"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting}) {
+	if got := audit.Actions("R1")[setup:]; !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting}) {
 		t.Errorf("trail while waiting: %v, want one waiting step", got)
 	}
 	billing.CompletedAt = now
@@ -210,7 +211,7 @@ func TestDispatchWaitsForTheBackfill(t *testing.T) {
 	if r.Status != dsr.StatusInProgress || len(q.TaskBatches()) != 1 {
 		t.Errorf("once keyed: %s, %d task batches", r.Status, len(q.TaskBatches()))
 	}
-	if got := audit.Actions("R1"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting, dsr.AuditDispatched}) {
+	if got := audit.Actions("R1")[setup:]; !slices.Equal(got, []dsr.AuditAction{dsr.AuditWaiting, dsr.AuditDispatched}) {
 		t.Errorf("trail: %v", got)
 	}
 	if v := r.DPOView(now, true); v.WaitingFor != "" {
@@ -243,10 +244,10 @@ func TestDispatchSeesANewPass(t *testing.T) {
 	}
 	queued := func(id string) {
 		t.Helper()
-		if err := store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}); err != nil {
+		if err := store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification}, dsrtest.Step(dsr.AuditReceived)); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, clock, dsr.Changes{}); err != nil {
+		if err := store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, clock, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,7 +8,6 @@ package dpo
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -18,7 +17,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/privacyops/dsr/internal/dsr"
-	"github.com/privacyops/dsr/internal/emf"
 	"github.com/privacyops/dsr/internal/httpapi"
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
@@ -26,10 +24,10 @@ import (
 // Store reads and changes requests, conditionally.
 type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
-	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error
-	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
+	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension, steps ...dsr.Step) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error
 }
 
 // Tasks takes the messages that apply a decision to a purpose table.
@@ -50,11 +48,6 @@ type Queue interface {
 // Mailer tells the person.
 type Mailer interface {
 	Send(ctx context.Context, m dsr.Mail) error
-}
-
-// Auditor appends steps to a request's audit trail.
-type Auditor interface {
-	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Trail reads a request's audit trail, a page at a time.
@@ -80,17 +73,13 @@ type Service struct {
 	Store        Store
 	Queue        Queue
 	Mailer       Mailer
-	Audit        Auditor // nil records nothing
-	Trail        Trail   // nil: no trail in the detail
+	Trail        Trail // nil: no trail in the detail
 	Tasks        Tasks
 	Suppressions Suppressions
 	Cursors      Cursors
 	Deadline     dsr.DeadlinePolicy
 	Log          *slog.Logger
 	Clock        dsr.Clock
-	// Counters receives an EMF record for each audit step lost (os.Stdout
-	// in Lambda; nil writes none).
-	Counters io.Writer
 }
 
 // Page is one page of the list.
@@ -177,7 +166,8 @@ func (s *Service) Detail(ctx context.Context, id, auditCursor string) (dsr.DPOVi
 }
 
 // CheckAudit answers GET /v1/dpo/requests/{id}/audit: whether the request's
-// trail is intact, or its first broken entry.
+// trail is intact and complete (dsr.AuditChecker.Check), or its first broken
+// entry.
 func (s *Service) CheckAudit(ctx context.Context, id string) (dsr.AuditCheck, error) {
 	r, err := s.get(ctx, id)
 	if err != nil {
@@ -196,7 +186,7 @@ func (s *Service) CheckAudit(ctx context.Context, id string) (dsr.AuditCheck, er
 	if err != nil {
 		return dsr.AuditCheck{}, err
 	}
-	return c.Result(), nil
+	return c.Check(r), nil
 }
 
 // Extend answers POST /v1/dpo/requests/{id}/extend: the person is told the
@@ -224,10 +214,8 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("extend: notice: %w", err))
 	}
 	ext := dsr.Extension{Months: months, Reason: reason, By: actor, At: now, DueAt: due}
-	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext); err != nil {
-		return dsr.DPOView{}, err
-	}
-	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditExtended, Detail: fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), At: now}); err != nil {
+	step := dsr.Step{Actor: actor, Action: dsr.AuditExtended, Detail: fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), At: now}
+	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext, step); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")
@@ -251,10 +239,8 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	}
 	now := s.Clock.Now()
 	reason := "rejected as " + map[string]string{dsr.RejectManifestlyUnfounded: "manifestly unfounded", dsr.RejectExcessive: "excessive"}[rej.Reason] + " (Art. 12(5)): " + rej.Detail
-	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}); err != nil {
-		return dsr.DPOView{}, err
-	}
-	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRejected, Detail: rej.Reason, At: now}); err != nil {
+	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason},
+		dsr.Step{Actor: actor, Action: dsr.AuditRejected, Detail: rej.Reason, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
@@ -286,43 +272,21 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "this access request was superseded by the subject's erasure: retrying it would report erased data")
 	}
 	now := s.Clock.Now()
-	if err := s.Store.Transition(ctx, r.ID, dsr.StatusFailed, dsr.StatusQueued, now, dsr.Changes{}); err != nil {
+	if err := s.Store.Transition(ctx, r.ID, dsr.StatusFailed, dsr.StatusQueued, now, dsr.Changes{},
+		dsr.Step{Actor: actor, Action: dsr.AuditRetried, Detail: "queued again after: " + r.FailureReason, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: r.ID}); err != nil {
 		// Without its message the request would wait for ever: fail it again.
-		if ferr := s.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: r.FailureReason}); ferr != nil {
+		if ferr := s.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: r.FailureReason},
+			dsr.Step{Actor: actor, Action: dsr.AuditFailed, Detail: "it could not be queued again", At: now}); ferr != nil {
 			s.Log.ErrorContext(ctx, "retry: could not fail the request again", "dsrId", r.ID, "error", ferr.Error())
 		}
 		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("retry: queue request: %w", err))
 	}
-	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditRetried, Detail: "queued again after: " + r.FailureReason, At: now}); err != nil {
-		return dsr.DPOView{}, err
-	}
 	s.Log.InfoContext(ctx, "request retried", "dsrId", r.ID, "actor", actor, "event", "retried")
 	r.Status = dsr.StatusQueued
 	return dpoView(r, now, true), nil
-}
-
-// audit appends a DPO's step to request id's trail.
-//
-// Every DPO step is appended after its change is made: failing the call then
-// would have the DPO retry a change that is done (a second extension, a
-// rejection notice never sent). So a lost step is logged as an error for
-// the operators, with the step, and the call goes on.
-func (s *Service) audit(ctx context.Context, step dsr.Step) error {
-	if s.Audit == nil {
-		return nil
-	}
-	if err := s.Audit.Append(ctx, step); err != nil {
-		s.Log.ErrorContext(ctx, "audit step not recorded", "dsrId", step.RequestID, "action", step.Action, "actor", step.Actor, "error", err.Error(), "event", "audit_lost")
-		if s.Counters != nil {
-			if err := emf.Write(s.Counters, step.At, map[string]string{"Function": "dpo"}, map[string]int{"AuditStepLost": 1}); err != nil {
-				s.Log.ErrorContext(ctx, "audit loss not counted", "error", err.Error())
-			}
-		}
-	}
-	return nil
 }
 
 // Decide answers POST /v1/dpo/requests/{id}/objection-decision: the DPO
@@ -350,16 +314,14 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	}
 	now := s.Clock.Now()
 	applying := dsr.Applying(d.Outcome)
-	if err := s.Store.SetDecision(ctx, r.ID, d.Purpose, dsr.DecisionPending, applying, now); err != nil {
+	// The grounds go to the person, not into the trail: a DPO's free text
+	// may name people.
+	if err := s.Store.SetDecision(ctx, r.ID, d.Purpose, dsr.DecisionPending, applying, now,
+		dsr.Step{Actor: actor, Action: dsr.AuditObjectionDecided, Detail: d.Purpose + ": " + d.Outcome, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
 	if err := s.Tasks.SendDecision(ctx, dsr.DecisionMessage{RequestID: r.ID, Purpose: d.Purpose, Decision: d.Outcome}); err != nil {
-		return dsr.DPOView{}, s.undecide(ctx, r.ID, d.Purpose, applying, now, err)
-	}
-	// The grounds go to the person, not into the trail: a DPO's free text
-	// may name people.
-	if err := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: actor, Action: dsr.AuditObjectionDecided, Detail: d.Purpose + ": " + d.Outcome, At: now}); err != nil {
-		return dsr.DPOView{}, err
+		return dsr.DPOView{}, s.undecide(ctx, actor, r.ID, d.Purpose, applying, now, err)
 	}
 	if d.Outcome == dsr.DecisionOverridden {
 		// After the task is queued: if this fails, the person stays
@@ -379,8 +341,9 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 
 // undecide puts a decision back to pending after its task could not be
 // queued, and answers 503.
-func (s *Service) undecide(ctx context.Context, id, purpose, applying string, now time.Time, cause error) error {
-	if err := s.Store.SetDecision(ctx, id, purpose, applying, dsr.DecisionPending, now); err != nil {
+func (s *Service) undecide(ctx context.Context, actor, id, purpose, applying string, now time.Time, cause error) error {
+	if err := s.Store.SetDecision(ctx, id, purpose, applying, dsr.DecisionPending, now,
+		dsr.Step{Actor: actor, Action: dsr.AuditObjectionDecided, Detail: purpose + ": pending again, as the decision could not be queued", At: now}); err != nil {
 		s.Log.ErrorContext(ctx, "decision left applying without a task", "dsrId", id, "error", err.Error())
 	}
 	return dsr.Unavailable(fmt.Errorf("decide: %w", cause))

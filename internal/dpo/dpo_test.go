@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,9 +44,10 @@ var ids = map[string]string{
 // the statuses their names say; "overdue" was received a month earlier.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: &memstore.Requests{}, audit: &memstore.Audit{}, queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
+	store := &memstore.Requests{}
+	e := &env{store: store, audit: store.Trail(), queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{}, now: time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)}
 	e.h = &dpo.Handler{Service: &dpo.Service{
-		Store: e.store, Queue: e.queue, Mailer: e.mailer, Audit: e.audit, Trail: e.audit, Cursors: testHasher(t), Deadline: dsr.DeadlinePolicy{Location: time.UTC},
+		Store: e.store, Queue: e.queue, Mailer: e.mailer, Trail: e.audit, Cursors: testHasher(t), Deadline: dsr.DeadlinePolicy{Location: time.UTC},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
 	}}
 	ctx := context.Background()
@@ -58,7 +60,7 @@ func newEnv(t *testing.T) *env {
 		}
 		r := &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada.lovelace@example.com",
 			ReceivedAt: at, UpdatedAt: at, DueAt: policy.Due(at, 1)}
-		must(t, e.store.Create(ctx, r))
+		must(t, e.store.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
 		path := map[string][]dsr.Status{
 			"queued":   {dsr.StatusQueued},
 			"running":  {dsr.StatusQueued, dsr.StatusInProgress},
@@ -79,12 +81,26 @@ func newEnv(t *testing.T) *env {
 			case dsr.StatusFailed:
 				ch.FailureReason = "a task reached the dead-letter queue"
 			}
-			must(t, e.store.Transition(ctx, id, from, to, at, ch))
+			if to == dsr.StatusCompleted {
+				donePart(t, e.store, id, "marketing", at)
+				donePart(t, e.store, id, "billing", at)
+			}
+			must(t, e.store.Transition(ctx, id, from, to, at, ch, dsrtest.StepTo(to)))
 			from = to
 		}
 	}
-	_, _, _ = e.store.MarkPartDone(ctx, ids["running"], "marketing", 3, received)
+	donePart(t, e.store, ids["running"], "marketing", received)
 	return e
+}
+
+// donePart records purpose's part of request id done, as the worker does.
+func donePart(t *testing.T, s *memstore.Requests, id, purpose string, at time.Time) {
+	t.Helper()
+	step := dsrtest.Step(dsr.AuditPurposeDone)
+	step.Detail = dsr.PurposeDoneDetail(purpose, 1, "")
+	if _, _, err := s.MarkPartDone(context.Background(), id, purpose, 1, at, step); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func must(t *testing.T, err error) {
@@ -263,7 +279,7 @@ func TestListAndDetail(t *testing.T) {
 	}
 	status, m = e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, "")
 	want := []any{
-		map[string]any{"purpose": "marketing", "done": true, "chunks": 3.0},
+		map[string]any{"purpose": "marketing", "done": true, "chunks": 1.0},
 		map[string]any{"purpose": "billing", "done": false, "chunks": 0.0},
 	}
 	if status != 200 || !cmp.Equal(m["purposes"], want) {
@@ -276,6 +292,7 @@ func TestListAndDetail(t *testing.T) {
 
 func TestExtend(t *testing.T) {
 	e := newEnv(t)
+	setup := len(e.audit.Actions(ids["running"]))
 	status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":2,"reason":"Records in four systems, one of them archived."}`)
 	if status != 200 || m["dueAt"] != "2027-04-30T23:59:59Z" || m["extendedMonths"] != 2.0 {
 		t.Fatalf("extend: %d %v", status, m)
@@ -283,11 +300,11 @@ func TestExtend(t *testing.T) {
 	if ext, _ := m["extensions"].([]any); len(ext) != 1 || ext[0].(map[string]any)["by"] != "dpo-7" || !strings.Contains(ext[0].(map[string]any)["reason"].(string), "archived") {
 		t.Errorf("extension record: %v", m["extensions"])
 	}
-	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != 1 ||
-		m["audit"].([]any)[0].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[0].(map[string]any)["action"] != string(dsr.AuditExtended) {
+	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != setup+1 ||
+		m["audit"].([]any)[setup].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[setup].(map[string]any)["action"] != string(dsr.AuditExtended) {
 		t.Errorf("detail's trail: %v", m["audit"])
 	}
-	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != 1.0 {
+	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != float64(setup+1) {
 		t.Errorf("audit check: %d %v", status, m)
 	}
 	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.Mails[0].Text, "archived") {
@@ -354,9 +371,9 @@ func TestRejectAndRetry(t *testing.T) {
 	}
 	// An access request failed because an erasure deleted its data stays failed.
 	superseded := "01JD0000000000000000000009"
-	must(t, e.store.Create(ctx, &dsr.Request{ID: superseded, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "a@b.co", ReceivedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}))
-	must(t, e.store.Transition(ctx, superseded, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}))
-	must(t, e.store.Transition(ctx, superseded, dsr.StatusQueued, dsr.StatusFailed, e.now, dsr.Changes{FailureReason: dsr.SupersededPrefix + " erased by R"}))
+	must(t, e.store.Create(ctx, &dsr.Request{ID: superseded, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "a@b.co", ReceivedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, superseded, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(t, e.store.Transition(ctx, superseded, dsr.StatusQueued, dsr.StatusFailed, e.now, dsr.Changes{FailureReason: dsr.SupersededPrefix + " erased by R"}, dsrtest.StepTo(dsr.StatusFailed)))
 	if status, m := e.call(t, dpo.RouteRetry, superseded, dpoClaims, nil, ""); status != 409 || !strings.Contains(m["detail"].(string), "erasure") {
 		t.Errorf("retry of a superseded request: %d %v", status, m)
 	}
@@ -400,12 +417,13 @@ func TestObjectionDecision(t *testing.T) {
 	e.h.Service.Tasks, e.h.Service.Suppressions = tasks, list
 	id := "01JD0000000000000000000010"
 	must(t, e.store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeObjection, Purposes: []string{"customer_care", "billing"}, Status: dsr.StatusAwaitingVerification,
-		Email: "ada@example.com", SubjectKey: "key-ada", ReceivedAt: e.now, VerifiedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}))
-	must(t, e.store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}))
-	must(t, e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"customer_care", "billing"}}))
+		Email: "ada@example.com", SubjectKey: "key-ada", ReceivedAt: e.now, VerifiedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(t, e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"customer_care", "billing"}}, dsrtest.StepTo(dsr.StatusInProgress)))
 	must(t, e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now,
-		ObjectionDecisions: map[string]string{"customer_care": dsr.DecisionPending, "billing": dsr.DecisionPending}}))
+		ObjectionDecisions: map[string]string{"customer_care": dsr.DecisionPending, "billing": dsr.DecisionPending}}, dsrtest.StepTo(dsr.StatusCompleted)))
 	must(t, list.Add(ctx, []dsr.Suppression{{SubjectKey: "key-ada", Scope: "customer_care", RequestID: id}, {SubjectKey: "key-ada", Scope: "billing", RequestID: id}}))
+	setup := len(e.audit.Actions(id))
 
 	status, m := e.call(t, dpo.RouteDecide, id, dpoClaims, nil, `{"purpose":"customer_care","outcome":"overridden","grounds":"Warranty claims are pending."}`)
 	if status != 200 {
@@ -443,34 +461,40 @@ func TestObjectionDecision(t *testing.T) {
 	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 1 {
 		t.Errorf("an upheld objection keeps its suppression: %+v", entries)
 	}
-	if got := e.audit.Actions(id); len(got) != 2 || got[0] != dsr.AuditObjectionDecided {
+	if got := e.audit.Actions(id)[setup:]; len(got) != 2 || got[0] != dsr.AuditObjectionDecided {
 		t.Errorf("trail: %v", got)
 	}
 }
 
-type failingAudit struct{}
+// failingDeadlines is a store whose deadlines cannot be set (throttled).
+type failingDeadlines struct{ *memstore.Requests }
 
-func (failingAudit) Append(context.Context, dsr.Step) error {
+func (failingDeadlines) SetDeadline(context.Context, string, int, dsr.Extension, ...dsr.Step) error {
 	return errors.New("throttled")
 }
 
-// TestLostAuditStepDoesNotRepeatTheChange: when the trail cannot take a
-// DPO's step, the change stands and the call succeeds (logged for the
-// operators), so the DPO never repeats an extension that was made.
-func TestLostAuditStepDoesNotRepeatTheChange(t *testing.T) {
+// TestExtensionAndItsStepAreOneWrite: an extension is recorded in the
+// trail with the change, and a change the store cannot make records no step
+// and answers an error, for the DPO to try again.
+func TestExtensionAndItsStepAreOneWrite(t *testing.T) {
 	e := newEnv(t)
-	e.h.Service.Audit = failingAudit{}
-	metrics := &dsrtest.LockedBuffer{}
-	e.h.Service.Counters = metrics
-	if status, m := e.call(t, dpo.RouteExtend, ids["running"], dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
+	id := ids["running"]
+	before := len(e.audit.Actions(id))
+	e.h.Service.Store = failingDeadlines{e.store}
+	if status, m := e.call(t, dpo.RouteExtend, id, dpoClaims, nil, `{"months":1,"reason":"archive"}`); status < 500 {
+		t.Errorf("extend while the store fails: %d %v, want 5xx", status, m)
+	}
+	if got := e.audit.Actions(id); len(got) != before {
+		t.Errorf("a step without its change: %v", got[before:])
+	}
+	e.h.Service.Store = e.store
+	if status, m := e.call(t, dpo.RouteExtend, id, dpoClaims, nil, `{"months":1,"reason":"archive"}`); status != 200 || m["extendedMonths"] != 1.0 {
 		t.Errorf("extend: %d %v", status, m)
 	}
-	// The loss is counted for AuditStepLostAlarm: one EMF record.
-	if got := metrics.String(); strings.Count(got, `"AuditStepLost":1`) != 1 || !strings.Contains(got, `"Function":"dpo"`) {
-		t.Errorf("metrics: %s", got)
-	}
-	if r, _ := e.store.Get(context.Background(), ids["running"]); r.ExtendedMonths != 1 || len(e.mailer.Mails) != 1 {
-		t.Errorf("extended by %d, %d notices", r.ExtendedMonths, len(e.mailer.Mails))
+	r, _ := e.store.Get(context.Background(), id)
+	entries, _ := e.audit.Entries(context.Background(), id)
+	if got := e.audit.Actions(id)[before:]; r.ExtendedMonths != 1 || !slices.Equal(got, []dsr.AuditAction{dsr.AuditExtended}) || r.Trail != dsr.HeadOf(entries[len(entries)-1]) {
+		t.Errorf("extended by %d, new steps %v, head %+v", r.ExtendedMonths, got, r.Trail)
 	}
 }
 

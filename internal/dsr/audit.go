@@ -69,16 +69,17 @@ func (e AuditEntry) ComputeHash() string {
 // trail: who did what, with which detail, when. The trail gives it its
 // position and hashes.
 //
-// When the trail cannot take a step (the store is unavailable), what
-// happens depends on who asked, and is the same for every use case:
-//   - a subject route answers 503 (EUnavailable): the person tries again,
-//     and the steps are idempotent or the change is not yet made;
-//   - a DPO route keeps the change it made (repeating it would extend a
-//     deadline twice or mail a notice twice), logs the step with event
-//     "audit_lost" and counts it as the AuditStepLost metric, on which
-//     AuditStepLostAlarm goes off;
+// The store writes a step with the change it records, in one transaction:
+// either both are made or neither is, so no change goes unrecorded and no
+// step records a change that did not happen. When the store is unavailable,
+// what happens depends on who asked, and is the same for every use case:
+//   - a subject or DPO route answers 5xx: nothing was
+//     changed, and the person or DPO tries again;
 //   - a queue consumer or scheduled job fails the message or the run, and
 //     SQS or the scheduler delivers it again.
+//
+// The only steps written alone are those that change nothing else (a
+// download link issued).
 type Step struct {
 	RequestID string
 	Actor     string
@@ -87,14 +88,43 @@ type Step struct {
 	At        time.Time
 }
 
+// AuditHead is the newest entry of a request's trail, as the request itself
+// records it: its position and hash. The trail's own chain shows an entry
+// changed, removed or moved, but not its newest entries removed; the head
+// does.
+type AuditHead struct {
+	Seq  int
+	Hash string
+}
+
+// Chain returns the entries that record steps, in order, after the trail
+// whose newest entry is h (the zero head: an empty trail), each step of
+// request id.
+func (h AuditHead) Chain(id string, steps []Step) []AuditEntry {
+	var prev *AuditEntry
+	if h.Seq > 0 {
+		prev = &AuditEntry{Seq: h.Seq, Hash: h.Hash}
+	}
+	out := make([]AuditEntry, 0, len(steps))
+	for _, s := range steps {
+		s.RequestID = id
+		out = append(out, NextAuditEntry(prev, s))
+		prev = &out[len(out)-1]
+	}
+	return out
+}
+
+// HeadOf is the head of a trail whose newest entry is e.
+func HeadOf(e AuditEntry) AuditHead { return AuditHead{Seq: e.Seq, Hash: e.Hash} }
+
+// PurposeDoneDetail is the detail of a purpose_done step: the purpose first,
+// so that the integrity check can tell which purpose a step records.
+func PurposeDoneDetail(purpose string, chunks int, more string) string {
+	return fmt.Sprintf("purpose %s: %d chunk(s)%s", purpose, chunks, more)
+}
+
 // SystemActor is the actor of a step taken by the pipeline's function fn.
 func SystemActor(fn string) string { return ActorSystem + ":" + fn }
-
-// IsLastStep reports whether last (nil: an empty trail) is step s (actor,
-// action and detail; the time may differ).
-func IsLastStep(last *AuditEntry, s Step) bool {
-	return last != nil && last.Actor == s.Actor && last.Action == s.Action && last.Detail == s.Detail
-}
 
 // NextAuditEntry returns the entry that records step s after prev (nil: the
 // first).
@@ -137,6 +167,8 @@ type AuditChecker struct {
 	entries   int
 	prev      string
 	broken    *AuditCheck
+	last      AuditEntry
+	steps     stepCheck
 }
 
 // NewAuditChecker starts the check of request requestID's trail.
@@ -166,7 +198,35 @@ func (c *AuditChecker) Add(e AuditEntry) {
 		c.broken = &AuditCheck{Intact: false, Broken: pos, Reason: fmt.Sprintf("entry %d %s", pos, reason)}
 		return
 	}
-	c.prev = e.Hash
+	c.prev, c.last = e.Hash, e
+	c.steps.add(e)
+}
+
+// Check is Result, and what request r says of its own trail: that it ends
+// at r's head (the newest entries were not removed) and holds, in order and
+// each once, the steps r's status implies (see stepCheck). It is the DPO's
+// integrity check; Result alone checks a trail without its request.
+func (c *AuditChecker) Check(r *Request) AuditCheck {
+	res := c.Result()
+	if !res.Intact {
+		return res
+	}
+	broken := func(at int, reason string) AuditCheck {
+		return AuditCheck{Intact: false, Entries: c.entries, Broken: at, Reason: reason}
+	}
+	if h := r.Trail; h.Seq > 0 && HeadOf(c.last) != h {
+		if c.last.Seq < h.Seq {
+			return broken(c.last.Seq+1, fmt.Sprintf("the trail ends at entry %d, but the request's newest step is entry %d: entries were removed from its end", c.last.Seq, h.Seq))
+		}
+		return broken(h.Seq, fmt.Sprintf("entry %d is not the request's newest step as the request records it", h.Seq))
+	}
+	if at, reason := c.steps.problem(); reason != "" {
+		return broken(at, reason)
+	}
+	if reason := c.steps.missing(r); reason != "" {
+		return broken(c.entries, reason)
+	}
+	return res
 }
 
 // Result is the check of every entry added.

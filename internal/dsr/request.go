@@ -99,6 +99,10 @@ type Request struct {
 	// ObjectionDecisions holds, per purpose of an objection that restricts
 	// rather than deletes, the DPO's decision ("pending" until taken).
 	ObjectionDecisions map[string]string
+	// Trail is the newest entry of the request's audit trail, which the
+	// store writes together with every step (zero for a request stored
+	// before the trail had a head).
+	Trail AuditHead
 }
 
 // Result is what a completed request produced: object keys, never URLs.

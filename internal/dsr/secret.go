@@ -134,3 +134,68 @@ func (h *Hasher) cursorMAC(scope, raw string) []byte {
 	mac.Write([]byte("cursor\x00" + scope + "\x00" + raw))
 	return mac.Sum(nil)[:16]
 }
+
+// Idempotency keys of docs/api.md: a value the client draws at random for
+// one submission and sends again only when it retries that submission.
+const (
+	minIdempotencyKey = 16
+	maxIdempotencyKey = 128
+	// ReplayWindow is how long a retried submission finds its request:
+	// the hour its request id is derived for, and the first
+	// ReplayGrace of the next.
+	ReplayWindow = time.Hour
+	ReplayGrace  = 15 * time.Minute
+)
+
+// ParseIdempotencyKey checks the Idempotency-Key header's value: empty (no
+// key), or 16 to 128 characters of letters, digits and "-._~:".
+func ParseIdempotencyKey(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	ok := len(v) >= minIdempotencyKey && len(v) <= maxIdempotencyKey
+	for _, c := range v {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~:", c))
+	}
+	if !ok {
+		return "", Invalid("the Idempotency-Key header is invalid", FieldError{Field: "Idempotency-Key",
+			Reason: fmt.Sprintf("must be %d to %d letters, digits or -._~: (a random value, e.g. a UUID)", minIdempotencyKey, maxIdempotencyKey)})
+	}
+	return v, nil
+}
+
+// Replay is what a submission made with an idempotency key derives from
+// the key, the client's address and the submission: the randomness of its
+// request id (whose time is the hour it was made in), its status token and
+// its code. A call retried after its answer was lost derives the same, and
+// finds its own request; anyone else, without the key, derives other values.
+type Replay struct {
+	IDEntropy []byte // 10 bytes: the random part of a ULID
+	Token     string
+	TokenHash string
+	Code      string
+}
+
+// Replay derives the secrets of submission s made with key from client.
+func (h *Hasher) Replay(key, client string, s Submission) Replay {
+	derive := func(what string) []byte {
+		mac := hmac.New(sha256.New, h.pepper)
+		mac.Write([]byte(strings.Join([]string{"submission", what, key, client, string(s.Type), s.Email, s.Scope,
+			strings.Join(s.Purposes, "\x1e"), s.Grounds}, "\x1f")))
+		return mac.Sum(nil)
+	}
+	token := base64.RawURLEncoding.EncodeToString(derive("token"))
+	code := new(big.Int).Mod(new(big.Int).SetBytes(derive("code")), big.NewInt(1_000_000))
+	return Replay{IDEntropy: derive("id")[:10], Token: token, TokenHash: HashToken(token), Code: fmt.Sprintf("%06d", code.Int64())}
+}
+
+// ReplayHours are the hours whose request id a submission made at now with
+// an idempotency key may have: this hour's, and in its first ReplayGrace
+// the hour before's.
+func ReplayHours(now time.Time) []time.Time {
+	hour := now.UTC().Truncate(ReplayWindow)
+	if now.Sub(hour) < ReplayGrace {
+		return []time.Time{hour, hour.Add(-ReplayWindow)}
+	}
+	return []time.Time{hour}
+}

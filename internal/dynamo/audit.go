@@ -18,10 +18,13 @@ import (
 
 // Audit is the audit trail: one item per step of a request, keyed by the
 // request's id and the step's position, each holding the hash of the one
-// before. Entries are only ever added.
+// before; the request item holds the newest (see trail). Entries are only
+// ever added.
 type Audit struct {
 	Client API
 	Table  string
+	// RequestsTable holds the requests, whose trail heads Append moves.
+	RequestsTable string
 }
 
 type auditItem struct {
@@ -35,6 +38,13 @@ type auditItem struct {
 	Hash      string `dynamodbav:"hash"`
 }
 
+func toAuditItem(e dsr.AuditEntry) auditItem {
+	return auditItem{
+		RequestID: e.RequestID, Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor,
+		Action: string(e.Action), Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
+	}
+}
+
 func fromAuditItem(it auditItem) (dsr.AuditEntry, error) {
 	at, err := time.Parse(time.RFC3339Nano, it.At)
 	if err != nil {
@@ -43,68 +53,19 @@ func fromAuditItem(it auditItem) (dsr.AuditEntry, error) {
 	return dsr.AuditEntry{RequestID: it.RequestID, Seq: it.Seq, At: at, Actor: it.Actor, Action: dsr.AuditAction(it.Action), Detail: it.Detail, PrevHash: it.PrevHash, Hash: it.Hash}, nil
 }
 
-// auditAppendTries bounds the retries of an append that lost a race for its
-// position to another appender of the same request.
-const auditAppendTries = 8
-
-// Append adds a step to request id's trail: it reads the last entry
-// (strongly consistent) and writes the next one only if its position is
-// still free, so concurrent appenders each get their own place in the chain.
+// Append adds a step that changes nothing else of the request (a link
+// issued) to its trail, moving the request's head in the same transaction:
+// concurrent appenders each get their own place in the chain, and a call
+// retried after its answer was lost finds its own entry. Steps that record a
+// change are written by the change itself (Requests). A request that does
+// not exist is dsr.ErrNotFound.
 func (a *Audit) Append(ctx context.Context, s dsr.Step) error {
-	return a.append(ctx, s, false)
-}
-
-// AppendOnce is Append, unless the trail's last step is this one (actor,
-// action and detail): a step that a retry repeats, with no other step in
-// between, is recorded once, even when two deliveries race.
-func (a *Audit) AppendOnce(ctx context.Context, s dsr.Step) error {
-	return a.append(ctx, s, true)
-}
-
-func (a *Audit) append(ctx context.Context, s dsr.Step, once bool) error {
-	id, action := s.RequestID, s.Action
-	for try := 0; try < auditAppendTries; try++ {
-		last, err := a.last(ctx, id)
-		if err != nil {
-			return fmt.Errorf("audit %s: %w", action, err)
-		}
-		if once && dsr.IsLastStep(last, s) {
-			return nil
-		}
-		e := dsr.NextAuditEntry(last, s)
-		item, err := attributevalue.MarshalMap(auditItem{
-			RequestID: e.RequestID, Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor,
-			Action: string(e.Action), Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
-		})
-		if err != nil {
-			return fmt.Errorf("audit %s: %w", action, err)
-		}
-		expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name("seq"))).Build()
-		if err != nil {
-			return fmt.Errorf("audit %s: %w", action, err)
-		}
-		_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &a.Table, Item: item,
-			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			// The position is taken, by another step or by this one: a put that
-			// took effect, whose answer was lost and which the SDK retried.
-			if mine, err := a.holds(ctx, e); err != nil || mine {
-				return err
-			}
-			if err := backoff(ctx, try); err != nil {
-				return fmt.Errorf("audit %s: %w", action, err)
-			}
-			continue // another step took this position: read again
-		}
-		if err != nil {
-			return fmt.Errorf("audit %s: %w", action, err)
-		}
-		return nil
+	t := trail{client: a.Client, requests: a.RequestsTable, audit: a.Table}
+	_, err := t.record(ctx, s.RequestID, change{op: "audit " + string(s.Action)}, []dsr.Step{s})
+	if errors.As(err, new(conditionFailed)) {
+		return fmt.Errorf("audit %s of request %s: %w", s.Action, s.RequestID, dsr.ErrNotFound)
 	}
-	return fmt.Errorf("audit %s of request %s: the trail kept changing", action, id)
+	return err
 }
 
 // holds reports whether the trail's entry at e's position is e itself (same

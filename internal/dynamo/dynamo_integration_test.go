@@ -45,7 +45,7 @@ func emulatorOptions() storetest.Options {
 func TestRequestsContract(t *testing.T) {
 	client, names := provisioned(t)
 	storetest.Run(t, func(*testing.T) storetest.Store {
-		return &dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref}
+		return &dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref, AuditTable: names["AuditTable"].Ref}
 	}, emulatorOptions())
 }
 
@@ -59,7 +59,11 @@ func TestSuppressionsContract(t *testing.T) {
 func TestAuditContract(t *testing.T) {
 	client, names := provisioned(t)
 	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore {
-		return &dynamo.Audit{Client: client, Table: names["AuditTable"].Ref}
+		requests, audit := names["RequestsTable"].Ref, names["AuditTable"].Ref
+		return struct {
+			*dynamo.Requests
+			*dynamo.Audit
+		}{&dynamo.Requests{Client: client, Table: requests, AuditTable: audit}, &dynamo.Audit{Client: client, Table: audit, RequestsTable: requests}}
 	}, emulatorOptions())
 }
 
@@ -401,37 +405,52 @@ func TestUnkeyableCountedOnceWhenTheAnswerIsLost(t *testing.T) {
 	}
 }
 
-// A request whose create took effect is created, not answered as a
-// conflict, when the answer was lost and the SDK's retry found the id taken.
+// received is the first step of a test request's trail.
+func received(at time.Time) dsr.Step {
+	return dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: "access request", At: at}
+}
+
+// A request whose create took effect is created, with its trail, not
+// answered as a conflict, when the answer was lost and the SDK's retry
+// found the id taken.
 func TestRequestCreatedOnceWhenTheAnswerIsLost(t *testing.T) {
 	client, names := provisioned(t)
-	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref}
+	s := &dynamo.Requests{Client: lostAnswerAPI{client}, Table: names["RequestsTable"].Ref, AuditTable: names["AuditTable"].Ref}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	r := awaitingRequest("01JC", "th-lost", at)
-	if err := s.Create(ctx, r); err != nil {
+	if err := s.Create(ctx, r, received(at)); err != nil {
 		t.Fatalf("create whose answer was lost: %v, want it created", err)
 	}
-	if got, err := s.Get(ctx, r.ID); err != nil || got.TokenHash != r.TokenHash {
-		t.Errorf("stored %+v %v", got, err)
+	if got, err := s.Get(ctx, r.ID); err != nil || got.TokenHash != r.TokenHash || got.Trail.Seq != 1 {
+		t.Errorf("stored %+v %v, want the request with a trail of one step", got, err)
 	}
 }
 
-// An audit step whose put took effect is recorded once when the answer was
-// lost and the SDK's retry found the position taken (by the step itself).
-func TestAuditStepRecordedOnceWhenTheAnswerIsLost(t *testing.T) {
+// Changes and steps whose transaction took effect are recorded once when
+// the answer was lost and the SDK's retry found its own entries in place:
+// the request moved on once, the trail holds each step once, in order, and
+// ends at the request's head.
+func TestChangeRecordedOnceWhenTheAnswerIsLost(t *testing.T) {
 	client, names := provisioned(t)
-	a := &dynamo.Audit{Client: lostAnswerAPI{client}, Table: names["AuditTable"].Ref}
+	requests, audit := names["RequestsTable"].Ref, names["AuditTable"].Ref
+	lost := lostAnswerAPI{client}
+	s := &dynamo.Requests{Client: lost, Table: requests, AuditTable: audit}
+	a := &dynamo.Audit{Client: lost, Table: audit, RequestsTable: requests}
 	ctx := context.Background()
-	id := fmt.Sprintf("01JB%022d", time.Now().UnixNano()%1e15)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	steps := []dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditDispatched}
-	for i, action := range steps {
-		if err := a.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: action, Detail: "", At: at.Add(time.Duration(i) * time.Second)}); err != nil {
-			t.Fatalf("append %s: %v", action, err)
-		}
+	r := awaitingRequest("01JB", "th", at)
+	if err := s.Create(ctx, r, received(at)); err != nil {
+		t.Fatal(err)
 	}
-	got, err := a.Entries(ctx, id)
+	verified := dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: at.Add(time.Second)}
+	if err := s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, at, dsr.Changes{VerifiedAt: at}, verified); err != nil {
+		t.Fatalf("transition whose answer was lost: %v, want it made", err)
+	}
+	if err := a.Append(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditLinkIssued, Detail: "report (json)", At: at.Add(2 * time.Second)}); err != nil {
+		t.Fatalf("append whose answer was lost: %v", err)
+	}
+	got, err := a.Entries(ctx, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,11 +458,19 @@ func TestAuditStepRecordedOnceWhenTheAnswerIsLost(t *testing.T) {
 	for _, e := range got {
 		actions = append(actions, e.Action)
 	}
-	if diff := cmp.Diff(steps, actions); diff != "" {
+	if diff := cmp.Diff([]dsr.AuditAction{dsr.AuditReceived, dsr.AuditVerified, dsr.AuditLinkIssued}, actions); diff != "" {
 		t.Errorf("trail (-want +got):\n%s", diff)
 	}
-	if c := dsr.VerifyAuditChain(id, got); !c.Intact {
-		t.Errorf("chain: %+v", c)
+	stored, err := s.Get(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dsr.NewAuditChecker(r.ID)
+	for _, e := range got {
+		c.Add(e)
+	}
+	if check := c.Check(stored); !check.Intact || stored.Status != dsr.StatusQueued {
+		t.Errorf("request %s, check %+v: want queued, its trail intact", stored.Status, check)
 	}
 }
 
@@ -597,7 +624,7 @@ func TestAttemptCountedOnceWhenTheAnswerIsLost(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	r := awaitingRequest("01JE", "th", at)
-	if err := (&dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref}).Create(ctx, r); err != nil {
+	if err := (&dynamo.Requests{Client: client, Table: names["RequestsTable"].Ref, AuditTable: names["AuditTable"].Ref}).Create(ctx, r, received(at)); err != nil {
 		t.Fatal(err)
 	}
 	var counts []int

@@ -170,17 +170,19 @@ func (s *Requests) listQuery(q dsr.ListQuery, status dsr.Status, limit int32) (*
 // if it is still open and extended by prevMonths: a concurrent extension
 // conflicts; a status change of an open request, such as queued to in
 // progress, does not.
-func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension) error {
+func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension, steps ...dsr.Step) error {
 	rec, err := attributevalue.MarshalMap(toExtensionItem(ext))
 	if err != nil {
 		return fmt.Errorf("set deadline: %w", err)
 	}
 	list := expression.Name("extensions")
-	upd := expression.Set(expression.Name("dueAt"), expression.Value(formatTime(ext.DueAt))).
-		Set(expression.Name("extendedMonths"), expression.Value(prevMonths+ext.Months)).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(ext.At))).
-		Set(list, expression.ListAppend(expression.IfNotExists(list, expression.Value(&types.AttributeValueMemberL{})),
-			expression.Value(&types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: rec}}})))
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name("dueAt"), expression.Value(formatTime(ext.DueAt))).
+			Set(expression.Name("extendedMonths"), expression.Value(prevMonths+ext.Months)).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(ext.At))).
+			Set(list, expression.ListAppend(expression.IfNotExists(list, expression.Value(&types.AttributeValueMemberL{})),
+				expression.Value(&types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: rec}}})))
+	}
 	prev := expression.Name("extendedMonths").Equal(expression.Value(prevMonths))
 	if prevMonths == 0 {
 		prev = expression.AttributeNotExists(expression.Name("extendedMonths")).Or(prev)
@@ -190,7 +192,7 @@ func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, e
 		open = append(open, expression.Value(string(st)))
 	}
 	cond := expression.Name("status").In(open[0], open[1:]...).And(prev)
-	return s.update(ctx, id, upd, cond, "set deadline")
+	return s.update(ctx, id, upd, cond, "set deadline", steps)
 }
 
 // StatusReceivedIndex is the requests table's index by status and receipt.
@@ -312,18 +314,22 @@ func (s *Requests) OpenSubjects(ctx context.Context, now time.Time) (map[string]
 // address, the subject key, the person's grounds, the code and token
 // hashes), keeping what the request was and how it went, and records when.
 // A request stripped already is EConflict.
-func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Time) error {
-	upd := expression.Remove(expression.Name("email")).Remove(expression.Name("subjectKey")).
-		Remove(expression.Name("grounds")).Remove(expression.Name("codeHash")).Remove(expression.Name("tokenHash")).
-		Set(expression.Name("identifiersRemovedAt"), expression.Value(formatTime(now))).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
-	return s.update(ctx, id, upd, expression.AttributeExists(expression.Name("email")), "strip request identifiers")
+func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error {
+	upd := func() expression.UpdateBuilder {
+		return expression.Remove(expression.Name("email")).Remove(expression.Name("subjectKey")).
+			Remove(expression.Name("grounds")).Remove(expression.Name("codeHash")).Remove(expression.Name("tokenHash")).
+			Set(expression.Name("identifiersRemovedAt"), expression.Value(formatTime(now))).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	}
+	return s.update(ctx, id, upd, expression.AttributeExists(expression.Name("email")), "strip request identifiers", steps)
 }
 
 // SetDecision moves the decision on request id's objection to purpose from
 // from to to, only if it is still from.
-func (s *Requests) SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error {
+func (s *Requests) SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error {
 	name := expression.Name("objectionDecisions." + purpose)
-	upd := expression.Set(name, expression.Value(to)).Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
-	return s.update(ctx, id, upd, name.Equal(expression.Value(from)), "set objection decision")
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(name, expression.Value(to)).Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	}
+	return s.update(ctx, id, upd, name.Equal(expression.Value(from)), "set objection decision", steps)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,9 +39,17 @@ type API interface {
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
 // Requests stores requests in the requests table, one item per request.
+// Every change of a request is written with the audit steps that record it,
+// in one transaction (see trail).
 type Requests struct {
 	Client API
 	Table  string
+	// AuditTable holds the requests' audit trails.
+	AuditTable string
+}
+
+func (s *Requests) trail() trail {
+	return trail{client: s.Client, requests: s.Table, audit: s.AuditTable}
 }
 
 type requestItem struct {
@@ -73,6 +82,9 @@ type requestItem struct {
 	WaitingFor           string         `dynamodbav:"waitingFor,omitempty"`
 	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
 	ObjectionDecisions map[string]string `dynamodbav:"objectionDecisions,omitempty"`
+	// The trail's head (see trail).
+	AuditSeq  int    `dynamodbav:"auditSeq,omitempty"`
+	AuditHash string `dynamodbav:"auditHash,omitempty"`
 }
 
 func formatTime(t time.Time) string {
@@ -97,7 +109,7 @@ func toItem(r *dsr.Request) requestItem {
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
-		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor,
+		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
 	}
 }
 
@@ -107,7 +119,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
-		WaitingFor: it.WaitingFor,
+		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash},
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)
@@ -136,37 +148,27 @@ func key(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}}
 }
 
-// Create stores a new request; an id held by another request (another
-// status token) is a conflict, the same request again (a retried create)
-// is not.
-func (s *Requests) Create(ctx context.Context, r *dsr.Request) error {
+// Create stores a new request with the first steps of its trail (its
+// receipt); an id held by another request (another status token) is a
+// conflict, the same request again (a retried create) is not.
+func (s *Requests) Create(ctx context.Context, r *dsr.Request, steps ...dsr.Step) error {
 	it := toItem(r)
+	it.AuditSeq, it.AuditHash = 0, ""
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("create request: %w", err)
 	}
-	cond := expression.AttributeNotExists(expression.Name("id"))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("create request: %w", err)
-	}
-	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.Table, Item: item,
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		// The id is taken, by another request or by this one: a put that took
-		// effect, whose answer was lost and which the SDK retried. Its status
-		// token's hash (256 random bits) tells which.
-		if stored, gerr := s.Get(ctx, r.ID); gerr == nil && stored.TokenHash == it.TokenHash {
+	_, err = s.trail().record(ctx, r.ID, change{op: "create request", put: item}, steps)
+	var cf conditionFailed
+	if errors.As(err, &cf) {
+		// The id is taken, by another request or by this one, stored by an
+		// earlier call: its status token's hash (256 random bits) tells.
+		if cf.stored != nil && cf.stored.TokenHash == it.TokenHash {
 			return nil
 		}
+		return &dsr.Error{Code: dsr.EConflict, Message: "create request: the id is taken"}
 	}
-	if err != nil {
-		return conflictOr(err, "create request")
-	}
-	return nil
+	return err
 }
 
 // Get reads request id, strongly consistent; an unknown id is dsr.ErrNotFound.
@@ -222,27 +224,41 @@ func (s *Requests) UseAttempt(ctx context.Context, id, attempt string, now time.
 }
 
 // Transition moves request id from status from to status to, setting the
-// changes, only if it is still in from; otherwise it returns an EConflict error.
-func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error {
+// changes and recording steps, only if it is still in from; otherwise it
+// returns an EConflict error.
+func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes, steps ...dsr.Step) error {
 	if !from.CanMoveTo(to) {
 		return fmt.Errorf("transition %s: %s → %s is not allowed", id, from, to)
 	}
-	// A move ends any wait (SetWaiting): a request queued again waits anew.
-	upd := expression.Set(expression.Name("status"), expression.Value(string(to))).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
-		Remove(expression.Name("waitingFor"))
-	for name, t := range map[string]time.Time{"verifiedAt": ch.VerifiedAt, "dueAt": ch.DueAt, "completedAt": ch.CompletedAt} {
-		if !t.IsZero() {
-			upd = upd.Set(expression.Name(name), expression.Value(formatTime(t)))
-		}
-	}
+	var result *types.AttributeValueMemberM
 	if ch.Result != nil {
 		av, err := attributevalue.MarshalMap(toResultItem(ch.Result))
 		if err != nil {
 			return fmt.Errorf("transition %s: %w", id, err)
 		}
-		upd = upd.Set(expression.Name("result"), expression.Value(&types.AttributeValueMemberM{Value: av}))
+		result = &types.AttributeValueMemberM{Value: av}
 	}
+	upd := func() expression.UpdateBuilder {
+		// A move ends any wait (SetWaiting): a request queued again waits anew.
+		upd := expression.Set(expression.Name("status"), expression.Value(string(to))).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(now))).
+			Remove(expression.Name("waitingFor"))
+		for name, t := range map[string]time.Time{"verifiedAt": ch.VerifiedAt, "dueAt": ch.DueAt, "completedAt": ch.CompletedAt} {
+			if !t.IsZero() {
+				upd = upd.Set(expression.Name(name), expression.Value(formatTime(t)))
+			}
+		}
+		if result != nil {
+			upd = upd.Set(expression.Name("result"), expression.Value(result))
+		}
+		return setChanges(upd, ch)
+	}
+	cond := expression.Name("status").Equal(expression.Value(string(from)))
+	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to), steps)
+}
+
+// setChanges adds to upd the changes of ch that are not times or results.
+func setChanges(upd expression.UpdateBuilder, ch dsr.Changes) expression.UpdateBuilder {
 	if ch.FailureReason != "" {
 		upd = upd.Set(expression.Name("failureReason"), expression.Value(ch.FailureReason))
 	}
@@ -256,82 +272,64 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 	if ch.ExtendedMonths > 0 {
 		upd = upd.Set(expression.Name("extendedMonths"), expression.Value(ch.ExtendedMonths))
 	}
-	cond := expression.Name("status").Equal(expression.Value(string(from)))
-	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to))
+	return upd
 }
 
-// SetWaiting records why queued request id is not dispatched yet. It
-// reports whether that changed (false: the request already waited for
-// detail), so a wait is recorded in the audit trail once; a request no
+// SetWaiting records why queued request id is not dispatched yet, with its
+// steps. It reports whether that changed (false: the request already waited
+// for detail), so a wait is recorded in the audit trail once; a request no
 // longer queued is EConflict.
-func (s *Requests) SetWaiting(ctx context.Context, id, detail string, now time.Time) (bool, error) {
-	upd := expression.Set(expression.Name("waitingFor"), expression.Value(detail)).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+func (s *Requests) SetWaiting(ctx context.Context, id, detail string, now time.Time, steps ...dsr.Step) (bool, error) {
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name("waitingFor"), expression.Value(detail)).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	}
 	waiting := expression.Name("waitingFor")
 	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusQueued))).
 		And(expression.AttributeNotExists(waiting).Or(waiting.NotEqual(expression.Value(detail))))
-	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-	if err != nil {
-		return false, fmt.Errorf("set waiting: %w", err)
-	}
-	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.Table, Key: key(id),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
+	_, err := s.trail().record(ctx, id, change{op: "set waiting", upd: upd, cond: &cond}, steps)
+	var cf conditionFailed
 	switch {
-	case errors.As(err, &ccf):
-		if ccf.Item == nil {
-			return false, dsr.ErrNotFound
-		}
-		r, err := unmarshalRequest(ccf.Item)
-		if err != nil {
-			return false, err
-		}
-		if r.Status != dsr.StatusQueued {
-			return false, &dsr.Error{Code: dsr.EConflict, Message: "set waiting: the request is " + string(r.Status)}
-		}
+	case errors.As(err, &cf) && cf.stored == nil:
+		return false, dsr.ErrNotFound
+	case errors.As(err, &cf) && cf.stored.Status != dsr.StatusQueued:
+		return false, &dsr.Error{Code: dsr.EConflict, Message: "set waiting: the request is " + string(cf.stored.Status)}
+	case errors.As(err, &cf):
 		return false, nil // waits for detail already
 	case err != nil:
-		return false, fmt.Errorf("set waiting: %w", err)
+		return false, err
 	}
 	return true, nil
 }
 
 // MarkPartDone records that purpose's part of request id is written in
-// chunks chunks, once: it reports false if the part was already recorded or
-// the request is no longer in progress, and returns the request as stored.
-func (s *Requests) MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error) {
+// chunks chunks, with its steps, once: it reports false if the part was
+// already recorded or the request is no longer in progress, and returns the
+// request as stored.
+func (s *Requests) MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time, steps ...dsr.Step) (*dsr.Request, bool, error) {
 	part := expression.Name("doneParts." + purpose)
-	upd := expression.Set(part, expression.Value(chunks)).
-		Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
-	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusInProgress))).
-		And(expression.AttributeNotExists(part))
-	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-	if err != nil {
-		return nil, false, fmt.Errorf("mark part done: %w", err)
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(part, expression.Value(chunks)).Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
 	}
-	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.Table, Key: key(id),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
+	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusInProgress))).And(expression.AttributeNotExists(part))
+	r, err := s.trail().record(ctx, id, change{op: "mark part done", upd: upd, cond: &cond}, steps)
+	var cf conditionFailed
 	switch {
-	case errors.As(err, &ccf):
-		if ccf.Item == nil {
-			return nil, false, dsr.ErrNotFound
-		}
-		r, err := unmarshalRequest(ccf.Item)
-		return r, false, err
+	case errors.As(err, &cf) && cf.stored == nil:
+		return nil, false, dsr.ErrNotFound
+	case errors.As(err, &cf):
+		return cf.stored, false, nil
 	case err != nil:
-		return nil, false, fmt.Errorf("mark part done: %w", err)
+		return nil, false, err
 	}
-	r, err := unmarshalRequest(out.Attributes)
-	return r, true, err
+	// The transaction required the head read with r: nothing else of r
+	// that the worker reads changed meanwhile.
+	r.DoneParts = maps.Clone(r.DoneParts)
+	if r.DoneParts == nil {
+		r.DoneParts = map[string]int{}
+	}
+	r.DoneParts[purpose], r.UpdatedAt = chunks, now
+	return r, true, nil
 }
 
 // SubjectIndex is the requests table's index by subject key.
@@ -377,21 +375,14 @@ func unmarshalRequest(av map[string]types.AttributeValue) (*dsr.Request, error) 
 	return fromItem(it)
 }
 
-func (s *Requests) update(ctx context.Context, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder, op string) error {
-	cond = cond.And(expression.AttributeExists(expression.Name("id")))
-	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+// update applies upd under cond to request id with its steps; a failed
+// condition (or no such request) is EConflict.
+func (s *Requests) update(ctx context.Context, id string, upd func() expression.UpdateBuilder, cond expression.ConditionBuilder, op string, steps []dsr.Step) error {
+	_, err := s.trail().record(ctx, id, change{op: op, upd: upd, cond: &cond}, steps)
+	if errors.As(err, new(conditionFailed)) {
+		return &dsr.Error{Code: dsr.EConflict, Message: op + ": the request changed meanwhile"}
 	}
-	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.Table, Key: key(id),
-		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
-	if err != nil {
-		return conflictOr(err, op)
-	}
-	return nil
+	return err
 }
 
 // conflictOr turns a failed condition into a domain conflict and wraps any

@@ -366,7 +366,7 @@ func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
 	if cc := outcomesByPurpose(cert)["customer_care"]; !cc.DecisionPending || cc.Action != dsr.ActionRestrict || cc.RestrictedUntil != nil {
 		t.Errorf("certificate: %+v", cc)
 	}
-	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}).Get(context.Background(), sub.ID)
+	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}).Get(context.Background(), sub.ID)
 	if err != nil || r.ObjectionDecisions["customer_care"] != dsr.DecisionPending {
 		t.Errorf("stored decisions: %v %v", r.ObjectionDecisions, err)
 	}
@@ -549,7 +549,7 @@ func TestLargeErasureUnderFaults(t *testing.T) {
 	if !f.off.Load() && (f.throttled.Load() == 0 || f.unprocessed.Load() == 0 || f.duplicated.Load() == 0) {
 		t.Errorf("no fault was injected (%d throttled, %d unprocessed, %d tasks duplicated)", f.throttled.Load(), f.unprocessed.Load(), f.duplicated.Load())
 	}
-	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(clean), Table: stack.Names["RequestsTable"].Ref}).Get(ctx, sub.ID)
+	r, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(clean), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}).Get(ctx, sub.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

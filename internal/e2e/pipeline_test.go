@@ -23,6 +23,7 @@ import (
 	"github.com/privacyops/dsr/internal/awsapp"
 	"github.com/privacyops/dsr/internal/devstack"
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/dynamo"
 )
 
@@ -173,7 +174,7 @@ func TestLargeSubjectCheckpoints(t *testing.T) {
 	if rep.Purposes[0].Purpose != "marketing" || len(rep.Purposes[0].Records) != n || len(seen) != n {
 		t.Errorf("marketing: %d records, %d distinct; want %d", len(rep.Purposes[0].Records), len(seen), n)
 	}
-	req, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}).Get(ctx, sub.ID)
+	req, err := (&dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}).Get(ctx, sub.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,12 +208,12 @@ func TestPoisonTaskFailsTheRequest(t *testing.T) {
 	}
 	// Move the request to in progress by hand, with a purpose no registry has,
 	// and send that poison task.
-	store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}
+	store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}
 	now := time.Now()
-	if err := store.Transition(ctx, sub.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}); err != nil {
+	if err := store.Transition(ctx, sub.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}, dsrtest.StepTo(dsr.StatusQueued)); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Transition(ctx, sub.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"astrology"}}); err != nil {
+	if err := store.Transition(ctx, sub.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"astrology"}}, dsrtest.StepTo(dsr.StatusInProgress)); err != nil {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(dsr.TaskMessage{RequestID: sub.ID, Purpose: "astrology"})

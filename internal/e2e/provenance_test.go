@@ -27,6 +27,7 @@ import (
 	"github.com/privacyops/dsr/internal/devstack"
 	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/dynamo"
 	"github.com/privacyops/dsr/internal/retention"
 )
@@ -257,11 +258,11 @@ func TestRetentionJobEndToEnd(t *testing.T) {
 	}
 	put(hasher.Subject(seed.Grace), "grace's expired source", now.AddDate(-2, 0, -1))
 	// A request record past the accountability retention, and a younger one.
-	requests := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}
+	requests := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}
 	for id, received := range map[string]time.Time{"01OLDREQUEST00000000000000": now.AddDate(-3, 0, -1), "01YOUNGREQUEST000000000000": now.AddDate(-3, 0, 1)} {
 		r := &dsr.Request{ID: id, Type: dsr.TypeErasure, Status: dsr.StatusCompleted, Email: "old@example.com", SubjectKey: hasher.Subject("old@example.com"),
 			TokenHash: "t", ReceivedAt: received, UpdatedAt: received, CompletedAt: received}
-		if err := requests.Create(ctx, r); err != nil {
+		if err := requests.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,7 +304,7 @@ func TestRetentionJobEndToEnd(t *testing.T) {
 		t.Error("the younger request lost its identifiers")
 	}
 	trail, err := (&dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["AuditTable"].Ref}).Entries(ctx, "01OLDREQUEST00000000000000")
-	if err != nil || len(trail) != 1 || trail[0].Action != dsr.AuditIdentifiersRemoved {
+	if err != nil || len(trail) != 2 || trail[1].Action != dsr.AuditIdentifiersRemoved { // after the test's own received
 		t.Errorf("old request's trail: %+v, %v", trail, err)
 	}
 
@@ -411,7 +412,7 @@ func TestRetentionSweepCost(t *testing.T) {
 
 	timed := &timedProvenance{Provenance: store}
 	job := &retention.Job{
-		Entries: timed, Requests: &dynamo.Requests{Client: ddb, Table: stack.Names["RequestsTable"].Ref}, Objects: noObjects{}, Continue: noContinuer{t},
+		Entries: timed, Requests: &dynamo.Requests{Client: ddb, Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}, Objects: noObjects{}, Continue: noContinuer{t},
 		ReportDays: 30, AccountabilityYears: 3, Reserve: time.Second, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	start = time.Now()

@@ -301,7 +301,7 @@ func TestRIE(t *testing.T) {
 		f := fn("WorkerFunction")
 		ctx, cancel := context.WithTimeout(context.Background(), rieWait)
 		defer cancel()
-		store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref}
+		store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}
 		hasher, err := awsapp.LoadHasher(ctx, cfg, stack.Names["PepperSecret"].Ref)
 		if err != nil {
 			t.Fatal(err)
@@ -310,13 +310,13 @@ func TestRIE(t *testing.T) {
 		err = store.Create(ctx, &dsr.Request{
 			ID: sampleRequestID, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification,
 			Email: seed.Ada, SubjectKey: hasher.Subject(seed.Ada), TokenHash: "x", ReceivedAt: now, UpdatedAt: now,
-		})
+		}, dsrtest.Step(dsr.AuditReceived))
 		if err == nil {
-			err = store.Transition(ctx, sampleRequestID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now})
+			err = store.Transition(ctx, sampleRequestID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}, dsrtest.StepTo(dsr.StatusQueued))
 		}
 		if err == nil {
 			err = store.Transition(ctx, sampleRequestID, dsr.StatusQueued, dsr.StatusInProgress, now,
-				dsr.Changes{PlannedPurposes: stack.Registry.Names()})
+				dsr.Changes{PlannedPurposes: stack.Registry.Names()}, dsrtest.StepTo(dsr.StatusInProgress))
 		}
 		if err != nil {
 			t.Fatalf("create the sample request in progress: %v", err)

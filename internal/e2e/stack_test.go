@@ -72,7 +72,8 @@ func (c *callCounter) middleware(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleInitialize(ctx, in)
 			var ccf *types.ConditionalCheckFailedException
-			if errors.As(err, &ccf) {
+			var tce *types.TransactionCanceledException
+			if errors.As(err, &ccf) || errors.As(err, &tce) {
 				c.add(callKey(ctx) + conflictSuffix)
 			}
 			return out, md, err
@@ -102,16 +103,14 @@ func callKey(ctx context.Context) string {
 // failed their condition (counted in the operation's count too).
 const conflictSuffix = " (condition failed)"
 
-// lostRaces is how many conditional puts of byOp lost a race with another
-// function: each was read again and put again, two calls more than the
-// design needs (an audit step appended at a place another step took, a
-// quota changed meanwhile). A conditional update that fails by design (an
-// idle client bucket is tried first) is not a race. Issue 14 makes the
-// audit append transactional.
+// lostRaces is how many transactions of byOp lost a race with another
+// change of the same request (two changes read the same trail head; one is
+// canceled, reads again and tries again). A conditional update that fails by
+// design (an idle client bucket is tried first) is not a race.
 func lostRaces(byOp map[string]int) int {
 	n := 0
 	for k, v := range byOp {
-		if strings.HasSuffix(k, ".PutItem"+conflictSuffix) {
+		if strings.HasSuffix(k, ".TransactWriteItems"+conflictSuffix) {
 			n += v
 		}
 	}

@@ -64,7 +64,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return nil, 0, err
 		}
 		if req.RouteKey == RouteSubmit {
-			out, err := s.Submit(ctx, body)
+			out, err := s.Submit(ctx, body, req.Headers["idempotency-key"], h.clientAddress(req))
 			return out, http.StatusAccepted, err
 		}
 		out, err := s.Verify(ctx, id, token, body)

@@ -4,6 +4,7 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,13 +18,14 @@ import (
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
-// Store keeps requests. Transitions are conditional on the current status;
-// a lost race returns an error with code dsr.EConflict.
+// Store keeps requests. Every change is stored with the audit steps that
+// record it, at once. Transitions are conditional on the current status; a
+// lost race returns an error with code dsr.EConflict.
 type Store interface {
-	Create(ctx context.Context, r *dsr.Request) error
+	Create(ctx context.Context, r *dsr.Request, steps ...dsr.Step) error
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	UseAttempt(ctx context.Context, id, attempt string, now time.Time) (*dsr.Request, error)
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
 }
 
 // Queue takes verified requests for dispatch.
@@ -97,22 +99,96 @@ type Link struct {
 }
 
 // Submit validates body, stores a new request awaiting verification and
-// e-mails its code.
-func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
+// e-mails its code. A submission with an idempotency key (docs/api.md) that
+// retries an earlier one from the same client finds the request that one
+// stored, and answers with it.
+func (s *Service) Submit(ctx context.Context, body []byte, key, client string) (*Submitted, error) {
 	sub, err := jsonbody.ParseSubmission(body, s.Registry)
 	if err != nil {
 		return nil, err
 	}
+	if key, err = dsr.ParseIdempotencyKey(key); err != nil {
+		return nil, err
+	}
 	now := s.Clock.Now().Truncate(time.Millisecond)
-	token, tokenHash, err := dsr.NewStatusToken()
+	sec, err := s.secrets(key, client, sub, now)
 	if err != nil {
 		return nil, err
 	}
-	code, err := dsr.NewCode()
-	if err != nil {
-		return nil, err
+	if key != "" {
+		if out, found, err := s.replay(ctx, sec, now); found || err != nil {
+			return out, err
+		}
 	}
-	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	return s.create(ctx, sub, sec, now)
+}
+
+// secrets are a new request's ids (the first is the one to create; the
+// others, the ids an earlier call with the same key may have made), status
+// token and code: random, or with an idempotency key derived (dsr.Replay).
+type secrets struct {
+	ids                    []string
+	token, tokenHash, code string
+}
+
+func (s *Service) secrets(key, client string, sub dsr.Submission, now time.Time) (secrets, error) {
+	if key == "" {
+		token, tokenHash, err := dsr.NewStatusToken()
+		if err != nil {
+			return secrets{}, err
+		}
+		code, err := dsr.NewCode()
+		if err != nil {
+			return secrets{}, err
+		}
+		return secrets{ids: []string{ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()}, token: token, tokenHash: tokenHash, code: code}, nil
+	}
+	rp := s.Hasher.Replay(key, client, sub)
+	sec := secrets{token: rp.Token, tokenHash: rp.TokenHash, code: rp.Code}
+	for _, hour := range dsr.ReplayHours(now) {
+		id, err := ulid.New(ulid.Timestamp(hour), bytes.NewReader(rp.IDEntropy))
+		if err != nil {
+			return secrets{}, err
+		}
+		sec.ids = append(sec.ids, id.String())
+	}
+	return sec, nil
+}
+
+// replay finds the request an earlier call with the same idempotency key
+// stored, and answers as that call did: found is false when there is none.
+func (s *Service) replay(ctx context.Context, sec secrets, now time.Time) (*Submitted, bool, error) {
+	for _, id := range sec.ids {
+		r, err := s.Store.Get(ctx, id)
+		switch {
+		case dsr.ErrorCodeOf(err) == dsr.ENotFound:
+			continue
+		case err != nil:
+			return nil, true, fmt.Errorf("submit: %w", err)
+		case r.TokenHash != sec.tokenHash:
+			continue
+		}
+		s.Log.InfoContext(ctx, "submission retried; answered with its request", "dsrId", r.ID, "status", r.Status, "event", "replayed")
+		switch {
+		case r.Status == dsr.StatusRejected:
+			return nil, true, dsr.Errorf(dsr.EConflict, "this request was rejected")
+		case r.Status == dsr.StatusExpired, r.Status == dsr.StatusAwaitingVerification && !now.Before(r.CodeExpiresAt):
+			return nil, true, dsr.Errorf(dsr.EGone, "this request has expired; please submit a new one")
+		case r.Status == dsr.StatusAwaitingVerification:
+			// The earlier call may have stopped before its mail went out:
+			// the same code again.
+			if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, sec.code)); err != nil {
+				return nil, true, dsr.Unavailable(fmt.Errorf("send verification code: %w", err))
+			}
+		}
+		return submitted(r, sec.token), true, nil
+	}
+	return nil, false, nil
+}
+
+// create stores the request of sub with sec, and e-mails its code.
+func (s *Service) create(ctx context.Context, sub dsr.Submission, sec secrets, now time.Time) (*Submitted, error) {
+	id := sec.ids[0]
 	// The person's quota first: a code and a place among their open
 	// requests, or a 429 before anything is stored or sent.
 	if err := s.quota(ctx, sub.Email, now, func(q *dsr.Quota) error { return q.Admit(id, now.Add(dsr.CodeTTL), now, s.Limits) }); err != nil {
@@ -121,29 +197,33 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
 		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds,
-		TokenHash: tokenHash, CodeHash: s.Hasher.Code(id, code), CodeExpiresAt: now.Add(dsr.CodeTTL),
+		TokenHash: sec.tokenHash, CodeHash: s.Hasher.Code(id, sec.code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,
 	}
 	if s.Deadline.Start != dsr.ClockAtVerification {
 		r.DueAt = s.Deadline.Due(now, 1)
 	}
-	if err := s.Store.Create(ctx, r); err != nil {
+	received := dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}
+	if err := s.Store.Create(ctx, r, received); err != nil {
 		s.release(ctx, r, now)
 		return nil, fmt.Errorf("submit: %w", err)
 	}
-	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, code)); err != nil {
+	if err := s.Mailer.Send(ctx, dsr.VerificationMail(r, sec.code)); err != nil {
 		s.endUnsent(ctx, r, now)
 		return nil, dsr.Unavailable(fmt.Errorf("send verification code: %w", err))
 	}
-	if err := s.audit(ctx, dsr.Step{RequestID: id, Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: now}); err != nil {
-		return nil, err
-	}
 	s.Log.InfoContext(ctx, "request received", "dsrId", id, "type", r.Type, "event", "received")
-	out := &Submitted{ID: id, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: now}
+	return submitted(r, sec.token), nil
+}
+
+// submitted is the answer to the submission of r, with its status token.
+func submitted(r *dsr.Request, token string) *Submitted {
+	out := &Submitted{ID: r.ID, Type: r.Type, Status: r.Status, StatusToken: token, ReceivedAt: r.ReceivedAt.UTC()}
 	if !r.DueAt.IsZero() {
-		out.DueAt = &r.DueAt
+		due := r.DueAt.UTC()
+		out.DueAt = &due
 	}
-	return out, nil
+	return out
 }
 
 // endUnsent ends request r, whose code could not be e-mailed: without it the
@@ -151,19 +231,11 @@ func (s *Service) Submit(ctx context.Context, body []byte) (*Submitted, error) {
 // person may submit again.
 func (s *Service) endUnsent(ctx context.Context, r *dsr.Request, now time.Time) {
 	s.release(ctx, r, now)
-	if err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now,
-		dsr.Changes{FailureReason: "the verification code could not be sent"}); err != nil {
+	reason := "the verification code could not be sent"
+	if err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason},
+		dsr.Step{Actor: dsr.SystemActor("intake"), Action: dsr.AuditExpired, Detail: reason, At: now}); err != nil {
+		// The monitor expires it after 7 days, which its trail records.
 		s.Log.ErrorContext(ctx, "end request after mail failure", "dsrId", r.ID, "error", err.Error())
-		return
-	}
-	for _, step := range []dsr.Step{
-		{Action: dsr.AuditReceived, Detail: string(r.Type) + " request; the verification code could not be e-mailed"},
-		{Action: dsr.AuditExpired, Detail: "the verification code could not be sent"},
-	} {
-		step.RequestID, step.Actor, step.At = r.ID, dsr.SystemActor("intake"), now
-		if err := s.audit(ctx, step); err != nil {
-			s.Log.ErrorContext(ctx, "audit after mail failure", "dsrId", r.ID, "error", err.Error())
-		}
 	}
 }
 
@@ -284,20 +356,15 @@ func (s *Service) queue(ctx context.Context, r *dsr.Request, code string, now ti
 	if s.Deadline.Start == dsr.ClockAtVerification {
 		ch.DueAt = s.Deadline.Due(now, 1)
 	}
-	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch)
+	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, ch,
+		dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: now})
 	switch {
 	case err == nil:
 		r.Status, r.VerifiedAt = dsr.StatusQueued, now
 		if !ch.DueAt.IsZero() {
 			r.DueAt = ch.DueAt
 		}
-		// The step first: dispatch appends its own as soon as it sees the
-		// request queued.
-		aerr := s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: now})
 		s.giveBack(ctx, r, now, true)
-		if aerr != nil {
-			return dsr.View{}, aerr
-		}
 		s.Log.InfoContext(ctx, "request verified", "dsrId", r.ID, "event", "verified")
 		return view(r), nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
@@ -334,11 +401,12 @@ func (s *Service) verifiedOrEnded(r *dsr.Request, code string) (v dsr.View, done
 }
 
 func (s *Service) expire(ctx context.Context, r *dsr.Request, now time.Time, reason string) error {
-	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason})
+	err := s.Store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusExpired, now, dsr.Changes{FailureReason: reason},
+		dsr.Step{Actor: dsr.ActorSubject, Action: dsr.AuditExpired, Detail: reason, At: now})
 	switch {
 	case err == nil:
 		s.release(ctx, r, now)
-		return s.audit(ctx, dsr.Step{RequestID: r.ID, Actor: dsr.ActorSubject, Action: dsr.AuditExpired, Detail: reason, At: now})
+		return nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return fmt.Errorf("expire request: %w", err)
 	}

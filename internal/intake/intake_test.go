@@ -55,8 +55,9 @@ func newEnvWith(t *testing.T, l dsr.Limits) *env {
 		t.Fatal(err)
 	}
 	reg := dsrtest.Registry(t)
-	e := &env{store: &memstore.Requests{}, queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{}, links: &fakeLinks{objects: map[string]bool{}},
-		audit: &memstore.Audit{}, limits: &memstore.Limits{}, metrics: &dsrtest.LockedBuffer{},
+	store := &memstore.Requests{}
+	e := &env{store: store, queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{}, links: &fakeLinks{objects: map[string]bool{}},
+		audit: store.Trail(), limits: &memstore.Limits{}, metrics: &dsrtest.LockedBuffer{},
 		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC), client: "198.51.100.7"}
 	e.h = &intake.Handler{Service: &intake.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
@@ -343,12 +344,12 @@ func TestReportLink(t *testing.T) {
 	}
 	e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil)
 	ctx := context.Background()
-	_ = e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}})
+	_ = e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}, dsrtest.StepTo(dsr.StatusInProgress))
 	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 409 {
 		t.Errorf("in progress: %d, want 409", status)
 	}
 	res := &dsr.Result{ReportJSONKey: "reports/" + id + "/report.json", ReportHTMLKey: "reports/" + id + "/report.html"}
-	_ = e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: res})
+	_ = e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: res}, dsrtest.StepTo(dsr.StatusCompleted))
 	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 410 {
 		t.Errorf("object deleted: %d, want 410", status)
 	}
@@ -428,13 +429,13 @@ func TestCertificateLink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(e.store.Create(ctx, r))
+	must(e.store.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
 	if status, _, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 409 {
 		t.Errorf("not completed: %d", status)
 	}
-	must(e.store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
-	must(e.store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{}))
-	must(e.store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: &dsr.Result{CertificateKey: "certificates/x.json"}}))
+	must(e.store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(e.store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusInProgress)))
+	must(e.store.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, Result: &dsr.Result{CertificateKey: "certificates/x.json"}}, dsrtest.StepTo(dsr.StatusCompleted)))
 	if status, _, _ := e.call(t, intake.RouteCertificate, r.ID, "tok", "", nil); status != 410 {
 		t.Errorf("deleted: %d", status)
 	}

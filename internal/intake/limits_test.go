@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/intake"
 )
 
@@ -222,8 +223,8 @@ func TestLinksPerHour(t *testing.T) {
 	e.call(t, intake.RouteVerify, id, token, `{"code":"`+code+`"}`, nil)
 	ctx := t.Context()
 	res := &dsr.Result{ReportJSONKey: "reports/" + id + "/report.json", ReportHTMLKey: "reports/" + id + "/report.html"}
-	_ = e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}})
-	_ = e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: res})
+	_ = e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}, dsrtest.StepTo(dsr.StatusInProgress))
+	_ = e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: res}, dsrtest.StepTo(dsr.StatusCompleted))
 	e.links.objects[id+"/report.json"] = true
 	e.now = time.Date(2027, 1, 31, 9, 40, 0, 0, time.UTC)
 	for i := range dsr.DefaultLimits.LinksPerHour {
@@ -235,8 +236,8 @@ func TestLinksPerHour(t *testing.T) {
 	if status != 429 || retryAfter(t, resp.Headers) != 20*time.Minute {
 		t.Errorf("one more link: %d, Retry-After %s; want 429 until the hour ends (1200)", status, resp.Headers["Retry-After"])
 	}
-	if n := len(e.audit.Actions(id)); n != 2+dsr.DefaultLimits.LinksPerHour {
-		t.Errorf("%d audit entries, want received, verified and one per link signed", n)
+	if n := len(e.audit.Actions(id)); n != 4+dsr.DefaultLimits.LinksPerHour {
+		t.Errorf("%d audit entries, want received, verified, the test's two and one per link signed", n)
 	}
 	e.now = e.now.Add(20 * time.Minute)
 	if status, _, _ := e.call(t, intake.RouteReport, id, token, "", nil); status != 200 {

@@ -16,10 +16,32 @@ import (
 	"github.com/privacyops/dsr/internal/dsr"
 )
 
-// Requests is an in-memory request store, safe for concurrent use.
+// Requests is an in-memory request store, safe for concurrent use. It
+// holds the requests' audit trails too (Trail), under the same lock, so that
+// a change and the steps recording it are one, as in the DynamoDB store's
+// transaction.
 type Requests struct {
-	mu    sync.Mutex
-	items map[string]dsr.Request
+	mu     sync.Mutex
+	items  map[string]dsr.Request
+	trails map[string][]dsr.AuditEntry
+}
+
+// Trail returns the audit trail of s's requests.
+func (s *Requests) Trail() *Audit { return &Audit{requests: s} }
+
+// record appends steps to r's trail and moves r's head, with s.mu held; a
+// change without a step is refused, as the DynamoDB store refuses it.
+func (s *Requests) record(r *dsr.Request, steps []dsr.Step, op string) error {
+	if len(steps) == 0 {
+		return fmt.Errorf("%s: no audit step records it", op)
+	}
+	if s.trails == nil {
+		s.trails = map[string][]dsr.AuditEntry{}
+	}
+	entries := r.Trail.Chain(r.ID, steps)
+	s.trails[r.ID] = append(s.trails[r.ID], entries...)
+	r.Trail = dsr.HeadOf(entries[len(entries)-1])
+	return nil
 }
 
 func clone(r dsr.Request) *dsr.Request {
@@ -43,7 +65,7 @@ func conflict(op string) error {
 // Create stores a new request; an id held by another request (another
 // status token) is a conflict, the same request again (a retried create)
 // is not.
-func (s *Requests) Create(_ context.Context, r *dsr.Request) error {
+func (s *Requests) Create(_ context.Context, r *dsr.Request, steps ...dsr.Step) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.items == nil {
@@ -55,7 +77,12 @@ func (s *Requests) Create(_ context.Context, r *dsr.Request) error {
 		}
 		return conflict("create request")
 	}
-	s.items[r.ID] = *clone(*r)
+	c := clone(*r)
+	c.Trail = dsr.AuditHead{}
+	if err := s.record(c, steps, "create request"); err != nil {
+		return err
+	}
+	s.items[r.ID] = *c
 	return nil
 }
 
@@ -71,7 +98,7 @@ func (s *Requests) Get(_ context.Context, id string) (*dsr.Request, error) {
 }
 
 // SetWaiting is the in-memory form of dynamo.Requests.SetWaiting.
-func (s *Requests) SetWaiting(_ context.Context, id, detail string, now time.Time) (bool, error) {
+func (s *Requests) SetWaiting(_ context.Context, id, detail string, now time.Time, steps ...dsr.Step) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
@@ -84,6 +111,9 @@ func (s *Requests) SetWaiting(_ context.Context, id, detail string, now time.Tim
 		return false, nil
 	}
 	r.WaitingFor, r.UpdatedAt = detail, now
+	if err := s.record(&r, steps, "set waiting"); err != nil {
+		return false, err
+	}
 	s.items[id] = r
 	return true, nil
 }
@@ -107,7 +137,7 @@ func (s *Requests) UseAttempt(_ context.Context, id, attempt string, now time.Ti
 }
 
 // Transition is the in-memory form of dynamo.Requests.Transition.
-func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes) error {
+func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes, steps ...dsr.Step) error {
 	if !from.CanMoveTo(to) {
 		return &dsr.Error{Code: dsr.EInternal, Message: "transition not allowed"}
 	}
@@ -142,6 +172,9 @@ func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status,
 	}
 	if ch.ExtendedMonths > 0 {
 		r.ExtendedMonths = ch.ExtendedMonths
+	}
+	if err := s.record(&r, steps, "transition"); err != nil {
+		return err
 	}
 	s.items[id] = *clone(r)
 	return nil
@@ -249,7 +282,7 @@ func (s *Requests) OpenSubjects(_ context.Context, now time.Time) (map[string]bo
 }
 
 // StripIdentifiers is the in-memory form of dynamo.Requests.StripIdentifiers.
-func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time) error {
+func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time, steps ...dsr.Step) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
@@ -258,12 +291,15 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time)
 	}
 	r.Email, r.SubjectKey, r.Grounds, r.CodeHash, r.TokenHash = "", "", "", "", ""
 	r.IdentifiersRemovedAt, r.UpdatedAt = now, now
+	if err := s.record(&r, steps, "strip request identifiers"); err != nil {
+		return err
+	}
 	s.items[id] = r
 	return nil
 }
 
 // SetDecision is the in-memory form of dynamo.Requests.SetDecision.
-func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, now time.Time) error {
+func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
@@ -273,12 +309,15 @@ func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, 
 	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
 	r.ObjectionDecisions[purpose] = to
 	r.UpdatedAt = now
+	if err := s.record(&r, steps, "set objection decision"); err != nil {
+		return err
+	}
 	s.items[id] = r
 	return nil
 }
 
 // SetDeadline is the in-memory form of dynamo.Requests.SetDeadline.
-func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, ext dsr.Extension) error {
+func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, ext dsr.Extension, steps ...dsr.Step) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
@@ -287,6 +326,9 @@ func (s *Requests) SetDeadline(_ context.Context, id string, prevMonths int, ext
 	}
 	r.DueAt, r.ExtendedMonths, r.UpdatedAt = ext.DueAt, prevMonths+ext.Months, ext.At
 	r.Extensions = append(slices.Clone(r.Extensions), ext)
+	if err := s.record(&r, steps, "set deadline"); err != nil {
+		return err
+	}
 	s.items[id] = r
 	return nil
 }
@@ -351,7 +393,7 @@ func (s *Suppressions) Entries(_ context.Context, subjectKey string) ([]dsr.Supp
 }
 
 // MarkPartDone is the in-memory form of dynamo.Requests.MarkPartDone.
-func (s *Requests) MarkPartDone(_ context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error) {
+func (s *Requests) MarkPartDone(_ context.Context, id, purpose string, chunks int, now time.Time, steps ...dsr.Step) (*dsr.Request, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
@@ -367,50 +409,51 @@ func (s *Requests) MarkPartDone(_ context.Context, id, purpose string, chunks in
 	}
 	r.DoneParts[purpose] = chunks
 	r.UpdatedAt = now
+	if err := s.record(&r, steps, "mark part done"); err != nil {
+		return nil, false, err
+	}
 	s.items[id] = r
 	return clone(r), true, nil
 }
 
-// Audit is an in-memory audit trail, safe for concurrent use.
+// Audit is the in-memory audit trail of a Requests (Requests.Trail). The
+// zero Audit is the trail of no request.
 type Audit struct {
-	mu      sync.Mutex
-	entries map[string][]dsr.AuditEntry
+	once     sync.Once
+	requests *Requests
+}
+
+func (a *Audit) store() *Requests {
+	a.once.Do(func() {
+		if a.requests == nil {
+			a.requests = &Requests{}
+		}
+	})
+	return a.requests
 }
 
 // Append is the in-memory form of dynamo.Audit.Append.
-func (a *Audit) Append(_ context.Context, s dsr.Step) error {
-	a.append(s, false)
+func (a *Audit) Append(_ context.Context, st dsr.Step) error {
+	s := a.store()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[st.RequestID]
+	if !ok {
+		return fmt.Errorf("audit %s of request %s: %w", st.Action, st.RequestID, dsr.ErrNotFound)
+	}
+	if err := s.record(&r, []dsr.Step{st}, "audit"); err != nil {
+		return err
+	}
+	s.items[r.ID] = r
 	return nil
-}
-
-// AppendOnce is the in-memory form of dynamo.Audit.AppendOnce.
-func (a *Audit) AppendOnce(_ context.Context, s dsr.Step) error {
-	a.append(s, true)
-	return nil
-}
-
-func (a *Audit) append(s dsr.Step, once bool) {
-	id := s.RequestID
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.entries == nil {
-		a.entries = map[string][]dsr.AuditEntry{}
-	}
-	var last *dsr.AuditEntry
-	if n := len(a.entries[id]); n > 0 {
-		last = &a.entries[id][n-1]
-	}
-	if once && dsr.IsLastStep(last, s) {
-		return
-	}
-	a.entries[id] = append(a.entries[id], dsr.NextAuditEntry(last, s))
 }
 
 // Entries is the in-memory form of dynamo.Audit.Entries.
 func (a *Audit) Entries(_ context.Context, id string) ([]dsr.AuditEntry, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.entries[id]), nil
+	s := a.store()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.trails[id]), nil
 }
 
 // Walk is the in-memory form of dynamo.Audit.Walk (pages of 500 entries).
@@ -436,10 +479,9 @@ func (a *Audit) Page(ctx context.Context, id string, before, limit int) ([]dsr.A
 
 // Actions returns the actions of request id's trail, oldest first (for tests).
 func (a *Audit) Actions(id string) []dsr.AuditAction {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	entries, _ := a.Entries(context.Background(), id)
 	var out []dsr.AuditAction
-	for _, e := range a.entries[id] {
+	for _, e := range entries {
 		out = append(out, e.Action)
 	}
 	return out

@@ -16,7 +16,13 @@ func TestSuppressionsContract(t *testing.T) {
 }
 
 func TestAuditContract(t *testing.T) {
-	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore { return &memstore.Audit{} }, storetest.Options{})
+	storetest.RunAudit(t, func(*testing.T) storetest.AuditStore {
+		r := &memstore.Requests{}
+		return struct {
+			*memstore.Requests
+			*memstore.Audit
+		}{r, r.Trail()}
+	}, storetest.Options{})
 }
 
 func TestProvenanceContract(t *testing.T) {

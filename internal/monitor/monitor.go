@@ -30,17 +30,12 @@ const DueSoon = 7 * 24 * time.Hour
 type Store interface {
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	Unverified(ctx context.Context, before time.Time, cursor string) ([]string, string, error)
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
 }
 
 // Mailer sends the digest.
 type Mailer interface {
 	Send(ctx context.Context, m dsr.Mail) error
-}
-
-// Auditor appends steps to a request's audit trail.
-type Auditor interface {
-	Append(ctx context.Context, s dsr.Step) error
 }
 
 // Limits reads the day's digest of the per-person limits people reached.
@@ -64,7 +59,6 @@ type Handler struct {
 	// Metrics receives one EMF line per run (os.Stdout in Lambda, where
 	// CloudWatch Logs turns it into metrics).
 	Metrics io.Writer
-	Audit   Auditor // nil records nothing
 	Log     *slog.Logger
 	Clock   dsr.Clock
 }
@@ -182,8 +176,9 @@ func (h *Handler) expireUnverified(ctx context.Context, run *Run) error {
 // expire moves request id from awaiting verification to expired; one that
 // was verified meanwhile is left as it is.
 func (h *Handler) expire(ctx context.Context, run *Run, id string) error {
-	err := h.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, run.At,
-		dsr.Changes{FailureReason: "not verified within 7 days"})
+	reason := "not verified within 7 days"
+	err := h.Store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusExpired, run.At, dsr.Changes{FailureReason: reason},
+		dsr.Step{Actor: dsr.SystemActor("monitor"), Action: dsr.AuditExpired, Detail: reason, At: run.At})
 	switch {
 	case dsr.ErrorCodeOf(err) == dsr.EConflict:
 		return nil
@@ -191,11 +186,6 @@ func (h *Handler) expire(ctx context.Context, run *Run, id string) error {
 		return err
 	}
 	run.Expired++
-	if h.Audit != nil {
-		if err := h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("monitor"), Action: dsr.AuditExpired, Detail: "not verified within 7 days", At: run.At}); err != nil {
-			return err
-		}
-	}
 	h.Log.InfoContext(ctx, "unverified request expired", "dsrId", id, "event", "expired")
 	return nil
 }

@@ -28,12 +28,12 @@ func TestMonitor(t *testing.T) {
 		t.Helper()
 		r := &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "grace.hopper@example.com",
 			ReceivedAt: received, UpdatedAt: received, DueAt: due}
-		if err := store.Create(ctx, r); err != nil {
+		if err := store.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)); err != nil {
 			t.Fatal(err)
 		}
 		from := dsr.StatusAwaitingVerification
 		for _, to := range path {
-			if err := store.Transition(ctx, id, from, to, received, dsr.Changes{}); err != nil {
+			if err := store.Transition(ctx, id, from, to, received, dsr.Changes{}, dsrtest.StepTo(to)); err != nil {
 				t.Fatal(err)
 			}
 			from = to

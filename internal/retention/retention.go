@@ -37,7 +37,7 @@ type Entries interface {
 type Requests interface {
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
-	StripIdentifiers(ctx context.Context, id string, now time.Time) error
+	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
 }
 
 // Objects deletes reports and certificates past their download window.
@@ -48,12 +48,6 @@ type Objects interface {
 // Continuer asks for a new invocation that resumes from the checkpoint.
 type Continuer interface {
 	Continue(ctx context.Context) error
-}
-
-// Auditor appends steps to a request's audit trail and reads it.
-type Auditor interface {
-	Append(ctx context.Context, s dsr.Step) error
-	Entries(ctx context.Context, id string) ([]dsr.AuditEntry, error)
 }
 
 // PageSize is how many index items one Due page reads at most.
@@ -70,7 +64,6 @@ type Job struct {
 	Requests Requests
 	Objects  Objects
 	Continue Continuer
-	Audit    Auditor // nil records nothing
 	// ReportDays is the reports' download window (the bucket lifecycle's
 	// ReportRetentionDays); AccountabilityYears how long request records
 	// keep their identifiers.
@@ -303,34 +296,19 @@ func (r *run) strip() error {
 	return r.save()
 }
 
-// stripOne strips request id and records it in its trail. A request
-// stripped already (by a run that stopped before its audit step) gets the
-// step if its trail lacks it.
+// stripOne strips request id, with the step that records it; a request
+// stripped already (by an earlier run) is left as it is.
 func (r *run) stripOne(id string) error {
-	err := r.job.Requests.StripIdentifiers(r.ctx, id, r.now)
+	detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
+	err := r.job.Requests.StripIdentifiers(r.ctx, id, r.now,
+		dsr.Step{Actor: dsr.SystemActor("retention"), Action: dsr.AuditIdentifiersRemoved, Detail: detail, At: r.now})
 	switch {
 	case err == nil:
 		r.sum.RequestsStripped++
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return err
-	case r.job.Audit == nil:
-		return nil
-	default:
-		trail, err := r.job.Audit.Entries(r.ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, e := range trail {
-			if e.Action == dsr.AuditIdentifiersRemoved {
-				return nil
-			}
-		}
 	}
-	if r.job.Audit == nil {
-		return nil
-	}
-	detail := fmt.Sprintf("identifiers removed after the %d-year accountability retention", r.job.AccountabilityYears)
-	return r.job.Audit.Append(r.ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("retention"), Action: dsr.AuditIdentifiersRemoved, Detail: detail, At: r.now})
+	return nil
 }
 
 // Handler is the retention function: its daily schedule and its

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
 	"github.com/privacyops/dsr/internal/retention"
 )
@@ -41,9 +42,10 @@ type fixture struct {
 }
 
 func newFixture() *fixture {
-	f := &fixture{entries: &memstore.Provenance{}, requests: &memstore.Requests{}, objects: &fakeObjects{}, cont: &fakeContinuer{}, audit: &memstore.Audit{}}
+	requests := &memstore.Requests{}
+	f := &fixture{entries: &memstore.Provenance{}, requests: requests, objects: &fakeObjects{}, cont: &fakeContinuer{}, audit: requests.Trail()}
 	f.job = &retention.Job{
-		Entries: f.entries, Requests: f.requests, Objects: f.objects, Continue: f.cont, Audit: f.audit,
+		Entries: f.entries, Requests: f.requests, Objects: f.objects, Continue: f.cont,
 		ReportDays: 30, AccountabilityYears: 3, Reserve: 5 * time.Second,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
@@ -186,10 +188,10 @@ func TestOpenRequestHoldsEntries(t *testing.T) {
 	f.put(t, "ADA", "fair", t0.AddDate(-2, 0, -1))
 	f.put(t, "GRACE", "fair", t0.AddDate(-2, 0, -1))
 	req := &dsr.Request{ID: "R1", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", SubjectKey: "ADA", ReceivedAt: t0.AddDate(0, 0, -1)}
-	if err := f.requests.Create(ctx, req); err != nil {
+	if err := f.requests.Create(ctx, req, dsrtest.Step(dsr.AuditReceived)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.requests.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, t0, dsr.Changes{}); err != nil {
+	if err := f.requests.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, t0, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := f.job.Run(ctx, t0)
@@ -206,7 +208,7 @@ func TestOpenRequestHoldsEntries(t *testing.T) {
 	// The request ends; the day after, the entry goes.
 	for _, st := range []dsr.Status{dsr.StatusInProgress, dsr.StatusCompleted} {
 		cur, _ := f.requests.Get(ctx, "R1")
-		if err := f.requests.Transition(ctx, "R1", cur.Status, st, t0, dsr.Changes{}); err != nil {
+		if err := f.requests.Transition(ctx, "R1", cur.Status, st, t0, dsr.Changes{}, dsrtest.StepTo(st)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,7 +225,7 @@ func TestStorageLimitation(t *testing.T) {
 	f := newFixture()
 	add := func(id string, received time.Time, st dsr.Status) {
 		r := &dsr.Request{ID: id, Type: dsr.TypeErasure, Status: st, Email: "ada@example.com", SubjectKey: "ADA", TokenHash: "h", ReceivedAt: received}
-		if err := f.requests.Create(ctx, r); err != nil {
+		if err := f.requests.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -251,7 +253,7 @@ func TestStorageLimitation(t *testing.T) {
 		if stripped && r.Status == "" {
 			t.Errorf("%s lost its status", id)
 		}
-		if got := f.audit.Actions(id); stripped != (len(got) == 1 && got[0] == dsr.AuditIdentifiersRemoved) {
+		if got := f.audit.Actions(id); stripped != (removals(got) == 1 && got[len(got)-1] == dsr.AuditIdentifiersRemoved) {
 			t.Errorf("%s trail %v", id, got)
 		}
 	}
@@ -259,7 +261,7 @@ func TestStorageLimitation(t *testing.T) {
 	if sum, err = f.job.Run(ctx, t0.AddDate(0, 0, 2)); err != nil || sum.RequestsStripped != 1 {
 		t.Fatalf("second run: %+v, %v", sum, err)
 	}
-	if got := f.audit.Actions("OLD1"); len(got) != 1 {
+	if got := f.audit.Actions("OLD1"); removals(got) != 1 {
 		t.Errorf("OLD1 stripped again: %v", got)
 	}
 }
@@ -308,18 +310,29 @@ func TestHandlerInvoke(t *testing.T) {
 	}
 }
 
-// failingAudit fails its first n appends.
-type failingAudit struct {
-	*memstore.Audit
+// failingStrips is a request store whose first n strips fail (throttled).
+type failingStrips struct {
+	*memstore.Requests
 	n int
 }
 
-func (a *failingAudit) Append(ctx context.Context, s dsr.Step) error {
-	if a.n > 0 {
-		a.n--
+func (s *failingStrips) StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error {
+	if s.n > 0 {
+		s.n--
 		return fmt.Errorf("throttled")
 	}
-	return a.Audit.Append(ctx, s)
+	return s.Requests.StripIdentifiers(ctx, id, now, steps...)
+}
+
+// removals counts the identifiers_removed steps of a trail.
+func removals(trail []dsr.AuditAction) int {
+	n := 0
+	for _, a := range trail {
+		if a == dsr.AuditIdentifiersRemoved {
+			n++
+		}
+	}
+	return n
 }
 
 func TestStripResumesAndAuditsOnce(t *testing.T) {
@@ -329,15 +342,17 @@ func TestStripResumesAndAuditsOnce(t *testing.T) {
 	for i := range n {
 		r := &dsr.Request{ID: fmt.Sprintf("OLD%04d", i), Type: dsr.TypeAccess, Status: dsr.StatusCompleted, Email: "ada@example.com",
 			SubjectKey: "ADA", ReceivedAt: t0.AddDate(-4, 0, 0).Add(time.Duration(i) * time.Minute)}
-		if err := f.requests.Create(ctx, r); err != nil {
+		if err := f.requests.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// The first run strips one request, then cannot write its audit step.
-	f.job.Audit = &failingAudit{Audit: f.audit, n: 1}
+	// The first run strips one request, then the store fails: the run
+	// fails, and the request it could not strip has no step either.
+	f.job.Requests = &failingStrips{Requests: f.requests, n: 1}
 	if _, err := f.job.Run(ctx, t0); err == nil {
-		t.Fatal("a failed audit step must fail the run")
+		t.Fatal("a failed strip must fail the run")
 	}
+	f.job.Requests = f.requests
 	// Then every run stops after one page and continues (the sweep of
 	// today's shards first, then the strip's index pages).
 	f.job.Reserve = time.Hour
@@ -354,12 +369,12 @@ func TestStripResumesAndAuditsOnce(t *testing.T) {
 			break
 		}
 	}
-	if runs < 3 || stripped != n-1 {
-		t.Errorf("%d runs stripped %d; want %d over several runs (one was stripped before)", runs+1, stripped, n-1)
+	if runs < 3 || stripped != n {
+		t.Errorf("%d runs stripped %d; want %d over several runs", runs+1, stripped, n)
 	}
 	for i := range n {
 		id := fmt.Sprintf("OLD%04d", i)
-		if got := f.audit.Actions(id); len(got) != 1 || got[0] != dsr.AuditIdentifiersRemoved {
+		if got := f.audit.Actions(id); removals(got) != 1 || got[len(got)-1] != dsr.AuditIdentifiersRemoved {
 			t.Fatalf("%s trail %v: want exactly one identifiers_removed", id, got)
 		}
 		if r, _ := f.requests.Get(ctx, id); r.Email != "" {
@@ -379,10 +394,10 @@ func TestFailedRequestHoldsUntilDue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(f.requests.Create(ctx, r))
-	must(f.requests.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, t0, dsr.Changes{}))
-	must(f.requests.SetDeadline(ctx, "R1", 0, dsr.Extension{Months: 1, Reason: "r", By: "dpo", At: t0, DueAt: t0.AddDate(0, 0, 10)}))
-	must(f.requests.Transition(ctx, "R1", dsr.StatusQueued, dsr.StatusFailed, t0, dsr.Changes{FailureReason: "dead-lettered"}))
+	must(f.requests.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
+	must(f.requests.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, t0, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(f.requests.SetDeadline(ctx, "R1", 0, dsr.Extension{Months: 1, Reason: "r", By: "dpo", At: t0, DueAt: t0.AddDate(0, 0, 10)}, dsrtest.Step(dsr.AuditExtended)))
+	must(f.requests.Transition(ctx, "R1", dsr.StatusQueued, dsr.StatusFailed, t0, dsr.Changes{FailureReason: "dead-lettered"}, dsrtest.StepTo(dsr.StatusFailed)))
 	if sum, err := f.job.Run(ctx, t0); err != nil || sum.Held != 1 {
 		t.Fatalf("before the due date: %+v, %v; want held", sum, err)
 	}

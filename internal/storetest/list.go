@@ -53,13 +53,13 @@ func listed(t *testing.T, s Store) []string {
 		if tc.typ == dsr.TypeObjection {
 			r.Scope = dsr.ScopeDirectMarketing
 		}
-		must(t, s.Create(ctx, r))
+		must(t, s.Create(ctx, r, aStep))
 		switch tc.st {
 		case dsr.StatusFailed:
-			must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}))
-			must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: fmt.Sprint("case ", i)}))
+			must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, aStep))
+			must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: fmt.Sprint("case ", i)}, aStep))
 		default:
-			must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, tc.st, now, dsr.Changes{}))
+			must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, tc.st, now, dsr.Changes{}, aStep))
 		}
 		made = append(made, r.ID)
 	}
@@ -127,11 +127,11 @@ func deadlineMovesOnlyWhenOpen(t *testing.T, s Store, made []string) {
 	ctx, now := t.Context(), requestsNow
 	id := made[0] // failed: open
 	first := dsr.Extension{Months: 1, Reason: "four systems", By: "dpo-7", At: now, DueAt: now.AddDate(0, 1, 0)}
-	wantCode(t, "set the deadline of a rejected request", s.SetDeadline(ctx, made[2], 0, first), dsr.EConflict)
-	must(t, s.SetDeadline(ctx, id, 0, first))
-	wantCode(t, "a second extension from 0 months", s.SetDeadline(ctx, id, 0, first), dsr.EConflict)
+	wantCode(t, "set the deadline of a rejected request", s.SetDeadline(ctx, made[2], 0, first, aStep), dsr.EConflict)
+	must(t, s.SetDeadline(ctx, id, 0, first, aStep))
+	wantCode(t, "a second extension from 0 months", s.SetDeadline(ctx, id, 0, first, aStep), dsr.EConflict)
 	second := dsr.Extension{Months: 1, Reason: "an archive to restore", By: "dpo-8", At: now.Add(time.Hour), DueAt: now.AddDate(0, 2, 0)}
-	must(t, s.SetDeadline(ctx, id, 1, second))
+	must(t, s.SetDeadline(ctx, id, 1, second, aStep))
 	type deadline struct {
 		DueAt      time.Time
 		Months     int

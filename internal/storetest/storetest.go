@@ -15,8 +15,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/privacyops/dsr/internal/dsr"
 )
@@ -73,3 +75,11 @@ func wantDiff(t *testing.T, what string, want, got any, opts ...cmp.Option) {
 		t.Errorf("%s (-want +got):\n%s", what, diff)
 	}
 }
+
+// aStep is the audit step the cases record with each change they make: the
+// store refuses a change without one.
+var aStep = dsr.Step{Actor: dsr.SystemActor("storetest"), Action: dsr.AuditWaiting, Detail: "a change of the contract suite", At: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+
+// ignoreTrail leaves out of a comparison of requests the head of their
+// trails, which the store gives them (RunAudit checks it).
+var ignoreTrail = cmpopts.IgnoreFields(dsr.Request{}, "Trail")

@@ -158,7 +158,7 @@ func (h *Handler) supersede(ctx context.Context, id, by string) error {
 		}
 		err = h.Requests.Transition(ctx, id, e.Status, dsr.StatusFailed, h.Clock.Now(), dsr.Changes{
 			FailureReason: dsr.SupersededPrefix + " the subject's data was erased by request " + by + " while this access request was under way",
-		})
+		}, h.step(dsr.AuditFailed, "superseded by erasure request "+by))
 		if dsr.ErrorCodeOf(err) == dsr.EConflict {
 			continue
 		}
@@ -166,7 +166,7 @@ func (h *Handler) supersede(ctx context.Context, id, by string) error {
 			return err
 		}
 		h.Log.InfoContext(ctx, "access request superseded by an erasure", "dsrId", id, "by", by, "event", "failed")
-		return h.audit(ctx, id, dsr.AuditFailed, "superseded by erasure request "+by)
+		return nil
 	}
 	return fmt.Errorf("supersede access request %s: it keeps changing", id)
 }

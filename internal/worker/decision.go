@@ -78,14 +78,11 @@ func (h *Handler) upheld(ctx context.Context, log *slog.Logger, r *dsr.Request, 
 // decided records outcome as applied to p, once: a concurrent delivery that
 // recorded it first leaves nothing to do.
 func (h *Handler) decided(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, outcome, detail string) error {
-	err := h.Requests.SetDecision(ctx, r.ID, p.Name, dsr.Applying(outcome), outcome, h.Clock.Now())
+	err := h.Requests.SetDecision(ctx, r.ID, p.Name, dsr.Applying(outcome), outcome, h.Clock.Now(), h.step(dsr.AuditObjectionApplied, detail))
 	if dsr.ErrorCodeOf(err) == dsr.EConflict {
 		return nil
 	}
 	if err != nil {
-		return err
-	}
-	if err := h.audit(ctx, r.ID, dsr.AuditObjectionApplied, detail); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "objection decision applied", "decision", outcome, "event", "objection_decided")

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/memstore"
 )
 
@@ -82,11 +83,11 @@ func seedEarlierAccess(t *testing.T, e *env) {
 	ctx := context.Background()
 	key, err := e.objects.PutDocument(ctx, "01JDACCESS", dsr.DocReportJSON, []byte("{}"))
 	must(t, err)
-	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDACCESS", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}))
-	must(t, e.store.Transition(ctx, "01JDACCESS", dsr.StatusAwaitingVerification, dsr.StatusRejected, e.now, dsr.Changes{Result: &dsr.Result{ReportJSONKey: key}}))
-	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDRUNNING", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}))
-	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}))
-	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}))
+	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDACCESS", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, "01JDACCESS", dsr.StatusAwaitingVerification, dsr.StatusRejected, e.now, dsr.Changes{Result: &dsr.Result{ReportJSONKey: key}}, dsrtest.StepTo(dsr.StatusRejected)))
+	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDRUNNING", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}, dsrtest.StepTo(dsr.StatusInProgress)))
 	must(t, e.objects.PutChunk(ctx, dsr.Chunk{RequestID: "01JDRUNNING", Purpose: "marketing", Index: 0}))
 	_, err = e.objects.PutDocument(ctx, "01JDOTHER", dsr.DocReportJSON, []byte("{}"))
 	must(t, err)
@@ -120,10 +121,10 @@ func checkEarlierRequests(t *testing.T, e *env) {
 	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
 		t.Errorf("running access request: %s %q, want failed as superseded", running.Status, running.FailureReason)
 	}
-	if got := e.audit.Actions("01JDRUNNING"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditFailed}) {
+	if got := e.steps("01JDRUNNING"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditFailed}) {
 		t.Errorf("superseded request's trail: %v", got)
 	}
-	if got := e.audit.Actions(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
+	if got := e.steps(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
 		t.Errorf("erasure's trail: %v", got)
 	}
 	if _, ok, _ := e.objects.FindChunk(ctx, "01JDRUNNING", "marketing", 0); ok {
@@ -299,12 +300,12 @@ type flakyStore struct {
 	failed bool
 }
 
-func (s *flakyStore) MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error) {
+func (s *flakyStore) MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time, steps ...dsr.Step) (*dsr.Request, bool, error) {
 	if !s.failed {
 		s.failed = true
 		return nil, false, errors.New("connection reset")
 	}
-	return s.Requests.MarkPartDone(ctx, id, purpose, chunks, now)
+	return s.Requests.MarkPartDone(ctx, id, purpose, chunks, now, steps...)
 }
 
 // TestRedeliveryKeepsTheFirstReadBack: a delivery that read back but could
@@ -342,7 +343,7 @@ func TestObjectionDecisionApplied(t *testing.T) {
 			t.Parallel()
 			e := objectionAwaitingDecision(t)
 			ctx := context.Background()
-			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now))
+			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now, dsrtest.Step(dsr.AuditObjectionDecided)))
 			task := dsr.DecisionMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
 			for range 2 { // the second is a redelivery
 				resp, err := e.h.Handle(ctx, sqsEvent(t, task))
@@ -364,7 +365,7 @@ func TestObjectionDecisionApplied(t *testing.T) {
 			if r.ObjectionDecisions["billing"] != outcome {
 				t.Errorf("decision %q, want %q", r.ObjectionDecisions["billing"], outcome)
 			}
-			if got := e.audit.Actions(e.id); got[len(got)-1] != dsr.AuditObjectionApplied || slices.Index(got, dsr.AuditObjectionApplied) != len(got)-1 {
+			if got := e.steps(e.id); got[len(got)-1] != dsr.AuditObjectionApplied || slices.Index(got, dsr.AuditObjectionApplied) != len(got)-1 {
 				t.Errorf("trail %v: want one objection_applied at the end", got)
 			}
 		})

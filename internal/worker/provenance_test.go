@@ -55,7 +55,7 @@ func TestErasureTellsRecipients(t *testing.T) {
 		!cmp.Equal(sent[0].Purposes, []dsr.NoticePurpose{{Purpose: "marketing", Action: dsr.ActionDelete}, {Purpose: "billing", Action: dsr.ActionRestrict}}) {
 		t.Errorf("notices: %+v", sent)
 	}
-	if got := e.audit.Actions(e.id); !slices.Contains(got, dsr.AuditRecipientsNotified) {
+	if got := e.steps(e.id); !slices.Contains(got, dsr.AuditRecipientsNotified) {
 		t.Errorf("trail %v lacks the notices", got)
 	}
 	left, _ := prov.Subject(context.Background(), "key-ada", "", time.Time{})

@@ -25,9 +25,9 @@ import (
 type Requests interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
 	BySubject(ctx context.Context, subjectKey string) ([]*dsr.Request, error)
-	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time) (*dsr.Request, bool, error)
-	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes) error
-	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time) error
+	MarkPartDone(ctx context.Context, id, purpose string, chunks int, now time.Time, steps ...dsr.Step) (*dsr.Request, bool, error)
+	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
+	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error
 }
 
 // Contacts are the purpose tables: a subject's records and item keys, one
@@ -74,11 +74,6 @@ type Notices interface {
 	SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error
 }
 
-// Audit appends steps to a request's trail.
-type Audit interface {
-	Append(ctx context.Context, s dsr.Step) error
-}
-
 // Handler processes task-queue batches.
 type Handler struct {
 	Requests   Requests
@@ -87,7 +82,6 @@ type Handler struct {
 	Provenance Provenance
 	Tasks      Tasks
 	Notices    Notices
-	Audit      Audit
 
 	Registry   dsr.Registry
 	Controller dsr.Controller
@@ -204,37 +198,33 @@ func (h *Handler) nearDeadline(ctx context.Context) bool {
 // recordPart records purpose p of r as done in chunks chunks, with its audit
 // step, once however often it is delivered, and returns r as it is now.
 func (h *Handler) recordPart(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, chunks int, detail string) (*dsr.Request, error) {
-	r, recorded, err := h.Requests.MarkPartDone(ctx, r.ID, p.Name, chunks, h.Clock.Now())
+	r, recorded, err := h.Requests.MarkPartDone(ctx, r.ID, p.Name, chunks, h.Clock.Now(), h.step(dsr.AuditPurposeDone, dsr.PurposeDoneDetail(p.Name, chunks, detail)))
 	if err != nil {
 		return nil, err
 	}
 	if recorded {
-		if err := h.audit(ctx, r.ID, dsr.AuditPurposeDone, fmt.Sprintf("purpose %s: %d chunk(s)%s", p.Name, chunks, detail)); err != nil {
-			return nil, err
-		}
 		log.InfoContext(ctx, "purpose done", "chunks", chunks, "event", "purpose_done")
 	}
 	return r, nil
 }
 
-// complete moves r from in progress to completed with ch, and records steps
-// and then the completed step. Completion is conditional: of racing or
-// redelivered workers, the one that completes records the steps; the others
-// find the request completed and stop.
+// complete moves r from in progress to completed with ch, recording steps
+// and then the completed step with it. Completion is conditional: of racing
+// or redelivered workers, the one that completes records the steps; the
+// others find the request completed and stop.
 func (h *Handler) complete(ctx context.Context, r *dsr.Request, ch dsr.Changes, done string, steps ...dsr.Step) error {
 	now := h.Clock.Now()
 	ch.CompletedAt = now
-	err := h.Requests.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, ch)
+	var record []dsr.Step
+	for _, s := range append(steps, dsr.Step{Action: dsr.AuditCompleted, Detail: done}) {
+		record = append(record, h.step(s.Action, s.Detail))
+	}
+	err := h.Requests.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, ch, record...)
 	if dsr.ErrorCodeOf(err) == dsr.EConflict {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	for _, s := range append(steps, dsr.Step{Action: dsr.AuditCompleted, Detail: done}) {
-		if err := h.audit(ctx, r.ID, s.Action, s.Detail); err != nil {
-			return err
-		}
 	}
 	h.Log.InfoContext(ctx, done+"; request completed", "dsrId", r.ID, "type", r.Type, "event", "completed",
 		"secondsToComplete", int64(now.Sub(r.ReceivedAt).Seconds())) // the dashboard's time to complete
@@ -256,9 +246,9 @@ func (h *Handler) chunks(ctx context.Context, r *dsr.Request) ([]dsr.Chunk, erro
 	return chunks, nil
 }
 
-// audit appends a step of the worker to request id's trail. A step that
-// cannot be recorded fails the message, and SQS delivers it again (the
-// queue consumers' rule: see dsr.Step).
-func (h *Handler) audit(ctx context.Context, id string, action dsr.AuditAction, detail string) error {
-	return h.Audit.Append(ctx, dsr.Step{RequestID: id, Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.Clock.Now()})
+// step is a step of the worker, now, which the change it records writes
+// with it. A change that cannot be written fails the message, and SQS
+// delivers it again (the queue consumers' rule: see dsr.Step).
+func (h *Handler) step(action dsr.AuditAction, detail string) dsr.Step {
+	return dsr.Step{Actor: dsr.SystemActor("worker"), Action: action, Detail: detail, At: h.Clock.Now()}
 }

@@ -54,14 +54,15 @@ func newEnv(t *testing.T, r dsr.Request) *env {
 	reg := dsrtest.Registry(t)
 	e := &env{
 		store: &memstore.Requests{}, contacts: &memstore.Contacts{PageSize: 10}, objects: &memstore.Objects{},
-		prov: &memstore.Provenance{}, queue: &dsrtest.Queue{}, audit: &memstore.Audit{},
+		prov: &memstore.Provenance{}, queue: &dsrtest.Queue{},
 		id: "01JDREQ", now: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
 	}
+	e.audit = e.store.Trail()
 	e.marketing, _ = reg.Lookup("marketing")
 	e.billing, _ = reg.Lookup("billing")
 	e.h = &worker.Handler{
 		Requests: e.store, Contacts: e.contacts, Objects: e.objects, Tasks: e.queue,
-		Provenance: e.prov, Notices: e.queue, Audit: e.audit,
+		Provenance: e.prov, Notices: e.queue,
 		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 		Clock: func() time.Time { return e.now },
@@ -71,10 +72,22 @@ func newEnv(t *testing.T, r dsr.Request) *env {
 	r.ReceivedAt, r.UpdatedAt = e.now, e.now
 	plan, err := dsr.Plan(&r, reg)
 	must(t, err)
-	must(t, e.store.Create(ctx, &r))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: plan}))
+	must(t, e.store.Create(ctx, &r, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: plan}, dsrtest.StepTo(dsr.StatusInProgress)))
 	return e
+}
+
+// steps is the trail of request id without the test's own setup steps.
+func (e *env) steps(id string) []dsr.AuditAction {
+	entries, _ := e.audit.Entries(context.Background(), id)
+	var out []dsr.AuditAction
+	for _, en := range entries {
+		if en.Actor != dsrtest.Step("").Actor {
+			out = append(out, en.Action)
+		}
+	}
+	return out
 }
 
 func must(t *testing.T, err error) {
@@ -212,7 +225,7 @@ func TestRedeliveryFinishesAnInterruptedAssembly(t *testing.T) {
 	e.deliver(t, ctx, task(t, "m1", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}))
 	// The worker that recorded the last part died before assembling.
 	must(t, e.objects.PutChunk(ctx, dsr.Chunk{RequestID: e.id, Purpose: "billing", Index: 0, Records: []dsr.Record{}}))
-	if _, ok, err := e.store.MarkPartDone(ctx, e.id, "billing", 1, time.Now()); !ok || err != nil {
+	if _, ok, err := e.store.MarkPartDone(ctx, e.id, "billing", 1, time.Now(), dsrtest.Step(dsr.AuditPurposeDone)); !ok || err != nil {
 		t.Fatal("could not record the part", err)
 	}
 	e.deliver(t, ctx, task(t, "b1", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"}))
@@ -355,7 +368,7 @@ func TestTaskOfFinishedRequestIsDropped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
 	ctx := context.Background()
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusInProgress, dsr.StatusFailed, time.Now(), dsr.Changes{FailureReason: "x"}))
+	must(t, e.store.Transition(ctx, e.id, dsr.StatusInProgress, dsr.StatusFailed, time.Now(), dsr.Changes{FailureReason: "x"}, dsrtest.StepTo(dsr.StatusFailed)))
 	if resp := e.deliver(t, ctx, task(t, "m", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"})); len(resp.BatchItemFailures) != 0 || e.contacts.Calls("FindPage") != 0 {
 		t.Errorf("task of a failed request processed: %+v", resp)
 	}

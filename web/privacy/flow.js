@@ -321,13 +321,26 @@ async function onSubmit(ctx, e) {
   const invalid = validateForm(input);
   if (invalid.length) return showLocalErrors(ctx, invalid);
   ctx.state.sentPurposes = input.purposes;
-  const res = await busy(ctx, ctx.el.submit, "form.sending",
-    () => ctx.api.post("/v1/requests", submissionBody(input)));
+  const res = await busy(ctx, ctx.el.submit, "form.sending", () => submitOnce(ctx.api, submissionBody(input)));
   if (ctx.dead) return;
   if (!res.ok || !isSubmitted(res.body)) return showProblem(ctx, res.ok ? { ...res, ok: false, status: 500 } : res);
   ctx.state.email = input.email;
   saveRequest(ctx, { id: res.body.id, token: res.body.statusToken, type: res.body.type });
   renderCode(ctx, { focus: true });
+}
+
+/**
+ * Submits body with an idempotency key drawn for this submission, and when no
+ * answer arrives (the connection failed, or a gateway timed out) sends it once
+ * more with the same key: the API then answers with the request the first
+ * call stored, if it did, rather than make a second one (docs/api.md).
+ */
+export async function submitOnce(api, body, { key = crypto.randomUUID(), pause = 1000 } = {}) {
+  const send = () => api.post("/v1/requests", body, { idempotencyKey: key });
+  const res = await send();
+  if (![0, 502, 504].includes(res.status)) return res;
+  await new Promise((resolve) => setTimeout(resolve, pause));
+  return send();
 }
 
 function isSubmitted(b) {

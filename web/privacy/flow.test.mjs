@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cleanEmail, cleanCode, validateForm, submissionBody } from "./flow.js";
+import { cleanEmail, cleanCode, validateForm, submissionBody, submitOnce } from "./flow.js";
 import { strings } from "./strings.js";
 
 test("the address loses white space around and inside it", () => {
@@ -64,5 +64,22 @@ test("every text key the flow uses exists in both languages", async () => {
   for (const key of keys) {
     assert.ok(key in strings.de, `de: ${key}`);
     assert.ok(key in strings.en, `en: ${key}`);
+  }
+});
+
+test("a submission sends one idempotency key, and again only when no answer arrived", async () => {
+  for (const [answers, calls] of [[[202], 1], [[0, 202], 2], [[504, 202], 2], [[503], 1], [[400], 1], [[0, 0], 2]]) {
+    const seen = [];
+    const api = {
+      post: async (path, body, opts) => {
+        seen.push({ path, body, key: opts.idempotencyKey });
+        return { ok: answers[seen.length - 1] === 202, status: answers[seen.length - 1] };
+      },
+    };
+    const res = await submitOnce(api, { type: "access", email: "ada@example.com" }, { pause: 0 });
+    assert.equal(seen.length, calls, `answers ${answers}`);
+    assert.equal(res.status, answers[calls - 1]);
+    assert.ok(/^[0-9a-f-]{36}$/.test(seen[0].key), "a UUID");
+    assert.ok(seen.every((s) => s.key === seen[0].key && s.path === "/v1/requests"), "the same key each time");
   }
 });

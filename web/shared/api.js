@@ -2,17 +2,17 @@
 // Requests never carry cookies or a referrer and are never cached. Nothing here logs.
 
 /**
- * createApi({base, fetchImpl}) → {get(path, {token, query}), post(path, body, {token})}
+ * createApi({base, fetchImpl}) → {get(path, {token, query}), post(path, body, {token, idempotencyKey})}
  * Each call resolves to {ok, status, body, retryAfter}: body is the parsed JSON (or null),
  * retryAfter the seconds of Retry-After (or null). HTTP errors do not throw; a network
  * failure is {ok: false, status: 0, body: null, retryAfter: null}.
  */
 export function createApi({ base = "", fetchImpl = fetch } = {}) {
   const root = String(base ?? "").replace(/\/+$/, "");
-  const call = (method, path, { token, query, body } = {}) => {
+  const call = (method, path, { token, query, body, idempotencyKey } = {}) => {
     const init = {
       method,
-      headers: headers(token, body !== undefined),
+      headers: headers(token, body !== undefined, idempotencyKey),
       credentials: "omit",
       referrerPolicy: "no-referrer",
       cache: "no-store",
@@ -22,7 +22,7 @@ export function createApi({ base = "", fetchImpl = fetch } = {}) {
   };
   return {
     get: (path, { token, query } = {}) => call("GET", path, { token, query }),
-    post: (path, body, { token } = {}) => call("POST", path, { token, body: body ?? {} }),
+    post: (path, body, { token, idempotencyKey } = {}) => call("POST", path, { token, body: body ?? {}, idempotencyKey }),
   };
 }
 
@@ -44,10 +44,11 @@ function withQuery(path, query) {
   return s ? path + (path.includes("?") ? "&" : "?") + s : path;
 }
 
-function headers(token, hasBody) {
+function headers(token, hasBody, idempotencyKey) {
   const h = { Accept: "application/json, application/problem+json" };
   if (hasBody) h["Content-Type"] = "application/json";
   if (token) h.Authorization = `Bearer ${token}`;
+  if (idempotencyKey) h["Idempotency-Key"] = idempotencyKey;
   return h;
 }
 

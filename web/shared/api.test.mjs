@@ -111,3 +111,12 @@ test("Retry-After as seconds or as a date", () => {
   const s = retryAfterOf(r(inAMinute));
   assert.ok(s > 50 && s <= 61, String(s));
 });
+
+test("an idempotency key goes in its header", async () => {
+  let init;
+  const api = createApi({ fetchImpl: async (_url, i) => { init = i; return new Response("{}", { status: 202, headers: { "content-type": "application/json" } }); } });
+  await api.post("/v1/requests", {}, { idempotencyKey: "6f1c2d0e-8a5b-4c1e-9f3a-2b7d4e6a8c01" });
+  assert.equal(init.headers["Idempotency-Key"], "6f1c2d0e-8a5b-4c1e-9f3a-2b7d4e6a8c01");
+  await api.post("/v1/requests", {});
+  assert.equal(init.headers["Idempotency-Key"], undefined);
+});

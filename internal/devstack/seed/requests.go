@@ -13,14 +13,10 @@ import (
 	"github.com/privacyops/dsr/internal/dsr"
 )
 
-// RequestStore is the part of the request store the seed writes to.
+// RequestStore is the part of the request store the seed writes to: a
+// request with the steps of its trail.
 type RequestStore interface {
-	Create(ctx context.Context, r *dsr.Request) error
-}
-
-// AuditTrail is the part of the audit trail the seed writes to.
-type AuditTrail interface {
-	Append(ctx context.Context, s dsr.Step) error
+	Create(ctx context.Context, r *dsr.Request, steps ...dsr.Step) error
 }
 
 // demoRequest is one of the DPO's demo requests: received daysAgo days
@@ -46,7 +42,7 @@ var demoRequests = []demoRequest{
 // ids are derived from the day, so a second run on the same day finds them
 // stored and adds nothing. Their status tokens are thrown away: only the
 // DPO routes show them.
-func Requests(ctx context.Context, store RequestStore, audit AuditTrail, hasher *dsr.Hasher, reg dsr.Registry,
+func Requests(ctx context.Context, store RequestStore, hasher *dsr.Hasher, reg dsr.Registry,
 	deadline dsr.DeadlinePolicy, now time.Time) ([]string, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
 	var ids []string
@@ -55,14 +51,10 @@ func Requests(ctx context.Context, store RequestStore, audit AuditTrail, hasher 
 		if err != nil {
 			return nil, err
 		}
-		switch err := store.Create(ctx, r); {
+		switch err := store.Create(ctx, r, trail(r)...); {
 		case dsr.ErrorCodeOf(err) == dsr.EConflict: // seeded today already
 		case err != nil:
 			return nil, fmt.Errorf("seed request: %w", err)
-		default:
-			if err := trail(ctx, audit, r); err != nil {
-				return nil, err
-			}
 		}
 		ids = append(ids, r.ID)
 	}
@@ -101,9 +93,9 @@ func (d demoRequest) request(hasher *dsr.Hasher, reg dsr.Registry, deadline dsr.
 	return r, nil
 }
 
-// trail appends the steps that brought r where it is, as the intake and
+// trail is the steps that brought r where it is, as the intake and
 // dispatch functions write them.
-func trail(ctx context.Context, audit AuditTrail, r *dsr.Request) error {
+func trail(r *dsr.Request) []dsr.Step {
 	steps := []dsr.Step{
 		{Actor: dsr.ActorSubject, Action: dsr.AuditReceived, Detail: string(r.Type) + " request; verification code e-mailed", At: r.ReceivedAt},
 		{Actor: dsr.ActorSubject, Action: dsr.AuditVerified, Detail: "code verified; queued", At: r.VerifiedAt},
@@ -112,11 +104,5 @@ func trail(ctx context.Context, audit AuditTrail, r *dsr.Request) error {
 		steps = append(steps, dsr.Step{Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched,
 			Detail: "purposes: " + strings.Join(r.PlannedPurposes, ", "), At: r.UpdatedAt})
 	}
-	for _, s := range steps {
-		s.RequestID = r.ID
-		if err := audit.Append(ctx, s); err != nil {
-			return fmt.Errorf("seed request %s: audit: %w", r.ID, err)
-		}
-	}
-	return nil
+	return steps
 }

@@ -83,3 +83,18 @@ func (b *LockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Step is the audit step of a test's own setup: a change the test makes
+// directly in a store, which refuses a change without its step.
+func Step(action dsr.AuditAction) dsr.Step {
+	return dsr.Step{Actor: dsr.SystemActor("test"), Action: action, Detail: "set up by the test"}
+}
+
+// StepTo is the step that records a move to status to, as the pipeline
+// records it.
+func StepTo(to dsr.Status) dsr.Step {
+	return Step(map[dsr.Status]dsr.AuditAction{
+		dsr.StatusQueued: dsr.AuditVerified, dsr.StatusInProgress: dsr.AuditDispatched, dsr.StatusCompleted: dsr.AuditCompleted,
+		dsr.StatusFailed: dsr.AuditFailed, dsr.StatusRejected: dsr.AuditRejected, dsr.StatusExpired: dsr.AuditExpired,
+	}[to])
+}
