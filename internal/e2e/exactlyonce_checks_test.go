@@ -60,15 +60,15 @@ func newChecker(t *testing.T, cfg aws.Config, stack *devstack.Stack, outbox stri
 
 // phaseFigures are a phase's outcome, as the test logs it.
 type phaseFigures struct {
-	requests                  int
-	byStatus                  map[dsr.Status]int
-	lost, orphans             int
-	missingSteps, missingIn   int // steps missing, and in how many trails
-	doubledSteps, doubledIn   int // steps recorded more than once, and in how many trails
-	outOfOrder, brokenChains  int
-	attempts                  int // requests whose stored attempts are not the client's
-	verifyToCompleted         []time.Duration
-	objects, results, clients int
+	requests                    int
+	byStatus                    map[dsr.Status]int
+	lost, orphans               int
+	missingSteps, missingIn     int // steps missing, and in how many trails
+	doubledSteps, doubledIn     int // steps recorded more than once, and in how many trails
+	outOfOrder, integrityBroken int
+	attempts                    int // requests whose stored attempts are not the client's
+	verifyToCompleted           []time.Duration
+	objects, results, clients   int
 }
 
 // check holds everything the phase's requests left to their clients'
@@ -260,16 +260,26 @@ func (c *checker) checkObjects(ctx context.Context, ph *phase, q *request, r *ds
 	}
 }
 
-// checkTrail reads the request's audit trail and checks its chain and
-// steps (trailProblems).
+// checkTrail reads the request's audit trail and checks its steps
+// (trailProblems), and runs the pipeline's own integrity check on it (the
+// DPO's audit route: its chain, its head on the request, the steps the
+// status implies), which must agree.
 func (c *checker) checkTrail(ctx context.Context, ph *phase, q *request, r *dsr.Request, f *phaseFigures) {
 	entries, err := c.audit.Entries(ctx, q.id)
 	must(c.t, err)
-	if chk := dsr.VerifyAuditChain(q.id, entries); !chk.Intact {
-		f.brokenChains++
-		ph.v.add("trail chain", "request %s: the trail's hash chain is broken: %s", q.id, chk.Reason)
+	integrity := dsr.NewAuditChecker(q.id)
+	for _, e := range entries {
+		integrity.Add(e)
+	}
+	chk := integrity.Check(r)
+	if !chk.Intact {
+		f.integrityBroken++
+		ph.v.add("trail integrity", "request %s: the integrity check finds the trail broken: %s; trail %s", q.id, chk.Reason, trailString(entries))
 	}
 	tp := trailProblems(entries, r, q)
+	if chk.Intact && (len(tp.missing) > 0 || tp.extra > 0 || len(tp.unexpected) > 0 || tp.order != "") {
+		ph.v.add("trail integrity", "request %s: the integrity check calls the trail intact, but it is not (below)", q.id)
+	}
 	for _, m := range tp.missing {
 		ph.v.add("trail missing", "request %s (%s): step %s missing; trail %s", q.id, q.p.typ, m, trailString(entries))
 	}

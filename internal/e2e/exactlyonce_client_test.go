@@ -116,9 +116,9 @@ func seedPeople(t *testing.T, cfg aws.Config, stack *devstack.Stack, everyone []
 
 // webForm is one person's web form in their browser: it answers with
 // errors rather than failing the test (it runs on a goroutine of its own),
-// and retries as a browser would: a 5xx or a lost connection a few times, a 429 after its
-// Retry-After when that is short (the gateway's throttle; a limit's long
-// wait is the answer).
+// and retries as a browser would: a 5xx or a lost connection a few times,
+// a 429 after its Retry-After when that is short (the gateway's throttle;
+// a limit's long wait is the answer).
 type webForm struct {
 	base string
 	hc   *http.Client
@@ -152,7 +152,7 @@ func (a answer) String() string {
 	return fmt.Sprintf("%d %.300s", a.status, a.body)
 }
 
-func (b *webForm) once(ctx context.Context, method, path, token string, body any) (answer, time.Duration) {
+func (b *webForm) once(ctx context.Context, method, path, token string, body any, header http.Header) (answer, time.Duration) {
 	var rd io.Reader
 	if body != nil {
 		raw, _ := json.Marshal(body)
@@ -161,6 +161,9 @@ func (b *webForm) once(ctx context.Context, method, path, token string, body any
 	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
 	if err != nil {
 		return answer{err: err}, 0
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -176,12 +179,13 @@ func (b *webForm) once(ctx context.Context, method, path, token string, body any
 	return answer{status: resp.StatusCode, body: raw, err: err}, time.Duration(wait) * time.Second
 }
 
-// call sends one request, retried as a browser would; unsure counts the
-// tries that got a 5xx or no answer, which may or may not have taken effect.
-func (b *webForm) call(ctx context.Context, method, path, token string, body any) (a answer, unsure int) {
+// call sends one request (with header, if not nil), retried as a browser
+// would; unsure counts the tries that got a 5xx or no answer, which may or
+// may not have taken effect.
+func (b *webForm) call(ctx context.Context, method, path, token string, body any, header http.Header) (a answer, unsure int) {
 	for try := 0; ; try++ {
 		var wait time.Duration
-		a, wait = b.once(ctx, method, path, token, body)
+		a, wait = b.once(ctx, method, path, token, body, header)
 		switch {
 		case ctx.Err() != nil:
 			return a, unsure
@@ -229,27 +233,44 @@ type request struct {
 }
 
 // codeFor waits (a few seconds at most) for the code e-mailed for request
-// id to the normalized address, and returns it, or why there is none.
-func codeFor(ctx context.Context, outbox, id, address string) (string, error) {
+// id to the normalized address, and returns it, or why there is none: at
+// most mails messages (a retried submission e-mails the code again), all
+// with the one code.
+func codeFor(ctx context.Context, outbox, id, address string, mails int) (string, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		files, _ := filepath.Glob(filepath.Join(outbox, "*-"+id+"-*.eml"))
-		if len(files) > 1 {
-			return "", fmt.Errorf("%d messages e-mailed for request %s, want one", len(files), id)
+		if len(files) > mails {
+			return "", fmt.Errorf("%d messages e-mailed for request %s, want %d at most", len(files), id, mails)
 		}
-		if len(files) == 1 {
-			raw, err := os.ReadFile(files[0])
-			m := codeLine.FindSubmatch(raw)
-			if err != nil || m == nil || !bytes.Contains(raw, []byte("To: "+address)) {
-				return "", fmt.Errorf("the message for request %s has no code for %s (%v)", id, address, err)
-			}
-			return string(m[1]), nil
+		if len(files) > 0 {
+			return oneCode(files, id, address)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return "", fmt.Errorf("no code e-mailed for request %s", id)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// oneCode is the code the messages for request id carry, all to address.
+func oneCode(files []string, id, address string) (string, error) {
+	codes := map[string]bool{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		m := codeLine.FindSubmatch(raw)
+		if err != nil || m == nil || !bytes.Contains(raw, []byte("To: "+address)) {
+			return "", fmt.Errorf("a message for request %s has no code for %s (%v)", id, address, err)
+		}
+		codes[string(m[1])] = true
+	}
+	if len(codes) != 1 {
+		return "", fmt.Errorf("the %d messages for request %s carry %d codes, want one", len(files), id, len(codes))
+	}
+	for code := range codes {
+		return code, nil
+	}
+	return "", nil
 }
 
 // mailed reports whether a message was e-mailed for request id.

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -216,6 +217,7 @@ func (ph *phase) serve(ctx context.Context, p *person) {
 		select {
 		case ph.slots <- struct{}{}:
 		case <-ctx.Done():
+			ph.v.add("lost", "%s never got to submit: the phase ran out of time (%s)", p.email, ph.limit)
 			continue
 		}
 		if q := ph.submit(ctx, form, p); q != nil {
@@ -269,7 +271,10 @@ func (ph *phase) submit(ctx context.Context, b *webForm, p *person) *request {
 	if p.typ == dsr.TypeObjection {
 		body["scope"] = dsr.ScopeDirectMarketing
 	}
-	a, _ := b.call(ctx, http.MethodPost, "/v1/requests", "", body)
+	// A key of its own for each submission, sent again with its retries
+	// (docs/api.md, "Retrying a submission").
+	key := http.Header{"Idempotency-Key": {rand.Text()}}
+	a, unsure := b.call(ctx, http.MethodPost, "/v1/requests", "", body, key)
 	var sub submitted
 	if a.status != http.StatusAccepted || json.Unmarshal(a.body, &sub) != nil {
 		ph.v.add("client", "%s submitting %s: %s, want 202", p.email, p.typ, a)
@@ -279,7 +284,8 @@ func (ph *phase) submit(ctx context.Context, b *webForm, p *person) *request {
 	ph.mu.Lock()
 	ph.requests = append(ph.requests, q)
 	ph.mu.Unlock()
-	code, err := codeFor(ctx, ph.env.outbox, q.id, p.email)
+	// A retry finds the request and e-mails its code again.
+	code, err := codeFor(ctx, ph.env.outbox, q.id, p.email, 1+unsure)
 	if err != nil {
 		ph.v.add("client", "request %s (%s): %v", q.id, p.email, err)
 	}
@@ -294,7 +300,7 @@ func (ph *phase) verify(ctx context.Context, b *webForm, q *request) {
 	path := "/v1/requests/" + q.id + "/verify"
 	right, _ := strconv.Atoi(q.code)
 	for k := range q.p.wrong {
-		a, unsure := b.call(ctx, http.MethodPost, path, q.token, map[string]string{"code": fmt.Sprintf("%06d", (right+1+k)%1_000_000)})
+		a, unsure := b.call(ctx, http.MethodPost, path, q.token, map[string]string{"code": fmt.Sprintf("%06d", (right+1+k)%1_000_000)}, nil)
 		q.verifyUnsure += unsure
 		if a.status != http.StatusBadRequest {
 			ph.v.add("client", "request %s: a wrong code answered %s, want 400", q.id, a)
@@ -302,23 +308,27 @@ func (ph *phase) verify(ctx context.Context, b *webForm, q *request) {
 		}
 		q.wrongRefused++
 	}
-	a, unsure := b.call(ctx, http.MethodPost, path, q.token, map[string]string{"code": q.code})
+	a, unsure := b.call(ctx, http.MethodPost, path, q.token, map[string]string{"code": q.code}, nil)
 	q.verifyUnsure += unsure
-	if a.status != http.StatusOK {
+	var v view
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &v) != nil {
 		ph.v.add("client", "request %s: the right code answered %s, want 200", q.id, a)
 		return
+	}
+	if v.Status == string(dsr.StatusAwaitingVerification) {
+		ph.v.add("client", "request %s: the right code answered 200 with the request still %s, want it queued", q.id, v.Status)
 	}
 	q.verified = true
 	ph.verified.Add(1)
 	// A second click: harmless (200), and the request is not queued again.
-	if a, _ := b.call(ctx, http.MethodPost, path, q.token, map[string]string{"code": q.code}); a.status != http.StatusOK {
+	if a, _ := b.call(ctx, http.MethodPost, path, q.token, map[string]string{"code": q.code}, nil); a.status != http.StatusOK {
 		ph.v.add("client", "request %s: verifying again with the right code answered %s, want 200", q.id, a)
 	}
 }
 
 // poll reads the request's status once and reports whether it ended.
 func (ph *phase) poll(ctx context.Context, q *request) bool {
-	a, _ := q.form.call(ctx, http.MethodGet, "/v1/requests/"+q.id, q.token, nil)
+	a, _ := q.form.call(ctx, http.MethodGet, "/v1/requests/"+q.id, q.token, nil, nil)
 	var v view
 	if a.status != http.StatusOK || json.Unmarshal(a.body, &v) != nil {
 		return false
@@ -364,7 +374,7 @@ func (ph *phase) decode(q *request, raw []byte, into any) bool {
 // link asks for a link to a document (step names its link_issued step) and
 // downloads it.
 func (ph *phase) link(ctx context.Context, b *webForm, q *request, suffix, step string) []byte {
-	a, unsure := b.call(ctx, http.MethodGet, "/v1/requests/"+q.id+suffix, q.token, nil)
+	a, unsure := b.call(ctx, http.MethodGet, "/v1/requests/"+q.id+suffix, q.token, nil, nil)
 	q.linksUnsure += unsure
 	var l link
 	if a.status != http.StatusOK || json.Unmarshal(a.body, &l) != nil {
@@ -435,8 +445,8 @@ func (ph *phase) logFigures(t *testing.T, f phaseFigures) {
 		ph.name, len(ph.people), f.requests, ph.elapsed.Round(time.Second), ph.api.retried5xx.Load(), ph.api.retriedLost.Load(), ph.api.retried429.Load())
 	ph.proxy.log(t, ph.name)
 	t.Logf("%s: terminal by status %v; lost %d; orphans %d", ph.name, f.byStatus, f.lost, f.orphans)
-	t.Logf("%s: audit steps missing %d (in %d trails), recorded more than once %d (in %d trails); trails out of order %d; broken chains %d",
-		ph.name, f.missingSteps, f.missingIn, f.doubledSteps, f.doubledIn, f.outOfOrder, f.brokenChains)
+	t.Logf("%s: audit steps missing %d (in %d trails), recorded more than once %d (in %d trails); trails out of order %d; trails the integrity check finds broken %d",
+		ph.name, f.missingSteps, f.missingIn, f.doubledSteps, f.doubledIn, f.outOfOrder, f.integrityBroken)
 	t.Logf("%s: attempts counted otherwise than spent %d; wrong objects %d; wrong reports or certificates %d; unexpected answers %d",
 		ph.name, f.attempts, f.objects, f.results, f.clients)
 	p50, p95 := percentiles(f.verifyToCompleted)
@@ -476,14 +486,16 @@ const faultRate = 0.10
 // request stored that no client was answered, each report exactly its
 // person's records, erased people gone from every contact table and nobody
 // else's rows changed, each document written once, every audit trail
-// complete, in order, each step once, its chain intact, and each attempt
-// counted once. Figures are logged, never asserted.
+// complete, in order, each step once, and so by the pipeline's own
+// integrity check, and each attempt counted once. Figures are logged, never
+// asserted. The phases' time limits are generous: the emulator's
+// transactions take most of the time (README, "Exactly once under faults").
 func TestExactlyOnceUnderFaults(t *testing.T) {
 	e := newFaultEnv(t)
-	quiet, faulted := people("clean", 0, 24), people("faults", 1, faultPeople(t))
+	quiet, faulted := people("clean", 0, 20), people("faults", 1, faultPeople(t))
 	before := e.seed(append(slices.Clone(quiet), faulted...))
-	calm := e.runPhase(phaseSpec{name: "without faults", people: quiet, inFlight: 12, limit: 2 * time.Minute})
-	stormy := e.runPhase(phaseSpec{name: "with faults", people: faulted, rate: faultRate, inFlight: 12, limit: 6 * time.Minute})
+	calm := e.runPhase(phaseSpec{name: "without faults", people: quiet, inFlight: 12, limit: 3 * time.Minute})
+	stormy := e.runPhase(phaseSpec{name: "with faults", people: faulted, rate: faultRate, inFlight: 12, limit: 10 * time.Minute})
 	after := takeCensus(t, e.clean, e.stack.Registry)
 	fc, ff := e.checker.check(calm), e.checker.check(stormy)
 	calm.logFigures(t, fc)
@@ -512,7 +524,7 @@ func TestExactlyOnceAfterKill(t *testing.T) {
 	everyone := people("kill", 2, 48)
 	before := e.seed(everyone)
 	// Up to 32 requests under way at once: many are in flight at the kill.
-	ph := e.startPhase(phaseSpec{name: "after the kill", people: everyone, inFlight: 32, limit: 4 * time.Minute})
+	ph := e.startPhase(phaseSpec{name: "after the kill", people: everyone, inFlight: 32, limit: 5 * time.Minute})
 	e.kill(ph, len(everyone)/3)
 	ph.wait()
 	after := takeCensus(t, e.clean, e.stack.Registry)
@@ -537,14 +549,14 @@ func (e *faultEnv) kill(ph *phase, n int) {
 		}
 	}
 	e.stack.StopConsumers()
-	stopped := time.Now()
+	stopped, verified := time.Now(), ph.verified.Load()
 	queued, inProgress := e.checker.inFlight(ph)
 	time.Sleep(3 * time.Second)
 	if err := e.stack.StartConsumers(); err != nil {
 		e.t.Errorf("start the consumers again: %v", err)
 	}
 	e.t.Logf("after the kill: consumers stopped once %d requests were verified; then %d queued and %d in progress; started again %s later",
-		ph.verified.Load(), queued, inProgress, time.Since(stopped).Round(time.Millisecond))
+		verified, queued, inProgress, time.Since(stopped).Round(time.Millisecond))
 }
 
 // logStackErrors logs what the stack's loops reported (a stream reader

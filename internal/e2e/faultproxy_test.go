@@ -4,14 +4,18 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,6 +58,9 @@ type faultProxy struct {
 	target   *url.URL
 	upstream *http.Client
 	server   *http.Server
+	// tables isolate DynamoDB's transactions, which the emulator does not:
+	// see forwardIsolated.
+	tables tableLocks
 
 	mu      sync.Mutex
 	rng     *rand.Rand
@@ -62,6 +69,7 @@ type faultProxy struct {
 	calls   map[string]int               // by "service.Operation"
 	faults  map[faultKind]map[string]int // kind → service → count
 	writes  map[string]int               // S3 object path → PUTs the emulator answered 2xx
+	busy    map[string]time.Duration     // by "service.Operation": the time the emulator took to answer
 	pending map[string]faultedCall       // SDK invocation id → its last faulted attempt, until the next one arrives
 	retries map[string]*retryCount       // "service.Operation kind" → what the SDK did after a fault
 }
@@ -93,7 +101,7 @@ func startFaultProxy(t *testing.T, target string, seed uint64) *faultProxy {
 		upstream: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}},
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		forced:   map[string][]faultKind{}, calls: map[string]int{}, faults: map[faultKind]map[string]int{},
-		writes: map[string]int{}, pending: map[string]faultedCall{}, retries: map[string]*retryCount{},
+		writes: map[string]int{}, pending: map[string]faultedCall{}, retries: map[string]*retryCount{}, busy: map[string]time.Duration{},
 	}
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.server.Serve(ln) }()
@@ -156,7 +164,8 @@ func identify(r *http.Request) awsCall {
 	}
 	q := r.URL.Query()
 	if q.Get("X-Amz-Credential") != "" {
-		c.service, c.op, c.presigned = "s3", "presigned "+r.Method, true
+		// A person's download through a presigned link, not an SDK call.
+		c.service, c.op, c.presigned = "download", r.Method, true
 		return c
 	}
 	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
@@ -246,11 +255,20 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case faultDelay:
 		time.Sleep(delay)
 	}
-	resp, body, err := p.forward(r)
+	in, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	began := time.Now()
+	resp, body, err := p.forwardIsolated(r, c, in)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
+	p.mu.Lock()
+	p.busy[c.service+"."+c.op] += time.Since(began)
+	p.mu.Unlock()
 	if c.service == "s3" && r.Method == http.MethodPut && resp.StatusCode/100 == 2 {
 		p.mu.Lock()
 		p.writes[r.URL.Path]++
@@ -282,13 +300,86 @@ var hopByHop = map[string]bool{
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Expect": true,
 }
 
-// forward sends r to the emulator as it came (its Host too) and reads the
-// whole answer.
-func (p *faultProxy) forward(r *http.Request) (*http.Response, []byte, error) {
-	in, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, nil, err
+// forwardIsolated forwards a DynamoDB TransactWriteItems while no other
+// call uses the tables it writes, and any other DynamoDB call while no
+// transaction writes the tables it uses. moto copies each table a
+// transaction writes before it starts and, when the transaction is canceled
+// (a condition failed, as a retried one's does), puts the copies back:
+// every write to those tables that another call made meanwhile, to any
+// item, is lost. DynamoDB isolates a transaction to its own items; without
+// this, the checks would report the emulator's lost writes as the
+// pipeline's.
+func (p *faultProxy) forwardIsolated(r *http.Request, c awsCall, in []byte) (*http.Response, []byte, error) {
+	if c.service == "dynamodb" {
+		defer p.tables.hold(dynamoTables(in), c.op == "TransactWriteItems")()
 	}
+	return p.forward(r, in)
+}
+
+// dynamoTables names the tables a DynamoDB call uses: its TableName, its
+// batch's RequestItems, its transaction's items'.
+func dynamoTables(body []byte) []string {
+	var in struct {
+		TableName     string
+		RequestItems  map[string]json.RawMessage
+		TransactItems []map[string]struct{ TableName string }
+	}
+	_ = json.Unmarshal(body, &in)
+	tables := slices.Collect(maps.Keys(in.RequestItems))
+	if in.TableName != "" {
+		tables = append(tables, in.TableName)
+	}
+	for _, item := range in.TransactItems {
+		for _, op := range item {
+			tables = append(tables, op.TableName)
+		}
+	}
+	return tables
+}
+
+// tableLocks are a lock per DynamoDB table.
+type tableLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.RWMutex
+}
+
+// hold locks tables, exclusively or shared, in the order of their names (so
+// that two calls never wait for each other), and returns their release.
+func (l *tableLocks) hold(tables []string, exclusive bool) (release func()) {
+	slices.Sort(tables)
+	tables = slices.Compact(tables)
+	held := make([]*sync.RWMutex, 0, len(tables))
+	for _, t := range tables {
+		l.mu.Lock()
+		if l.locks == nil {
+			l.locks = map[string]*sync.RWMutex{}
+		}
+		if l.locks[t] == nil {
+			l.locks[t] = &sync.RWMutex{}
+		}
+		m := l.locks[t]
+		l.mu.Unlock()
+		if exclusive {
+			m.Lock()
+		} else {
+			m.RLock()
+		}
+		held = append(held, m)
+	}
+	return func() {
+		for _, m := range held {
+			if exclusive {
+				m.Unlock()
+			} else {
+				m.RUnlock()
+			}
+		}
+	}
+}
+
+// forward sends r with body in to the emulator as it came (its Host too)
+// and reads the whole answer.
+func (p *faultProxy) forward(r *http.Request, in []byte) (*http.Response, []byte, error) {
 	u := *p.target
 	u.Path, u.RawPath, u.RawQuery = r.URL.Path, r.URL.RawPath, r.URL.RawQuery
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(in))
@@ -373,6 +464,7 @@ type proxyFigures struct {
 	calls   map[string]int // by service
 	faults  map[faultKind]map[string]int
 	retries map[string]retryCount
+	busy    []string // the operations the emulator took longest to answer, in all
 }
 
 // figures copies the counts, and closes the retry accounting: a faulted
@@ -406,6 +498,10 @@ func (p *faultProxy) figures() proxyFigures {
 	for k, r := range p.retries {
 		f.retries[k] = *r
 	}
+	ops := slices.SortedFunc(maps.Keys(p.busy), func(a, b string) int { return cmp.Compare(p.busy[b], p.busy[a]) })
+	for _, op := range ops[:min(len(ops), 4)] {
+		f.busy = append(f.busy, fmt.Sprintf("%s %s in %d (%s each)", op, p.busy[op].Round(time.Second), p.calls[op], (p.busy[op]/time.Duration(max(p.calls[op], 1))).Round(time.Millisecond)))
+	}
 	return f
 }
 
@@ -429,7 +525,7 @@ func (p *faultProxy) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls, p.faults = map[string]int{}, map[faultKind]map[string]int{}
-	p.pending, p.retries = map[string]faultedCall{}, map[string]*retryCount{}
+	p.pending, p.retries, p.busy = map[string]faultedCall{}, map[string]*retryCount{}, map[string]time.Duration{}
 }
 
 // logFigures logs the calls and faults by service and kind, and the SDK's
@@ -464,6 +560,7 @@ func (f proxyFigures) log(t *testing.T, label string) {
 	}
 	t.Logf("%s: faulted attempts (500, throttle, drop) %d: retried by the SDK %d, its last attempt %d, not retried %d %v",
 		label, sum.faulted, sum.retried, sum.exhausted, sum.notRetried, notRetried)
+	t.Logf("%s: the emulator's time, the longest in all: %v", label, f.busy)
 }
 
 func sortedRetryKeys(m map[string]retryCount) []string {
