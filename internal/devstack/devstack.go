@@ -187,6 +187,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	o.AWS = isolated(o.AWS)
 	s, err := provisionStack(ctx, o)
 	if err != nil {
 		return nil, err

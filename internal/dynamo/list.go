@@ -192,7 +192,8 @@ func (s *Requests) SetDeadline(ctx context.Context, id string, prevMonths int, e
 		open = append(open, expression.Value(string(st)))
 	}
 	cond := expression.Name("status").In(open[0], open[1:]...).And(prev)
-	return s.update(ctx, id, upd, cond, "set deadline", steps)
+	holds := func(r *dsr.Request) bool { return r.Open() && r.ExtendedMonths == prevMonths }
+	return s.update(ctx, id, change{op: "set deadline", upd: upd, cond: &cond, holds: holds}, steps)
 }
 
 // StatusReceivedIndex is the requests table's index by status and receipt.
@@ -321,7 +322,9 @@ func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Tim
 			Set(expression.Name("identifiersRemovedAt"), expression.Value(formatTime(now))).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
 	}
-	return s.update(ctx, id, upd, expression.AttributeExists(expression.Name("email")), "strip request identifiers", steps)
+	cond := expression.AttributeExists(expression.Name("email"))
+	holds := func(r *dsr.Request) bool { return r.Email != "" }
+	return s.update(ctx, id, change{op: "strip request identifiers", upd: upd, cond: &cond, holds: holds}, steps)
 }
 
 // SetDecision moves the decision on request id's objection to purpose from
@@ -331,5 +334,7 @@ func (s *Requests) SetDecision(ctx context.Context, id, purpose, from, to string
 	upd := func() expression.UpdateBuilder {
 		return expression.Set(name, expression.Value(to)).Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
 	}
-	return s.update(ctx, id, upd, name.Equal(expression.Value(from)), "set objection decision", steps)
+	cond := name.Equal(expression.Value(from))
+	holds := func(r *dsr.Request) bool { d, ok := r.ObjectionDecisions[purpose]; return ok && d == from }
+	return s.update(ctx, id, change{op: "set objection decision", upd: upd, cond: &cond, holds: holds}, steps)
 }

@@ -254,7 +254,8 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 		return setChanges(upd, ch)
 	}
 	cond := expression.Name("status").Equal(expression.Value(string(from)))
-	return s.update(ctx, id, upd, cond, fmt.Sprintf("transition %s → %s", from, to), steps)
+	holds := func(r *dsr.Request) bool { return r.Status == from }
+	return s.update(ctx, id, change{op: fmt.Sprintf("transition %s → %s", from, to), upd: upd, cond: &cond, holds: holds}, steps)
 }
 
 // setChanges adds to upd the changes of ch that are not times or results.
@@ -287,7 +288,8 @@ func (s *Requests) SetWaiting(ctx context.Context, id, detail string, now time.T
 	waiting := expression.Name("waitingFor")
 	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusQueued))).
 		And(expression.AttributeNotExists(waiting).Or(waiting.NotEqual(expression.Value(detail))))
-	_, err := s.trail().record(ctx, id, change{op: "set waiting", upd: upd, cond: &cond}, steps)
+	holds := func(r *dsr.Request) bool { return r.Status == dsr.StatusQueued && r.WaitingFor != detail }
+	_, err := s.trail().record(ctx, id, change{op: "set waiting", upd: upd, cond: &cond, holds: holds}, steps)
 	var cf conditionFailed
 	switch {
 	case errors.As(err, &cf) && cf.stored == nil:
@@ -312,7 +314,11 @@ func (s *Requests) MarkPartDone(ctx context.Context, id, purpose string, chunks 
 		return expression.Set(part, expression.Value(chunks)).Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
 	}
 	cond := expression.Name("status").Equal(expression.Value(string(dsr.StatusInProgress))).And(expression.AttributeNotExists(part))
-	r, err := s.trail().record(ctx, id, change{op: "mark part done", upd: upd, cond: &cond}, steps)
+	holds := func(r *dsr.Request) bool {
+		_, done := r.DoneParts[purpose]
+		return r.Status == dsr.StatusInProgress && !done
+	}
+	r, err := s.trail().record(ctx, id, change{op: "mark part done", upd: upd, cond: &cond, holds: holds}, steps)
 	var cf conditionFailed
 	switch {
 	case errors.As(err, &cf) && cf.stored == nil:
@@ -375,12 +381,12 @@ func unmarshalRequest(av map[string]types.AttributeValue) (*dsr.Request, error) 
 	return fromItem(it)
 }
 
-// update applies upd under cond to request id with its steps; a failed
-// condition (or no such request) is EConflict.
-func (s *Requests) update(ctx context.Context, id string, upd func() expression.UpdateBuilder, cond expression.ConditionBuilder, op string, steps []dsr.Step) error {
-	_, err := s.trail().record(ctx, id, change{op: op, upd: upd, cond: &cond}, steps)
+// update applies c to request id with its steps; a failed condition (or
+// no such request) is EConflict.
+func (s *Requests) update(ctx context.Context, id string, c change, steps []dsr.Step) error {
+	_, err := s.trail().record(ctx, id, c, steps)
 	if errors.As(err, new(conditionFailed)) {
-		return &dsr.Error{Code: dsr.EConflict, Message: op + ": the request changed meanwhile"}
+		return &dsr.Error{Code: dsr.EConflict, Message: c.op + ": the request changed meanwhile"}
 	}
 	return err
 }

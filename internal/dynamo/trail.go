@@ -43,7 +43,12 @@ type change struct {
 	op   string
 	upd  func() expression.UpdateBuilder
 	cond *expression.ConditionBuilder
-	put  map[string]types.AttributeValue
+	// holds is cond as a predicate of the request as read: a change whose
+	// condition the read shows failed is refused without a transaction
+	// (one canceled costs its writes, and see devstack's transactions);
+	// cond stays the judge of what changed since.
+	holds func(*dsr.Request) bool
+	put   map[string]types.AttributeValue
 }
 
 // conditionFailed is a change refused by its own condition: stored is the
@@ -75,6 +80,9 @@ func (t trail) record(ctx context.Context, id string, c change, steps []dsr.Step
 			var err error
 			if cur, head, err = t.read(ctx, id); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.op, err)
+			}
+			if cur == nil || c.holds != nil && !c.holds(cur) {
+				return nil, conditionFailed{cur}
 			}
 		}
 		entries := head.Chain(id, steps)
