@@ -98,10 +98,16 @@ type Stack struct {
 	handlers map[string]any // logical id → handler
 	server   *http.Server
 	listener net.Listener
-	webRoot  *os.Root // Options.WebDir, open while serving
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	webRoot  *os.Root       // Options.WebDir, open while serving
+	wg       sync.WaitGroup // the HTTP server
 	errs     chan error
+
+	// The event sources' loops (StartConsumers, StopConsumers): the SQS
+	// pollers, the stream readers and the schedules.
+	consumersMu   sync.Mutex
+	stopConsumers context.CancelFunc // nil while they are stopped
+	consumers     sync.WaitGroup
+	checkpoints   shardCheckpoints
 
 	authorizers *authorizers // the HTTP API's authorizers and the stack's signing key
 
@@ -209,17 +215,51 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if s.Backfilled, err = s.Invoke(ctx, BackfillFunction, []byte(`{"purpose":"*"}`)); err != nil {
 		return nil, fmt.Errorf("devstack: backfill: %w", err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
 	if err := s.serveHTTP(); err != nil {
-		cancel()
 		return nil, err
 	}
-	if err := s.startEventSources(runCtx); err != nil {
+	if err := s.StartConsumers(); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// StartConsumers starts the loops that play Lambda's event sources (the SQS
+// pollers, the stream readers, the schedules), unless they run already;
+// Start starts them. Each stream shard goes on after the last record done
+// before StopConsumers, as Lambda's event source mapping keeps its position
+// when the function's instances die.
+func (s *Stack) StartConsumers() error {
+	s.consumersMu.Lock()
+	defer s.consumersMu.Unlock()
+	if s.stopConsumers != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopConsumers = cancel
+	s.streamsMu.Lock()
+	s.streamIdle = nil // WaitStreams waits for the readers started now
+	s.streamsMu.Unlock()
+	return s.startEventSources(ctx)
+}
+
+// StopConsumers stops the event sources' loops as a crash of every consumer
+// would, and returns once they have ended: the invocations under way see
+// their context end midway, the messages they received and did not delete
+// reappear after their queue's visibility timeout, and the stream shards
+// keep their positions. The HTTP API goes on serving. A test stops them
+// while requests are in flight and starts them again (StartConsumers), to
+// check that nothing is lost or done twice.
+func (s *Stack) StopConsumers() {
+	s.consumersMu.Lock()
+	defer s.consumersMu.Unlock()
+	if s.stopConsumers == nil {
+		return
+	}
+	s.stopConsumers()
+	s.stopConsumers = nil
+	s.consumers.Wait()
 }
 
 // provisionStack loads the template, creates its resources on the emulator
@@ -461,9 +501,7 @@ func (s *Stack) Errors() <-chan error { return s.errs }
 
 // Close stops serving and polling and waits for in-flight invocations.
 func (s *Stack) Close() error {
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.StopConsumers()
 	var err error
 	if s.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -515,13 +553,13 @@ func (s *Stack) goPoll(ctx context.Context, fn samtemplate.Function, ev samtempl
 		client: sqs.NewFromConfig(s.opts.AWS), queueURL: q.Ref, queueARN: q.Attrs["Arn"], region: s.opts.AWS.Region,
 		fn: fn, ev: ev, handler: h, log: s.opts.Log.With("function", fn.LogicalID, "queue", ev.QueueLogicalID),
 	}
-	p.start(ctx, pollerCount(fn, ev), &s.wg)
+	p.start(ctx, pollerCount(fn, ev), &s.consumers)
 }
 
 func (s *Stack) goSchedule(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event, every time.Duration) {
-	s.wg.Add(1)
+	s.consumers.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer s.consumers.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,38 @@ type streamPoller struct {
 	ev        samtemplate.Event
 	handler   streamHandler
 	log       *slog.Logger
+	// checkpoints outlive the reader (nil: kept by the reader only).
+	checkpoints *shardCheckpoints
+}
+
+// shardCheckpoints hold each stream shard's last record done, by function,
+// event and shard, for as long as the stack runs: a reader started again
+// (StartConsumers) goes on after it, as Lambda's event source mapping does
+// when the function's instances die.
+type shardCheckpoints struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *shardCheckpoints) get(key string) string {
+	if c == nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *shardCheckpoints) set(key, seq string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]string{}
+	}
+	c.m[key] = seq
 }
 
 func (s *Stack) goStream(ctx context.Context, fn samtemplate.Function, ev samtemplate.Event) {
@@ -54,7 +87,8 @@ func (s *Stack) goStream(ctx context.Context, fn samtemplate.Function, ev samtem
 	p := &streamPoller{
 		client: dynamodbstreams.NewFromConfig(s.opts.AWS), sqs: sqs.NewFromConfig(s.opts.AWS),
 		streamARN: s.Names[ev.TableLogicalID].Attrs["StreamArn"], region: s.opts.AWS.Region, fn: fn, ev: ev, handler: h,
-		log: s.opts.Log.With("function", fn.LogicalID, "table", ev.TableLogicalID),
+		log:         s.opts.Log.With("function", fn.LogicalID, "table", ev.TableLogicalID),
+		checkpoints: &s.checkpoints,
 	}
 	if q := ev.OnFailureQueueLogicalID; q != "" {
 		p.onFailure = s.Names[q].Ref
@@ -73,9 +107,9 @@ func (s *Stack) goStream(ctx context.Context, fn samtemplate.Function, ev samtem
 		s.streamsMu.Lock()
 		s.streamIdle = append(s.streamIdle, idle)
 		s.streamsMu.Unlock()
-		s.wg.Add(1)
+		s.consumers.Add(1)
 		go func() {
-			defer s.wg.Done()
+			defer s.consumers.Done()
 			p.run(ctx, aws.ToString(shard.ShardId), idle)
 		}()
 	}
@@ -128,7 +162,9 @@ func (s *Stack) WaitStreams(ctx context.Context) error {
 // A closed shard (moto's never close) is read to its end; its children are
 // not followed.
 func (p *streamPoller) run(ctx context.Context, shard string, idle *atomic.Int64) {
-	var checkpoint, at string // the last record done; the record a retry starts at
+	key := p.fn.LogicalID + "." + p.ev.Name + "/" + shard
+	checkpoint, at := p.checkpoints.get(key), "" // the last record done; the record a retry starts at
+	done := func(seq string) { checkpoint = seq; p.checkpoints.set(key, seq) }
 	position := func() (*string, error) { return p.position(ctx, shard, checkpoint, at) }
 	it, err := position()
 	for attempt := 0; ctx.Err() == nil; {
@@ -156,15 +192,17 @@ func (p *streamPoller) run(ctx context.Context, shard string, idle *atomic.Int64
 		}
 		retry := p.invoke(ctx, out.Records)
 		if retry < 0 {
-			checkpoint, at, it, attempt = sequenceNumber(out.Records[len(out.Records)-1]), "", out.NextShardIterator, 0
+			done(sequenceNumber(out.Records[len(out.Records)-1]))
+			at, it, attempt = "", out.NextShardIterator, 0
 			continue
 		}
 		if retry > 0 { // the records before the first failed one are done
-			checkpoint = sequenceNumber(out.Records[retry-1])
+			done(sequenceNumber(out.Records[retry-1]))
 		}
 		if attempt++; p.ev.MaximumRetryAttempts >= 0 && attempt > p.ev.MaximumRetryAttempts {
 			p.discard(ctx, shard, out.Records[retry:], attempt)
-			checkpoint, at, attempt = sequenceNumber(out.Records[len(out.Records)-1]), "", 0
+			done(sequenceNumber(out.Records[len(out.Records)-1]))
+			at, attempt = "", 0
 			it, err = position()
 			continue
 		}

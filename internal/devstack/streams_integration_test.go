@@ -196,3 +196,20 @@ func TestStreamPollerAsLambda(t *testing.T) {
 		}
 	})
 }
+
+// A reader started again (StartConsumers after StopConsumers) goes on after
+// the last record its predecessor did, as Lambda's event source mapping
+// does when the function's instances die: r00…r09 are delivered once.
+func TestStreamReaderResumesAfterItsCheckpoint(t *testing.T) {
+	h := &scriptedHandler{fail: func([]string, []string, int) (events.DynamoDBEventResponse, error) {
+		return events.DynamoDBEventResponse{}, nil
+	}}
+	f := newStreamFixture(t, h)
+	f.poller.checkpoints = &shardCheckpoints{}
+	f.read(t)
+	f.read(t)
+	want := [][]string{ids(0, 4), ids(4, 8), ids(8, 10)}
+	if got := h.delivered(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("deliveries %v, want %v: read again from the start", got, want)
+	}
+}

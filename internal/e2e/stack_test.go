@@ -157,10 +157,17 @@ func sortedKeys(m map[string]int) []string {
 // prefix), seeded, serving on a free port.
 func startStack(t *testing.T, cfg aws.Config, env map[string]string) (*devstack.Stack, string) {
 	t.Helper()
+	return startStackWith(t, cfg, env, nil)
+}
+
+// startStackWith is startStack with the options changed by change (if not
+// nil) before the stack starts.
+func startStackWith(t *testing.T, cfg aws.Config, env map[string]string, change func(*devstack.Options)) (*devstack.Stack, string) {
+	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	outbox := t.TempDir()
-	s, err := devstack.Start(context.Background(), devstack.Options{
+	o := devstack.Options{
 		TemplatePath: filepath.Join(repoRoot(t), "template.yaml"),
 		Prefix:       "e2e-" + hex.EncodeToString(b),
 		Addr:         "127.0.0.1:0",
@@ -168,7 +175,11 @@ func startStack(t *testing.T, cfg aws.Config, env map[string]string) (*devstack.
 		Seed:         true,
 		AWS:          cfg,
 		Env:          env,
-	})
+	}
+	if change != nil {
+		change(&o)
+	}
+	s, err := devstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatalf("start local stack: %v", err)
 	}
