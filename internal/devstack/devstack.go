@@ -52,8 +52,8 @@ type Options struct {
 	// a fault proxy that delays calls isolates only their forwarding, which
 	// the stack cannot tell apart from the delay.
 	TransactionsIsolated bool
-	Log          *slog.Logger
-	Console      io.Writer // where the outbox echoes messages
+	Log                  *slog.Logger
+	Console              io.Writer // where the outbox echoes messages
 	// Env adds or overrides function environment variables (after the template's).
 	Env map[string]string
 	// WebDir is the folder of the pages (the repository's web/), served

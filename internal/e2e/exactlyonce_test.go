@@ -65,6 +65,9 @@ func newFaultEnv(t *testing.T) *faultEnv {
 	// info lines would bury the test's own.
 	stack, outbox := startStackWith(t, viaProxy, nil, func(o *devstack.Options) {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// The proxy isolates each transaction's forwarding to the emulator;
+		// the stack's own lock would hold every call through the delays.
+		o.TransactionsIsolated = true
 	})
 	setVisibilityToTimeout(t, clean, stack)
 	return &faultEnv{t: t, proxy: proxy, stack: stack, outbox: outbox, clean: clean, checker: newChecker(t, clean, stack, outbox, proxy)}
