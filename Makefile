@@ -86,7 +86,7 @@ sam-build: venv
 integration: venv $(NODE_STAMP) chromium
 	infra/emulator.sh start
 	trap 'infra/emulator.sh stop' EXIT; \
-	  AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:4566} go test -race -count=1 -tags integration -timeout 20m ./...
+	  AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:4566} go test -race -count=1 -tags integration -timeout 45m ./...
 
 # The browser tests alone (TestBrowser), keeping the screenshots and metrics.json for README.md.
 screenshots: venv deps $(NODE_STAMP) chromium
