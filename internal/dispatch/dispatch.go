@@ -95,7 +95,7 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 	}
 	// The person is suppressed before any item is touched, so that the CRM
 	// cannot add them back while the erasure or objection runs.
-	if entries := dsr.SuppressionsFor(r, r.PlannedPurposes, r.VerifiedAt); len(entries) > 0 {
+	if entries := dsr.SuppressionsFor(r, h.Registry.Objectable(r.PlannedPurposes), r.VerifiedAt); len(entries) > 0 {
 		if r.SubjectKey == "" {
 			return fmt.Errorf("request %s has no subject key to suppress", r.ID)
 		}
@@ -151,7 +151,7 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 	// in progress would only wait. A redelivered message finds the request
 	// in progress and resends what is not done (idempotent).
 	detail := "purposes: " + strings.Join(plan, ", ")
-	if entries := dsr.SuppressionsFor(r, plan, r.VerifiedAt); len(entries) > 0 {
+	if entries := dsr.SuppressionsFor(r, h.Registry.Objectable(plan), r.VerifiedAt); len(entries) > 0 {
 		detail += "; suppression list: " + entries[0].Reason
 	}
 	now := h.Clock.Now()

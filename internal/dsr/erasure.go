@@ -157,6 +157,10 @@ type PurposeOutcome struct {
 	FinishedAt       time.Time  `json:"finishedAt"`
 	ReadBack         ReadBack   `json:"readBack"`
 	Verified         bool       `json:"verified"`
+	// Refusal answers an objection to a purpose where Art. 21 does not
+	// apply (action "none"): no record is changed, and the person is told
+	// why and what they can do (Art. 12(4)).
+	Refusal *Refusal `json:"refusal,omitempty"`
 }
 
 // Copy is a copy of deleted data that still exists elsewhere for a while.
@@ -194,10 +198,11 @@ func AssembleCertificate(req *Request, reg Registry, parts []Chunk, in Certifica
 		Purposes: []PurposeOutcome{}, EarlierReportsDeleted: in.EarlierReportsDeleted,
 		CopiesElsewhere: nonNil(in.Copies), Recipients: nonNil(in.Recipients),
 	}
-	for _, s := range SuppressionsFor(req, req.PlannedPurposes, req.VerifiedAt) {
+	for _, s := range SuppressionsFor(req, reg.Objectable(req.PlannedPurposes), req.VerifiedAt) {
 		c.Suppress.Purposes = append(c.Suppress.Purposes, s.Scope)
 		c.Suppress.Reason, c.Suppress.Since = s.Reason, s.Since.UTC()
 	}
+	c.Suppress.Purposes = nonNil(c.Suppress.Purposes)
 	for _, name := range req.PlannedPurposes {
 		p, ok := reg.Lookup(name)
 		if !ok {
@@ -214,6 +219,11 @@ func AssembleCertificate(req *Request, reg Registry, parts []Chunk, in Certifica
 }
 
 func outcome(req *Request, p Purpose, chunks []Chunk) (PurposeOutcome, error) {
+	if req.Type == TypeObjection && p.Refused() {
+		refusal := RefusalFor(p)
+		return PurposeOutcome{Purpose: p.Name, Action: ActionNone, Refusal: &refusal,
+			Reason: "objection refused: Art. 21 does not apply to this purpose (" + p.LegalBasis + ")"}, nil
+	}
 	action, err := p.ActionFor(req.Type)
 	if err != nil {
 		return PurposeOutcome{}, err

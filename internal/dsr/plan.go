@@ -7,7 +7,9 @@ import (
 
 // Plan returns the purposes a verified request acts on, in registry order:
 // every purpose for access and erasure; for an objection, every purpose
-// flagged direct marketing (scope "direct_marketing") or the purposes named.
+// flagged direct marketing (scope "direct_marketing") or the purposes named,
+// those where Art. 21 does not apply included: that part is answered with
+// the reasons (RefusalFor) and changes no record.
 func Plan(r *Request, reg Registry) ([]string, error) {
 	switch r.Type {
 	case TypeAccess, TypeErasure:
@@ -15,9 +17,6 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 	case TypeObjection:
 		var plan []string
 		for _, p := range reg {
-			if p.Objection == ActionNone {
-				continue // refused at submission; never acted on
-			}
 			if r.Scope == ScopeDirectMarketing && p.DirectMarketing || slices.Contains(r.Purposes, p.Name) {
 				plan = append(plan, p.Name)
 			}

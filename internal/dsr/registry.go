@@ -143,3 +143,16 @@ func (r Registry) DirectMarketing() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Objectable returns the names among names of purposes an objection acts
+// on: those where Art. 21 applies (objection is not ActionNone), in order.
+// An objection's suppression covers only these.
+func (r Registry) Objectable(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if p, ok := r.Lookup(n); ok && p.Objection != ActionNone {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -91,7 +91,9 @@ func objectionOf(in SubmissionInput, reg Registry, bad *fieldErrors) (scope stri
 }
 
 // objectedPurposes are the purposes names objects to, once each, adding to
-// bad those that are not purposes of the registry or cannot be objected to.
+// bad those that are not purposes of the registry. A purpose where Art. 21
+// does not apply is kept: that part of the objection is answered with the
+// reasons (RefusalFor), and the other parts proceed.
 func objectedPurposes(names []string, reg Registry, bad *fieldErrors) []string {
 	if len(names) == 0 {
 		bad.add("purposes", "must name at least one purpose")
@@ -101,10 +103,7 @@ func objectedPurposes(names []string, reg Registry, bad *fieldErrors) []string {
 	for i, p := range names {
 		if purpose, ok := reg.Lookup(p); !ok {
 			bad.add(fmt.Sprintf("purposes[%d]", i), "is not a purpose of the registry: "+strings.Join(reg.Names(), ", "))
-		} else if purpose.Objection == ActionNone {
-			bad.add(fmt.Sprintf("purposes[%d]", i), "cannot be objected to: it rests on "+purpose.LegalBasis+
-				" (Art. 21 covers processing for legitimate interests or a public task, and direct marketing)")
-		} else if !seen[p] {
+		} else if !seen[purpose.Name] {
 			seen[p] = true
 			out = append(out, p)
 		}

@@ -571,3 +571,68 @@ func TestLargeErasureUnderFaults(t *testing.T) {
 }
 
 func stackCertificateKey(id string) string { return "reports/" + id + "/certificate.json" }
+
+// TestObjectionAnsweredWhereArticle21DoesNotApply: ada objects to
+// ["newsletter","billing"]. The submission is accepted (billing rests on a
+// legal obligation, where Art. 21 does not apply, and is not refused with a
+// bare 400); newsletter is erased and suppressed (Art. 21(2), (3)); billing is
+// untouched, not suppressed, and answered in the certificate with its legal
+// basis, the reasons and the right to complain (Art. 12(4)). An unknown
+// purpose stays a 400 naming the field.
+func TestObjectionAnsweredWhereArticle21DoesNotApply(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	if s, _, b := c.do("POST", "/v1/requests", "", map[string]any{"type": "objection", "email": seed.Ada, "purposes": []string{"newsletter", "astrology"}}, nil); s != http.StatusBadRequest ||
+		!strings.Contains(string(b), `"purposes[1]"`) {
+		t.Errorf("unknown purpose: %d %s, want a 400 naming purposes[1]", s, b)
+	}
+	before := takeCensus(t, cfg, stack.Registry)
+	sub := submitVerified(t, c, outbox, map[string]any{"type": "objection", "email": seed.Ada, "purposes": []string{"newsletter", "billing"}})
+	cert, raw := fetchCertificate(t, c, sub, 90*time.Second)
+	after := takeCensus(t, cfg, stack.Registry)
+	if n := after["newsletter"][seed.Ada][0]; n != 0 || before["newsletter"][seed.Ada][0] == 0 {
+		t.Errorf("newsletter: %d of ada's items left (had %d)", n, before["newsletter"][seed.Ada][0])
+	}
+	if b, a := before["billing"][seed.Ada], after["billing"][seed.Ada]; a != b || a[1] != 0 || b[0] == 0 {
+		t.Errorf("billing: ada's items %v before, %v after; want untouched and unrestricted", b, a)
+	}
+	o := outcomesByPurpose(cert)
+	billing, _ := stack.Registry.Lookup("billing")
+	if nl := o["newsletter"]; nl.Action != dsr.ActionDelete || nl.ItemsDeleted == 0 || !nl.Verified {
+		t.Errorf("newsletter outcome: %+v", nl)
+	}
+	b := o["billing"]
+	if b.Action != dsr.ActionNone || b.Refusal == nil || b.RecordsFound != 0 || b.Refusal.LegalBasis != billing.LegalBasis ||
+		!strings.Contains(b.Refusal.Reason, "Art. 21") || !strings.Contains(b.Refusal.Remedies, "supervisory authority (Art. 77") ||
+		!strings.Contains(b.Refusal.Remedies, "judicial remedy") {
+		t.Errorf("billing outcome: %+v (refusal %+v)", b, b.Refusal)
+	}
+	if strings.Contains(string(raw), seed.Ada) {
+		t.Error("the certificate holds the address")
+	}
+	for _, p := range []string{"newsletter", "billing"} {
+		st := checkSuppressed(t, cfg, stack.URL, seed.Ada, p)
+		if want := p == "newsletter"; st.Suppressed != want {
+			t.Errorf("suppression of ada for %s: %+v, want %v", p, st, want)
+		}
+	}
+	var d struct {
+		Audit []dsr.AuditEntry `json:"audit"`
+	}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+sub.ID, stack.DpoToken, nil, &d); s != 200 {
+		t.Fatalf("detail: %d %s", s, raw)
+	}
+	refused := 0
+	for _, e := range d.Audit {
+		if e.Action == dsr.AuditPurposeDone && strings.Contains(e.Detail, "purpose billing") && strings.Contains(e.Detail, "objection refused") {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d audit steps record the refused part, want 1: %+v", refused, d.Audit)
+	}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+sub.ID+"/audit", stack.DpoToken, nil, nil); s != 200 || !strings.Contains(string(raw), `"intact":true`) {
+		t.Errorf("audit check: %d %s", s, raw)
+	}
+}

@@ -58,6 +58,20 @@ func (h *Handler) erase(ctx context.Context, log *slog.Logger, r *dsr.Request, p
 	return h.finishErasing(ctx, log, e, index, replayed)
 }
 
+// refuse records the part of objection r that names p, where Art. 21 does
+// not apply: no record is touched, and the certificate answers that part
+// with the reasons and the right to complain (dsr.RefusalFor). The part is
+// recorded once, with no chunks, however often the task is delivered.
+func (h *Handler) refuse(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose) error {
+	if _, done := r.DoneParts[p.Name]; !done {
+		var err error
+		if r, err = h.recordPart(ctx, log, r, p, 0, dsr.RefusedDetail(p)); err != nil {
+			return err
+		}
+	}
+	return h.certify(ctx, r)
+}
+
 // erasing prepares purpose p of r: what the registry says to do with its
 // items, and the restriction objections and statutory duties put on them.
 func (h *Handler) erasing(ctx context.Context, r *dsr.Request, p dsr.Purpose) (erasing, error) {

@@ -424,3 +424,84 @@ func checkOverridden(t *testing.T, e *env, kept []dsr.ProvenanceEntry) {
 		t.Errorf("after an override: %d items, %d restricted; want 25 and the statutory one", len(left), restricted)
 	}
 }
+
+// TestObjectionAnswersRefusedPurposes: an objection to marketing and billing
+// (where Art. 21 does not apply) erases marketing, touches no billing record,
+// and answers billing in the certificate with the reasons and the right to
+// complain (Art. 12(4)); redelivered, it records the refused part once. An
+// objection naming only billing completes with that answer alone.
+func TestObjectionAnswersRefusedPurposes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		purposes []string
+	}{
+		{"a valid and a refused purpose", []string{"marketing", "billing"}},
+		{"only a refused purpose", []string{"billing"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: tc.purposes})
+			refusing(e)
+			e.contacts.Add(e.marketing, ada, 3)
+			e.contacts.Add(e.billing, ada, 2)
+			ctx := context.Background()
+			must(t, errors.Join(failedErr(e.deliverTask(t, ctx, "billing")), failedErr(e.deliverTask(t, ctx, "billing"))))
+			e.runAll(t)
+			r, _ := e.store.Get(ctx, e.id)
+			if r.Status != dsr.StatusCompleted {
+				t.Fatalf("status %s, want completed", r.Status)
+			}
+			for _, ref := range e.contacts.Owned(e.billing, ada) {
+				if _, restricted := e.contacts.Restriction(e.billing, ref); restricted {
+					t.Errorf("billing record %s restricted by a refused objection", ref)
+				}
+			}
+			if n := len(e.contacts.Owned(e.billing, ada)); n != 2 {
+				t.Errorf("%d billing records left, want 2", n)
+			}
+			wantMarketing := 3
+			if slices.Contains(tc.purposes, "marketing") {
+				wantMarketing = 0
+			}
+			if n := len(e.contacts.Owned(e.marketing, ada)); n != wantMarketing {
+				t.Errorf("%d marketing records left, want %d", n, wantMarketing)
+			}
+			b := outcomes(e.certificate(t))["billing"]
+			if b.Action != dsr.ActionNone || b.Refusal == nil || b.RecordsFound != 0 ||
+				!strings.Contains(b.Refusal.Reason, "Art. 6(1)(e) or (f)") || !strings.Contains(b.Refusal.Remedies, "Art. 77") {
+				t.Errorf("billing outcome %+v (refusal %+v)", b, b.Refusal)
+			}
+			done := 0
+			for _, a := range e.steps(e.id) {
+				if a == dsr.AuditPurposeDone {
+					done++
+				}
+			}
+			if done != len(tc.purposes) {
+				t.Errorf("%d purpose_done steps, want %d: %v", done, len(tc.purposes), e.steps(e.id))
+			}
+		})
+	}
+}
+
+// refusing makes billing, in e's registry, a purpose where Art. 21 does not
+// apply (objection "none"), as in the demo registry.
+func refusing(e *env) {
+	reg := slices.Clone(e.h.Registry)
+	for i := range reg {
+		if reg[i].Name == "billing" {
+			reg[i].Objection = dsr.ActionNone
+			e.billing = reg[i]
+		}
+	}
+	e.h.Registry = reg
+}
+
+// failedErr is an error naming the failed messages, nil when none failed.
+func failedErr(failed []string) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return errors.New("messages failed: " + strings.Join(failed, ", "))
+}

@@ -151,6 +151,8 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return nil
 	case r.Type == dsr.TypeAccess:
 		return h.access(ctx, log, r, p, t)
+	case r.Type == dsr.TypeObjection && p.Refused():
+		return h.refuse(ctx, log, r, p)
 	default:
 		return h.erase(ctx, log, r, p, t)
 	}
