@@ -182,6 +182,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 	table, queueURL, bucket := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("REPORTS_BUCKET")
 	auditTable, provTable, noticeURL := r.need("AUDIT_TABLE"), r.need("PROVENANCE_TABLE"), r.need("RECIPIENT_NOTICE_QUEUE_URL")
 	ctrl := dsr.Controller{Name: r.need("CONTROLLER_NAME"), Contact: r.need("CONTROLLER_CONTACT")}
+	sender := r.need("SENDER_ADDRESS")
 	if err := r.err("worker"); err != nil {
 		return nil, err
 	}
@@ -203,6 +204,8 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		Provenance: &dynamo.Provenance{Client: ddb, Table: provTable},
 		Tasks:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Notices:    &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
+		Mailer:     mailer(cfg, env, sender),
+		StatusPage: env("STATUS_PAGE_URL"),
 		Registry:   reg,
 		Controller: ctrl,
 		Log:        log,
@@ -416,6 +419,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Suppressions: list,
 		Cursors:      hasher,
 		Deadline:     deadline,
+		StatusPage:   env("STATUS_PAGE_URL"),
 		Log:          log,
 	}}, nil
 }
@@ -454,12 +458,13 @@ func mailer(cfg aws.Config, env Env, sender string) interface {
 // DeadLetter builds the dead-letter handler.
 func DeadLetter(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*deadletter.Handler, error) {
 	r := reader{env: env}
-	table, auditTable := r.need("REQUESTS_TABLE"), r.need("AUDIT_TABLE")
+	table, auditTable, sender := r.need("REQUESTS_TABLE"), r.need("AUDIT_TABLE"), r.need("SENDER_ADDRESS")
 	if err := r.err("deadletter"); err != nil {
 		return nil, err
 	}
 	ddb := dynamodb.NewFromConfig(cfg)
-	return &deadletter.Handler{Store: &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable}, Log: log}, nil
+	return &deadletter.Handler{Store: &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
+		Mailer: mailer(cfg, env, sender), StatusPage: env("STATUS_PAGE_URL"), Log: log}, nil
 }
 
 // Main is what every Lambda main does: a JSON logger with the invocation's

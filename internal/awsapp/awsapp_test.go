@@ -43,7 +43,11 @@ func TestConfigurationErrors(t *testing.T) {
 		{"worker builds", func(e awsapp.Env) error {
 			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
 			return err
-		}, nil, ""},
+		}, map[string]string{"SENDER_ADDRESS": "privacy@shop.example"}, ""},
+		{"worker needs the sender (the completion mail)", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		}, nil, "missing configuration: SENDER_ADDRESS"},
 		{"dispatch builds", func(e awsapp.Env) error {
 			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
 			return err
@@ -51,7 +55,7 @@ func TestConfigurationErrors(t *testing.T) {
 		{"deadletter builds", func(e awsapp.Env) error {
 			_, err := awsapp.DeadLetter(context.Background(), aws.Config{}, e, log)
 			return err
-		}, nil, ""},
+		}, map[string]string{"SENDER_ADDRESS": "privacy@shop.example"}, ""},
 		{"missing variables are named", func(e awsapp.Env) error {
 			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
 			return err
@@ -66,7 +70,7 @@ func TestConfigurationErrors(t *testing.T) {
 			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
 			return err
 		},
-			map[string]string{"WORKER_DEADLINE_RESERVE": "soon"}, "WORKER_DEADLINE_RESERVE"},
+			map[string]string{"WORKER_DEADLINE_RESERVE": "soon", "SENDER_ADDRESS": "privacy@shop.example"}, "WORKER_DEADLINE_RESERVE"},
 		{"intake needs its queue and secret", func(e awsapp.Env) error {
 			_, err := awsapp.Intake(context.Background(), aws.Config{}, e, log)
 			return err

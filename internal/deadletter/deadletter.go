@@ -17,17 +17,27 @@ import (
 	"github.com/privacyops/dsr/internal/sqsbatch"
 )
 
-// Store moves requests on, conditionally.
+// Store reads requests and moves them on, conditionally.
 type Store interface {
+	Get(ctx context.Context, id string) (*dsr.Request, error)
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error
 }
 
+// Mailer tells the person that their request failed for now.
+type Mailer interface {
+	Send(ctx context.Context, m dsr.Mail) error
+}
+
 // Handler processes dead-letter batches.
 type Handler struct {
-	Store Store
-	Log   *slog.Logger
-	Clock dsr.Clock
+	Store  Store
+	Mailer Mailer
+	// StatusPage is the privacy center's address, which the failure mail
+	// links to (empty: it names the privacy center without a link).
+	StatusPage string
+	Log        *slog.Logger
+	Clock      dsr.Clock
 }
 
 // Handle marks the request of every dead message failed. A message that
@@ -76,23 +86,49 @@ func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
 	return nil
 }
 
-// failRequest fails request id, queued or in progress, for reason.
+// failRequest fails request id, queued or in progress, for reason, and
+// tells the person first (tell), while the request holds the address.
 func (h *Handler) failRequest(ctx context.Context, msg events.SQSMessage, id, reason string) error {
-	now := h.Clock.Now()
-	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {
-		err := h.Store.Transition(ctx, id, from, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason}, step(reason, now))
-		if err == nil {
-			h.Log.WarnContext(ctx, "request failed", "dsrId", id, "reason", reason, "event", "failed")
-			return nil
-		}
-		if dsr.ErrorCodeOf(err) != dsr.EConflict {
-			return err
-		}
+	r, err := h.Store.Get(ctx, id)
+	switch {
+	case dsr.ErrorCodeOf(err) == dsr.ENotFound:
+		r = nil
+	case err != nil:
+		return err
 	}
-	// Neither queued nor in progress: completed by a later delivery, expired
-	// before verification, or unknown. Nothing to fail.
-	h.Log.InfoContext(ctx, "dead message of a request not in flight", "dsrId", id, "messageId", msg.MessageId)
+	if r == nil || (r.Status != dsr.StatusInProgress && r.Status != dsr.StatusQueued) {
+		// Neither queued nor in progress: completed by a later delivery,
+		// expired before verification, or unknown. Nothing to fail.
+		h.Log.InfoContext(ctx, "dead message of a request not in flight", "dsrId", id, "messageId", msg.MessageId)
+		return nil
+	}
+	now := h.Clock.Now()
+	steps := append([]dsr.Step{step(reason, now)}, h.tell(ctx, r, now)...)
+	err = h.Store.Transition(ctx, id, r.Status, dsr.StatusFailed, now, dsr.Changes{FailureReason: reason}, steps...)
+	if dsr.ErrorCodeOf(err) == dsr.EConflict {
+		return fmt.Errorf("dead message of request %s: the request changed meanwhile; will retry", id)
+	}
+	if err != nil {
+		return err
+	}
+	h.Log.WarnContext(ctx, "request failed", "dsrId", id, "reason", reason, "event", "failed")
 	return nil
+}
+
+// tell sends the person the failure mail of r (dsr.FailureMail: no personal
+// data, a link to the status page) and returns the step that records it. A
+// mail that cannot be sent does not keep the request from failing, where the
+// DPO sees it: it is logged, and no step claims it was sent.
+func (h *Handler) tell(ctx context.Context, r *dsr.Request, now time.Time) []dsr.Step {
+	if r.Email == "" || r.VerifiedAt.IsZero() {
+		return nil
+	}
+	m := dsr.FailureMail(r, h.StatusPage)
+	if err := h.Mailer.Send(ctx, m); err != nil {
+		h.Log.ErrorContext(ctx, "failure mail not sent", "dsrId", r.ID, "error", err.Error())
+		return nil
+	}
+	return []dsr.Step{{Actor: dsr.SystemActor("deadletter"), Action: dsr.AuditPersonNotified, Detail: dsr.NotifiedDetail(m), At: now}}
 }
 
 // step is the failure step, written with the change it records; a change

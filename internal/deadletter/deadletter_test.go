@@ -2,6 +2,7 @@ package deadletter_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -108,5 +109,63 @@ func TestDeadDecisionGoesBackToPending(t *testing.T) {
 	}
 	if got := audit.Actions("O1")[setup:]; len(got) != 1 || got[0] != dsr.AuditFailed {
 		t.Errorf("trail: %v", got)
+	}
+}
+
+// TestFailureIsToldOnce: a verified request that fails is told to its
+// person by a mail without personal data (no address in the body, a link to
+// the status page), sent before the request fails and recorded with the
+// failure; a redelivered dead message sends nothing more. A mail that cannot
+// be sent does not keep the request from failing, and no step claims it.
+func TestFailureIsToldOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mailErr error
+		steps   []dsr.AuditAction
+		mails   int
+	}{
+		{"told", nil, []dsr.AuditAction{dsr.AuditFailed, dsr.AuditPersonNotified}, 1},
+		{"mail down", errors.New("SES answered Throttling"), []dsr.AuditAction{dsr.AuditFailed}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, now := context.Background(), time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+			store := &memstore.Requests{}
+			r := &dsr.Request{ID: "RUNNING", Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com"}
+			must(t, store.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
+			must(t, store.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}, dsrtest.StepTo(dsr.StatusQueued)))
+			must(t, store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"billing"}}, dsrtest.StepTo(dsr.StatusInProgress)))
+			setup := len(store.Trail().Actions(r.ID))
+			mailer := &dsrtest.Mailer{Err: tc.mailErr}
+			h := &deadletter.Handler{Store: store, Mailer: mailer, StatusPage: "https://privacy.example/privacy/",
+				Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return now }}
+			for range 2 { // the dead message, and its redelivery
+				resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "1", Body: `{"requestId":"RUNNING","purpose":"billing"}`}}})
+				if err != nil || len(resp.BatchItemFailures) != 0 {
+					t.Fatalf("resp %+v err %v", resp, err)
+				}
+			}
+			if got, _ := store.Get(ctx, r.ID); got.Status != dsr.StatusFailed {
+				t.Errorf("status %s, want failed", got.Status)
+			}
+			if got := store.Trail().Actions(r.ID)[setup:]; !slices.Equal(got, tc.steps) {
+				t.Errorf("trail %v, want %v", got, tc.steps)
+			}
+			if len(mailer.Mails) != tc.mails {
+				t.Fatalf("%d mails, want %d", len(mailer.Mails), tc.mails)
+			}
+			for _, m := range mailer.Mails {
+				if m.To != "ada@example.com" || strings.Contains(m.Text, "ada@") || !strings.Contains(m.Text, "https://privacy.example/privacy/") ||
+					!strings.Contains(m.Text, "RUNNING") || !strings.HasPrefix(m.Event, "failed-") {
+					t.Errorf("failure mail %+v", m)
+				}
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

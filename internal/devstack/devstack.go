@@ -202,18 +202,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := s.setupAuthorizers(); err != nil {
 		return nil, err
 	}
-	if err := s.buildHandlers(ctx); err != nil {
+	if err := s.listen(); err != nil {
 		return nil, err
 	}
-	if o.Seed {
-		if err := s.seed(ctx); err != nil {
-			return nil, err
-		}
-	}
-	// The tables' records are keyed before the first request is dispatched:
-	// dispatch holds requests back until a purpose's backfill is complete.
-	if s.Backfilled, err = s.Invoke(ctx, BackfillFunction, []byte(`{"purpose":"*"}`)); err != nil {
-		return nil, fmt.Errorf("devstack: backfill: %w", err)
+	if err := s.prepare(ctx); err != nil {
+		s.listener.Close()
+		return nil, err
 	}
 	if err := s.serveHTTP(); err != nil {
 		return nil, err
@@ -223,6 +217,25 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// prepare builds the handlers, seeds the demo data (if asked) and keys the
+// tables' records before the first request is dispatched: dispatch holds
+// requests back until a purpose's backfill is complete.
+func (s *Stack) prepare(ctx context.Context) error {
+	if err := s.buildHandlers(ctx); err != nil {
+		return err
+	}
+	if s.opts.Seed {
+		if err := s.seed(ctx); err != nil {
+			return err
+		}
+	}
+	var err error
+	if s.Backfilled, err = s.Invoke(ctx, BackfillFunction, []byte(`{"purpose":"*"}`)); err != nil {
+		return fmt.Errorf("devstack: backfill: %w", err)
+	}
+	return nil
 }
 
 // StartConsumers starts the loops that play Lambda's event sources (the SQS
@@ -486,6 +499,9 @@ func (s *Stack) environment(fn samtemplate.Function) map[string]string {
 	}
 	if s.opts.OutboxDir != "" {
 		env["MAIL_OUTBOX_DIR"] = s.opts.OutboxDir
+	}
+	if s.URL != "" {
+		env["STATUS_PAGE_URL"] = s.URL + "/privacy/" // the notices' link: this stack's privacy center
 	}
 	if s.opts.AWS.BaseEndpoint != nil {
 		env["AWS_ENDPOINT_URL"] = *s.opts.AWS.BaseEndpoint

@@ -112,17 +112,25 @@ func literalCount(r *route) int {
 	return n
 }
 
-func (s *Stack) serveHTTP() error {
-	rs, err := s.routes()
-	if err != nil {
-		return err
-	}
+// listen opens the API's listener and sets the stack's URL, before the
+// handlers are built: the notices link to its status page.
+func (s *Stack) listen() error {
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("devstack: listen on %s: %w", s.opts.Addr, err)
 	}
 	s.listener = ln
 	s.URL = "http://" + ln.Addr().String()
+	return nil
+}
+
+func (s *Stack) serveHTTP() error {
+	ln := s.listener
+	rs, err := s.routes()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	limiter, c, err := s.apiSettings()
 	if err != nil {
 		ln.Close()

@@ -78,8 +78,11 @@ type Service struct {
 	Suppressions Suppressions
 	Cursors      Cursors
 	Deadline     dsr.DeadlinePolicy
-	Log          *slog.Logger
-	Clock        dsr.Clock
+	// StatusPage is the privacy center's address, which notices link to
+	// (empty: they name the privacy center without a link).
+	StatusPage string
+	Log        *slog.Logger
+	Clock      dsr.Clock
 }
 
 // Page is one page of the list.
@@ -210,12 +213,14 @@ func (s *Service) Extend(ctx context.Context, actor, id string, body []byte) (ds
 		// yet, and no notice may go to an address that may not be theirs.
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the request is not verified yet: there is nothing to extend")
 	}
-	if err := s.Mailer.Send(ctx, dsr.ExtensionMail(r, due, reason, s.Deadline.Location)); err != nil {
+	mail := dsr.ExtensionMail(r, due, reason, s.Deadline.Location, s.StatusPage)
+	if err := s.Mailer.Send(ctx, mail); err != nil {
 		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("extend: notice: %w", err))
 	}
 	ext := dsr.Extension{Months: months, Reason: reason, By: actor, At: now, DueAt: due}
 	step := dsr.Step{Actor: actor, Action: dsr.AuditExtended, Detail: fmt.Sprintf("by %d month(s) to %s (reason in the request's extensions)", months, due.Format(time.RFC3339)), At: now}
-	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext, step); err != nil {
+	told := dsr.Step{Actor: actor, Action: dsr.AuditPersonNotified, Detail: dsr.NotifiedDetail(mail), At: now}
+	if err := s.Store.SetDeadline(ctx, r.ID, r.ExtendedMonths, ext, step, told); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "deadline extended", "dsrId", r.ID, "actor", actor, "months", months, "event", "extended")

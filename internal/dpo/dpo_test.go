@@ -300,11 +300,12 @@ func TestExtend(t *testing.T) {
 	if ext, _ := m["extensions"].([]any); len(ext) != 1 || ext[0].(map[string]any)["by"] != "dpo-7" || !strings.Contains(ext[0].(map[string]any)["reason"].(string), "archived") {
 		t.Errorf("extension record: %v", m["extensions"])
 	}
-	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != setup+1 ||
-		m["audit"].([]any)[setup].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[setup].(map[string]any)["action"] != string(dsr.AuditExtended) {
+	if status, m := e.call(t, dpo.RouteDetail, ids["running"], dpoClaims, nil, ""); status != 200 || len(m["audit"].([]any)) != setup+2 ||
+		m["audit"].([]any)[setup].(map[string]any)["actor"] != "dpo-7" || m["audit"].([]any)[setup].(map[string]any)["action"] != string(dsr.AuditExtended) ||
+		m["audit"].([]any)[setup+1].(map[string]any)["action"] != string(dsr.AuditPersonNotified) {
 		t.Errorf("detail's trail: %v", m["audit"])
 	}
-	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != float64(setup+1) {
+	if status, m := e.call(t, dpo.RouteAudit, ids["running"], dpoClaims, nil, ""); status != 200 || m["intact"] != true || m["entries"] != float64(setup+2) {
 		t.Errorf("audit check: %d %v", status, m)
 	}
 	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "30 April 2027") || !strings.Contains(e.mailer.Mails[0].Text, "archived") {
@@ -493,7 +494,7 @@ func TestExtensionAndItsStepAreOneWrite(t *testing.T) {
 	}
 	r, _ := e.store.Get(context.Background(), id)
 	entries, _ := e.audit.Entries(context.Background(), id)
-	if got := e.audit.Actions(id)[before:]; r.ExtendedMonths != 1 || !slices.Equal(got, []dsr.AuditAction{dsr.AuditExtended}) || r.Trail != dsr.HeadOf(entries[len(entries)-1]) {
+	if got := e.audit.Actions(id)[before:]; r.ExtendedMonths != 1 || !slices.Equal(got, []dsr.AuditAction{dsr.AuditExtended, dsr.AuditPersonNotified}) || r.Trail != dsr.HeadOf(entries[len(entries)-1]) {
 		t.Errorf("extended by %d, new steps %v, head %+v", r.ExtendedMonths, got, r.Trail)
 	}
 }

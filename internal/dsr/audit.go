@@ -30,6 +30,7 @@ const (
 	AuditObjectionApplied   AuditAction = "objection_applied"   // the worker applied the decision
 	AuditRecipientsNotified AuditAction = "recipients_notified" // Art. 19 notices queued
 	AuditIdentifiersRemoved AuditAction = "identifiers_removed" // accountability retention over
+	AuditPersonNotified     AuditAction = "person_notified"     // the person told by e-mail: answered, failed, extended
 )
 
 // Actors of steps, and the trail's own constants.

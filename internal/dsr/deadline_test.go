@@ -63,7 +63,7 @@ func TestExtensionMailDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := dsr.ExtensionMail(r, due, "complex", ny); !strings.Contains(m.Text, "by 10 April 2027") {
+	if m := dsr.ExtensionMail(r, due, "complex", ny, "https://privacy.example/privacy/"); !strings.Contains(m.Text, "by 10 April 2027") {
 		t.Errorf("notice:\n%s", m.Text)
 	}
 }

@@ -156,16 +156,19 @@ func ParseExtension(in ExtensionInput) (months int, reason string, err error) {
 const SupersededPrefix = "superseded:"
 
 // ExtensionMail tells the person that the deadline of r is extended to due,
-// and why (Art. 12(3)); the date is the deadline's day in loc.
-func ExtensionMail(r *Request, due time.Time, reason string, loc *time.Location) Mail {
+// and why (Art. 12(3)); the date is the deadline's day in loc. Like the
+// other notices it links to the status page and holds no personal data; its
+// event names the extension by its new due day (each extension moves it).
+func ExtensionMail(r *Request, due time.Time, reason string, loc *time.Location, statusPage string) Mail {
 	if loc == nil {
 		loc = time.UTC
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello,\n\nyour request for %s needs more time than one month.\n\n", typeWords[r.Type])
 	fmt.Fprintf(&b, "We will answer it by %s at the latest (Art. 12(3) GDPR).\n\nThe reason:\n%s\n\n", due.In(loc).Format("2 January 2006"), reason)
-	fmt.Fprintf(&b, "Request: %s\n", r.ID)
-	return Mail{To: r.Email, Subject: "Your request: we need more time", Text: b.String(), RequestID: r.ID}
+	statusPageLines(&b, r, statusPage)
+	return Mail{To: r.Email, Subject: "Your request: we need more time", Text: b.String(), RequestID: r.ID,
+		Event: eventExtended + "-" + due.UTC().Format("20060102")}
 }
 
 // RejectionMail tells the person that r is refused, why, and what they can

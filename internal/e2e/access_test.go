@@ -441,3 +441,73 @@ func TestAccessRequestAWSCalls(t *testing.T) {
 		t.Errorf("calls %v (%d dispatch rereads, %d lost races), not the design's minimum", byService, rereads, races)
 	}
 }
+
+// TestCompletionMailsHoldNoPersonalData: when ada's access request and
+// grace's erasure complete, each person gets one mail telling them so,
+// addressed to them, whose body holds no address, status token, code or
+// link to the document: only the request id and the link to the status page
+// (every request ends with an answer the person is told of). The trail
+// records the mail once, with the completion.
+func TestCompletionMailsHoldNoPersonalData(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	for _, tc := range []struct{ typ, email string }{{"access", seed.Ada}, {"erasure", seed.Grace}} {
+		t.Run(tc.typ, func(t *testing.T) {
+			var sub submitted
+			if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": tc.typ, "email": tc.email}, &sub); s != http.StatusAccepted {
+				t.Fatalf("submit: %d %s", s, b)
+			}
+			code := codeFromOutboxFor(t, outbox, sub.ID, tc.email)
+			if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != http.StatusOK {
+				t.Fatalf("verify: %d %s", s, b)
+			}
+			pollUntilDone(t, c, sub, 90*time.Second)
+			var l link
+			doc := map[string]string{"access": "report", "erasure": "certificate"}[tc.typ]
+			if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/"+doc, sub.StatusToken, nil, &l); s != 200 {
+				t.Fatalf("%s link: %d %s", doc, s, b)
+			}
+			files, _ := filepath.Glob(filepath.Join(outbox, "*-"+sub.ID+"-completed.eml"))
+			if len(files) != 1 {
+				t.Fatalf("completion mails of %s: %v, want one", sub.ID, files)
+			}
+			raw, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+			if !strings.Contains(head, "To: "+tc.email+"\r\n") {
+				t.Errorf("completion mail not addressed to %s:\n%s", tc.email, head)
+			}
+			if !strings.Contains(body, stack.URL+"/privacy/") || !strings.Contains(body, "Request: "+sub.ID) {
+				t.Errorf("completion mail lacks the status page or the request id:\n%s", body)
+			}
+			local, _, _ := strings.Cut(tc.email, "@")
+			for name, bad := range map[string]string{"address": tc.email, "local part": local + "@", "status token": sub.StatusToken,
+				"code": code, "document link": l.URL, "bucket": "reports/", "signature": "X-Amz-"} {
+				if strings.Contains(body, bad) {
+					t.Errorf("completion mail holds the %s:\n%s", name, body)
+				}
+			}
+			var d struct {
+				Audit []dsr.AuditEntry `json:"audit"`
+			}
+			if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+sub.ID, stack.DpoToken, nil, &d); s != 200 {
+				t.Fatalf("detail: %d %s", s, raw)
+			}
+			told := 0
+			for i, e := range d.Audit {
+				if e.Action == dsr.AuditPersonNotified {
+					told++
+					if i+1 >= len(d.Audit) || d.Audit[i+1].Action != dsr.AuditCompleted {
+						t.Errorf("person_notified is not written with the completion: %+v", d.Audit)
+					}
+				}
+			}
+			if told != 1 {
+				t.Errorf("%d person_notified steps, want 1", told)
+			}
+		})
+	}
+}

@@ -27,19 +27,30 @@ type Outbox struct {
 	seq int
 }
 
-// Send writes msg as an RFC 5322 message to a new .eml file, atomically.
+// Send writes msg as an RFC 5322 message to a new .eml file, atomically. A
+// mail with an id (dsr.Mail.MailID) is written once: its file is named
+// after it, and a second send of the same id writes nothing.
 func (o *Outbox) Send(_ context.Context, msg dsr.Mail) error {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	now := time.Now().UTC()
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.seq++
 	name := fmt.Sprintf("%s-%s-%03d.eml", now.Format("20060102T150405.000Z"), msg.RequestID, o.seq)
-	o.mu.Unlock()
+	if id := msg.MailID(); id != "" {
+		if sent, _ := filepath.Glob(filepath.Join(o.Dir, "*-"+id+".eml")); len(sent) > 0 {
+			return nil
+		}
+		name = fmt.Sprintf("%s-%s.eml", now.Format("20060102T150405.000Z"), id)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nX-Request-Id: %s\r\n",
 		o.From, msg.To, mime.QEncoding.Encode("utf-8", msg.Subject), now.Format(time.RFC1123Z), msg.RequestID)
+	if id := msg.MailID(); id != "" {
+		fmt.Fprintf(&b, "X-Mail-Id: %s\r\n", id)
+	}
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(msg.Text, "\n", "\r\n"))
 	tmp, err := os.CreateTemp(o.Dir, ".tmp-*.eml")

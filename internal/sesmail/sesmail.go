@@ -25,15 +25,21 @@ type Mailer struct {
 	From   string
 }
 
-// Send sends m as a plain-text message.
+// Send sends m as a plain-text message. A mail with an id (dsr.Mail.MailID)
+// carries it in the header X-Mail-Id, so that a copy sent again by a
+// redelivery is recognizable as the same message.
 func (m *Mailer) Send(ctx context.Context, msg dsr.Mail) error {
+	content := &types.Message{
+		Subject: &types.Content{Data: aws.String(msg.Subject), Charset: aws.String("UTF-8")},
+		Body:    &types.Body{Text: &types.Content{Data: aws.String(msg.Text), Charset: aws.String("UTF-8")}},
+	}
+	if id := msg.MailID(); id != "" {
+		content.Headers = []types.MessageHeader{{Name: aws.String("X-Mail-Id"), Value: aws.String(id)}}
+	}
 	_, err := m.Client.SendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: &m.From,
 		Destination:      &types.Destination{ToAddresses: []string{msg.To}},
-		Content: &types.EmailContent{Simple: &types.Message{
-			Subject: &types.Content{Data: aws.String(msg.Subject), Charset: aws.String("UTF-8")},
-			Body:    &types.Body{Text: &types.Content{Data: aws.String(msg.Text), Charset: aws.String("UTF-8")}},
-		}},
+		Content:          &types.EmailContent{Simple: content},
 	})
 	if err != nil {
 		return sanitize(msg.RequestID, err)

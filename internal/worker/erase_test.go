@@ -124,7 +124,7 @@ func checkEarlierRequests(t *testing.T, e *env) {
 	if got := e.steps("01JDRUNNING"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditFailed}) {
 		t.Errorf("superseded request's trail: %v", got)
 	}
-	if got := e.steps(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditCompleted}) {
+	if got := e.steps(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditPersonNotified, dsr.AuditCompleted}) {
 		t.Errorf("erasure's trail: %v", got)
 	}
 	if _, ok, _ := e.objects.FindChunk(ctx, "01JDRUNNING", "marketing", 0); ok {

@@ -74,6 +74,11 @@ type Notices interface {
 	SendNotices(ctx context.Context, notices []dsr.RecipientNotice) error
 }
 
+// Mailer tells the person that their request is answered.
+type Mailer interface {
+	Send(ctx context.Context, m dsr.Mail) error
+}
+
 // Handler processes task-queue batches.
 type Handler struct {
 	Requests   Requests
@@ -82,6 +87,10 @@ type Handler struct {
 	Provenance Provenance
 	Tasks      Tasks
 	Notices    Notices
+	Mailer     Mailer
+	// StatusPage is the privacy center's address, which the completion
+	// mail links to (empty: it names the privacy center without a link).
+	StatusPage string
 
 	Registry   dsr.Registry
 	Controller dsr.Controller
@@ -213,15 +222,21 @@ func (h *Handler) recordPart(ctx context.Context, log *slog.Logger, r *dsr.Reque
 // complete moves r from in progress to completed with ch, recording steps
 // and then the completed step with it. Completion is conditional: of racing
 // or redelivered workers, the one that completes records the steps; the
-// others find the request completed and stop.
+// others find the request completed and stop. The person is told first
+// (notify), while the request still holds the address.
 func (h *Handler) complete(ctx context.Context, r *dsr.Request, ch dsr.Changes, done string, steps ...dsr.Step) error {
+	told, err := h.notify(ctx, r)
+	if err != nil {
+		return err
+	}
+	steps = append(steps, told...)
 	now := h.Clock.Now()
 	ch.CompletedAt = now
 	var record []dsr.Step
 	for _, s := range append(steps, dsr.Step{Action: dsr.AuditCompleted, Detail: done}) {
 		record = append(record, h.step(s.Action, s.Detail))
 	}
-	err := h.Requests.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, ch, record...)
+	err = h.Requests.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, ch, record...)
 	if dsr.ErrorCodeOf(err) == dsr.EConflict {
 		return nil
 	}
@@ -231,6 +246,24 @@ func (h *Handler) complete(ctx context.Context, r *dsr.Request, ch dsr.Changes, 
 	h.Log.InfoContext(ctx, done+"; request completed", "dsrId", r.ID, "type", r.Type, "event", "completed",
 		"secondsToComplete", int64(now.Sub(r.ReceivedAt).Seconds())) // the dashboard's time to complete
 	return nil
+}
+
+// notify tells the person that r is answered (dsr.CompletionMail: no
+// personal data, a link to the status page) and returns the step that
+// records it, to be written with the completion. It is sent before the
+// completion, which removes the address from the request; a redelivery that
+// sends it again sends the same mail id (the outbox writes it once). A mail
+// that cannot be sent fails the task, and SQS delivers it again.
+func (h *Handler) notify(ctx context.Context, r *dsr.Request) ([]dsr.Step, error) {
+	if r.Email == "" {
+		h.Log.WarnContext(ctx, "completion mail not sent: the request holds no address", "dsrId", r.ID)
+		return nil, nil
+	}
+	m := dsr.CompletionMail(r, h.StatusPage)
+	if err := h.Mailer.Send(ctx, m); err != nil {
+		return nil, fmt.Errorf("completion mail of request %s: %w", r.ID, err)
+	}
+	return []dsr.Step{{Action: dsr.AuditPersonNotified, Detail: dsr.NotifiedDetail(m)}}, nil
 }
 
 // chunks reads every recorded chunk of every planned purpose of r.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,7 @@ type env struct {
 	objects  *memstore.Objects  // the reports bucket
 	prov     *memstore.Provenance
 	queue    *dsrtest.Queue // the worker's tasks, decisions and notices
+	mailer   *dsrtest.Mailer
 	audit    *memstore.Audit
 
 	marketing, billing dsr.Purpose // the demo registry's (dsrtest.Registry)
@@ -54,7 +56,7 @@ func newEnv(t *testing.T, r dsr.Request) *env {
 	reg := dsrtest.Registry(t)
 	e := &env{
 		store: &memstore.Requests{}, contacts: &memstore.Contacts{PageSize: 10}, objects: &memstore.Objects{},
-		prov: &memstore.Provenance{}, queue: &dsrtest.Queue{},
+		prov: &memstore.Provenance{}, queue: &dsrtest.Queue{}, mailer: &dsrtest.Mailer{},
 		id: "01JDREQ", now: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
 	}
 	e.audit = e.store.Trail()
@@ -62,7 +64,7 @@ func newEnv(t *testing.T, r dsr.Request) *env {
 	e.billing, _ = reg.Lookup("billing")
 	e.h = &worker.Handler{
 		Requests: e.store, Contacts: e.contacts, Objects: e.objects, Tasks: e.queue,
-		Provenance: e.prov, Notices: e.queue,
+		Provenance: e.prov, Notices: e.queue, Mailer: e.mailer, StatusPage: "https://privacy.example/privacy/",
 		Registry: reg, Controller: dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Reserve: time.Second,
 		Clock: func() time.Time { return e.now },
@@ -398,5 +400,54 @@ func TestNearDeadlineRequeuesTheRestOfTheBatch(t *testing.T) {
 	e.deliver(t, ctx, task(t, "c", e.queue.Tasks()[1]))
 	if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusCompleted {
 		t.Errorf("continuation did not assemble: %s", r.Status)
+	}
+}
+
+// TestCompletionIsToldOnce: the worker that completes a request tells the
+// person, before the completion (which removes the address), by a mail
+// without personal data: no address in the body, no link to the document,
+// only the request id and the status page. The step is written with the
+// completion; a redelivered last task sends no second mail. A mail that
+// cannot be sent leaves the request in progress, for SQS to retry.
+func TestCompletionIsToldOnce(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []dsr.Type{dsr.TypeAccess, dsr.TypeErasure} {
+		t.Run(string(typ), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, dsr.Request{Type: typ})
+			e.contacts.Add(e.marketing, ada, 2)
+			ctx := context.Background()
+			e.mailer.Err = errors.New("SES answered Throttling")
+			if failed := e.deliverTask(t, ctx, "marketing"); len(failed) != 0 {
+				t.Fatalf("first part failed: %v", failed)
+			}
+			if failed := e.deliverTask(t, ctx, "billing"); len(failed) != 1 {
+				t.Fatalf("last part with the mail down: failures %v, want 1", failed)
+			}
+			if r, _ := e.store.Get(ctx, e.id); r.Status != dsr.StatusInProgress {
+				t.Fatalf("completed without telling the person: %s", r.Status)
+			}
+			e.mailer.Err = nil
+			for range 2 { // SQS's retry, and a redelivery after the completion
+				if failed := e.deliverTask(t, ctx, "billing"); len(failed) != 0 {
+					t.Fatalf("last part failed: %v", failed)
+				}
+			}
+			r, _ := e.store.Get(ctx, e.id)
+			if r.Status != dsr.StatusCompleted || len(e.mailer.Mails) != 1 {
+				t.Fatalf("status %s, %d mails; want completed, 1 mail", r.Status, len(e.mailer.Mails))
+			}
+			m := e.mailer.Mails[0]
+			if m.To != ada.Email || m.Event != dsr.EventCompleted || m.MailID() != e.id+"-completed" ||
+				strings.Contains(m.Text, ada.Email) || strings.Contains(m.Text, "reports/") ||
+				!strings.Contains(m.Text, "https://privacy.example/privacy/") || !strings.Contains(m.Text, e.id) {
+				t.Errorf("completion mail %+v", m)
+			}
+			steps := e.steps(e.id)
+			if n := len(steps); n < 2 || steps[n-2] != dsr.AuditPersonNotified || steps[n-1] != dsr.AuditCompleted ||
+				slices.Index(steps, dsr.AuditPersonNotified) != n-2 {
+				t.Errorf("trail %v: want one person_notified, written with completed", steps)
+			}
+		})
 	}
 }

@@ -173,6 +173,7 @@ export const strings = {
     'action.objection_applied': 'Widerspruchsentscheidung umgesetzt',
     'action.recipients_notified': 'Empfänger benachrichtigt (Art. 19)',
     'action.identifiers_removed': 'Kennungen entfernt (Aufbewahrung beendet)',
+    'action.person_notified': 'Person per E-Mail benachrichtigt',
 
     // actions
     actionsHeading: 'Maßnahmen',
@@ -378,6 +379,7 @@ export const strings = {
     'action.objection_applied': 'Objection decision applied',
     'action.recipients_notified': 'Recipients notified (Art. 19)',
     'action.identifiers_removed': 'Identifiers removed (retention over)',
+    'action.person_notified': 'Person told by e-mail',
 
     actionsHeading: 'Actions',
     actionsNone: 'No action is possible in this state.',

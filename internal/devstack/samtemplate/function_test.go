@@ -283,6 +283,7 @@ func TestTemplate(t *testing.T) {
 			"DEADLINE_CLOCK_START": "receipt",
 			"DEADLINE_TIME_ZONE":   "UTC", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
 			"PROVENANCE_TABLE": "dsr-local-ProvenanceTable", "PROVENANCE_RETENTION_YEARS": "2",
+			"STATUS_PAGE_URL": "", // no SiteDomainName, no StatusPageUrl
 		}
 		for k, v := range extra {
 			m[k] = v
@@ -316,7 +317,7 @@ func TestTemplate(t *testing.T) {
 			Events: []Event{backfill, discarded},
 		},
 		{
-			LogicalID: "DeadLetterFunction", Timeout: 30 * time.Second, MemorySize: 256, Environment: env(nil),
+			LogicalID: "DeadLetterFunction", Timeout: 30 * time.Second, MemorySize: 256, Environment: env(map[string]string{"SENDER_ADDRESS": "privacy@example.com"}),
 			Events: []Event{sqs("DeadRequests", "RequestDeadLetterQueue"), sqs("DeadTasks", "TaskDeadLetterQueue")},
 		},
 		{
@@ -401,7 +402,7 @@ func TestTemplate(t *testing.T) {
 		},
 		{
 			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512, ReservedConcurrency: 20,
-			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue"}),
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue", "SENDER_ADDRESS": "privacy@example.com"}),
 			Events:      []Event{worker},
 		},
 	}

@@ -53,10 +53,13 @@ func Registry(t testing.TB) dsr.Registry {
 type Mailer struct {
 	Mails []dsr.Mail
 	Err   error
+	mu    sync.Mutex
 }
 
-// Send records mail unless m.Err is set.
+// Send records mail unless m.Err is set. Concurrent sends are safe.
 func (m *Mailer) Send(_ context.Context, mail dsr.Mail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.Err != nil {
 		return m.Err
 	}
