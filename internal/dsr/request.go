@@ -110,10 +110,19 @@ type Result struct {
 	ReportJSONKey  string
 	ReportHTMLKey  string
 	CertificateKey string
+	// SupersededBy is the erasure request that erased the subject's data
+	// while this access request was under way: the request is answered by
+	// a statement of that erasure (SupersededAnswer, stored as the
+	// request's DocCertificate) instead of a report.
+	SupersededBy string
 	// Recipients are those the subject's data was disclosed to, who must be
 	// told of an erasure, restriction or objection (Art. 19).
 	Recipients []Recipient
 }
+
+// Superseded reports whether r is an access request answered by the
+// statement of the erasure that superseded it (Result.SupersededBy).
+func (r *Request) Superseded() bool { return r.Result != nil && r.Result.SupersededBy != "" }
 
 // AllPartsDone reports whether every planned purpose has its part.
 func (r *Request) AllPartsDone() bool {
@@ -162,9 +171,12 @@ func (r *Request) View() View {
 	if r.Status == StatusCompleted {
 		c := r.CompletedAt.UTC()
 		v.CompletedAt = &c
-		if r.Type == TypeAccess {
+		switch {
+		case r.Superseded():
+			v.Result = &ViewResult{Answer: DocCertificate}
+		case r.Type == TypeAccess:
 			v.Result = &ViewResult{Answer: DocReportJSON}
-		} else {
+		default:
 			v.Result = &ViewResult{Answer: DocCertificate, Recipients: []Recipient{}}
 			if r.Result != nil && len(r.Result.Recipients) > 0 {
 				v.Result.Recipients = r.Result.Recipients

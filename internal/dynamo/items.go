@@ -15,6 +15,7 @@ type resultItem struct {
 	ReportJSONKey  string          `dynamodbav:"reportJsonKey,omitempty"`
 	ReportHTMLKey  string          `dynamodbav:"reportHtmlKey,omitempty"`
 	CertificateKey string          `dynamodbav:"certificateKey,omitempty"`
+	SupersededBy   string          `dynamodbav:"supersededBy,omitempty"`
 	Recipients     []recipientItem `dynamodbav:"recipients,omitempty"`
 }
 
@@ -42,7 +43,7 @@ func toResultItem(r *dsr.Result) *resultItem {
 	if r == nil {
 		return nil
 	}
-	it := &resultItem{ReportJSONKey: r.ReportJSONKey, ReportHTMLKey: r.ReportHTMLKey, CertificateKey: r.CertificateKey}
+	it := &resultItem{ReportJSONKey: r.ReportJSONKey, ReportHTMLKey: r.ReportHTMLKey, CertificateKey: r.CertificateKey, SupersededBy: r.SupersededBy}
 	if r.Recipients != nil {
 		it.Recipients = make([]recipientItem, len(r.Recipients))
 		for i, rc := range r.Recipients {
@@ -56,7 +57,7 @@ func fromResultItem(it *resultItem) *dsr.Result {
 	if it == nil {
 		return nil
 	}
-	r := &dsr.Result{ReportJSONKey: it.ReportJSONKey, ReportHTMLKey: it.ReportHTMLKey, CertificateKey: it.CertificateKey}
+	r := &dsr.Result{ReportJSONKey: it.ReportJSONKey, ReportHTMLKey: it.ReportHTMLKey, CertificateKey: it.CertificateKey, SupersededBy: it.SupersededBy}
 	if it.Recipients != nil {
 		r.Recipients = make([]dsr.Recipient, len(it.Recipients))
 		for i, rc := range it.Recipients {

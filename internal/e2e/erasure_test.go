@@ -636,3 +636,65 @@ func TestObjectionAnsweredWhereArticle21DoesNotApply(t *testing.T) {
 		t.Errorf("audit check: %d %s", s, raw)
 	}
 }
+
+// TestSupersededAccessIsAnswered: ada's access request is still queued
+// (verified, not yet dispatched) when her erasure runs. The access request
+// is not failed without an answer: it completes, its person is told, and its
+// result is a statement, reachable like every result, that her data was
+// erased (when, by which request) and what is kept under a legal duty until
+// when, without personal data. Its trail passes the audit check.
+func TestSupersededAccessIsAnswered(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	var access submitted
+	if s, _, b := c.do("POST", "/v1/requests", "", map[string]string{"type": "access", "email": seed.Ada}, &access); s != http.StatusAccepted {
+		t.Fatalf("submit access: %d %s", s, b)
+	}
+	// Verified and queued without a request message: it waits, as one
+	// whose dispatch has not come yet.
+	store := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}
+	now := time.Now().UTC()
+	if err := store.Transition(context.Background(), access.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now, DueAt: now.AddDate(0, 1, 0)},
+		dsr.Step{Actor: dsr.SystemActor("test"), Action: dsr.AuditVerified, Detail: "verified by the test", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	erasure := submitVerified(t, c, outbox, map[string]any{"type": "erasure", "email": seed.Ada})
+	cert, _ := fetchCertificate(t, c, erasure, 90*time.Second)
+
+	v := pollUntilDone(t, c, access, 30*time.Second)
+	_ = v
+	var cv certView
+	if s, _, b := c.do("GET", "/v1/requests/"+access.ID, access.StatusToken, nil, &cv); s != 200 || cv.Status != "completed" ||
+		cv.Result.Certificate != "/v1/requests/"+access.ID+"/certificate" {
+		t.Fatalf("superseded access request: %d %s", s, b)
+	}
+	if s, _, b := c.do("GET", "/v1/requests/"+access.ID+"/report", access.StatusToken, nil, nil); s != http.StatusConflict {
+		t.Errorf("report of a superseded access request: %d %s, want 409", s, b)
+	}
+	var l link
+	if s, _, b := c.do("GET", cv.Result.Certificate, access.StatusToken, nil, &l); s != 200 {
+		t.Fatalf("answer link: %d %s", s, b)
+	}
+	raw := download(t, l.URL)
+	var a dsr.SupersededAnswer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatalf("answer is not JSON: %v\n%s", err, raw)
+	}
+	kept := map[string]*time.Time{}
+	for _, p := range a.Purposes {
+		kept[p.Purpose] = p.KeptUntil
+	}
+	billing := outcomesByPurpose(cert)["billing"]
+	if a.RequestID != access.ID || a.ErasureRequestID != erasure.ID || !a.ErasedAt.Equal(cert.IssuedAt) || len(a.Purposes) != len(cert.Purposes) ||
+		kept["marketing"] != nil || kept["billing"] == nil || !kept["billing"].Equal(*billing.RestrictedUntil) || !strings.Contains(a.Answer, "erased on") {
+		t.Errorf("answer: %s", raw)
+	}
+	if strings.Contains(strings.ToLower(string(raw)), "ada@") {
+		t.Errorf("the answer holds the address: %s", raw)
+	}
+	mailTo(t, outbox, access.ID, seed.Ada, "Your request is answered")
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+access.ID+"/audit", stack.DpoToken, nil, nil); s != 200 || !strings.Contains(string(raw), `"intact":true`) {
+		t.Errorf("audit check of the superseded request: %d %s", s, raw)
+	}
+}

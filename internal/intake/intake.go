@@ -478,6 +478,9 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if r.Type != dsr.TypeAccess {
 		return nil, dsr.Errorf(dsr.EConflict, "a %s request has a certificate, not a report", r.Type)
 	}
+	if r.Superseded() {
+		return nil, dsr.Errorf(dsr.EConflict, "the data was erased while this access request was under way: it is answered by a statement of the erasure (result.certificate), not a report")
+	}
 	if r.Status != dsr.StatusCompleted || r.Result == nil {
 		return nil, dsr.Errorf(dsr.EConflict, "the report is not ready; the request is %s", r.Status)
 	}
@@ -485,11 +488,15 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 }
 
 // CertificateLink signs a link to the certificate of a completed erasure or
-// objection request (JSON).
+// objection request (JSON), or to the answer of an access request that an
+// erasure superseded.
 func (s *Service) CertificateLink(ctx context.Context, id, token string) (*Link, error) {
 	r, err := s.authorize(ctx, id, token)
 	if err != nil {
 		return nil, err
+	}
+	if r.Superseded() {
+		return s.sign(ctx, id, dsr.DocCertificate, "certificate", "json")
 	}
 	if r.Type == dsr.TypeAccess {
 		return nil, dsr.Errorf(dsr.EConflict, "an access request has a report, not a certificate")

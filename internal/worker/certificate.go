@@ -21,7 +21,7 @@ func (h *Handler) certify(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return err
 	}
-	in, err := h.certificateInput(ctx, r, chunks)
+	in, superseded, err := h.certificateInput(ctx, r, chunks)
 	if err != nil {
 		return err
 	}
@@ -29,12 +29,11 @@ func (h *Handler) certify(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := json.MarshalIndent(cert, "", "  ")
+	key, err := h.putJSON(ctx, r.ID, cert)
 	if err != nil {
-		return fmt.Errorf("certificate: %w", err)
+		return err
 	}
-	key, err := h.Objects.PutDocument(ctx, r.ID, dsr.DocCertificate, body)
-	if err != nil {
+	if err := h.answerSuperseded(ctx, superseded, cert); err != nil {
 		return err
 	}
 	// Art. 19: one notice per recipient, before the request completes, so
@@ -52,25 +51,55 @@ func (h *Handler) certify(ctx context.Context, r *dsr.Request) error {
 	}, "certificate written", steps...)
 }
 
+// putJSON writes doc as the certificate document of request id (an
+// erasure's or objection's certificate, or a superseded access request's
+// answer), create-only, and returns its key.
+func (h *Handler) putJSON(ctx context.Context, id string, doc any) (string, error) {
+	body, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("certificate of request %s: %w", id, err)
+	}
+	return h.Objects.PutDocument(ctx, id, dsr.DocCertificate, body)
+}
+
+// answerSuperseded writes, for each access request ids that erasure cert
+// superseded, its answer (dsr.AnswerSuperseded): what the erasure did,
+// without personal data. Its objects were deleted with the subject's other
+// reports first; a redelivery writes the same answer again.
+func (h *Handler) answerSuperseded(ctx context.Context, ids []string, cert *dsr.Certificate) error {
+	for _, id := range ids {
+		e, err := h.Requests.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := h.putJSON(ctx, id, dsr.AnswerSuperseded(e, cert)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // certificateInput gathers what the certificate states besides the chunks:
 // its time (when the last part was recorded, so that every worker renders
 // the same certificate), the earlier reports deleted, the copies that still
-// hold erased data until they expire, and the recipients told.
-func (h *Handler) certificateInput(ctx context.Context, r *dsr.Request, chunks []dsr.Chunk) (dsr.CertificateInput, error) {
+// hold erased data until they expire, and the recipients told. It returns
+// too the access requests the erasure superseded, to be answered.
+func (h *Handler) certificateInput(ctx context.Context, r *dsr.Request, chunks []dsr.Chunk) (dsr.CertificateInput, []string, error) {
 	at := r.UpdatedAt
 	in := dsr.CertificateInput{Controller: h.Controller, IssuedAt: at}
+	var superseded []string
 	var err error
 	if r.Type == dsr.TypeErasure {
-		if in.EarlierReportsDeleted, err = h.deleteEarlierReports(ctx, r); err != nil {
-			return in, err
+		if in.EarlierReportsDeleted, superseded, err = h.deleteEarlierReports(ctx, r); err != nil {
+			return in, nil, err
 		}
 		if in.Copies, err = h.Objects.Copies(ctx); err != nil {
-			return in, err
+			return in, nil, err
 		}
 	}
 	backups, err := h.backups(ctx, r)
 	if err != nil {
-		return in, err
+		return in, nil, err
 	}
 	in.Copies = append(in.Copies, backups...)
 	byPurpose := map[string][]dsr.Recipient{}
@@ -78,7 +107,7 @@ func (h *Handler) certificateInput(ctx context.Context, r *dsr.Request, chunks [
 		byPurpose[c.Purpose] = append(byPurpose[c.Purpose], c.Recipients...)
 	}
 	in.Recipients = dsr.NotifiedRecipients(byPurpose, r.PlannedPurposes)
-	return in, nil
+	return in, superseded, nil
 }
 
 // backups are the backups that keep r's deleted data until they expire: the
@@ -113,17 +142,20 @@ func (h *Handler) backups(ctx context.Context, r *dsr.Request) ([]dsr.Copy, erro
 // requests (their reports and chunks) and returns how many access reports
 // the subject had: all of them are gone afterwards, whether this call, an
 // earlier delivery or the bucket's lifecycle deleted them. An access request
-// still under way is failed first, so that it cannot write a report of the
-// erased data after its objects are deleted.
-func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int, error) {
+// still under way is answered first (supersede), so that it cannot write a
+// report of the erased data after its objects are deleted; it returns those
+// requests, which this erasure superseded (in this delivery or an earlier
+// one), for their answers to be written after.
+func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int, []string, error) {
 	if r.SubjectKey == "" {
-		return 0, fmt.Errorf("erasure %s: the request has no subject key", r.ID)
+		return 0, nil, fmt.Errorf("erasure %s: the request has no subject key", r.ID)
 	}
 	earlier, err := h.Requests.BySubject(ctx, r.SubjectKey)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	reports := 0
+	var superseded []string
 	for _, e := range earlier {
 		if e.ID == r.ID || e.Type != dsr.TypeAccess {
 			continue
@@ -131,42 +163,69 @@ func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int
 		// The index may lag, but statuses only move forward: one it shows
 		// final is final.
 		if !e.Status.Final() {
-			if err := h.supersede(ctx, e.ID, r.ID); err != nil {
-				return 0, err
+			if e, err = h.supersede(ctx, e.ID, r.ID); err != nil {
+				return 0, nil, err
 			}
 		}
+		if e.Superseded() && e.Result.SupersededBy == r.ID {
+			superseded = append(superseded, e.ID)
+		}
 		if _, err := h.Objects.DeleteRequestObjects(ctx, e.ID); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if e.Result != nil && e.Result.ReportJSONKey != "" {
 			reports++
 		}
 	}
-	return reports, nil
+	return reports, superseded, nil
 }
 
-// supersede fails access request id if it is still queued or in progress,
-// because erasure request by erased the subject's data meanwhile.
-func (h *Handler) supersede(ctx context.Context, id, by string) error {
-	for attempt := 0; attempt < 3; attempt++ {
+// supersede answers access request id, if it is still queued or in
+// progress, because erasure request by erased the subject's data meanwhile:
+// the person is told (as of every completion), and the request completes,
+// to be answered by the erasure's statement (answerSuperseded). A queued
+// request is moved in progress first, as dispatch would. It returns the
+// request as it is then.
+func (h *Handler) supersede(ctx context.Context, id, by string) (*dsr.Request, error) {
+	for attempt := 0; attempt < 4; attempt++ {
 		e, err := h.Requests.Get(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if e.Status != dsr.StatusQueued && e.Status != dsr.StatusInProgress {
-			return nil
+		now := h.Clock.Now()
+		switch e.Status {
+		case dsr.StatusQueued:
+			err = h.Requests.Transition(ctx, id, e.Status, dsr.StatusInProgress, now, dsr.Changes{},
+				h.step(dsr.AuditDispatched, "superseded by erasure request "+by+": nothing to dispatch"))
+		case dsr.StatusInProgress:
+			err = h.completeSuperseded(ctx, e, by)
+		default:
+			return e, nil
 		}
-		err = h.Requests.Transition(ctx, id, e.Status, dsr.StatusFailed, h.Clock.Now(), dsr.Changes{
-			FailureReason: dsr.SupersededPrefix + " the subject's data was erased by request " + by + " while this access request was under way",
-		}, h.step(dsr.AuditFailed, "superseded by erasure request "+by))
-		if dsr.ErrorCodeOf(err) == dsr.EConflict {
-			continue
+		if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+			return nil, err
 		}
-		if err != nil {
-			return err
-		}
-		h.Log.InfoContext(ctx, "access request superseded by an erasure", "dsrId", id, "by", by, "event", "failed")
-		return nil
 	}
-	return fmt.Errorf("supersede access request %s: it keeps changing", id)
+	return nil, fmt.Errorf("supersede access request %s: it keeps changing", id)
+}
+
+// completeSuperseded tells the person and completes access request e,
+// superseded by erasure request by.
+func (h *Handler) completeSuperseded(ctx context.Context, e *dsr.Request, by string) error {
+	told, err := h.notify(ctx, e)
+	if err != nil {
+		return err
+	}
+	now := h.Clock.Now()
+	steps := []dsr.Step{}
+	for _, s := range append(told, dsr.Step{Action: dsr.AuditCompleted, Detail: dsr.SupersededPrefix + " the subject's data was erased by request " + by +
+		" while this access request was under way; answered with what the erasure did"}) {
+		steps = append(steps, h.step(s.Action, s.Detail))
+	}
+	err = h.Requests.Transition(ctx, e.ID, dsr.StatusInProgress, dsr.StatusCompleted, now,
+		dsr.Changes{CompletedAt: now, Result: &dsr.Result{SupersededBy: by}}, steps...)
+	if err == nil {
+		h.Log.InfoContext(ctx, "access request superseded by an erasure; answered", "dsrId", e.ID, "by", by, "event", "completed")
+	}
+	return err
 }

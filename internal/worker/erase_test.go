@@ -62,7 +62,7 @@ func TestErasureDeletesRestrictsAndCertifies(t *testing.T) {
 
 	until := e.statutoryUntil(t)
 	t.Run("tables", func(t *testing.T) { checkErasedTables(t, e, until) })
-	t.Run("earlier requests", func(t *testing.T) { checkEarlierRequests(t, e) })
+	t.Run("earlier requests", func(t *testing.T) { checkEarlierRequests(t, e, until) })
 	t.Run("certificate", func(t *testing.T) { checkErasureCertificate(t, e, until) })
 	t.Run("redelivery", func(t *testing.T) {
 		// A redelivered task after completion changes nothing.
@@ -89,6 +89,8 @@ func seedEarlierAccess(t *testing.T, e *env) {
 	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
 	must(t, e.store.Transition(ctx, "01JDRUNNING", dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}, dsrtest.StepTo(dsr.StatusInProgress)))
 	must(t, e.objects.PutChunk(ctx, dsr.Chunk{RequestID: "01JDRUNNING", Purpose: "marketing", Index: 0}))
+	must(t, e.store.Create(ctx, &dsr.Request{ID: "01JDQUEUED", Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, "01JDQUEUED", dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}, dsrtest.StepTo(dsr.StatusQueued)))
 	_, err = e.objects.PutDocument(ctx, "01JDOTHER", dsr.DocReportJSON, []byte("{}"))
 	must(t, err)
 }
@@ -110,19 +112,61 @@ func checkErasedTables(t *testing.T, e *env, until time.Time) {
 	}
 }
 
-// checkEarlierRequests: ada's earlier report is deleted, the access request
-// under way failed as superseded and its chunks deleted; someone else's
-// report is left.
-func checkEarlierRequests(t *testing.T, e *env) {
+// checkEarlierRequests: ada's earlier report is deleted; the access
+// requests under way (one in progress, one queued) are completed with an
+// answer (what the erasure did, without personal data) instead of a report,
+// their person told, their trails whole; their chunks are deleted;
+// someone else's report is left.
+func checkEarlierRequests(t *testing.T, e *env, until time.Time) {
 	ctx := context.Background()
 	if _, ok := e.objects.Document("01JDACCESS", dsr.DocReportJSON); ok {
 		t.Error("earlier access report not deleted")
 	}
-	if running, _ := e.store.Get(ctx, "01JDRUNNING"); running.Status != dsr.StatusFailed || !strings.Contains(running.FailureReason, "superseded") {
-		t.Errorf("running access request: %s %q, want failed as superseded", running.Status, running.FailureReason)
-	}
-	if got := e.steps("01JDRUNNING"); !slices.Equal(got, []dsr.AuditAction{dsr.AuditFailed}) {
-		t.Errorf("superseded request's trail: %v", got)
+	for id, trail := range map[string][]dsr.AuditAction{
+		"01JDRUNNING": {dsr.AuditPersonNotified, dsr.AuditCompleted},
+		"01JDQUEUED":  {dsr.AuditDispatched, dsr.AuditPersonNotified, dsr.AuditCompleted},
+	} {
+		r, _ := e.store.Get(ctx, id)
+		if r.Status != dsr.StatusCompleted || !r.Superseded() || r.Result.SupersededBy != e.id || r.View().Result.Answer != dsr.DocCertificate {
+			t.Errorf("%s: %s %+v, want completed, superseded by %s", id, r.Status, r.Result, e.id)
+		}
+		if got := e.steps(id); !slices.Equal(got, trail) {
+			t.Errorf("%s's trail: %v, want %v", id, got, trail)
+		}
+		c := dsr.NewAuditChecker(id)
+		entries, _ := e.audit.Entries(ctx, id)
+		for _, en := range entries {
+			c.Add(en)
+		}
+		if check := c.Check(r); !check.Intact {
+			t.Errorf("%s's trail check: %+v", id, check)
+		}
+		raw, ok := e.objects.Document(id, dsr.DocCertificate)
+		if !ok {
+			t.Fatalf("%s has no answer", id)
+		}
+		var a dsr.SupersededAnswer
+		must(t, json.Unmarshal(raw, &a))
+		kept := map[string]*time.Time{}
+		for _, p := range a.Purposes {
+			kept[p.Purpose] = p.KeptUntil
+		}
+		if a.ErasureRequestID != e.id || a.RequestID != id || len(a.Purposes) != 2 || kept["marketing"] != nil ||
+			kept["billing"] == nil || !kept["billing"].Equal(until) || !strings.Contains(a.Answer, "erased on 29 November 2026") {
+			t.Errorf("%s's answer: %s", id, raw)
+		}
+		if strings.Contains(string(raw), ada.Email) || strings.Contains(string(raw), ada.Key) {
+			t.Errorf("%s's answer holds personal data: %s", id, raw)
+		}
+		told := 0
+		for _, m := range e.mailer.Mails {
+			if m.RequestID == id && m.Event == dsr.EventCompleted && m.To == ada.Email {
+				told++
+			}
+		}
+		if told != 1 {
+			t.Errorf("%s: %d completion mails, want 1", id, told)
+		}
 	}
 	if got := e.steps(e.id); !slices.Equal(got, []dsr.AuditAction{dsr.AuditPurposeDone, dsr.AuditPurposeDone, dsr.AuditPersonNotified, dsr.AuditCompleted}) {
 		t.Errorf("erasure's trail: %v", got)

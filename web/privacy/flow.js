@@ -531,7 +531,10 @@ function renderDownloads(ctx) {
   const view = ctx.state.view;
   const id = encodeURIComponent(view.id);
   const safe = view.id.replace(/[^A-Za-z0-9]/g, "");
-  const access = view.type === "access" || (view.result && "report" in view.result);
+  // The result names the document: an access request answered by the
+  // statement of an erasure that superseded it has a certificate.
+  const access = view.result ? "report" in view.result : view.type === "access";
+  const superseded = !access && view.type === "access";
   box.append(tx(ctx, ctx.hSub, {}, "downloads.heading"));
   box.append(...(access ? [
     tx(ctx, "p", {}, "downloads.accessNote"),
@@ -539,7 +542,7 @@ function renderDownloads(ctx) {
       downloadButton(ctx, "download-html", "downloads.html", `/v1/requests/${id}/report?format=html`, `dsr-report-${safe}.html`),
       downloadButton(ctx, "download-json", "downloads.json", `/v1/requests/${id}/report?format=json`, `dsr-report-${safe}.json`)),
   ] : [
-    tx(ctx, "p", {}, "downloads.certificateNote"),
+    tx(ctx, "p", {}, superseded ? "downloads.supersededNote" : "downloads.certificateNote"),
     el("div", { class: "row" },
       downloadButton(ctx, "download-certificate", "downloads.certificate", `/v1/requests/${id}/certificate`, `dsr-certificate-${safe}.json`)),
   ]));
