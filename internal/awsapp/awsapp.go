@@ -410,6 +410,10 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
 	return &dpo.Handler{Service: &dpo.Service{
 		Store:        &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
@@ -418,6 +422,8 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Tasks:        &sqsqueue.Queue{Client: sqsc, URL: taskQueueURL},
 		Suppressions: list,
 		Cursors:      hasher,
+		Keys:         hasher,
+		Registry:     reg,
 		Deadline:     deadline,
 		StatusPage:   env("STATUS_PAGE_URL"),
 		Log:          log,

@@ -21,9 +21,10 @@ import (
 	"github.com/privacyops/dsr/internal/jsonbody"
 )
 
-// Store reads and changes requests, conditionally.
+// Store reads, stores and changes requests, conditionally.
 type Store interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
+	Create(ctx context.Context, r *dsr.Request, steps ...dsr.Step) error
 	Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, set dsr.Changes, steps ...dsr.Step) error
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension, steps ...dsr.Step) error
@@ -77,6 +78,8 @@ type Service struct {
 	Tasks        Tasks
 	Suppressions Suppressions
 	Cursors      Cursors
+	Keys         Keys         // for registrations
+	Registry     dsr.Registry // the purposes a registration may name
 	Deadline     dsr.DeadlinePolicy
 	// StatusPage is the privacy center's address, which notices link to
 	// (empty: they name the privacy center without a link).

@@ -20,6 +20,8 @@ const (
 	RouteMetrics = "GET /v1/dpo/metrics"
 	RouteAudit   = "GET /v1/dpo/requests/{id}/audit"
 	RouteDecide  = "POST /v1/dpo/requests/{id}/objection-decision"
+	// RouteRegister registers a request received by another channel.
+	RouteRegister = "POST /v1/dpo/requests"
 )
 
 // queryParameters are the query parameters each route reads.
@@ -37,6 +39,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	out, err := h.route(ctx, req)
 	if err != nil {
 		return httpapi.Error(ctx, s.Log, err), nil
+	}
+	if req.RouteKey == RouteRegister {
+		return httpapi.JSON(http.StatusAccepted, out), nil
 	}
 	return httpapi.JSON(http.StatusOK, out), nil
 }
@@ -57,12 +62,14 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return s.List(ctx, query)
 	case RouteDetail:
 		return s.Detail(ctx, id, query["auditCursor"])
-	case RouteExtend, RouteReject, RouteDecide:
+	case RouteExtend, RouteReject, RouteDecide, RouteRegister:
 		body, err := httpapi.JSONBody(req)
 		if err != nil {
 			return nil, err
 		}
 		switch req.RouteKey {
+		case RouteRegister:
+			return s.Register(ctx, actor, req.Headers["idempotency-key"], body)
 		case RouteExtend:
 			return s.Extend(ctx, actor, id, body)
 		case RouteReject:

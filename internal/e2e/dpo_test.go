@@ -180,7 +180,7 @@ func TestDPOEndToEnd(t *testing.T) {
 	}
 	// The test made it verified and failed itself, with those steps; the
 	// DPO's retry and the pipeline did the rest.
-	want := []string{"received", "verified", "failed", "retried", "dispatched", "purpose_done", "purpose_done", "purpose_done", "purpose_done", "completed", "link_issued"}
+	want := []string{"received", "verified", "failed", "retried", "dispatched", "purpose_done", "purpose_done", "purpose_done", "purpose_done", "person_notified", "completed", "link_issued"}
 	if fmt.Sprint(actions) != fmt.Sprint(want) || detail.Audit[3].Actor != "local-dpo" {
 		t.Errorf("trail %v (retried by %q), want %v", actions, detail.Audit[3].Actor, want)
 	}

@@ -51,6 +51,29 @@ func ParseSubmission(body []byte, reg dsr.Registry) (dsr.Submission, error) {
 	})
 }
 
+type registrationBody struct {
+	Type          *string   `json:"type"`
+	Email         *string   `json:"email"`
+	Scope         *string   `json:"scope"`
+	Purposes      *[]string `json:"purposes"`
+	Grounds       *string   `json:"grounds"`
+	ReceivedAt    *string   `json:"receivedAt"`
+	Channel       *string   `json:"channel"`
+	IdentityCheck *string   `json:"identityCheck"`
+	IdentityNote  *string   `json:"identityNote"`
+}
+
+// ParseRegistration reads a POST /v1/dpo/requests body at now
+// (dsr.ParseRegistration).
+func ParseRegistration(body []byte, reg dsr.Registry, policy dsr.DeadlinePolicy, now time.Time) (dsr.Registration, error) {
+	return parseBody(body, func(b registrationBody) (dsr.Registration, error) {
+		return dsr.ParseRegistration(dsr.RegistrationInput{
+			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds},
+			ReceivedAt:      b.ReceivedAt, Channel: b.Channel, IdentityCheck: b.IdentityCheck, IdentityNote: b.IdentityNote,
+		}, reg, policy, now)
+	})
+}
+
 type verificationBody struct {
 	Code *string `json:"code"`
 }

@@ -340,6 +340,7 @@ func TestTemplate(t *testing.T) {
 				{Name: "Extend", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/extend", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "List", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Metrics", Type: "HttpApi", Path: "/v1/dpo/metrics", Method: "GET", Authorizer: "DpoAuthorizer"},
+				{Name: "Register", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Reject", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/reject", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Retry", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/retry", Method: "POST", Authorizer: "DpoAuthorizer"},
 			},
