@@ -100,6 +100,7 @@ bench: venv deps
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/jsonbody
+	go test -run '^$$' -fuzz FuzzParseRegistration -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/jsonbody

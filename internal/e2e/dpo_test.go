@@ -366,3 +366,61 @@ func TestDeadlineMonitorEndToEnd(t *testing.T) {
 		t.Errorf("digest:\n%s", digest)
 	}
 }
+
+// TestRegisteredLetterIsDueAMonthAfterReceipt: grace's access request came
+// by letter, received three days ago; the DPO registers it with the receipt
+// time, the channel and how her identity was checked. It is due one calendar
+// month after its receipt (Art. 12(3), in the deadline's time zone, UTC
+// here), not after its registration; it runs without an e-mail code, grace
+// reads it with the status token the DPO hands her and is told by e-mail
+// when it is answered, and its trail records the channel and the check
+// (Art. 5(2)). A receipt in the future is a 400 naming receivedAt.
+func TestRegisteredLetterIsDueAMonthAfterReceipt(t *testing.T) {
+	cfg := awsConfig(t)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	received := time.Now().UTC().AddDate(0, 0, -3).Truncate(time.Second)
+	body := map[string]any{"type": "access", "email": seed.Grace, "receivedAt": received.Format(time.RFC3339), "channel": "letter", "identityCheck": "signature_compared"}
+	if s, raw := c.dpoDo("POST", "/v1/dpo/requests", stack.DpoToken, map[string]any{"type": "access", "email": seed.Grace,
+		"receivedAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "channel": "letter", "identityCheck": "signature_compared"}, nil); s != 400 ||
+		!strings.Contains(string(raw), `"receivedAt"`) {
+		t.Errorf("a receipt in the future: %d %s", s, raw)
+	}
+	var reg struct {
+		ID, Status, StatusToken string
+		ReceivedAt, DueAt       time.Time
+	}
+	if s, raw := c.dpoDo("POST", "/v1/dpo/requests", stack.DpoToken, body, &reg); s != http.StatusAccepted {
+		t.Fatalf("register: %d %s", s, raw)
+	}
+	due := received.AddDate(0, 1, 0)
+	wantDue := time.Date(due.Year(), due.Month(), due.Day(), 23, 59, 59, 0, time.UTC)
+	if reg.Status != "queued" || !reg.ReceivedAt.Equal(received) || !reg.DueAt.Equal(wantDue) {
+		t.Errorf("registered %+v, want queued, received %s, due %s", reg, received, wantDue)
+	}
+	sub := submitted{ID: reg.ID, Type: "access", StatusToken: reg.StatusToken}
+	pollUntilDone(t, c, sub, 90*time.Second)
+	var pv struct{ ReceivedAt, DueAt time.Time }
+	if s, _, b := c.do("GET", "/v1/requests/"+reg.ID, reg.StatusToken, nil, &pv); s != 200 || !pv.DueAt.Equal(wantDue) || !pv.ReceivedAt.Equal(received) {
+		t.Errorf("the person's view: %d %s, want received %s, due %s", s, b, received, wantDue)
+	}
+	if s, _, b := c.do("GET", "/v1/requests/"+reg.ID+"/report", reg.StatusToken, nil, nil); s != 200 {
+		t.Errorf("report link: %d %s", s, b)
+	}
+	if files, _ := filepath.Glob(filepath.Join(outbox, "*-"+reg.ID+"-*.eml")); len(files) != 1 || !strings.HasSuffix(files[0], reg.ID+"-completed.eml") {
+		t.Errorf("mails about the registered request: %v, want only its completion notice (no code)", files)
+	}
+	var d struct {
+		Audit []dsr.AuditEntry `json:"audit"`
+	}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+reg.ID, stack.DpoToken, nil, &d); s != 200 || len(d.Audit) < 2 {
+		t.Fatalf("detail: %d %s", s, raw)
+	}
+	if a := d.Audit; a[0].Action != dsr.AuditReceived || !strings.Contains(a[0].Detail, "received by letter at "+received.Format(time.RFC3339)) ||
+		a[1].Action != dsr.AuditVerified || !strings.Contains(a[1].Detail, "signature_compared") {
+		t.Errorf("trail %+v", a[:2])
+	}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+reg.ID+"/audit", stack.DpoToken, nil, nil); s != 200 || !strings.Contains(string(raw), `"intact":true`) {
+		t.Errorf("audit check: %d %s", s, raw)
+	}
+}

@@ -2,6 +2,7 @@ package jsonbody_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,6 +265,36 @@ func FuzzParseSuppressionCheck(f *testing.F) {
 			}
 		} else if dsr.ErrorCodeOf(err) != dsr.EInvalid {
 			t.Errorf("error %v is not invalid input", err)
+		}
+	})
+}
+
+// FuzzParseRegistration: whatever the body, a registration is refused with
+// an EInvalid error or accepted with a normalized address, a receipt not in
+// the future and not due yet, and a channel and identity check of the lists.
+func FuzzParseRegistration(f *testing.F) {
+	f.Add([]byte(`{"type":"erasure","email":"ada@example.com","receivedAt":"2026-11-20T09:30:00Z","channel":"letter","identityCheck":"signature_compared"}`))
+	f.Add([]byte(`{"type":"objection","email":"a@b.co","purposes":["billing"],"receivedAt":"2026-11-29T10:00:00+01:00","channel":"phone","identityCheck":"callback","identityNote":"n"}`))
+	f.Add([]byte(`{"type":"access","email":"a@b.co","receivedAt":"2099-01-01T00:00:00Z","channel":"fax","identityCheck":"x"}`))
+	reg := dsrtest.Registry(f)
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	policy := dsr.DeadlinePolicy{Location: time.UTC}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		g, err := jsonbody.ParseRegistration(body, reg, policy, now)
+		if err != nil {
+			if c := dsr.ErrorCodeOf(err); c != dsr.EInvalid {
+				t.Fatalf("error code %q for %q", c, body)
+			}
+			return
+		}
+		if again, err := dsr.NormalizeEmail(g.Email); err != nil || again != g.Email {
+			t.Fatalf("accepted email %q is not normalized", g.Email)
+		}
+		if g.ReceivedAt.After(now) || !policy.Due(g.ReceivedAt, 1).After(now) {
+			t.Fatalf("accepted receipt %s at %s", g.ReceivedAt, now)
+		}
+		if !slices.Contains(dsr.Channels, g.Channel) || !slices.Contains(dsr.IdentityChecks, g.IdentityCheck) || strings.Contains(g.IdentityNote, "@") {
+			t.Fatalf("accepted %q, %q, %q", g.Channel, g.IdentityCheck, g.IdentityNote)
 		}
 	})
 }
