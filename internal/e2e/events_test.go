@@ -133,6 +133,15 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 		if _, err := dsr.ParseListQuery(ev.QueryStringParameters, time.Now()); err != nil {
 			t.Errorf("%s: query %v: %v", name, ev.QueryStringParameters, err)
 		}
+	case dpo.RouteRegister:
+		if _, err := dpo.Authorize(ev); err != nil {
+			t.Errorf("%s: a DPO route's event needs a bearer token in the dpo group, with requestContext.authorizer.jwt claims of that token: %v", name, err)
+		}
+		// As the DPO registered it on the day of the event: received then.
+		at := time.UnixMilli(ev.RequestContext.TimeEpoch)
+		if _, err := jsonbody.ParseRegistration([]byte(ev.Body), provenanceRegistry(t), dsr.DeadlinePolicy{Location: time.UTC}, at); err != nil {
+			t.Errorf("%s: body %q is not a registration: %v", name, ev.Body, err)
+		}
 	default:
 		t.Errorf("%s: routeKey %q is no route of intake, suppression or dpo", name, ev.RouteKey)
 	}
