@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -155,11 +157,18 @@ func (h *Handler) start(ctx context.Context, r *dsr.Request) (bool, error) {
 		detail += "; suppression list: " + entries[0].Reason
 	}
 	now := h.Clock.Now()
-	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: plan},
+	// An objection to a purpose of legitimate interests awaits the DPO's
+	// decision on it, pending from now on: the request is answered once
+	// every decision is taken (Art. 21(1)).
+	decisions := dsr.DecisionsFor(r, plan, h.Registry)
+	if len(decisions) > 0 {
+		detail += "; decisions pending: " + strings.Join(slices.Sorted(maps.Keys(decisions)), ", ")
+	}
+	err = h.Store.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: plan, ObjectionDecisions: decisions},
 		dsr.Step{Actor: dsr.SystemActor("dispatch"), Action: dsr.AuditDispatched, Detail: detail, At: now})
 	switch {
 	case err == nil:
-		r.Status, r.PlannedPurposes, r.DoneParts = dsr.StatusInProgress, plan, map[string]int{}
+		r.Status, r.PlannedPurposes, r.DoneParts, r.ObjectionDecisions = dsr.StatusInProgress, plan, map[string]int{}, decisions
 		return true, nil
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return false, err

@@ -103,6 +103,9 @@ func (s *Service) List(ctx context.Context, query map[string]string) (*Page, err
 		return nil, err
 	}
 	scope := "list\x00" + query["status"] + "\x00" + query["type"] + "\x00" + query["dueBefore"] + "\x00" + query["overdue"]
+	if query["awaitingDecision"] != "" {
+		scope += "\x00" + query["awaitingDecision"]
+	}
 	if q.Cursor != "" {
 		if q.Cursor, err = s.Cursors.OpenCursor("cursor", scope, q.Cursor); err != nil {
 			return nil, err
@@ -117,7 +120,11 @@ func (s *Service) List(ctx context.Context, query map[string]string) (*Page, err
 	}
 	p := &Page{Items: make([]dsr.DPOView, 0, len(rs)), Cursor: cursor}
 	for _, r := range rs {
-		p.Items = append(p.Items, dpoView(r, now, false))
+		// awaitingDecision filters after the store, as type does: a page
+		// may hold fewer items while a cursor follows.
+		if !q.AwaitingDecision || r.AwaitingDecision() {
+			p.Items = append(p.Items, dpoView(r, now, false))
+		}
 	}
 	return p, nil
 }
@@ -298,7 +305,9 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 }
 
 // Decide answers POST /v1/dpo/requests/{id}/objection-decision: the DPO
-// decides an objection to a legitimate-interest purpose (Art. 21(1)). The
+// decides an objection to a legitimate-interest purpose (Art. 21(1)), once
+// its records are restricted, while the request waits in progress for it
+// (the worker that applies the last decision answers the request). The
 // decision is recorded as being applied, a task applies it to the purpose's
 // table (upheld: the records are erased; overridden: the restriction is
 // lifted, and so is the suppression the objection added), and the person is
@@ -312,13 +321,17 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 	if err != nil {
 		return dsr.DPOView{}, err
 	}
+	_, restricted := r.DoneParts[d.Purpose]
+	restricted = restricted || r.Status == dsr.StatusCompleted // answered: every part was done
 	switch current, ok := r.ObjectionDecisions[d.Purpose]; {
-	case r.Type != dsr.TypeObjection || r.Status != dsr.StatusCompleted:
-		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "only a completed objection has decisions to take; this is a %s %s request", r.Status, r.Type)
+	case r.Type != dsr.TypeObjection || (r.Status != dsr.StatusInProgress && r.Status != dsr.StatusCompleted):
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "only an objection in progress (or answered before decisions held it open) has decisions to take; this is a %s %s request", r.Status, r.Type)
 	case !ok:
 		return dsr.DPOView{}, dsr.Invalid("the request body is invalid", dsr.FieldError{Field: "purpose", Reason: "has no decision pending in this objection"})
 	case current != dsr.DecisionPending:
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the objection to %s is already decided: %s", d.Purpose, current)
+	case !restricted:
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "the records of %s are still being restricted; decide once its part is done", d.Purpose)
 	}
 	now := s.Clock.Now()
 	applying := dsr.Applying(d.Outcome)

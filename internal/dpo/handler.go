@@ -26,7 +26,7 @@ const (
 
 // queryParameters are the query parameters each route reads.
 var queryParameters = map[string][]string{
-	RouteList:   {"status", "type", "dueBefore", "overdue", "cursor", "limit"},
+	RouteList:   {"status", "type", "dueBefore", "overdue", "awaitingDecision", "cursor", "limit"},
 	RouteDetail: {"auditCursor"},
 }
 

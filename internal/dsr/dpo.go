@@ -41,6 +41,11 @@ type DPOView struct {
 	FailureReason  string      `json:"failureReason,omitempty"`
 	WaitingFor     string      `json:"waitingFor,omitempty"`
 	Overdue        bool        `json:"overdue"`
+	// AwaitingDecision: an objection that waits for the DPO's decision on a
+	// purpose (Art. 21(1)) before it is answered; the decisions are due by
+	// DecisionDueAt, the request's due date.
+	AwaitingDecision bool       `json:"awaitingDecision,omitempty"`
+	DecisionDueAt    *time.Time `json:"decisionDueAt,omitempty"`
 	// Purposes is the per-purpose progress (detail only).
 	Purposes []PurposeProgress `json:"purposes,omitempty"`
 	// Audit is the newest page of the request's trail, oldest first
@@ -57,6 +62,9 @@ type PurposeProgress struct {
 	// Decision is the DPO's decision on an objection to the purpose
 	// ("pending" until taken), when one is needed.
 	Decision string `json:"decision,omitempty"`
+	// DecisionDueAt is when a decision not taken yet is due: within the
+	// request's deadline.
+	DecisionDueAt *time.Time `json:"decisionDueAt,omitempty"`
 }
 
 // DPOView returns the DPO's view of r at now; detail adds the progress.
@@ -68,10 +76,22 @@ func (r *Request) DPOView(now time.Time, detail bool) DPOView {
 	if r.Status == StatusQueued {
 		v.WaitingFor = r.WaitingFor
 	}
+	var due *time.Time
+	if d := r.DecisionDue(); !d.IsZero() {
+		d = d.UTC()
+		due = &d
+	}
+	if r.AwaitingDecision() {
+		v.AwaitingDecision, v.DecisionDueAt = true, due
+	}
 	if detail {
 		for _, p := range r.PlannedPurposes {
 			chunks, done := r.DoneParts[p]
-			v.Purposes = append(v.Purposes, PurposeProgress{Purpose: p, Done: done, Chunks: chunks, Decision: r.ObjectionDecisions[p]})
+			pp := PurposeProgress{Purpose: p, Done: done, Chunks: chunks, Decision: r.ObjectionDecisions[p]}
+			if d, ok := r.ObjectionDecisions[p]; ok && !DecisionFinal(d) && r.Open() {
+				pp.DecisionDueAt = due
+			}
+			v.Purposes = append(v.Purposes, pp)
 		}
 	}
 	return v
@@ -185,18 +205,22 @@ func RejectionMail(r *Request, rej Rejection) Mail {
 
 // ListQuery filters the DPO list.
 type ListQuery struct {
-	Statuses  []Status  // empty: every open status
-	Type      Type      // empty: every type
-	DueBefore time.Time // zero: any due date
-	Cursor    string
-	Limit     int
+	Statuses []Status // empty: every open status
+	// AwaitingDecision narrows the list to objections in progress that
+	// wait for a DPO's decision (Request.AwaitingDecision).
+	AwaitingDecision bool
+	Type             Type      // empty: every type
+	DueBefore        time.Time // zero: any due date
+	Cursor           string
+	Limit            int
 }
 
 // MaxListLimit is the largest page of the DPO list.
 const MaxListLimit = 100
 
 // ParseListQuery validates the list's query parameters at now: status, type,
-// dueBefore (RFC 3339), overdue=true (open and due before now), cursor,
+// dueBefore (RFC 3339), overdue=true (open and due before now),
+// awaitingDecision=true (objections waiting for a DPO's decision), cursor,
 // limit (1–100, default 25).
 func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 	out := ListQuery{Limit: 25, Cursor: q["cursor"]}
@@ -229,6 +253,13 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 	default:
 		bad("overdue", `must be "true" or "false"`)
 	}
+	switch q["awaitingDecision"] {
+	case "", "false":
+	case "true":
+		out.awaitingDecision(bad)
+	default:
+		bad("awaitingDecision", `must be "true" or "false"`)
+	}
 	if l := q["limit"]; l != "" {
 		out.Limit = listLimit(l, bad)
 	}
@@ -252,6 +283,21 @@ func (q *ListQuery) overdue(now time.Time, bad func(field, reason string)) {
 		if !(&Request{Status: s}).Open() {
 			bad("overdue", "only open requests can be overdue")
 		}
+	}
+}
+
+// awaitingDecision narrows q to the objections that wait for a DPO's
+// decision: they are in progress until every decision is taken.
+func (q *ListQuery) awaitingDecision(bad func(field, reason string)) {
+	q.AwaitingDecision = true
+	switch {
+	case len(q.Statuses) == 0:
+		q.Statuses = []Status{StatusInProgress}
+	case q.Statuses[0] != StatusInProgress:
+		bad("awaitingDecision", "only requests in progress await a decision")
+	}
+	if q.Type != "" && q.Type != TypeObjection {
+		bad("awaitingDecision", "only objections await a decision")
 	}
 }
 

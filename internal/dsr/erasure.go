@@ -153,10 +153,14 @@ type PurposeOutcome struct {
 	RestrictedUntil  *time.Time `json:"restrictedUntil,omitempty"`
 	FirstDeletableAt *time.Time `json:"firstDeletableAt,omitempty"`
 	DecisionPending  bool       `json:"decisionPending"`
-	StartedAt        time.Time  `json:"startedAt"`
-	FinishedAt       time.Time  `json:"finishedAt"`
-	ReadBack         ReadBack   `json:"readBack"`
-	Verified         bool       `json:"verified"`
+	// Decision is the DPO's decision on an objection to a purpose of
+	// legitimate interests (upheld or overridden), taken before the
+	// request is answered.
+	Decision   string    `json:"decision,omitempty"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	ReadBack   ReadBack  `json:"readBack"`
+	Verified   bool      `json:"verified"`
 	// Refusal answers an objection to a purpose where Art. 21 does not
 	// apply (action "none"): no record is changed, and the person is told
 	// why and what they can do (Art. 12(4)).
@@ -283,6 +287,10 @@ func (o *PurposeOutcome) setItems(req *Request, p Purpose, rb ReadBack, n int) {
 	default:
 		o.ItemsRestricted, o.DecisionPending = n, true
 		o.Reason = "objection (Art. 21(1)); restricted until the controller decides on compelling grounds (Art. 18(1)(d))"
+		if d := req.ObjectionDecisions[p.Name]; DecisionFinal(d) {
+			o.DecisionPending = false
+			o.decidedOutcome(d, n)
+		}
 	}
 }
 

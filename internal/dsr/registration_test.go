@@ -78,3 +78,39 @@ func TestParseRegistration(t *testing.T) {
 		t.Errorf("trail details %q", d)
 	}
 }
+
+// TestListAwaitingDecision: the DPO list's awaitingDecision=true narrows to
+// objections in progress (they wait there for the DPO's decision); another
+// status or type with it, or another value, is a 400 naming the field.
+func TestListAwaitingDecision(t *testing.T) {
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		q     map[string]string
+		field string // "" for valid
+	}{
+		{map[string]string{"awaitingDecision": "true"}, ""},
+		{map[string]string{"awaitingDecision": "true", "type": "objection", "status": "in_progress"}, ""},
+		{map[string]string{"awaitingDecision": "false"}, ""},
+		{map[string]string{"awaitingDecision": "true", "status": "queued"}, "awaitingDecision"},
+		{map[string]string{"awaitingDecision": "true", "type": "access"}, "awaitingDecision"},
+		{map[string]string{"awaitingDecision": "yes"}, "awaitingDecision"},
+	}
+	for _, tc := range tests {
+		q, err := dsr.ParseListQuery(tc.q, now)
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%v: %v", tc.q, err)
+		case tc.field == "" && tc.q["awaitingDecision"] == "true" && (!q.AwaitingDecision || fmt.Sprint(q.Statuses) != "[in_progress]"):
+			t.Errorf("%v: %+v, want in progress, awaiting a decision", tc.q, q)
+		case tc.field != "" && (err == nil || !strings.Contains(fmt.Sprint(err.(*dsr.Error).Fields), tc.field)):
+			t.Errorf("%v: %v, want a 400 naming %s", tc.q, err, tc.field)
+		}
+	}
+	r := &dsr.Request{Type: dsr.TypeObjection, Status: dsr.StatusInProgress, ObjectionDecisions: map[string]string{"b": dsr.DecisionPending, "a": dsr.DecisionUpheld}}
+	if !r.AwaitingDecision() || fmt.Sprint(r.PendingDecisions()) != "[b]" {
+		t.Errorf("pending %v", r.PendingDecisions())
+	}
+	if r.ObjectionDecisions["b"] = dsr.DecisionOverridden; r.AwaitingDecision() {
+		t.Error("every decision taken, still awaiting")
+	}
+}

@@ -69,6 +69,9 @@ type Run struct {
 	Expired int
 	Overdue []*dsr.Request
 	DueSoon []*dsr.Request
+	// AwaitingDecision are the objections in progress that wait for the
+	// DPO's decision on a purpose (Art. 21(1)), due by their deadline.
+	AwaitingDecision []*dsr.Request
 	// Limited is the digest of the UTC day before the run's: how many
 	// people reached each per-person limit (a sign of someone guessing
 	// codes or mail-bombing an address).
@@ -110,7 +113,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 		return err
 	}
 	h.Log.InfoContext(ctx, "deadline monitor ran", "expired", run.Expired, "overdue", len(run.Overdue), "dueWithin7Days", len(run.DueSoon), "event", "monitored")
-	if run.Expired+len(run.Overdue)+len(run.DueSoon)+run.limitedPeople()+run.unkeyable() == 0 {
+	if run.Expired+len(run.Overdue)+len(run.DueSoon)+run.limitedPeople()+run.unkeyable()+len(run.AwaitingDecision) == 0 {
 		return nil
 	}
 	if err := h.Mailer.Send(ctx, Digest(run, h.DPOAddress)); err != nil {
@@ -122,7 +125,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 }
 
 // Run expires requests unverified since before now-7d, then lists the open
-// requests due before now+7d, page by page from the status/due index.
+// requests due before now+7d and the objections awaiting the DPO's
+// decision, page by page from the status/due index.
 func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 	run := &Run{At: now}
 	h.digests(ctx, run)
@@ -130,6 +134,9 @@ func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
 		return nil, err
 	}
 	if err := h.dueSoon(ctx, run); err != nil {
+		return nil, err
+	}
+	if err := h.awaitingDecision(ctx, run); err != nil {
 		return nil, err
 	}
 	return run, nil
@@ -213,6 +220,37 @@ func (h *Handler) dueSoon(ctx context.Context, run *Run) error {
 	}
 }
 
+// awaitingDecision lists the objections in progress that wait for a
+// DPO's decision into run, whatever their due date (through the status/due
+// index: in progress, every page).
+func (h *Handler) awaitingDecision(ctx context.Context, run *Run) error {
+	q := dsr.ListQuery{Statuses: []dsr.Status{dsr.StatusInProgress}, Type: dsr.TypeObjection, Limit: dsr.MaxListLimit}
+	for {
+		rs, cursor, err := h.Store.List(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if r.AwaitingDecision() {
+				run.AwaitingDecision = append(run.AwaitingDecision, r)
+			}
+		}
+		if cursor == "" {
+			return nil
+		}
+		q.Cursor = cursor
+	}
+}
+
+// pendingDecisions counts the decisions the DPO has to take.
+func (r *Run) pendingDecisions() int {
+	n := 0
+	for _, q := range r.AwaitingDecision {
+		n += len(q.PendingDecisions())
+	}
+	return n
+}
+
 // emit writes the run's figures as one Embedded Metric Format record.
 func (h *Handler) emit(run *Run) error {
 	if h.Metrics == nil {
@@ -224,6 +262,7 @@ func (h *Handler) emit(run *Run) error {
 		"UnverifiedRequestsExpired": run.Expired,
 		"PeopleAtLimitsYesterday":   run.limitedPeople(),
 		"UnkeyableRecordsYesterday": run.unkeyable(),
+		"ObjectionDecisionsPending": run.pendingDecisions(),
 	})
 }
 
@@ -249,6 +288,13 @@ func Digest(run *Run, to string) dsr.Mail {
 	section("Overdue", run.Overdue)
 	section("Due within 7 days", run.DueSoon)
 	fmt.Fprintf(&b, "Unverified for 7 days and now expired: %d\n\n", run.Expired)
+	if len(run.AwaitingDecision) > 0 {
+		fmt.Fprintf(&b, "Objections waiting for your decision on compelling grounds (Art. 21(1)), due by the request's deadline: %d\n", run.pendingDecisions())
+		for _, r := range run.AwaitingDecision {
+			fmt.Fprintf(&b, "  %s  due %s  %s\n", r.ID, r.DueAt.UTC().Format("2006-01-02 15:04"), r.DecisionSummary())
+		}
+		b.WriteString("Decide with POST /v1/dpo/requests/{id}/objection-decision; the request is answered once every decision is applied.\n\n")
+	}
 	if n := run.limitedPeople(); n > 0 {
 		fmt.Fprintf(&b, "People who reached a per-person limit on %s (UTC): %d\n", run.Limited.Day, n)
 		for _, l := range slices.Sorted(maps.Keys(run.Limited.People)) {

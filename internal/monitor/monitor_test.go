@@ -135,3 +135,52 @@ func TestDigestOfLimits(t *testing.T) {
 		t.Errorf("metrics: %s", metrics.String())
 	}
 }
+
+// TestDigestOfPendingDecisions: an objection waiting for the DPO's decision
+// on compelling grounds (Art. 21(1)) is in the digest with its due date and
+// the purposes, however far its deadline, and counted in the metric
+// ObjectionDecisionsPending; an answered one and other requests are not.
+func TestDigestOfPendingDecisions(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 3, 10, 6, 0, 0, 0, time.UTC)
+	store := &memstore.Requests{}
+	add := func(id string, typ dsr.Type, decisions map[string]string, final dsr.Status) {
+		t.Helper()
+		r := &dsr.Request{ID: id, Type: typ, Status: dsr.StatusAwaitingVerification, Email: "grace.hopper@example.com",
+			ReceivedAt: now.Add(-24 * time.Hour), DueAt: time.Date(2027, 4, 9, 23, 59, 59, 0, time.UTC)}
+		must(t, store.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
+		must(t, store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+		must(t, store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{ObjectionDecisions: decisions}, dsrtest.StepTo(dsr.StatusInProgress)))
+		if final != dsr.StatusInProgress {
+			must(t, store.Transition(ctx, id, dsr.StatusInProgress, final, now, dsr.Changes{CompletedAt: now}, dsrtest.StepTo(final)))
+		}
+	}
+	add("waiting", dsr.TypeObjection, map[string]string{"customer_care": dsr.DecisionPending, "panel": dsr.Applying(dsr.DecisionUpheld)}, dsr.StatusInProgress)
+	add("decided", dsr.TypeObjection, map[string]string{"customer_care": dsr.DecisionUpheld}, dsr.StatusInProgress)
+	add("answered", dsr.TypeObjection, map[string]string{"customer_care": dsr.DecisionPending}, dsr.StatusCompleted)
+	add("access", dsr.TypeAccess, nil, dsr.StatusInProgress)
+	mailer := &dsrtest.Mailer{}
+	var metrics bytes.Buffer
+	h := &monitor.Handler{Store: store, Mailer: mailer, DPOAddress: "dpo@shop.example", Metrics: &metrics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	must(t, h.Handle(ctx, events.EventBridgeEvent{Time: now, DetailType: "Scheduled Event"}))
+	var rec map[string]any
+	must(t, json.Unmarshal(metrics.Bytes(), &rec))
+	if rec["ObjectionDecisionsPending"] != 2.0 {
+		t.Errorf("ObjectionDecisionsPending = %v, want 2", rec["ObjectionDecisionsPending"])
+	}
+	if len(mailer.Mails) != 1 {
+		t.Fatalf("digests: %d", len(mailer.Mails))
+	}
+	d := mailer.Mails[0].Text
+	if !strings.Contains(d, "waiting for your decision") || !strings.Contains(d, "waiting  due 2027-04-09 23:59  customer_care (pending), panel (upheld, being applied)") ||
+		strings.Contains(d, "  decided  due") || strings.Contains(d, "  answered  due") || strings.Contains(d, "grace.hopper") {
+		t.Errorf("digest:\n%s", d)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

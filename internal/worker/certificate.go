@@ -17,6 +17,12 @@ func (h *Handler) certify(ctx context.Context, r *dsr.Request) error {
 	if r.Status != dsr.StatusInProgress || !r.AllPartsDone() {
 		return nil
 	}
+	if pending := r.PendingDecisions(); len(pending) > 0 {
+		// Art. 21(1): the DPO decides within the deadline; the worker that
+		// applies the last decision answers the request (decided).
+		h.Log.InfoContext(ctx, "every part done; the request awaits the DPO's decision", "dsrId", r.ID, "purposes", len(pending))
+		return nil
+	}
 	chunks, err := h.chunks(ctx, r)
 	if err != nil {
 		return err
@@ -45,10 +51,13 @@ func (h *Handler) certify(ctx context.Context, r *dsr.Request) error {
 		}
 		steps = append(steps, dsr.Step{Action: dsr.AuditRecipientsNotified, Detail: fmt.Sprintf("%d recipient(s) told (Art. 19)", n)})
 	}
-	return h.complete(ctx, r, dsr.Changes{
-		Result:             &dsr.Result{CertificateKey: key, Recipients: cert.Recipients},
-		ObjectionDecisions: dsr.PendingObjections(r, h.Registry),
-	}, "certificate written", steps...)
+	ch := dsr.Changes{Result: &dsr.Result{CertificateKey: key, Recipients: cert.Recipients}}
+	if r.ObjectionDecisions == nil {
+		// Dispatched before dispatch recorded the decisions: they are
+		// pending from the answer on, as they were then.
+		ch.ObjectionDecisions = dsr.PendingObjections(r, h.Registry)
+	}
+	return h.complete(ctx, r, ch, "certificate written", steps...)
 }
 
 // putJSON writes doc as the certificate document of request id (an

@@ -79,12 +79,22 @@ func (h *Handler) upheld(ctx context.Context, log *slog.Logger, r *dsr.Request, 
 // recorded it first leaves nothing to do.
 func (h *Handler) decided(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, outcome, detail string) error {
 	err := h.Requests.SetDecision(ctx, r.ID, p.Name, dsr.Applying(outcome), outcome, h.Clock.Now(), h.step(dsr.AuditObjectionApplied, detail))
-	if dsr.ErrorCodeOf(err) == dsr.EConflict {
-		return nil
+	if err != nil && dsr.ErrorCodeOf(err) != dsr.EConflict {
+		return err
 	}
+	if err == nil {
+		log.InfoContext(ctx, "objection decision applied", "decision", outcome, "event", "objection_decided")
+	}
+	return h.answerDecided(ctx, r.ID)
+}
+
+// answerDecided answers objection id once its last decision is applied:
+// an objection in progress waits for its decisions (certify); a redelivery
+// finds it answered, or answers it.
+func (h *Handler) answerDecided(ctx context.Context, id string) error {
+	r, err := h.Requests.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "objection decision applied", "decision", outcome, "event", "objection_decided")
-	return nil
+	return h.certify(ctx, r)
 }

@@ -549,3 +549,61 @@ func failedErr(failed []string) error {
 	}
 	return errors.New("messages failed: " + strings.Join(failed, ", "))
 }
+
+// TestPendingDecisionHoldsTheAnswer: an objection to a purpose of legitimate
+// interests (billing, in the test registry) restricts its records and then
+// waits, in progress, for the DPO's decision, due by the request's deadline
+// (Art. 21(1), 12(3)): no certificate, no completion mail, visible as
+// awaiting a decision. The worker that applies the decision answers the
+// request once, with the decision in the certificate, and tells the person;
+// the trail passes the audit check.
+func TestPendingDecisionHoldsTheAnswer(t *testing.T) {
+	t.Parallel()
+	for _, outcome := range []string{dsr.DecisionUpheld, dsr.DecisionOverridden} {
+		t.Run(outcome, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, dsr.Request{Type: dsr.TypeObjection, Purposes: []string{"marketing", "billing"}}, func(ch *dsr.Changes) {
+				ch.ObjectionDecisions = map[string]string{"billing": dsr.DecisionPending}
+			})
+			ctx := context.Background()
+			due := e.now.AddDate(0, 1, 0)
+			must(t, e.store.SetDeadline(ctx, e.id, 0, dsr.Extension{DueAt: due, At: e.now}, dsrtest.Step(dsr.AuditExtended)))
+			e.contacts.Add(e.marketing, ada, 2)
+			e.contacts.Add(e.billing, ada, 3)
+			e.runAll(t)
+			r, _ := e.store.Get(ctx, e.id)
+			v := r.DPOView(e.now, true)
+			if r.Status != dsr.StatusInProgress || !r.AwaitingDecision() || len(e.documents()) != 0 || len(e.mailer.Mails) != 0 ||
+				!v.AwaitingDecision || v.DecisionDueAt == nil || !v.DecisionDueAt.Equal(due) {
+				t.Fatalf("before the decision: %s, awaiting %v, documents %v, %d mails, view %+v", r.Status, r.AwaitingDecision(), e.documents(), len(e.mailer.Mails), v)
+			}
+			must(t, e.store.SetDecision(ctx, e.id, "billing", dsr.DecisionPending, dsr.Applying(outcome), e.now, dsrtest.Step(dsr.AuditObjectionDecided)))
+			task := dsr.DecisionMessage{RequestID: e.id, Purpose: "billing", Decision: outcome}
+			for range 2 { // the second is a redelivery
+				if resp, err := e.h.Handle(ctx, sqsEvent(t, task)); err != nil || len(resp.BatchItemFailures) != 0 {
+					t.Fatalf("decision task: %+v %v", resp, err)
+				}
+			}
+			r, _ = e.store.Get(ctx, e.id)
+			b := outcomes(e.certificate(t))["billing"]
+			if r.Status != dsr.StatusCompleted || r.AwaitingDecision() || b.Decision != outcome || b.DecisionPending || len(e.mailer.Mails) != 1 {
+				t.Fatalf("after the decision: %s, billing %+v, %d mails", r.Status, b, len(e.mailer.Mails))
+			}
+			if outcome == dsr.DecisionUpheld && (b.ItemsDeleted != 3 || len(e.contacts.Owned(e.billing, ada)) != 0) ||
+				outcome == dsr.DecisionOverridden && (b.ItemsRestricted != 0 || len(e.contacts.Owned(e.billing, ada)) != 3) {
+				t.Errorf("billing after %s: %+v, %d records", outcome, b, len(e.contacts.Owned(e.billing, ada)))
+			}
+			c := dsr.NewAuditChecker(e.id)
+			entries, _ := e.audit.Entries(ctx, e.id)
+			for _, en := range entries {
+				c.Add(en)
+			}
+			if check := c.Check(r); !check.Intact {
+				t.Errorf("trail check: %+v", check)
+			}
+			if got := e.steps(e.id); !slices.Equal(got[len(got)-3:], []dsr.AuditAction{dsr.AuditObjectionApplied, dsr.AuditPersonNotified, dsr.AuditCompleted}) {
+				t.Errorf("trail %v: want the decision applied, then the answer", got)
+			}
+		})
+	}
+}

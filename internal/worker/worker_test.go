@@ -50,8 +50,9 @@ type env struct {
 }
 
 // newEnv stores request r of ada's (type, scope, purposes set by the
-// caller) as dispatched: verified, and in progress with its plan.
-func newEnv(t *testing.T, r dsr.Request) *env {
+// caller) as dispatched: verified, and in progress with its plan; dispatch
+// may change what the dispatch sets besides the plan.
+func newEnv(t *testing.T, r dsr.Request, dispatch ...func(*dsr.Changes)) *env {
 	t.Helper()
 	reg := dsrtest.Registry(t)
 	e := &env{
@@ -76,7 +77,11 @@ func newEnv(t *testing.T, r dsr.Request) *env {
 	must(t, err)
 	must(t, e.store.Create(ctx, &r, dsrtest.Step(dsr.AuditReceived)))
 	must(t, e.store.Transition(ctx, e.id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}, dsrtest.StepTo(dsr.StatusQueued)))
-	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: plan}, dsrtest.StepTo(dsr.StatusInProgress)))
+	ch := dsr.Changes{PlannedPurposes: plan}
+	for _, d := range dispatch {
+		d(&ch)
+	}
+	must(t, e.store.Transition(ctx, e.id, dsr.StatusQueued, dsr.StatusInProgress, e.now, ch, dsrtest.StepTo(dsr.StatusInProgress)))
 	return e
 }
 
