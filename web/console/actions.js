@@ -45,10 +45,17 @@ export function canRetry(view) {
   return !!view && view.status === 'failed' && !String(view.failureReason || '').startsWith('superseded:');
 }
 
-/** The purposes whose objection decision is pending (completed objections). */
+/**
+ * The purposes whose objection decision is pending and can be taken: an
+ * objection in progress waits for it once the purpose's records are
+ * restricted (its part done); one answered before decisions held objections
+ * open (completed) still takes it.
+ */
 export function pendingDecisions(view) {
-  if (!view || view.type !== 'objection' || view.status !== 'completed') return [];
-  return (view.purposes || []).filter((p) => p.decision === 'pending').map((p) => p.purpose);
+  if (!view || view.type !== 'objection' || (view.status !== 'in_progress' && view.status !== 'completed')) return [];
+  return (view.purposes || [])
+    .filter((p) => p.decision === 'pending' && (view.status === 'completed' || p.done))
+    .map((p) => p.purpose);
 }
 
 /** Every action the state allows. */

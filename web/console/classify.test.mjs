@@ -55,7 +55,7 @@ test('extend: open, verified, at most 2 months in all, within the first month', 
   assert.deepEqual(extendMonths({ status: 'queued', receivedAt: received }, now), []);
 });
 
-test('reject before processing; retry failed only; decisions of completed objections', () => {
+test('reject before processing; retry failed only; decisions of objections in progress (parts done) or completed', () => {
   assert.ok(canReject({ status: 'awaiting_verification' }));
   assert.ok(canReject({ status: 'queued' }));
   assert.ok(!canReject({ status: 'in_progress' }));
@@ -64,7 +64,10 @@ test('reject before processing; retry failed only; decisions of completed object
   assert.ok(!canRetry({ status: 'queued' }));
   const objection = { type: 'objection', status: 'completed', purposes: [{ purpose: 'customer_care', decision: 'pending' }, { purpose: 'marketing' }, { purpose: 'x', decision: 'upheld:applying' }] };
   assert.deepEqual(pendingDecisions(objection), ['customer_care']);
-  assert.deepEqual(pendingDecisions({ ...objection, status: 'in_progress' }), []);
+  assert.deepEqual(pendingDecisions({ ...objection, status: 'in_progress' }), []); // not restricted yet
+  const restricted = { ...objection, status: 'in_progress', purposes: [{ purpose: 'customer_care', decision: 'pending', done: true }, { purpose: 'y', decision: 'pending', done: false }] };
+  assert.deepEqual(pendingDecisions(restricted), ['customer_care']);
+  assert.deepEqual(pendingDecisions({ ...restricted, status: 'queued' }), []);
   assert.deepEqual(pendingDecisions({ ...objection, type: 'access' }), []);
   assert.deepEqual(allowedActions({ status: 'failed', receivedAt: at(-day), dueAt: at(day), failureReason: 'x' }, now), { extend: [1, 2], reject: false, retry: true, decide: [] });
 });

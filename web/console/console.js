@@ -238,6 +238,8 @@ function endSession(message, { info = false } = {}) {
   setHidden($('more'), true);
   resetActionForms();
   $('filters').reset();
+  $('register-form').reset();
+  clearRegistration();
   clearErrors();
   showSignIn();
   if (info) {
@@ -359,14 +361,22 @@ function readFilters() {
     type: $('filter-type').value,
     dueBefore: $('filter-due-before').value,
     overdue: $('filter-overdue').checked,
+    awaitingDecision: $('filter-awaiting-decision').checked,
   });
 }
 
-const FILTER_FIELDS = { status: 'filter-status', type: 'filter-type', dueBefore: 'filter-due-before', overdue: 'filter-overdue' };
+const FILTER_FIELDS = {
+  status: 'filter-status', type: 'filter-type', dueBefore: 'filter-due-before', overdue: 'filter-overdue',
+  awaitingDecision: 'filter-awaiting-decision',
+};
 
 function rowOf(view) {
   const cls = deadlineClass(view);
-  const badges = [deadlineBadge(view), view.extendedMonths ? badge('extended', t('badgeExtended')) : null].filter(Boolean);
+  const badges = [
+    deadlineBadge(view),
+    view.extendedMonths ? badge('extended', t('badgeExtended')) : null,
+    view.awaitingDecision ? badge('awaiting-decision', t('badgeAwaitingDecision')) : null,
+  ].filter(Boolean);
   const open = el('button', { type: 'button', class: 'open secondary', 'data-id': view.id }, t('open'), el('span', { class: 'visually-hidden' }, ` ${t('openSuffix', { id: view.id })}`));
   open.addEventListener('click', () => openDetail(view.id, open));
   const tr = el('tr', { 'data-id': view.id },
@@ -850,10 +860,98 @@ $('decide-form').addEventListener('submit', (e) => {
   });
 });
 
+
+// ------------------------------------------------------------ registration
+
+const CHANNELS = ['letter', 'phone', 'email', 'in_person'];
+const IDENTITY_CHECKS = ['signature_compared', 'callback', 'reply_from_address', 'id_document_seen'];
+let registerKey = ''; // the Idempotency-Key of the registration being made; new once it is done
+
+function renderRegisterOptions() {
+  fillSelect($('register-type'), TYPES.map((ty) => [ty, typeWords(ty)]));
+  fillSelect($('register-channel'), CHANNELS.map((c) => [c, t(`channel.${c}`)]));
+  fillSelect($('register-identity'), IDENTITY_CHECKS.map((c) => [c, t(`identity.${c}`)]));
+}
+
+/** Forgets a registration's answer: its status token is shown once. */
+function clearRegistration() {
+  registerKey = '';
+  $('register-token').textContent = '';
+  $('register-done').textContent = '';
+  setHidden($('register-result'), true);
+}
+
+/** The registration's body from the form, and the fields missing. */
+function registrationBody() {
+  const errs = [];
+  const email = $('register-email').value.replace(/\s+/g, '');
+  if (!email) errs.push({ field: 'email', id: 'register-email', message: t('fieldRequired') });
+  const local = $('register-received').value;
+  const received = local ? new Date(local) : null;
+  if (!received || Number.isNaN(received.getTime())) errs.push({ field: 'receivedAt', id: 'register-received', message: t('fieldRequired') });
+  const body = {
+    type: $('register-type').value, email,
+    receivedAt: received && !Number.isNaN(received.getTime()) ? received.toISOString().replace(/\.\d{3}Z$/, 'Z') : '',
+    channel: $('register-channel').value, identityCheck: $('register-identity').value,
+  };
+  if (body.type === 'objection') {
+    const purposes = $('register-purposes').value.split(',').map((p) => p.trim()).filter(Boolean);
+    if (purposes.length) body.purposes = purposes;
+    else body.scope = 'direct_marketing';
+  }
+  if ($('register-note').value.trim()) body.identityNote = $('register-note').value.trim();
+  return { body, errs };
+}
+
+$('register-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors();
+  const { body, errs } = registrationBody();
+  if (errs.length) {
+    showErrors({ summary: t('problem.400'), fields: errs });
+    return;
+  }
+  const button = $('register');
+  const yes = await confirm(t('registerConfirm', { type: typeWords(body.type), received: dateTime(body.receivedAt) }), button);
+  if (!yes) {
+    say(t('cancelled'));
+    return;
+  }
+  if (!registerKey) registerKey = globalThis.crypto.randomUUID();
+  const epoch = session.epoch;
+  button.disabled = true;
+  say(t('sending'));
+  let res;
+  try {
+    res = await api.post('/v1/dpo/requests', body, { token: session.token, idempotencyKey: registerKey });
+  } finally {
+    button.disabled = false;
+  }
+  if (epoch !== session.epoch) return;
+  if (!res.ok) {
+    say('');
+    handleFailure(res, {
+      type: 'register-type', email: 'register-email', purposes: 'register-purposes', scope: 'register-purposes',
+      receivedAt: 'register-received', channel: 'register-channel', identityCheck: 'register-identity', identityNote: 'register-note',
+    });
+    return;
+  }
+  registerKey = '';
+  const r = res.body || {};
+  $('register-form').reset();
+  renderRegisterOptions();
+  $('register-done').textContent = t('registerDone', { id: String(r.id || ''), due: dateTime(r.dueAt) });
+  $('register-token').textContent = String(r.statusToken || '');
+  setHidden($('register-result'), false);
+  say(t('registerDone', { id: String(r.id || ''), due: dateTime(r.dueAt) }));
+  refreshMetrics({ quiet: true });
+});
+
 // ------------------------------------------------------------------ start
 
 function rerender() {
   renderFilterOptions();
+  renderRegisterOptions();
   if (session.token) {
     renderMetrics();
     renderList();
@@ -867,6 +965,7 @@ async function start() {
   bindLanguageButtons(i18n, document);
   i18n.onChange(rerender);
   renderFilterOptions();
+  renderRegisterOptions();
   const loaded = await loadConfig();
   config = loaded.config;
   api = createApi({ base: config.api, fetchImpl: (...a) => globalThis.fetch(...a) });

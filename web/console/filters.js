@@ -17,15 +17,17 @@ export function dueBeforeParam(day) {
 }
 
 /**
- * The query of the filters {status, type, dueBefore (a day), overdue (bool)}:
- * only the parameters set (the API refuses empty ones), overdue as "true".
+ * The query of the filters {status, type, dueBefore (a day), overdue (bool),
+ * awaitingDecision (bool)}: only the parameters set (the API refuses empty
+ * ones), the booleans as "true".
  */
-export function listQuery({ status = '', type = '', dueBefore = '', overdue = false } = {}) {
+export function listQuery({ status = '', type = '', dueBefore = '', overdue = false, awaitingDecision = false } = {}) {
   const q = {};
   if (status) q.status = status;
   if (type) q.type = type;
   const due = dueBeforeParam(dueBefore);
   if (due) q.dueBefore = due;
   if (overdue) q.overdue = 'true';
+  if (awaitingDecision) q.awaitingDecision = 'true';
   return q;
 }

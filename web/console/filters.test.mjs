@@ -23,4 +23,6 @@ test('only the filters set are sent', () => {
   assert.equal(q.type, 'access');
   assert.equal(q.overdue, 'true');
   assert.equal(q.dueBefore, dueBeforeParam('2026-03-01'));
+  assert.equal(q.awaitingDecision, undefined);
+  assert.deepEqual(listQuery({ awaitingDecision: true }), { awaitingDecision: 'true' });
 });
