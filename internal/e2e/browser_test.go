@@ -25,6 +25,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/privacyops/dsr/internal/devstack/seed"
 )
 
 // TestBrowser drives the pages of web/ (the privacy center, the DPO console
@@ -60,6 +62,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	t.Run("console/conflict", b.consoleConflict)
+	t.Run("console/register", b.consoleRegister)
 
 	b.writeMetrics(t)
 }
@@ -943,6 +946,70 @@ func (b *browserRun) consoleFlow(t *testing.T, lang string, vp viewport) {
 	}
 	if tb.text("#extension") == "" {
 		t.Errorf("#extension is empty after the extension")
+	}
+}
+
+// consoleRegister: the DPO registers grace's letter, received two days ago,
+// in the console: asked first, it is registered; the status token is shown
+// once (never stored) and reads the request through the public API, whose
+// due date is one month after the receipt (Art. 12(3)).
+func (b *browserRun) consoleRegister(t *testing.T) {
+	tb := b.newTab(t, "console-register", "en", viewports[0])
+	tb.signIn("en")
+	received := time.Now().Add(-48 * time.Hour).Truncate(time.Minute)
+	tb.selectOption("#register-type", "access")
+	tb.typeInto("#register-email", seed.Grace)
+	// datetime-local takes the browser's local time: written from the instant.
+	eval[chromedp.Void](tb, fmt.Sprintf(`(() => { const d = new Date(%d), p = (n) => String(n).padStart(2, '0');
+		const e = document.querySelector('#register-received'); e.value = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes());
+		e.dispatchEvent(new Event('input', {bubbles: true})) })()`, received.UnixMilli()))
+	tb.selectOption("#register-channel", "letter")
+	tb.selectOption("#register-identity", "signature_compared")
+	tb.click("#register")
+	tb.waitJS("the confirmation dialog#confirm to be open", `document.querySelector('dialog#confirm')?.open === true`, 10*time.Second)
+	tb.click("#confirm-yes")
+	tb.waitVisible("#register-result", 20*time.Second)
+	tb.checkPage("register")
+	if errs := tb.text("#console-errors"); errs != "" {
+		t.Errorf("#console-errors after the registration: %q", errs)
+	}
+	token := tb.text("#register-token")
+	if len(token) < 22 {
+		t.Fatalf("#register-token %q", token)
+	}
+	if strings.Contains(tb.storage(), token) {
+		t.Errorf("the status token is in localStorage, sessionStorage or a cookie")
+	}
+	id := ""
+	for _, r := range tb.sent("POST", "/v1/dpo/requests") {
+		if r.Headers["Idempotency-Key"] == nil && r.Headers["idempotency-key"] == nil {
+			t.Errorf("the registration was sent without an Idempotency-Key")
+		}
+	}
+	var page struct {
+		Items []struct{ ID, Type string }
+	}
+	c := &client{t: t, base: b.stack.URL}
+	if s, raw := c.dpoDo("GET", "/v1/dpo/requests?type=access", b.dpoToken, nil, &page); s != 200 {
+		t.Fatalf("list: %d %s", s, raw)
+	}
+	var v struct {
+		ID         string    `json:"id"`
+		ReceivedAt time.Time `json:"receivedAt"`
+		DueAt      time.Time `json:"dueAt"`
+	}
+	for _, it := range page.Items {
+		if s, _, _ := c.do("GET", "/v1/requests/"+it.ID, token, nil, &v); s == 200 {
+			id = it.ID
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("the shown status token reads no request")
+	}
+	due := received.UTC().AddDate(0, 1, 0)
+	if !v.ReceivedAt.Equal(received.UTC()) || v.DueAt.Year() != due.Year() || v.DueAt.YearDay() != due.YearDay() {
+		t.Errorf("registered request received %s, due %s; want received %s, due on %s", v.ReceivedAt, v.DueAt, received.UTC(), due.Format(time.DateOnly))
 	}
 }
 
