@@ -328,15 +328,16 @@ type trailCheck struct {
 
 // stepRank is the order of a completed request's steps: received,
 // verified, (waiting for a table's keys), dispatched, its purposes done,
-// (recipients told), completed, then the links signed.
+// (recipients told), the person told, completed, then the links signed.
 var stepRank = map[dsr.AuditAction]int{
 	dsr.AuditReceived: 0, dsr.AuditVerified: 1, dsr.AuditWaiting: 2, dsr.AuditDispatched: 3,
-	dsr.AuditPurposeDone: 4, dsr.AuditRecipientsNotified: 5, dsr.AuditCompleted: 6, dsr.AuditLinkIssued: 7,
+	dsr.AuditPurposeDone: 4, dsr.AuditRecipientsNotified: 5, dsr.AuditPersonNotified: 6, dsr.AuditCompleted: 7, dsr.AuditLinkIssued: 8,
 }
 
 // trailProblems compares completed request r's trail with the steps it
-// implies: received, verified, dispatched and completed once each, one
-// purpose_done per planned purpose, recipients_notified at most once, a
+// implies: received, verified, dispatched, person_notified and completed
+// once each, one purpose_done per planned purpose, recipients_notified at
+// most once, a
 // wait (keys not ready) any number of times, and a link_issued per link its
 // client was signed (plus at most one per link call answered 5xx or not
 // at all), in that order.
@@ -348,6 +349,7 @@ func trailProblems(entries []dsr.AuditEntry, r *dsr.Request, q *request) trailCh
 	want := map[string][2]int{ // step → least and most recordings
 		string(dsr.AuditReceived): {1, 1}, string(dsr.AuditVerified): {1, 1}, string(dsr.AuditDispatched): {1, 1},
 		string(dsr.AuditCompleted): {1, 1}, string(dsr.AuditRecipientsNotified): {0, 1}, string(dsr.AuditWaiting): {0, len(entries)},
+		string(dsr.AuditPersonNotified): {1, 1}, // the completion notice, once
 	}
 	for _, p := range r.PlannedPurposes {
 		want[string(dsr.AuditPurposeDone)+" "+p] = [2]int{1, 1}
