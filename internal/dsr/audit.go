@@ -30,6 +30,10 @@ const (
 	AuditObjectionApplied   AuditAction = "objection_applied"   // the worker applied the decision
 	AuditRecipientsNotified AuditAction = "recipients_notified" // Art. 19 notices queued
 	AuditIdentifiersRemoved AuditAction = "identifiers_removed" // accountability retention over
+	// AuditAddressRemoved: the retention job removed the plain address of a
+	// failed request past its due date (a final step removes it itself: see
+	// dsr.AddressNeeded).
+	AuditAddressRemoved AuditAction = "address_removed"
 )
 
 // Actors of steps, and the trail's own constants.

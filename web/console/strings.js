@@ -173,6 +173,7 @@ export const strings = {
     'action.objection_applied': 'Widerspruchsentscheidung umgesetzt',
     'action.recipients_notified': 'Empfänger benachrichtigt (Art. 19)',
     'action.identifiers_removed': 'Kennungen entfernt (Aufbewahrung beendet)',
+    'action.address_removed': 'Adresse entfernt (Frist abgelaufen)',
 
     // actions
     actionsHeading: 'Maßnahmen',
@@ -378,6 +379,7 @@ export const strings = {
     'action.objection_applied': 'Objection decision applied',
     'action.recipients_notified': 'Recipients notified (Art. 19)',
     'action.identifiers_removed': 'Identifiers removed (retention over)',
+    'action.address_removed': 'Address removed (due date passed)',
 
     actionsHeading: 'Actions',
     actionsNone: 'No action is possible in this state.',
