@@ -201,3 +201,36 @@ func FuzzParseRegistry(f *testing.F) {
 		}
 	})
 }
+
+func TestPurposeBasis(t *testing.T) {
+	tests := []struct {
+		text string
+		want dsr.LegalBasis
+	}{
+		{"consent (Art. 6(1)(a))", dsr.BasisConsent},
+		{"Consent", dsr.BasisConsent},
+		{"legal obligation (Art. 6(1)(c)) - commercial and tax law", dsr.BasisLegalObligation},
+		{"legitimate interests (Art. 6(1)(f))", dsr.BasisLegitimateInterests},
+		{"contract (Art. 6(1)(b))", dsr.BasisContract},
+		{"performance of a contract", dsr.BasisContract},
+		{"Art. 6(1)(c) GDPR with § 147 AO", dsr.BasisLegalObligation},
+		{"vital interests", dsr.BasisVitalInterests},
+		{"public task (Art. 6(1)(e))", dsr.BasisPublicTask},
+		// The enum the registry may give instead of a text.
+		{"consent", dsr.BasisConsent},
+		{"contract", dsr.BasisContract},
+		{"legal_obligation", dsr.BasisLegalObligation},
+		{"vital_interests", dsr.BasisVitalInterests},
+		{"public_task", dsr.BasisPublicTask},
+		{"legitimate_interests", dsr.BasisLegitimateInterests},
+		// Named first, another one mentioned later: the first counts.
+		{"contract; consent for the newsletter part", dsr.BasisContract},
+		{"because we like it", dsr.BasisUnknown},
+		{"", dsr.BasisUnknown},
+	}
+	for _, tc := range tests {
+		if got := (dsr.Purpose{LegalBasis: tc.text}).Basis(); got != tc.want {
+			t.Errorf("Basis(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
