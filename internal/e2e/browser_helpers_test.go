@@ -136,10 +136,10 @@ func makeOverdueRequest(t *testing.T, s *localStack, email string) string {
 	}
 	db := dynamodb.NewFromConfig(awsConfig(t))
 	past := time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
+	// Completion removed the plain address (Art. 5(1)(e)); an open request has it.
 	_, err = db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.Prefix + "-RequestsTable"),
 		Key:                      map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: sub.ID}},
-		// Completion removed the plain address (Art. 5(1)(e)); an open request has it.
 		UpdateExpression:         aws.String("SET #status = :open, dueAt = :past, email = :email REMOVE completedAt, #result, addressRemovedAt"),
 		ConditionExpression:      aws.String("#status = :completed"),
 		ExpressionAttributeNames: map[string]string{"#status": "status", "#result": "result"},
