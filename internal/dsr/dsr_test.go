@@ -234,3 +234,24 @@ func TestPurposeBasis(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPurposeBasis: whatever the registry's text, Basis names one of the
+// bases of Art. 6(1) or none, and an enum value reads as itself.
+func FuzzPurposeBasis(f *testing.F) {
+	for _, s := range []string{"consent (Art. 6(1)(a))", "legal obligation (Art. 6(1)(c)) - commercial and tax law", "legitimate_interests", "", "6(1)(", "CONTRACT"} {
+		f.Add(s)
+	}
+	valid := map[dsr.LegalBasis]bool{dsr.BasisConsent: true, dsr.BasisContract: true, dsr.BasisLegalObligation: true,
+		dsr.BasisVitalInterests: true, dsr.BasisPublicTask: true, dsr.BasisLegitimateInterests: true, dsr.BasisUnknown: true}
+	f.Fuzz(func(t *testing.T, text string) {
+		b := (dsr.Purpose{LegalBasis: text}).Basis()
+		if !valid[b] {
+			t.Fatalf("Basis(%q) = %q, not a basis", text, b)
+		}
+		if b != dsr.BasisUnknown {
+			if again := (dsr.Purpose{LegalBasis: string(b)}).Basis(); again != b {
+				t.Fatalf("the enum value %q reads as %q", b, again)
+			}
+		}
+	})
+}
