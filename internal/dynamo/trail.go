@@ -262,7 +262,10 @@ func (t trail) update(id string, c change, head dsr.AuditHead, upd expression.Up
 }
 
 // forgetAddress adds to upd the removal of r's plain address at at,
-// keeping its masked form (dsr.AddressNeeded).
+// keeping its masked form (dsr.AddressNeeded). After this change nothing can
+// be mailed to the person from the stored request: a notice that the step
+// calls for (completion, failure, rejection) is sent before it, or from the
+// request as read before it.
 func forgetAddress(upd expression.UpdateBuilder, r *dsr.Request, at time.Time) expression.UpdateBuilder {
 	return upd.Remove(expression.Name("email")).
 		Set(expression.Name("emailMasked"), expression.Value(r.Masked())).

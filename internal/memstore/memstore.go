@@ -307,7 +307,9 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time,
 }
 
 // forgetAddress removes r's plain address at now, if it holds one, keeping
-// its subject key and masked form, as the DynamoDB store's transaction does.
+// its subject key and masked form, as the DynamoDB store's transaction does
+// (and with the same rule: a notice to the person is sent before the step,
+// or from the request as read before it; see dsr.AddressNeeded).
 func forgetAddress(r *dsr.Request, now time.Time) {
 	if r.Email != "" {
 		r.MaskedEmail, r.Email, r.AddressRemovedAt = r.Masked(), "", now
