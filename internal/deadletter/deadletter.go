@@ -87,7 +87,9 @@ func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
 }
 
 // failRequest fails request id, queued or in progress, for reason, and
-// tells the person first (tell), while the request holds the address.
+// tells the person first (tell), from the request as read before: a
+// failure after the due date removes the plain address with it
+// (dsr.AddressNeeded).
 func (h *Handler) failRequest(ctx context.Context, msg events.SQSMessage, id, reason string) error {
 	r, err := h.Store.Get(ctx, id)
 	switch {

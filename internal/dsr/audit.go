@@ -31,6 +31,10 @@ const (
 	AuditRecipientsNotified AuditAction = "recipients_notified" // Art. 19 notices queued
 	AuditIdentifiersRemoved AuditAction = "identifiers_removed" // accountability retention over
 	AuditPersonNotified     AuditAction = "person_notified"     // the person told by e-mail: answered, failed, extended
+	// AuditAddressRemoved: the retention job removed the plain address of a
+	// failed request past its due date (a final step removes it itself: see
+	// dsr.AddressNeeded).
+	AuditAddressRemoved AuditAction = "address_removed"
 )
 
 // Actors of steps, and the trail's own constants.

@@ -345,16 +345,19 @@ type ProvenanceKey struct {
 // since, the ones in Statuses before StripStatus and, in that status, up to
 // StripCursor. Version guards against two runs saving over each other.
 // Phase is the job's step to resume at (0: the sweep), set when a run stops
-// before its deadline.
+// before its deadline. Failed requests due before ForgottenBefore have lost
+// their plain address; of those due since, the ones up to ForgetCursor.
 type RetentionCheckpoint struct {
-	Phase          int
-	Day            string
-	Position       string
-	DaySwept       bool
-	StrippedBefore time.Time
-	StripStatus    int
-	StripCursor    string
-	Version        int
+	Phase           int
+	Day             string
+	Position        string
+	DaySwept        bool
+	StrippedBefore  time.Time
+	StripStatus     int
+	StripCursor     string
+	ForgottenBefore time.Time
+	ForgetCursor    string
+	Version         int
 }
 
 // HoldsProvenance reports whether r keeps its subject's provenance entries

@@ -284,7 +284,10 @@ type checkpointItem struct {
 	StrippedBefore string `dynamodbav:"strippedBefore,omitempty"`
 	StripStatus    int    `dynamodbav:"stripStatus,omitempty"`
 	StripCursor    string `dynamodbav:"stripCursor,omitempty"`
-	Version        int    `dynamodbav:"version"`
+	// ForgottenBefore and ForgetCursor: see dsr.RetentionCheckpoint.
+	ForgottenBefore string `dynamodbav:"forgottenBefore,omitempty"`
+	ForgetCursor    string `dynamodbav:"forgetCursor,omitempty"`
+	Version         int    `dynamodbav:"version"`
 }
 
 // Checkpoint returns the retention job's checkpoint; the zero checkpoint

@@ -196,6 +196,7 @@ export const strings = {
     'action.recipients_notified': 'Empfänger benachrichtigt (Art. 19)',
     'action.identifiers_removed': 'Kennungen entfernt (Aufbewahrung beendet)',
     'action.person_notified': 'Person per E-Mail benachrichtigt',
+    'action.address_removed': 'Adresse entfernt (Frist abgelaufen)',
 
     // actions
     actionsHeading: 'Maßnahmen',
@@ -424,6 +425,7 @@ export const strings = {
     'action.recipients_notified': 'Recipients notified (Art. 19)',
     'action.identifiers_removed': 'Identifiers removed (retention over)',
     'action.person_notified': 'Person told by e-mail',
+    'action.address_removed': 'Address removed (due date passed)',
 
     actionsHeading: 'Actions',
     actionsNone: 'No action is possible in this state.',
