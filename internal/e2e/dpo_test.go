@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/privacyops/dsr/internal/awsapp"
+	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 	"github.com/privacyops/dsr/internal/devstack/seed"
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
@@ -370,8 +372,8 @@ func TestDeadlineMonitorEndToEnd(t *testing.T) {
 // TestRegisteredLetterIsDueAMonthAfterReceipt: grace's access request came
 // by letter, received three days ago; the DPO registers it with the receipt
 // time, the channel and how her identity was checked. It is due one calendar
-// month after its receipt (Art. 12(3), in the deadline's time zone, UTC
-// here), not after its registration; it runs without an e-mail code, grace
+// month after its receipt (Art. 12(3), to the end of that day in the
+// deadline's time zone, the template's), not after its registration; it runs without an e-mail code, grace
 // reads it with the status token the DPO hands her and is told by e-mail
 // when it is answered, and its trail records the channel and the check
 // (Art. 5(2)). A receipt in the future is a 400 naming receivedAt.
@@ -393,8 +395,7 @@ func TestRegisteredLetterIsDueAMonthAfterReceipt(t *testing.T) {
 	if s, raw := c.dpoDo("POST", "/v1/dpo/requests", stack.DpoToken, body, &reg); s != http.StatusAccepted {
 		t.Fatalf("register: %d %s", s, raw)
 	}
-	due := received.AddDate(0, 1, 0)
-	wantDue := time.Date(due.Year(), due.Month(), due.Day(), 23, 59, 59, 0, time.UTC)
+	wantDue := templateDeadline(t).Due(received, 1)
 	if reg.Status != "queued" || !reg.ReceivedAt.Equal(received) || !reg.DueAt.Equal(wantDue) {
 		t.Errorf("registered %+v, want queued, received %s, due %s", reg, received, wantDue)
 	}
@@ -423,4 +424,33 @@ func TestRegisteredLetterIsDueAMonthAfterReceipt(t *testing.T) {
 	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+reg.ID+"/audit", stack.DpoToken, nil, nil); s != 200 || !strings.Contains(string(raw), `"intact":true`) {
 		t.Errorf("audit check: %d %s", s, raw)
 	}
+}
+
+// templateDeadline is the deadline policy the template gives the DPO
+// function (its DEADLINE_* variables), as every local stack runs it.
+func templateDeadline(t *testing.T) dsr.DeadlinePolicy {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(eventsDir(), "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := samtemplate.Names{}
+	for id := range tpl.Resources {
+		names[id] = samtemplate.Physical{Ref: "dsr-" + id, Attrs: map[string]string{"Arn": "arn:aws:sqs:us-east-1:123456789012:dsr-" + id}}
+	}
+	fns, err := tpl.Functions(names, samtemplate.Pseudo{Region: "us-east-1", AccountID: "123456789012", StackName: "dsr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range fns {
+		if fn.LogicalID == "DpoFunction" {
+			p, err := awsapp.DeadlinePolicy(func(k string) string { return fn.Environment[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	}
+	t.Fatal("the template has no DpoFunction")
+	return dsr.DeadlinePolicy{}
 }
