@@ -519,6 +519,7 @@ function renderProgress(view) {
     const parts = [el('strong', {}, p.purpose), ': ', p.done ? t('progressDone') : t('progressOpen')];
     if (p.done) parts.push(`, ${t('progressChunks', { n: i18n.formatNumber(p.chunks || 0) })}`);
     if (p.decision) parts.push(' – ', el('span', { 'data-decision': p.decision }, i18n.has(`decision.${p.decision}`) ? t(`decision.${p.decision}`) : p.decision));
+    if (p.decisionDueAt) parts.push(', ', t('decisionDue', { due: '' }), timeEl(p.decisionDueAt, dateTime(p.decisionDueAt)));
     list.append(el('li', { 'data-purpose': p.purpose, 'data-done': String(!!p.done) }, ...parts));
   }
 }
