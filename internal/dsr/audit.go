@@ -30,6 +30,11 @@ const (
 	AuditObjectionApplied   AuditAction = "objection_applied"   // the worker applied the decision
 	AuditRecipientsNotified AuditAction = "recipients_notified" // Art. 19 notices queued
 	AuditIdentifiersRemoved AuditAction = "identifiers_removed" // accountability retention over
+	// AuditRestrictionEnded: the retention job deleted records an erasure
+	// had restricted, their statutory duty having ended (Art. 17(1)).
+	AuditRestrictionEnded AuditAction = "restriction_ended"
+	// AuditRestrictionExtended: a DPO extended a statutory restriction.
+	AuditRestrictionExtended AuditAction = "restriction_extended"
 )
 
 // Actors of steps, and the trail's own constants.

@@ -99,6 +99,10 @@ type Request struct {
 	// ObjectionDecisions holds, per purpose of an objection that restricts
 	// rather than deletes, the DPO's decision ("pending" until taken).
 	ObjectionDecisions map[string]string
+	// RestrictionsEnded names the statutory restrictions of an erasure
+	// that the retention job ended (RestrictionEndedToken), each recorded
+	// once in the trail.
+	RestrictionsEnded []string
 	// Trail is the newest entry of the request's audit trail, which the
 	// store writes together with every step (zero for a request stored
 	// before the trail had a head).

@@ -284,7 +284,9 @@ type checkpointItem struct {
 	StrippedBefore string `dynamodbav:"strippedBefore,omitempty"`
 	StripStatus    int    `dynamodbav:"stripStatus,omitempty"`
 	StripCursor    string `dynamodbav:"stripCursor,omitempty"`
-	Version        int    `dynamodbav:"version"`
+	// RestrictionMonth: see dsr.RetentionCheckpoint.
+	RestrictionMonth string `dynamodbav:"restrictionMonth,omitempty"`
+	Version          int    `dynamodbav:"version"`
 }
 
 // Checkpoint returns the retention job's checkpoint; the zero checkpoint
