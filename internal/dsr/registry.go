@@ -55,7 +55,7 @@ type Purpose struct {
 	// restriction mark and RetentionFrom always stay.
 	RetainedAttributes []string `yaml:"retainedAttributes,omitempty" json:"retainedAttributes,omitempty"`
 	Erasure            Action   `yaml:"erasure" json:"erasure"`
-	Objection     Action `yaml:"objection" json:"objection"`
+	Objection          Action   `yaml:"objection" json:"objection"`
 }
 
 // Registry is the ordered list of purposes, as declared in template.yaml.
