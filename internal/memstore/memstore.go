@@ -298,6 +298,24 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time,
 	return nil
 }
 
+// RecordRestrictionEnded is the in-memory form of
+// dynamo.Requests.RecordRestrictionEnded.
+func (s *Requests) RecordRestrictionEnded(_ context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	if !ok || slices.Contains(r.RestrictionsEnded, token) {
+		return conflict("record restriction ended")
+	}
+	r.RestrictionsEnded = append(slices.Clone(r.RestrictionsEnded), token)
+	r.UpdatedAt = now
+	if err := s.record(&r, steps, "record restriction ended"); err != nil {
+		return err
+	}
+	s.items[id] = r
+	return nil
+}
+
 // SetDecision is the in-memory form of dynamo.Requests.SetDecision.
 func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error {
 	s.mu.Lock()
