@@ -198,7 +198,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &worker.Handler{
 		Requests:   &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
-		Contacts:   &dynamo.Contacts{Client: ddb},
+		Contacts:   &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
 		Provenance: &dynamo.Provenance{Client: ddb, Table: provTable},
 		Tasks:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
@@ -309,9 +309,13 @@ func Backfill(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*
 func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*retention.Handler, error) {
 	r := reader{env: env}
 	provTable, requestsTable, auditTable := r.need("PROVENANCE_TABLE"), r.need("REQUESTS_TABLE"), r.need("AUDIT_TABLE")
-	bucket, queueURL := r.need("REPORTS_BUCKET"), r.need("RETENTION_QUEUE_URL")
+	bucket, queueURL, noticeURL := r.need("REPORTS_BUCKET"), r.need("RETENTION_QUEUE_URL"), r.need("RECIPIENT_NOTICE_QUEUE_URL")
 	if err := r.err("retention"); err != nil {
 		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
 	}
 	days, err := positive(env, "REPORT_RETENTION_DAYS", 30)
 	if err != nil {
@@ -327,13 +331,16 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 			return nil, fmt.Errorf("retention: RETENTION_DEADLINE_RESERVE: %w", err)
 		}
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &retention.Handler{Log: log, Job: &retention.Job{
-		Entries:    &dynamo.Provenance{Client: ddb, Table: provTable},
-		Requests:   &dynamo.Requests{Client: ddb, Table: requestsTable, AuditTable: auditTable},
-		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
-		Continue:   &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		ReportDays: days, AccountabilityYears: years, Reserve: reserve, Log: log,
+		Entries:      &dynamo.Provenance{Client: ddb, Table: provTable},
+		Requests:     &dynamo.Requests{Client: ddb, Table: requestsTable, AuditTable: auditTable},
+		Objects:      &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
+		Continue:     &sqsqueue.Queue{Client: sqsc, URL: queueURL},
+		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
+		Registry:     reg,
+		Notices:      &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
+		ReportDays:   days, AccountabilityYears: years, Reserve: reserve, Log: log,
 	}}, nil
 }
 

@@ -2,8 +2,10 @@
 // 5(1)(e)): it deletes provenance entries whose years have passed, reading
 // only the expiry index partitions of the days due since its checkpoint,
 // and holds those of subjects with an open request; it deletes reports and
-// certificates past their download window; and it strips identifiers from
-// request records older than the accountability retention. A run that nears
+// certificates past their download window; it strips identifiers from
+// request records older than the accountability retention; and it deletes
+// the records an erasure restricted under a statutory duty once that duty
+// has ended, reading the due list month by month. A run that nears
 // its deadline saves its checkpoint and continues in a new invocation
 // (a message on its continuation queue).
 package retention
@@ -35,6 +37,8 @@ type Entries interface {
 
 // Requests is the request store as the job uses it.
 type Requests interface {
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	RecordRestrictionEnded(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
@@ -64,6 +68,10 @@ type Job struct {
 	Requests Requests
 	Objects  Objects
 	Continue Continuer
+	// Restrictions, Registry and Notices end statutory restrictions.
+	Restrictions Restrictions
+	Registry     dsr.Registry
+	Notices      Notices
 	// ReportDays is the reports' download window (the bucket lifecycle's
 	// ReportRetentionDays); AccountabilityYears how long request records
 	// keep their identifiers.
@@ -81,12 +89,15 @@ type Summary struct {
 	// Days is the expiry days (and today so far) the sweep looked at.
 	Days int `json:"days"`
 	// ItemsRead is the expiry index items read: the sweep's cost.
-	ItemsRead        int  `json:"itemsRead"`
-	Deleted          int  `json:"deleted"`
-	Held             int  `json:"held"`
-	ObjectsDeleted   int  `json:"objectsDeleted"`
-	RequestsStripped int  `json:"requestsStripped"`
-	Continued        bool `json:"continued"` // the deadline came; a new invocation goes on
+	ItemsRead        int `json:"itemsRead"`
+	Deleted          int `json:"deleted"`
+	Held             int `json:"held"`
+	ObjectsDeleted   int `json:"objectsDeleted"`
+	RequestsStripped int `json:"requestsStripped"`
+	// RestrictedDeleted counts the restricted records deleted (or found
+	// gone) because their statutory duty had ended.
+	RestrictedDeleted int  `json:"restrictedDeleted"`
+	Continued         bool `json:"continued"` // the deadline came; a new invocation goes on
 	// Superseded: another run saved the checkpoint first; this one stopped.
 	Superseded bool `json:"superseded,omitempty"`
 }
@@ -105,7 +116,7 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	r := run{job: j, ctx: ctx, now: now, cp: cp, sum: &sum}
 	// Every phase once, starting where a stopped run left off.
-	phases := []func() error{r.sweep, r.objects, r.strip}
+	phases := []func() error{r.sweep, r.objects, r.strip, r.restrictions}
 	start := cp.Phase % len(phases)
 	for i := range phases {
 		r.phase = (start + i) % len(phases)
@@ -131,7 +142,7 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	j.Log.InfoContext(ctx, "retention run", "event", "retention_run", "days", sum.Days, "itemsRead", sum.ItemsRead,
 		"deleted", sum.Deleted, "held", sum.Held, "objectsDeleted", sum.ObjectsDeleted,
-		"requestsStripped", sum.RequestsStripped, "continued", sum.Continued, "superseded", sum.Superseded)
+		"requestsStripped", sum.RequestsStripped, "restrictedDeleted", sum.RestrictedDeleted, "continued", sum.Continued, "superseded", sum.Superseded)
 	return sum, nil
 }
 
