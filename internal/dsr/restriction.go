@@ -24,6 +24,12 @@ func RestrictionEndedToken(purpose string, until time.Time) string {
 	return purpose + "@" + until.UTC().Format(time.DateOnly)
 }
 
+// RestrictionExtendedToken names a DPO's extension of the statutory
+// restriction of purpose's items until until.
+func RestrictionExtendedToken(purpose string, until time.Time) string {
+	return "extended:" + purpose + "@" + until.UTC().Format(time.DateOnly)
+}
+
 // RestrictionEndedStep is the trail's step for the end of the statutory
 // restriction of purpose's items due on until, with notices recipients told.
 func RestrictionEndedStep(purpose string, until time.Time, notices int, at time.Time) Step {

@@ -328,20 +328,21 @@ func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Tim
 	return s.update(ctx, id, change{op: "strip request identifiers", upd: upd, cond: &cond, holds: holds}, steps)
 }
 
-// RecordRestrictionEnded records on request id (whatever its status: an
-// erasure is final by the time its restrictions end, its identifiers maybe
-// removed) that the statutory restriction token names has ended, with the
-// steps that say so; one recorded already is EConflict, so each is in the
-// trail exactly once.
-func (s *Requests) RecordRestrictionEnded(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
-	name := expression.Name("restrictionsEnded")
+// RecordRestriction records on request id (whatever its status: an
+// erasure is final by the time its restrictions change or end, its
+// identifiers maybe removed) the change of its statutory restrictions that
+// token names (dsr.RestrictionEndedToken, dsr.RestrictionExtendedToken),
+// with the steps that say so; one recorded already is EConflict, so each
+// is in the trail exactly once.
+func (s *Requests) RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
+	name := expression.Name("restrictionSteps")
 	upd := func() expression.UpdateBuilder {
 		return expression.Set(name, expression.ListAppend(expression.IfNotExists(name, expression.Value([]string{})), expression.Value([]string{token}))).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
 	}
 	cond := expression.AttributeNotExists(name).Or(expression.Not(expression.Contains(name, token)))
-	holds := func(r *dsr.Request) bool { return !slices.Contains(r.RestrictionsEnded, token) }
-	return s.update(ctx, id, change{op: "record restriction ended", upd: upd, cond: &cond, holds: holds}, steps)
+	holds := func(r *dsr.Request) bool { return !slices.Contains(r.RestrictionSteps, token) }
+	return s.update(ctx, id, change{op: "record restriction", upd: upd, cond: &cond, holds: holds}, steps)
 }
 
 // SetDecision moves the decision on request id's objection to purpose from

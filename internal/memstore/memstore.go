@@ -298,18 +298,18 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time,
 	return nil
 }
 
-// RecordRestrictionEnded is the in-memory form of
-// dynamo.Requests.RecordRestrictionEnded.
-func (s *Requests) RecordRestrictionEnded(_ context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
+// RecordRestriction is the in-memory form of
+// dynamo.Requests.RecordRestriction.
+func (s *Requests) RecordRestriction(_ context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
-	if !ok || slices.Contains(r.RestrictionsEnded, token) {
-		return conflict("record restriction ended")
+	if !ok || slices.Contains(r.RestrictionSteps, token) {
+		return conflict("record restriction")
 	}
-	r.RestrictionsEnded = append(slices.Clone(r.RestrictionsEnded), token)
+	r.RestrictionSteps = append(slices.Clone(r.RestrictionSteps), token)
 	r.UpdatedAt = now
-	if err := s.record(&r, steps, "record restriction ended"); err != nil {
+	if err := s.record(&r, steps, "record restriction"); err != nil {
 		return err
 	}
 	s.items[id] = r

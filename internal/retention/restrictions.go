@@ -130,7 +130,7 @@ func (r *run) ended(id, purpose string, until time.Time) error {
 			return err
 		}
 	}
-	err = r.job.Requests.RecordRestrictionEnded(r.ctx, id, dsr.RestrictionEndedToken(purpose, until), r.now,
+	err = r.job.Requests.RecordRestriction(r.ctx, id, dsr.RestrictionEndedToken(purpose, until), r.now,
 		dsr.RestrictionEndedStep(purpose, until, len(notices), r.now))
 	switch {
 	case err == nil:

@@ -78,8 +78,8 @@ func TestRestrictionEndsWithItsDuty(t *testing.T) {
 	if got := steps(); !slices.Equal(got, []dsr.AuditAction{dsr.AuditRestrictionEnded}) {
 		t.Errorf("trail: %v, want one restriction_ended", got)
 	}
-	if stored, _ := f.requests.Get(ctx, r.ID); stored.Status != dsr.StatusCompleted || stored.Email != "" || !slices.Equal(stored.RestrictionsEnded, []string{"billing@2029-01-01"}) {
-		t.Errorf("request: %s, address %q, ended %v; want completed, stripped, the one end recorded", stored.Status, stored.Email, stored.RestrictionsEnded)
+	if stored, _ := f.requests.Get(ctx, r.ID); stored.Status != dsr.StatusCompleted || stored.Email != "" || !slices.Equal(stored.RestrictionSteps, []string{"billing@2029-01-01"}) {
+		t.Errorf("request: %s, address %q, ended %v; want completed, stripped, the one end recorded", stored.Status, stored.Email, stored.RestrictionSteps)
 	}
 	var told []dsr.RecipientNotice
 	for _, batch := range f.notices.Notices() {

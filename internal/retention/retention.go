@@ -38,7 +38,7 @@ type Entries interface {
 // Requests is the request store as the job uses it.
 type Requests interface {
 	Get(ctx context.Context, id string) (*dsr.Request, error)
-	RecordRestrictionEnded(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
+	RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error

@@ -26,7 +26,7 @@ type Store interface {
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
-	RecordRestrictionEnded(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
+	RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
 }
 
 // requestCase is one case of Run.
@@ -353,18 +353,18 @@ func restrictionEndedRecordedOnceOnAFinalRequest(t *testing.T, s Store, _ Option
 	head := mustGet(t, s, r.ID).Trail
 	later := now.AddDate(8, 0, 0)
 	token := dsr.RestrictionEndedToken("billing", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
-	must(t, s.RecordRestrictionEnded(ctx, r.ID, token, later, dsr.RestrictionEndedStep("billing", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), 1, later)))
+	must(t, s.RecordRestriction(ctx, r.ID, token, later, dsr.RestrictionEndedStep("billing", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), 1, later)))
 	got := mustGet(t, s, r.ID)
-	wantDiff(t, "restrictions ended", []string{token}, got.RestrictionsEnded)
+	wantDiff(t, "restrictions ended", []string{token}, got.RestrictionSteps)
 	if got.Trail.Seq != head.Seq+1 || got.Status != dsr.StatusCompleted {
 		t.Errorf("trail head %d after %d, status %s: want one step more on the completed request", got.Trail.Seq, head.Seq, got.Status)
 	}
-	wantCode(t, "the same end again", s.RecordRestrictionEnded(ctx, r.ID, token, later, aStep), dsr.EConflict)
+	wantCode(t, "the same end again", s.RecordRestriction(ctx, r.ID, token, later, aStep), dsr.EConflict)
 	if again := mustGet(t, s, r.ID); again.Trail != got.Trail {
 		t.Errorf("a second record moved the trail: %+v, was %+v", again.Trail, got.Trail)
 	}
 	other := dsr.RestrictionEndedToken("billing", time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC))
-	must(t, s.RecordRestrictionEnded(ctx, r.ID, other, later, aStep))
-	wantDiff(t, "restrictions ended", []string{token, other}, mustGet(t, s, r.ID).RestrictionsEnded)
-	wantCode(t, "an unknown request", s.RecordRestrictionEnded(ctx, "01UNKNOWN0000000000000000X", token, later, aStep), dsr.EConflict)
+	must(t, s.RecordRestriction(ctx, r.ID, other, later, aStep))
+	wantDiff(t, "restrictions ended", []string{token, other}, mustGet(t, s, r.ID).RestrictionSteps)
+	wantCode(t, "an unknown request", s.RecordRestriction(ctx, "01UNKNOWN0000000000000000X", token, later, aStep), dsr.EConflict)
 }
