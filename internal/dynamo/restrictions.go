@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -212,4 +213,83 @@ func markRequest(item map[string]types.AttributeValue, def string) string {
 		}
 	}
 	return def
+}
+
+// ExtendRestrictions moves to until the end of the statutory restriction
+// erasure requestID put on the items of refs in p's table, for those whose
+// mark ends earlier (a DPO's extension never shortens one, nor touches
+// another request's mark), and returns how many it moved. Each gets its
+// new due-list entry first, then one UpdateItem conditional on the mark it
+// read (an item changed meanwhile is left); the old entry is dropped by the
+// retention job, which finds the mark moved on.
+func (c *Contacts) ExtendRestrictions(ctx context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error) {
+	keyNames, err := c.keySchema(ctx, p.Table)
+	if err != nil {
+		return 0, fmt.Errorf("extend %s restrictions: %w", p.Name, err)
+	}
+	due := make([]dsr.DueRestriction, 0, len(refs))
+	for _, ref := range refs {
+		due = append(due, dsr.DueRestriction{Purpose: p.Name, Ref: ref, RequestID: requestID})
+	}
+	byRef, err := c.marks(ctx, p, keyNames, due)
+	if err != nil {
+		return 0, fmt.Errorf("extend %s restrictions: %w", p.Name, err)
+	}
+	var moving []restricted
+	for _, ref := range refs {
+		item, ok := byRef[ref]
+		if current := markUntil(item); ok && markRequest(item, "") == requestID && !current.IsZero() && current.Before(until) {
+			moving = append(moving, restricted{ref: ref, item: item, until: current})
+		}
+	}
+	var moved atomic.Int64
+	err = c.addDue(ctx, p, dsr.Restriction{RequestID: requestID}, withUntil(moving, until))
+	if err == nil {
+		err = inParallel(ctx, restrictConcurrency, len(moving), func(ctx context.Context, i int) error {
+			ok, err := c.moveUntil(ctx, p, moving[i], requestID, until)
+			if ok {
+				moved.Add(1)
+			}
+			return err
+		})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("extend %s restrictions: %w", p.Name, err)
+	}
+	return int(moved.Load()), nil
+}
+
+// withUntil is items, each until until.
+func withUntil(items []restricted, until time.Time) []restricted {
+	out := make([]restricted, len(items))
+	for i, it := range items {
+		out[i] = restricted{ref: it.ref, item: it.item, until: until}
+	}
+	return out
+}
+
+// moveUntil sets the until of it's statutory mark to until, if the mark is
+// still request's and ends at it.until, and reports whether it did.
+func (c *Contacts) moveUntil(ctx context.Context, p dsr.Purpose, it restricted, request string, until time.Time) (bool, error) {
+	k, err := DecodeCursor(it.ref)
+	if err != nil {
+		return false, err
+	}
+	name := expression.Name(RestrictionAttribute + ".until")
+	cond := expression.Name(RestrictionAttribute + ".reason").Equal(expression.Value(dsr.RestrictionStatutory)).
+		And(expression.Name(RestrictionAttribute + ".requestId").Equal(expression.Value(request))).
+		And(name.Equal(expression.Value(formatTime(it.until))))
+	expr, err := expression.NewBuilder().WithUpdate(expression.Set(name, expression.Value(formatTime(until)))).WithCondition(cond).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &p.Table, Key: k, UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	return err == nil, err
 }

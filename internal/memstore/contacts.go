@@ -391,6 +391,38 @@ func (c *Contacts) EndRestrictions(_ context.Context, p dsr.Purpose, due []dsr.D
 	return ended, nil
 }
 
+// ExtendRestrictions is the in-memory form of
+// dynamo.Contacts.ExtendRestrictions.
+func (c *Contacts) ExtendRestrictions(_ context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error) {
+	if err := c.before("ExtendRestrictions", p); err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.table(p)
+	values, err := t.decodeRefs(refs)
+	if err != nil {
+		return 0, fmt.Errorf("extend %s restrictions: %w", p.Name, err)
+	}
+	moved := 0
+	for i, v := range values {
+		item, ok := t.items[v]
+		current := statutoryUntil(item)
+		mark, _ := item[RestrictionAttribute].(map[string]any)
+		if !ok || current.IsZero() || mark["requestId"] != requestID || !current.Before(until) {
+			continue
+		}
+		if c.due == nil {
+			c.due = map[string]dsr.DueRestriction{}
+		}
+		d := dsr.DueRestriction{Purpose: p.Name, Ref: refs[i], RequestID: requestID, Until: until}
+		c.due[dueKey(d)] = d
+		mark["until"] = formatTime(until)
+		moved++
+	}
+	return moved, nil
+}
+
 // Due returns the due list, in its order (a test helper).
 func (c *Contacts) Due() []dsr.DueRestriction {
 	c.mu.Lock()

@@ -28,6 +28,7 @@ type ContactStore interface {
 	DueRestrictions(ctx context.Context, month string, now time.Time, limit int) ([]dsr.DueRestriction, error)
 	EndRestrictions(ctx context.Context, p dsr.Purpose, due []dsr.DueRestriction, now time.Time) ([]dsr.DueRestriction, error)
 	DropDue(ctx context.Context, due []dsr.DueRestriction) error
+	ExtendRestrictions(ctx context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error)
 }
 
 // ContactTable is a purpose table as the suite uses it: Store reads it in
@@ -65,6 +66,7 @@ func RunContacts(t *testing.T, newTable func(t *testing.T, pageSize int) Contact
 		{"StatutoryRestrictionKeepsOnlyWhatTheDutyCovers", 10, statutoryRestrictionKeepsOnlyWhatTheDutyCovers},
 		{"StatutoryRestrictionDeletesWhatIsPastDuty", 10, statutoryRestrictionDeletesWhatIsPastDuty},
 		{"EndRestrictionsDeletesWhatIsDue", 10, endRestrictionsDeletesWhatIsDue},
+		{"ExtendRestrictionsOnlyLengthens", 10, extendRestrictionsOnlyLengthens},
 		{"UnrestrictLiftsOnlyTheRequestsObjection", 10, unrestrictLiftsOnlyTheRequestsObjection},
 		{"SurveyListsWhatIsLeftInKeyOrder", 10, surveyListsWhatIsLeftInKeyOrder},
 		{"BackupsNameTheRecoveryWindow", 10, backupsNameTheRecoveryWindow},

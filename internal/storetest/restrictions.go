@@ -168,3 +168,40 @@ func endRestrictionsDeletesWhatIsDue(t *testing.T, tbl ContactTable) {
 	// the 2023 invoice's are left for later.
 	must(t, tbl.Store.DropDue(t.Context(), tbl.dueOf(t, "2032-01", time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC), refs)))
 }
+
+// extendRestrictionsOnlyLengthens: a DPO's extension of erasure R1's
+// restriction to 2031-06-30 moves the 2020 invoice's end (2029-01-01), with
+// a due-list entry for the new day, and leaves the 2023 invoice's later
+// end; again, or for another request, it moves nothing.
+func extendRestrictionsOnlyLengthens(t *testing.T, tbl ContactTable) {
+	t.Parallel()
+	s, p := contactsSubject("ada"), tbl.billingLike()
+	tbl.invoices(t, s, "2020-01-15", "2023-01-15")
+	refs := tbl.keys(t, s)
+	must(t, tbl.Store.Restrict(t.Context(), p, refs, erasedOn(p, "R1", time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))))
+	until := time.Date(2031, 6, 30, 0, 0, 0, 0, time.UTC)
+	if n, err := tbl.Store.ExtendRestrictions(t.Context(), p, refs, "R2", until); err != nil || n != 0 {
+		t.Errorf("another request's extension: %d %v, want none", n, err)
+	}
+	n, err := tbl.Store.ExtendRestrictions(t.Context(), p, refs, "R1", until)
+	must(t, err)
+	if n != 1 {
+		t.Errorf("extended %d, want the 2020 invoice only", n)
+	}
+	got := tbl.restrictedUntil(t, s)
+	slices.Sort(got)
+	wantDiff(t, "restricted until", []string{"2031-06-30", "2032-01-01"}, got)
+	if n, err := tbl.Store.ExtendRestrictions(t.Context(), p, refs, "R1", until); err != nil || n != 0 {
+		t.Errorf("the same extension again: %d %v, want none", n, err)
+	}
+	due := tbl.dueOf(t, "2031-06", until, refs)
+	if len(due) != 1 || !due[0].Until.Equal(until) || due[0].RequestID != "R1" {
+		t.Errorf("due in June 2031: %+v, want the extended invoice's new entry", due)
+	}
+	// Its old entry is still listed; ending it finds the mark moved on.
+	old := tbl.dueOf(t, "2029-01", until, refs)
+	if ended, err := tbl.Store.EndRestrictions(t.Context(), p, old, until.AddDate(0, 0, -1)); err != nil || len(ended) != 0 {
+		t.Errorf("ending the old entry: %+v %v, want nothing ended", ended, err)
+	}
+	must(t, tbl.Store.DropDue(t.Context(), append(append(due, old...), tbl.dueOf(t, "2032-01", time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC), refs)...)))
+}
