@@ -400,9 +400,13 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	r := reader{env: env}
 	table, queueURL, sender := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("SENDER_ADDRESS")
 	auditTable, taskQueueURL, suppressions := r.need("AUDIT_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
-	secretID := r.need("PEPPER_SECRET_ARN")
+	secretID, provTable := r.need("PEPPER_SECRET_ARN"), r.need("PROVENANCE_TABLE")
 	if err := r.err("dpo"); err != nil {
 		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
 	}
 	deadline, err := DeadlinePolicy(env)
 	if err != nil {
@@ -414,8 +418,12 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
+	requests := &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
-		Store:        &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
+		Store:        requests,
+		Recorder:     requests,
+		Registry:     reg,
+		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Mailer:       mailer(cfg, env, sender),
 		Trail:        &dynamo.Audit{Client: ddb, Table: auditTable, RequestsTable: table},

@@ -78,6 +78,11 @@ type Service struct {
 	Suppressions Suppressions
 	Cursors      Cursors
 	Deadline     dsr.DeadlinePolicy
+	// Registry, Restrictions and Recorder serve the extension of
+	// statutory restrictions.
+	Registry     dsr.Registry
+	Restrictions Restrictions
+	Recorder     RestrictionRecorder
 	Log          *slog.Logger
 	Clock        dsr.Clock
 }
