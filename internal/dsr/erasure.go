@@ -292,7 +292,7 @@ func (o *PurposeOutcome) setItems(req *Request, p Purpose, rb ReadBack, n int) {
 		o.ItemsDeleted = n - o.ItemsRestricted
 		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
 		if o.ItemsDeleted > 0 {
-			o.Reason += fmt.Sprintf("; %d item(s) whose duty had ended deleted (Art. 17(1))", o.ItemsDeleted)
+			o.Reason += fmt.Sprintf(" Deleted: %d item(s) whose duty had ended (Art. 17(1)).", o.ItemsDeleted)
 		}
 		if o.ItemsRestricted == 0 {
 			return
