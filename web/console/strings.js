@@ -173,6 +173,8 @@ export const strings = {
     'action.objection_applied': 'Widerspruchsentscheidung umgesetzt',
     'action.recipients_notified': 'Empfänger benachrichtigt (Art. 19)',
     'action.identifiers_removed': 'Kennungen entfernt (Aufbewahrung beendet)',
+    'action.restriction_ended': 'Einschränkung beendet, gelöscht (Aufbewahrungspflicht abgelaufen)',
+    'action.restriction_extended': 'Einschränkung verlängert (Aufbewahrungspflicht läuft noch)',
 
     // actions
     actionsHeading: 'Maßnahmen',
@@ -378,6 +380,8 @@ export const strings = {
     'action.objection_applied': 'Objection decision applied',
     'action.recipients_notified': 'Recipients notified (Art. 19)',
     'action.identifiers_removed': 'Identifiers removed (retention over)',
+    'action.restriction_ended': 'Restriction ended, deleted (retention duty over)',
+    'action.restriction_extended': 'Restriction extended (a duty still runs)',
 
     actionsHeading: 'Actions',
     actionsNone: 'No action is possible in this state.',
