@@ -443,8 +443,13 @@ func Monitor(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*mon
 	if err := r.err("monitor"); err != nil {
 		return nil, err
 	}
+	deadline, err := DeadlinePolicy(env)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	return &monitor.Handler{
+		Zone:       deadline.Location,
 		Store:      &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Limits:     &dynamo.Limits{Client: ddb, Table: limitsTable},
 		Unkeyable:  &dynamo.Keying{Client: ddb, Table: keyingTable},

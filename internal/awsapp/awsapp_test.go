@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -144,7 +143,7 @@ func TestConfigurationErrors(t *testing.T) {
 
 func TestDeadlinePolicy(t *testing.T) {
 	env := func(vars map[string]string) awsapp.Env { return func(k string) string { return vars[k] } }
-	if p, err := awsapp.DeadlinePolicy(env(nil)); err != nil || p.Start != dsr.ClockAtReceipt || p.Location != time.UTC || p.RollForward || p.Holidays != nil {
+	if p, err := awsapp.DeadlinePolicy(env(nil)); err != nil || p.Start != dsr.ClockAtReceipt || p.Location.String() != "Europe/Berlin" || p.RollForward || p.Holidays != nil {
 		t.Errorf("defaults: %+v %v", p, err)
 	}
 	p, err := awsapp.DeadlinePolicy(env(map[string]string{
@@ -156,6 +155,9 @@ func TestDeadlinePolicy(t *testing.T) {
 	}
 	if p, err := awsapp.DeadlinePolicy(env(map[string]string{"DEADLINE_CLOCK_START": "receipt", "DEADLINE_ROLL_FORWARD": "false"})); err != nil || p.Start != dsr.ClockAtReceipt || p.RollForward {
 		t.Errorf("receipt, no roll-forward: %+v %v", p, err)
+	}
+	if p, err := awsapp.DeadlinePolicy(env(map[string]string{"DEADLINE_TIME_ZONE": "UTC"})); err != nil || p.Location.String() != "UTC" {
+		t.Errorf("UTC, named: %+v %v", p, err)
 	}
 	for _, bad := range []map[string]string{
 		{"DEADLINE_CLOCK_START": "arrival"}, {"DEADLINE_TIME_ZONE": "Mars/Olympus"}, {"DEADLINE_ROLL_FORWARD": "yes"},

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	// The zone database, embedded: a runtime image without /usr/share/zoneinfo
+	// still counts deadlines in the controller's zone.
+	_ "time/tzdata"
 
 	"github.com/privacyops/dsr/internal/dsr"
 )
@@ -12,22 +15,25 @@ import (
 // an empty one takes its default:
 //
 //   - DEADLINE_CLOCK_START: "receipt" (the default) or "verification";
-//   - DEADLINE_TIME_ZONE: the zone periods are counted in (UTC);
+//   - DEADLINE_TIME_ZONE: the IANA zone periods are counted in, the
+//     controller's seat (DefaultTimeZone, the demo controller's);
 //   - DEADLINE_ROLL_FORWARD: "true" or "false" (the default);
 //   - DEADLINE_HOLIDAYS: dates (2006-01-02), comma-separated, for
 //     roll-forward only (none).
 //
 // The local stack reads its seed requests' deadlines with it too.
 func DeadlinePolicy(env Env) (dsr.DeadlinePolicy, error) {
-	p := dsr.DeadlinePolicy{Start: dsr.ClockAtReceipt, Location: time.UTC}
+	p := dsr.DeadlinePolicy{Start: dsr.ClockAtReceipt}
 	var err error
 	if p.Start, err = clockStart(env("DEADLINE_CLOCK_START")); err != nil {
 		return p, err
 	}
-	if zone := env("DEADLINE_TIME_ZONE"); zone != "" {
-		if p.Location, err = time.LoadLocation(zone); err != nil {
-			return p, fmt.Errorf("deadline time zone: %w", err)
-		}
+	zone := env("DEADLINE_TIME_ZONE")
+	if zone == "" {
+		zone = DefaultTimeZone
+	}
+	if p.Location, err = time.LoadLocation(zone); err != nil {
+		return p, fmt.Errorf("deadline time zone: %w", err)
 	}
 	switch v := env("DEADLINE_ROLL_FORWARD"); v {
 	case "", "false":
@@ -44,6 +50,11 @@ func DeadlinePolicy(env Env) (dsr.DeadlinePolicy, error) {
 	}
 	return p, nil
 }
+
+// DefaultTimeZone is the deadline's zone when DEADLINE_TIME_ZONE is empty:
+// the demo controller's seat, as in template.yaml's DeadlineTimeZone. A
+// month counted in UTC would end at 00:59 or 01:59 the next day in Germany.
+const DefaultTimeZone = "Europe/Berlin"
 
 // clockStart reads DEADLINE_CLOCK_START.
 func clockStart(v string) (dsr.ClockStart, error) {

@@ -76,7 +76,10 @@ func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
 	return nil
 }
 
-// failRequest fails request id, queued or in progress, for reason.
+// failRequest fails request id, queued or in progress, for reason. A
+// failure after the due date removes the plain address with it
+// (dsr.AddressNeeded): a failure notice to the person is sent before, or
+// from the request as read before.
 func (h *Handler) failRequest(ctx context.Context, msg events.SQSMessage, id, reason string) error {
 	now := h.Clock.Now()
 	for _, from := range []dsr.Status{dsr.StatusInProgress, dsr.StatusQueued} {

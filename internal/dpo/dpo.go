@@ -273,6 +273,11 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 	if r.Status != dsr.StatusFailed {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "only failed requests can be retried; this one is %s", r.Status)
 	}
+	if r.Email == "" {
+		// Past its due date the retention job removed the address, without
+		// which nothing of the person's can be found or sent.
+		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "this request's due date has passed and its address is removed (Art. 5(1)(e)); the person may submit a new request")
+	}
 	if strings.HasPrefix(r.FailureReason, dsr.SupersededPrefix) {
 		return dsr.DPOView{}, dsr.Errorf(dsr.EConflict, "this access request was superseded by the subject's erasure: retrying it would report erased data")
 	}

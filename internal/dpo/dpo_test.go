@@ -377,6 +377,18 @@ func TestRejectAndRetry(t *testing.T) {
 	if status, m := e.call(t, dpo.RouteRetry, superseded, dpoClaims, nil, ""); status != 409 || !strings.Contains(m["detail"].(string), "erasure") {
 		t.Errorf("retry of a superseded request: %d %v", status, m)
 	}
+	// Failed past its due date, a request loses its address (Art. 5(1)(e)):
+	// nothing of the person's could be found or sent, so it is not retried.
+	forgotten := "01JD0000000000000000000010"
+	must(t, e.store.Create(ctx, &dsr.Request{ID: forgotten, Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification, Email: "a@b.co", ReceivedAt: e.now, DueAt: e.now.Add(-time.Hour)}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, forgotten, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(t, e.store.Transition(ctx, forgotten, dsr.StatusQueued, dsr.StatusFailed, e.now, dsr.Changes{FailureReason: "dead-lettered"}, dsrtest.StepTo(dsr.StatusFailed)))
+	if r, _ := e.store.Get(ctx, forgotten); r.Email != "" {
+		t.Fatalf("failed after its due date, the request keeps its address")
+	}
+	if status, m := e.call(t, dpo.RouteRetry, forgotten, dpoClaims, nil, ""); status != 409 || !strings.Contains(m["detail"].(string), "address is removed") {
+		t.Errorf("retry of a failed request past its due date: %d %v", status, m)
+	}
 	e.queue.SetErr(errors.New("SQS unavailable"))
 	if status, _ := e.call(t, dpo.RouteRetry, ids["failed"], dpoClaims, nil, ""); status != 503 {
 		t.Errorf("retry without a queue: %d", status)

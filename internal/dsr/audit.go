@@ -35,6 +35,10 @@ const (
 	AuditRestrictionEnded AuditAction = "restriction_ended"
 	// AuditRestrictionExtended: a DPO extended a statutory restriction.
 	AuditRestrictionExtended AuditAction = "restriction_extended"
+	// AuditAddressRemoved: the retention job removed the plain address of a
+	// failed request past its due date (a final step removes it itself: see
+	// dsr.AddressNeeded).
+	AuditAddressRemoved AuditAction = "address_removed"
 )
 
 // Actors of steps, and the trail's own constants.

@@ -19,7 +19,8 @@ const (
 )
 
 // DeadlinePolicy computes due dates. The zero value counts from receipt in
-// UTC, calendar days only.
+// UTC, calendar days only; deployed, Location is the controller's zone
+// (awsapp.DeadlinePolicy: Europe/Berlin unless DEADLINE_TIME_ZONE says).
 type DeadlinePolicy struct {
 	Start    ClockStart
 	Location *time.Location
@@ -34,24 +35,64 @@ type DeadlinePolicy struct {
 // that starts at t, counted in the policy's time zone as Regulation 1182/71
 // counts periods: the same day of the month months later, or that month's last
 // day where the day does not exist (31 January → 28 or 29 February), until its
-// last second. The result is in UTC.
+// last second (EndOfDay: right where a clock change falls at midnight). The
+// result is in UTC.
 func (p DeadlinePolicy) Due(t time.Time, months int) time.Time {
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	local := t.In(loc)
-	y, m, d := local.Date()
-	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, loc)
+	loc := p.location()
+	y, m, d := t.In(loc).Date()
+	// The calendar is counted on dates alone (in UTC, which has no clock
+	// changes); the zone comes in only for the end of the day.
+	first := time.Date(y, m+time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 1, -1).Day()
 	if d > last {
 		d = last
 	}
-	day := time.Date(first.Year(), first.Month(), d, 0, 0, 0, 0, loc)
+	day := time.Date(first.Year(), first.Month(), d, 0, 0, 0, 0, time.UTC)
 	for p.RollForward && (day.Weekday() == time.Saturday || day.Weekday() == time.Sunday || p.Holidays[day.Format("2006-01-02")]) {
 		day = day.AddDate(0, 0, 1)
 	}
-	return day.AddDate(0, 0, 1).Add(-time.Second).UTC()
+	return EndOfDay(day.Year(), day.Month(), day.Day(), loc)
+}
+
+func (p DeadlinePolicy) location() *time.Location {
+	if p.Location == nil {
+		return time.UTC
+	}
+	return p.Location
+}
+
+// EndOfDay returns the last second of the calendar day y-m-d in loc, in
+// UTC: the second before the next day starts. A day starts at the first
+// instant whose local date is that day, which is not always 00:00: where
+// the clocks jump forward at midnight (America/Santiago, America/Havana)
+// 00:00 does not exist and the day starts at 01:00, and where they fall
+// back at midnight the day starts at the first 00:00. Counting 24 hours,
+// or taking 23:59:59 local, would end such a day an hour early or late.
+func EndOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	return StartOfDay(y, m, d+1, loc).Add(-time.Second).UTC()
+}
+
+// StartOfDay returns the first instant (to the second) whose local date in
+// loc is y-m-d (a day out of range is normalized, as time.Date does).
+func StartOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	before := func(t time.Time) bool { // t's local date is before the day
+		ly, lm, ld := t.In(loc).Date()
+		return time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC).Before(want)
+	}
+	// Local midnight is within a day of UTC midnight in every zone (offsets
+	// stay within ±14 hours); between lo (before the day) and hi (in it or
+	// after), the first second of the day is found by bisection.
+	lo, hi := want.Add(-26*time.Hour).Unix(), want.Add(26*time.Hour).Unix()
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if before(time.Unix(mid, 0)) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return time.Unix(hi, 0).In(loc)
 }
 
 // Extension is one extension of a request's deadline, kept on the request

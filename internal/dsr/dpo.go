@@ -62,7 +62,7 @@ type PurposeProgress struct {
 // DPOView returns the DPO's view of r at now; detail adds the progress.
 func (r *Request) DPOView(now time.Time, detail bool) DPOView {
 	v := DPOView{
-		View: r.View(), Subject: MaskEmail(r.Email), ExtendedMonths: r.ExtendedMonths, Extensions: r.Extensions, FailureReason: r.FailureReason,
+		View: r.View(), Subject: r.Masked(), ExtendedMonths: r.ExtendedMonths, Extensions: r.Extensions, FailureReason: r.FailureReason,
 		Overdue: r.Overdue(now),
 	}
 	if r.Status == StatusQueued {

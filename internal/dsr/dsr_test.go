@@ -201,3 +201,57 @@ func FuzzParseRegistry(f *testing.F) {
 		}
 	})
 }
+
+func TestPurposeBasis(t *testing.T) {
+	tests := []struct {
+		text string
+		want dsr.LegalBasis
+	}{
+		{"consent (Art. 6(1)(a))", dsr.BasisConsent},
+		{"Consent", dsr.BasisConsent},
+		{"legal obligation (Art. 6(1)(c)) - commercial and tax law", dsr.BasisLegalObligation},
+		{"legitimate interests (Art. 6(1)(f))", dsr.BasisLegitimateInterests},
+		{"contract (Art. 6(1)(b))", dsr.BasisContract},
+		{"performance of a contract", dsr.BasisContract},
+		{"Art. 6(1)(c) GDPR with § 147 AO", dsr.BasisLegalObligation},
+		{"vital interests", dsr.BasisVitalInterests},
+		{"public task (Art. 6(1)(e))", dsr.BasisPublicTask},
+		// The enum the registry may give instead of a text.
+		{"consent", dsr.BasisConsent},
+		{"contract", dsr.BasisContract},
+		{"legal_obligation", dsr.BasisLegalObligation},
+		{"vital_interests", dsr.BasisVitalInterests},
+		{"public_task", dsr.BasisPublicTask},
+		{"legitimate_interests", dsr.BasisLegitimateInterests},
+		// Named first, another one mentioned later: the first counts.
+		{"contract; consent for the newsletter part", dsr.BasisContract},
+		{"because we like it", dsr.BasisUnknown},
+		{"", dsr.BasisUnknown},
+	}
+	for _, tc := range tests {
+		if got := (dsr.Purpose{LegalBasis: tc.text}).Basis(); got != tc.want {
+			t.Errorf("Basis(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+// FuzzPurposeBasis: whatever the registry's text, Basis names one of the
+// bases of Art. 6(1) or none, and an enum value reads as itself.
+func FuzzPurposeBasis(f *testing.F) {
+	for _, s := range []string{"consent (Art. 6(1)(a))", "legal obligation (Art. 6(1)(c)) - commercial and tax law", "legitimate_interests", "", "6(1)(", "CONTRACT"} {
+		f.Add(s)
+	}
+	valid := map[dsr.LegalBasis]bool{dsr.BasisConsent: true, dsr.BasisContract: true, dsr.BasisLegalObligation: true,
+		dsr.BasisVitalInterests: true, dsr.BasisPublicTask: true, dsr.BasisLegitimateInterests: true, dsr.BasisUnknown: true}
+	f.Fuzz(func(t *testing.T, text string) {
+		b := (dsr.Purpose{LegalBasis: text}).Basis()
+		if !valid[b] {
+			t.Fatalf("Basis(%q) = %q, not a basis", text, b)
+		}
+		if b != dsr.BasisUnknown {
+			if again := (dsr.Purpose{LegalBasis: string(b)}).Basis(); again != b {
+				t.Fatalf("the enum value %q reads as %q", b, again)
+			}
+		}
+	})
+}

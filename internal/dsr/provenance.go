@@ -348,7 +348,8 @@ type ProvenanceKey struct {
 // since, the ones in Statuses before StripStatus and, in that status, up to
 // StripCursor. Version guards against two runs saving over each other.
 // Phase is the job's step to resume at (0: the sweep), set when a run stops
-// before its deadline.
+// before its deadline. Failed requests due before ForgottenBefore have lost
+// their plain address; of those due since, the ones up to ForgetCursor.
 //
 // RestrictionMonth is the month (2006-01) of the due list of statutory
 // restrictions the job reads next: every entry of the months before is
@@ -362,6 +363,8 @@ type RetentionCheckpoint struct {
 	StrippedBefore   time.Time
 	StripStatus      int
 	StripCursor      string
+	ForgottenBefore  time.Time
+	ForgetCursor     string
 	Version          int
 }
 

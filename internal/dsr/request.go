@@ -50,12 +50,16 @@ func (s Status) CanMoveTo(next Status) bool {
 func (s Status) Final() bool { return len(transitions[s]) == 0 }
 
 // Request is a data-subject request as stored. Secrets are held only as
-// hashes; Email is the normalized address, needed to find the person's data.
+// hashes; Email is the normalized address, needed to find the person's data,
+// and removed once the request no longer needs it (AddressNeeded).
 type Request struct {
 	ID     string
 	Type   Type
 	Status Status
 	Email  string
+	// MaskedEmail is Email masked (MaskEmail), which stays when Email is
+	// removed (empty for a request stored before it was kept: see Masked).
+	MaskedEmail string
 	// SubjectKey is the keyed hash of Email: the key of the suppression list
 	// and of the requests' subject index.
 	SubjectKey string
@@ -85,6 +89,9 @@ type Request struct {
 	// and the record lost what identifies its subject (Email, SubjectKey,
 	// Grounds and the hashes); zero before.
 	IdentifiersRemovedAt time.Time
+	// AddressRemovedAt is when the plain address was removed (AddressNeeded);
+	// zero while the record holds it.
+	AddressRemovedAt time.Time
 
 	// Purposes planned by dispatch, and for each purpose done, the number of
 	// part chunks it wrote.

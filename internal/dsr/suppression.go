@@ -49,33 +49,48 @@ func SuppressionsFor(r *Request, plan []string, since time.Time) []Suppression {
 }
 
 // SuppressionCheck is a validated suppression check: may the person be
-// (re)added to the purpose?
+// (re)added to the purpose? ConsentAt is when the person gave the consent
+// the CRM holds for a consent-based purpose (zero: none given).
 type SuppressionCheck struct {
-	Email   string // normalized
-	Purpose string
+	Email     string // normalized
+	Purpose   string
+	ConsentAt time.Time
 }
 
 // SuppressionCheckInput is a check as the CRM asked it: nil where a field
 // is left out.
 type SuppressionCheckInput struct {
-	Email   *string
-	Purpose *string
+	Email     *string
+	Purpose   *string
+	ConsentAt *string
 }
 
-// ParseSuppressionCheck validates a check against the registry.
+// ParseSuppressionCheck validates a check against the registry. consentAt
+// is an RFC 3339 time, for a purpose whose legal basis is consent only.
 func ParseSuppressionCheck(in SuppressionCheckInput, reg Registry) (SuppressionCheck, error) {
 	var c SuppressionCheck
 	var fields []FieldError
 	email, errs := emailField(in.Email)
 	c.Email, fields = email, append(fields, errs...)
-	switch {
-	case in.Purpose == nil:
+	var p Purpose
+	if in.Purpose == nil {
 		fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
-	default:
-		if _, ok := reg.Lookup(*in.Purpose); !ok {
+	} else {
+		var ok bool
+		if p, ok = reg.Lookup(*in.Purpose); !ok {
 			fields = append(fields, FieldError{Field: "purpose", Reason: "is not a purpose of the registry"})
 		}
 		c.Purpose = *in.Purpose
+	}
+	if in.ConsentAt != nil {
+		at, err := time.Parse(time.RFC3339, *in.ConsentAt)
+		switch {
+		case err != nil:
+			fields = append(fields, FieldError{Field: "consentAt", Reason: "must be a time in RFC 3339 form, such as 2026-01-31T09:16:00Z"})
+		case p.Name != "" && p.Basis() != BasisConsent:
+			fields = append(fields, FieldError{Field: "consentAt", Reason: "applies only to a purpose whose legal basis is consent"})
+		}
+		c.ConsentAt = at.UTC()
 	}
 	if len(fields) > 0 {
 		return SuppressionCheck{}, Invalid("the suppression check is invalid", fields...)
@@ -83,30 +98,88 @@ func ParseSuppressionCheck(in SuppressionCheckInput, reg Registry) (SuppressionC
 	return c, nil
 }
 
-// SuppressionStatus answers a suppression check (docs/api.md).
+// SuppressionEffect says what a suppression entry allows for a purpose
+// (docs/api.md).
+type SuppressionEffect string
+
+// Suppression effects, from the strictest.
+const (
+	// EffectBlocked: the person may not be (re)added, whatever they do
+	// (an objection: Art. 21(3) for direct marketing, an upheld Art. 21(1)
+	// objection; an erasure from a purpose on another basis than consent,
+	// contract or legal obligation).
+	EffectBlocked SuppressionEffect = "blocked"
+	// EffectUntilNewConsent: a consent-based purpose after an erasure: the
+	// person may be added again only on consent given after since
+	// (Art. 7, 17(1)(b)); data from before since stays erased.
+	EffectUntilNewConsent SuppressionEffect = "blocked_until_new_consent"
+	// EffectNewDataOnly: a contract or legal-obligation purpose after an
+	// erasure, or a consent purpose with consent given after since: new
+	// transactions (a new purchase and its invoice) are allowed; data from
+	// before since is not re-imported (Art. 17(1)).
+	EffectNewDataOnly SuppressionEffect = "new_data_only"
+)
+
+// SuppressionStatus answers a suppression check (docs/api.md): whether the
+// person may not be (re)added to the purpose, the entry that says so
+// (reason, since) and its effect.
 type SuppressionStatus struct {
-	Suppressed bool       `json:"suppressed"`
-	Reason     string     `json:"reason,omitempty"`
-	Since      *time.Time `json:"since,omitempty"`
+	Suppressed bool              `json:"suppressed"`
+	Reason     string            `json:"reason,omitempty"`
+	Since      *time.Time        `json:"since,omitempty"`
+	Effect     SuppressionEffect `json:"effect,omitempty"`
 }
 
-// Suppressed decides a check for purpose p from the subject's entries: an
-// entry for every purpose (erasure), for p, or for direct marketing when p is
-// direct marketing suppresses; the earliest such entry gives the reason and
-// date.
-func Suppressed(entries []Suppression, p Purpose) SuppressionStatus {
-	var first *Suppression
+// effectOf is what entry e allows for purpose p, with the consent the CRM
+// holds given at consentAt (zero: none).
+func effectOf(e Suppression, p Purpose, consentAt time.Time) SuppressionEffect {
+	if e.Reason != SuppressedByErasure {
+		return EffectBlocked // an objection stays absolute
+	}
+	switch p.Basis() {
+	case BasisConsent:
+		if consentAt.After(e.Since) {
+			return EffectNewDataOnly
+		}
+		return EffectUntilNewConsent
+	case BasisContract, BasisLegalObligation:
+		return EffectNewDataOnly
+	}
+	return EffectBlocked
+}
+
+// strictness orders the effects: the strictest entry decides.
+var strictness = map[SuppressionEffect]int{EffectNewDataOnly: 1, EffectUntilNewConsent: 2, EffectBlocked: 3}
+
+// Suppressed decides a check for purpose p from the subject's entries, with
+// the consent the CRM holds given at consentAt (zero: none). An entry for
+// every purpose (erasure), for p, or for direct marketing when p is direct
+// marketing applies; of those, the strictest effect decides (effectOf):
+// blocked and blocked_until_new_consent suppress, new_data_only does not
+// but says since when data may not be re-imported. Among entries of the
+// same effect, the earliest gives the reason and date of a block, the
+// latest erasure the date new consent or new data must follow.
+func Suppressed(entries []Suppression, p Purpose, consentAt time.Time) SuppressionStatus {
+	var decisive *Suppression
+	var effect SuppressionEffect
 	for i, e := range entries {
 		if e.Scope != ScopeAll && e.Scope != p.Name && (e.Scope != ScopeDirectMarketing || !p.DirectMarketing) {
 			continue
 		}
-		if first == nil || e.Since.Before(first.Since) {
-			first = &entries[i]
+		eff := effectOf(e, p, consentAt)
+		switch {
+		case decisive == nil || strictness[eff] > strictness[effect]:
+		case strictness[eff] < strictness[effect]:
+			continue
+		case eff == EffectBlocked && !e.Since.Before(decisive.Since),
+			eff != EffectBlocked && !e.Since.After(decisive.Since):
+			continue
 		}
+		decisive, effect = &entries[i], eff
 	}
-	if first == nil {
+	if decisive == nil {
 		return SuppressionStatus{Suppressed: false}
 	}
-	since := first.Since.UTC()
-	return SuppressionStatus{Suppressed: true, Reason: first.Reason, Since: &since}
+	since := decisive.Since.UTC()
+	return SuppressionStatus{Suppressed: effect != EffectNewDataOnly, Reason: decisive.Reason, Since: &since, Effect: effect}
 }

@@ -119,6 +119,7 @@ func toCheckpointItem(cp dsr.RetentionCheckpoint) (checkpointItem, error) {
 	it := checkpointItem{
 		Phase: cp.Phase, Day: cp.Day, StrippedBefore: formatTime(cp.StrippedBefore),
 		StripStatus: cp.StripStatus, StripCursor: cp.StripCursor, Version: cp.Version, RestrictionMonth: cp.RestrictionMonth,
+		ForgottenBefore: formatTime(cp.ForgottenBefore), ForgetCursor: cp.ForgetCursor,
 	}
 	if cp.DaySwept {
 		if cp.Position != "" {
@@ -137,9 +138,14 @@ func fromCheckpointItem(it checkpointItem) (dsr.RetentionCheckpoint, error) {
 	if err != nil {
 		return dsr.RetentionCheckpoint{}, err
 	}
+	forgotten, err := parseTime(it.ForgottenBefore)
+	if err != nil {
+		return dsr.RetentionCheckpoint{}, err
+	}
 	cp := dsr.RetentionCheckpoint{
 		Phase: it.Phase, Day: it.Day, StrippedBefore: stripped,
 		StripStatus: it.StripStatus, StripCursor: it.StripCursor, Version: it.Version, RestrictionMonth: it.RestrictionMonth,
+		ForgottenBefore: forgotten, ForgetCursor: it.ForgetCursor,
 	}
 	if it.Shard >= ProvenanceShards {
 		cp.DaySwept = true

@@ -2,11 +2,12 @@ package dynamo
 
 import (
 	"context"
-	"slices"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -231,14 +232,21 @@ func (s *Requests) ReceivedPage(ctx context.Context, status dsr.Status, from, be
 		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(),
 		ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(dsr.MaxListLimit),
 	}
+	return s.idPage(ctx, in, cursor, "requests by receipt")
+}
+
+// idPage runs query in from cursor and returns the ids of its page and the
+// cursor of the next ("" after the last); op names it in errors.
+func (s *Requests) idPage(ctx context.Context, in *dynamodb.QueryInput, cursor, op string) ([]string, string, error) {
+	var err error
 	if cursor != "" {
 		if in.ExclusiveStartKey, err = DecodeCursor(cursor); err != nil {
-			return nil, "", fmt.Errorf("requests by receipt: %w", err)
+			return nil, "", fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	out, err := s.Client.Query(ctx, in)
 	if err != nil {
-		return nil, "", fmt.Errorf("requests by receipt: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}
 	ids := make([]string, 0, len(out.Items))
 	for _, item := range out.Items {
@@ -249,7 +257,7 @@ func (s *Requests) ReceivedPage(ctx context.Context, status dsr.Status, from, be
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
 		if next, err = EncodeCursor(out.LastEvaluatedKey); err != nil {
-			return nil, "", fmt.Errorf("requests by receipt: %w", err)
+			return nil, "", fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	return ids, next, nil
@@ -313,19 +321,66 @@ func (s *Requests) OpenSubjects(ctx context.Context, now time.Time) (map[string]
 }
 
 // StripIdentifiers removes from request id what identifies its subject (the
-// address, the subject key, the person's grounds, the code and token
-// hashes), keeping what the request was and how it went, and records when.
-// A request stripped already is EConflict.
+// address if still there, its masked form, the subject key, the code and
+// token hashes) and the free texts that may name people (the person's
+// grounds, the failure or rejection reason, the extensions' reasons),
+// keeping what the request was and how it went, and records when. A
+// request stripped already is EConflict.
 func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error {
 	upd := func() expression.UpdateBuilder {
-		return expression.Remove(expression.Name("email")).Remove(expression.Name("subjectKey")).
-			Remove(expression.Name("grounds")).Remove(expression.Name("codeHash")).Remove(expression.Name("tokenHash")).
-			Set(expression.Name("identifiersRemovedAt"), expression.Value(formatTime(now))).
+		upd := expression.Set(expression.Name("identifiersRemovedAt"), expression.Value(formatTime(now))).
 			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+		for _, name := range []string{"email", "emailMasked", "subjectKey", "grounds", "failureReason", "codeHash", "tokenHash"} {
+			upd = upd.Remove(expression.Name(name))
+		}
+		return upd
 	}
+	more := func(r *dsr.Request, upd expression.UpdateBuilder) expression.UpdateBuilder {
+		for i := range r.Extensions {
+			upd = upd.Remove(expression.Name(fmt.Sprintf("extensions[%d].reason", i)))
+		}
+		return upd
+	}
+	cond := expression.AttributeNotExists(expression.Name("identifiersRemovedAt"))
+	holds := func(r *dsr.Request) bool { return r.IdentifiersRemovedAt.IsZero() }
+	return s.update(ctx, id, change{op: "strip request identifiers", upd: upd, more: more, cond: &cond, holds: holds}, steps)
+}
+
+// ForgetAddress removes the plain address from request id, keeping its
+// subject key and masked form, if it no longer needs it at now
+// (dsr.Request.AddressExpired: a failed request past its due date, or a
+// final one that kept it), with its steps; otherwise it is EConflict.
+func (s *Requests) ForgetAddress(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error {
 	cond := expression.AttributeExists(expression.Name("email"))
-	holds := func(r *dsr.Request) bool { return r.Email != "" }
-	return s.update(ctx, id, change{op: "strip request identifiers", upd: upd, cond: &cond, holds: holds}, steps)
+	holds := func(r *dsr.Request) bool { return r.AddressExpired(now) }
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	}
+	forget := func(*dsr.Request) bool { return true } // holds decided it
+	return s.update(ctx, id, change{op: "forget request address", upd: upd, cond: &cond, holds: holds, forget: forget, at: now}, steps)
+}
+
+// DuePage returns the ids of a page of requests in status due at or after
+// from and before before, earliest first, and the cursor of the next page
+// ("" after the last), from the status/due index. It reads only the
+// index's keys.
+func (s *Requests) DuePage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error) {
+	if !from.Before(before) {
+		return nil, "", nil
+	}
+	key := expression.Key("status").Equal(expression.Value(string(status))).
+		And(expression.Key("dueAt").Between(expression.Value(formatTime(from)), expression.Value(formatTime(before.Add(-time.Millisecond)))))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).
+		WithProjection(expression.NamesList(expression.Name("id"))).Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("requests by due date: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, IndexName: aws.String(StatusDueIndex),
+		KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(dsr.MaxListLimit),
+	}
+	return s.idPage(ctx, in, cursor, "requests by due date")
 }
 
 // RecordRestriction records on request id (whatever its status: an
@@ -354,5 +409,11 @@ func (s *Requests) SetDecision(ctx context.Context, id, purpose, from, to string
 	}
 	cond := name.Equal(expression.Value(from))
 	holds := func(r *dsr.Request) bool { d, ok := r.ObjectionDecisions[purpose]; return ok && d == from }
-	return s.update(ctx, id, change{op: "set objection decision", upd: upd, cond: &cond, holds: holds}, steps)
+	// The last decision applied ends the objection's use of the address.
+	forget := func(r *dsr.Request) bool {
+		decisions := maps.Clone(r.ObjectionDecisions)
+		decisions[purpose] = to
+		return !dsr.AddressNeeded(r.Status, decisions)
+	}
+	return s.update(ctx, id, change{op: "set objection decision", upd: upd, cond: &cond, holds: holds, forget: forget, at: now}, steps)
 }

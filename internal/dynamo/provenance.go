@@ -284,6 +284,9 @@ type checkpointItem struct {
 	StrippedBefore string `dynamodbav:"strippedBefore,omitempty"`
 	StripStatus    int    `dynamodbav:"stripStatus,omitempty"`
 	StripCursor    string `dynamodbav:"stripCursor,omitempty"`
+	// ForgottenBefore and ForgetCursor: see dsr.RetentionCheckpoint.
+	ForgottenBefore string `dynamodbav:"forgottenBefore,omitempty"`
+	ForgetCursor    string `dynamodbav:"forgetCursor,omitempty"`
 	// RestrictionMonth: see dsr.RetentionCheckpoint.
 	RestrictionMonth string `dynamodbav:"restrictionMonth,omitempty"`
 	Version          int    `dynamodbav:"version"`

@@ -57,6 +57,7 @@ type requestItem struct {
 	Type           string          `dynamodbav:"type"`
 	Status         string          `dynamodbav:"status"`
 	Email          string          `dynamodbav:"email,omitempty"`
+	EmailMasked    string          `dynamodbav:"emailMasked,omitempty"`
 	SubjectKey     string          `dynamodbav:"subjectKey,omitempty"`
 	Scope          string          `dynamodbav:"scope,omitempty"`
 	Purposes       []string        `dynamodbav:"purposes,omitempty"`
@@ -75,6 +76,7 @@ type requestItem struct {
 	UpdatedAt      string          `dynamodbav:"updatedAt"`
 	// IdentifiersRemovedAt: see dsr.Request.
 	IdentifiersRemovedAt string         `dynamodbav:"identifiersRemovedAt,omitempty"`
+	AddressRemovedAt     string         `dynamodbav:"addressRemovedAt,omitempty"`
 	PlannedPurposes      []string       `dynamodbav:"plannedPurposes,omitempty"`
 	DoneParts            map[string]int `dynamodbav:"doneParts,omitempty"`
 	Result               *resultItem    `dynamodbav:"result,omitempty"`
@@ -104,13 +106,18 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func toItem(r *dsr.Request) requestItem {
+	var extensions []extensionItem
+	for _, e := range r.Extensions {
+		extensions = append(extensions, toExtensionItem(e))
+	}
 	return requestItem{
-		ID: r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, SubjectKey: r.SubjectKey, Scope: r.Scope,
+		Extensions: extensions,
+		ID:         r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, EmailMasked: r.Masked(), SubjectKey: r.SubjectKey, Scope: r.Scope,
 		Purposes: r.Purposes, Grounds: r.Grounds, TokenHash: r.TokenHash, CodeHash: r.CodeHash,
 		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts, LastAttempt: r.LastAttempt,
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
-		PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
+		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
 		RestrictionSteps: r.RestrictionSteps,
 	}
@@ -118,7 +125,7 @@ func toItem(r *dsr.Request) requestItem {
 
 func fromItem(it requestItem) (*dsr.Request, error) {
 	r := &dsr.Request{
-		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, SubjectKey: it.SubjectKey, Scope: it.Scope,
+		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, MaskedEmail: it.EmailMasked, SubjectKey: it.SubjectKey, Scope: it.Scope,
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
@@ -137,6 +144,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 	}{
 		{&r.CodeExpiresAt, it.CodeExpiresAt}, {&r.ReceivedAt, it.ReceivedAt}, {&r.VerifiedAt, it.VerifiedAt},
 		{&r.DueAt, it.DueAt}, {&r.CompletedAt, it.CompletedAt}, {&r.UpdatedAt, it.UpdatedAt}, {&r.IdentifiersRemovedAt, it.IdentifiersRemovedAt},
+		{&r.AddressRemovedAt, it.AddressRemovedAt},
 	} {
 		t, err := parseTime(f.src)
 		if err != nil {
@@ -228,7 +236,13 @@ func (s *Requests) UseAttempt(ctx context.Context, id, attempt string, now time.
 
 // Transition moves request id from status from to status to, setting the
 // changes and recording steps, only if it is still in from; otherwise it
-// returns an EConflict error.
+// returns an EConflict error. A move to a status in which the request no
+// longer needs its plain address (dsr.AddressNeeded: completed without a
+// pending objection decision, rejected, expired, failed after its due
+// date) removes it in the same
+// transaction, keeping the subject key and the masked form: whatever must
+// be mailed to the person for this step is sent before it, or from the
+// request as read before it (see dsr.AddressNeeded).
 func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Status, now time.Time, ch dsr.Changes, steps ...dsr.Step) error {
 	if !from.CanMoveTo(to) {
 		return fmt.Errorf("transition %s: %s → %s is not allowed", id, from, to)
@@ -258,7 +272,8 @@ func (s *Requests) Transition(ctx context.Context, id string, from, to dsr.Statu
 	}
 	cond := expression.Name("status").Equal(expression.Value(string(from)))
 	holds := func(r *dsr.Request) bool { return r.Status == from }
-	return s.update(ctx, id, change{op: fmt.Sprintf("transition %s → %s", from, to), upd: upd, cond: &cond, holds: holds}, steps)
+	forget := func(r *dsr.Request) bool { return r.AddressExpiresWith(to, ch, now) }
+	return s.update(ctx, id, change{op: fmt.Sprintf("transition %s → %s", from, to), upd: upd, cond: &cond, holds: holds, forget: forget, at: now}, steps)
 }
 
 // setChanges adds to upd the changes of ch that are not times or results.

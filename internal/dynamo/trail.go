@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -49,6 +50,13 @@ type change struct {
 	// cond stays the judge of what changed since.
 	holds func(*dsr.Request) bool
 	put   map[string]types.AttributeValue
+	// forget, if set, says from the request as read whether the change
+	// also removes its plain address (dsr.AddressNeeded), at at.
+	forget func(*dsr.Request) bool
+	at     time.Time
+	// more, if set, adds to the update what depends on the request as
+	// read (the head condition guarantees it is still so).
+	more func(*dsr.Request, expression.UpdateBuilder) expression.UpdateBuilder
 }
 
 // conditionFailed is a change refused by its own condition: stored is the
@@ -86,7 +94,7 @@ func (t trail) record(ctx context.Context, id string, c change, steps []dsr.Step
 			}
 		}
 		entries := head.Chain(id, steps)
-		in, err := t.transaction(id, c, head, entries)
+		in, err := t.transaction(id, c, cur, head, entries)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.op, err)
 		}
@@ -179,9 +187,10 @@ func (t trail) after(ctx context.Context, id string, entries []dsr.AuditEntry) (
 	return now, head, mine, err
 }
 
-// transaction is c with the head moved from head to the last of entries,
-// and the put of each entry.
-func (t trail) transaction(id string, c change, head dsr.AuditHead, entries []dsr.AuditEntry) (*dynamodb.TransactWriteItemsInput, error) {
+// transaction is c, made from cur (the request as read; nil for a
+// create), with the head moved from head to the last of entries, and the
+// put of each entry.
+func (t trail) transaction(id string, c change, cur *dsr.Request, head dsr.AuditHead, entries []dsr.AuditEntry) (*dynamodb.TransactWriteItemsInput, error) {
 	last := entries[len(entries)-1]
 	seq, hash := expression.Value(last.Seq), expression.Value(last.Hash)
 	items := make([]types.TransactWriteItem, 0, 1+len(entries))
@@ -198,6 +207,12 @@ func (t trail) transaction(id string, c change, head dsr.AuditHead, entries []ds
 		var upd expression.UpdateBuilder
 		if c.upd != nil {
 			upd = c.upd()
+		}
+		if c.more != nil {
+			upd = c.more(cur, upd)
+		}
+		if c.forget != nil && cur.Email != "" && c.forget(cur) {
+			upd = forgetAddress(upd, cur, c.at)
 		}
 		u, err := t.update(id, c, head, upd.Set(expression.Name(headSeq), seq).Set(expression.Name(headHash), hash))
 		if err != nil {
@@ -244,6 +259,17 @@ func (t trail) update(id string, c change, head dsr.AuditHead, upd expression.Up
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}, nil
+}
+
+// forgetAddress adds to upd the removal of r's plain address at at,
+// keeping its masked form (dsr.AddressNeeded). After this change nothing can
+// be mailed to the person from the stored request: a notice that the step
+// calls for (completion, failure, rejection) is sent before it, or from the
+// request as read before it.
+func forgetAddress(upd expression.UpdateBuilder, r *dsr.Request, at time.Time) expression.UpdateBuilder {
+	return upd.Remove(expression.Name("email")).
+		Set(expression.Name("emailMasked"), expression.Value(r.Masked())).
+		Set(expression.Name("addressRemovedAt"), expression.Value(formatTime(at)))
 }
 
 func conditionalPut(table string, item map[string]types.AttributeValue, cond expression.ConditionBuilder) (*types.Put, error) {

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/privacyops/dsr/internal/dsr"
 )
 
 // Helpers of TestBrowser that talk to the local stack as a program does:
@@ -117,7 +119,8 @@ func dpoPost(t *testing.T, s *localStack, token, path, body string, want int) {
 // an access request within seconds. So the request is made as the README
 // does (submitted through the API, verified with the code from the
 // outbox) and, once completed, its item in the emulator's requests table
-// is set back to in_progress with a due date a day ago. Its clock (the
+// is set back to in_progress with a due date a day ago and its address
+// (which completion removed). Its clock (the
 // verification time) is today, so an extension is still allowed (Art.
 // 12(3): decided within the first month). The audit trail is not touched:
 // the console still finds it intact. This is test set-up only: no code of
@@ -127,18 +130,24 @@ func makeOverdueRequest(t *testing.T, s *localStack, email string) string {
 	c := &client{t: t, base: s.URL}
 	sub := submitVerified(t, c, s.Outbox, map[string]any{"type": "access", "email": email})
 	pollUntilDone(t, c, sub, 60*time.Second)
+	normalized, err := dsr.NormalizeEmail(email)
+	if err != nil {
+		t.Fatal(err)
+	}
 	db := dynamodb.NewFromConfig(awsConfig(t))
 	past := time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
-	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+	// Completion removed the plain address (Art. 5(1)(e)); an open request has it.
+	_, err = db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.Prefix + "-RequestsTable"),
 		Key:                      map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: sub.ID}},
-		UpdateExpression:         aws.String("SET #status = :open, dueAt = :past REMOVE completedAt, #result"),
+		UpdateExpression:         aws.String("SET #status = :open, dueAt = :past, email = :email REMOVE completedAt, #result, addressRemovedAt"),
 		ConditionExpression:      aws.String("#status = :completed"),
 		ExpressionAttributeNames: map[string]string{"#status": "status", "#result": "result"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":open":      &types.AttributeValueMemberS{Value: "in_progress"},
 			":completed": &types.AttributeValueMemberS{Value: "completed"},
 			":past":      &types.AttributeValueMemberS{Value: past},
+			":email":     &types.AttributeValueMemberS{Value: normalized},
 		},
 	})
 	if err != nil {

@@ -138,9 +138,13 @@ func fetchCertificate(t *testing.T, c *client, sub submitted, limit time.Duratio
 
 // checkSuppressed asks the IAM-authorized suppression route, signed with the
 // stack's credentials as the CRM would sign with its role's.
-func checkSuppressed(t *testing.T, cfg aws.Config, base, email, purpose string) dsr.SuppressionStatus {
+func checkSuppressed(t *testing.T, cfg aws.Config, base, email, purpose, consentAt string) dsr.SuppressionStatus {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"email": email, "purpose": purpose})
+	check := map[string]string{"email": email, "purpose": purpose}
+	if consentAt != "" {
+		check["consentAt"] = consentAt
+	}
+	body, _ := json.Marshal(check)
 	req, err := http.NewRequest("POST", base+"/v1/suppressions/check", strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
@@ -292,12 +296,43 @@ func TestErasureEndToEnd(t *testing.T) {
 	if s, _, b := c.do("GET", "/v1/requests/"+access.ID+"/report", access.StatusToken, nil, nil); s != http.StatusGone {
 		t.Errorf("earlier access report after the erasure: %d %s, want 410", s, b)
 	}
+	// The suppression per legal basis (Art. 17, 7(3)): the consent purposes
+	// wait for new consent, customer care (legitimate interests) stays
+	// blocked, billing (a legal obligation) takes new invoices but no old data.
+	wantEffect := map[string]dsr.SuppressionEffect{
+		"marketing": dsr.EffectUntilNewConsent, "newsletter": dsr.EffectUntilNewConsent,
+		"customer_care": dsr.EffectBlocked, "billing": dsr.EffectNewDataOnly,
+	}
 	for _, p := range stack.Registry {
-		if st := checkSuppressed(t, cfg, stack.URL, " ADA@example.com", p.Name); !st.Suppressed || st.Reason != dsr.SuppressedByErasure || st.Since == nil {
-			t.Errorf("suppression of ada for %s: %+v", p.Name, st)
+		st := checkSuppressed(t, cfg, stack.URL, " ADA@example.com", p.Name, "")
+		if st.Effect != wantEffect[p.Name] || st.Suppressed != (st.Effect != dsr.EffectNewDataOnly) || st.Reason != dsr.SuppressedByErasure || st.Since == nil {
+			t.Errorf("suppression of ada for %s: %+v, want effect %q", p.Name, st, wantEffect[p.Name])
 		}
-		if st := checkSuppressed(t, cfg, stack.URL, seed.Grace, p.Name); st.Suppressed {
-			t.Errorf("grace suppressed for %s", p.Name)
+		if st := checkSuppressed(t, cfg, stack.URL, seed.Grace, p.Name, ""); st.Suppressed || st.Effect != "" {
+			t.Errorf("grace suppressed for %s: %+v", p.Name, st)
+		}
+	}
+	// A newsletter consent given after the erasure lets her subscribe anew, with new data only.
+	consent := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+	if st := checkSuppressed(t, cfg, stack.URL, seed.Ada, "newsletter", consent); st.Suppressed || st.Effect != dsr.EffectNewDataOnly {
+		t.Errorf("ada's newsletter with consent given after the erasure: %+v", st)
+	}
+	// Art. 5(1)(c), (e): the completed requests' records hold no plain
+	// address, only the subject key and the masked form, in the store and in
+	// the DPO's view.
+	requests := &dynamo.Requests{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}
+	for _, sub := range []submitted{access, erasure} {
+		r, err := requests.Get(context.Background(), sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != dsr.StatusCompleted || r.Email != "" || r.MaskedEmail != "a***@e***.com" || r.SubjectKey == "" || r.AddressRemovedAt.IsZero() {
+			t.Errorf("completed request %s as stored: status %s, email %q, masked %q, subject key %q, address removed %s",
+				sub.ID, r.Status, r.Email, r.MaskedEmail, r.SubjectKey, r.AddressRemovedAt)
+		}
+		var v dpoView
+		if st, b := c.dpoDo("GET", "/v1/dpo/requests/"+sub.ID, stack.DpoToken, nil, &v); st != http.StatusOK || v.Subject != "a***@e***.com" {
+			t.Errorf("DPO view of %s: %d, subject %q: %s", sub.ID, st, v.Subject, b)
 		}
 	}
 	// The check is IAM-authorized: unsigned, it is refused.
@@ -394,7 +429,7 @@ func TestObjectionToDirectMarketingEndToEnd(t *testing.T) {
 		t.Errorf("certificate: %+v", cert.Purposes)
 	}
 	for _, p := range stack.Registry {
-		st := checkSuppressed(t, cfg, stack.URL, seed.Grace, p.Name)
+		st := checkSuppressed(t, cfg, stack.URL, seed.Grace, p.Name, "")
 		if want := p.DirectMarketing; st.Suppressed != want || (want && st.Reason != dsr.SuppressedByObjection) {
 			t.Errorf("suppression of grace for %s: %+v, want suppressed %v", p.Name, st, want)
 		}

@@ -116,8 +116,9 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 		}
 	case suppression.RouteCheck:
 		var c struct {
-			Email   string `json:"email"`
-			Purpose string `json:"purpose"`
+			Email     string `json:"email"`
+			Purpose   string `json:"purpose"`
+			ConsentAt string `json:"consentAt,omitempty"`
 		}
 		if err := decodeStrict([]byte(ev.Body), &c); err != nil || c.Email == "" || c.Purpose == "" {
 			t.Errorf("%s: body %q is not a suppression check: %v", name, ev.Body, err)

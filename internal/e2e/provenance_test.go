@@ -266,6 +266,14 @@ func TestRetentionJobEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Failed requests: one past its due date (no longer retried), one not yet.
+	for id, due := range map[string]time.Time{"01FAILEDPASTDUE00000000000": now.Add(-24 * time.Hour), "01FAILEDINTIME000000000000": now.Add(24 * time.Hour)} {
+		r := &dsr.Request{ID: id, Type: dsr.TypeAccess, Status: dsr.StatusFailed, Email: "failed@example.com", SubjectKey: hasher.Subject("failed@example.com"),
+			TokenHash: "t", ReceivedAt: now.AddDate(0, -1, 0), UpdatedAt: now.AddDate(0, -1, 0), DueAt: due, FailureReason: "dead-lettered"}
+		if err := requests.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The documented command: POST the local stack's schedule route.
 	resp, err := http.Post(stack.URL+devstack.FirePath+"RetentionFunction", "application/json", nil)
@@ -279,8 +287,16 @@ func TestRetentionJobEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	t.Logf("first run: %+v", sum)
 	// Deleted: S-TEST's older entry and ada's seeded one of two years and three days ago.
-	if sum.Deleted != 2 || sum.Held != 1 || sum.RequestsStripped != 1 || sum.ItemsRead != 3 {
-		t.Errorf("first run: %+v; want 2 deleted, 1 held, 3 read, 1 request stripped", sum)
+	if sum.Deleted != 2 || sum.Held != 1 || sum.RequestsStripped != 1 || sum.ItemsRead != 3 || sum.AddressesRemoved != 1 {
+		t.Errorf("first run: %+v; want 2 deleted, 1 held, 3 read, 1 request stripped, 1 address removed", sum)
+	}
+	// Art. 5(1)(e): the failed request past its due date lost its plain
+	// address (subject key and masked form stay); the other keeps it.
+	if r, err := requests.Get(ctx, "01FAILEDPASTDUE00000000000"); err != nil || r.Email != "" || r.MaskedEmail != "f***@e***.com" || r.SubjectKey == "" {
+		t.Errorf("failed request past its due date: %+v, %v", r, err)
+	}
+	if r, _ := requests.Get(ctx, "01FAILEDINTIME000000000000"); r.Email != "failed@example.com" {
+		t.Errorf("failed request still in time lost its address: %+v", r)
 	}
 	if diff := cmp.Diff([]string{"two years less a day ago"}, sources("S-TEST")); diff != "" {
 		t.Errorf("S-TEST's entries (-want +got):\n%s", diff)
@@ -300,7 +316,7 @@ func TestRetentionJobEndToEnd(t *testing.T) {
 	if err != nil || old.Email != "" || old.SubjectKey != "" || old.TokenHash != "" || old.IdentifiersRemovedAt.IsZero() || old.Status != dsr.StatusCompleted {
 		t.Errorf("old request: %+v, %v", old, err)
 	}
-	if young, _ := requests.Get(ctx, "01YOUNGREQUEST000000000000"); young.Email == "" {
+	if young, _ := requests.Get(ctx, "01YOUNGREQUEST000000000000"); young.SubjectKey == "" || !young.IdentifiersRemovedAt.IsZero() {
 		t.Error("the younger request lost its identifiers")
 	}
 	trail, err := (&dynamo.Audit{Client: dynamodb.NewFromConfig(cfg), Table: stack.Names["AuditTable"].Ref}).Entries(ctx, "01OLDREQUEST00000000000000")

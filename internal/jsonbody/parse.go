@@ -61,8 +61,9 @@ func ParseVerify(body []byte) (string, error) {
 }
 
 type suppressionCheckBody struct {
-	Email   *string `json:"email"`
-	Purpose *string `json:"purpose"`
+	Email     *string `json:"email"`
+	Purpose   *string `json:"purpose"`
+	ConsentAt *string `json:"consentAt"`
 }
 
 // ParseSuppressionCheck reads a POST /v1/suppressions/check body.

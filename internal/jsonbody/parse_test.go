@@ -253,13 +253,16 @@ func FuzzParseSuppressionCheck(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{`{"email":"a@b.co","purpose":"marketing"}`, `{"email":"a@b.co"}`, `{}`, `[`, `{"email":1}`} {
+	for _, s := range []string{`{"email":"a@b.co","purpose":"marketing"}`, `{"email":"a@b.co"}`, `{}`, `[`, `{"email":1}`,
+		`{"email":"a@b.co","purpose":"marketing","consentAt":"2026-03-01T12:00:00Z"}`, `{"email":"a@b.co","purpose":"billing","consentAt":"2026-03-01T12:00:00Z"}`,
+		`{"email":"a@b.co","purpose":"marketing","consentAt":"2026-13-01"}`, `{"email":"a@b.co","purpose":"marketing","consentAt":7}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, err := jsonbody.ParseSuppressionCheck(body, reg)
 		if err == nil {
-			if _, ok := reg.Lookup(c.Purpose); !ok || c.Email == "" {
+			p, ok := reg.Lookup(c.Purpose)
+			if !ok || c.Email == "" || !c.ConsentAt.IsZero() && p.Basis() != dsr.BasisConsent {
 				t.Errorf("accepted %q as %+v", body, c)
 			}
 		} else if dsr.ErrorCodeOf(err) != dsr.EInvalid {

@@ -78,7 +78,7 @@ func (s *Requests) Create(_ context.Context, r *dsr.Request, steps ...dsr.Step) 
 		return conflict("create request")
 	}
 	c := clone(*r)
-	c.Trail = dsr.AuditHead{}
+	c.Trail, c.MaskedEmail = dsr.AuditHead{}, r.Masked()
 	if err := s.record(c, steps, "create request"); err != nil {
 		return err
 	}
@@ -147,6 +147,7 @@ func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status,
 	if !ok || r.Status != from {
 		return conflict("transition")
 	}
+	forget := r.AddressExpiresWith(to, ch, now)
 	r.Status, r.UpdatedAt, r.WaitingFor = to, now, ""
 	for _, f := range []struct {
 		dst *time.Time
@@ -172,6 +173,9 @@ func (s *Requests) Transition(_ context.Context, id string, from, to dsr.Status,
 	}
 	if ch.ExtendedMonths > 0 {
 		r.ExtendedMonths = ch.ExtendedMonths
+	}
+	if forget {
+		forgetAddress(&r, now)
 	}
 	if err := s.record(&r, steps, "transition"); err != nil {
 		return err
@@ -286,12 +290,43 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.items[id]
-	if !ok || r.Email == "" {
+	if !ok || !r.IdentifiersRemovedAt.IsZero() {
 		return conflict("strip request identifiers")
 	}
-	r.Email, r.SubjectKey, r.Grounds, r.CodeHash, r.TokenHash = "", "", "", "", ""
+	r.Email, r.MaskedEmail, r.SubjectKey, r.Grounds, r.FailureReason, r.CodeHash, r.TokenHash = "", "", "", "", "", "", ""
+	r.Extensions = slices.Clone(r.Extensions)
+	for i := range r.Extensions {
+		r.Extensions[i].Reason = ""
+	}
 	r.IdentifiersRemovedAt, r.UpdatedAt = now, now
 	if err := s.record(&r, steps, "strip request identifiers"); err != nil {
+		return err
+	}
+	s.items[id] = r
+	return nil
+}
+
+// forgetAddress removes r's plain address at now, if it holds one, keeping
+// its subject key and masked form, as the DynamoDB store's transaction does
+// (and with the same rule: a notice to the person is sent before the step,
+// or from the request as read before it; see dsr.AddressNeeded).
+func forgetAddress(r *dsr.Request, now time.Time) {
+	if r.Email != "" {
+		r.MaskedEmail, r.Email, r.AddressRemovedAt = r.Masked(), "", now
+	}
+}
+
+// ForgetAddress is the in-memory form of dynamo.Requests.ForgetAddress.
+func (s *Requests) ForgetAddress(_ context.Context, id string, now time.Time, steps ...dsr.Step) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	if !ok || !r.AddressExpired(now) {
+		return conflict("forget request address")
+	}
+	forgetAddress(&r, now)
+	r.UpdatedAt = now
+	if err := s.record(&r, steps, "forget request address"); err != nil {
 		return err
 	}
 	s.items[id] = r
@@ -316,6 +351,33 @@ func (s *Requests) RecordRestriction(_ context.Context, id, token string, now ti
 	return nil
 }
 
+// DuePage is the in-memory form of dynamo.Requests.DuePage; its cursor is
+// the last key returned.
+func (s *Requests) DuePage(_ context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := func(r dsr.Request) string {
+		return r.DueAt.UTC().Format("2006-01-02T15:04:05.000000000Z") + "|" + r.ID
+	}
+	var all []dsr.Request
+	for _, r := range s.items {
+		if r.Status == status && !r.DueAt.IsZero() && !r.DueAt.Before(from) && r.DueAt.Before(before) && (cursor == "" || key(r) > cursor) {
+			all = append(all, r)
+		}
+	}
+	slices.SortFunc(all, func(a, b dsr.Request) int { return strings.Compare(key(a), key(b)) })
+	end := min(dsr.MaxListLimit, len(all))
+	ids := make([]string, 0, end)
+	for _, r := range all[:end] {
+		ids = append(ids, r.ID)
+	}
+	next := ""
+	if end < len(all) {
+		next = key(all[end-1])
+	}
+	return ids, next, nil
+}
+
 // SetDecision is the in-memory form of dynamo.Requests.SetDecision.
 func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error {
 	s.mu.Lock()
@@ -327,6 +389,9 @@ func (s *Requests) SetDecision(_ context.Context, id, purpose, from, to string, 
 	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
 	r.ObjectionDecisions[purpose] = to
 	r.UpdatedAt = now
+	if !dsr.AddressNeeded(r.Status, r.ObjectionDecisions) {
+		forgetAddress(&r, now)
+	}
 	if err := s.record(&r, steps, "set objection decision"); err != nil {
 		return err
 	}

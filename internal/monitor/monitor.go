@@ -56,6 +56,9 @@ type Handler struct {
 	Unkeyable  Unkeyable // nil: no unkeyable records in the digest
 	Mailer     Mailer
 	DPOAddress string
+	// Zone is the deadlines' time zone (the controller's): the digest
+	// prints due dates in it, as the DPO counts them (nil: UTC).
+	Zone *time.Location
 	// Metrics receives one EMF line per run (os.Stdout in Lambda, where
 	// CloudWatch Logs turns it into metrics).
 	Metrics io.Writer
@@ -66,6 +69,7 @@ type Handler struct {
 // Run is what one run found and did.
 type Run struct {
 	At      time.Time
+	Zone    *time.Location // the deadlines' zone (nil: UTC)
 	Expired int
 	Overdue []*dsr.Request
 	DueSoon []*dsr.Request
@@ -124,7 +128,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.EventBridgeEvent) error 
 // Run expires requests unverified since before now-7d, then lists the open
 // requests due before now+7d, page by page from the status/due index.
 func (h *Handler) Run(ctx context.Context, now time.Time) (*Run, error) {
-	run := &Run{At: now}
+	run := &Run{At: now, Zone: h.Zone}
 	h.digests(ctx, run)
 	if err := h.expireUnverified(ctx, run); err != nil {
 		return nil, err
@@ -238,11 +242,15 @@ var limitWords = map[string]string{
 // days, what expired; subjects masked.
 func Digest(run *Run, to string) dsr.Mail {
 	var b strings.Builder
+	zone := run.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	fmt.Fprintf(&b, "Deadline monitor, %s (UTC).\n\n", run.At.Format("2 January 2006, 15:04"))
 	section := func(title string, rs []*dsr.Request) {
 		fmt.Fprintf(&b, "%s: %d\n", title, len(rs))
 		for _, r := range rs {
-			fmt.Fprintf(&b, "  %s  %-10s %-22s due %s  %s\n", r.ID, r.Type, r.Status, r.DueAt.UTC().Format("2006-01-02 15:04"), dsr.MaskEmail(r.Email))
+			fmt.Fprintf(&b, "  %s  %-10s %-22s due %s  %s\n", r.ID, r.Type, r.Status, r.DueAt.In(zone).Format("2006-01-02 15:04 MST"), r.Masked())
 		}
 		b.WriteString("\n")
 	}

@@ -55,7 +55,11 @@ func TestMonitor(t *testing.T) {
 
 	mailer := &dsrtest.Mailer{}
 	var metrics bytes.Buffer
-	h := &monitor.Handler{Store: store, Mailer: mailer, DPOAddress: "dpo@shop.example", Metrics: &metrics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &monitor.Handler{Store: store, Mailer: mailer, DPOAddress: "dpo@shop.example", Zone: berlin, Metrics: &metrics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	if err := h.Handle(ctx, events.EventBridgeEvent{Time: now, DetailType: "Scheduled Event"}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +89,9 @@ func TestMonitor(t *testing.T) {
 	d := mailer.Mails[0]
 	if d.To != "dpo@shop.example" || !strings.Contains(d.Subject, "2 overdue, 1 due within 7 days") ||
 		!strings.Contains(d.Text, "failed-overdue") || !strings.Contains(d.Text, "g***@e***.com") || strings.Contains(d.Text, "grace.hopper") ||
-		!strings.Contains(d.Text, "now expired: 152") {
+		!strings.Contains(d.Text, "now expired: 152") ||
+		// Due dates as the DPO counts them, in the controller's zone: 06:00 UTC is 07:00 in Berlin.
+		!strings.Contains(d.Text, "due 2027-03-15 07:00 CET") {
 		t.Errorf("digest:\n%s\n%s", d.Subject, d.Text)
 	}
 

@@ -2,10 +2,12 @@
 // 5(1)(e)): it deletes provenance entries whose years have passed, reading
 // only the expiry index partitions of the days due since its checkpoint,
 // and holds those of subjects with an open request; it deletes reports and
-// certificates past their download window; it strips identifiers from
-// request records older than the accountability retention; and it deletes
-// the records an erasure restricted under a statutory duty once that duty
-// has ended, reading the due list month by month. A run that nears
+// certificates past their download window; it removes the plain address
+// of failed requests whose due date has passed; it strips identifiers
+// and free texts from request records older than the accountability
+// retention; and it deletes the records an erasure restricted under a
+// statutory duty once that duty has ended, reading the due list month by
+// month. A run that nears
 // its deadline saves its checkpoint and continues in a new invocation
 // (a message on its continuation queue).
 package retention
@@ -42,6 +44,8 @@ type Requests interface {
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
+	DuePage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
+	ForgetAddress(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
 }
 
 // Objects deletes reports and certificates past their download window.
@@ -94,6 +98,9 @@ type Summary struct {
 	Held             int `json:"held"`
 	ObjectsDeleted   int `json:"objectsDeleted"`
 	RequestsStripped int `json:"requestsStripped"`
+	// AddressesRemoved: failed requests past their due date that lost
+	// their plain address.
+	AddressesRemoved int `json:"addressesRemoved"`
 	// RestrictedDeleted counts the restricted records deleted (or found
 	// gone) because their statutory duty had ended.
 	RestrictedDeleted int  `json:"restrictedDeleted"`
@@ -116,7 +123,7 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	r := run{job: j, ctx: ctx, now: now, cp: cp, sum: &sum}
 	// Every phase once, starting where a stopped run left off.
-	phases := []func() error{r.sweep, r.objects, r.strip, r.restrictions}
+	phases := []func() error{r.sweep, r.objects, r.strip, r.forget, r.restrictions}
 	start := cp.Phase % len(phases)
 	for i := range phases {
 		r.phase = (start + i) % len(phases)
@@ -142,7 +149,8 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	j.Log.InfoContext(ctx, "retention run", "event", "retention_run", "days", sum.Days, "itemsRead", sum.ItemsRead,
 		"deleted", sum.Deleted, "held", sum.Held, "objectsDeleted", sum.ObjectsDeleted,
-		"requestsStripped", sum.RequestsStripped, "restrictedDeleted", sum.RestrictedDeleted, "continued", sum.Continued, "superseded", sum.Superseded)
+		"requestsStripped", sum.RequestsStripped, "addressesRemoved", sum.AddressesRemoved, "restrictedDeleted", sum.RestrictedDeleted,
+		"continued", sum.Continued, "superseded", sum.Superseded)
 	return sum, nil
 }
 
@@ -316,6 +324,59 @@ func (r *run) stripOne(id string) error {
 	switch {
 	case err == nil:
 		r.sum.RequestsStripped++
+	case dsr.ErrorCodeOf(err) != dsr.EConflict:
+		return err
+	}
+	return nil
+}
+
+// firstDue is where the first run's look for failed requests past their
+// due date starts: before any request of the pipeline was due.
+var firstDue = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// forget removes the plain address of the failed requests whose due date
+// passed since the last run (Art. 5(1)(c), (e)): a DPO may retry a failed
+// request until its due date, not after, so the address has no use left;
+// the subject key and the masked form stay. It reads the status/due index
+// (never a Scan) from the checkpoint's due time and cursor, and records the
+// removal in each request's trail. A request failing after its due date
+// loses the address with that step itself (dsr.Request.AddressExpiresWith).
+func (r *run) forget() error {
+	from := r.cp.ForgottenBefore
+	if from.IsZero() {
+		from = firstDue
+	}
+	for {
+		ids, next, err := r.job.Requests.DuePage(r.ctx, dsr.StatusFailed, from, r.now, r.cp.ForgetCursor)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := r.forgetOne(id); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			break
+		}
+		r.cp.ForgetCursor = next
+		if err := r.pause(); err != nil {
+			return err
+		}
+	}
+	r.cp.ForgottenBefore, r.cp.ForgetCursor = r.now, ""
+	return r.save()
+}
+
+// forgetOne removes request id's address, with the step that records it;
+// a request retried meanwhile, or whose address is gone already, is left
+// as it is.
+func (r *run) forgetOne(id string) error {
+	err := r.job.Requests.ForgetAddress(r.ctx, id, r.now,
+		dsr.Step{Actor: dsr.SystemActor("retention"), Action: dsr.AuditAddressRemoved, Detail: "failed and past its due date: plain address removed", At: r.now})
+	switch {
+	case err == nil:
+		r.sum.AddressesRemoved++
 	case dsr.ErrorCodeOf(err) != dsr.EConflict:
 		return err
 	}

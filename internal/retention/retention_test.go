@@ -413,3 +413,62 @@ func TestFailedRequestHoldsUntilDue(t *testing.T) {
 		t.Fatalf("after the due date: %+v, %v; want deleted", sum, err)
 	}
 }
+
+// A failed request keeps its plain address while the DPO may retry it, until
+// its due date; the first run after that removes it, records the removal
+// once in its trail, and keeps the subject key and the masked form
+// (Art. 5(1)(c), (e)). Requests failed and due later, or open, keep theirs.
+func TestFailedRequestLosesAddressAfterDue(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	create := func(id string, due time.Time, fail bool) {
+		r := &dsr.Request{ID: id, Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification, Email: "ada@example.com", SubjectKey: "ADA", ReceivedAt: t0.AddDate(0, 0, -20), DueAt: due}
+		must(f.requests.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
+		must(f.requests.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, t0, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+		if fail {
+			must(f.requests.Transition(ctx, id, dsr.StatusQueued, dsr.StatusFailed, t0, dsr.Changes{FailureReason: "dead-lettered"}, dsrtest.StepTo(dsr.StatusFailed)))
+		}
+	}
+	create("SOON", t0.AddDate(0, 0, 5), true)
+	create("LATER", t0.AddDate(0, 0, 15), true)
+	create("OPEN", t0.AddDate(0, 0, 5), false)
+	email := func(id string) string {
+		r, err := f.requests.Get(ctx, id)
+		must(err)
+		return r.Email
+	}
+	for _, run := range []struct {
+		at      time.Time
+		removed int
+		kept    []string
+	}{
+		{t0, 0, []string{"SOON", "LATER", "OPEN"}},
+		{t0.AddDate(0, 0, 6), 1, []string{"LATER", "OPEN"}},
+		{t0.AddDate(0, 0, 7), 0, []string{"LATER", "OPEN"}},
+		{t0.AddDate(0, 0, 16), 1, []string{"OPEN"}},
+	} {
+		sum, err := f.job.Run(ctx, run.at)
+		if err != nil || sum.AddressesRemoved != run.removed {
+			t.Fatalf("run at %s: %+v, %v; want %d address(es) removed", run.at, sum, err, run.removed)
+		}
+		for _, id := range run.kept {
+			if email(id) == "" {
+				t.Errorf("run at %s: %s lost its address", run.at, id)
+			}
+		}
+	}
+	r, err := f.requests.Get(ctx, "SOON")
+	must(err)
+	if r.Email != "" || r.SubjectKey != "ADA" || r.Masked() != "a***@e***.com" || !r.AddressRemovedAt.Equal(t0.AddDate(0, 0, 6)) {
+		t.Errorf("SOON after its due date: email %q, key %q, masked %q, removed %s", r.Email, r.SubjectKey, r.Masked(), r.AddressRemovedAt)
+	}
+	if got := f.audit.Actions("SOON"); slices.Index(got, dsr.AuditAddressRemoved) != len(got)-1 || slices.Index(got, dsr.AuditAddressRemoved) < 0 {
+		t.Errorf("SOON trail %v: want one address_removed, last", got)
+	}
+}

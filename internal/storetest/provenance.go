@@ -468,7 +468,8 @@ func checkpointVersioned(t *testing.T, s ProvenanceStore, o Options) {
 	wantDiff(t, "before the first save", dsr.RetentionCheckpoint{}, mustCheckpoint(t, s))
 	first := dsr.RetentionCheckpoint{
 		Day: "2032-05-10", Position: dynamo.DuePosition(2, "eyJleHBpcnlCdWNrZXQiOiIyMDMyLTA1LTEwIzIifQ"),
-		StrippedBefore: time.Date(2023, 11, 29, 11, 0, 0, 123_000_000, time.UTC),
+		StrippedBefore:  time.Date(2023, 11, 29, 11, 0, 0, 123_000_000, time.UTC),
+		ForgottenBefore: time.Date(2026, 11, 29, 11, 0, 0, 456_000_000, time.UTC), ForgetCursor: "eyJpZCI6IjAxSkQifQ",
 	}
 	if v, err := s.SaveCheckpoint(ctx, first); err != nil || v != 1 {
 		t.Fatalf("first save: version %d, %v; want 1", v, err)

@@ -27,6 +27,8 @@ type Store interface {
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
 	RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
+	ForgetAddress(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
+	DuePage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 }
 
 // requestCase is one case of Run.
@@ -61,6 +63,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"ObjectionKeepsDecisionsFoundBySubject", objectionKeepsDecisionsFoundBySubject},
 			{"RestrictionEndedRecordedOnceOnAFinalRequest", restrictionEndedRecordedOnceOnAFinalRequest},
 			{"IdentifiersStrippedOnce", identifiersStrippedOnce},
+			{"AddressRemovedWithTheFinalStep", addressRemovedWithTheFinalStep},
+			{"AddressKeptUntilTheLastDecision", addressKeptUntilTheLastDecision},
+			{"MaskedFormKeptFromCreate", maskedFormKeptFromCreate},
 		})
 	})
 	run(t, []requestCase{
@@ -68,6 +73,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 		{"UnverifiedFoundByReceipt", unverifiedFoundByReceipt},
 		{"ReceivedPageInWindowOldestFirst", receivedPageInWindowOldestFirst},
 		{"OpenSubjects", openSubjects},
+		{"DuePageInWindowEarliestFirst", duePageInWindowEarliestFirst},
+		// After List: its failed requests are due.
+		{"AddressOfFailedForgottenAfterDue", addressOfFailedForgottenAfterDue},
 	})
 }
 
@@ -82,7 +90,7 @@ func newRequest() *dsr.Request {
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	return &dsr.Request{
 		ID: fmt.Sprintf("01JD%022d", seq.Add(1)), Type: dsr.TypeAccess, Status: dsr.StatusAwaitingVerification,
-		Email: "ada@example.com", TokenHash: "th", CodeHash: "ch", CodeExpiresAt: at.Add(15 * time.Minute),
+		Email: "ada@example.com", MaskedEmail: "a***@e***.com", TokenHash: "th", CodeHash: "ch", CodeExpiresAt: at.Add(15 * time.Minute),
 		ReceivedAt: at, UpdatedAt: at, DueAt: at.AddDate(0, 1, 0),
 	}
 }
@@ -367,4 +375,153 @@ func restrictionEndedRecordedOnceOnAFinalRequest(t *testing.T, s Store, _ Option
 	must(t, s.RecordRestriction(ctx, r.ID, other, later, aStep))
 	wantDiff(t, "restrictions ended", []string{token, other}, mustGet(t, s, r.ID).RestrictionSteps)
 	wantCode(t, "an unknown request", s.RecordRestriction(ctx, "01UNKNOWN0000000000000000X", token, later, aStep), dsr.EConflict)
+}
+
+// addressRemovedWithTheFinalStep: the step that makes a request final
+// (completed, rejected, expired) removes its plain address in the same
+// change, keeping the subject key and the masked form (Art. 5(1)(c), (e));
+// a failed request, which the DPO may still retry, keeps it.
+func addressRemovedWithTheFinalStep(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	type address struct {
+		Email, Masked, SubjectKey string
+		RemovedAt                 time.Time
+	}
+	for _, tc := range []struct {
+		name string
+		path []dsr.Status
+		kept bool
+	}{
+		{"completed", []dsr.Status{dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusCompleted}, false},
+		{"rejected before verification", []dsr.Status{dsr.StatusRejected}, false},
+		{"rejected when queued", []dsr.Status{dsr.StatusQueued, dsr.StatusRejected}, false},
+		{"expired", []dsr.Status{dsr.StatusExpired}, false},
+		{"failed", []dsr.Status{dsr.StatusQueued, dsr.StatusInProgress, dsr.StatusFailed}, true},
+		{"failed, retried, in progress", []dsr.Status{dsr.StatusQueued, dsr.StatusFailed, dsr.StatusQueued, dsr.StatusInProgress}, true},
+	} {
+		r := newRequest()
+		r.SubjectKey, r.DueAt = subjectKey(), time.Time{} // in no list: they end failed, rejected, expired
+		must(t, s.Create(ctx, r, aStep))
+		from := r.Status
+		for _, to := range tc.path {
+			must(t, s.Transition(ctx, r.ID, from, to, now, dsr.Changes{}, aStep))
+			from = to
+		}
+		got := mustGet(t, s, r.ID)
+		want := address{"", "a***@e***.com", r.SubjectKey, now}
+		if tc.kept {
+			want.Email, want.RemovedAt = r.Email, time.Time{}
+		}
+		wantDiff(t, tc.name, want, address{got.Email, got.MaskedEmail, got.SubjectKey, got.AddressRemovedAt})
+	}
+}
+
+// addressKeptUntilTheLastDecision: a completed objection with a decision
+// pending keeps the address, which applying it needs (Art. 21(1)); the
+// last decision applied removes it.
+func addressKeptUntilTheLastDecision(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	r.Type, r.Purposes, r.SubjectKey = dsr.TypeObjection, []string{"customer_care", "marketing"}, subjectKey()
+	must(t, s.Create(ctx, r, aStep))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, aStep))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: r.Purposes}, aStep))
+	decisions := map[string]string{"customer_care": dsr.DecisionPending, "marketing": dsr.DecisionPending}
+	must(t, s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, ObjectionDecisions: decisions}, aStep))
+	var emails []string
+	for _, d := range []struct{ purpose, from, to string }{
+		{"customer_care", dsr.DecisionPending, dsr.Applying(dsr.DecisionUpheld)},
+		{"customer_care", dsr.Applying(dsr.DecisionUpheld), dsr.DecisionUpheld},
+		{"marketing", dsr.DecisionPending, dsr.Applying(dsr.DecisionOverridden)},
+		{"marketing", dsr.Applying(dsr.DecisionOverridden), dsr.DecisionOverridden},
+	} {
+		emails = append(emails, mustGet(t, s, r.ID).Email)
+		must(t, s.SetDecision(ctx, r.ID, d.purpose, d.from, d.to, now.Add(time.Minute), aStep))
+	}
+	got := mustGet(t, s, r.ID)
+	emails = append(emails, got.Email)
+	wantDiff(t, "address before each decision step, and after the last", []string{r.Email, r.Email, r.Email, r.Email, ""}, emails)
+	wantDiff(t, "masked, removed at", []any{"a***@e***.com", now.Add(time.Minute)}, []any{got.MaskedEmail, got.AddressRemovedAt})
+}
+
+// addressOfFailedForgottenAfterDue: a failed request's address is removed
+// once its due date has passed (it can no longer be retried): by
+// ForgetAddress, once, not before, and never from an open or unknown
+// request; or by the failure itself when it comes after the due date.
+func addressOfFailedForgottenAfterDue(t *testing.T, s Store, _ Options) {
+	ctx, now := t.Context(), requestsNow
+	failed := func(due time.Time) *dsr.Request {
+		r := newRequest()
+		r.SubjectKey, r.DueAt = subjectKey(), due
+		must(t, s.Create(ctx, r, aStep))
+		must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, aStep))
+		must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{FailureReason: "dead-lettered"}, aStep))
+		return r
+	}
+	late, inTime, open := failed(now.Add(time.Hour)), failed(now.Add(3*time.Hour)), newRequest()
+	must(t, s.Create(ctx, open, aStep))
+	wantDiff(t, "failed before its due date keeps it", late.Email, mustGet(t, s, late.ID).Email)
+	later := now.Add(2 * time.Hour)
+	must(t, s.ForgetAddress(ctx, late.ID, later, aStep))
+	wantCode(t, "forget again", s.ForgetAddress(ctx, late.ID, later.Add(time.Hour), aStep), dsr.EConflict)
+	wantCode(t, "failed, due later", s.ForgetAddress(ctx, inTime.ID, later, aStep), dsr.EConflict)
+	wantCode(t, "open", s.ForgetAddress(ctx, open.ID, later, aStep), dsr.EConflict)
+	wantCode(t, "unknown", s.ForgetAddress(ctx, unknownRequest, later, aStep), dsr.EConflict)
+	want := mustGet(t, s, inTime.ID)
+	want.ID, want.SubjectKey, want.DueAt, want.Email, want.AddressRemovedAt, want.UpdatedAt = late.ID, late.SubjectKey, late.DueAt, "", later, later
+	wantDiff(t, "forgotten: the rest kept", want, mustGet(t, s, late.ID), ignoreTrail)
+	wantDiff(t, "open keeps it", open.Email, mustGet(t, s, open.ID).Email)
+	overdue := failed(now.Add(-time.Hour))
+	got := mustGet(t, s, overdue.ID)
+	wantDiff(t, "failed after its due date", []any{"", "a***@e***.com", now}, []any{got.Email, got.MaskedEmail, got.AddressRemovedAt})
+}
+
+// maskedFormKeptFromCreate: a request created without its masked form gets
+// it from its address, so that it outlives the address.
+func maskedFormKeptFromCreate(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	r := newRequest()
+	r.Email, r.MaskedEmail = "grace@example.org", ""
+	must(t, s.Create(t.Context(), r, aStep))
+	wantDiff(t, "masked", "g***@e***.org", mustGet(t, s, r.ID).MaskedEmail)
+}
+
+// duePageInWindowEarliestFirst: the requests of a status due in a window
+// are found from the due index, earliest first, every page, and no other.
+func duePageInWindowEarliestFirst(t *testing.T, s Store, _ Options) {
+	ctx, now := t.Context(), requestsNow
+	// Due in 2031, so that no other case's request is in the window.
+	from := time.Date(2031, 3, 1, 0, 0, 0, 0, time.UTC)
+	var want []string
+	for i, due := range []time.Time{from.Add(-time.Millisecond), from, from.Add(2 * time.Hour), from.Add(time.Hour), from.Add(3 * time.Hour)} {
+		r := newRequest()
+		r.DueAt = due
+		must(t, s.Create(ctx, r, aStep))
+		must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, aStep))
+		if i != 2 {
+			must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusFailed, now, dsr.Changes{}, aStep))
+		}
+		if i == 1 || i == 3 {
+			want = append(want, r.ID)
+		}
+	}
+	var got []string
+	for cursor, pages := "", 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("due pages do not end")
+		}
+		ids, next, err := s.DuePage(ctx, dsr.StatusFailed, from, from.Add(3*time.Hour), cursor)
+		must(t, err)
+		got = append(got, ids...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	wantDiff(t, "failed, due in [from, from+3h)", want, got)
+	ids, _, err := s.DuePage(ctx, dsr.StatusFailed, from, from, "")
+	must(t, err)
+	wantDiff(t, "an empty window", 0, len(ids))
 }

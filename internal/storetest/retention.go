@@ -138,7 +138,7 @@ func openSubjects(t *testing.T, s Store, _ Options) {
 	wantDiff(t, "open, by subject key", want, got)
 }
 
-// identifiersStrippedOnce: stripping removes a request's identifiers and keeps the rest, once, and only of a known request; its former subject key no longer finds it.
+// identifiersStrippedOnce: stripping removes a request's identifiers and free texts (grounds, reasons) and keeps the rest, once, and only of a known request; its former subject key no longer finds it.
 func identifiersStrippedOnce(t *testing.T, s Store, _ Options) {
 	t.Parallel()
 	ctx := t.Context()
@@ -150,12 +150,23 @@ func identifiersStrippedOnce(t *testing.T, s Store, _ Options) {
 	r.PlannedPurposes, r.DoneParts = []string{"customer_care"}, map[string]int{"customer_care": 1}
 	r.ObjectionDecisions = map[string]string{"customer_care": dsr.DecisionUpheld}
 	r.Result = &dsr.Result{CertificateKey: "c.json"}
+	r.FailureReason = "rejected as excessive (Art. 12(5)): a DPO's words naming Grace"
+	r.Extensions = []dsr.Extension{
+		{Months: 1, Reason: "Ada's many records", By: "dpo-1", At: r.ReceivedAt, DueAt: r.DueAt.AddDate(0, 1, 0)},
+		{Months: 1, Reason: "still many", By: "dpo-2", At: r.ReceivedAt, DueAt: r.DueAt.AddDate(0, 2, 0)},
+	}
 	must(t, s.Create(ctx, r, aStep))
 	before := mustGet(t, s, r.ID)
 	at := requestsNow.Add(123 * time.Millisecond)
 	must(t, s.StripIdentifiers(ctx, r.ID, at, aStep))
 	want := *before
-	want.Email, want.SubjectKey, want.Grounds, want.CodeHash, want.TokenHash = "", "", "", "", ""
+	// Identifiers and free texts go (Art. 5(1)(e)); what was done, when and by whom stays.
+	want.Email, want.MaskedEmail, want.SubjectKey, want.Grounds, want.CodeHash, want.TokenHash = "", "", "", "", "", ""
+	want.FailureReason = ""
+	want.Extensions = []dsr.Extension{
+		{Months: 1, By: "dpo-1", At: r.ReceivedAt, DueAt: r.DueAt.AddDate(0, 1, 0)},
+		{Months: 1, By: "dpo-2", At: r.ReceivedAt, DueAt: r.DueAt.AddDate(0, 2, 0)},
+	}
 	want.IdentifiersRemovedAt, want.UpdatedAt = at, at
 	wantDiff(t, "stripped", &want, mustGet(t, s, r.ID), ignoreTrail)
 	wantCode(t, "a second strip", s.StripIdentifiers(ctx, r.ID, at.Add(time.Hour), aStep), dsr.EConflict)

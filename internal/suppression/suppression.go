@@ -31,7 +31,8 @@ type Handler struct {
 	Log      *slog.Logger
 }
 
-// Check answers whether the person in body may be (re)added to its purpose.
+// Check answers whether the person in body may be (re)added to its purpose,
+// and on what terms (dsr.Suppressed: per the purpose's legal basis).
 func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus, error) {
 	c, err := jsonbody.ParseSuppressionCheck(body, h.Registry)
 	if err != nil {
@@ -46,8 +47,8 @@ func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus
 		entries = append(entries, e...)
 	}
 	p, _ := h.Registry.Lookup(c.Purpose) // ParseSuppressionCheck checked it
-	st := dsr.Suppressed(entries, p)
-	h.Log.InfoContext(ctx, "suppression checked", "purpose", c.Purpose, "suppressed", st.Suppressed)
+	st := dsr.Suppressed(entries, p, c.ConsentAt)
+	h.Log.InfoContext(ctx, "suppression checked", "purpose", c.Purpose, "suppressed", st.Suppressed, "effect", st.Effect)
 	return st, nil
 }
 

@@ -41,8 +41,16 @@ func TestCheck(t *testing.T) {
 		want       string
 		header     string // Content-Type; "" is application/json
 	}{
-		{"erased: every purpose", `{"email":"Ada@Example.com","purpose":"billing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z"}`, ""},
-		{"objected purpose", `{"email":"grace@example.com","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z"}`, ""},
+		// After an erasure, per legal basis: a legal obligation (billing) takes new invoices, not old data.
+		{"erased: billing takes new data only", `{"email":"Ada@Example.com","purpose":"billing"}`, 200, `{"suppressed":false,"reason":"erasure","since":"2026-11-29T10:00:00Z","effect":"new_data_only"}`, ""},
+		// Consent (marketing): blocked until consent given after the erasure.
+		{"erased: consent purpose blocked", `{"email":"ada@example.com","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z","effect":"blocked_until_new_consent"}`, ""},
+		{"erased: consent before the erasure", `{"email":"ada@example.com","purpose":"marketing","consentAt":"2026-11-29T09:59:59Z"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z","effect":"blocked_until_new_consent"}`, ""},
+		{"erased: new consent after it", `{"email":"ada@example.com","purpose":"marketing","consentAt":"2026-12-01T08:00:00+01:00"}`, 200, `{"suppressed":false,"reason":"erasure","since":"2026-11-29T10:00:00Z","effect":"new_data_only"}`, ""},
+		{"objected purpose", `{"email":"grace@example.com","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z","effect":"blocked"}`, ""},
+		{"objection: consent does not lift it", `{"email":"grace@example.com","purpose":"marketing","consentAt":"2026-12-01T08:00:00Z"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z","effect":"blocked"}`, ""},
+		{"consentAt not a time", `{"email":"ada@example.com","purpose":"marketing","consentAt":"yesterday"}`, 400, "", ""},
+		{"consentAt for a purpose not based on consent", `{"email":"ada@example.com","purpose":"billing","consentAt":"2026-12-01T08:00:00Z"}`, 400, "", ""},
 		{"other purpose", `{"email":"grace@example.com","purpose":"billing"}`, 200, `{"suppressed":false}`, ""},
 		{"unknown person", `{"email":"alan@example.com","purpose":"marketing"}`, 200, `{"suppressed":false}`, ""},
 		{"unknown purpose", `{"email":"grace@example.com","purpose":"astrology"}`, 400, "", ""},
@@ -50,8 +58,8 @@ func TestCheck(t *testing.T) {
 		{"bad address", `{"email":"grace","purpose":"marketing"}`, 400, "", ""},
 		{"unknown field", `{"email":"grace@example.com","purpose":"marketing","x":1}`, 400, "", ""},
 		{"malformed", `{"email":`, 400, "", ""},
-		{"IDN and its A-label are one person", `{"email":"ada@exämple.com","purpose":"billing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z"}`, ""},
-		{"an entry of the earlier rule", `{"email":"Lin@xn--bcher-kva.example","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z"}`, ""},
+		{"IDN and its A-label are one person", `{"email":"ada@exämple.com","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"erasure","since":"2026-11-29T10:00:00Z","effect":"blocked_until_new_consent"}`, ""},
+		{"an entry of the earlier rule", `{"email":"Lin@xn--bcher-kva.example","purpose":"marketing"}`, 200, `{"suppressed":true,"reason":"objection","since":"2026-11-29T10:00:00Z","effect":"blocked"}`, ""},
 		{"not JSON", `{"email":"grace@example.com","purpose":"marketing"}`, 415, "", "text/plain"},
 		{"duplicate key", `{"email":"grace@example.com","purpose":"billing","purpose":"marketing"}`, 400, "", ""},
 	}

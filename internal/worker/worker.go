@@ -209,7 +209,9 @@ func (h *Handler) recordPart(ctx context.Context, log *slog.Logger, r *dsr.Reque
 }
 
 // complete moves r from in progress to completed with ch, recording steps
-// and then the completed step with it. Completion is conditional: of racing
+// and then the completed step with it. The completion removes the plain
+// address from the stored request (dsr.AddressNeeded): a mail to the person
+// about it is sent before, or from r as read here. Completion is conditional: of racing
 // or redelivered workers, the one that completes records the steps; the
 // others find the request completed and stop.
 func (h *Handler) complete(ctx context.Context, r *dsr.Request, ch dsr.Changes, done string, steps ...dsr.Step) error {

@@ -175,6 +175,7 @@ export const strings = {
     'action.identifiers_removed': 'Kennungen entfernt (Aufbewahrung beendet)',
     'action.restriction_ended': 'Einschränkung beendet, gelöscht (Aufbewahrungspflicht abgelaufen)',
     'action.restriction_extended': 'Einschränkung verlängert (Aufbewahrungspflicht läuft noch)',
+    'action.address_removed': 'Adresse entfernt (Frist abgelaufen)',
 
     // actions
     actionsHeading: 'Maßnahmen',
@@ -382,6 +383,7 @@ export const strings = {
     'action.identifiers_removed': 'Identifiers removed (retention over)',
     'action.restriction_ended': 'Restriction ended, deleted (retention duty over)',
     'action.restriction_extended': 'Restriction extended (a duty still runs)',
+    'action.address_removed': 'Address removed (due date passed)',
 
     actionsHeading: 'Actions',
     actionsNone: 'No action is possible in this state.',

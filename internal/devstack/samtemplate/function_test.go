@@ -281,7 +281,7 @@ func TestTemplate(t *testing.T) {
 			"CONTROLLER_NAME":      "Example Shop GmbH",
 			"CONTROLLER_CONTACT":   "privacy@example.com",
 			"DEADLINE_CLOCK_START": "receipt",
-			"DEADLINE_TIME_ZONE":   "UTC", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
+			"DEADLINE_TIME_ZONE":   "Europe/Berlin", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
 			"PROVENANCE_TABLE": "dsr-local-ProvenanceTable", "PROVENANCE_RETENTION_YEARS": "2",
 		}
 		for k, v := range extra {
