@@ -51,6 +51,15 @@ export function pendingDecisions(view) {
   return (view.purposes || []).filter((p) => p.decision === 'pending').map((p) => p.purpose);
 }
 
+/**
+ * The purposes whose statutory restriction a completed erasure may keep
+ * longer: those it acted on (the server refuses one deleted on erasure).
+ */
+export function restrictionPurposes(view) {
+  if (!view || view.type !== 'erasure' || view.status !== 'completed') return [];
+  return (view.purposes || []).map((p) => p.purpose);
+}
+
 /** Every action the state allows. */
 export function allowedActions(view, now = new Date()) {
   return {
@@ -58,6 +67,7 @@ export function allowedActions(view, now = new Date()) {
     reject: canReject(view),
     retry: canRetry(view),
     decide: pendingDecisions(view),
+    restrictions: restrictionPurposes(view),
   };
 }
 
