@@ -27,8 +27,10 @@ type Notices interface {
 }
 
 // restrictionLookbackYears is how far back the first run reads the due
-// list: no statutory duty of the registry is longer, so no entry can be
-// older (entries are written when restricting, for a later day).
+// list. Entries are written when an erasure restricts, each for a day after
+// it, so none is older than the first erasure after deployment; ten years
+// back (a Query per month, once) covers a first run long after that, and a
+// run fired with a time years ahead (the local stack's tests).
 const restrictionLookbackYears = 10
 
 // dueMonth is the UTC month of t, as the due list and the checkpoint name it.
