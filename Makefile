@@ -105,6 +105,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseProvenanceEvent -fuzztime 20s ./internal/jsonbody
+	go test -run '^$$' -fuzz FuzzParseRestrictionExtension -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzNormalizeEmail -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzPurposeBasis -fuzztime 20s ./internal/dsr
 	go test -run '^$$' -fuzz FuzzParseMessage -fuzztime 20s ./internal/jsonbody

@@ -199,7 +199,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &worker.Handler{
 		Requests:   &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
-		Contacts:   &dynamo.Contacts{Client: ddb},
+		Contacts:   &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
 		Provenance: &dynamo.Provenance{Client: ddb, Table: provTable},
 		Tasks:      &sqsqueue.Queue{Client: sqsc, URL: queueURL},
@@ -312,9 +312,13 @@ func Backfill(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*
 func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*retention.Handler, error) {
 	r := reader{env: env}
 	provTable, requestsTable, auditTable := r.need("PROVENANCE_TABLE"), r.need("REQUESTS_TABLE"), r.need("AUDIT_TABLE")
-	bucket, queueURL := r.need("REPORTS_BUCKET"), r.need("RETENTION_QUEUE_URL")
+	bucket, queueURL, noticeURL := r.need("REPORTS_BUCKET"), r.need("RETENTION_QUEUE_URL"), r.need("RECIPIENT_NOTICE_QUEUE_URL")
 	if err := r.err("retention"); err != nil {
 		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
 	}
 	days, err := positive(env, "REPORT_RETENTION_DAYS", 30)
 	if err != nil {
@@ -330,13 +334,16 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 			return nil, fmt.Errorf("retention: RETENTION_DEADLINE_RESERVE: %w", err)
 		}
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	return &retention.Handler{Log: log, Job: &retention.Job{
-		Entries:    &dynamo.Provenance{Client: ddb, Table: provTable},
-		Requests:   &dynamo.Requests{Client: ddb, Table: requestsTable, AuditTable: auditTable},
-		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
-		Continue:   &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: queueURL},
-		ReportDays: days, AccountabilityYears: years, Reserve: reserve, Log: log,
+		Entries:      &dynamo.Provenance{Client: ddb, Table: provTable},
+		Requests:     &dynamo.Requests{Client: ddb, Table: requestsTable, AuditTable: auditTable},
+		Objects:      &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
+		Continue:     &sqsqueue.Queue{Client: sqsc, URL: queueURL},
+		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
+		Registry:     reg,
+		Notices:      &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
+		ReportDays:   days, AccountabilityYears: years, Reserve: reserve, Log: log,
 	}}, nil
 }
 
@@ -396,9 +403,13 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	r := reader{env: env}
 	table, queueURL, sender := r.need("REQUESTS_TABLE"), r.need("REQUEST_QUEUE_URL"), r.need("SENDER_ADDRESS")
 	auditTable, taskQueueURL, suppressions := r.need("AUDIT_TABLE"), r.need("TASK_QUEUE_URL"), r.need("SUPPRESSION_TABLE")
-	secretID := r.need("PEPPER_SECRET_ARN")
+	secretID, provTable := r.need("PEPPER_SECRET_ARN"), r.need("PROVENANCE_TABLE")
 	if err := r.err("dpo"); err != nil {
 		return nil, err
+	}
+	reg, err := registry(env)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
 	}
 	deadline, err := DeadlinePolicy(env)
 	if err != nil {
@@ -410,12 +421,12 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
-	reg, err := registry(env)
-	if err != nil {
-		return nil, fmt.Errorf("dpo: %w", err)
-	}
+	requests := &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable}
 	return &dpo.Handler{Service: &dpo.Service{
-		Store:        &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
+		Store:        requests,
+		Recorder:     requests,
+		Registry:     reg,
+		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Mailer:       mailer(cfg, env, sender),
 		Trail:        &dynamo.Audit{Client: ddb, Table: auditTable, RequestsTable: table},
@@ -423,7 +434,6 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Suppressions: list,
 		Cursors:      hasher,
 		Keys:         hasher,
-		Registry:     reg,
 		Deadline:     deadline,
 		StatusPage:   env("STATUS_PAGE_URL"),
 		Log:          log,

@@ -79,8 +79,12 @@ type Service struct {
 	Suppressions Suppressions
 	Cursors      Cursors
 	Keys         Keys         // for registrations
-	Registry     dsr.Registry // the purposes a registration may name
+	Registry     dsr.Registry // the purposes a registration may name, or a restriction's
 	Deadline     dsr.DeadlinePolicy
+	// Restrictions and Recorder serve the extension of statutory
+	// restrictions (with Registry).
+	Restrictions Restrictions
+	Recorder     RestrictionRecorder
 	// StatusPage is the privacy center's address, which notices link to
 	// (empty: they name the privacy center without a link).
 	StatusPage string
@@ -316,7 +320,8 @@ func (s *Service) Retry(ctx context.Context, actor, id string) (dsr.DPOView, err
 // decision is recorded as being applied, a task applies it to the purpose's
 // table (upheld: the records are erased; overridden: the restriction is
 // lifted, and so is the suppression the objection added), and the person is
-// told the outcome and the grounds.
+// told the outcome and the grounds: an override before anything is lifted
+// (Art. 18(3)), see apply.
 func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (dsr.DPOView, error) {
 	d, err := jsonbody.ParseDecision(body)
 	if err != nil {
@@ -346,33 +351,54 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 		dsr.Step{Actor: actor, Action: dsr.AuditObjectionDecided, Detail: d.Purpose + ": " + d.Outcome, At: now}); err != nil {
 		return dsr.DPOView{}, err
 	}
+	if err := s.apply(ctx, actor, r, d, now); err != nil {
+		return dsr.DPOView{}, err
+	}
+	s.Log.InfoContext(ctx, "objection decided", "dsrId", r.ID, "actor", actor, "purpose", d.Purpose, "outcome", d.Outcome, "event", "objection_decided")
+	r.ObjectionDecisions[d.Purpose] = applying
+	return dpoView(r, now, true), nil
+}
+
+// apply carries out decision d on r, recorded as being applied. An override
+// lifts the objection's restriction and suppression, so the person is told
+// first (Art. 18(3)): only once the notice is accepted is the task that
+// lifts the restriction queued; a notice that cannot be sent puts the
+// decision back to pending, with the restriction in place, for the DPO to
+// take again. An upheld objection is told after its erasure is queued.
+func (s *Service) apply(ctx context.Context, actor string, r *dsr.Request, d dsr.Decision, now time.Time) error {
+	applying := dsr.Applying(d.Outcome)
+	if d.Outcome == dsr.DecisionOverridden {
+		if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d)); err != nil {
+			s.Log.ErrorContext(ctx, "decision notice not sent; the restriction stays", "dsrId", r.ID, "error", err.Error())
+			return s.undecide(ctx, actor, r.ID, d.Purpose, applying, now, "the person could not be told before the restriction is lifted (Art. 18(3))", err)
+		}
+	}
 	if err := s.Tasks.SendDecision(ctx, dsr.DecisionMessage{RequestID: r.ID, Purpose: d.Purpose, Decision: d.Outcome}); err != nil {
-		return dsr.DPOView{}, s.undecide(ctx, actor, r.ID, d.Purpose, applying, now, err)
+		return s.undecide(ctx, actor, r.ID, d.Purpose, applying, now, "the decision could not be queued", err)
 	}
 	if d.Outcome == dsr.DecisionOverridden {
 		// After the task is queued: if this fails, the person stays
 		// suppressed for the purpose, the safe side, and the DPO is told.
 		if err := s.Suppressions.Remove(ctx, r.SubjectKey, d.Purpose, r.ID); err != nil {
-			return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("decide: the decision stands but its suppression entry could not be lifted: %w", err))
+			return dsr.Unavailable(fmt.Errorf("decide: the decision stands but its suppression entry could not be lifted: %w", err))
 		}
+		return nil
 	}
-	s.Log.InfoContext(ctx, "objection decided", "dsrId", r.ID, "actor", actor, "purpose", d.Purpose, "outcome", d.Outcome, "event", "objection_decided")
 	if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d)); err != nil {
 		s.Log.ErrorContext(ctx, "decision notice not sent", "dsrId", r.ID, "error", err.Error())
-		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err))
+		return dsr.Unavailable(fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err))
 	}
-	r.ObjectionDecisions[d.Purpose] = applying
-	return dpoView(r, now, true), nil
+	return nil
 }
 
-// undecide puts a decision back to pending after its task could not be
-// queued, and answers 503.
-func (s *Service) undecide(ctx context.Context, actor, id, purpose, applying string, now time.Time, cause error) error {
+// undecide puts a decision back to pending after it could not be carried
+// out (why), and answers 503.
+func (s *Service) undecide(ctx context.Context, actor, id, purpose, applying string, now time.Time, why string, cause error) error {
 	if err := s.Store.SetDecision(ctx, id, purpose, applying, dsr.DecisionPending, now,
-		dsr.Step{Actor: actor, Action: dsr.AuditObjectionDecided, Detail: purpose + ": pending again, as the decision could not be queued", At: now}); err != nil {
+		dsr.Step{Actor: actor, Action: dsr.AuditObjectionDecided, Detail: purpose + ": pending again, as " + why, At: now}); err != nil {
 		s.Log.ErrorContext(ctx, "decision left applying without a task", "dsrId", id, "error", err.Error())
 	}
-	return dsr.Unavailable(fmt.Errorf("decide: %w", cause))
+	return dsr.Unavailable(fmt.Errorf("decide: %s: %w", why, cause))
 }
 
 // Metrics are the dashboard's figures.

@@ -479,6 +479,66 @@ func TestObjectionDecision(t *testing.T) {
 	}
 }
 
+// orderedMailer is a mailer that notes, for each mail, how many decision
+// tasks had been queued when it was sent.
+type orderedMailer struct {
+	dsrtest.Mailer
+	tasks       *dsrtest.Queue
+	tasksBefore []int
+}
+
+func (m *orderedMailer) Send(ctx context.Context, mail dsr.Mail) error {
+	m.tasksBefore = append(m.tasksBefore, len(m.tasks.Decisions()))
+	return m.Mailer.Send(ctx, mail)
+}
+
+// TestOverrideToldBeforeLift: Art. 18(3): the person is told of an
+// override before its restriction is lifted. While the notice cannot be
+// sent, no task lifts the restriction, the suppression stays, and the
+// decision is pending again for the DPO to take once more; once the mail is
+// accepted, the task is queued after it.
+func TestOverrideToldBeforeLift(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tasks, list := &dsrtest.Queue{}, &memstore.Suppressions{}
+	mailer := &orderedMailer{tasks: tasks, Mailer: dsrtest.Mailer{Err: errors.New("SES throttled")}}
+	e.h.Service.Tasks, e.h.Service.Suppressions, e.h.Service.Mailer = tasks, list, mailer
+	id := "01JD0000000000000000000011"
+	must(t, e.store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeObjection, Purposes: []string{"customer_care"}, Status: dsr.StatusAwaitingVerification,
+		Email: "ada@example.com", SubjectKey: "key-ada", ReceivedAt: e.now, VerifiedAt: e.now, DueAt: e.now.AddDate(0, 1, 0)}, dsrtest.Step(dsr.AuditReceived)))
+	must(t, e.store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{VerifiedAt: e.now}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(t, e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"customer_care"}}, dsrtest.StepTo(dsr.StatusInProgress)))
+	must(t, e.store.Transition(ctx, id, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now,
+		ObjectionDecisions: map[string]string{"customer_care": dsr.DecisionPending}}, dsrtest.StepTo(dsr.StatusCompleted)))
+	must(t, list.Add(ctx, []dsr.Suppression{{SubjectKey: "key-ada", Scope: "customer_care", RequestID: id}}))
+	body := `{"purpose":"customer_care","outcome":"overridden","grounds":"Warranty claims are pending."}`
+
+	if status, m := e.call(t, dpo.RouteDecide, id, dpoClaims, nil, body); status != 503 {
+		t.Fatalf("override while the mail fails: %d %v, want 503", status, m)
+	}
+	if sent := tasks.Decisions(); len(sent) != 0 {
+		t.Errorf("the restriction is lifted without the notice: tasks %+v", sent)
+	}
+	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 1 {
+		t.Errorf("the suppression is lifted without the notice: %+v", entries)
+	}
+	if r, _ := e.store.Get(ctx, id); r.ObjectionDecisions["customer_care"] != dsr.DecisionPending {
+		t.Errorf("decision after a failed notice: %v, want pending", r.ObjectionDecisions)
+	}
+
+	mailer.Err = nil
+	if status, m := e.call(t, dpo.RouteDecide, id, dpoClaims, nil, body); status != 200 {
+		t.Fatalf("override once the mail works: %d %v", status, m)
+	}
+	if len(mailer.Mails) != 1 || !slices.Equal(mailer.tasksBefore, []int{0, 0}) || len(tasks.Decisions()) != 1 {
+		t.Errorf("mails %d, tasks queued before each attempt %v, tasks %d: want the one accepted mail before the one task",
+			len(mailer.Mails), mailer.tasksBefore, len(tasks.Decisions()))
+	}
+	if entries, _ := list.Entries(ctx, "key-ada"); len(entries) != 0 {
+		t.Errorf("suppression after the told override: %+v", entries)
+	}
+}
+
 // failingDeadlines is a store whose deadlines cannot be set (throttled).
 type failingDeadlines struct{ *memstore.Requests }
 

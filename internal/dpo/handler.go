@@ -12,14 +12,15 @@ import (
 
 // Routes of the DPO API, as API Gateway names them (RouteKey).
 const (
-	RouteList    = "GET /v1/dpo/requests"
-	RouteDetail  = "GET /v1/dpo/requests/{id}"
-	RouteExtend  = "POST /v1/dpo/requests/{id}/extend"
-	RouteReject  = "POST /v1/dpo/requests/{id}/reject"
-	RouteRetry   = "POST /v1/dpo/requests/{id}/retry"
-	RouteMetrics = "GET /v1/dpo/metrics"
-	RouteAudit   = "GET /v1/dpo/requests/{id}/audit"
-	RouteDecide  = "POST /v1/dpo/requests/{id}/objection-decision"
+	RouteList         = "GET /v1/dpo/requests"
+	RouteDetail       = "GET /v1/dpo/requests/{id}"
+	RouteExtend       = "POST /v1/dpo/requests/{id}/extend"
+	RouteReject       = "POST /v1/dpo/requests/{id}/reject"
+	RouteRetry        = "POST /v1/dpo/requests/{id}/retry"
+	RouteMetrics      = "GET /v1/dpo/metrics"
+	RouteAudit        = "GET /v1/dpo/requests/{id}/audit"
+	RouteDecide       = "POST /v1/dpo/requests/{id}/objection-decision"
+	RouteRestrictions = "POST /v1/dpo/requests/{id}/restrictions"
 	// RouteRegister registers a request received by another channel.
 	RouteRegister = "POST /v1/dpo/requests"
 )
@@ -62,7 +63,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return s.List(ctx, query)
 	case RouteDetail:
 		return s.Detail(ctx, id, query["auditCursor"])
-	case RouteExtend, RouteReject, RouteDecide, RouteRegister:
+	case RouteExtend, RouteReject, RouteDecide, RouteRestrictions, RouteRegister:
 		body, err := httpapi.JSONBody(req)
 		if err != nil {
 			return nil, err
@@ -74,6 +75,8 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return s.Extend(ctx, actor, id, body)
 		case RouteReject:
 			return s.Reject(ctx, actor, id, body)
+		case RouteRestrictions:
+			return s.ExtendRestriction(ctx, actor, id, body)
 		}
 		return s.Decide(ctx, actor, id, body)
 	case RouteRetry:

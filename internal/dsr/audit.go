@@ -31,6 +31,11 @@ const (
 	AuditRecipientsNotified AuditAction = "recipients_notified" // Art. 19 notices queued
 	AuditIdentifiersRemoved AuditAction = "identifiers_removed" // accountability retention over
 	AuditPersonNotified     AuditAction = "person_notified"     // the person told by e-mail: answered, failed, extended
+	// AuditRestrictionEnded: the retention job deleted records an erasure
+	// had restricted, their statutory duty having ended (Art. 17(1)).
+	AuditRestrictionEnded AuditAction = "restriction_ended"
+	// AuditRestrictionExtended: a DPO extended a statutory restriction.
+	AuditRestrictionExtended AuditAction = "restriction_extended"
 	// AuditAddressRemoved: the retention job removed the plain address of a
 	// failed request past its due date (a final step removes it itself: see
 	// dsr.AddressNeeded).

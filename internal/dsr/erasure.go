@@ -72,6 +72,29 @@ type Restriction struct {
 	Overrides bool
 }
 
+// ItemUntil is the day the restriction r of an item of p ends: for a
+// statutory restriction of an item dated date (its RetentionFrom attribute;
+// "" for none or unreadable) the day its own duty ends, else r's Until; an
+// earlier restriction's end (current, zero for none) later than that stands,
+// as the DPO may have extended it (a tax assessment still open).
+func (r Restriction) ItemUntil(p Purpose, date string, current time.Time) time.Time {
+	until := r.Until
+	if d, ok := p.DeletableFrom(date); ok && r.Reason == RestrictionStatutory {
+		until = d
+	}
+	if r.Reason == RestrictionStatutory && current.After(until) {
+		return current
+	}
+	return until
+}
+
+// PastDuty reports whether an item whose statutory duty ends at until is no
+// longer under it when restriction r is put on it: Art. 17(3)(b) no longer
+// applies, so the item is deleted (Art. 17(1)) rather than restricted.
+func (r Restriction) PastDuty(until time.Time) bool {
+	return r.Reason == RestrictionStatutory && !until.IsZero() && !until.After(r.Since)
+}
+
 // RestrictionFor returns the restriction request r puts on p's records at now.
 func RestrictionFor(r *Request, p Purpose, now time.Time) Restriction {
 	if r.Type == TypeErasure {
@@ -277,13 +300,23 @@ func (o *PurposeOutcome) setItems(req *Request, p Purpose, rb ReadBack, n int) {
 			o.Reason = "objection to direct marketing (Art. 21(2), (3))"
 		}
 	case req.Type == TypeErasure:
+		// What the read-back found restricted is kept under the duty; the
+		// others were deleted, their duty having ended (Art. 17(1)).
+		o.ItemsRestricted = min(rb.Restricted, n)
+		o.ItemsDeleted = n - o.ItemsRestricted
+		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
+		if o.ItemsDeleted > 0 {
+			o.Reason += fmt.Sprintf(" Deleted: %d item(s) whose duty had ended (Art. 17(1)).", o.ItemsDeleted)
+		}
+		if o.ItemsRestricted == 0 {
+			return
+		}
 		first, last := rb.FirstDeletable.UTC(), rb.LastDeletable.UTC()
 		if rb.LastDeletable.IsZero() {
 			first = p.RestrictedUntil(req.clockStart())
 			last = first
 		}
-		o.ItemsRestricted, o.RestrictedUntil, o.FirstDeletableAt = n, &last, &first
-		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
+		o.RestrictedUntil, o.FirstDeletableAt = &last, &first
 	default:
 		o.ItemsRestricted, o.DecisionPending = n, true
 		o.Reason = "objection (Art. 21(1)); restricted until the controller decides on compelling grounds (Art. 18(1)(d))"

@@ -58,7 +58,7 @@ func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
 	const yaml = `
 - {purpose: newsletter, table: n, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: consent, directMarketing: true, retention: r, erasure: delete, objection: delete}
 - {purpose: care, table: c, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legitimate interests, retention: r, erasure: delete, objection: restrict}
-- {purpose: billing, table: b, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legal obligation, retention: 8 years, retentionYears: 8, erasure: restrict, objection: none}
+- {purpose: billing, table: b, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legal obligation, retention: r, retentionYears: 10, retainedAttributes: [amount], erasure: restrict, objection: none}
 `
 	reg, err := dsr.ParseRegistry([]byte(yaml))
 	if err != nil {
@@ -173,5 +173,108 @@ func TestDeletableFrom(t *testing.T) {
 		if (tc.want == "") == ok || (ok && got.Format("2006-01-02") != tc.want) {
 			t.Errorf("DeletableFrom(%q) = %s, %v; want %q", tc.date, got, ok, tc.want)
 		}
+	}
+}
+
+// TestRestrictionPastDuty: Art. 17(3)(b) keeps a record only while its
+// statutory duty lasts. Under the demo's 8 years for invoices, one issued
+// 2014-01-15 is deletable from 2023-01-01, so an erasure in 2026 deletes it
+// (Art. 17(1)); one of 2020 is restricted until 2029-01-01; a date the DPO
+// extended stands; an objection's restriction is never past a duty.
+func TestRestrictionPastDuty(t *testing.T) {
+	p := dsr.Purpose{Name: "billing", RetentionYears: 8, RetentionFrom: "issuedOn", Erasure: dsr.ActionRestrict}
+	erasedAt := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	r := &dsr.Request{ID: "R1", Type: dsr.TypeErasure, ReceivedAt: erasedAt, VerifiedAt: erasedAt}
+	statutory := dsr.RestrictionFor(r, p, erasedAt)
+	objection := dsr.RestrictionFor(&dsr.Request{ID: "R2", Type: dsr.TypeObjection}, p, erasedAt)
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	for _, tc := range []struct {
+		name      string
+		r         dsr.Restriction
+		issuedOn  string
+		current   time.Time // the end an earlier restriction set
+		wantUntil string    // "" for none
+		wantPast  bool
+	}{
+		{"2014 invoice: duty ended 2023-01-01", statutory, "2014-01-15", time.Time{}, "2023-01-01", true},
+		{"2017 invoice: duty ends the day before the erasure's year ends", statutory, "2017-06-30", time.Time{}, "2026-01-01", true},
+		{"2018 invoice: duty ends 2027-01-01", statutory, "2018-12-31", time.Time{}, "2027-01-01", false},
+		{"2020 invoice: restricted until 2029-01-01", statutory, "2020-01-15", time.Time{}, "2029-01-01", false},
+		{"2026 invoice: restricted until 2035-01-01", statutory, "2026-01-15T10:00:00Z", time.Time{}, "2035-01-01", false},
+		{"no readable date: the latest end any record can need", statutory, "someday", time.Time{}, "2035-01-01", false},
+		{"2014 invoice whose restriction the DPO extended", statutory, "2014-01-15", day("2027-06-30"), "2027-06-30", false},
+		{"an earlier end before the duty's: the duty's", statutory, "2020-01-15", day("2028-01-01"), "2029-01-01", false},
+		{"objection: until a decision, never past a duty", objection, "2014-01-15", time.Time{}, "", false},
+	} {
+		until := tc.r.ItemUntil(p, tc.issuedOn, tc.current)
+		got := ""
+		if !until.IsZero() {
+			got = until.Format(time.DateOnly)
+		}
+		if got != tc.wantUntil || tc.r.PastDuty(until) != tc.wantPast {
+			t.Errorf("%s: until %q, past duty %v; want %q, %v", tc.name, got, tc.r.PastDuty(until), tc.wantUntil, tc.wantPast)
+		}
+	}
+}
+
+// TestRetainedAttributes: a statutory restriction keeps only what the duty
+// covers (Art. 17(3)(b), 5(1)(c)): the registry must say what that is for
+// every purpose restricted on erasure, and the identifier is not among it
+// (the subject key replaces it).
+func TestRetainedAttributes(t *testing.T) {
+	const billing = "- {purpose: billing, table: b, subjectIndex: i, identifier: customerEmail, subjectKeyAttribute: sk, description: d, legalBasis: legal obligation, retention: r, retentionYears: 8, retentionFrom: issuedOn, RETAINED erasure: ERASURE, objection: none}"
+	for _, tc := range []struct {
+		name, retained, erasure string
+		wantErr                 string // "" for valid
+	}{
+		{"kept attributes named", "retainedAttributes: [invoiceNumber, amountCents], ", "restrict", ""},
+		{"restrict without them", "", "restrict", "needs retainedAttributes"},
+		{"restrict with an empty list", "retainedAttributes: [], ", "restrict", "needs retainedAttributes"},
+		{"a purpose deleted on erasure", "retainedAttributes: [invoiceNumber], ", "delete", "applies only to a purpose restricted on erasure"},
+		{"an attribute named twice", "retainedAttributes: [a, a], ", "restrict", `"a" is named twice`},
+		{"an empty name", `retainedAttributes: [""], `, "restrict", "1 to 255 characters"},
+		{"the identifier kept", "retainedAttributes: [customerEmail], ", "restrict", "replaces it by the subject key"},
+	} {
+		in := strings.NewReplacer("RETAINED ", tc.retained, "ERASURE", tc.erasure).Replace(billing)
+		if tc.erasure == "delete" {
+			in = strings.Replace(in, "retentionFrom: issuedOn, ", "", 1)
+		}
+		_, err := dsr.ParseRegistry([]byte(in))
+		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s: %v, want error %q", tc.name, err, tc.wantErr)
+		}
+	}
+	p := dsr.Purpose{Identifier: "customerEmail", SubjectKeyAttribute: "sk", RetentionFrom: "issuedOn", RetainedAttributes: []string{"invoiceNumber", "amountCents"}}
+	for attr, want := range map[string]bool{
+		"invoiceNumber": true, "amountCents": true, "issuedOn": true, "sk": true, "customerEmail": true,
+		"name": false, "address": false, "marketingOptIn": false, "": false,
+	} {
+		if got := p.Retains(attr); got != want {
+			t.Errorf("Retains(%q) = %v, want %v", attr, got, want)
+		}
+	}
+}
+
+// TestRestrictedRecordStaysTheSubjects: a restricted record holds the
+// subject key in place of the address; it is still the subject's (found,
+// read back, reported), and the keying of its stream record keeps the key
+// rather than unlinking it.
+func TestRestrictedRecordStaysTheSubjects(t *testing.T) {
+	h, err := dsr.NewHasher([]byte("a pepper of sixteen bytes or more"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := dsr.Subject{Email: "ada@example.com", Key: h.Subject("ada@example.com")}
+	grace := dsr.Subject{Email: "grace@example.com", Key: h.Subject("grace@example.com")}
+	key := ada.Key
+	if !ada.Owns(&key) || grace.Owns(&key) {
+		t.Errorf("a record holding ada's key in place of her address: ada owns %v, grace owns %v", ada.Owns(&key), grace.Owns(&key))
+	}
+	want, why, err := h.WantKey(dsr.KeyState{Ref: "r", Identifier: &key, SubjectKey: ada.Key})
+	if err != nil || want != ada.Key {
+		t.Errorf("keying a restricted record: %q %q %v, want its own key", want, why, err)
+	}
+	if _, _, err := h.WantKey(dsr.KeyState{Ref: "r", Identifier: &key, SubjectKey: ""}); err == nil {
+		t.Error("an identifier that is a key, on a record without that key, was keyed")
 	}
 }

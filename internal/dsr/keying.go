@@ -31,6 +31,9 @@ func (h *Hasher) WantKey(st KeyState) (string, string, error) {
 	if st.Identifier == nil {
 		return "", UnkeyableMissing, ErrUnkeyable
 	}
+	if st.SubjectKey != "" && *st.Identifier == st.SubjectKey {
+		return st.SubjectKey, "", nil // restricted: the key stands in for the address
+	}
 	email, err := NormalizeEmail(*st.Identifier)
 	if err != nil {
 		return "", UnkeyableInvalid, ErrUnkeyable
@@ -52,7 +55,13 @@ func (r *Request) Subject() Subject { return Subject{Email: r.Email, Key: r.Subj
 // is s's: the one address rule gives s's address. A record's subject key
 // finds it; this proves it, as the key can be stale for a moment after the
 // CRM changed the address (its stream record not yet keyed).
+//
+// A record under a statutory restriction holds s's subject key in place of
+// the address (Purpose.RetainedAttributes): that is s's too.
 func (s Subject) Owns(identifier *string) bool {
+	if identifier != nil && s.Key != "" && *identifier == s.Key {
+		return true
+	}
 	if identifier == nil || s.Email == "" {
 		return false
 	}

@@ -266,10 +266,13 @@ func NotifiedRecipients(byPurpose map[string][]Recipient, order []string) []Reci
 type RecipientNotice struct {
 	// NoticeID is the same for every delivery of the same notice, so that
 	// the consumer can drop duplicates (SQS delivers at least once).
-	NoticeID  string          `json:"noticeId"`
-	RequestID string          `json:"requestId"`
-	Type      Type            `json:"type"`
-	Email     string          `json:"email"` // the person, as the recipient knows them
+	NoticeID  string `json:"noticeId"`
+	RequestID string `json:"requestId"`
+	Type      Type   `json:"type"`
+	Email     string `json:"email"` // the person, as the recipient knows them ("" in a later notice: see RefersTo)
+	// RefersTo is, in a later notice about the same data (a restriction
+	// that ended), the NoticeID of the notice that named the person.
+	RefersTo  string          `json:"refersTo,omitempty"`
 	Recipient string          `json:"recipient"`
 	Country   string          `json:"country"`
 	Purposes  []NoticePurpose `json:"purposes"`
@@ -347,17 +350,22 @@ type ProvenanceKey struct {
 // Phase is the job's step to resume at (0: the sweep), set when a run stops
 // before its deadline. Failed requests due before ForgottenBefore have lost
 // their plain address; of those due since, the ones up to ForgetCursor.
+//
+// RestrictionMonth is the month (2006-01) of the due list of statutory
+// restrictions the job reads next: every entry of the months before is
+// done, and of RestrictionMonth those due by the last run.
 type RetentionCheckpoint struct {
-	Phase           int
-	Day             string
-	Position        string
-	DaySwept        bool
-	StrippedBefore  time.Time
-	StripStatus     int
-	StripCursor     string
-	ForgottenBefore time.Time
-	ForgetCursor    string
-	Version         int
+	RestrictionMonth string
+	Phase            int
+	Day              string
+	Position         string
+	DaySwept         bool
+	StrippedBefore   time.Time
+	StripStatus      int
+	StripCursor      string
+	ForgottenBefore  time.Time
+	ForgetCursor     string
+	Version          int
 }
 
 // HoldsProvenance reports whether r keeps its subject's provenance entries

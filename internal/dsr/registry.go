@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 
 	"go.yaml.in/yaml/v3"
@@ -46,8 +47,15 @@ type Purpose struct {
 	// runs; without it, or for a record without a readable date, the latest
 	// date any current record can need is used.
 	RetentionFrom string `yaml:"retentionFrom,omitempty" json:"retentionFrom,omitempty"`
-	Erasure       Action `yaml:"erasure" json:"erasure"`
-	Objection     Action `yaml:"objection" json:"objection"`
+	// RetainedAttributes are the attributes a statutory restriction keeps
+	// (required when erasure is restrict): every other attribute of a
+	// restricted record is removed, and its identifier is replaced by its
+	// subject key, so that only what the duty covers remains (Art.
+	// 17(3)(b), 5(1)(c)). The table's keys, the subject key, the
+	// restriction mark and RetentionFrom always stay.
+	RetainedAttributes []string `yaml:"retainedAttributes,omitempty" json:"retainedAttributes,omitempty"`
+	Erasure            Action   `yaml:"erasure" json:"erasure"`
+	Objection          Action   `yaml:"objection" json:"objection"`
 }
 
 // Registry is the ordered list of purposes, as declared in template.yaml.
@@ -96,9 +104,46 @@ func ParseRegistry(data []byte) (Registry, error) {
 		case p.RetentionFrom != "" && p.Erasure != ActionRestrict:
 			return nil, fmt.Errorf("%s: retentionFrom applies only to a purpose restricted on erasure", where)
 		}
+		if err := p.checkRetained(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
 		seen[p.Name] = true
 	}
 	return reg, nil
+}
+
+// checkRetained checks RetainedAttributes: required (and only allowed) for
+// a purpose restricted on erasure, each named once, none of them the
+// identifier, which a restriction replaces by the subject key.
+func (p Purpose) checkRetained() error {
+	switch {
+	case p.Erasure == ActionRestrict && len(p.RetainedAttributes) == 0:
+		return errors.New("a purpose restricted on erasure needs retainedAttributes (what its statutory duty keeps)")
+	case p.Erasure != ActionRestrict && len(p.RetainedAttributes) > 0:
+		return errors.New("retainedAttributes applies only to a purpose restricted on erasure")
+	}
+	seen := map[string]bool{}
+	for _, a := range p.RetainedAttributes {
+		switch {
+		case a == "" || len(a) > 255:
+			return errors.New("retainedAttributes: an attribute name must have 1 to 255 characters")
+		case seen[a]:
+			return fmt.Errorf("retainedAttributes: %q is named twice", a)
+		case a == p.Identifier:
+			return fmt.Errorf("retainedAttributes: the identifier %q is not kept: a restriction replaces it by the subject key", a)
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// Retains reports whether a statutory restriction of p keeps attribute
+// attr: the subject key, the identifier (which then holds the subject key),
+// RetentionFrom and RetainedAttributes. The table's keys and the
+// restriction mark are the store's to keep.
+func (p Purpose) Retains(attr string) bool {
+	return attr == p.SubjectKeyAttribute || attr == p.Identifier || (p.RetentionFrom != "" && attr == p.RetentionFrom) ||
+		slices.Contains(p.RetainedAttributes, attr)
 }
 
 func (a Action) valid() bool { return a == ActionDelete || a == ActionRestrict }

@@ -106,6 +106,11 @@ type Request struct {
 	// ObjectionDecisions holds, per purpose of an objection that restricts
 	// rather than deletes, the DPO's decision ("pending" until taken).
 	ObjectionDecisions map[string]string
+	// RestrictionSteps names the changes of an erasure's statutory
+	// restrictions after it completed: each one the retention job ended
+	// (RestrictionEndedToken) and each extension by a DPO
+	// (RestrictionExtendedToken), each recorded once in the trail.
+	RestrictionSteps []string
 	// Trail is the newest entry of the request's audit trail, which the
 	// store writes together with every step (zero for a request stored
 	// before the trail had a head).

@@ -20,6 +20,10 @@ type Contacts struct {
 	Client API
 	// Limit caps the items of one page (0: DynamoDB's 1 MB page).
 	Limit int32
+	// DueTable holds the due list of statutory restrictions (the
+	// provenance table; see restrictions.go): required to restrict
+	// statutorily, and to end restrictions.
+	DueTable string
 
 	keys sync.Map // table name → its key attribute names
 }

@@ -34,6 +34,6 @@ func TestContactsContract(t *testing.T) {
 		return dynamo.BatchPut(ctx, client, table, avs)
 	}
 	storetest.RunContacts(t, func(_ *testing.T, pageSize int) storetest.ContactTable {
-		return storetest.ContactTable{Store: &dynamo.Contacts{Client: client, Limit: int32(pageSize)}, Purpose: p, Key: "contactId", Put: put}
+		return storetest.ContactTable{Store: &dynamo.Contacts{Client: client, Limit: int32(pageSize), DueTable: names["ProvenanceTable"].Ref}, Purpose: p, Key: "contactId", Put: put}
 	})
 }

@@ -203,7 +203,7 @@ func TestContactsEraseAndRestrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", SubjectKeyAttribute: "dsrSubjectKey"}
-	contacts := &dynamo.Contacts{Client: api, Limit: 30}
+	contacts := &dynamo.Contacts{Client: api, Limit: 30, DueTable: names["ProvenanceTable"].Ref}
 	each := func(subject string, fn func(refs []string)) int {
 		n := 0
 		for cursor, page := "", 0; ; page++ {
@@ -337,7 +337,7 @@ func TestRestrictUntilEachRecordsDuty(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := dsr.Purpose{Name: "billing", Table: table, SubjectIndex: "by-subject", Identifier: "customerEmail", SubjectKeyAttribute: "dsrSubjectKey", RetentionYears: 10, RetentionFrom: "issuedOn"}
-	contacts := &dynamo.Contacts{Client: client}
+	contacts := &dynamo.Contacts{Client: client, DueTable: names["ProvenanceTable"].Ref}
 	refs, _, err := contacts.KeysPage(ctx, p, keyedAsAddress("dated@example.com"), "")
 	if err != nil || len(refs) != 4 {
 		t.Fatalf("keys: %d (%v)", len(refs), err)

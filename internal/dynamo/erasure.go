@@ -124,48 +124,152 @@ const restrictConcurrency = 8
 // Restrict marks the items of refs in p's table with r (see
 // RestrictionAttribute), one conditional UpdateItem each, a few in parallel.
 // An item deleted meanwhile is skipped; a restriction that does not override
-// leaves an existing mark alone.
+// (a pending objection) leaves an existing mark alone. A statutory
+// restriction is restrictStatutory's.
 func (c *Contacts) Restrict(ctx context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error {
 	keyNames, err := c.keySchema(ctx, p.Table)
 	if err != nil {
 		return fmt.Errorf("restrict %s items: %w", p.Name, err)
 	}
-	// A statutory restriction of a purpose whose records carry their date
-	// (retentionFrom) lasts for each record as long as its own duty.
-	var dates map[string]string
-	if r.Overrides && p.RetentionFrom != "" {
-		if dates, err = c.dates(ctx, p, keyNames, refs); err != nil {
+	if r.Reason == dsr.RestrictionStatutory {
+		if err := c.restrictStatutory(ctx, p, keyNames, refs, r); err != nil {
 			return fmt.Errorf("restrict %s items: %w", p.Name, err)
 		}
+		return nil
+	}
+	expr, err := restrictExpression(r, r.Until, keyNames[0])
+	if err != nil {
+		return fmt.Errorf("restrict %s items: %w", p.Name, err)
 	}
 	err = inParallel(ctx, restrictConcurrency, len(refs), func(ctx context.Context, i int) error {
 		k, err := DecodeCursor(refs[i])
 		if err != nil {
 			return err
 		}
-		until := r.Until
-		if d, ok := p.DeletableFrom(dates[refs[i]]); ok {
-			until = d
-		}
-		expr, err := restrictExpression(r, until, keyNames[0])
-		if err != nil {
-			return err
-		}
-		_, err = c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		return skipGone(c.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &p.Table, Key: k,
 			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return nil // deleted meanwhile: nothing to restrict
-		}
-		return err
+		}))
 	})
 	if err != nil {
 		return fmt.Errorf("restrict %s items: %w", p.Name, err)
 	}
 	return nil
+}
+
+// skipGone is err, except that a failed condition (the item was deleted or
+// changed meanwhile: nothing to do) is none.
+func skipGone[T any](_ T, err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil
+	}
+	return err
+}
+
+// restrictStatutory puts erasure r's statutory restriction on the items of
+// refs: each lasts until its own duty ends (dsr.Restriction.ItemUntil, from
+// its RetentionFrom date). An item whose duty has ended already is deleted
+// (dsr.Restriction.PastDuty, Art. 17(1)); the others get their due-list
+// entry first (so no restriction is ever without one) and then, in one
+// conditional UpdateItem each, the mark, the subject key in place of the
+// identifier and the removal of every attribute the duty does not cover
+// (dsr.Purpose.Retains). Repeated, it finds them so and changes nothing.
+func (c *Contacts) restrictStatutory(ctx context.Context, p dsr.Purpose, keyNames, refs []string, r dsr.Restriction) error {
+	items, err := c.batchGet(ctx, p.Table, keyNames, refs) // every attribute
+	if err != nil {
+		return err
+	}
+	var past []string
+	var keep []restricted
+	for _, item := range items {
+		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
+		if err != nil {
+			return err
+		}
+		date, _ := item[p.RetentionFrom].(*types.AttributeValueMemberS)
+		until := r.ItemUntil(p, stringOf(date), markUntil(item))
+		if r.PastDuty(until) {
+			past = append(past, ref[0])
+			continue
+		}
+		keep = append(keep, restricted{ref: ref[0], item: item, until: until})
+	}
+	if err := c.Delete(ctx, p, past); err != nil {
+		return err
+	}
+	if err := c.addDue(ctx, p, r, keep); err != nil {
+		return err
+	}
+	return inParallel(ctx, restrictConcurrency, len(keep), func(ctx context.Context, i int) error {
+		in, err := statutoryUpdate(p, keyNames, keep[i], r)
+		if err != nil || in == nil {
+			return err
+		}
+		return skipGone(c.Client.UpdateItem(ctx, in))
+	})
+}
+
+// restricted is an item a statutory restriction keeps until until.
+type restricted struct {
+	ref   string
+	item  map[string]types.AttributeValue
+	until time.Time
+}
+
+// statutoryUpdate is the UpdateItem that restricts it.item under r until
+// it.until: the mark set, the identifier replaced by the subject key, every
+// attribute the duty does not cover removed; on condition that the item is
+// still the subject's (its subject key unchanged). nil: the item holds no
+// subject key, so nothing can be kept of it (never the case for an item
+// KeysPage found).
+func statutoryUpdate(p dsr.Purpose, keyNames []string, it restricted, r dsr.Restriction) (*dynamodb.UpdateItemInput, error) {
+	sk, ok := it.item[p.SubjectKeyAttribute].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, nil
+	}
+	upd := expression.Set(expression.Name(RestrictionAttribute), expression.Value(markValue(r, it.until))).
+		Set(expression.Name(p.Identifier), expression.Value(sk.Value))
+	for name := range it.item {
+		if !p.Retains(name) && name != RestrictionAttribute && !slices.Contains(keyNames, name) {
+			upd = upd.Remove(expression.Name(name))
+		}
+	}
+	cond := expression.Name(p.SubjectKeyAttribute).Equal(expression.Value(sk.Value))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return nil, err
+	}
+	k := make(map[string]types.AttributeValue, len(keyNames))
+	for _, n := range keyNames {
+		k[n] = it.item[n]
+	}
+	return &dynamodb.UpdateItemInput{
+		TableName: &p.Table, Key: k, UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}, nil
+}
+
+// markUntil is the until of item's statutory mark (zero: none).
+func markUntil(item map[string]types.AttributeValue) time.Time {
+	m, ok := item[RestrictionAttribute].(*types.AttributeValueMemberM)
+	if !ok {
+		return time.Time{}
+	}
+	if reason, _ := m.Value["reason"].(*types.AttributeValueMemberS); stringOf(reason) != dsr.RestrictionStatutory {
+		return time.Time{}
+	}
+	u, _ := m.Value["until"].(*types.AttributeValueMemberS)
+	t, _ := parseTime(stringOf(u))
+	return t
+}
+
+func stringOf(v *types.AttributeValueMemberS) string {
+	if v == nil {
+		return ""
+	}
+	return v.Value
 }
 
 // Unrestrict lifts the objection_pending marks request requestID put on the
@@ -204,6 +308,17 @@ func (c *Contacts) Unrestrict(ctx context.Context, p dsr.Purpose, refs []string,
 // on an item that exists (keyName), replacing an existing mark only if r
 // overrides.
 func restrictExpression(r dsr.Restriction, until time.Time, keyName string) (expression.Expression, error) {
+	attr := expression.Name(RestrictionAttribute)
+	val := expression.Value(markValue(r, until))
+	upd := expression.Set(attr, val)
+	if !r.Overrides {
+		upd = expression.Set(attr, expression.IfNotExists(attr, val))
+	}
+	return expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name(keyName))).Build()
+}
+
+// markValue is the restriction mark r, until until (if not zero).
+func markValue(r dsr.Restriction, until time.Time) *types.AttributeValueMemberM {
 	mark := map[string]types.AttributeValue{
 		"reason":    &types.AttributeValueMemberS{Value: r.Reason},
 		"requestId": &types.AttributeValueMemberS{Value: r.RequestID},
@@ -212,33 +327,7 @@ func restrictExpression(r dsr.Restriction, until time.Time, keyName string) (exp
 	if !until.IsZero() {
 		mark["until"] = &types.AttributeValueMemberS{Value: formatTime(until)}
 	}
-	attr := expression.Name(RestrictionAttribute)
-	val := expression.Value(&types.AttributeValueMemberM{Value: mark})
-	upd := expression.Set(attr, val)
-	if !r.Overrides {
-		upd = expression.Set(attr, expression.IfNotExists(attr, val))
-	}
-	return expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name(keyName))).Build()
-}
-
-// dates reads the retentionFrom attribute of the items of refs (strongly
-// consistent), by reference; items without it are left out.
-func (c *Contacts) dates(ctx context.Context, p dsr.Purpose, keyNames, refs []string) (map[string]string, error) {
-	items, err := c.batchGet(ctx, p.Table, keyNames, refs, p.RetentionFrom)
-	if err != nil {
-		return nil, err
-	}
-	dates := make(map[string]string, len(items))
-	for _, item := range items {
-		ref, err := keyRefs([]map[string]types.AttributeValue{item}, keyNames)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok := item[p.RetentionFrom].(*types.AttributeValueMemberS); ok {
-			dates[ref[0]] = v.Value
-		}
-	}
-	return dates, nil
+	return &types.AttributeValueMemberM{Value: mark}
 }
 
 // inParallel calls fn for 0..n-1, at most limit at a time, and returns the

@@ -118,7 +118,7 @@ func (s *Provenance) Due(ctx context.Context, day, position string, now time.Tim
 func toCheckpointItem(cp dsr.RetentionCheckpoint) (checkpointItem, error) {
 	it := checkpointItem{
 		Phase: cp.Phase, Day: cp.Day, StrippedBefore: formatTime(cp.StrippedBefore),
-		StripStatus: cp.StripStatus, StripCursor: cp.StripCursor, Version: cp.Version,
+		StripStatus: cp.StripStatus, StripCursor: cp.StripCursor, Version: cp.Version, RestrictionMonth: cp.RestrictionMonth,
 		ForgottenBefore: formatTime(cp.ForgottenBefore), ForgetCursor: cp.ForgetCursor,
 	}
 	if cp.DaySwept {
@@ -144,7 +144,7 @@ func fromCheckpointItem(it checkpointItem) (dsr.RetentionCheckpoint, error) {
 	}
 	cp := dsr.RetentionCheckpoint{
 		Phase: it.Phase, Day: it.Day, StrippedBefore: stripped,
-		StripStatus: it.StripStatus, StripCursor: it.StripCursor, Version: it.Version,
+		StripStatus: it.StripStatus, StripCursor: it.StripCursor, Version: it.Version, RestrictionMonth: it.RestrictionMonth,
 		ForgottenBefore: forgotten, ForgetCursor: it.ForgetCursor,
 	}
 	if it.Shard >= ProvenanceShards {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -380,6 +381,23 @@ func (s *Requests) DuePage(ctx context.Context, status dsr.Status, from, before 
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(dsr.MaxListLimit),
 	}
 	return s.idPage(ctx, in, cursor, "requests by due date")
+}
+
+// RecordRestriction records on request id (whatever its status: an
+// erasure is final by the time its restrictions change or end, its
+// identifiers maybe removed) the change of its statutory restrictions that
+// token names (dsr.RestrictionEndedToken, dsr.RestrictionExtendedToken),
+// with the steps that say so; one recorded already is EConflict, so each
+// is in the trail exactly once.
+func (s *Requests) RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
+	name := expression.Name("restrictionSteps")
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(name, expression.ListAppend(expression.IfNotExists(name, expression.Value([]string{})), expression.Value([]string{token}))).
+			Set(expression.Name("updatedAt"), expression.Value(formatTime(now)))
+	}
+	cond := expression.AttributeNotExists(name).Or(expression.Not(expression.Contains(name, token)))
+	holds := func(r *dsr.Request) bool { return !slices.Contains(r.RestrictionSteps, token) }
+	return s.update(ctx, id, change{op: "record restriction", upd: upd, cond: &cond, holds: holds}, steps)
 }
 
 // SetDecision moves the decision on request id's objection to purpose from

@@ -287,7 +287,9 @@ type checkpointItem struct {
 	// ForgottenBefore and ForgetCursor: see dsr.RetentionCheckpoint.
 	ForgottenBefore string `dynamodbav:"forgottenBefore,omitempty"`
 	ForgetCursor    string `dynamodbav:"forgetCursor,omitempty"`
-	Version         int    `dynamodbav:"version"`
+	// RestrictionMonth: see dsr.RetentionCheckpoint.
+	RestrictionMonth string `dynamodbav:"restrictionMonth,omitempty"`
+	Version          int    `dynamodbav:"version"`
 }
 
 // Checkpoint returns the retention job's checkpoint; the zero checkpoint

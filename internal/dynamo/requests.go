@@ -84,6 +84,8 @@ type requestItem struct {
 	WaitingFor           string         `dynamodbav:"waitingFor,omitempty"`
 	// ObjectionDecisions: purpose → "pending" | the DPO's decision.
 	ObjectionDecisions map[string]string `dynamodbav:"objectionDecisions,omitempty"`
+	// RestrictionSteps: see dsr.Request.
+	RestrictionSteps []string `dynamodbav:"restrictionSteps,omitempty"`
 	// The trail's head (see trail).
 	AuditSeq  int    `dynamodbav:"auditSeq,omitempty"`
 	AuditHash string `dynamodbav:"auditHash,omitempty"`
@@ -117,6 +119,7 @@ func toItem(r *dsr.Request) requestItem {
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
+		RestrictionSteps: r.RestrictionSteps,
 	}
 }
 
@@ -126,7 +129,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		Purposes: it.Purposes, Grounds: it.Grounds, TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
-		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash},
+		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)

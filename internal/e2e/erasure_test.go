@@ -205,11 +205,18 @@ func TestErasureEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d of ada's items left", purpose, n[0])
 		}
 	}
-	if b, a := before["billing"][seed.Ada], after["billing"][seed.Ada]; a[0] != b[0] || a[1] != b[0] || b[0] == 0 {
-		t.Errorf("billing: ada had %d items, now %d of which %d restricted; want all kept and restricted", b[0], a[0], a[1])
+	// Billing: ada's invoice of 2014 is past its 8 years (deletable from
+	// 2023-01-01) and deleted (Art. 17(1)); her four others are restricted
+	// (Art. 17(3)(b)) and hold her subject key instead of her address, so
+	// the census finds them under the key.
+	_, hasher := provenanceOf(t, cfg, stack)
+	adaKey := hasher.Subject(seed.Ada)
+	if b, a, left := before["billing"][seed.Ada], after["billing"][adaKey], after["billing"][seed.Ada]; b != [2]int{5, 0} || a != [2]int{4, 4} || left[0] != 0 {
+		t.Errorf("billing: ada had %v items (restricted), now %v under her address and %v under her key; want 5, then none and 4 restricted", b, left, a)
 	}
-	if diff := fmt.Sprint(before.without(seed.Ada)); diff != fmt.Sprint(after.without(seed.Ada)) {
-		t.Errorf("other subjects' items changed:\nbefore %v\nafter  %v", before.without(seed.Ada), after.without(seed.Ada))
+	checkRestrictedInvoices(t, cfg, stack.Registry, adaKey, 4)
+	if diff := fmt.Sprint(before.without(seed.Ada)); diff != fmt.Sprint(after.without(seed.Ada, adaKey)) {
+		t.Errorf("other subjects' items changed:\nbefore %v\nafter  %v", before.without(seed.Ada), after.without(seed.Ada, adaKey))
 	}
 
 	o := outcomesByPurpose(cert)
@@ -218,12 +225,13 @@ func TestErasureEndToEnd(t *testing.T) {
 			t.Errorf("certificate %s: %+v, want %d deleted and verified", purpose, o[purpose], want)
 		}
 	}
-	// Ada's invoices date from 2026, 2023 and 2020 (issuedOn, the registry's
-	// retentionFrom): each is restricted for its own 10 years.
-	last, first := time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
-	if b := o["billing"]; b.ItemsRestricted != before["billing"][seed.Ada][0] || b.RestrictedUntil == nil || !b.RestrictedUntil.Equal(last) ||
-		b.FirstDeletableAt == nil || !b.FirstDeletableAt.Equal(first) || b.ReadBack.Restricted != b.ItemsRestricted {
-		t.Errorf("certificate billing: %+v, want restricted until %s, the first item deletable from %s", b, last, first)
+	// Ada's invoices date from 2026 (two), 2023, 2020 and 2014 (issuedOn,
+	// the registry's retentionFrom): each is restricted for its own 8
+	// years, but the one of 2014, whose duty has ended, is deleted.
+	last, first := time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	if b := o["billing"]; b.ItemsRestricted != 4 || b.ItemsDeleted != 1 || b.RecordsFound != 5 || b.RestrictedUntil == nil || !b.RestrictedUntil.Equal(last) ||
+		b.FirstDeletableAt == nil || !b.FirstDeletableAt.Equal(first) || b.ReadBack.Restricted != b.ItemsRestricted || !strings.Contains(b.Reason, "Art. 17(1)") {
+		t.Errorf("certificate billing: %+v, want 1 deleted and 4 restricted until %s, the first deletable from %s", b, last, first)
 	}
 	// Art. 19: ada's recipients (seeded provenance) are in the certificate
 	// and the result, and each gets one notice; the provenance of the
@@ -331,6 +339,50 @@ func TestErasureEndToEnd(t *testing.T) {
 	// The check is IAM-authorized: unsigned, it is refused.
 	if s, h, b := c.do("POST", "/v1/suppressions/check", "", map[string]string{"email": seed.Ada, "purpose": "newsletter"}, nil); s != http.StatusForbidden || h.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("unsigned check: %d %s", s, b)
+	}
+}
+
+// checkRestrictedInvoices: the billing table holds n items of the subject
+// whose key is key, each restricted and holding only what the duty covers
+// (the registry's retainedAttributes, the key, issuedOn, the subject key in
+// place of the address, the mark): no address, no name.
+func checkRestrictedInvoices(t *testing.T, cfg aws.Config, reg dsr.Registry, key string, n int) {
+	t.Helper()
+	p, _ := reg.Lookup("billing")
+	want := append([]string{"invoiceId", p.Identifier, p.SubjectKeyAttribute, p.RetentionFrom, dynamo.RestrictionAttribute}, p.RetainedAttributes...)
+	slices.Sort(want)
+	out, err := dynamodb.NewFromConfig(cfg).Query(context.Background(), &dynamodb.QueryInput{
+		TableName: &p.Table, IndexName: &p.SubjectIndex, KeyConditionExpression: aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": p.SubjectKeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: key}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, k := range out.Items {
+		item, err := dynamodb.NewFromConfig(cfg).GetItem(context.Background(), &dynamodb.GetItemInput{TableName: &p.Table, Key: map[string]types.AttributeValue{"invoiceId": k["invoiceId"]}, ConsistentRead: aws.Bool(true)})
+		if err != nil || item.Item == nil {
+			continue
+		}
+		found++
+		names := slices.Sorted(maps.Keys(item.Item))
+		if !slices.Equal(names, want) {
+			t.Errorf("a restricted invoice holds %v, want %v", names, want)
+		}
+		if id, _ := item.Item[p.Identifier].(*types.AttributeValueMemberS); id == nil || id.Value != key {
+			t.Errorf("a restricted invoice's %s: %v, want the subject key", p.Identifier, item.Item[p.Identifier])
+		}
+		var plain map[string]any
+		if err := attributevalue.UnmarshalMap(item.Item, &plain); err != nil {
+			t.Fatal(err)
+		}
+		if raw := fmt.Sprint(plain); strings.Contains(raw, "@") || strings.Contains(raw, "Lovelace") || !strings.Contains(raw, "INV-") {
+			t.Errorf("a restricted invoice holds personal data the duty does not cover: %s", raw)
+		}
+	}
+	if found != n {
+		t.Errorf("%d restricted invoices of the subject, want %d", found, n)
 	}
 }
 

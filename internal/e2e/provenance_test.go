@@ -429,6 +429,7 @@ func TestRetentionSweepCost(t *testing.T) {
 	timed := &timedProvenance{Provenance: store}
 	job := &retention.Job{
 		Entries: timed, Requests: &dynamo.Requests{Client: ddb, Table: stack.Names["RequestsTable"].Ref, AuditTable: stack.Names["AuditTable"].Ref}, Objects: noObjects{}, Continue: noContinuer{t},
+		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: stack.Names["ProvenanceTable"].Ref}, Registry: stack.Registry, Notices: &dsrtest.Queue{},
 		ReportDays: 30, AccountabilityYears: 3, Reserve: time.Second, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	start = time.Now()

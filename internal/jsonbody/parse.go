@@ -133,6 +133,20 @@ func ParseDecision(body []byte) (dsr.Decision, error) {
 	return parseBody(body, func(b decisionBody) (dsr.Decision, error) { return dsr.ParseDecision(dsr.DecisionInput(b)) })
 }
 
+type restrictionExtensionBody struct {
+	Purpose *string `json:"purpose"`
+	Until   *string `json:"until"`
+	Reason  *string `json:"reason"`
+}
+
+// ParseRestrictionExtension reads a POST /v1/dpo/requests/{id}/restrictions
+// body (dsr.ParseRestrictionExtension, at now).
+func ParseRestrictionExtension(body []byte, reg dsr.Registry, now time.Time) (dsr.RestrictionExtension, error) {
+	return parseBody(body, func(b restrictionExtensionBody) (dsr.RestrictionExtension, error) {
+		return dsr.ParseRestrictionExtension(dsr.RestrictionExtensionInput(b), reg, now)
+	})
+}
+
 type provenanceMessage struct {
 	Email     *string `json:"email"`
 	Purpose   *string `json:"purpose"`

@@ -301,3 +301,32 @@ func FuzzParseRegistration(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRestrictionExtension: whatever the body, an extension is
+// accepted only for a purpose restricted on erasure, a day after now and at
+// most dsr.MaxRestrictionYears ahead, with a reason; anything else is
+// invalid input.
+func FuzzParseRestrictionExtension(f *testing.F) {
+	reg, err := dsr.ParseRegistry([]byte(dsrtest.RegistryYAML))
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Date(2027, 2, 20, 9, 0, 0, 0, time.UTC)
+	for _, s := range []string{`{"purpose":"billing","until":"2032-06-30","reason":"audit"}`, `{"purpose":"marketing","until":"2032-06-30","reason":"r"}`,
+		`{"purpose":"billing","until":"2027-02-20","reason":"r"}`, `{"until":"x"}`, `{}`, `[`, `{"reason":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		x, err := jsonbody.ParseRestrictionExtension(body, reg, now)
+		if err != nil {
+			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+				t.Errorf("error %v is not invalid input", err)
+			}
+			return
+		}
+		p, ok := reg.Lookup(x.Purpose)
+		if !ok || p.Erasure != dsr.ActionRestrict || !x.Until.After(now) || x.Until.After(now.AddDate(dsr.MaxRestrictionYears, 0, 0)) || strings.TrimSpace(x.Reason) == "" {
+			t.Errorf("accepted %q as %+v", body, x)
+		}
+	})
+}

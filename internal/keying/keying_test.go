@@ -217,6 +217,33 @@ func TestKeyedRecordIsNotWrittenAgain(t *testing.T) {
 	}
 }
 
+// A record an erasure restricted holds its subject key in place of the
+// address (Purpose.RetainedAttributes): the stream's change record of that
+// rewrite keeps its key, with no write and nothing unkeyable, so the
+// subject's requests still find it and the retention job can delete it.
+func TestRestrictedRecordKeepsItsKey(t *testing.T) {
+	e := newEnv(t)
+	p, _ := e.reg.Lookup("billing")
+	adaKey := e.hasher.Subject("ada@example.com")
+	e.contacts.put(p.Name, "r1", str(adaKey), adaKey)
+	got, err := e.keyer.Key(context.Background(), p, dsr.KeyState{Ref: "r1", Identifier: str(adaKey), SubjectKey: adaKey}, e.now)
+	if err != nil || got != keying.Current {
+		t.Fatalf("Key: %v %v, want current", got, err)
+	}
+	if k := e.contacts.get(p.Name, "r1").key; k != adaKey || e.contacts.writes["r1"] != 0 {
+		t.Errorf("key %q after %d writes, want ada's, untouched", k, e.contacts.writes["r1"])
+	}
+	if d, _ := e.ledger.UnkeyableDigest(context.Background(), "2026-12-01"); len(d) != 0 {
+		t.Errorf("unkeyable digest %v, want none", d)
+	}
+	// Another record's key in the identifier is no key of this record's.
+	graceKey := e.hasher.Subject("grace@example.com")
+	e.contacts.put(p.Name, "r2", str(graceKey), adaKey)
+	if got, err := e.keyer.Key(context.Background(), p, dsr.KeyState{Ref: "r2", Identifier: str(graceKey), SubjectKey: adaKey}, e.now); err != nil || got != keying.Unkeyable {
+		t.Errorf("a foreign key as identifier: %v %v, want unkeyable", got, err)
+	}
+}
+
 // A change of the address moves the record to its new person; a change
 // that races the write is not overwritten with the old address's key.
 func TestChangedAddressMovesTheKey(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -41,6 +42,7 @@ type Contacts struct {
 
 	mu     sync.Mutex
 	tables map[string]*contactTable
+	due    map[string]dsr.DueRestriction // the due list, by dueKey
 	calls  map[string]int
 	hook   func(op string, p dsr.Purpose) error
 }
@@ -251,30 +253,186 @@ func (c *Contacts) Delete(_ context.Context, p dsr.Purpose, refs []string) error
 }
 
 // Restrict is the in-memory form of dynamo.Contacts.Restrict: it marks the
-// items of refs that exist with r (until each record's own duty, for an
-// overriding restriction of a purpose with RetentionFrom), replacing an
-// existing mark only if r overrides.
+// items of refs that exist with r, replacing an existing mark only if r
+// overrides. A statutory restriction is restrictStatutory's.
 func (c *Contacts) Restrict(_ context.Context, p dsr.Purpose, refs []string, r dsr.Restriction) error {
 	return c.eachRef("Restrict", p, refs, func(t *contactTable, v string) {
 		item, ok := t.items[v]
 		if !ok {
 			return // deleted meanwhile: nothing to restrict
 		}
+		if r.Reason == dsr.RestrictionStatutory {
+			c.restrictStatutory(p, t, v, r)
+			return
+		}
 		if _, marked := item[RestrictionAttribute]; marked && !r.Overrides {
 			return
 		}
-		until := r.Until
-		if date, ok := item[p.RetentionFrom].(string); ok && r.Overrides && p.RetentionFrom != "" {
-			if d, ok := p.DeletableFrom(date); ok {
-				until = d
-			}
-		}
-		mark := map[string]any{"reason": r.Reason, "requestId": r.RequestID, "since": formatTime(r.Since)}
-		if !until.IsZero() {
-			mark["until"] = formatTime(until)
-		}
-		item[RestrictionAttribute] = mark
+		item[RestrictionAttribute] = markOf(r, r.Until)
 	})
+}
+
+// restrictStatutory is the in-memory form of dynamo's, under c.mu: the
+// item of key value v is deleted if its duty has ended, else it gets its
+// due-list entry, the mark, the subject key in place of its identifier,
+// and loses every attribute the duty does not cover.
+func (c *Contacts) restrictStatutory(p dsr.Purpose, t *contactTable, v string, r dsr.Restriction) {
+	item := t.items[v]
+	date, _ := item[p.RetentionFrom].(string)
+	until := r.ItemUntil(p, date, statutoryUntil(item))
+	if r.PastDuty(until) {
+		delete(t.items, v)
+		return
+	}
+	sk, ok := item[p.SubjectKeyAttribute].(string)
+	if !ok {
+		return
+	}
+	if c.due == nil {
+		c.due = map[string]dsr.DueRestriction{}
+	}
+	d := dsr.DueRestriction{Purpose: p.Name, Ref: encodeRef(t.key, v), RequestID: r.RequestID, Until: until}
+	c.due[dueKey(d)] = d
+	for name := range item {
+		if !p.Retains(name) && name != RestrictionAttribute && name != t.key {
+			delete(item, name)
+		}
+	}
+	item[p.Identifier], item[RestrictionAttribute] = sk, markOf(r, until)
+}
+
+// markOf is the restriction mark r, until until (if not zero).
+func markOf(r dsr.Restriction, until time.Time) map[string]any {
+	mark := map[string]any{"reason": r.Reason, "requestId": r.RequestID, "since": formatTime(r.Since)}
+	if !until.IsZero() {
+		mark["until"] = formatTime(until)
+	}
+	return mark
+}
+
+// statutoryUntil is the until of item's statutory mark (zero: none).
+func statutoryUntil(item map[string]any) time.Time {
+	m, ok := item[RestrictionAttribute].(map[string]any)
+	if !ok || m["reason"] != dsr.RestrictionStatutory {
+		return time.Time{}
+	}
+	u, _ := m["until"].(string)
+	t, _ := parseTime(u)
+	return t
+}
+
+// dueKey orders the due list as the DynamoDB adapter's month partitions and
+// entries do: by until day, purpose and reference.
+func dueKey(d dsr.DueRestriction) string {
+	return d.Until.UTC().Format(time.DateOnly) + "#" + d.Purpose + "#" + d.Ref
+}
+
+// DueRestrictions is the in-memory form of dynamo.Contacts.DueRestrictions.
+func (c *Contacts) DueRestrictions(_ context.Context, month string, now time.Time, limit int) ([]dsr.DueRestriction, error) {
+	if err := c.before("DueRestrictions", dsr.Purpose{}); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tomorrow := now.UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	var keys []string
+	for k, d := range c.due {
+		if d.Until.UTC().Format("2006-01") == month && k < tomorrow {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	out := []dsr.DueRestriction{}
+	for _, k := range keys[:min(limit, len(keys))] {
+		out = append(out, c.due[k])
+	}
+	return out, nil
+}
+
+// DropDue is the in-memory form of dynamo.Contacts.DropDue.
+func (c *Contacts) DropDue(_ context.Context, due []dsr.DueRestriction) error {
+	if err := c.before("DropDue", dsr.Purpose{}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range due {
+		delete(c.due, dueKey(d))
+	}
+	return nil
+}
+
+// EndRestrictions is the in-memory form of dynamo.Contacts.EndRestrictions.
+func (c *Contacts) EndRestrictions(_ context.Context, p dsr.Purpose, due []dsr.DueRestriction, now time.Time) ([]dsr.DueRestriction, error) {
+	if err := c.before("EndRestrictions", p); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.table(p)
+	var ended []dsr.DueRestriction
+	for _, d := range due {
+		v, err := t.decodeRef(d.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("end %s restrictions: %w", p.Name, err)
+		}
+		item, ok := t.items[v]
+		if ok {
+			if until := statutoryUntil(item); !until.Equal(d.Until) || until.After(now) {
+				continue
+			}
+			if m, _ := item[RestrictionAttribute].(map[string]any); m["requestId"] != nil {
+				d.RequestID, _ = m["requestId"].(string)
+			}
+			delete(t.items, v)
+		}
+		ended = append(ended, d)
+	}
+	return ended, nil
+}
+
+// ExtendRestrictions is the in-memory form of
+// dynamo.Contacts.ExtendRestrictions.
+func (c *Contacts) ExtendRestrictions(_ context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error) {
+	if err := c.before("ExtendRestrictions", p); err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.table(p)
+	values, err := t.decodeRefs(refs)
+	if err != nil {
+		return 0, fmt.Errorf("extend %s restrictions: %w", p.Name, err)
+	}
+	moved := 0
+	for i, v := range values {
+		item, ok := t.items[v]
+		current := statutoryUntil(item)
+		mark, _ := item[RestrictionAttribute].(map[string]any)
+		if !ok || current.IsZero() || mark["requestId"] != requestID || !current.Before(until) {
+			continue
+		}
+		if c.due == nil {
+			c.due = map[string]dsr.DueRestriction{}
+		}
+		d := dsr.DueRestriction{Purpose: p.Name, Ref: refs[i], RequestID: requestID, Until: until}
+		c.due[dueKey(d)] = d
+		mark["until"] = formatTime(until)
+		moved++
+	}
+	return moved, nil
+}
+
+// Due returns the due list, in its order (a test helper).
+func (c *Contacts) Due() []dsr.DueRestriction {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(c.due))
+	out := make([]dsr.DueRestriction, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, c.due[k])
+	}
+	return out
 }
 
 // Unrestrict is the in-memory form of dynamo.Contacts.Unrestrict: it lifts

@@ -333,6 +333,24 @@ func (s *Requests) ForgetAddress(_ context.Context, id string, now time.Time, st
 	return nil
 }
 
+// RecordRestriction is the in-memory form of
+// dynamo.Requests.RecordRestriction.
+func (s *Requests) RecordRestriction(_ context.Context, id, token string, now time.Time, steps ...dsr.Step) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.items[id]
+	if !ok || slices.Contains(r.RestrictionSteps, token) {
+		return conflict("record restriction")
+	}
+	r.RestrictionSteps = append(slices.Clone(r.RestrictionSteps), token)
+	r.UpdatedAt = now
+	if err := s.record(&r, steps, "record restriction"); err != nil {
+		return err
+	}
+	s.items[id] = r
+	return nil
+}
+
 // DuePage is the in-memory form of dynamo.Requests.DuePage; its cursor is
 // the last key returned.
 func (s *Requests) DuePage(_ context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error) {

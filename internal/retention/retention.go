@@ -3,9 +3,11 @@
 // only the expiry index partitions of the days due since its checkpoint,
 // and holds those of subjects with an open request; it deletes reports and
 // certificates past their download window; it removes the plain address
-// of failed requests whose due date has passed; and it strips identifiers
+// of failed requests whose due date has passed; it strips identifiers
 // and free texts from request records older than the accountability
-// retention. A run that nears
+// retention; and it deletes the records an erasure restricted under a
+// statutory duty once that duty has ended, reading the due list month by
+// month. A run that nears
 // its deadline saves its checkpoint and continues in a new invocation
 // (a message on its continuation queue).
 package retention
@@ -37,6 +39,8 @@ type Entries interface {
 
 // Requests is the request store as the job uses it.
 type Requests interface {
+	Get(ctx context.Context, id string) (*dsr.Request, error)
+	RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
@@ -68,6 +72,10 @@ type Job struct {
 	Requests Requests
 	Objects  Objects
 	Continue Continuer
+	// Restrictions, Registry and Notices end statutory restrictions.
+	Restrictions Restrictions
+	Registry     dsr.Registry
+	Notices      Notices
 	// ReportDays is the reports' download window (the bucket lifecycle's
 	// ReportRetentionDays); AccountabilityYears how long request records
 	// keep their identifiers.
@@ -92,8 +100,11 @@ type Summary struct {
 	RequestsStripped int `json:"requestsStripped"`
 	// AddressesRemoved: failed requests past their due date that lost
 	// their plain address.
-	AddressesRemoved int  `json:"addressesRemoved"`
-	Continued        bool `json:"continued"` // the deadline came; a new invocation goes on
+	AddressesRemoved int `json:"addressesRemoved"`
+	// RestrictedDeleted counts the restricted records deleted (or found
+	// gone) because their statutory duty had ended.
+	RestrictedDeleted int  `json:"restrictedDeleted"`
+	Continued         bool `json:"continued"` // the deadline came; a new invocation goes on
 	// Superseded: another run saved the checkpoint first; this one stopped.
 	Superseded bool `json:"superseded,omitempty"`
 }
@@ -112,7 +123,7 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	r := run{job: j, ctx: ctx, now: now, cp: cp, sum: &sum}
 	// Every phase once, starting where a stopped run left off.
-	phases := []func() error{r.sweep, r.objects, r.strip, r.forget}
+	phases := []func() error{r.sweep, r.objects, r.strip, r.forget, r.restrictions}
 	start := cp.Phase % len(phases)
 	for i := range phases {
 		r.phase = (start + i) % len(phases)
@@ -138,7 +149,8 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 	}
 	j.Log.InfoContext(ctx, "retention run", "event", "retention_run", "days", sum.Days, "itemsRead", sum.ItemsRead,
 		"deleted", sum.Deleted, "held", sum.Held, "objectsDeleted", sum.ObjectsDeleted,
-		"requestsStripped", sum.RequestsStripped, "addressesRemoved", sum.AddressesRemoved, "continued", sum.Continued, "superseded", sum.Superseded)
+		"requestsStripped", sum.RequestsStripped, "addressesRemoved", sum.AddressesRemoved, "restrictedDeleted", sum.RestrictedDeleted,
+		"continued", sum.Continued, "superseded", sum.Superseded)
 	return sum, nil
 }
 

@@ -32,20 +32,28 @@ type fakeContinuer struct{ n int }
 
 func (c *fakeContinuer) Continue(context.Context) error { c.n++; return nil }
 
+// testRegistry is dsrtest's registry: marketing, and billing restricted
+// on erasure.
+var testRegistry, _ = dsr.ParseRegistry([]byte(dsrtest.RegistryYAML))
+
 type fixture struct {
 	entries  *memstore.Provenance
 	requests *memstore.Requests
 	objects  *fakeObjects
 	cont     *fakeContinuer
 	audit    *memstore.Audit
+	contacts *memstore.Contacts
+	notices  *dsrtest.Queue
 	job      *retention.Job
 }
 
 func newFixture() *fixture {
 	requests := &memstore.Requests{}
-	f := &fixture{entries: &memstore.Provenance{}, requests: requests, objects: &fakeObjects{}, cont: &fakeContinuer{}, audit: requests.Trail()}
+	f := &fixture{entries: &memstore.Provenance{}, requests: requests, objects: &fakeObjects{}, cont: &fakeContinuer{}, audit: requests.Trail(),
+		contacts: &memstore.Contacts{}, notices: &dsrtest.Queue{}}
 	f.job = &retention.Job{
 		Entries: f.entries, Requests: f.requests, Objects: f.objects, Continue: f.cont,
+		Restrictions: f.contacts, Notices: f.notices, Registry: testRegistry,
 		ReportDays: 30, AccountabilityYears: 3, Reserve: 5 * time.Second,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}

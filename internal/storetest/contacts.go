@@ -25,6 +25,10 @@ type ContactStore interface {
 	Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error
 	Survey(ctx context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error)
 	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
+	DueRestrictions(ctx context.Context, month string, now time.Time, limit int) ([]dsr.DueRestriction, error)
+	EndRestrictions(ctx context.Context, p dsr.Purpose, due []dsr.DueRestriction, now time.Time) ([]dsr.DueRestriction, error)
+	DropDue(ctx context.Context, due []dsr.DueRestriction) error
+	ExtendRestrictions(ctx context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error)
 }
 
 // ContactTable is a purpose table as the suite uses it: Store reads it in
@@ -59,6 +63,10 @@ func RunContacts(t *testing.T, newTable func(t *testing.T, pageSize int) Contact
 		{"RestrictMarksAsSurveyReports", 10, restrictMarksAsSurveyReports},
 		{"RestrictWithoutOverrideKeepsAMark", 10, restrictWithoutOverrideKeepsAMark},
 		{"StatutoryRestrictionLastsEachRecordsDuty", 10, statutoryRestrictionLastsEachRecordsDuty},
+		{"StatutoryRestrictionKeepsOnlyWhatTheDutyCovers", 10, statutoryRestrictionKeepsOnlyWhatTheDutyCovers},
+		{"StatutoryRestrictionDeletesWhatIsPastDuty", 10, statutoryRestrictionDeletesWhatIsPastDuty},
+		{"EndRestrictionsDeletesWhatIsDue", 10, endRestrictionsDeletesWhatIsDue},
+		{"ExtendRestrictionsOnlyLengthens", 10, extendRestrictionsOnlyLengthens},
 		{"UnrestrictLiftsOnlyTheRequestsObjection", 10, unrestrictLiftsOnlyTheRequestsObjection},
 		{"SurveyListsWhatIsLeftInKeyOrder", 10, surveyListsWhatIsLeftInKeyOrder},
 		{"BackupsNameTheRecoveryWindow", 10, backupsNameTheRecoveryWindow},
@@ -265,9 +273,15 @@ func findPageGivesEveryAttributeAsStored(t *testing.T, tbl ContactTable) {
 	wantDiff(t, "records", []dsr.Record{{Table: tbl.Purpose.Table, Item: want}}, find())
 	r := statutory("R1")
 	r.Since = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, tbl.keys(t, s), r))
+	// A duty that covers every attribute: the restricted record keeps them
+	// all, but the address, which its subject key replaces.
+	p := tbl.Purpose
+	p.RetainedAttributes = []string{"total", "big", "ratio", "paid", "lines", "address", "note", "none"}
+	must(t, tbl.Store.Restrict(t.Context(), p, tbl.keys(t, s), r))
 	want["dsrRestriction"] = map[string]any{"reason": r.Reason, "requestId": "R1", "since": "2026-11-29T10:00:00.000Z", "until": "2037-01-01T00:00:00.000Z"}
+	want[p.Identifier] = s.Key
 	wantDiff(t, "a restricted record", []dsr.Record{{Table: tbl.Purpose.Table, Item: want}}, find())
+	must(t, tbl.Store.DropDue(t.Context(), tbl.dueOf(t, "2037-01", contactsUntil, tbl.keys(t, s))))
 }
 
 // deleteRemovesAndAgainIsNoError: deleting the subject's items page by page

@@ -26,6 +26,7 @@ type Store interface {
 	ReceivedPage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 	OpenSubjects(ctx context.Context, now time.Time) (map[string]bool, error)
 	StripIdentifiers(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
+	RecordRestriction(ctx context.Context, id, token string, now time.Time, steps ...dsr.Step) error
 	ForgetAddress(ctx context.Context, id string, now time.Time, steps ...dsr.Step) error
 	DuePage(ctx context.Context, status dsr.Status, from, before time.Time, cursor string) ([]string, string, error)
 }
@@ -60,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"TransitionFromTheStatusSetsChanges", transitionFromTheStatusSetsChanges},
 			{"PartsRecordedOnceThenCompletedOnce", partsRecordedOnceThenCompletedOnce},
 			{"ObjectionKeepsDecisionsFoundBySubject", objectionKeepsDecisionsFoundBySubject},
+			{"RestrictionEndedRecordedOnceOnAFinalRequest", restrictionEndedRecordedOnceOnAFinalRequest},
 			{"IdentifiersStrippedOnce", identifiersStrippedOnce},
 			{"AddressRemovedWithTheFinalStep", addressRemovedWithTheFinalStep},
 			{"AddressKeptUntilTheLastDecision", addressKeptUntilTheLastDecision},
@@ -341,6 +343,38 @@ func objectionKeepsDecisionsFoundBySubject(t *testing.T, s Store, _ Options) {
 		types[r.ID] = r.Type
 	}
 	wantDiff(t, "by subject", map[string]dsr.Type{obj.ID: dsr.TypeObjection, acc.ID: dsr.TypeAccess}, types)
+}
+
+// restrictionEndedRecordedOnceOnAFinalRequest: the end of an erasure's
+// restriction is recorded on the erasure, completed and stripped of its
+// identifiers by then, once per token: again is EConflict and adds no step.
+func restrictionEndedRecordedOnceOnAFinalRequest(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	r.Type = dsr.TypeErasure
+	must(t, s.Create(ctx, r, aStep))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, aStep))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"billing"}}, aStep))
+	must(t, s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now}, aStep))
+	must(t, s.StripIdentifiers(ctx, r.ID, now, aStep))
+	head := mustGet(t, s, r.ID).Trail
+	later := now.AddDate(8, 0, 0)
+	token := dsr.RestrictionEndedToken("billing", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	must(t, s.RecordRestriction(ctx, r.ID, token, later, dsr.RestrictionEndedStep("billing", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), 1, later)))
+	got := mustGet(t, s, r.ID)
+	wantDiff(t, "restrictions ended", []string{token}, got.RestrictionSteps)
+	if got.Trail.Seq != head.Seq+1 || got.Status != dsr.StatusCompleted {
+		t.Errorf("trail head %d after %d, status %s: want one step more on the completed request", got.Trail.Seq, head.Seq, got.Status)
+	}
+	wantCode(t, "the same end again", s.RecordRestriction(ctx, r.ID, token, later, aStep), dsr.EConflict)
+	if again := mustGet(t, s, r.ID); again.Trail != got.Trail {
+		t.Errorf("a second record moved the trail: %+v, was %+v", again.Trail, got.Trail)
+	}
+	other := dsr.RestrictionEndedToken("billing", time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC))
+	must(t, s.RecordRestriction(ctx, r.ID, other, later, aStep))
+	wantDiff(t, "restrictions ended", []string{token, other}, mustGet(t, s, r.ID).RestrictionSteps)
+	wantCode(t, "an unknown request", s.RecordRestriction(ctx, "01UNKNOWN0000000000000000X", token, later, aStep), dsr.EConflict)
 }
 
 // addressRemovedWithTheFinalStep: the step that makes a request final

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -605,5 +606,49 @@ func TestPendingDecisionHoldsTheAnswer(t *testing.T) {
 				t.Errorf("trail %v: want the decision applied, then the answer", got)
 			}
 		})
+	}
+}
+
+// TestErasureDeletesWhatIsPastItsDuty: an erasure on 29 November 2026 of
+// ada's invoices under an 8-year duty (Art. 17(3)(b)) deletes the one of
+// 2014, whose duty ended on 2023-01-01 (Art. 17(1)), and restricts those of
+// 2020 and 2026, each keeping only what the duty covers and holding her
+// subject key for her address; the certificate counts both, without
+// personal data. A redelivery changes nothing.
+func TestErasureDeletesWhatIsPastItsDuty(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	billing := e.billing
+	billing.RetentionYears, billing.RetentionFrom = 8, "issuedOn"
+	e.h.Registry = dsr.Registry{e.marketing, billing}
+	var items []map[string]any
+	for i, issued := range []string{"2014-01-15", "2020-01-15", "2026-01-15"} {
+		items = append(items, map[string]any{"id": fmt.Sprintf("inv-%d", i), billing.Identifier: ada.Email, billing.SubjectKeyAttribute: ada.Key,
+			"issuedOn": issued, "invoiceNumber": fmt.Sprintf("INV-%d", i), "amountCents": 4990, "name": "Ada Lovelace", "street": "St James's Square"})
+	}
+	e.contacts.Put(billing, "id", items...)
+	e.runAll(t)
+	e.runAll(t) // a redelivery of every task
+	left := e.contacts.Items(billing)
+	if len(left) != 2 {
+		t.Fatalf("billing holds %d items, want the 2020 and 2026 invoices", len(left))
+	}
+	for _, it := range left {
+		var names []string
+		for name := range it {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		if want := []string{"amountCents", billing.Identifier, "dsrRestriction", billing.SubjectKeyAttribute, "id", "invoiceNumber", "issuedOn"}; !slices.Equal(names, want) || it[billing.Identifier] != ada.Key {
+			t.Errorf("restricted invoice %v holds %v, want %v with the subject key for the address", it["id"], names, want)
+		}
+	}
+	b := outcomes(e.certificate(t))["billing"]
+	if b.ItemsDeleted != 1 || b.ItemsRestricted != 2 || b.RecordsFound != 3 || b.FirstDeletableAt == nil || b.FirstDeletableAt.Format(time.DateOnly) != "2029-01-01" ||
+		b.RestrictedUntil == nil || b.RestrictedUntil.Format(time.DateOnly) != "2035-01-01" || !strings.Contains(b.Reason, "Art. 17(1)") || !b.Verified {
+		t.Errorf("billing outcome: %+v", b)
+	}
+	if due := e.contacts.Due(); len(due) != 2 || due[0].Until.Format(time.DateOnly) != "2029-01-01" || due[1].Until.Format(time.DateOnly) != "2035-01-01" {
+		t.Errorf("due list: %+v", due)
 	}
 }

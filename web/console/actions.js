@@ -58,6 +58,15 @@ export function pendingDecisions(view) {
     .map((p) => p.purpose);
 }
 
+/**
+ * The purposes whose statutory restriction a completed erasure may keep
+ * longer: those it acted on (the server refuses one deleted on erasure).
+ */
+export function restrictionPurposes(view) {
+  if (!view || view.type !== 'erasure' || view.status !== 'completed') return [];
+  return (view.purposes || []).map((p) => p.purpose);
+}
+
 /** Every action the state allows. */
 export function allowedActions(view, now = new Date()) {
   return {
@@ -65,6 +74,7 @@ export function allowedActions(view, now = new Date()) {
     reject: canReject(view),
     retry: canRetry(view),
     decide: pendingDecisions(view),
+    restrictions: restrictionPurposes(view),
   };
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deadlineClass, isOpen, OPEN_STATUSES, STATUSES } from './classify.js';
-import { allowedActions, extendMonths, canReject, canRetry, pendingDecisions, checkText } from './actions.js';
+import { allowedActions, extendMonths, canReject, canRetry, pendingDecisions, restrictionPurposes, checkText } from './actions.js';
 
 const now = new Date('2026-02-10T12:00:00Z');
 const day = 24 * 60 * 60 * 1000;
@@ -69,7 +69,15 @@ test('reject before processing; retry failed only; decisions of objections in pr
   assert.deepEqual(pendingDecisions(restricted), ['customer_care']);
   assert.deepEqual(pendingDecisions({ ...restricted, status: 'queued' }), []);
   assert.deepEqual(pendingDecisions({ ...objection, type: 'access' }), []);
-  assert.deepEqual(allowedActions({ status: 'failed', receivedAt: at(-day), dueAt: at(day), failureReason: 'x' }, now), { extend: [1, 2], reject: false, retry: true, decide: [] });
+  assert.deepEqual(allowedActions({ status: 'failed', receivedAt: at(-day), dueAt: at(day), failureReason: 'x' }, now), { extend: [1, 2], reject: false, retry: true, decide: [], restrictions: [] });
+});
+
+test('restrictions: kept longer only for a completed erasure, its own purposes', () => {
+  const erasure = { type: 'erasure', status: 'completed', purposes: [{ purpose: 'marketing', done: true }, { purpose: 'billing', done: true }] };
+  assert.deepEqual(restrictionPurposes(erasure), ['marketing', 'billing']);
+  assert.deepEqual(restrictionPurposes({ ...erasure, status: 'in_progress' }), []);
+  assert.deepEqual(restrictionPurposes({ ...erasure, type: 'objection' }), []);
+  assert.deepEqual(restrictionPurposes(null), []);
 });
 
 test('free texts: required, at most 2000 characters', () => {

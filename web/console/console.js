@@ -713,7 +713,7 @@ $('close-detail').addEventListener('click', () => {
 
 // --------------------------------------------------------------- actions
 
-const ACTION_FORMS = ['extend-form', 'reject-form', 'retry-form', 'decide-form'];
+const ACTION_FORMS = ['extend-form', 'reject-form', 'retry-form', 'decide-form', 'restriction-form'];
 
 function resetActionForms() {
   for (const id of ACTION_FORMS) $(id).reset();
@@ -732,11 +732,15 @@ function renderActions(v) {
   const purpose = $('decision-purpose');
   fillSelect(purpose, a.decide.map((p) => [p, p]));
   setHidden($('decide-form'), a.decide.length === 0);
-  setHidden($('actions-none'), a.extend.length > 0 || a.reject || a.retry || a.decide.length > 0);
+  const restricted = $('restriction-purpose');
+  fillSelect(restricted, a.restrictions.map((p) => [p, p]));
+  if (a.restrictions.includes('billing')) restricted.value = 'billing';
+  setHidden($('restriction-form'), a.restrictions.length === 0);
+  setHidden($('actions-none'), a.extend.length > 0 || a.reject || a.retry || a.decide.length > 0 || a.restrictions.length > 0);
 }
 
 function setBusy(busy) {
-  for (const id of ['extend', 'reject', 'retry', 'decide', 'reload']) $(id).disabled = busy;
+  for (const id of ['extend', 'reject', 'retry', 'decide', 'extend-restriction', 'reload']) $(id).disabled = busy;
 }
 
 /** Client-side checks of the free texts: [{field, id, message}]. */
@@ -858,6 +862,28 @@ $('decide-form').addEventListener('submit', (e) => {
     button: $('decide'),
     fieldIds: { purpose: 'decision-purpose', outcome: 'decision-outcome', grounds: 'decision-grounds' },
     done: () => t('decideDone'),
+  });
+});
+
+$('restriction-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearErrors();
+  const errs = textErrors([['reason', 'restriction-reason']]);
+  const purpose = $('restriction-purpose').value;
+  const until = $('restriction-until').value;
+  if (!until) errs.unshift({ field: 'until', id: 'restriction-until', message: t('fieldRequired') });
+  if (!purpose) errs.unshift({ field: 'purpose', id: 'restriction-purpose', message: t('fieldChoose') });
+  if (errs.length) {
+    showErrors({ summary: t('problem.400'), fields: errs });
+    return;
+  }
+  act({
+    path: '/restrictions',
+    body: { purpose, until, reason: $('restriction-reason').value },
+    question: t('restrictionConfirm', { id: session.view.id, purpose, until }),
+    button: $('extend-restriction'),
+    fieldIds: { purpose: 'restriction-purpose', until: 'restriction-until', reason: 'restriction-reason' },
+    done: (b) => t('restrictionDone', { count: i18n.formatNumber(b.recordsExtended || 0), until: b.until || until }),
   });
 });
 

@@ -342,6 +342,7 @@ func TestTemplate(t *testing.T) {
 				{Name: "Metrics", Type: "HttpApi", Path: "/v1/dpo/metrics", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Register", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Reject", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/reject", Method: "POST", Authorizer: "DpoAuthorizer"},
+				{Name: "Restrictions", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/restrictions", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Retry", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/retry", Method: "POST", Authorizer: "DpoAuthorizer"},
 			},
 		},
@@ -386,7 +387,7 @@ func TestTemplate(t *testing.T) {
 		{
 			LogicalID: "RetentionFunction", Timeout: 5 * time.Minute, MemorySize: 256,
 			Environment: env(map[string]string{
-				"RETENTION_QUEUE_URL": "dsr-local-RetentionQueue", "REPORT_RETENTION_DAYS": "30", "ACCOUNTABILITY_RETENTION_YEARS": "3",
+				"RETENTION_QUEUE_URL": "dsr-local-RetentionQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue", "REPORT_RETENTION_DAYS": "30", "ACCOUNTABILITY_RETENTION_YEARS": "3",
 			}),
 			Events: []Event{
 				{Name: "Continue", Type: "SQS", QueueLogicalID: "RetentionQueue", BatchSize: 10, Enabled: true},

@@ -114,7 +114,7 @@ func adaRecords(purpose string) int {
 	case "customer_care":
 		return 2
 	case "billing":
-		return 3
+		return 4
 	default:
 		return 1
 	}
@@ -145,8 +145,10 @@ func fields(purpose, email string, n int) Item {
 	case "customer_care":
 		return Item{"name": name, "ticket": fmt.Sprintf("T-%04d", 1000+n), "note": "Asked about delivery times.", "lastPurchase": "2026-02-20"}
 	case "billing":
-		// Invoices of several years: their statutory retention ends year by year.
-		year := 2026 - 3*(n%4)
+		// Invoices of several years: their statutory retention (8 years)
+		// ends year by year; ada's of 2014 is past it (deletable from
+		// 2023), her 2020 one restricted until 2029.
+		year := []int{2026, 2023, 2020, 2014}[n%4]
 		return Item{"name": name, "invoiceNumber": fmt.Sprintf("INV-%d-%04d", year, 100+n), "amountCents": 4990 + 100*n, "currency": "EUR", "issuedOn": fmt.Sprintf("%d-01-15", year)}
 	default:
 		return Item{"name": name, "note": "generated demo record"}

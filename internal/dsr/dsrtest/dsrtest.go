@@ -35,6 +35,7 @@ const RegistryYAML = `
   legalBasis: legal obligation
   retention: 10 years
   retentionYears: 10
+  retainedAttributes: [invoiceNumber, amountCents]
   erasure: restrict
   objection: restrict
 `
