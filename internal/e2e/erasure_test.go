@@ -437,6 +437,36 @@ func TestObjectionToDirectMarketingEndToEnd(t *testing.T) {
 	}
 }
 
+// awaitedDecision is a request as the DPO's list shows it while an Art.
+// 21(1) decision is pending.
+type awaitedDecision struct {
+	ID               string     `json:"id"`
+	Status           string     `json:"status"`
+	DueAt            time.Time  `json:"dueAt"`
+	AwaitingDecision bool       `json:"awaitingDecision"`
+	DecisionDueAt    *time.Time `json:"decisionDueAt"`
+}
+
+// awaitDecision waits until the request id is in the DPO's list of
+// requests awaiting a decision, and returns it as listed.
+func awaitDecision(t *testing.T, c *client, dpoToken, id string) *awaitedDecision {
+	t.Helper()
+	var found *awaitedDecision
+	waitFor(t, "the objection in the DPO's list of requests awaiting a decision", 60*time.Second, func() bool {
+		var page struct{ Items []awaitedDecision }
+		if s, raw := c.dpoDo("GET", "/v1/dpo/requests?awaitingDecision=true", dpoToken, nil, &page); s != 200 {
+			t.Fatalf("list: %d %s", s, raw)
+		}
+		for i := range page.Items {
+			if page.Items[i].ID == id {
+				found = &page.Items[i]
+			}
+		}
+		return found != nil
+	})
+	return found
+}
+
 // TestObjectionToLegitimateInterestEndToEnd: ada objects to customer care
 // (legitimate interests): her items there are restricted, not deleted, and
 // the request waits in progress for the DPO's decision on compelling grounds
@@ -451,26 +481,7 @@ func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
 	before := takeCensus(t, cfg, stack.Registry)
 	sub := submitVerified(t, c, outbox, map[string]any{"type": "objection", "email": seed.Ada, "purposes": []string{"customer_care"}, "grounds": "I no longer want service calls"})
 
-	type listed struct {
-		ID               string     `json:"id"`
-		Status           string     `json:"status"`
-		DueAt            time.Time  `json:"dueAt"`
-		AwaitingDecision bool       `json:"awaitingDecision"`
-		DecisionDueAt    *time.Time `json:"decisionDueAt"`
-	}
-	var found *listed
-	waitFor(t, "the objection in the DPO's list of requests awaiting a decision", 60*time.Second, func() bool {
-		var page struct{ Items []listed }
-		if s, raw := c.dpoDo("GET", "/v1/dpo/requests?awaitingDecision=true", stack.DpoToken, nil, &page); s != 200 {
-			t.Fatalf("list: %d %s", s, raw)
-		}
-		for i := range page.Items {
-			if page.Items[i].ID == sub.ID {
-				found = &page.Items[i]
-			}
-		}
-		return found != nil
-	})
+	found := awaitDecision(t, c, stack.DpoToken, sub.ID)
 	if found.Status != "in_progress" || !found.AwaitingDecision || found.DecisionDueAt == nil || !found.DecisionDueAt.Equal(found.DueAt) {
 		t.Errorf("listed %+v, want in progress, awaiting a decision due by its deadline", found)
 	}
