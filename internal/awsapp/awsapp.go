@@ -76,6 +76,34 @@ func (r *reader) err(fn string) error {
 	return nil
 }
 
+// controller reads the controller of the access reports: every field is
+// needed, the authority's address an https URL (dsr.Controller.Check).
+func controller(r *reader) (dsr.Controller, error) {
+	c := dsr.Controller{
+		Name: r.need("CONTROLLER_NAME"), Contact: r.need("CONTROLLER_CONTACT"), DPO: r.need("CONTROLLER_DPO_CONTACT"),
+		SupervisoryAuthority: dsr.Authority{Name: r.need("SUPERVISORY_AUTHORITY_NAME"), URL: r.need("SUPERVISORY_AUTHORITY_URL")},
+	}
+	if len(r.missing) > 0 {
+		return c, nil // named by r.err
+	}
+	return c, c.Check()
+}
+
+// defaultLanguage reads DEFAULT_LANGUAGE, the language of a request that
+// names none and whose Accept-Language names no language of the answers:
+// "de" or "en", German where unset (the demo controller's).
+func defaultLanguage(env Env) (dsr.Language, error) {
+	v := strings.TrimSpace(env("DEFAULT_LANGUAGE"))
+	if v == "" {
+		return dsr.LangDE, nil
+	}
+	l, ok := dsr.ParseLanguage(v)
+	if !ok {
+		return "", fmt.Errorf("DEFAULT_LANGUAGE: want \"de\" or \"en\", got %q", v)
+	}
+	return l, nil
+}
+
 func registry(env Env) (dsr.Registry, error) {
 	return dsr.ParseRegistry([]byte(env("PURPOSE_REGISTRY")))
 }
@@ -110,6 +138,10 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
+	lang, err := defaultLanguage(env)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
 	s3c, ddb := s3Client(cfg, env), dynamodb.NewFromConfig(cfg)
 	hasher, err := checkedHasher(ctx, cfg, secretID, &dynamo.Suppressions{Client: ddb, Table: suppressions}, env)
 	if err != nil {
@@ -127,6 +159,7 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 		Hasher:   hasher,
 		Registry: reg,
 		Deadline: deadline,
+		Language: lang,
 		Log:      log,
 	}}, nil
 }
@@ -181,10 +214,17 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 	r := reader{env: env}
 	table, queueURL, bucket := r.need("REQUESTS_TABLE"), r.need("TASK_QUEUE_URL"), r.need("REPORTS_BUCKET")
 	auditTable, provTable, noticeURL := r.need("AUDIT_TABLE"), r.need("PROVENANCE_TABLE"), r.need("RECIPIENT_NOTICE_QUEUE_URL")
-	ctrl := dsr.Controller{Name: r.need("CONTROLLER_NAME"), Contact: r.need("CONTROLLER_CONTACT")}
+	ctrl, err := controller(&r)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
 	sender := r.need("SENDER_ADDRESS")
 	if err := r.err("worker"); err != nil {
 		return nil, err
+	}
+	lang, err := defaultLanguage(env)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
 	}
 	reg, err := registry(env)
 	if err != nil {
@@ -208,6 +248,7 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		StatusPage: env("STATUS_PAGE_URL"),
 		Registry:   reg,
 		Controller: ctrl,
+		Language:   lang,
 		Log:        log,
 		Reserve:    reserve,
 	}, nil
@@ -415,6 +456,10 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 	if err != nil {
 		return nil, fmt.Errorf("dpo: %w", err)
 	}
+	lang, err := defaultLanguage(env)
+	if err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
+	}
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	list := &dynamo.Suppressions{Client: ddb, Table: suppressions}
 	hasher, err := checkedHasher(ctx, cfg, secretID, list, env)
@@ -435,6 +480,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Cursors:      hasher,
 		Keys:         hasher,
 		Deadline:     deadline,
+		Language:     lang,
 		StatusPage:   env("STATUS_PAGE_URL"),
 		Log:          log,
 	}}, nil

@@ -14,14 +14,15 @@ import (
 )
 
 const registry = `
-- {purpose: marketing, table: m, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete}
+- {purpose: marketing, table: m, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, title: {de: t, en: t}, description: {de: d, en: d}, categories: {de: [c], en: [c]}, automatedDecisions: none, legalBasis: consent, retention: {de: r, en: r}, erasure: delete, objection: delete}
 `
 
 func TestConfigurationErrors(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	full := map[string]string{
 		"REQUESTS_TABLE": "t", "TASK_QUEUE_URL": "http://q", "REPORTS_BUCKET": "b", "PURPOSE_REGISTRY": registry,
-		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "SUPPRESSION_TABLE": "s", "AUDIT_TABLE": "a",
+		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "CONTROLLER_DPO_CONTACT": "dpo@shop.example",
+		"SUPERVISORY_AUTHORITY_NAME": "Berliner Beauftragte für Datenschutz und Informationsfreiheit", "SUPERVISORY_AUTHORITY_URL": "https://www.datenschutz-berlin.de", "SUPPRESSION_TABLE": "s", "AUDIT_TABLE": "a",
 		"PROVENANCE_TABLE": "p", "RECIPIENT_NOTICE_QUEUE_URL": "http://n", "RETENTION_QUEUE_URL": "http://r",
 		"KEYING_TABLE": "k",
 	}
@@ -60,6 +61,24 @@ func TestConfigurationErrors(t *testing.T) {
 			return err
 		},
 			map[string]string{"REQUESTS_TABLE": "", "CONTROLLER_NAME": " "}, "missing configuration: REQUESTS_TABLE, CONTROLLER_NAME"},
+		{"worker needs the DPO and the supervisory authority", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"SENDER_ADDRESS": "a@b.co", "CONTROLLER_DPO_CONTACT": "", "SUPERVISORY_AUTHORITY_NAME": ""},
+			"missing configuration: CONTROLLER_DPO_CONTACT, SUPERVISORY_AUTHORITY_NAME"},
+		{"worker refuses an authority's address that is not https", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"SENDER_ADDRESS": "a@b.co", "SUPERVISORY_AUTHORITY_URL": "http://www.datenschutz-berlin.de"}, "must be an https URL"},
+		{"worker refuses an unknown default language", func(e awsapp.Env) error {
+			_, err := awsapp.Worker(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"SENDER_ADDRESS": "a@b.co", "DEFAULT_LANGUAGE": "fr"}, `DEFAULT_LANGUAGE: want "de" or "en"`},
+		{"intake refuses an unknown default language", func(e awsapp.Env) error {
+			_, err := awsapp.Intake(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"REQUEST_QUEUE_URL": "http://q", "PEPPER_SECRET_ARN": "arn:s", "LIMITS_TABLE": "l", "SENDER_ADDRESS": "a@b.co",
+			"DEFAULT_LANGUAGE": "de-DE"}, "DEFAULT_LANGUAGE"},
 		{"bad registry", func(e awsapp.Env) error {
 			_, err := awsapp.Dispatch(context.Background(), aws.Config{}, e, log)
 			return err

@@ -81,6 +81,9 @@ type Service struct {
 	Keys         Keys         // for registrations
 	Registry     dsr.Registry // the purposes a registration may name, or a restriction's
 	Deadline     dsr.DeadlinePolicy
+	// Language answers a registered request whose body names none (the
+	// controller's default: the DPO's browser says nothing of the person's).
+	Language dsr.Language
 	// Restrictions and Recorder serve the extension of statutory
 	// restrictions (with Registry).
 	Restrictions Restrictions

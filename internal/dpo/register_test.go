@@ -23,7 +23,7 @@ import (
 // nothing more; a bad body is a 400 naming the fields; a non-DPO is 403.
 func TestRegister(t *testing.T) {
 	e := newEnv(t)
-	e.h.Service.Keys, e.h.Service.Registry = testHasher(t), dsrtest.Registry(t)
+	e.h.Service.Keys, e.h.Service.Registry, e.h.Service.Language = testHasher(t), dsrtest.Registry(t), dsr.LangDE
 	body := `{"type":"erasure","email":"Ada.Lovelace@Example.com","receivedAt":"2027-02-05T14:00:00Z","channel":"letter","identityCheck":"signature_compared"}`
 	register := func(key, body string) (int, map[string]any) {
 		req := events.APIGatewayV2HTTPRequest{RouteKey: dpo.RouteRegister, Body: body, Headers: map[string]string{"content-type": "application/json"}}
@@ -44,8 +44,8 @@ func TestRegister(t *testing.T) {
 	id := m["id"].(string)
 	r, err := e.store.Get(context.Background(), id)
 	if err != nil || r.Status != dsr.StatusQueued || r.Email != "ada.lovelace@example.com" || r.VerifiedAt.IsZero() || r.SubjectKey == "" ||
-		!dsr.TokenMatches(m["statusToken"].(string), r.TokenHash) {
-		t.Fatalf("stored %+v, %v", r, err)
+		!dsr.TokenMatches(m["statusToken"].(string), r.TokenHash) || r.Language != dsr.LangDE {
+		t.Fatalf("stored %+v, %v (want the default language de)", r, err)
 	}
 	entries, _ := e.audit.Entries(context.Background(), id)
 	if len(entries) != 2 || entries[0].Action != dsr.AuditReceived || entries[1].Action != dsr.AuditVerified || entries[0].Actor != "dpo-7" ||
@@ -66,11 +66,12 @@ func TestRegister(t *testing.T) {
 		t.Errorf("the retry wrote %d more steps", len(n)-2)
 	}
 	for name, tc := range map[string]struct{ key, body, fields string }{
-		"future":  {"", strings.Replace(body, "2027-02-05T14:00:00Z", "2027-02-21T00:00:00Z", 1), "[receivedAt]"},
-		"too old": {"", strings.Replace(body, "2027-02-05T14:00:00Z", "2027-01-19T00:00:00Z", 1), "[receivedAt]"},
-		"channel": {"", strings.Replace(body, `"letter"`, `"pigeon"`, 1), "[channel]"},
-		"unknown": {"", strings.Replace(body, `"channel"`, `"via"`, 1), "[via]"},
-		"key":     {"short", body, "[Idempotency-Key]"},
+		"future":   {"", strings.Replace(body, "2027-02-05T14:00:00Z", "2027-02-21T00:00:00Z", 1), "[receivedAt]"},
+		"too old":  {"", strings.Replace(body, "2027-02-05T14:00:00Z", "2027-01-19T00:00:00Z", 1), "[receivedAt]"},
+		"channel":  {"", strings.Replace(body, `"letter"`, `"pigeon"`, 1), "[channel]"},
+		"unknown":  {"", strings.Replace(body, `"channel"`, `"via"`, 1), "[via]"},
+		"key":      {"short", body, "[Idempotency-Key]"},
+		"language": {"", strings.Replace(body, `"type"`, `"language":"fr","type"`, 1), "[language]"},
 	} {
 		status, m := register(tc.key, tc.body)
 		var fields []string
@@ -81,6 +82,11 @@ func TestRegister(t *testing.T) {
 		if status != 400 || fmt.Sprint(fields) != tc.fields {
 			t.Errorf("%s: %d %v, want 400 naming %s", name, status, m, tc.fields)
 		}
+	}
+	// The person's language, as the letter was written in it.
+	status, m = register("", strings.Replace(body, `"type"`, `"language":"en","type"`, 1))
+	if r, err := e.store.Get(context.Background(), fmt.Sprint(m["id"])); status != 202 || err != nil || r.Language != dsr.LangEN {
+		t.Errorf("registered with language en: %d %v %v", status, m, err)
 	}
 	if status, _ := e.call(t, dpo.RouteRegister, "", map[string]any{"sub": "x", "cognito:groups": []any{"staff"}}, nil, body); status != 403 {
 		t.Errorf("a non-DPO registered: %d", status)

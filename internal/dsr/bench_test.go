@@ -33,7 +33,7 @@ func BenchmarkReportAssembly(b *testing.B) {
 			b.ReportAllocs()
 			var size int
 			for b.Loop() {
-				rep, err := dsr.AssembleReport(req, reg, dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"}, parts, nil, at)
+				rep, err := dsr.AssembleReport(req, reg, dsr.Controller{Name: "Shop", Contact: "privacy@shop.example"}, parts, nil, at, dsr.LangDE)
 				if err != nil {
 					b.Fatal(err)
 				}

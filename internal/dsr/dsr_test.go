@@ -141,7 +141,7 @@ func TestParseRegistry(t *testing.T) {
 	if p, ok := reg.Lookup("billing"); !ok || p.Identifier != "customerEmail" || p.Erasure != dsr.ActionRestrict {
 		t.Errorf("lookup billing: %+v %v", p, ok)
 	}
-	base := "- purpose: p\n  table: t\n  subjectIndex: i\n  identifier: email\n  subjectKeyAttribute: sk\n  description: d\n  legalBasis: l\n  retention: r\n  erasure: delete\n  objection: delete\n"
+	base := "- purpose: p\n  table: t\n  subjectIndex: i\n  identifier: email\n  subjectKeyAttribute: sk\n  title: {de: t, en: t}\n  description: {de: d, en: d}\n  categories: {de: [c], en: [c]}\n  automatedDecisions: none\n  legalBasis: l\n  retention: {de: r, en: r}\n  erasure: delete\n  objection: delete\n"
 	bad := map[string]string{
 		"empty":             "",
 		"empty list":        "[]",
@@ -187,6 +187,24 @@ func TestTemplateRegistry(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"marketing", "newsletter"}, reg.DirectMarketing()); diff != "" {
 		t.Error(diff)
+	}
+	// Only marketing decides by machine (its segment chooses the ads), and
+	// says that this has no legal or similarly significant effect.
+	for _, p := range reg {
+		a := p.AutomatedDecisions
+		if p.Name != "marketing" {
+			if !a.None {
+				t.Errorf("%s: automated decisions %v, want none", p.Name, a.Text)
+			}
+			continue
+		}
+		if de, en := a.Text.In(dsr.LangDE), a.Text.In(dsr.LangEN); a.None || !strings.Contains(de, "keine rechtliche Wirkung") ||
+			!strings.Contains(en, "no legal effect") || !strings.Contains(en, "segment") {
+			t.Errorf("marketing: automated decisions %+v", a)
+		}
+		if _, ok := p.Label("segment", dsr.LangDE); !ok {
+			t.Error("marketing: segment has no label")
+		}
 	}
 }
 

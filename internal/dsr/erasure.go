@@ -304,7 +304,7 @@ func (o *PurposeOutcome) setItems(req *Request, p Purpose, rb ReadBack, n int) {
 		// others were deleted, their duty having ended (Art. 17(1)).
 		o.ItemsRestricted = min(rb.Restricted, n)
 		o.ItemsDeleted = n - o.ItemsRestricted
-		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention
+		o.Reason = "statutory retention duty (Art. 17(3)(b)): " + p.Retention.In(LangEN)
 		if o.ItemsDeleted > 0 {
 			o.Reason += fmt.Sprintf(" Deleted: %d item(s) whose duty had ended (Art. 17(1)).", o.ItemsDeleted)
 		}

@@ -56,9 +56,9 @@ func TestRestrictedUntil(t *testing.T) {
 // direct-marketing purpose can always be objected to (Art. 21(2), (3)).
 func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
 	const yaml = `
-- {purpose: newsletter, table: n, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: consent, directMarketing: true, retention: r, erasure: delete, objection: delete}
-- {purpose: care, table: c, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legitimate interests, retention: r, erasure: delete, objection: restrict}
-- {purpose: billing, table: b, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, description: d, legalBasis: legal obligation, retention: r, retentionYears: 10, retainedAttributes: [amount], erasure: restrict, objection: none}
+- {purpose: newsletter, table: n, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, title: {de: t, en: t}, description: {de: d, en: d}, categories: {de: [c], en: [c]}, automatedDecisions: none, legalBasis: consent, directMarketing: true, retention: {de: r, en: r}, erasure: delete, objection: delete}
+- {purpose: care, table: c, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, title: {de: t, en: t}, description: {de: d, en: d}, categories: {de: [c], en: [c]}, automatedDecisions: none, legalBasis: legitimate interests, retention: {de: r, en: r}, erasure: delete, objection: restrict}
+- {purpose: billing, table: b, subjectIndex: i, identifier: email, subjectKeyAttribute: sk, title: {de: t, en: t}, description: {de: d, en: d}, categories: {de: [c], en: [c]}, automatedDecisions: none, legalBasis: legal obligation, retention: {de: r, en: r}, retentionYears: 10, retainedAttributes: [amount], erasure: restrict, objection: none}
 `
 	reg, err := dsr.ParseRegistry([]byte(yaml))
 	if err != nil {
@@ -107,7 +107,7 @@ func TestObjectionOnlyWhereArticle21Applies(t *testing.T) {
 	if err != nil || !slices.Equal(plan, []string{"newsletter"}) {
 		t.Errorf("direct-marketing plan %v %v", plan, err)
 	}
-	if _, err := dsr.ParseRegistry([]byte(strings.Replace(yaml, "directMarketing: true, retention: r, erasure: delete, objection: delete", "directMarketing: true, retention: r, erasure: delete, objection: none", 1))); err == nil {
+	if _, err := dsr.ParseRegistry([]byte(strings.Replace(yaml, "directMarketing: true, retention: {de: r, en: r}, erasure: delete, objection: delete", "directMarketing: true, retention: {de: r, en: r}, erasure: delete, objection: none", 1))); err == nil {
 		t.Error("a direct-marketing purpose that cannot be objected to was accepted")
 	}
 	if _, err := dsr.ParseRegistry([]byte(strings.Replace(yaml, "erasure: restrict, objection: none", "erasure: none, objection: none", 1))); err == nil {
@@ -125,9 +125,9 @@ func TestRefusalFor(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"legal obligation", dsr.Purpose{Name: "billing", LegalBasis: "legal obligation (Art. 6(1)(c))", Retention: "8 years"},
+		{"legal obligation", dsr.Purpose{Name: "billing", LegalBasis: "legal obligation (Art. 6(1)(c))", Retention: dsr.Text{dsr.LangDE: "8 Jahre", dsr.LangEN: "8 years"}},
 			[]string{"legal obligation (Art. 6(1)(c))", `"billing"`, "Art. 6(1)(e) or (f)", "8 years", "No record was changed"}, []string{"withdraw"}},
-		{"consent", dsr.Purpose{Name: "panel", LegalBasis: "consent (Art. 6(1)(a))", Retention: "until withdrawn"},
+		{"consent", dsr.Purpose{Name: "panel", LegalBasis: "consent (Art. 6(1)(a))", Retention: dsr.Text{dsr.LangDE: "bis zum Widerruf", dsr.LangEN: "until withdrawn"}},
 			[]string{"consent (Art. 6(1)(a))", "withdraw your consent at any time (Art. 7(3)"}, nil},
 	}
 	for _, tc := range tests {
@@ -222,7 +222,7 @@ func TestRestrictionPastDuty(t *testing.T) {
 // every purpose restricted on erasure, and the identifier is not among it
 // (the subject key replaces it).
 func TestRetainedAttributes(t *testing.T) {
-	const billing = "- {purpose: billing, table: b, subjectIndex: i, identifier: customerEmail, subjectKeyAttribute: sk, description: d, legalBasis: legal obligation, retention: r, retentionYears: 8, retentionFrom: issuedOn, RETAINED erasure: ERASURE, objection: none}"
+	const billing = "- {purpose: billing, table: b, subjectIndex: i, identifier: customerEmail, subjectKeyAttribute: sk, title: {de: t, en: t}, description: {de: d, en: d}, categories: {de: [c], en: [c]}, automatedDecisions: none, legalBasis: legal obligation, retention: {de: r, en: r}, retentionYears: 8, retentionFrom: issuedOn, RETAINED erasure: ERASURE, objection: none}"
 	for _, tc := range []struct {
 		name, retained, erasure string
 		wantErr                 string // "" for valid

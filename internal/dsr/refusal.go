@@ -33,7 +33,7 @@ func RefusalFor(p Purpose) Refusal {
 	fmt.Fprintf(&b, "The right to object (Art. 21 GDPR) covers processing based on a public task or legitimate "+
 		"interests (Art. 6(1)(e) or (f)) and processing for direct marketing. The purpose %q rests on %s and is "+
 		"not direct marketing, so an objection cannot stop it; its records are kept and used for this purpose only "+
-		"(retention: %s).", p.Name, p.LegalBasis, p.Retention)
+		"(retention: %s).", p.Name, p.LegalBasis, p.Retention.In(LangEN))
 	if strings.Contains(strings.ToLower(p.LegalBasis), "consent") {
 		b.WriteString(" You may withdraw your consent at any time (Art. 7(3) GDPR).")
 	}

@@ -37,11 +37,26 @@ type Purpose struct {
 	// address rule), written on every CRM write by the keying function; the
 	// subject index is keyed on it, so it never holds the address.
 	SubjectKeyAttribute string `yaml:"subjectKeyAttribute" json:"subjectKeyAttribute"`
-	Description         string `yaml:"description" json:"description"`
-	LegalBasis          string `yaml:"legalBasis" json:"legalBasis"`
-	DirectMarketing     bool   `yaml:"directMarketing" json:"directMarketing"`
-	Retention           string `yaml:"retention" json:"retention"`
-	RetentionYears      int    `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
+	// Title names the purpose to a person (a report's heading), and
+	// Description says what it is for: each in every one of Languages.
+	Title       Text `yaml:"title" json:"title"`
+	Description Text `yaml:"description" json:"description"`
+	// Categories are the categories of personal data the purpose
+	// processes (Art. 15(1)(b)), in every one of Languages.
+	Categories TextList `yaml:"categories" json:"categories"`
+	// AutomatedDecisions says whether the purpose involves automated
+	// decision-making, including profiling, and if so its logic and effect
+	// (Art. 15(1)(h), 22): "none" or a text per language.
+	AutomatedDecisions AutomatedDecisions `yaml:"automatedDecisions" json:"-"`
+	// Labels name attributes of the purpose's records to a person, per
+	// language: a report shows labels, never an attribute's name (one
+	// without a label is shown as further stored data).
+	Labels          map[string]Text `yaml:"labels" json:"labels"`
+	LegalBasis      string          `yaml:"legalBasis" json:"legalBasis"`
+	DirectMarketing bool            `yaml:"directMarketing" json:"directMarketing"`
+	// Retention says how long records are kept, in every one of Languages.
+	Retention      Text `yaml:"retention" json:"retention"`
+	RetentionYears int  `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
 	// RetentionFrom names the attribute holding each record's date (an ISO
 	// date or RFC 3339 time) from whose calendar year the statutory duty
 	// runs; without it, or for a record without a readable date, the latest
@@ -91,8 +106,12 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: table, subjectIndex, identifier and subjectKeyAttribute are required", where)
 		case p.SubjectKeyAttribute == p.Identifier:
 			return nil, fmt.Errorf("%s: subjectKeyAttribute must be another attribute than the identifier", where)
-		case p.Description == "" || p.LegalBasis == "" || p.Retention == "":
-			return nil, fmt.Errorf("%s: description, legalBasis and retention are required", where)
+		case len(p.Title) == 0 || len(p.Description) == 0 || p.LegalBasis == "" || len(p.Retention) == 0:
+			return nil, fmt.Errorf("%s: title, description, legalBasis and retention are required", where)
+		case len(p.Categories) == 0:
+			return nil, fmt.Errorf("%s: categories (of personal data, Art. 15(1)(b)) are required", where)
+		case !p.AutomatedDecisions.declared():
+			return nil, fmt.Errorf("%s: automatedDecisions is required: \"none\" or a text per language (Art. 15(1)(h))", where)
 		case !p.Erasure.valid():
 			return nil, fmt.Errorf("%s: erasure must be %q or %q", where, ActionDelete, ActionRestrict)
 		case !p.Objection.valid() && p.Objection != ActionNone:
@@ -135,6 +154,15 @@ func (p Purpose) checkRetained() error {
 		seen[a] = true
 	}
 	return nil
+}
+
+// Label is attribute attr's label in language l, and whether it has one.
+func (p Purpose) Label(attr string, l Language) (string, bool) {
+	t, ok := p.Labels[attr]
+	if !ok {
+		return "", false
+	}
+	return t.In(l), true
 }
 
 // Retains reports whether a statutory restriction of p keeps attribute

@@ -1,26 +1,28 @@
 package dsr
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"html"
+	"net/url"
 	"sort"
+	"strings"
 	"time"
 )
 
-// Rights lists the rights a person is told of in every access report
-// (Art. 15(1)(e), (f)).
-var Rights = []string{"rectification", "erasure", "restriction", "objection", "complaint to a supervisory authority"}
-
-// Report is the access report of docs/api.md (JSON form).
+// Report is the access report of docs/api.md (JSON form), in the language
+// of its request: the keys are the same in every language, the texts are
+// the request's.
 type Report struct {
 	RequestID   string          `json:"requestId"`
 	GeneratedAt time.Time       `json:"generatedAt"`
+	Language    Language        `json:"language"`
 	Subject     ReportSubject   `json:"subject"`
 	Controller  Controller      `json:"controller"`
 	Purposes    []PurposeReport `json:"purposes"`
-	Rights      []string        `json:"rights"`
+	// Rights summarizes, by their names in the report's language, every
+	// right that applies to at least one purpose (each purpose's Rights
+	// say which apply to it, and on which article).
+	Rights []string `json:"rights"`
 }
 
 // ReportSubject identifies the person the report is about, and says which
@@ -32,7 +34,12 @@ type ReportSubject struct {
 
 // SearchedFor says which records a request of email searched: those the
 // one address rule links to the address, whatever form the CRM stored it in.
-func SearchedFor(email string) string {
+func SearchedFor(email string) string { return searchedFor(email, LangEN) }
+
+func searchedFor(email string, l Language) string {
+	if l == LangDE {
+		return "Datensätze, die mit der Adresse " + email + " verknüpft sind, in beliebiger Groß- und Kleinschreibung, mit Leerzeichen davor oder danach und mit einer internationalisierten Domain in beiden Schreibweisen"
+	}
 	return "records linked to the address " + email + ", in any letter case, with spaces around it, and with an internationalized domain in either form"
 }
 
@@ -40,24 +47,76 @@ func SearchedFor(email string) string {
 // hold no personal data (the certificate).
 const SearchedForVerified = "records linked to the address this request was verified for, in any letter case, with spaces around it, and with an internationalized domain in either form"
 
-// Controller names the controller and how to reach it.
+// Controller names the controller and how to reach it, its data protection
+// officer (Art. 13(1)(b), 37(7)) and the supervisory authority competent
+// for it (Art. 77, 15(1)(f)).
 type Controller struct {
-	Name    string `json:"name"`
-	Contact string `json:"contact"`
+	Name                 string    `json:"name"`
+	Contact              string    `json:"contact"`
+	DPO                  string    `json:"dpo,omitempty"`
+	SupervisoryAuthority Authority `json:"supervisoryAuthority,omitzero"`
+}
+
+// Authority is a supervisory authority: its name and web address.
+type Authority struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Check reports what is missing or wrong in c, as a configuration error
+// (every field is needed; the authority's address is an https URL).
+func (c Controller) Check() error {
+	var missing []string
+	for name, v := range map[string]string{"name": c.Name, "contact": c.Contact, "DPO contact": c.DPO, "supervisory authority name": c.SupervisoryAuthority.Name} {
+		if strings.TrimSpace(v) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("controller: %s missing", strings.Join(missing, ", "))
+	}
+	u, err := url.Parse(c.SupervisoryAuthority.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return fmt.Errorf("controller: the supervisory authority's URL must be an https URL, got %q", c.SupervisoryAuthority.URL)
+	}
+	return nil
 }
 
 // PurposeReport is one purpose of the registry with the subject's records
-// and the provenance of those records.
+// and the provenance of those records, its texts in the report's language.
 type PurposeReport struct {
 	Purpose     string `json:"purpose"`
+	Title       string `json:"title"`
 	Description string `json:"description"`
-	LegalBasis  string `json:"legalBasis"`
-	Retention   string `json:"retention"`
-	// RecordsFound counts Records.
-	RecordsFound int         `json:"recordsFound"`
-	Records      []Record    `json:"records"`
-	Sources      []Source    `json:"sources"`
-	Recipients   []Recipient `json:"recipients"`
+	// Categories of the personal data processed (Art. 15(1)(b)).
+	Categories []string `json:"categories"`
+	// LegalBasis names the ground of Art. 6(1) in words, LegalBasisCode
+	// as the LegalBasis value ("" where the registry's text names none).
+	LegalBasis     string           `json:"legalBasis"`
+	LegalBasisCode LegalBasis       `json:"legalBasisCode"`
+	Retention      string           `json:"retention"`
+	Automated      AutomatedReport  `json:"automatedDecisions"`
+	Rights         []Right          `json:"rights"`
+	RecordsFound   int              `json:"recordsFound"` // counts Records
+	Records        []ReportedRecord `json:"records"`
+	Sources        []Source         `json:"sources"`
+	Recipients     []Recipient      `json:"recipients"`
+}
+
+// AutomatedReport is the statement on automated decision-making, including
+// profiling (Art. 15(1)(h)): whether there is any, and what it is.
+type AutomatedReport struct {
+	Exists      bool   `json:"exists"`
+	Description string `json:"description"`
+}
+
+// ReportedRecord is one stored item as the report holds it: the item as
+// stored (the machine-readable copy) and, per attribute, the label a person
+// reads instead of the attribute's name.
+type ReportedRecord struct {
+	Item   map[string]any    `json:"item"`
+	Labels map[string]string `json:"labels"`
 }
 
 // Record is one stored item, every attribute as stored.
@@ -104,8 +163,9 @@ type Chunk struct {
 // AssembleReport builds the report of request req from the parts found and
 // the subject's provenance (ProvenanceByPurpose), with every purpose of the
 // registry, in registry order, and records, sources and recipients [] where
-// there are none. Records keep the order of the parts' chunks.
-func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, prov map[string]Provenance, now time.Time) (*Report, error) {
+// there are none. Records keep the order of the parts' chunks. Its texts
+// are in the request's language, or fallback for a request without one.
+func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, prov map[string]Provenance, now time.Time, fallback Language) (*Report, error) {
 	byPurpose := map[string][]Chunk{}
 	for _, p := range parts {
 		if _, ok := reg.Lookup(p.Purpose); !ok {
@@ -116,144 +176,109 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, 
 		}
 		byPurpose[p.Purpose] = append(byPurpose[p.Purpose], p)
 	}
+	l := req.Language
+	if _, ok := ParseLanguage(string(l)); !ok {
+		l = fallback
+	}
 	rep := &Report{
-		RequestID:   req.ID,
-		GeneratedAt: now.UTC(),
-		Subject:     ReportSubject{Email: req.Email, Searched: SearchedFor(req.Email)},
-		Controller:  ctrl,
-		Rights:      Rights,
+		RequestID: req.ID, GeneratedAt: now.UTC(), Language: l,
+		Subject:    ReportSubject{Email: req.Email, Searched: searchedFor(req.Email, l)},
+		Controller: ctrl,
 	}
 	for _, p := range reg {
 		chunks := byPurpose[p.Name]
 		sort.Slice(chunks, func(i, j int) bool { return chunks[i].Index < chunks[j].Index })
-		pr := PurposeReport{
-			Purpose: p.Name, Description: p.Description, LegalBasis: p.LegalBasis, Retention: p.Retention,
-			Records: []Record{}, Sources: []Source{}, Recipients: []Recipient{},
-		}
+		pr := purposeReport(p, l)
 		for _, c := range chunks {
-			pr.Records = append(pr.Records, c.Records...)
+			for _, r := range c.Records {
+				pr.Records = append(pr.Records, reportedRecord(p, r, l))
+			}
 		}
 		pr.RecordsFound = len(pr.Records)
 		pr.Sources = append(pr.Sources, prov[p.Name].Sources...)
 		pr.Recipients = append(pr.Recipients, prov[p.Name].Recipients...)
 		rep.Purposes = append(rep.Purposes, pr)
 	}
+	rep.Rights = rightsSummary(reg, l)
 	return rep, nil
 }
 
-// RenderHTML renders rep as one self-contained HTML page: inline styles, no
-// scripts, fonts or images from elsewhere. Every stored value is escaped.
-//
-// It writes the page by hand rather than with html/template: template
-// execution calls methods by reflection, which stops the linker from
-// dropping unused methods: the worker binary was 70% larger with it.
-func RenderHTML(rep *Report) ([]byte, error) {
-	var b bytes.Buffer
-	e := html.EscapeString
-	fmt.Fprintf(&b, pageHead, e(rep.Controller.Name))
-	fmt.Fprintf(&b, `<h1>Copy of your personal data</h1>
-<p>This is the copy of the personal data that <strong>%s</strong> holds about <strong>%s</strong>,
-as required by Article 15 of the General Data Protection Regulation. A machine-readable copy of the same data
-(JSON) is available from the same page you downloaded this from.</p>
-<dl>
-<dt>Request</dt><dd>%s</dd>
-<dt>Generated</dt><dd>%s</dd>
-<dt>Searched</dt><dd>%s</dd>
-<dt>Controller</dt><dd>%s</dd>
-<dt>Contact</dt><dd>%s</dd>
-</dl>
-`, e(rep.Controller.Name), e(rep.Subject.Email), e(rep.RequestID), reportDate(rep.GeneratedAt), e(rep.Subject.Searched), e(rep.Controller.Name), e(rep.Controller.Contact))
-	for _, p := range rep.Purposes {
-		writePurposeHTML(&b, p)
+// purposeReport is what the report says of purpose p in language l, before
+// the records and provenance are added.
+func purposeReport(p Purpose, l Language) PurposeReport {
+	pr := PurposeReport{
+		Purpose: p.Name, Title: p.Title.In(l), Description: p.Description.In(l), Categories: p.Categories.In(l),
+		LegalBasis: basisText(p, l), LegalBasisCode: p.Basis(), Retention: p.Retention.In(l),
+		Automated: AutomatedReport{Description: reportTexts[l].noAutomated},
+		Rights:    p.Rights(l), Records: []ReportedRecord{}, Sources: []Source{}, Recipients: []Recipient{},
 	}
-	b.WriteString("<h2>Your rights</h2>\n<p>You have the right to:</p>\n<ul>")
-	for _, r := range rep.Rights {
-		fmt.Fprintf(&b, "<li>%s</li>", e(r))
+	if !p.AutomatedDecisions.None {
+		pr.Automated = AutomatedReport{Exists: true, Description: p.AutomatedDecisions.Text.In(l)}
 	}
-	fmt.Fprintf(&b, "</ul>\n<footer>Generated for request %s. This page is self-contained: it loads nothing from elsewhere.</footer>\n</body>\n</html>\n", e(rep.RequestID))
-	return b.Bytes(), nil
+	return pr
 }
 
-// reportDate shows a time to a person, in UTC.
-func reportDate(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
-
-// writePurposeHTML writes the section of purpose p: what it is for, the
-// records, where the data came from and to whom it was disclosed.
-func writePurposeHTML(b *bytes.Buffer, p PurposeReport) {
-	e := html.EscapeString
-	fmt.Fprintf(b, `<section>
-<h2>Purpose: %s</h2>
-<dl>
-<dt>What for</dt><dd>%s</dd>
-<dt>Legal basis</dt><dd>%s</dd>
-<dt>Kept for</dt><dd>%s</dd>
-</dl>
-<h3>Records (%d)</h3>
-`, e(p.Purpose), e(p.Description), e(p.LegalBasis), e(p.Retention), len(p.Records))
-	if len(p.Records) == 0 {
-		b.WriteString("<p class=\"none\">We hold no records about you for this purpose.</p>\n")
-	}
-	for _, r := range p.Records {
-		writeRecordHTML(b, r)
-	}
-	b.WriteString("<h3>Where the data came from</h3>\n")
-	if len(p.Sources) == 0 {
-		b.WriteString("<p class=\"none\">No source is recorded.</p>\n")
-	} else {
-		b.WriteString("<table><tr><th>Source</th><th>When</th></tr>\n")
-		for _, s := range p.Sources {
-			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td></tr>\n", e(s.Source), reportDate(s.At))
+// reportedRecord is record r of purpose p with its attributes' labels in
+// language l: an attribute the registry does not label is "further data".
+func reportedRecord(p Purpose, r Record, l Language) ReportedRecord {
+	labels := make(map[string]string, len(r.Item))
+	unlabeled := 0
+	for _, k := range sortedKeys(r.Item) {
+		if label, ok := p.Label(k, l); ok {
+			labels[k] = label
+			continue
 		}
-		b.WriteString("</table>\n")
+		unlabeled++
+		labels[k] = fmt.Sprintf("%s %d", reportTexts[l].furtherData, unlabeled)
 	}
-	b.WriteString("<h3>To whom it was disclosed</h3>\n")
-	if len(p.Recipients) == 0 {
-		b.WriteString("<p class=\"none\">No disclosure is recorded.</p>\n")
-	} else {
-		b.WriteString("<table><tr><th>Recipient</th><th>Country</th><th>Safeguard</th><th>When</th></tr>\n")
-		for _, r := range p.Recipients {
-			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(r.Recipient), e(r.Country), e(r.Safeguard), reportDate(r.At))
-		}
-		b.WriteString("</table>\n")
-	}
-	b.WriteString("</section>\n")
+	return ReportedRecord{Item: r.Item, Labels: labels}
 }
 
-// writeRecordHTML writes record r as a table of its attributes, by name.
-func writeRecordHTML(b *bytes.Buffer, r Record) {
-	e := html.EscapeString
-	fmt.Fprintf(b, "<table><caption class=\"none\">table %s</caption>\n", e(r.Table))
-	keys := make([]string, 0, len(r.Item))
-	for k := range r.Item {
+// rightsSummary names, in language l, every right that applies to at least
+// one purpose of reg, in the order of RightsOf.
+func rightsSummary(reg Registry, l Language) []string {
+	order := []RightCode{RightAccess, RightRectification, RightErasure, RightRestriction, RightPortability, RightObjection, RightWithdrawConsent, RightComplaint}
+	applies := map[RightCode]bool{}
+	for _, p := range reg {
+		for _, r := range p.RightsOf() {
+			applies[r.Code] = true
+		}
+	}
+	out := []string{}
+	for _, c := range order {
+		if applies[c] {
+			out = append(out, RightName(c, l))
+		}
+	}
+	return out
+}
+
+// basisText names p's legal basis in language l, with its point of Art.
+// 6(1); the registry's own words where they name no basis.
+func basisText(p Purpose, l Language) string {
+	if t, ok := basisTexts[p.Basis()]; ok {
+		return t.In(l)
+	}
+	return p.LegalBasis
+}
+
+var basisTexts = map[LegalBasis]Text{
+	BasisConsent:             {LangDE: "Einwilligung (Art. 6 Abs. 1 lit. a DSGVO)", LangEN: "consent (Art. 6(1)(a) GDPR)"},
+	BasisContract:            {LangDE: "Vertrag (Art. 6 Abs. 1 lit. b DSGVO)", LangEN: "contract (Art. 6(1)(b) GDPR)"},
+	BasisLegalObligation:     {LangDE: "rechtliche Verpflichtung (Art. 6 Abs. 1 lit. c DSGVO)", LangEN: "legal obligation (Art. 6(1)(c) GDPR)"},
+	BasisVitalInterests:      {LangDE: "lebenswichtige Interessen (Art. 6 Abs. 1 lit. d DSGVO)", LangEN: "vital interests (Art. 6(1)(d) GDPR)"},
+	BasisPublicTask:          {LangDE: "öffentliche Aufgabe (Art. 6 Abs. 1 lit. e DSGVO)", LangEN: "public task (Art. 6(1)(e) GDPR)"},
+	BasisLegitimateInterests: {LangDE: "berechtigte Interessen (Art. 6 Abs. 1 lit. f DSGVO)", LangEN: "legitimate interests (Art. 6(1)(f) GDPR)"},
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(b, "<tr><th scope=\"row\">%s</th><td>%s</td></tr>\n", e(k), e(displayValue(r.Item[k])))
-	}
-	b.WriteString("</table>\n")
+	return keys
 }
-
-const pageHead = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Your personal data held by %s</title>
-<style>
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.5rem;border-bottom:2px solid #ddd;padding-bottom:.25rem}
-h3{font-size:1rem;margin:1.25rem 0 .5rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
-table{border-collapse:collapse;width:100%%;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;word-break:break-word}
-th{background:#f3f3f3}th[scope=row]{width:14rem}
-.none{color:#666;font-style:italic}
-footer{margin-top:3rem;font-size:.85rem;color:#555}
-</style>
-</head>
-<body>
-`
 
 // displayValue shows a stored value to a person: strings and numbers as they
 // are, anything else (lists, maps, binary) as its JSON.

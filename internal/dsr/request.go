@@ -66,6 +66,10 @@ type Request struct {
 	Scope      string   // objection: "direct_marketing", or empty
 	Purposes   []string // objection: the purposes objected to
 	Grounds    string   // objection: the person's grounds
+	// Language is the language the person is answered in: the report and
+	// the notices (empty for a request stored before it was kept: the
+	// configured default then).
+	Language Language
 
 	TokenHash     string
 	CodeHash      string

@@ -20,6 +20,9 @@ type Submission struct {
 	Scope    string
 	Purposes []string
 	Grounds  string
+	// Language the person asked to be answered in; "" where not given
+	// (the API then takes it from Accept-Language, or the default).
+	Language Language
 }
 
 // SubmissionInput is a submission as the person gave it: nil where a
@@ -30,6 +33,7 @@ type SubmissionInput struct {
 	Scope    *string
 	Purposes *[]string
 	Grounds  *string
+	Language *string
 }
 
 // ParseSubmission validates a submission against the registry: missing or
@@ -57,6 +61,13 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 				bad.add(name, "is only allowed for objections")
 			}
 		}
+	}
+	if in.Language != nil {
+		l, ok := ParseLanguage(*in.Language)
+		if !ok {
+			bad.add("language", `must be "de" or "en"`)
+		}
+		s.Language = l
 	}
 	if len(bad) > 0 {
 		slices.SortStableFunc(bad, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,14 +146,15 @@ type link struct {
 // TestAccessRequestEndToEnd is the product's base: submit for ada, read the
 // code from the outbox, verify, poll until completed, fetch the report link,
 // download the report: it holds exactly ada's seeded records from every
-// purpose table, and nothing of grace or anyone else.
+// purpose table, and nothing of grace or anyone else; in English, as asked
+// (TestAccessReportInGerman reads it in German).
 func TestAccessRequestEndToEnd(t *testing.T) {
 	cfg := awsConfig(t)
 	stack, outbox := startStack(t, cfg, nil)
 	c := &client{t: t, base: stack.URL}
 
 	var sub submitted
-	status, hdr, raw := c.do("POST", "/v1/requests", "", `{"type":"access","email":"  Ada@Example.COM "}`, &sub)
+	status, hdr, raw := c.do("POST", "/v1/requests", "", `{"type":"access","email":"  Ada@Example.COM ","language":"en"}`, &sub)
 	if status != http.StatusAccepted {
 		t.Fatalf("submit: %d %s", status, raw)
 	}
@@ -251,7 +253,7 @@ func TestAccessRequestEndToEnd(t *testing.T) {
 		strings.Contains(page, "<link") || strings.Contains(page, "@import") {
 		t.Errorf("html report is not one self-contained page")
 	}
-	for _, want := range []string{"ada@example.com", "INV-2026-0100", "Purpose: billing", "consent (Art. 6(1)(a))"} {
+	for _, want := range []string{`<html lang="en">`, "ada@example.com", "INV-2026-0100", "Purpose: Invoices and payments", "consent (Art. 6(1)(a) GDPR)", "invoice number"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("html report lacks %q", want)
 		}
@@ -263,6 +265,16 @@ func TestAccessRequestEndToEnd(t *testing.T) {
 		t.Errorf("format=pdf: %d %s", s, b)
 	}
 
+}
+
+// tableNames are the physical names of reg's tables, which a person never
+// reads in a report.
+func tableNames(reg dsr.Registry) []string {
+	var names []string
+	for _, p := range reg {
+		names = append(names, p.Table)
+	}
+	return names
 }
 
 func mustAtoi(t *testing.T, s string) int {
@@ -318,26 +330,36 @@ func checkReport(t *testing.T, stack *devstack.Stack, cfg aws.Config, rep dsr.Re
 	if len(rep.Purposes) != len(reg) {
 		t.Fatalf("report has %d purposes, registry %d", len(rep.Purposes), len(reg))
 	}
+	l := rep.Language
 	for i, p := range reg {
 		got := rep.Purposes[i]
-		if got.Purpose != p.Name || got.Description != p.Description || got.LegalBasis != p.LegalBasis || got.Retention != p.Retention {
+		if got.Purpose != p.Name || got.Description != p.Description.In(l) || got.LegalBasisCode != p.Basis() || got.Retention != p.Retention.In(l) ||
+			got.Title != p.Title.In(l) || !slices.Equal(got.Categories, p.Categories.In(l)) {
 			t.Errorf("purpose %d: %+v", i, got)
 		}
-		var want []dsr.Record
+		var want, records []map[string]any
 		for _, it := range seed.Of(items[p.Name], p, seed.Ada) {
-			want = append(want, dsr.Record{Table: p.Table, Item: normalize(t, it)})
+			want = append(want, normalize(t, it))
 		}
 		if len(want) == 0 {
 			t.Fatalf("seed has no record of ada in %s", p.Name)
 		}
-		sortByKey := cmpopts.SortSlices(func(a, b dsr.Record) bool {
-			return fmt.Sprint(a.Item[keys[p.Name]]) < fmt.Sprint(b.Item[keys[p.Name]])
+		for _, r := range got.Records {
+			records = append(records, r.Item)
+			for attr := range r.Item {
+				if label, ok := p.Label(attr, l); !ok || r.Labels[attr] != label {
+					t.Errorf("%s: attribute %s labelled %q, want the registry's label", p.Name, attr, r.Labels[attr])
+				}
+			}
+		}
+		sortByKey := cmpopts.SortSlices(func(a, b map[string]any) bool {
+			return fmt.Sprint(a[keys[p.Name]]) < fmt.Sprint(b[keys[p.Name]])
 		})
-		if diff := cmp.Diff(want, got.Records, sortByKey); diff != "" {
+		if diff := cmp.Diff(want, records, sortByKey); diff != "" {
 			t.Errorf("purpose %s records (-seeded +report):\n%s", p.Name, diff)
 		}
 	}
-	for _, foreign := range []string{seed.Grace, "example.net"} {
+	for _, foreign := range append([]string{seed.Grace, "example.net"}, tableNames(reg)...) {
 		if bytes.Contains(raw, []byte(foreign)) {
 			t.Errorf("report holds %q", foreign)
 		}

@@ -83,6 +83,12 @@ func TestEventsDecode(t *testing.T) {
 	}
 }
 
+// validLanguage reports whether l is absent or a language of the answers.
+func validLanguage(l string) bool {
+	_, ok := dsr.ParseLanguage(l)
+	return l == "" || ok
+}
+
 func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 	var ev events.APIGatewayV2HTTPRequest
 	if err := decodeStrict(raw, &ev); err != nil {
@@ -96,10 +102,11 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 	switch ev.RouteKey {
 	case intake.RouteSubmit:
 		var sub struct {
-			Type  string `json:"type"`
-			Email string `json:"email"`
+			Type     string `json:"type"`
+			Email    string `json:"email"`
+			Language string `json:"language"`
 		}
-		if err := decodeStrict([]byte(ev.Body), &sub); err != nil || sub.Type != "access" || sub.Email == "" {
+		if err := decodeStrict([]byte(ev.Body), &sub); err != nil || sub.Type != "access" || sub.Email == "" || !validLanguage(sub.Language) {
 			t.Errorf("%s: body %q is not an access submission: %v", name, ev.Body, err)
 		}
 	case intake.RouteStatus:

@@ -56,7 +56,8 @@ func TestReadmeSession(t *testing.T) {
 		"400 400 400 429", "HTTP/1.1 429", "Retry-After:", "too many wrong codes were entered for this address today", `"status":415`,
 		`"field":"type","reason":"is given more than once"`,
 		`"email": "ADA@EXAMPLE.COM"`, `"email": " Ada@Example.com "`, `"customerEmail": "ada@EXAMPLE.com"`, `"dsrSubjectKey": "`,
-		`"searched": "records linked to the address ada@example.com, in any letter case`, `"recordsFound": 2`,
+		`"searched": "Datensätze, die mit der Adresse ada@example.com verknüpft sind`, `"language": "de"`, `"recordsFound": 2`,
+		`"dpo": "dpo@example.com"`, `"code": "withdraw_consent"`, `"exists": true`,
 		`"searched": "records linked to the address this request was verified for`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the session's output lacks %s:\n%s", want, out)

@@ -64,7 +64,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return nil, 0, err
 		}
 		if req.RouteKey == RouteSubmit {
-			out, err := s.Submit(ctx, body, req.Headers["idempotency-key"], h.clientAddress(req))
+			out, err := s.Submit(ctx, body, req.Headers["idempotency-key"], h.clientAddress(req), req.Headers["accept-language"])
 			return out, http.StatusAccepted, err
 		}
 		out, err := s.Verify(ctx, id, token, body)
@@ -79,7 +79,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		out, err := s.CertificateLink(ctx, id, token)
 		return out, http.StatusOK, err
 	case RoutePurposes:
-		return s.Purposes(), http.StatusOK, nil
+		return s.Purposes(req.Headers["accept-language"]), http.StatusOK, nil
 	}
 	return nil, 0, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
 }

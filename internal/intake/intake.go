@@ -77,6 +77,9 @@ type Service struct {
 	Hasher   *dsr.Hasher
 	Registry dsr.Registry
 	Deadline dsr.DeadlinePolicy
+	// Language answers a request that names none and whose Accept-Language
+	// names no language of the answers (the controller's).
+	Language dsr.Language
 	Log      *slog.Logger
 	Clock    dsr.Clock
 }
@@ -101,11 +104,16 @@ type Link struct {
 // Submit validates body, stores a new request awaiting verification and
 // e-mails its code. A submission with an idempotency key (docs/api.md) that
 // retries an earlier one from the same client finds the request that one
-// stored, and answers with it.
-func (s *Service) Submit(ctx context.Context, body []byte, key, client string) (*Submitted, error) {
+// stored, and answers with it. The request is answered in the body's
+// language, else the one acceptLanguage (the Accept-Language header)
+// prefers, else the default.
+func (s *Service) Submit(ctx context.Context, body []byte, key, client, acceptLanguage string) (*Submitted, error) {
 	sub, err := jsonbody.ParseSubmission(body, s.Registry)
 	if err != nil {
 		return nil, err
+	}
+	if sub.Language == "" {
+		sub.Language = dsr.NegotiateLanguage(acceptLanguage, s.Language)
 	}
 	if key, err = dsr.ParseIdempotencyKey(key); err != nil {
 		return nil, err
@@ -196,7 +204,7 @@ func (s *Service) create(ctx context.Context, sub dsr.Submission, sec secrets, n
 	}
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
-		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds,
+		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds, Language: sub.Language,
 		TokenHash: sec.tokenHash, CodeHash: s.Hasher.Code(id, sec.code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,
 	}
@@ -449,12 +457,15 @@ type PublicPurpose struct {
 }
 
 // Purposes lists the registry's purposes, in registry order, as a web form
-// shows them: never a table, index or attribute name.
-func (s *Service) Purposes() map[string][]PublicPurpose {
+// shows them: never a table, index or attribute name; descriptions in the
+// language acceptLanguage (the Accept-Language header) prefers, else the
+// default.
+func (s *Service) Purposes(acceptLanguage string) map[string][]PublicPurpose {
+	l := dsr.NegotiateLanguage(acceptLanguage, s.Language)
 	out := make([]PublicPurpose, 0, len(s.Registry))
 	for _, p := range s.Registry {
 		out = append(out, PublicPurpose{
-			Purpose: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
+			Purpose: p.Name, Description: p.Description.In(l), LegalBasis: p.LegalBasis,
 			DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone,
 		})
 	}

@@ -61,7 +61,7 @@ func newEnvWith(t *testing.T, l dsr.Limits) *env {
 		now: time.Date(2027, 1, 31, 9, 0, 0, 0, time.UTC), client: "198.51.100.7"}
 	e.h = &intake.Handler{Service: &intake.Service{
 		Store: e.store, Queue: e.queue, Mailer: e.mailer, Links: e.links, Audit: e.audit, Hasher: hasher, Registry: reg,
-		Limiter: e.limits, Limits: l, Metrics: e.metrics,
+		Limiter: e.limits, Limits: l, Metrics: e.metrics, Language: dsr.LangDE,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: func() time.Time { return e.now },
 	}}
 	return e
@@ -465,13 +465,77 @@ func TestPurposes(t *testing.T) {
 		t.Fatalf("%d purposes, want the registry's %d", len(got.Purposes), len(reg))
 	}
 	for i, p := range reg {
-		want := intake.PublicPurpose{Purpose: p.Name, Description: p.Description, LegalBasis: p.LegalBasis,
+		want := intake.PublicPurpose{Purpose: p.Name, Description: p.Description.In(dsr.LangDE), LegalBasis: p.LegalBasis,
 			DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone}
 		if diff := cmp.Diff(want, got.Purposes[i]); diff != "" {
 			t.Errorf("purpose %d (-want +got):\n%s", i, diff)
 		}
 		if strings.Contains(resp.Body, p.Table) {
 			t.Errorf("the answer names the table %s", p.Table)
+		}
+	}
+}
+
+// TestSubmitLanguage: a request is answered in the body's language, else
+// the one Accept-Language prefers, else the default (de); another language
+// in the body is a 400 naming language.
+func TestSubmitLanguage(t *testing.T) {
+	tests := []struct {
+		name, body, accept string
+		status             int
+		want               dsr.Language
+	}{
+		{"the body's", `{"type":"access","email":"ada@example.com","language":"en"}`, "de-DE,de;q=0.9", 202, dsr.LangEN},
+		{"the body's German", `{"type":"access","email":"ada@example.com","language":"de"}`, "en", 202, dsr.LangDE},
+		{"Accept-Language", `{"type":"access","email":"ada@example.com"}`, "en-GB,en;q=0.9,de;q=0.8", 202, dsr.LangEN},
+		{"Accept-Language by q-value", `{"type":"access","email":"ada@example.com"}`, "en;q=0.4,de-AT;q=0.8", 202, dsr.LangDE},
+		{"Accept-Language of neither", `{"type":"access","email":"ada@example.com"}`, "fr-FR,fr;q=0.9", 202, dsr.LangDE},
+		{"no header: the default", `{"type":"access","email":"ada@example.com"}`, "", 202, dsr.LangDE},
+		{"another language", `{"type":"access","email":"ada@example.com","language":"fr"}`, "", 400, ""},
+		{"a region", `{"type":"access","email":"ada@example.com","language":"de-DE"}`, "", 400, ""},
+		{"not a string", `{"type":"access","email":"ada@example.com","language":1}`, "", 400, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			headers := map[string]string{"content-type": "application/json"}
+			if tc.accept != "" {
+				headers["accept-language"] = tc.accept
+			}
+			status, m, resp := e.callWith(t, intake.RouteSubmit, tc.body, headers)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, resp.Body)
+			}
+			if status != 202 {
+				if !strings.Contains(resp.Body, `"field":"language"`) {
+					t.Errorf("the problem does not name language: %s", resp.Body)
+				}
+				return
+			}
+			r, err := e.store.Get(context.Background(), m["id"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Language != tc.want {
+				t.Errorf("language %q, want %q", r.Language, tc.want)
+			}
+		})
+	}
+}
+
+// TestPurposesLanguage: GET /v1/purposes describes the purposes in the
+// Accept-Language's language, else the default.
+func TestPurposesLanguage(t *testing.T) {
+	e := newEnv(t)
+	for accept, want := range map[string]string{"en-US,en;q=0.9": "Ads", "de": "Werbung", "": "Werbung", "fr": "Werbung"} {
+		req := events.APIGatewayV2HTTPRequest{RouteKey: intake.RoutePurposes, Headers: map[string]string{"accept-language": accept}}
+		status, _, resp := e.do(t, req)
+		var got struct{ Purposes []intake.PublicPurpose }
+		if err := json.Unmarshal([]byte(resp.Body), &got); err != nil || status != 200 {
+			t.Fatalf("%d %s", status, resp.Body)
+		}
+		if got.Purposes[0].Description != want {
+			t.Errorf("Accept-Language %q: %q, want %q", accept, got.Purposes[0].Description, want)
 		}
 	}
 }

@@ -42,6 +42,7 @@ type submissionBody struct {
 	Scope    *string   `json:"scope"`
 	Purposes *[]string `json:"purposes"`
 	Grounds  *string   `json:"grounds"`
+	Language *string   `json:"language"`
 }
 
 // ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).
@@ -61,6 +62,7 @@ type registrationBody struct {
 	Channel       *string   `json:"channel"`
 	IdentityCheck *string   `json:"identityCheck"`
 	IdentityNote  *string   `json:"identityNote"`
+	Language      *string   `json:"language"`
 }
 
 // ParseRegistration reads a POST /v1/dpo/requests body at now
@@ -68,7 +70,7 @@ type registrationBody struct {
 func ParseRegistration(body []byte, reg dsr.Registry, policy dsr.DeadlinePolicy, now time.Time) (dsr.Registration, error) {
 	return parseBody(body, func(b registrationBody) (dsr.Registration, error) {
 		return dsr.ParseRegistration(dsr.RegistrationInput{
-			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds},
+			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds, Language: b.Language},
 			ReceivedAt:      b.ReceivedAt, Channel: b.Channel, IdentityCheck: b.IdentityCheck, IdentityNote: b.IdentityNote,
 		}, reg, policy, now)
 	})

@@ -66,7 +66,7 @@ func TestBackfillOnDynamoDB(t *testing.T) {
 	cfg, names := provisiontest.Provisioned(t, "kb")
 	client := dynamodb.NewFromConfig(cfg)
 	reg, err := dsr.ParseRegistry([]byte("- {purpose: marketing, table: " + names["MarketingTable"].Ref +
-		", subjectIndex: by-subject, identifier: email, subjectKeyAttribute: dsrSubjectKey, description: d, legalBasis: consent, retention: r, erasure: delete, objection: delete}"))
+		", subjectIndex: by-subject, identifier: email, subjectKeyAttribute: dsrSubjectKey, title: {de: t, en: t}, description: {de: d, en: d}, categories: {de: [c], en: [c]}, automatedDecisions: none, legalBasis: consent, retention: {de: r, en: r}, erasure: delete, objection: delete}"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,11 +106,12 @@ func mustGet(t *testing.T, s Store, id string) *dsr.Request {
 	return r
 }
 
-// createThenGet: a created request reads back as it was created.
+// createThenGet: a created request reads back as it was created, with
+// the language it is answered in.
 func createThenGet(t *testing.T, s Store, _ Options) {
 	t.Parallel()
 	r := newRequest()
-	r.Purposes, r.Scope, r.Grounds = []string{"billing"}, "", "because"
+	r.Purposes, r.Scope, r.Grounds, r.Language = []string{"billing"}, "", "because", dsr.LangDE
 	must(t, s.Create(t.Context(), r, aStep))
 	wantDiff(t, "get after create", r, mustGet(t, s, r.ID), ignoreTrail)
 }

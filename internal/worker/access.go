@@ -77,7 +77,7 @@ func (h *Handler) report(ctx context.Context, r *dsr.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := dsr.AssembleReport(r, h.Registry, h.Controller, chunks, prov, r.UpdatedAt)
+	rep, err := dsr.AssembleReport(r, h.Registry, h.Controller, chunks, prov, r.UpdatedAt, h.Language)
 	if err != nil {
 		return err
 	}

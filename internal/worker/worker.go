@@ -94,8 +94,11 @@ type Handler struct {
 
 	Registry   dsr.Registry
 	Controller dsr.Controller
-	Log        *slog.Logger
-	Clock      dsr.Clock
+	// Language answers a request stored without one (before requests
+	// kept their language).
+	Language dsr.Language
+	Log      *slog.Logger
+	Clock    dsr.Clock
 	// Reserve is the time kept before the function's deadline: work that
 	// has less left checkpoints and continues in a new message.
 	Reserve time.Duration

@@ -276,12 +276,15 @@ func TestTemplate(t *testing.T) {
 
 	env := func(extra map[string]string) map[string]string {
 		m := map[string]string{
-			"REQUESTS_TABLE":       "dsr-local-RequestsTable",
-			"REPORTS_BUCKET":       "dsr-local-ReportsBucket",
-			"CONTROLLER_NAME":      "Example Shop GmbH",
-			"CONTROLLER_CONTACT":   "privacy@example.com",
-			"DEADLINE_CLOCK_START": "receipt",
-			"DEADLINE_TIME_ZONE":   "Europe/Berlin", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
+			"REQUESTS_TABLE":         "dsr-local-RequestsTable",
+			"REPORTS_BUCKET":         "dsr-local-ReportsBucket",
+			"CONTROLLER_NAME":        "Example Shop GmbH",
+			"CONTROLLER_CONTACT":     "privacy@example.com",
+			"CONTROLLER_DPO_CONTACT": "dpo@example.com", "DEFAULT_LANGUAGE": "de",
+			"SUPERVISORY_AUTHORITY_NAME": "Berliner Beauftragte für Datenschutz und Informationsfreiheit (Berlin Commissioner for Data Protection and Freedom of Information)",
+			"SUPERVISORY_AUTHORITY_URL":  "https://www.datenschutz-berlin.de",
+			"DEADLINE_CLOCK_START":       "receipt",
+			"DEADLINE_TIME_ZONE":         "Europe/Berlin", "DEADLINE_ROLL_FORWARD": "false", "DEADLINE_HOLIDAYS": "", "AUDIT_TABLE": "dsr-local-AuditTable",
 			"PROVENANCE_TABLE": "dsr-local-ProvenanceTable", "PROVENANCE_RETENTION_YEARS": "2",
 			"STATUS_PAGE_URL": "", // no SiteDomainName, no StatusPageUrl
 		}

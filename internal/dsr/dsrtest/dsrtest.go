@@ -20,10 +20,18 @@ const RegistryYAML = `
   subjectIndex: by-subject
   identifier: email
   subjectKeyAttribute: dsrSubjectKey
-  description: Ads
+  title: {de: Werbung, en: Advertising}
+  description: {de: Werbung, en: Ads}
+  categories: {de: [Kontaktdaten, Werbesegment], en: [contact data, advertising segment]}
+  automatedDecisions:
+    de: Ein Segment wählt die Werbung; keine rechtliche Wirkung.
+    en: A segment chooses the ads; no legal effect.
+  labels:
+    email: {de: E-Mail-Adresse, en: e-mail address}
+    segment: {de: Werbesegment, en: advertising segment}
   legalBasis: consent
   directMarketing: true
-  retention: 2 years
+  retention: {de: 2 Jahre, en: 2 years}
   erasure: delete
   objection: delete
 - purpose: billing
@@ -31,9 +39,15 @@ const RegistryYAML = `
   subjectIndex: by-subject
   identifier: customerEmail
   subjectKeyAttribute: dsrSubjectKey
-  description: Invoices
+  title: {de: Rechnungen, en: Invoices}
+  description: {de: Rechnungen, en: Invoices}
+  categories: {de: [Rechnungsdaten], en: [invoice data]}
+  automatedDecisions: none
+  labels:
+    customerEmail: {de: E-Mail-Adresse, en: e-mail address}
+    invoiceNumber: {de: Rechnungsnummer, en: invoice number}
   legalBasis: legal obligation
-  retention: 10 years
+  retention: {de: 10 Jahre, en: 10 years}
   retentionYears: 10
   retainedAttributes: [invoiceNumber, amountCents]
   erasure: restrict
