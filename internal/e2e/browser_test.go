@@ -733,13 +733,16 @@ func (b *browserRun) privacyFlow(t *testing.T, lang string, vp viewport) {
 		t.Errorf("the form sent %d POST /v1/requests, want 1", len(posts))
 	} else {
 		var body struct {
-			Type  string `json:"type"`
-			Email string `json:"email"`
+			Type     string `json:"type"`
+			Email    string `json:"email"`
+			Language string `json:"language"`
 		}
 		if err := json.Unmarshal([]byte(postData(posts[0])), &body); err != nil {
 			t.Errorf("POST /v1/requests body: %v", err)
 		} else if body.Email != strings.TrimSpace(body.Email) || body.Email == "" || body.Type != "access" {
 			t.Errorf("POST /v1/requests sent type %q and an address of %d characters with spaces around it: want it trimmed", body.Type, len(body.Email))
+		} else if body.Language != lang {
+			t.Errorf("POST /v1/requests sent language %q, want the page's %q", body.Language, lang)
 		}
 	}
 	req := tb.stored()
@@ -768,6 +771,9 @@ func (b *browserRun) privacyFlow(t *testing.T, lang string, vp viewport) {
 	}
 	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(string(page))), "<!doctype html>") || !strings.Contains(string(page), "INV-2026-0100") {
 		t.Errorf("the downloaded file is not ada's HTML report (%d bytes; want <!DOCTYPE html> … INV-2026-0100)", len(page))
+	}
+	if want := `<html lang="` + lang + `">`; !strings.Contains(string(page), want) {
+		t.Errorf("the HTML report is not in the page's language: want %s", want)
 	}
 	if after := eval[string](tb, `location.href`); after != before {
 		t.Errorf("downloading navigated the page")

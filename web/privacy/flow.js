@@ -101,6 +101,7 @@ function applyBindings(ctx) {
 
 function refresh(ctx) {
   applyBindings(ctx);
+  loadDescriptions(ctx);
   renderErrors(ctx, false);
 }
 
@@ -196,13 +197,36 @@ function groundsField(ctx) {
 async function loadPurposes(ctx) {
   if (ctx.state.purposesLoading) return;
   ctx.state.purposesLoading = true;
-  const res = await ctx.api.get("/v1/purposes");
+  const lang = ctx.i18n.lang;
+  const res = await ctx.api.get("/v1/purposes", { language: lang });
   ctx.state.purposesLoading = false;
   if (ctx.dead) return;
   const list = res.ok && Array.isArray(res.body?.purposes) ? res.body.purposes.filter(isPurpose) : null;
+  for (const p of list ?? []) p.descriptions = { [lang]: p.description };
   ctx.state.purposes = list;
   ctx.state.purposesFailed = list ? null : res;
   renderPurposeList(ctx);
+}
+
+// The registry's descriptions come from the API in the page's language; after a switch to
+// another language they are asked for once more, in it.
+async function loadDescriptions(ctx) {
+  const lang = ctx.i18n.lang;
+  const list = ctx.state.purposes;
+  if (!list || list.every((p) => typeof p.descriptions?.[lang] === "string") || ctx.state.descriptionsLoading === lang) return;
+  ctx.state.descriptionsLoading = lang;
+  const res = await ctx.api.get("/v1/purposes", { language: lang });
+  ctx.state.descriptionsLoading = null;
+  if (ctx.dead || !res.ok || !Array.isArray(res.body?.purposes)) return;
+  for (const q of res.body.purposes.filter(isPurpose)) {
+    const p = list.find((x) => x.purpose === q.purpose);
+    if (p && typeof q.description === "string") p.descriptions[lang] = q.description;
+  }
+  applyBindings(ctx);
+}
+
+function purposeDescription(ctx, p) {
+  return p.descriptions?.[ctx.i18n.lang] ?? registryText(ctx, p.description);
 }
 
 function isPurpose(p) {
@@ -240,7 +264,7 @@ function purposeChoice(ctx, p, i) {
     "aria-describedby": `${id}-about`, checked: enabled && ctx.state.checked.has(p.purpose),
     on: { change: (e) => toggleChecked(ctx, p.purpose, e.target.checked) } });
   const about = el("div", { id: `${id}-about`, class: "choice-about" },
-    typeof p.description === "string" ? text(ctx, el("p"), () => registryText(ctx, p.description)) : null,
+    typeof p.description === "string" ? text(ctx, el("p"), () => purposeDescription(ctx, p)) : null,
     typeof p.legalBasis === "string" ? text(ctx, el("p", { class: "hint" }), () => ctx.t("purposes.basis", { basis: registryText(ctx, p.legalBasis) })) : null,
     enabled ? null : tx(ctx, "p", { class: "hint why-disabled" }, "purposes.notObjectable"),
     enabled && p.directMarketing === true ? tx(ctx, "p", { class: "hint" }, "purposes.directMarketing") : null);
@@ -258,8 +282,9 @@ function purposeLabel(ctx, name) {
   return ctx.i18n.has(key) ? ctx.t(key) : name.replace(/_/g, " ");
 }
 
-// The registry's texts are the controller's own (English in the demo): a German translation is
-// shown only where strings.js has one for exactly that text.
+// The registry's legal basis is the controller's own text (English in the demo), and so is a
+// description the API did not give in the page's language: a German translation is shown only
+// where strings.js has one for exactly that text.
 function registryText(ctx, s) {
   const key = `registry.${s}`;
   return ctx.i18n.lang !== "en" && ctx.i18n.has(key) ? ctx.t(key) : s;
@@ -293,7 +318,7 @@ function readForm(ctx) {
   email.value = cleanEmail(email.value);
   const checked = ctx.fields.purposes.inputs.filter((x) => x.checked && !x.disabled).map((x) => x.value);
   const grounds = ctx.fields.grounds.inputs[0].value.trim();
-  return { choice: ctx.state.choice, email: email.value, purposes: checked, grounds };
+  return { choice: ctx.state.choice, email: email.value, purposes: checked, grounds, language: ctx.i18n.lang };
 }
 
 /** The problems a form has before it is sent: [{field, key}] (keys of strings.js). */
@@ -307,11 +332,15 @@ export function validateForm({ choice, email, purposes, grounds }) {
   return out;
 }
 
-/** The body of POST /v1/requests for a checked form. */
-export function submissionBody({ choice, email, purposes, grounds }) {
-  if (choice === "objection-marketing") return { type: "objection", email, scope: "direct_marketing" };
-  if (choice === "objection-purposes") return { type: "objection", email, purposes, ...(grounds ? { grounds } : {}) };
-  return { type: choice, email };
+/**
+ * The body of POST /v1/requests for a checked form, with the page's language (de or en): the
+ * person is answered in it (the access report).
+ */
+export function submissionBody({ choice, email, purposes, grounds, language }) {
+  const lang = language === "de" || language === "en" ? { language } : {};
+  if (choice === "objection-marketing") return { type: "objection", email, scope: "direct_marketing", ...lang };
+  if (choice === "objection-purposes") return { type: "objection", email, purposes, ...(grounds ? { grounds } : {}), ...lang };
+  return { type: choice, email, ...lang };
 }
 
 async function onSubmit(ctx, e) {

@@ -36,6 +36,10 @@ test("the form is checked before it is sent", () => {
 test("the bodies of POST /v1/requests", () => {
   const email = "ada@example.com";
   assert.deepEqual(submissionBody({ choice: "access", email }), { type: "access", email });
+  assert.deepEqual(submissionBody({ choice: "access", email, language: "de" }), { type: "access", email, language: "de" });
+  assert.deepEqual(submissionBody({ choice: "objection-marketing", email, language: "en" }),
+    { type: "objection", email, scope: "direct_marketing", language: "en" });
+  assert.deepEqual(submissionBody({ choice: "erasure", email, language: "fr" }), { type: "erasure", email });
   assert.deepEqual(submissionBody({ choice: "erasure", email }), { type: "erasure", email });
   assert.deepEqual(submissionBody({ choice: "objection-marketing", email, purposes: ["x"], grounds: "y" }),
     { type: "objection", email, scope: "direct_marketing" });

@@ -2,17 +2,18 @@
 // Requests never carry cookies or a referrer and are never cached. Nothing here logs.
 
 /**
- * createApi({base, fetchImpl}) → {get(path, {token, query}), post(path, body, {token, idempotencyKey})}
+ * createApi({base, fetchImpl}) → {get(path, {token, query, language}), post(path, body, {token, idempotencyKey})}
+ * language ("de" or "en") is sent as Accept-Language: the API answers texts in it.
  * Each call resolves to {ok, status, body, retryAfter}: body is the parsed JSON (or null),
  * retryAfter the seconds of Retry-After (or null). HTTP errors do not throw; a network
  * failure is {ok: false, status: 0, body: null, retryAfter: null}.
  */
 export function createApi({ base = "", fetchImpl = fetch } = {}) {
   const root = String(base ?? "").replace(/\/+$/, "");
-  const call = (method, path, { token, query, body, idempotencyKey } = {}) => {
+  const call = (method, path, { token, query, body, idempotencyKey, language } = {}) => {
     const init = {
       method,
-      headers: headers(token, body !== undefined, idempotencyKey),
+      headers: headers(token, body !== undefined, idempotencyKey, language),
       credentials: "omit",
       referrerPolicy: "no-referrer",
       cache: "no-store",
@@ -21,7 +22,7 @@ export function createApi({ base = "", fetchImpl = fetch } = {}) {
     return send(fetchImpl, root + withQuery(checkPath(path), query), init);
   };
   return {
-    get: (path, { token, query } = {}) => call("GET", path, { token, query }),
+    get: (path, { token, query, language } = {}) => call("GET", path, { token, query, language }),
     post: (path, body, { token, idempotencyKey } = {}) => call("POST", path, { token, body: body ?? {}, idempotencyKey }),
   };
 }
@@ -44,8 +45,9 @@ function withQuery(path, query) {
   return s ? path + (path.includes("?") ? "&" : "?") + s : path;
 }
 
-function headers(token, hasBody, idempotencyKey) {
+function headers(token, hasBody, idempotencyKey, language) {
   const h = { Accept: "application/json, application/problem+json" };
+  if (language) h["Accept-Language"] = language;
   if (hasBody) h["Content-Type"] = "application/json";
   if (token) h.Authorization = `Bearer ${token}`;
   if (idempotencyKey) h["Idempotency-Key"] = idempotencyKey;

@@ -49,6 +49,15 @@ test("no Authorization header without a token", async () => {
   assert.equal(calls[0].url, "/v1/purposes");
 });
 
+test("get sends the language as Accept-Language", async () => {
+  const { fetchImpl, calls } = stubFetch(response(200, { purposes: [] }));
+  const api = createApi({ fetchImpl });
+  await api.get("/v1/purposes", { language: "de" });
+  await api.get("/v1/purposes");
+  assert.equal(calls[0].init.headers["Accept-Language"], "de");
+  assert.equal("Accept-Language" in calls[1].init.headers, false);
+});
+
 test("post sends JSON", async () => {
   const { fetchImpl, calls } = stubFetch(response(202, { id: "01J", statusToken: "t" }));
   const api = createApi({ base: "", fetchImpl });
