@@ -261,22 +261,24 @@ func (s *Service) Reject(ctx context.Context, actor, id string, body []byte) (ds
 	}
 	now := s.Clock.Now()
 	reason := "rejected as " + map[string]string{dsr.RejectManifestlyUnfounded: "manifestly unfounded", dsr.RejectExcessive: "excessive"}[rej.Reason] + " (Art. 12(5)): " + rej.Detail
-	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason},
-		dsr.Step{Actor: actor, Action: dsr.AuditRejected, Detail: rej.Reason, At: now}); err != nil {
+	steps := []dsr.Step{{Actor: actor, Action: dsr.AuditRejected, Detail: rej.Reason, At: now}}
+	if r.VerifiedAt.IsZero() {
+		// The address is not proven to be the requester's: no notice to it.
+		s.Log.InfoContext(ctx, "rejection notice not sent: the address was never verified", "dsrId", r.ID)
+	} else {
+		// Told first: the rejection is final and removes the address
+		// (Art. 5(1)(e)), after which no notice could be sent. A failed
+		// notice leaves the request as it was, to be rejected again.
+		if err := s.Mailer.Send(ctx, dsr.RejectionMail(r, rej)); err != nil {
+			return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("reject: the notice could not be sent, so the request is not rejected; try again: %w", err))
+		}
+		steps = append(steps, dsr.Step{Actor: actor, Action: dsr.AuditPersonNotified, Detail: dsr.RejectionNotifiedDetail, At: now})
+	}
+	if err := s.Store.Transition(ctx, r.ID, r.Status, dsr.StatusRejected, now, dsr.Changes{FailureReason: reason}, steps...); err != nil {
 		return dsr.DPOView{}, err
 	}
 	s.Log.InfoContext(ctx, "request rejected", "dsrId", r.ID, "actor", actor, "reason", rej.Reason, "event", "rejected")
 	r.Status, r.FailureReason = dsr.StatusRejected, reason
-	if r.VerifiedAt.IsZero() {
-		// The address is not proven to be the requester's: no notice to it.
-		s.Log.InfoContext(ctx, "rejection notice not sent: the address was never verified", "dsrId", r.ID)
-		return dpoView(r, now, true), nil
-	}
-	if err := s.Mailer.Send(ctx, dsr.RejectionMail(r, rej)); err != nil {
-		// The decision stands; the notice must be sent by hand.
-		s.Log.ErrorContext(ctx, "rejection notice not sent", "dsrId", r.ID, "error", err.Error())
-		return dsr.DPOView{}, dsr.Unavailable(fmt.Errorf("reject: the request is rejected but the notice could not be sent: %w", err))
-	}
 	return dpoView(r, now, true), nil
 }
 

@@ -347,12 +347,31 @@ func TestRejectAndRetry(t *testing.T) {
 	if status, m := e.call(t, dpo.RouteReject, ids["waiting"], dpoClaims, nil, `{"reason":"manifestly_unfounded","detail":"d"}`); status != 200 || m["status"] != "rejected" || len(e.mailer.Mails) != 0 {
 		t.Fatalf("reject unverified: %d %v, %d mails", status, m, len(e.mailer.Mails))
 	}
-	status, m := e.call(t, dpo.RouteReject, ids["queued"], dpoClaims, nil, `{"reason":"excessive","detail":"The fourth identical request this week."}`)
+	// The notice goes first (the rejection removes the address): one that
+	// cannot be sent leaves the request as it was, to be rejected again.
+	rejectQueued := `{"reason":"excessive","detail":"The fourth identical request this week."}`
+	before := len(e.audit.Actions(ids["queued"]))
+	e.mailer.Err = errors.New("SES throttled")
+	if status, m := e.call(t, dpo.RouteReject, ids["queued"], dpoClaims, nil, rejectQueued); status != 503 {
+		t.Errorf("reject without notice: %d %v, want 503", status, m)
+	}
+	if r, _ := e.store.Get(ctx, ids["queued"]); r.Status != dsr.StatusQueued || r.Email == "" || len(e.audit.Actions(ids["queued"])) != before {
+		t.Fatalf("after a notice that failed: %s, address kept %t, trail %v; want queued, unchanged", r.Status, r.Email != "", e.audit.Actions(ids["queued"]))
+	}
+	e.mailer.Err = nil
+	status, m := e.call(t, dpo.RouteReject, ids["queued"], dpoClaims, nil, rejectQueued)
 	if status != 200 || m["status"] != "rejected" {
 		t.Fatalf("reject: %d %v", status, m)
 	}
-	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "excessive") || !strings.Contains(e.mailer.Mails[0].Text, "supervisory authority") {
+	if len(e.mailer.Mails) != 1 || !strings.Contains(e.mailer.Mails[0].Text, "excessive") || !strings.Contains(e.mailer.Mails[0].Text, "supervisory authority") ||
+		e.mailer.Mails[0].MailID() != ids["queued"]+"-rejected" {
 		t.Errorf("rejection notice: %+v", e.mailer.Mails)
+	}
+	if got := e.audit.Actions(ids["queued"])[before:]; !slices.Equal(got, []dsr.AuditAction{dsr.AuditRejected, dsr.AuditPersonNotified}) {
+		t.Errorf("rejection steps: %v, want rejected and person_notified, written together", got)
+	}
+	if r, _ := e.store.Get(ctx, ids["queued"]); r.Email != "" {
+		t.Error("a rejected request keeps its address")
 	}
 	for _, tc := range []struct {
 		id, body string

@@ -200,8 +200,15 @@ func RejectionMail(r *Request, rej Rejection) Mail {
 	fmt.Fprintf(&b, "The reasons:\n%s\n\n", rej.Detail)
 	b.WriteString("You may lodge a complaint with a supervisory authority and seek a judicial remedy (Art. 12(4) GDPR).\n\n")
 	fmt.Fprintf(&b, "Request: %s\n", r.ID)
-	return Mail{To: r.Email, Subject: "Your request: we will not act on it", Text: b.String(), RequestID: r.ID}
+	return Mail{To: r.Email, Subject: "Your request: we will not act on it", Text: b.String(), RequestID: r.ID, Event: EventRejected}
 }
+
+// EventRejected is the rejection notice's event (its mail id is
+// "<id>-rejected": a request is rejected once).
+const EventRejected = "rejected"
+
+// RejectionNotifiedDetail is the person_notified step of a rejection notice.
+const RejectionNotifiedDetail = "the person was told by e-mail (" + EventRejected + ") of the reasons and of the right to complain (Art. 12(4))"
 
 // ListQuery filters the DPO list.
 type ListQuery struct {
