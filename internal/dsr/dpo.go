@@ -183,12 +183,19 @@ func ExtensionMail(r *Request, due time.Time, reason string, loc *time.Location,
 	if loc == nil {
 		loc = time.UTC
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nyour request for %s needs more time than one month.\n\n", typeWords[r.Type])
-	fmt.Fprintf(&b, "We will answer it by %s at the latest (Art. 12(3) GDPR).\n\nThe reason:\n%s\n\n", due.In(loc).Format("2 January 2006"), reason)
-	statusPageLines(&b, r, statusPage)
-	return Mail{To: r.Email, Subject: "Your request: we need more time", Text: b.String(), RequestID: r.ID,
-		Event: eventExtended + "-" + due.UTC().Format("20060102")}
+	subject := Text{LangDE: "Ihre Anfrage: Wir brauchen mehr Zeit", LangEN: "Your request: we need more time"}
+	return localizedMail(r, eventExtended+"-"+due.UTC().Format("20060102"), subject, func(b *strings.Builder, l Language) {
+		day := due.In(loc)
+		if l == LangDE {
+			months := strings.Fields(reportTexts[LangDE].months)
+			fmt.Fprintf(b, "Guten Tag,\n\nIhre Anfrage (%s) braucht mehr Zeit als einen Monat.\n\n", typeWords[r.Type].In(l))
+			fmt.Fprintf(b, "Wir beantworten sie spätestens am %d. %s %d (Art. 12 Abs. 3 DSGVO).\n\nDer Grund:\n%s\n\n", day.Day(), months[day.Month()-1], day.Year(), reason)
+		} else {
+			fmt.Fprintf(b, "Hello,\n\nyour request for %s needs more time than one month.\n\n", typeWords[r.Type].In(l))
+			fmt.Fprintf(b, "We will answer it by %s at the latest (Art. 12(3) GDPR).\n\nThe reason:\n%s\n\n", day.Format("2 January 2006"), reason)
+		}
+		statusPageLines(b, r, statusPage, l)
+	})
 }
 
 // RejectionMail tells the person that r is refused, why, and what they can
@@ -196,7 +203,7 @@ func ExtensionMail(r *Request, due time.Time, reason string, loc *time.Location,
 func RejectionMail(r *Request, rej Rejection) Mail {
 	why := map[string]string{RejectManifestlyUnfounded: "manifestly unfounded", RejectExcessive: "excessive"}[rej.Reason]
 	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nwe will not act on your request for %s: we consider it %s (Art. 12(5) GDPR).\n\n", typeWords[r.Type], why)
+	fmt.Fprintf(&b, "Hello,\n\nwe will not act on your request for %s: we consider it %s (Art. 12(5) GDPR).\n\n", typeWords[r.Type].In(LangEN), why)
 	fmt.Fprintf(&b, "The reasons:\n%s\n\n", rej.Detail)
 	b.WriteString("You may lodge a complaint with a supervisory authority and seek a judicial remedy (Art. 12(4) GDPR).\n\n")
 	fmt.Fprintf(&b, "Request: %s\n", r.ID)

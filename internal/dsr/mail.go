@@ -29,20 +29,46 @@ func (m Mail) MailID() string {
 	return m.RequestID + "-" + m.Event
 }
 
-var typeWords = map[Type]string{
-	TypeAccess:    "a copy of your personal data (access)",
-	TypeErasure:   "the erasure of your personal data",
-	TypeObjection: "your objection to the use of your personal data",
+var typeWords = map[Type]Text{
+	TypeAccess:    {LangDE: "Auskunft, eine Kopie Ihrer personenbezogenen Daten", LangEN: "a copy of your personal data (access)"},
+	TypeErasure:   {LangDE: "Löschung Ihrer personenbezogenen Daten", LangEN: "the erasure of your personal data"},
+	TypeObjection: {LangDE: "Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten", LangEN: "your objection to the use of your personal data"},
+}
+
+// localizedMail is the mail to r with subject and text in r's language, built
+// by write per language: a German mail is followed by its English version
+// (the person may forward it, and the English lines are what the local
+// outbox's readers look for); an English one, or one of a request stored
+// without a language, is English only. Subjects stay ASCII.
+func localizedMail(r *Request, event string, subject Text, write func(b *strings.Builder, l Language)) Mail {
+	var b strings.Builder
+	write(&b, LangEN)
+	m := Mail{To: r.Email, Subject: subject[LangEN], Text: b.String(), RequestID: r.ID, Event: event}
+	if r.Language == LangDE {
+		var de strings.Builder
+		write(&de, LangDE)
+		m.Subject = subject[LangDE] + " / " + subject[LangEN]
+		m.Text = de.String() + "\n---- English version ----\n\n" + m.Text
+	}
+	return m
 }
 
 // VerificationMail is the message that carries the one-time code of r.
 func VerificationMail(r *Request, code string) Mail {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nwe received a request for %s, made with this e-mail address.\n\n", typeWords[r.Type])
-	fmt.Fprintf(&b, "Your verification code is: %s\n\n", code)
-	fmt.Fprintf(&b, "It is valid for %d minutes and for %d attempts. Enter it on the page where you made the request.\n", int(CodeTTL.Minutes()), MaxCodeAttempts)
-	fmt.Fprintf(&b, "If you did not make this request, ignore this message: nothing will happen.\n\nRequest: %s\n", r.ID)
-	return Mail{To: r.Email, Subject: "Your verification code: " + code, Text: b.String(), RequestID: r.ID}
+	return localizedMail(r, "", Text{LangDE: "Ihr Code: " + code, LangEN: "Your verification code: " + code}, func(b *strings.Builder, l Language) {
+		minutes, attempts := int(CodeTTL.Minutes()), MaxCodeAttempts
+		if l == LangDE {
+			fmt.Fprintf(b, "Guten Tag,\n\nwir haben mit dieser E-Mail-Adresse eine Anfrage erhalten: %s.\n\n", typeWords[r.Type].In(l))
+			fmt.Fprintf(b, "Ihr Bestätigungscode lautet: %s\n\n", code)
+			fmt.Fprintf(b, "Er gilt %d Minuten und für %d Versuche. Geben Sie ihn auf der Seite ein, auf der Sie die Anfrage gestellt haben.\n", minutes, attempts)
+			fmt.Fprintf(b, "Wenn Sie diese Anfrage nicht gestellt haben, ignorieren Sie diese Nachricht: Es geschieht nichts.\n\nAnfrage: %s\n", r.ID)
+			return
+		}
+		fmt.Fprintf(b, "Hello,\n\nwe received a request for %s, made with this e-mail address.\n\n", typeWords[r.Type].In(l))
+		fmt.Fprintf(b, "Your verification code is: %s\n\n", code)
+		fmt.Fprintf(b, "It is valid for %d minutes and for %d attempts. Enter it on the page where you made the request.\n", minutes, attempts)
+		fmt.Fprintf(b, "If you did not make this request, ignore this message: nothing will happen.\n\nRequest: %s\n", r.ID)
+	})
 }
 
 // Notification events: the mails that tell a person, without personal
@@ -54,15 +80,28 @@ const (
 )
 
 // resultWords names what a completed request of each type produced.
-var resultWords = map[Type]string{
-	TypeAccess:    "the copy of your personal data (a report, in JSON and as a web page)",
-	TypeErasure:   "the certificate of the erasure",
-	TypeObjection: "the answer to your objection (a certificate of what was done, and the reasons where we could not follow it)",
+var resultWords = map[Type]Text{
+	TypeAccess: {LangDE: "die Kopie Ihrer personenbezogenen Daten (ein Bericht, als JSON und als Webseite)",
+		LangEN: "the copy of your personal data (a report, in JSON and as a web page)"},
+	TypeErasure: {LangDE: "die Bestätigung der Löschung", LangEN: "the certificate of the erasure"},
+	TypeObjection: {LangDE: "die Antwort auf Ihren Widerspruch (eine Bestätigung, was getan wurde, und die Gründe, wo wir ihm nicht folgen konnten)",
+		LangEN: "the answer to your objection (a certificate of what was done, and the reasons where we could not follow it)"},
 }
 
-// statusPageLines tells the person where to see the request: the status
-// page, with the status token shown once at submission (never in a mail).
-func statusPageLines(b *strings.Builder, r *Request, statusPage string) {
+// statusPageLines tells the person where to see the request, in language
+// l: the status page, with the status token shown once at submission
+// (never in a mail).
+func statusPageLines(b *strings.Builder, r *Request, statusPage string, l Language) {
+	if l == LangDE {
+		if statusPage == "" {
+			statusPage = "das Datenschutzzentrum, in dem Sie die Anfrage gestellt haben"
+		}
+		fmt.Fprintf(b, "Sie finden sie auf der Statusseite: %s\n", statusPage)
+		b.WriteString("Öffnen Sie sie in dem Browser, in dem Sie die Anfrage gestellt haben, oder mit dem Status-Token, das Ihnen damals angezeigt wurde. ")
+		b.WriteString("Zu Ihrem Schutz enthält diese Nachricht keine personenbezogenen Daten und keinen Link auf das Ergebnis selbst.\n\n")
+		fmt.Fprintf(b, "Anfrage: %s\n", r.ID)
+		return
+	}
 	if statusPage == "" {
 		statusPage = "the privacy center where you made the request"
 	}
@@ -76,10 +115,15 @@ func statusPageLines(b *strings.Builder, r *Request, statusPage string) {
 // see the answer (the status page): no personal data, token, code or
 // download link. Its event is EventCompleted: a request completes once.
 func CompletionMail(r *Request, statusPage string) Mail {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nyour request for %s is answered: %s is ready.\n\n", typeWords[r.Type], resultWords[r.Type])
-	statusPageLines(&b, r, statusPage)
-	return Mail{To: r.Email, Subject: "Your request is answered", Text: b.String(), RequestID: r.ID, Event: EventCompleted}
+	subject := Text{LangDE: "Ihre Anfrage ist beantwortet", LangEN: "Your request is answered"}
+	return localizedMail(r, EventCompleted, subject, func(b *strings.Builder, l Language) {
+		if l == LangDE {
+			fmt.Fprintf(b, "Guten Tag,\n\nIhre Anfrage (%s) ist beantwortet: %s liegt bereit.\n\n", typeWords[r.Type].In(l), resultWords[r.Type].In(l))
+		} else {
+			fmt.Fprintf(b, "Hello,\n\nyour request for %s is answered: %s is ready.\n\n", typeWords[r.Type].In(l), resultWords[r.Type].In(l))
+		}
+		statusPageLines(b, r, statusPage, l)
+	})
 }
 
 // FailureMail tells the person that request r could not be completed for
@@ -87,11 +131,17 @@ func CompletionMail(r *Request, statusPage string) Mail {
 // Its event names the failure by the request's trail position, so that a
 // failure after a retry is told again and a redelivery is not.
 func FailureMail(r *Request, statusPage string) Mail {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nyour request for %s could not be completed for now because of a technical fault. ", typeWords[r.Type])
-	b.WriteString("Our data protection officer has been told and will complete it within the deadline; you need not do anything.\n\n")
-	statusPageLines(&b, r, statusPage)
-	return Mail{To: r.Email, Subject: "Your request: a delay", Text: b.String(), RequestID: r.ID, Event: fmt.Sprintf("%s-%d", eventFailed, r.Trail.Seq)}
+	subject := Text{LangDE: "Ihre Anfrage: ein technisches Problem", LangEN: "Your request: a delay"}
+	return localizedMail(r, fmt.Sprintf("%s-%d", eventFailed, r.Trail.Seq), subject, func(b *strings.Builder, l Language) {
+		if l == LangDE {
+			fmt.Fprintf(b, "Guten Tag,\n\nIhre Anfrage (%s) konnte wegen einer technischen Störung vorerst nicht abgeschlossen werden. ", typeWords[r.Type].In(l))
+			b.WriteString("Unser Datenschutzbeauftragter ist informiert und schließt sie innerhalb der Frist ab; Sie müssen nichts tun.\n\n")
+		} else {
+			fmt.Fprintf(b, "Hello,\n\nyour request for %s could not be completed for now because of a technical fault. ", typeWords[r.Type].In(l))
+			b.WriteString("Our data protection officer has been told and will complete it within the deadline; you need not do anything.\n\n")
+		}
+		statusPageLines(b, r, statusPage, l)
+	})
 }
 
 // NotifiedDetail is the detail of the audit step that records mail m sent.

@@ -57,3 +57,53 @@ func TestNoticesHoldNoPersonalData(t *testing.T) {
 		t.Error("a mail without an event has an id")
 	}
 }
+
+// TestNoticesInTheRequestsLanguage: the code and the notices are in the
+// request's language; a German one is followed by its English version, an
+// English one (or one of a request stored without a language) is English
+// only. Subjects stay ASCII (headers need no encoding).
+func TestNoticesInTheRequestsLanguage(t *testing.T) {
+	const page = "https://privacy.example/privacy/"
+	due := time.Date(2027, 2, 28, 22, 59, 59, 0, time.UTC)
+	mails := func(r *dsr.Request) map[string]dsr.Mail {
+		return map[string]dsr.Mail{
+			"code":      dsr.VerificationMail(r, "123456"),
+			"completed": dsr.CompletionMail(r, page),
+			"failed":    dsr.FailureMail(r, page),
+			"extended":  dsr.ExtensionMail(r, due, "Records in four systems.", time.UTC, page),
+		}
+	}
+	german := map[string][]string{
+		"code":      {"Ihr Bestätigungscode lautet: 123456", "Auskunft", "Anfrage: 01JDREQ"},
+		"completed": {"ist beantwortet", "als JSON und als Webseite", "Status-Token", "Anfrage: 01JDREQ"},
+		"failed":    {"technischen Störung", "Datenschutzbeauftragter", "Statusseite: " + page},
+		"extended":  {"spätestens am 28. Februar 2027", "Art. 12 Abs. 3 DSGVO", "four systems"},
+	}
+	english := map[string]string{"code": "Your verification code is: 123456", "completed": "is answered", "failed": "could not be completed for now", "extended": "28 February 2027"}
+	de := &dsr.Request{ID: "01JDREQ", Type: dsr.TypeAccess, Email: "ada@example.com", Language: dsr.LangDE}
+	for name, m := range mails(de) {
+		text, en, found := strings.Cut(m.Text, "---- English version ----")
+		if !found || !strings.Contains(en, english[name]) || strings.Contains(en, "Guten Tag") {
+			t.Errorf("%s (de): no English version after the German:\n%s", name, m.Text)
+		}
+		for _, w := range german[name] {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s (de): lacks %q:\n%s", name, w, text)
+			}
+		}
+		if !strings.Contains(m.Subject, " / ") || strings.ContainsFunc(m.Subject, func(r rune) bool { return r > 127 }) {
+			t.Errorf("%s (de): subject %q, want German / English in ASCII", name, m.Subject)
+		}
+	}
+	for _, l := range []dsr.Language{dsr.LangEN, ""} {
+		en := &dsr.Request{ID: "01JDREQ", Type: dsr.TypeAccess, Email: "ada@example.com", Language: l}
+		for name, m := range mails(en) {
+			if !strings.Contains(m.Text, english[name]) || strings.Contains(m.Text, "Guten Tag") || strings.Contains(m.Subject, " / ") {
+				t.Errorf("%s (%q): not English only:\n%s", name, l, m.Text)
+			}
+		}
+	}
+	if a, b := dsr.CompletionMail(de, page), dsr.CompletionMail(&dsr.Request{ID: "01JDREQ", Type: dsr.TypeAccess}, page); a.MailID() != b.MailID() {
+		t.Error("the language changes the mail's id")
+	}
+}

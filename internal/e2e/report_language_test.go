@@ -19,7 +19,7 @@ import (
 // the rights that apply (no objection for billing, withdrawal of consent
 // for newsletter and marketing); the controller's DPO and the competent
 // supervisory authority; labels instead of table and attribute names. The
-// purposes route answers in German too.
+// purposes route, the code's mail and the completion notice are German too.
 func TestAccessReportInGerman(t *testing.T) {
 	cfg := awsConfig(t)
 	stack, outbox := startStack(t, cfg, nil)
@@ -42,6 +42,14 @@ func TestAccessReportInGerman(t *testing.T) {
 		t.Fatalf("verify: %d %s", s, b)
 	}
 	rep, page := fetchReport(t, c, sub)
+	// The code and the completion notice are German too, each followed by its English version.
+	if m := mailTo(t, outbox, sub.ID, "ada@example.com", "Ihre Anfrage ist beantwortet / Your request is answered"); !strings.Contains(m, "Guten Tag") ||
+		!strings.Contains(m, "Statusseite") || !strings.Contains(m, "---- English version ----") {
+		t.Errorf("the completion notice is not in German:\n%s", m)
+	}
+	if m := mailTo(t, outbox, sub.ID, "ada@example.com", "Ihr Bestätigungscode lautet: "+code); !strings.Contains(m, "Your verification code is: "+code) {
+		t.Errorf("the code's mail lacks its English version:\n%s", m)
+	}
 	raw, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
