@@ -212,6 +212,8 @@ func FuzzParseRegistry(f *testing.F) {
 	f.Add([]byte("- purpose: p\n  table: t\n"))
 	f.Add([]byte("[]"))
 	f.Add([]byte("{a: [b, {c: d}]}"))
+	f.Add([]byte(dsrtest.RegistryYAML))
+	f.Add([]byte("- {purpose: p, title: {de: T, en: T}, categories: {de: [a], en: [b, c]}, automatedDecisions: {de: x}, labels: {a: {fr: y}}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		reg, err := dsr.ParseRegistry(data)
 		if err == nil && len(reg) == 0 {

@@ -164,7 +164,8 @@ type Chunk struct {
 // the subject's provenance (ProvenanceByPurpose), with every purpose of the
 // registry, in registry order, and records, sources and recipients [] where
 // there are none. Records keep the order of the parts' chunks. Its texts
-// are in the request's language, or fallback for a request without one.
+// are in the request's language, or fallback for a request without one
+// (English if fallback is none of Languages either).
 func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, prov map[string]Provenance, now time.Time, fallback Language) (*Report, error) {
 	byPurpose := map[string][]Chunk{}
 	for _, p := range parts {
@@ -179,6 +180,9 @@ func AssembleReport(req *Request, reg Registry, ctrl Controller, parts []Chunk, 
 	l := req.Language
 	if _, ok := ParseLanguage(string(l)); !ok {
 		l = fallback
+	}
+	if _, ok := ParseLanguage(string(l)); !ok {
+		l = LangEN
 	}
 	rep := &Report{
 		RequestID: req.ID, GeneratedAt: now.UTC(), Language: l,

@@ -80,6 +80,11 @@ func TestReportLanguages(t *testing.T) {
 	if got := reportOf(t, "").Language; got != dsr.LangDE {
 		t.Errorf("a request without a language: %q, want the fallback de", got)
 	}
+	noLanguage := &dsr.Request{ID: "R1", Email: "ada@example.com"}
+	if rep, err := dsr.AssembleReport(noLanguage, demoRegistry(t), testController, nil, nil, time.Now(), ""); err != nil || rep.Language != dsr.LangEN ||
+		rep.Purposes[1].Automated.Description == "" {
+		t.Errorf("neither the request nor the fallback has a language: %v %+v, want English", err, rep)
+	}
 	if de.Language != dsr.LangDE || en.Language != dsr.LangEN {
 		t.Fatalf("languages %q %q", de.Language, en.Language)
 	}

@@ -187,6 +187,35 @@ func (e *env) notices() []dsr.RecipientNotice {
 	return all
 }
 
+// TestReportInTheRequestsLanguage: the report is in the request's
+// language; one stored without a language is in the handler's default.
+func TestReportInTheRequestsLanguage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		request, fallback, want dsr.Language
+		description             string
+	}{
+		{dsr.LangDE, dsr.LangEN, dsr.LangDE, "Rechnungen"},
+		{dsr.LangEN, dsr.LangDE, dsr.LangEN, "Invoices"},
+		{"", dsr.LangDE, dsr.LangDE, "Rechnungen"},
+	} {
+		e := newEnv(t, dsr.Request{Type: dsr.TypeAccess, Language: tc.request})
+		e.h.Language = tc.fallback
+		e.contacts.Add(e.billing, ada, 1)
+		ctx := context.Background()
+		e.deliver(t, ctx, task(t, "m1", dsr.TaskMessage{RequestID: e.id, Purpose: "marketing"}))
+		e.deliver(t, ctx, task(t, "b1", dsr.TaskMessage{RequestID: e.id, Purpose: "billing"}))
+		rep := e.report(t)
+		if rep.Language != tc.want || rep.Purposes[1].Description != tc.description || len(rep.Purposes[1].Records) != 1 {
+			t.Errorf("request %q, default %q: report in %q, billing %+v", tc.request, tc.fallback, rep.Language, rep.Purposes[1])
+		}
+		page, _ := e.objects.Document(e.id, dsr.DocReportHTML)
+		if !bytes.Contains(page, []byte(`<html lang="`+string(tc.want)+`">`)) {
+			t.Errorf("request %q: the HTML is not in %s", tc.request, tc.want)
+		}
+	}
+}
+
 func TestLastPartAssemblesReportOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, dsr.Request{Type: dsr.TypeAccess})
