@@ -62,11 +62,23 @@ func extensionNotices(t *testing.T, s *localStack, id string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "Subject: Your request: we need more time") {
+		// "Your request: we need more time", after its German form for a
+		// German request.
+		if strings.Contains(subjectOf(string(b)), "Your request: we need more time") {
 			out = append(out, string(b))
 		}
 	}
 	return out
+}
+
+// subjectOf is the Subject header of the outbox message raw ("" if none).
+func subjectOf(raw string) string {
+	_, rest, ok := strings.Cut(raw, "\r\nSubject: ")
+	if !ok {
+		return ""
+	}
+	subject, _, _ := strings.Cut(rest, "\r\n")
+	return subject
 }
 
 // waitFor polls cond (a file or a count, which no browser event announces)
