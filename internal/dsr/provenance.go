@@ -17,8 +17,9 @@ const (
 	EventDisclosed = "disclosed" // the data went to a recipient (Art. 15(1)(c))
 )
 
-// DefaultProvenanceYears is how long a provenance entry is kept from its
-// event (design.md: two years).
+// DefaultProvenanceYears is how long a provenance entry of a purpose
+// without a statutory duty or provenanceYears of its own is kept from its
+// event (design.md: two years; Purpose.ProvenanceYearsOr).
 const DefaultProvenanceYears = 2
 
 // MaxClockSkew is how far in the future an event's time may be: the CRM's
@@ -57,9 +58,10 @@ type ProvenanceInput struct {
 
 // ParseProvenanceEvent validates one provenance event against the
 // registry. now bounds the event's time: not in the future (beyond
-// MaxClockSkew), and not so old that its years of retention have passed (it
-// must not be kept at all). Errors are EInvalid with the fields at fault;
-// they never echo a value.
+// MaxClockSkew), and not so old that its purpose's years of provenance
+// (Registry.ProvenanceYears, years the default) have passed (it must not be
+// kept at all). Errors are EInvalid with the fields at fault; they never
+// echo a value.
 func ParseProvenanceEvent(in ProvenanceInput, reg Registry, now time.Time, years int) (ProvenanceEvent, error) {
 	var ev ProvenanceEvent
 	var bad fieldErrors
@@ -90,7 +92,7 @@ func ParseProvenanceEvent(in ProvenanceInput, reg Registry, now time.Time, years
 	default:
 		bad.add("event", fmt.Sprintf("must be %q or %q", EventCollected, EventDisclosed))
 	}
-	ev.At = bad.eventTime(in.At, now, years)
+	ev.At = bad.eventTime(in.At, now, reg.ProvenanceYears(ev.Purpose, years))
 	if len(bad) > 0 {
 		return ProvenanceEvent{}, Invalid("the provenance event is invalid", bad...)
 	}
@@ -148,7 +150,7 @@ func (f *fieldErrors) eventTime(v *string, now time.Time, years int) time.Time {
 	case at.After(now.Add(MaxClockSkew)):
 		f.add("at", "is in the future")
 	case !ProvenanceExpiry(at, years).After(now):
-		f.add("at", fmt.Sprintf("is more than %d years ago: the entry must not be kept", years))
+		f.add("at", fmt.Sprintf("is more than %d years ago, the purpose's provenance retention: the entry must not be kept", years))
 	default:
 		return at.UTC()
 	}
@@ -178,7 +180,7 @@ type ProvenanceEntry struct {
 }
 
 // NewProvenanceEntry is the entry of ev for the subject keyed subjectKey,
-// kept years years.
+// kept years years (its purpose's: Registry.ProvenanceYears).
 func NewProvenanceEntry(ev ProvenanceEvent, subjectKey string, years int) ProvenanceEntry {
 	h := sha256.New()
 	for _, f := range []string{subjectKey, ev.Purpose, ev.Event, ev.Source, ev.Recipient, ev.Country, ev.Safeguard, ev.At.UTC().Format(time.RFC3339Nano)} {

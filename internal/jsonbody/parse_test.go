@@ -182,6 +182,9 @@ func TestParseProvenanceEvent(t *testing.T) {
 		{name: "time not RFC 3339", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"01/02/2026"}`, fields: []string{"at"}},
 		{name: "time in the future", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2026-11-30T12:06:00Z"}`, fields: []string{"at"}},
 		{name: "already past its two years", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2024-11-30T12:00:00Z"}`, fields: []string{"at"}},
+		{name: "billing's provenance lives 11 years (a 10-year duty)", body: `{"email":"ada@example.com","purpose":"billing","event":"collected","source":"shop","at":"2020-03-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventCollected, Source: "shop", At: time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)}},
+		{name: "billing, past its 11 years", body: `{"email":"ada@example.com","purpose":"billing","event":"collected","source":"shop","at":"2015-11-30T12:00:00Z"}`, fields: []string{"at"}},
 		{name: "missing everything", body: `{}`, fields: []string{"email", "purpose", "event", "at"}},
 		{name: "bad email", body: `{"email":"ada","purpose":"marketing","event":"collected","source":"x","at":"2026-01-01T00:00:00Z"}`, fields: []string{"email"}},
 		{name: "unknown event", body: `{"email":"ada@example.com","purpose":"marketing","event":"sold","at":"2026-01-01T00:00:00Z"}`, fields: []string{"event"}},
@@ -228,6 +231,8 @@ func FuzzParseProvenanceEvent(f *testing.F) {
 	for _, s := range []string{
 		`{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"trade fair","at":"2026-03-14T10:00:00Z"}`,
 		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"US","safeguard":"SCC","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"collected","source":"shop","at":"2020-03-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"shop","at":"2020-03-01T00:00:00Z"}`,
 		`{"at":"9999-12-31T23:59:59Z"}`, `{"at":"0001-01-01T00:00:00Z"}`, `null`, ``,
 	} {
 		f.Add([]byte(s))
@@ -240,7 +245,8 @@ func FuzzParseProvenanceEvent(f *testing.F) {
 			}
 			return
 		}
-		if _, ok := reg.Lookup(ev.Purpose); !ok || ev.Email == "" || ev.At.After(now.Add(dsr.MaxClockSkew)) || !dsr.ProvenanceExpiry(ev.At, 2).After(now) {
+		years := reg.ProvenanceYears(ev.Purpose, dsr.DefaultProvenanceYears)
+		if _, ok := reg.Lookup(ev.Purpose); !ok || ev.Email == "" || ev.At.After(now.Add(dsr.MaxClockSkew)) || !dsr.ProvenanceExpiry(ev.At, years).After(now) {
 			t.Fatalf("accepted an invalid event: %+v", ev)
 		}
 		if (ev.Event == dsr.EventCollected) != (ev.Source != "") || (ev.Event == dsr.EventDisclosed) != (ev.Recipient != "" && ev.Country != "") {

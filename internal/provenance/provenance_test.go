@@ -110,6 +110,35 @@ func TestHandle(t *testing.T) {
 	}
 }
 
+// TestPurposeYears: each entry is kept its purpose's years: billing's (a
+// 10-year duty) 11 from the event, so its disclosure of 2020 is stored;
+// marketing's the handler's two, so its event of 2020 is refused.
+func TestPurposeYears(t *testing.T) {
+	ctx := context.Background()
+	store := &memstore.Provenance{}
+	dlq := &fakeDLQ{}
+	var logs bytes.Buffer
+	h := newHandler(t, store, dlq, &logs)
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		msg("billing", `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Tax Office","country":"DE","at":"2020-03-01T00:00:00Z"}`, "1"),
+		msg("marketing", `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"fair","at":"2020-03-01T00:00:00Z"}`, "1"),
+	}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v, %v", resp, err)
+	}
+	hasher, _ := dsr.NewHasher(bytes.Repeat([]byte("p"), 32))
+	got, _ := store.Subject(ctx, hasher.Subject("ada@example.com"), "", now)
+	if len(got) != 1 || got[0].Purpose != "billing" {
+		t.Fatalf("entries %+v, want billing's only", got)
+	}
+	if want := time.Date(2031, 3, 1, 0, 0, 0, 0, time.UTC); !got[0].ExpiresAt.Equal(want) {
+		t.Errorf("expires %v, want %v", got[0].ExpiresAt, want)
+	}
+	if len(dlq.got) != 1 || dlq.got[0].id != "marketing" || !strings.Contains(dlq.got[0].reason, "at is more than 2 years ago") {
+		t.Errorf("dead-lettered %+v", dlq.got)
+	}
+}
+
 func TestStoreFailures(t *testing.T) {
 	ctx := context.Background()
 	valid := `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"fair","at":"2026-03-14T10:00:00Z"}`

@@ -116,6 +116,44 @@ func TestTwoYearsToTheDay(t *testing.T) {
 	}
 }
 
+// TestYearsPerPurpose: the sweep deletes each entry when its purpose's
+// years have passed: a marketing entry after two, a billing one (a 10-year
+// duty) after eleven, so billing's of six years ago stays.
+func TestYearsPerPurpose(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	at := t0.AddDate(-6, 0, 0)
+	for _, purpose := range []string{"marketing", "billing"} {
+		ev := dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventCollected, Source: purpose + " shop", At: at}
+		e := dsr.NewProvenanceEntry(ev, "S1", testRegistry.ProvenanceYears(purpose, dsr.DefaultProvenanceYears))
+		if _, err := f.entries.Put(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first run reads a week back; a run of four years ago, just after
+	// marketing's entry expired, deletes it.
+	if _, err := f.job.Run(ctx, at.AddDate(2, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"billing shop"}, f.left(t, "S1")); diff != "" {
+		t.Errorf("after two years (-want +got):\n%s", diff)
+	}
+	for _, day := range []time.Time{t0, at.AddDate(11, 0, -1)} {
+		if _, err := f.job.Run(ctx, day); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"billing shop"}, f.left(t, "S1")); diff != "" {
+			t.Errorf("at %s (-want +got):\n%s", day, diff)
+		}
+	}
+	if _, err := f.job.Run(ctx, at.AddDate(11, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.left(t, "S1"); len(left) != 0 {
+		t.Errorf("after eleven years: %v left", left)
+	}
+}
+
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
 
 // seedMany stores n entries of n/10 subjects, due of them expired in the

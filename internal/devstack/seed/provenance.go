@@ -65,13 +65,14 @@ func ProvenanceEvents(reg dsr.Registry, now time.Time) map[string][]dsr.Provenan
 	return all
 }
 
-// Provenance stores the demo provenance events, kept years years, and
-// returns how many entries it stored for each subject.
+// Provenance stores the demo provenance events, each kept its purpose's
+// years (years where the registry derives none), and returns how many
+// entries it stored for each subject.
 func Provenance(ctx context.Context, store ProvenanceStore, keys Subjecter, reg dsr.Registry, years int, now time.Time) (map[string]int, error) {
 	out := map[string]int{}
 	for email, evs := range ProvenanceEvents(reg, now) {
 		for _, ev := range evs {
-			if _, err := store.Put(ctx, dsr.NewProvenanceEntry(ev, keys.Subject(email), years)); err != nil {
+			if _, err := store.Put(ctx, dsr.NewProvenanceEntry(ev, keys.Subject(email), reg.ProvenanceYears(ev.Purpose, years))); err != nil {
 				return nil, fmt.Errorf("seed provenance: %w", err)
 			}
 			out[email]++
