@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
 // registryWith is a one-purpose registry: a consent purpose deleted on
@@ -114,7 +115,7 @@ func TestProvenanceEventAge(t *testing.T) {
 		{"billing", "2015-11-30T12:00:00Z", false}, // 11 years
 	} {
 		_, err := dsr.ParseProvenanceEvent(dsr.ProvenanceInput{Email: ptr("ada@example.com"), Purpose: ptr(tc.purpose),
-			Event: ptr("collected"), Source: ptr("shop"), At: ptr(tc.at)}, reg, now, dsr.DefaultProvenanceYears)
+			Event: ptr("collected"), Source: ptr("shop"), At: ptr(tc.at)}, reg, now, dsrtest.Policy(t))
 		if (err == nil) != tc.ok {
 			t.Errorf("%s at %s: err %v, want ok=%v", tc.purpose, tc.at, err, tc.ok)
 		}

@@ -37,18 +37,21 @@ var checkpointKey = map[string]types.AttributeValue{
 }
 
 type provenanceItem struct {
-	SubjectKey   string `dynamodbav:"subjectKey"`
-	Entry        string `dynamodbav:"entry"`
-	Purpose      string `dynamodbav:"purpose"`
-	Event        string `dynamodbav:"event"`
-	Source       string `dynamodbav:"source,omitempty"`
-	Recipient    string `dynamodbav:"recipient,omitempty"`
-	Country      string `dynamodbav:"country,omitempty"`
-	Safeguard    string `dynamodbav:"safeguard,omitempty"`
-	At           string `dynamodbav:"at"`
-	ExpiresAt    int64  `dynamodbav:"expiresAt"`
-	ExpiryBucket string `dynamodbav:"expiryBucket"`
-	TTL          int64  `dynamodbav:"ttl"`
+	SubjectKey string `dynamodbav:"subjectKey"`
+	Entry      string `dynamodbav:"entry"`
+	Purpose    string `dynamodbav:"purpose"`
+	Event      string `dynamodbav:"event"`
+	Source     string `dynamodbav:"source,omitempty"`
+	Recipient  string `dynamodbav:"recipient,omitempty"`
+	Country    string `dynamodbav:"country,omitempty"`
+	Safeguard  string `dynamodbav:"safeguard,omitempty"`
+	// TransferBasis: dsr.ProvenanceEntry.TransferBasis (absent on entries
+	// stored before it was kept, and on sources).
+	TransferBasis string `dynamodbav:"transferBasis,omitempty"`
+	At            string `dynamodbav:"at"`
+	ExpiresAt     int64  `dynamodbav:"expiresAt"`
+	ExpiryBucket  string `dynamodbav:"expiryBucket"`
+	TTL           int64  `dynamodbav:"ttl"`
 }
 
 func entrySortKey(purpose, id string) string { return purpose + "#" + id }
@@ -56,7 +59,7 @@ func entrySortKey(purpose, id string) string { return purpose + "#" + id }
 func toProvenanceItem(e dsr.ProvenanceEntry) (map[string]types.AttributeValue, error) {
 	return attributevalue.MarshalMap(provenanceItem{
 		SubjectKey: e.SubjectKey, Entry: entrySortKey(e.Purpose, e.ID), Purpose: e.Purpose, Event: e.Event,
-		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard,
+		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard, TransferBasis: e.TransferBasis,
 		At: formatTime(e.At), ExpiresAt: e.ExpiresAt.Unix(), ExpiryBucket: EntryBucket(e),
 		TTL: e.ExpiresAt.Add(TTLBackstop).Unix(),
 	})
@@ -143,7 +146,7 @@ func fromProvenanceItem(it provenanceItem) (dsr.ProvenanceEntry, error) {
 	_, id, _ := strings.Cut(it.Entry, "#")
 	return dsr.ProvenanceEntry{
 		SubjectKey: it.SubjectKey, ID: id, Purpose: it.Purpose, Event: it.Event, Source: it.Source,
-		Recipient: it.Recipient, Country: it.Country, Safeguard: it.Safeguard, At: at,
+		Recipient: it.Recipient, Country: it.Country, Safeguard: it.Safeguard, TransferBasis: it.TransferBasis, At: at,
 		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
 	}, nil
 }

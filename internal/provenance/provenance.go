@@ -47,6 +47,9 @@ type Handler struct {
 	// Years is how long an entry is kept from its event where its purpose
 	// says nothing else (dsr.Registry.ProvenanceYears).
 	Years int
+	// Adequacy is the deployment's adequacy list (dsr.TransferBasis): a
+	// recipient outside the EEA and off it needs a safeguard.
+	Adequacy dsr.Adequacy
 	// MaxReceives is the queue's maxReceiveCount: on that receive, a
 	// message that still cannot be stored is dead-lettered with the reason
 	// rather than left for SQS to move without one.
@@ -63,7 +66,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	now := h.Clock.Now()
-	ev, err := jsonbody.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, h.Years)
+	ev, err := jsonbody.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, dsr.ProvenancePolicy{Years: h.Years, Adequacy: h.Adequacy})
 	if err != nil {
 		return sqsbatch.Poison(errors.New(Reason(err)))
 	}
@@ -76,7 +79,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return err
 	}
 	h.Log.InfoContext(ctx, "provenance event", "event", "provenance_stored", "messageId", msg.MessageId,
-		"purpose", e.Purpose, "kind", e.Event, "entry", e.ID, "duplicate", !created)
+		"purpose", e.Purpose, "kind", e.Event, "transferBasis", e.TransferBasis, "entry", e.ID, "duplicate", !created)
 	return nil
 }
 

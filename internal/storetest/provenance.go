@@ -82,10 +82,15 @@ func collected(subjectKey, purpose, source string, at time.Time, shard int) dsr.
 	}
 }
 
-// disclosed is the entry of a "disclosed" event.
+// disclosed is the entry of a "disclosed" event, with a transfer basis
+// (a safeguard's where one is named), which the store keeps.
 func disclosed(subjectKey, purpose, recipient, country, safeguard string, at time.Time) dsr.ProvenanceEntry {
+	basis := dsr.TransferEEA
+	if safeguard != "" {
+		basis = dsr.TransferSafeguard
+	}
 	return dsr.NewProvenanceEntry(dsr.ProvenanceEvent{
-		Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard, At: at,
+		Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard, TransferBasis: basis, At: at,
 	}, subjectKey, dsr.DefaultProvenanceYears)
 }
 

@@ -30,18 +30,19 @@ func ProvenanceEvents(reg dsr.Registry, now time.Time) map[string][]dsr.Provenan
 	collected := func(purpose, source string, at time.Time) dsr.ProvenanceEvent {
 		return dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventCollected, Source: source, At: at}
 	}
-	disclosed := func(purpose, recipient, country, safeguard string, at time.Time) dsr.ProvenanceEvent {
-		return dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard, At: at}
+	disclosed := func(purpose, recipient, country, safeguard, basis string, at time.Time) dsr.ProvenanceEvent {
+		return dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard,
+			TransferBasis: basis, At: at}
 	}
 	all := map[string][]dsr.ProvenanceEvent{
 		Ada: {
 			collected("marketing", "trade fair 2026", day(-8, 0)),
-			disclosed("marketing", "Example Print GmbH", "DE", "", day(-7, 0)),
+			disclosed("marketing", "Example Print GmbH", "DE", "", dsr.TransferEEA, day(-7, 0)),
 			collected("newsletter", "newsletter sign-up form", day(-14, 0)),
-			disclosed("newsletter", "Mailer Inc.", "US", "standard contractual clauses (Art. 46(2)(c))", day(-14, 1)),
+			disclosed("newsletter", "Mailer Inc.", "US", "scc", dsr.TransferSafeguard, day(-14, 1)),
 			collected("customer_care", "support hotline", day(-3, 0)),
 			collected("billing", "online shop checkout", day(-20, 0)),
-			disclosed("billing", "Tax Advisers LLP", "GB", "adequacy decision (Art. 45)", day(-2, 0)),
+			disclosed("billing", "Tax Advisers LLP", "GB", "", dsr.TransferAdequacy, day(-2, 0)),
 			// Two years and three days ago: past its retention, still stored
 			// until the retention job runs.
 			collected("marketing", "trade fair 2024", day(-24, -3)),
@@ -49,7 +50,7 @@ func ProvenanceEvents(reg dsr.Registry, now time.Time) map[string][]dsr.Provenan
 		Grace: {
 			collected("customer_care", "support e-mail", day(-5, 0)),
 			collected("billing", "online shop checkout", day(-5, 0)),
-			disclosed("billing", "Collections Partner SARL", "FR", "", day(-1, 0)),
+			disclosed("billing", "Collections Partner SARL", "FR", "", dsr.TransferEEA, day(-1, 0)),
 		},
 	}
 	for email, evs := range all {
