@@ -449,6 +449,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Recorder:     requests,
 		Registry:     reg,
 		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
+		Provenance:   &dynamo.Provenance{Client: ddb, Table: provTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Mailer:       mailer(cfg, env, sender),
 		Trail:        &dynamo.Audit{Client: ddb, Table: auditTable, RequestsTable: table},

@@ -347,3 +347,84 @@ func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpo
 	}
 	return cp.Version + 1, nil
 }
+
+// KeepUntil keeps every entry of the subject's purpose that is live at now
+// and expires before until at least until (a statutory restriction of the
+// purpose's records extended: Art. 19 must still reach its recipients when
+// the records go): its expiry, its expiry index partition (that day, the
+// same shard) and its time to live move; each update is conditional, so a
+// repeated call, or an entry later than until, moves nothing. It returns
+// how many entries it moved.
+func (s *Provenance) KeepUntil(ctx context.Context, subjectKey, purpose string, until, now time.Time) (int, error) {
+	key := expression.Key("subjectKey").Equal(expression.Value(subjectKey)).
+		And(expression.Key("entry").BeginsWith(purpose + "#"))
+	filter := expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())).
+		And(expression.Name("expiresAt").LessThan(expression.Value(until.Unix())))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).WithFilter(filter).
+		WithProjection(expression.NamesList(expression.Name("entry"))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("keep provenance: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	var entries []string
+	err = queryPages(ctx, s.Client, in, func(av map[string]types.AttributeValue) error {
+		var it struct {
+			Entry string `dynamodbav:"entry"`
+		}
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return err
+		}
+		entries = append(entries, it.Entry)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("keep provenance: %w", err)
+	}
+	moved := make([]bool, len(entries))
+	err = inParallel(ctx, writeConcurrency, len(entries), func(ctx context.Context, i int) error {
+		var err error
+		moved[i], err = s.keepEntry(ctx, dsr.ProvenanceKey{SubjectKey: subjectKey, Entry: entries[i]}, until)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range moved {
+		if m {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// keepEntry moves the expiry of entry k to until unless it is gone or
+// expires then or later, and reports whether it moved it.
+func (s *Provenance) keepEntry(ctx context.Context, k dsr.ProvenanceKey, until time.Time) (bool, error) {
+	_, id, _ := strings.Cut(k.Entry, "#")
+	bucket := ExpiryBucket(ExpiryDay(until), ExpiryShard(dsr.ProvenanceEntry{ID: id}))
+	upd := expression.Set(expression.Name("expiresAt"), expression.Value(until.Unix())).
+		Set(expression.Name("expiryBucket"), expression.Value(bucket)).
+		Set(expression.Name("ttl"), expression.Value(until.Add(TTLBackstop).Unix()))
+	cond := expression.AttributeExists(expression.Name("entry")).
+		And(expression.Name("expiresAt").LessThan(expression.Value(until.Unix())))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.Table, Key: provenanceKey(k), UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("keep provenance: %w", err)
+	}
+	return true, nil
+}

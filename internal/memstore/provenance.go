@@ -138,6 +138,22 @@ func (s *Provenance) Hold(_ context.Context, keys []dsr.ProvenanceKey, now time.
 	return nil
 }
 
+// KeepUntil is the in-memory form of dynamo.Provenance.KeepUntil.
+func (s *Provenance) KeepUntil(_ context.Context, subjectKey, purpose string, until, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, pe := range s.entries {
+		if k[0] == subjectKey && pe.e.Purpose == purpose && pe.e.Live(now) && pe.e.ExpiresAt.Before(until) {
+			pe.e.ExpiresAt = until.UTC()
+			pe.bucket = dynamo.EntryBucket(pe.e)
+			s.entries[k] = pe
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Checkpoint is the in-memory form of dynamo.Provenance.Checkpoint.
 func (s *Provenance) Checkpoint(_ context.Context) (dsr.RetentionCheckpoint, error) {
 	s.mu.Lock()

@@ -27,6 +27,7 @@ type ProvenanceStore interface {
 	Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error
 	Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, error)
 	SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error)
+	KeepUntil(ctx context.Context, subjectKey, purpose string, until, now time.Time) (int, error)
 }
 
 // RunProvenance runs the provenance store's contract against the store
@@ -51,6 +52,7 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		{"SweepSeesEveryDueEntryOnce", sweepSeesEveryDueEntryOnce},
 		{"DeleteByKey", deleteByKey},
 		{"HeldEntryMovesToTheNextDay", heldEntryMovesToTheNextDay},
+		{"KeepUntilLengthensOnlyLiveEarlierEntries", keepUntilLengthensOnlyLiveEarlierEntries},
 		{"CheckpointVersioned", checkpointVersioned},
 	}
 	for _, c := range cases {
@@ -505,4 +507,69 @@ func checkpointVersioned(t *testing.T, s ProvenanceStore, o Options) {
 	want = second
 	want.Version = 2
 	wantDiff(t, "after the second save, cursor and time cleared", want, mustCheckpoint(t, s))
+}
+
+// keepUntilLengthensOnlyLiveEarlierEntries: KeepUntil moves the live
+// entries of the subject's purpose that expire earlier to until, into that
+// day's partition of the expiry index (the same shard); later entries,
+// expired ones, another purpose's and another subject's stay; repeated, it
+// moves nothing.
+func keepUntilLengthensOnlyLiveEarlierEntries(t *testing.T, s ProvenanceStore, _ Options) {
+	t.Parallel()
+	ctx := t.Context()
+	a, b := newSubjectKey(), newSubjectKey()
+	at := provBase.AddDate(0, 6, 0)
+	now := at.AddDate(1, 0, 0)
+	until := at.AddDate(dsr.DefaultProvenanceYears+3, 0, 0)
+	early := collected(a, "billing", "shop", at, 1)
+	recipient := disclosed(a, "billing", "Tax Advisers LLP", "GB", "", at.Add(time.Hour))
+	expired := collected(a, "billing", "old shop", at.AddDate(-2, 0, -1), -1)
+	later := collected(a, "billing", "later shop", at, -1)
+	later.ExpiresAt = until.AddDate(1, 0, 0)
+	other := collected(a, "marketing", "fair", at, -1)
+	others := collected(b, "billing", "shop", at, -1)
+	putAll(t, s, early, recipient, expired, later, other, others)
+	n, err := s.KeepUntil(ctx, a, "billing", until, now)
+	must(t, err)
+	if n != 2 {
+		t.Errorf("moved %d entries, want 2 (the live ones expiring before until)", n)
+	}
+	keptEarly, keptRecipient := early, recipient
+	keptEarly.ExpiresAt, keptRecipient.ExpiresAt = until, until
+	wantDiff(t, "the subject's billing entries", []dsr.ProvenanceEntry{keptEarly, keptRecipient, expired, later},
+		subjectEntries(t, s, a, "billing", time.Time{}), sortProvEntries)
+	wantDiff(t, "live after their old expiry", []dsr.ProvenanceEntry{keptEarly, keptRecipient, later},
+		subjectEntries(t, s, a, "billing", early.ExpiresAt), sortProvEntries)
+	wantDiff(t, "another purpose", []dsr.ProvenanceEntry{other}, subjectEntries(t, s, a, "marketing", time.Time{}))
+	wantDiff(t, "another subject", []dsr.ProvenanceEntry{others}, subjectEntries(t, s, b, "", time.Time{}))
+	// The sweep finds them on until's day, not on their old one.
+	old := dynamo.ExpiryBucket(dynamo.ExpiryDay(early.ExpiresAt), 1)
+	due, _ := dueKeys(t, s, old, early.ExpiresAt.Add(time.Hour), 10)
+	for _, k := range due {
+		if k.SubjectKey == a {
+			t.Errorf("still due on the old day: %+v", k)
+		}
+	}
+	var want, got []dsr.ProvenanceKey
+	for shard := range dynamo.ProvenanceShards {
+		bucket := dynamo.ExpiryBucket(dynamo.ExpiryDay(until), shard)
+		for _, e := range []dsr.ProvenanceEntry{early, recipient} {
+			if dynamo.ExpiryShard(e) == shard {
+				want = append(want, keyOf(e, bucket))
+			}
+		}
+		keys, _ := dueKeys(t, s, bucket, until, 10)
+		for _, k := range keys {
+			if k.SubjectKey == a {
+				got = append(got, k)
+			}
+		}
+	}
+	wantDiff(t, "due on until's day", want, got, sortProvKeys)
+	if n, err := s.KeepUntil(ctx, a, "billing", until, now); err != nil || n != 0 {
+		t.Errorf("again: moved %d, %v; want 0", n, err)
+	}
+	if n, err := s.KeepUntil(ctx, a, "billing", until.AddDate(0, 0, -1), now); err != nil || n != 0 {
+		t.Errorf("an earlier until: moved %d, %v; want 0 (never shortened)", n, err)
+	}
 }
