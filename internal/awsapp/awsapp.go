@@ -350,6 +350,10 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
+	provYears, err := positive(env, "PROVENANCE_RETENTION_YEARS", dsr.DefaultProvenanceYears)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
 	reserve := 20 * time.Second
 	if v := env("RETENTION_DEADLINE_RESERVE"); v != "" {
 		if reserve, err = time.ParseDuration(v); err != nil {
@@ -365,7 +369,7 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Registry:     reg,
 		Notices:      &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
-		ReportDays:   days, AccountabilityYears: years, Reserve: reserve, Log: log,
+		ReportDays:   days, AccountabilityYears: years, ProvenanceYears: provYears, Reserve: reserve, Log: log,
 	}}, nil
 }
 

@@ -351,11 +351,12 @@ func noticeID(id, step string, rc Recipient) string {
 }
 
 // ProvenanceKey names a stored entry that is due, as the store lists it:
-// whose it is (the subject key the job holds it for), and the store's own
-// references to the entry and to where it is listed, which only the store
-// reads.
+// whose it is (the subject key the job holds it for), its purpose (whose
+// years the job checks), and the store's own references to the entry and
+// to where it is listed, which only the store reads.
 type ProvenanceKey struct {
 	SubjectKey string
+	Purpose    string
 	Entry      string
 	Bucket     string
 }

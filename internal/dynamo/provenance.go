@@ -222,7 +222,8 @@ func (s *Provenance) DuePage(ctx context.Context, bucket string, now time.Time, 
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 			return nil, "", 0, fmt.Errorf("due provenance: %w", err)
 		}
-		keys = append(keys, dsr.ProvenanceKey{SubjectKey: it.SubjectKey, Entry: it.Entry, Bucket: it.ExpiryBucket})
+		purpose, _, _ := strings.Cut(it.Entry, "#")
+		keys = append(keys, dsr.ProvenanceKey{SubjectKey: it.SubjectKey, Purpose: purpose, Entry: it.Entry, Bucket: it.ExpiryBucket})
 	}
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
@@ -427,4 +428,62 @@ func (s *Provenance) keepEntry(ctx context.Context, k dsr.ProvenanceKey, until t
 		return false, fmt.Errorf("keep provenance: %w", err)
 	}
 	return true, nil
+}
+
+// Renew gives each entry of keys (due ones) the expiry its purpose's
+// years give it now (its event time plus years(purpose)) where that is
+// later than its stored expiry and than now: entries stored under shorter
+// years (before a purpose's provenance years were raised, as billing's
+// from 2 to 9) are kept, not deleted. It reads the entries (BatchGetItem,
+// their event times), moves each renewed one as KeepUntil does, and
+// returns the keys it renewed; an entry gone meanwhile is left out.
+func (s *Provenance) Renew(ctx context.Context, keys []dsr.ProvenanceKey, years func(purpose string) int, now time.Time) ([]dsr.ProvenanceKey, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	avs := make([]map[string]types.AttributeValue, len(keys))
+	byEntry := map[[2]string]dsr.ProvenanceKey{}
+	for i, k := range keys {
+		avs[i] = provenanceKey(k)
+		byEntry[[2]string{k.SubjectKey, k.Entry}] = k
+	}
+	proj := expression.NamesList(expression.Name("subjectKey"), expression.Name("entry"), expression.Name("purpose"),
+		expression.Name("at"), expression.Name("expiresAt"))
+	items, err := batchGetItems(ctx, s.Client, s.Table, avs, &proj)
+	if err != nil {
+		return nil, fmt.Errorf("renew provenance: %w", err)
+	}
+	var renew []dsr.ProvenanceKey
+	var until []time.Time
+	for _, av := range items {
+		var it provenanceItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, fmt.Errorf("renew provenance: %w", err)
+		}
+		at, err := parseTime(it.At)
+		if err != nil {
+			return nil, fmt.Errorf("renew provenance: %w", err)
+		}
+		exp := dsr.ProvenanceExpiry(at, years(it.Purpose))
+		if exp.After(now) && exp.Unix() > it.ExpiresAt {
+			renew = append(renew, byEntry[[2]string{it.SubjectKey, it.Entry}])
+			until = append(until, exp)
+		}
+	}
+	moved := make([]bool, len(renew))
+	err = inParallel(ctx, writeConcurrency, len(renew), func(ctx context.Context, i int) error {
+		var err error
+		moved[i], err = s.keepEntry(ctx, renew[i], until[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []dsr.ProvenanceKey
+	for i, m := range moved {
+		if m {
+			out = append(out, renew[i])
+		}
+	}
+	return out, nil
 }
