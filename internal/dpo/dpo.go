@@ -81,10 +81,11 @@ type Service struct {
 	Keys         Keys         // for registrations
 	Registry     dsr.Registry // the purposes a registration may name, or a restriction's
 	Deadline     dsr.DeadlinePolicy
-	// Restrictions and Recorder serve the extension of statutory
-	// restrictions (with Registry).
+	// Restrictions, Recorder and Provenance serve the extension of
+	// statutory restrictions (with Registry).
 	Restrictions Restrictions
 	Recorder     RestrictionRecorder
+	Provenance   ProvenanceKeeper
 	// StatusPage is the privacy center's address, which notices link to
 	// (empty: they name the privacy center without a link).
 	StatusPage string
