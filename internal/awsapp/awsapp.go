@@ -287,6 +287,10 @@ func Provenance(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("provenance: %w", err)
 	}
+	adequacy, err := adequacyList(env)
+	if err != nil {
+		return nil, fmt.Errorf("provenance: %w", err)
+	}
 	ddb := dynamodb.NewFromConfig(cfg)
 	hasher, err := checkedHasher(ctx, cfg, secretID, &dynamo.Suppressions{Client: ddb, Table: suppressions}, env)
 	if err != nil {
@@ -295,8 +299,26 @@ func Provenance(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) 
 	return &provenance.Handler{
 		Store:       &dynamo.Provenance{Client: ddb, Table: table},
 		DeadLetters: &sqsqueue.Queue{Client: sqs.NewFromConfig(cfg), URL: dlqURL},
-		Hasher:      hasher, Registry: reg, Years: years, MaxReceives: receives, Log: log,
+		Hasher:      hasher, Registry: reg, Years: years, Adequacy: adequacy, MaxReceives: receives, Log: log,
 	}, nil
+}
+
+// adequacyList is ADEQUACY_COUNTRIES (template parameter AdequacyCountries):
+// the Commission's current decisions (dsr.DefaultAdequacy) when empty,
+// no country at all when "none".
+func adequacyList(env Env) (dsr.Adequacy, error) {
+	v := strings.TrimSpace(env("ADEQUACY_COUNTRIES"))
+	switch v {
+	case "":
+		v = dsr.DefaultAdequacy
+	case "none":
+		v = ""
+	}
+	a, err := dsr.ParseAdequacy(v)
+	if err != nil {
+		return nil, fmt.Errorf("ADEQUACY_COUNTRIES: %w", err)
+	}
+	return a, nil
 }
 
 // keyer builds the Keyer the stream consumer and the backfill share, with
@@ -369,6 +391,10 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
+	provYears, err := positive(env, "PROVENANCE_RETENTION_YEARS", dsr.DefaultProvenanceYears)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
 	reserve := 20 * time.Second
 	if v := env("RETENTION_DEADLINE_RESERVE"); v != "" {
 		if reserve, err = time.ParseDuration(v); err != nil {
@@ -384,7 +410,7 @@ func Retention(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*r
 		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Registry:     reg,
 		Notices:      &sqsqueue.Queue{Client: sqsc, URL: noticeURL},
-		ReportDays:   days, AccountabilityYears: years, Reserve: reserve, Log: log,
+		ReportDays:   days, AccountabilityYears: years, ProvenanceYears: provYears, Reserve: reserve, Log: log,
 	}}, nil
 }
 
@@ -472,6 +498,7 @@ func Dpo(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*dpo.H
 		Recorder:     requests,
 		Registry:     reg,
 		Restrictions: &dynamo.Contacts{Client: ddb, DueTable: provTable},
+		Provenance:   &dynamo.Provenance{Client: ddb, Table: provTable},
 		Queue:        &sqsqueue.Queue{Client: sqsc, URL: queueURL},
 		Mailer:       mailer(cfg, env, sender),
 		Trail:        &dynamo.Audit{Client: ddb, Table: auditTable, RequestsTable: table},

@@ -145,6 +145,18 @@ func TestConfigurationErrors(t *testing.T) {
 			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
 			return err
 		}, map[string]string{"PEPPER_SECRET_ARN": "arn:s", "PROVENANCE_DLQ_URL": "http://d", "PROVENANCE_RETENTION_YEARS": "two"}, "PROVENANCE_RETENTION_YEARS"},
+		{"provenance refuses an adequacy list with a country that is none", func(e awsapp.Env) error {
+			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"PEPPER_SECRET_ARN": "arn:s", "PROVENANCE_DLQ_URL": "http://d", "ADEQUACY_COUNTRIES": "GB,ZZ"}, "ADEQUACY_COUNTRIES: adequacy list: \"ZZ\" is not"},
+		{"provenance refuses an EEA country on the adequacy list", func(e awsapp.Env) error {
+			_, err := awsapp.Provenance(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"PEPPER_SECRET_ARN": "arn:s", "PROVENANCE_DLQ_URL": "http://d", "ADEQUACY_COUNTRIES": "FR"}, "ADEQUACY_COUNTRIES: adequacy list: FR is inside the EEA"},
+		{"retention refuses a bad provenance retention", func(e awsapp.Env) error {
+			_, err := awsapp.Retention(context.Background(), aws.Config{}, e, log)
+			return err
+		}, map[string]string{"PROVENANCE_RETENTION_YEARS": "-1"}, "PROVENANCE_RETENTION_YEARS: want a whole number above 0"},
 		{"suppression needs its table and secret", func(e awsapp.Env) error {
 			_, err := awsapp.Suppression(context.Background(), aws.Config{}, e, log)
 			return err

@@ -84,10 +84,11 @@ type Service struct {
 	// Language answers a registered request whose body names none (the
 	// controller's default: the DPO's browser says nothing of the person's).
 	Language dsr.Language
-	// Restrictions and Recorder serve the extension of statutory
-	// restrictions (with Registry).
+	// Restrictions, Recorder and Provenance serve the extension of
+	// statutory restrictions (with Registry).
 	Restrictions Restrictions
 	Recorder     RestrictionRecorder
+	Provenance   ProvenanceKeeper
 	// StatusPage is the privacy center's address, which notices link to
 	// (empty: they name the privacy center without a link).
 	StatusPage string

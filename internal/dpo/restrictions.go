@@ -18,6 +18,13 @@ type Restrictions interface {
 	ExtendRestrictions(ctx context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error)
 }
 
+// ProvenanceKeeper keeps a subject's provenance entries of a purpose,
+// those live at now, at least until until (dynamo.Provenance.KeepUntil),
+// and says how many it moved.
+type ProvenanceKeeper interface {
+	KeepUntil(ctx context.Context, subjectKey, purpose string, until, now time.Time) (int, error)
+}
+
 // RestrictionRecorder records a change of an erasure's restrictions on its
 // trail, once (dynamo.Requests.RecordRestriction).
 type RestrictionRecorder interface {
@@ -34,6 +41,11 @@ type ExtendedRestriction struct {
 	// restricted until an earlier day (a later end, or one moved by an
 	// earlier call, stays as it is).
 	RecordsExtended int `json:"recordsExtended"`
+	// ProvenanceExtended counts the subject's provenance entries of the
+	// purpose whose expiry this call moved to until, so that the sources
+	// and recipients stay as long as the records (Art. 15(1)(c), (g), 19);
+	// 0 when they were kept that long already.
+	ProvenanceExtended int `json:"provenanceExtended"`
 }
 
 // ExtendRestriction answers POST /v1/dpo/requests/{id}/restrictions: the
@@ -41,9 +53,12 @@ type ExtendedRestriction struct {
 // statutory duty until a later day, as a duty still runs (a tax
 // assessment or audit still open). Every page of the subject's records is
 // read and each restricted by this erasure until an earlier day is moved,
-// with its due-list entry; the step goes into the erasure's trail once per
-// purpose and day (the reason, the DPO's free text, does not: it may name
-// people). Repeated, it moves nothing more and records nothing more.
+// with its due-list entry; the subject's provenance of the purpose that
+// would expire before until is kept until then, so that its recipients
+// can still be told when the records go (Art. 19) and a report still
+// shows them; the step goes into the erasure's trail once per purpose and
+// day (the reason, the DPO's free text, does not: it may name people).
+// Repeated, it moves nothing more and records nothing more.
 func (s *Service) ExtendRestriction(ctx context.Context, actor, id string, body []byte) (*ExtendedRestriction, error) {
 	now := s.Clock.Now()
 	x, err := jsonbody.ParseRestrictionExtension(body, s.Registry, now)
@@ -67,6 +82,10 @@ func (s *Service) ExtendRestriction(ctx context.Context, actor, id string, body 
 	if err != nil {
 		return nil, dsr.Unavailable(fmt.Errorf("extend restriction: %w", err))
 	}
+	kept, err := s.Provenance.KeepUntil(ctx, r.SubjectKey, p.Name, x.Until, now)
+	if err != nil {
+		return nil, dsr.Unavailable(fmt.Errorf("extend restriction: %w", err))
+	}
 	step := dsr.Step{Actor: actor, Action: dsr.AuditRestrictionExtended, At: now,
 		Detail: fmt.Sprintf("purpose %s: statutory restriction extended until %s", x.Purpose, x.Until.Format(time.DateOnly))}
 	err = s.Recorder.RecordRestriction(ctx, r.ID, dsr.RestrictionExtendedToken(x.Purpose, x.Until), now, step)
@@ -74,8 +93,8 @@ func (s *Service) ExtendRestriction(ctx context.Context, actor, id string, body 
 		return nil, err
 	}
 	s.Log.InfoContext(ctx, "restriction extended", "dsrId", r.ID, "actor", actor, "purpose", x.Purpose, "until", x.Until.Format(time.DateOnly),
-		"records", n, "event", "restriction_extended")
-	return &ExtendedRestriction{RequestID: r.ID, Purpose: x.Purpose, Until: x.Until.Format(time.DateOnly), RecordsExtended: n}, nil
+		"records", n, "provenance", kept, "event", "restriction_extended")
+	return &ExtendedRestriction{RequestID: r.ID, Purpose: x.Purpose, Until: x.Until.Format(time.DateOnly), RecordsExtended: n, ProvenanceExtended: kept}, nil
 }
 
 // extendEveryPage moves the end of erasure r's restriction of p's records

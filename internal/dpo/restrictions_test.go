@@ -17,8 +17,10 @@ import (
 // TestExtendRestriction: a DPO keeps a completed erasure's restricted
 // invoices past their statutory end while a tax assessment is open (Art.
 // 17(3)(b)): every page of the subject's records is read, the end of each
-// restricted earlier is moved (a later one stays), the step is recorded
-// once, and a repeat moves and records nothing. Bad bodies are 400s that
+// restricted earlier is moved (a later one stays), the subject's billing
+// provenance expiring earlier is kept until then too (its recipients are
+// told when the records go, Art. 19), the step is recorded once, and a
+// repeat moves and records nothing. Bad bodies are 400s that
 // name the field; other requests are 409s.
 func TestExtendRestriction(t *testing.T) {
 	e := newEnv(t)
@@ -28,7 +30,8 @@ func TestExtendRestriction(t *testing.T) {
 	billing.RetentionFrom = "issuedOn"
 	reg = dsr.Registry{reg[0], billing}
 	contacts := &memstore.Contacts{PageSize: 2}
-	e.h.Service.Registry, e.h.Service.Restrictions, e.h.Service.Recorder = reg, contacts, e.store
+	prov := &memstore.Provenance{}
+	e.h.Service.Registry, e.h.Service.Restrictions, e.h.Service.Recorder, e.h.Service.Provenance = reg, contacts, e.store, prov
 	erasedAt := time.Date(2027, 2, 1, 9, 0, 0, 0, time.UTC)
 	id := "01JD0000000000000000000020"
 	must(t, e.store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypeErasure, Status: dsr.StatusAwaitingVerification,
@@ -44,6 +47,20 @@ func TestExtendRestriction(t *testing.T) {
 	refs := contacts.Put(billing, "id", items...)
 	must(t, contacts.Restrict(ctx, billing, refs, dsr.RestrictionFor(&dsr.Request{ID: id, Type: dsr.TypeErasure, VerifiedAt: erasedAt}, billing, erasedAt)))
 	before := len(e.audit.Actions(id))
+	// Billing's provenance lives 11 years (a 10-year duty): a disclosure of
+	// 2020 expires in 2031, before 2032-06-30; one of 2022 in 2033, after.
+	years := reg.ProvenanceYears("billing", dsr.DefaultProvenanceYears)
+	disclosure := func(purpose, recipient string, at time.Time) dsr.ProvenanceEntry {
+		en := dsr.NewProvenanceEntry(dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: "DE",
+			TransferBasis: dsr.TransferEEA, At: at}, ada.Key, years)
+		if _, err := prov.Put(ctx, en); err != nil {
+			t.Fatal(err)
+		}
+		return en
+	}
+	early := disclosure("billing", "Tax Office", time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC))
+	late := disclosure("billing", "Auditor", time.Date(2022, 3, 1, 0, 0, 0, 0, time.UTC))
+	other := disclosure("marketing", "Print Shop", time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC))
 
 	for _, tc := range []struct {
 		id, body string
@@ -71,8 +88,17 @@ func TestExtendRestriction(t *testing.T) {
 
 	body := `{"purpose":"billing","until":"2032-06-30","reason":"The 2024 tax assessment is still open."}`
 	status, m := e.call(t, dpo.RouteRestrictions, id, dpoClaims, nil, body)
-	if status != 200 || m["recordsExtended"] != 4.0 || m["until"] != "2032-06-30" || m["purpose"] != "billing" {
-		t.Fatalf("extend: %d %v, want the 4 invoices restricted until before 2032-06-30 moved", status, m)
+	if status != 200 || m["recordsExtended"] != 4.0 || m["until"] != "2032-06-30" || m["purpose"] != "billing" || m["provenanceExtended"] != 1.0 {
+		t.Fatalf("extend: %d %v, want the 4 invoices restricted until before 2032-06-30 moved, and the disclosure of 2020", status, m)
+	}
+	until := time.Date(2032, 6, 30, 0, 0, 0, 0, time.UTC)
+	kept, _ := prov.Subject(ctx, ada.Key, "", time.Time{})
+	expiries := map[string]time.Time{}
+	for _, en := range kept {
+		expiries[en.Recipient] = en.ExpiresAt
+	}
+	if !expiries["Tax Office"].Equal(until) || !expiries["Auditor"].Equal(late.ExpiresAt) || !expiries["Print Shop"].Equal(other.ExpiresAt) {
+		t.Errorf("provenance expiries %v: want Tax Office's (was %s) moved to 2032-06-30, the others as they were", expiries, early.ExpiresAt)
 	}
 	var untils []string
 	for _, ref := range contacts.Owned(billing, ada) {
@@ -88,7 +114,7 @@ func TestExtendRestriction(t *testing.T) {
 		entries[len(entries)-1].Detail != "purpose billing: statutory restriction extended until 2032-06-30" || strings.Contains(entries[len(entries)-1].Detail, "assessment") {
 		t.Errorf("trail %v, last %+v", got, entries[len(entries)-1])
 	}
-	if status, m := e.call(t, dpo.RouteRestrictions, id, dpoClaims, nil, body); status != 200 || m["recordsExtended"] != 0.0 || len(e.audit.Actions(id)[before:]) != 1 {
+	if status, m := e.call(t, dpo.RouteRestrictions, id, dpoClaims, nil, body); status != 200 || m["recordsExtended"] != 0.0 || m["provenanceExtended"] != 0.0 || len(e.audit.Actions(id)[before:]) != 1 {
 		t.Errorf("again: %d %v, steps %v", status, m, e.audit.Actions(id)[before:])
 	}
 	due := 0

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +16,9 @@ const (
 	EventDisclosed = "disclosed" // the data went to a recipient (Art. 15(1)(c))
 )
 
-// DefaultProvenanceYears is how long a provenance entry is kept from its
-// event (design.md: two years).
+// DefaultProvenanceYears is how long a provenance entry of a purpose
+// without a statutory duty or provenanceYears of its own is kept from its
+// event (design.md: two years; Purpose.ProvenanceYearsOr).
 const DefaultProvenanceYears = 2
 
 // MaxClockSkew is how far in the future an event's time may be: the CRM's
@@ -28,8 +28,6 @@ const MaxClockSkew = 5 * time.Minute
 // maxProvenanceText bounds a source's, a recipient's and a safeguard's name.
 const maxProvenanceText = 200
 
-var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
-
 // ProvenanceEvent is a validated message of the provenance queue.
 type ProvenanceEvent struct {
 	Email     string // normalized
@@ -38,8 +36,21 @@ type ProvenanceEvent struct {
 	Source    string // collected
 	Recipient string // disclosed
 	Country   string // disclosed: ISO 3166-1 alpha-2
-	Safeguard string // disclosed: transfer safeguard (Art. 46), "" inside the EEA or under adequacy
-	At        time.Time
+	Safeguard string // disclosed: a value of Safeguards, "" inside the EEA or under adequacy
+	// TransferBasis (disclosed) is why the disclosure is lawful:
+	// TransferEEA, TransferAdequacy, TransferSafeguard or
+	// TransferDerogation (dsr.TransferBasis).
+	TransferBasis string
+	At            time.Time
+}
+
+// ProvenancePolicy is the deployment's rules for provenance events: Years,
+// how long an entry of a purpose that says nothing else is kept
+// (Registry.ProvenanceYears), and the adequacy list recipients' countries
+// are checked against (TransferBasis).
+type ProvenancePolicy struct {
+	Years    int
+	Adequacy Adequacy
 }
 
 // ProvenanceInput is a provenance event as the CRM sent it: nil where a
@@ -55,12 +66,14 @@ type ProvenanceInput struct {
 	At        *string
 }
 
-// ParseProvenanceEvent validates one provenance event against the
-// registry. now bounds the event's time: not in the future (beyond
-// MaxClockSkew), and not so old that its years of retention have passed (it
-// must not be kept at all). Errors are EInvalid with the fields at fault;
-// they never echo a value.
-func ParseProvenanceEvent(in ProvenanceInput, reg Registry, now time.Time, years int) (ProvenanceEvent, error) {
+// ParseProvenanceEvent validates one provenance event against the registry
+// and pol. now bounds the event's time: not in the future (beyond
+// MaxClockSkew), and not so old that its purpose's years of provenance
+// (Registry.ProvenanceYears, pol.Years the default) have passed (it must
+// not be kept at all). A recipient's country must be an assigned ISO
+// 3166-1 alpha-2 code, and its transfer lawful (TransferBasis). Errors are
+// EInvalid with the fields at fault; they never echo a value.
+func ParseProvenanceEvent(in ProvenanceInput, reg Registry, now time.Time, pol ProvenancePolicy) (ProvenanceEvent, error) {
 	var ev ProvenanceEvent
 	var bad fieldErrors
 	email, errs := emailField(in.Email)
@@ -87,10 +100,16 @@ func ParseProvenanceEvent(in ProvenanceInput, reg Registry, now time.Time, years
 		ev.Recipient = bad.text("recipient", in.Recipient, true)
 		ev.Safeguard = bad.text("safeguard", in.Safeguard, false)
 		ev.Country = bad.country(in.Country)
+		if ev.Country != "" {
+			var field, reason string
+			if ev.TransferBasis, field, reason = TransferBasis(ev.Country, ev.Safeguard, pol.Adequacy); field != "" {
+				bad.add(field, reason)
+			}
+		}
 	default:
 		bad.add("event", fmt.Sprintf("must be %q or %q", EventCollected, EventDisclosed))
 	}
-	ev.At = bad.eventTime(in.At, now, years)
+	ev.At = bad.eventTime(in.At, now, reg.ProvenanceYears(ev.Purpose, pol.Years))
 	if len(bad) > 0 {
 		return ProvenanceEvent{}, Invalid("the provenance event is invalid", bad...)
 	}
@@ -119,19 +138,18 @@ func (f *fieldErrors) absent(field string, v *string) {
 	}
 }
 
-// country is the recipient's country: an ISO 3166-1 alpha-2 code, in
-// upper case.
+// country is the recipient's country: an ISO 3166-1 alpha-2 code assigned
+// to a country or territory, in upper case (IsCountry).
 func (f *fieldErrors) country(v *string) string {
 	if v == nil || *v == "" {
 		f.add("country", "is required")
 		return ""
 	}
-	c := strings.ToUpper(*v)
-	if !countryCode.MatchString(c) {
-		f.add("country", "must be an ISO 3166-1 alpha-2 code")
+	if !IsCountry(*v) {
+		f.add("country", "must be an assigned ISO 3166-1 alpha-2 country code, in upper case")
 		return ""
 	}
-	return c
+	return *v
 }
 
 // eventTime is the event's time, in UTC: an RFC 3339 time, not in the
@@ -148,7 +166,7 @@ func (f *fieldErrors) eventTime(v *string, now time.Time, years int) time.Time {
 	case at.After(now.Add(MaxClockSkew)):
 		f.add("at", "is in the future")
 	case !ProvenanceExpiry(at, years).After(now):
-		f.add("at", fmt.Sprintf("is more than %d years ago: the entry must not be kept", years))
+		f.add("at", fmt.Sprintf("is more than %d years ago, the purpose's provenance retention: the entry must not be kept", years))
 	default:
 		return at.UTC()
 	}
@@ -173,12 +191,15 @@ type ProvenanceEntry struct {
 	Recipient string
 	Country   string
 	Safeguard string
-	At        time.Time
-	ExpiresAt time.Time
+	// TransferBasis is the event's (ProvenanceEvent.TransferBasis), ""
+	// for a source and an entry stored before it was kept.
+	TransferBasis string
+	At            time.Time
+	ExpiresAt     time.Time
 }
 
 // NewProvenanceEntry is the entry of ev for the subject keyed subjectKey,
-// kept years years.
+// kept years years (its purpose's: Registry.ProvenanceYears).
 func NewProvenanceEntry(ev ProvenanceEvent, subjectKey string, years int) ProvenanceEntry {
 	h := sha256.New()
 	for _, f := range []string{subjectKey, ev.Purpose, ev.Event, ev.Source, ev.Recipient, ev.Country, ev.Safeguard, ev.At.UTC().Format(time.RFC3339Nano)} {
@@ -187,7 +208,7 @@ func NewProvenanceEntry(ev ProvenanceEvent, subjectKey string, years int) Proven
 	return ProvenanceEntry{
 		SubjectKey: subjectKey, ID: hex.EncodeToString(h.Sum(nil)[:16]),
 		Purpose: ev.Purpose, Event: ev.Event, Source: ev.Source, Recipient: ev.Recipient,
-		Country: ev.Country, Safeguard: ev.Safeguard, At: ev.At.UTC(), ExpiresAt: ProvenanceExpiry(ev.At, years),
+		Country: ev.Country, Safeguard: ev.Safeguard, TransferBasis: ev.TransferBasis, At: ev.At.UTC(), ExpiresAt: ProvenanceExpiry(ev.At, years),
 	}
 }
 
@@ -215,7 +236,7 @@ func ProvenanceByPurpose(entries []ProvenanceEntry, asOf time.Time) map[string]P
 		case EventCollected:
 			p.Sources = append(p.Sources, Source{Source: e.Source, At: e.At})
 		case EventDisclosed:
-			p.Recipients = append(p.Recipients, Recipient{Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard, At: e.At})
+			p.Recipients = append(p.Recipients, Recipient{Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard, TransferBasis: e.TransferBasis, At: e.At})
 		}
 		out[e.Purpose] = p
 	}
@@ -246,7 +267,7 @@ func NotifiedRecipients(byPurpose map[string][]Recipient, order []string) []Reci
 			i, ok := index[k]
 			if !ok {
 				index[k] = len(out)
-				out = append(out, Recipient{Recipient: r.Recipient, Country: r.Country, Safeguard: r.Safeguard, At: r.At})
+				out = append(out, Recipient{Recipient: r.Recipient, Country: r.Country, Safeguard: r.Safeguard, TransferBasis: r.TransferBasis, At: r.At})
 				i = len(out) - 1
 			}
 			if r.At.After(out[i].At) {
@@ -330,11 +351,12 @@ func noticeID(id, step string, rc Recipient) string {
 }
 
 // ProvenanceKey names a stored entry that is due, as the store lists it:
-// whose it is (the subject key the job holds it for), and the store's own
-// references to the entry and to where it is listed, which only the store
-// reads.
+// whose it is (the subject key the job holds it for), its purpose (whose
+// years the job checks), and the store's own references to the entry and
+// to where it is listed, which only the store reads.
 type ProvenanceKey struct {
 	SubjectKey string
+	Purpose    string
 	Entry      string
 	Bucket     string
 }

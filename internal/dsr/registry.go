@@ -62,6 +62,10 @@ type Purpose struct {
 	// runs; without it, or for a record without a readable date, the latest
 	// date any current record can need is used.
 	RetentionFrom string `yaml:"retentionFrom,omitempty" json:"retentionFrom,omitempty"`
+	// ProvenanceYears is how long the purpose's provenance entries (its
+	// sources and recipients, Art. 15(1)(c), (g)) are kept from their
+	// event; nil: derived (Purpose.ProvenanceYearsOr).
+	ProvenanceYears *int `yaml:"provenanceYears,omitempty" json:"provenanceYears,omitempty"`
 	// RetainedAttributes are the attributes a statutory restriction keeps
 	// (required when erasure is restrict): every other attribute of a
 	// restricted record is removed, and its identifier is replaced by its
@@ -126,6 +130,9 @@ func ParseRegistry(data []byte) (Registry, error) {
 		if err := p.checkRetained(); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
+		if err := p.checkProvenanceYears(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
 		seen[p.Name] = true
 	}
 	return reg, nil
@@ -163,6 +170,56 @@ func (p Purpose) Label(attr string, l Language) (string, bool) {
 		return "", false
 	}
 	return t.In(l), true
+}
+
+// MaxProvenanceYears bounds a purpose's provenanceYears: the longest
+// statutory restriction (MaxRestrictionYears) and the calendar year it
+// starts from.
+const MaxProvenanceYears = MaxRestrictionYears + 1
+
+// checkProvenanceYears checks ProvenanceYears, where given: 1 to
+// MaxProvenanceYears, and for a purpose under a statutory duty at least the
+// years its records may live after their event (retentionYears from the
+// end of their calendar year: retentionYears+1), so that the provenance of
+// a record never goes before the record.
+func (p Purpose) checkProvenanceYears() error {
+	if p.ProvenanceYears == nil {
+		return nil
+	}
+	switch y := *p.ProvenanceYears; {
+	case y < 1 || y > MaxProvenanceYears:
+		return fmt.Errorf("provenanceYears must be 1 to %d", MaxProvenanceYears)
+	case p.RetentionYears > 0 && y < p.RetentionYears+1:
+		return fmt.Errorf("provenanceYears must be at least %d: the records of a %d-year statutory duty live that long after their event, and their provenance with them",
+			p.RetentionYears+1, p.RetentionYears)
+	}
+	return nil
+}
+
+// ProvenanceYearsOr is how many years p's provenance entries are kept from
+// their event: as long as the longest retention of any record of p. That
+// is the registry's provenanceYears where it says so; for a purpose under a
+// statutory duty (retentionYears, from the end of the record's calendar
+// year) retentionYears+1, the most a record of the event's year can need;
+// otherwise def (the deployment's ProvenanceRetentionYears, by default the
+// two years of design.md).
+func (p Purpose) ProvenanceYearsOr(def int) int {
+	switch {
+	case p.ProvenanceYears != nil:
+		return *p.ProvenanceYears
+	case p.RetentionYears > 0:
+		return p.RetentionYears + 1
+	}
+	return def
+}
+
+// ProvenanceYears is ProvenanceYearsOr of the purpose named name; def for
+// a name the registry does not have.
+func (r Registry) ProvenanceYears(name string, def int) int {
+	if p, ok := r.Lookup(name); ok {
+		return p.ProvenanceYearsOr(def)
+	}
+	return def
 }
 
 // Retains reports whether a statutory restriction of p keeps attribute

@@ -140,6 +140,9 @@ type Recipient struct {
 	// Purposes the recipient received data for: set where recipients of
 	// several purposes are listed together (a request's result).
 	Purposes []string `json:"purposes,omitempty"`
+	// TransferBasis is why the disclosure is lawful (Art. 15(2)): eea,
+	// adequacy, safeguard or derogation; "" where it was not recorded.
+	TransferBasis string `json:"transferBasis,omitempty"`
 }
 
 // Chunk is what one worker did for one page of a purpose: for access, the

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -33,7 +34,7 @@ func TestInputsSayWhatIsInvalid(t *testing.T) {
 		{"the extension is invalid", func() error { _, _, err := dsr.ParseExtension(dsr.ExtensionInput{Reason: ptr("r")}); return err }, []string{"months"}},
 		{"the decision is invalid", func() error { _, err := dsr.ParseDecision(dsr.DecisionInput{Outcome: ptr("maybe")}); return err }, []string{"purpose", "outcome", "grounds"}},
 		{"the provenance event is invalid", func() error {
-			_, err := dsr.ParseProvenanceEvent(dsr.ProvenanceInput{Email: ptr("ada@example.com"), Purpose: ptr("marketing"), Event: ptr("collected")}, reg, now, 2)
+			_, err := dsr.ParseProvenanceEvent(dsr.ProvenanceInput{Email: ptr("ada@example.com"), Purpose: ptr("marketing"), Event: ptr("collected")}, reg, now, dsrtest.Policy(t))
 			return err
 		}, []string{"source", "at"}},
 		{"the message is invalid", func() error {

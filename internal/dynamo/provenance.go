@@ -37,18 +37,21 @@ var checkpointKey = map[string]types.AttributeValue{
 }
 
 type provenanceItem struct {
-	SubjectKey   string `dynamodbav:"subjectKey"`
-	Entry        string `dynamodbav:"entry"`
-	Purpose      string `dynamodbav:"purpose"`
-	Event        string `dynamodbav:"event"`
-	Source       string `dynamodbav:"source,omitempty"`
-	Recipient    string `dynamodbav:"recipient,omitempty"`
-	Country      string `dynamodbav:"country,omitempty"`
-	Safeguard    string `dynamodbav:"safeguard,omitempty"`
-	At           string `dynamodbav:"at"`
-	ExpiresAt    int64  `dynamodbav:"expiresAt"`
-	ExpiryBucket string `dynamodbav:"expiryBucket"`
-	TTL          int64  `dynamodbav:"ttl"`
+	SubjectKey string `dynamodbav:"subjectKey"`
+	Entry      string `dynamodbav:"entry"`
+	Purpose    string `dynamodbav:"purpose"`
+	Event      string `dynamodbav:"event"`
+	Source     string `dynamodbav:"source,omitempty"`
+	Recipient  string `dynamodbav:"recipient,omitempty"`
+	Country    string `dynamodbav:"country,omitempty"`
+	Safeguard  string `dynamodbav:"safeguard,omitempty"`
+	// TransferBasis: dsr.ProvenanceEntry.TransferBasis (absent on entries
+	// stored before it was kept, and on sources).
+	TransferBasis string `dynamodbav:"transferBasis,omitempty"`
+	At            string `dynamodbav:"at"`
+	ExpiresAt     int64  `dynamodbav:"expiresAt"`
+	ExpiryBucket  string `dynamodbav:"expiryBucket"`
+	TTL           int64  `dynamodbav:"ttl"`
 }
 
 func entrySortKey(purpose, id string) string { return purpose + "#" + id }
@@ -56,7 +59,7 @@ func entrySortKey(purpose, id string) string { return purpose + "#" + id }
 func toProvenanceItem(e dsr.ProvenanceEntry) (map[string]types.AttributeValue, error) {
 	return attributevalue.MarshalMap(provenanceItem{
 		SubjectKey: e.SubjectKey, Entry: entrySortKey(e.Purpose, e.ID), Purpose: e.Purpose, Event: e.Event,
-		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard,
+		Source: e.Source, Recipient: e.Recipient, Country: e.Country, Safeguard: e.Safeguard, TransferBasis: e.TransferBasis,
 		At: formatTime(e.At), ExpiresAt: e.ExpiresAt.Unix(), ExpiryBucket: EntryBucket(e),
 		TTL: e.ExpiresAt.Add(TTLBackstop).Unix(),
 	})
@@ -143,7 +146,7 @@ func fromProvenanceItem(it provenanceItem) (dsr.ProvenanceEntry, error) {
 	_, id, _ := strings.Cut(it.Entry, "#")
 	return dsr.ProvenanceEntry{
 		SubjectKey: it.SubjectKey, ID: id, Purpose: it.Purpose, Event: it.Event, Source: it.Source,
-		Recipient: it.Recipient, Country: it.Country, Safeguard: it.Safeguard, At: at,
+		Recipient: it.Recipient, Country: it.Country, Safeguard: it.Safeguard, TransferBasis: it.TransferBasis, At: at,
 		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC(),
 	}, nil
 }
@@ -219,7 +222,8 @@ func (s *Provenance) DuePage(ctx context.Context, bucket string, now time.Time, 
 		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 			return nil, "", 0, fmt.Errorf("due provenance: %w", err)
 		}
-		keys = append(keys, dsr.ProvenanceKey{SubjectKey: it.SubjectKey, Entry: it.Entry, Bucket: it.ExpiryBucket})
+		purpose, _, _ := strings.Cut(it.Entry, "#")
+		keys = append(keys, dsr.ProvenanceKey{SubjectKey: it.SubjectKey, Purpose: purpose, Entry: it.Entry, Bucket: it.ExpiryBucket})
 	}
 	next := ""
 	if len(out.LastEvaluatedKey) > 0 {
@@ -343,4 +347,143 @@ func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpo
 		return 0, conflictOr(err, "save retention checkpoint")
 	}
 	return cp.Version + 1, nil
+}
+
+// KeepUntil keeps every entry of the subject's purpose that is live at now
+// and expires before until at least until (a statutory restriction of the
+// purpose's records extended: Art. 19 must still reach its recipients when
+// the records go): its expiry, its expiry index partition (that day, the
+// same shard) and its time to live move; each update is conditional, so a
+// repeated call, or an entry later than until, moves nothing. It returns
+// how many entries it moved.
+func (s *Provenance) KeepUntil(ctx context.Context, subjectKey, purpose string, until, now time.Time) (int, error) {
+	key := expression.Key("subjectKey").Equal(expression.Value(subjectKey)).
+		And(expression.Key("entry").BeginsWith(purpose + "#"))
+	filter := expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())).
+		And(expression.Name("expiresAt").LessThan(expression.Value(until.Unix())))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).WithFilter(filter).
+		WithProjection(expression.NamesList(expression.Name("entry"))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("keep provenance: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.Table, KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ProjectionExpression: expr.Projection(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	var entries []string
+	err = queryPages(ctx, s.Client, in, func(av map[string]types.AttributeValue) error {
+		var it struct {
+			Entry string `dynamodbav:"entry"`
+		}
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return err
+		}
+		entries = append(entries, it.Entry)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("keep provenance: %w", err)
+	}
+	moved := make([]bool, len(entries))
+	err = inParallel(ctx, writeConcurrency, len(entries), func(ctx context.Context, i int) error {
+		var err error
+		moved[i], err = s.keepEntry(ctx, dsr.ProvenanceKey{SubjectKey: subjectKey, Entry: entries[i]}, until)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range moved {
+		if m {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// keepEntry moves the expiry of entry k to until unless it is gone or
+// expires then or later, and reports whether it moved it.
+func (s *Provenance) keepEntry(ctx context.Context, k dsr.ProvenanceKey, until time.Time) (bool, error) {
+	_, id, _ := strings.Cut(k.Entry, "#")
+	bucket := ExpiryBucket(ExpiryDay(until), ExpiryShard(dsr.ProvenanceEntry{ID: id}))
+	upd := expression.Set(expression.Name("expiresAt"), expression.Value(until.Unix())).
+		Set(expression.Name("expiryBucket"), expression.Value(bucket)).
+		Set(expression.Name("ttl"), expression.Value(until.Add(TTLBackstop).Unix()))
+	cond := expression.AttributeExists(expression.Name("entry")).
+		And(expression.Name("expiresAt").LessThan(expression.Value(until.Unix())))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.Table, Key: provenanceKey(k), UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("keep provenance: %w", err)
+	}
+	return true, nil
+}
+
+// Renew gives each entry of keys (due ones) the expiry its purpose's
+// years give it now (its event time plus years(purpose)) where that is
+// later than its stored expiry and than now: entries stored under shorter
+// years (before a purpose's provenance years were raised, as billing's
+// from 2 to 9) are kept, not deleted. It reads the entries (BatchGetItem,
+// their event times), moves each renewed one as KeepUntil does, and
+// returns the keys it renewed; an entry gone meanwhile is left out.
+func (s *Provenance) Renew(ctx context.Context, keys []dsr.ProvenanceKey, years func(purpose string) int, now time.Time) ([]dsr.ProvenanceKey, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	avs := make([]map[string]types.AttributeValue, len(keys))
+	byEntry := map[[2]string]dsr.ProvenanceKey{}
+	for i, k := range keys {
+		avs[i] = provenanceKey(k)
+		byEntry[[2]string{k.SubjectKey, k.Entry}] = k
+	}
+	proj := expression.NamesList(expression.Name("subjectKey"), expression.Name("entry"), expression.Name("purpose"),
+		expression.Name("at"), expression.Name("expiresAt"))
+	items, err := batchGetItems(ctx, s.Client, s.Table, avs, &proj)
+	if err != nil {
+		return nil, fmt.Errorf("renew provenance: %w", err)
+	}
+	var renew []dsr.ProvenanceKey
+	var until []time.Time
+	for _, av := range items {
+		var it provenanceItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return nil, fmt.Errorf("renew provenance: %w", err)
+		}
+		at, err := parseTime(it.At)
+		if err != nil {
+			return nil, fmt.Errorf("renew provenance: %w", err)
+		}
+		exp := dsr.ProvenanceExpiry(at, years(it.Purpose))
+		if exp.After(now) && exp.Unix() > it.ExpiresAt {
+			renew = append(renew, byEntry[[2]string{it.SubjectKey, it.Entry}])
+			until = append(until, exp)
+		}
+	}
+	moved := make([]bool, len(renew))
+	err = inParallel(ctx, writeConcurrency, len(renew), func(ctx context.Context, i int) error {
+		var err error
+		moved[i], err = s.keepEntry(ctx, renew[i], until[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []dsr.ProvenanceKey
+	for i, m := range moved {
+		if m {
+			out = append(out, renew[i])
+		}
+	}
+	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/privacyops/dsr/internal/devstack/samtemplate"
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 	"github.com/privacyops/dsr/internal/intake"
 	"github.com/privacyops/dsr/internal/jsonbody"
 	"github.com/privacyops/dsr/internal/keying"
@@ -206,7 +207,7 @@ func checkSQSEvent(t *testing.T, name string, raw []byte) {
 		case strings.HasPrefix(name, "provenance-"):
 			var m struct{ Email, Purpose, Event, Source, Recipient, Country, Safeguard, At string }
 			if err = decodeStrict([]byte(r.Body), &m); err == nil {
-				_, perr := jsonbody.ParseProvenanceEvent([]byte(r.Body), provenanceRegistry(t), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), dsr.DefaultProvenanceYears)
+				_, perr := jsonbody.ParseProvenanceEvent([]byte(r.Body), provenanceRegistry(t), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), dsrtest.Policy(t))
 				if perr != nil {
 					t.Errorf("%s record %d: not a valid provenance event: %v", name, i, perr)
 				}

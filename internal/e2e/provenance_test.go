@@ -81,21 +81,29 @@ func receiveMessages(t *testing.T, cfg aws.Config, queueURL string, n int, limit
 
 // TestProvenanceEndToEnd: the CRM's events on the provenance queue are
 // stored once each, invalid ones reach the dead-letter queue alone with the
-// reason, and the person's access report lists what was stored.
+// reason, and the person's access report lists what was stored. A billing
+// disclosure of 2020 (past two years, within billing's nine) is recorded
+// and in ada's report, with its transfer basis; a recipient in a third
+// country without a safeguard, or in ZZ, is dead-lettered and in no report.
 func TestProvenanceEndToEnd(t *testing.T) {
 	cfg := awsConfig(t)
 	stack, outbox := startStack(t, cfg, nil)
 	store, hasher := provenanceOf(t, cfg, stack)
 	const lin = "lin@example.org"
 	collected := `{"email":"Lin@Example.org","purpose":"newsletter","event":"collected","source":"webinar sign-up","at":"` + time.Now().AddDate(0, -1, 0).UTC().Format(time.RFC3339) + `"}`
-	disclosed := `{"email":"lin@example.org","purpose":"newsletter","event":"disclosed","recipient":"Mailer Inc.","country":"US","safeguard":"SCC","at":"` + time.Now().AddDate(0, 0, -3).UTC().Format(time.RFC3339) + `"}`
+	disclosed := `{"email":"lin@example.org","purpose":"newsletter","event":"disclosed","recipient":"Mailer Inc.","country":"US","safeguard":"scc","at":"` + time.Now().AddDate(0, 0, -3).UTC().Format(time.RFC3339) + `"}`
+	old := `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Finanzamt München","country":"DE","at":"2020-06-15T09:00:00Z"}`
+	recent := time.Now().AddDate(0, 0, -1).UTC().Format(time.RFC3339)
 	invalid := map[string]string{
+		"no safeguard":    `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Cheap Cloud Pvt","country":"IN","safeguard":"","at":"` + recent + `"}`,
+		"country ZZ":      `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Nowhere Ltd","country":"ZZ","safeguard":"scc","at":"` + recent + `"}`,
+		"old marketing":   `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"trade fair 2020","at":"2020-06-15T09:00:00Z"}`,
 		"bad JSON":        `{"email":"lin@example.org","purpose":`,
 		"unknown purpose": `{"email":"lin@example.org","purpose":"astrology","event":"collected","source":"x","at":"2026-01-01T00:00:00Z"}`,
 		"missing time":    `{"email":"lin@example.org","purpose":"newsletter","event":"collected","source":"x"}`,
 		"future time":     `{"email":"lin@example.org","purpose":"newsletter","event":"collected","source":"x","at":"` + time.Now().AddDate(0, 0, 1).UTC().Format(time.RFC3339) + `"}`,
 	}
-	bodies := []string{collected, disclosed, collected} // the last one is sent twice
+	bodies := []string{collected, disclosed, collected, old} // collected is sent twice
 	for _, b := range invalid {
 		bodies = append(bodies, b)
 	}
@@ -107,6 +115,9 @@ func TestProvenanceEndToEnd(t *testing.T) {
 		invalid["unknown purpose"]: "purpose is not a purpose of the registry",
 		invalid["missing time"]:    "at is required",
 		invalid["future time"]:     "at is in the future",
+		invalid["no safeguard"]:    "safeguard is required outside the EEA where no adequacy decision applies",
+		invalid["country ZZ"]:      "country must be an assigned ISO 3166-1 alpha-2 country code",
+		invalid["old marketing"]:   "at is more than 2 years ago",
 	}
 	for _, m := range dead {
 		reason := aws.ToString(m.MessageAttributes["reason"].StringValue)
@@ -115,8 +126,8 @@ func TestProvenanceEndToEnd(t *testing.T) {
 			t.Errorf("dead letter %q: reason %q, want it to say %q", aws.ToString(m.Body), reason, w)
 		}
 		delete(want, aws.ToString(m.Body))
-		if strings.Contains(reason, "lin@") {
-			t.Errorf("the reason echoes the address: %q", reason)
+		if strings.Contains(reason, "lin@") || strings.Contains(reason, "ada@") || strings.Contains(reason, "ZZ") {
+			t.Errorf("the reason echoes a value: %q", reason)
 		}
 	}
 	if len(want) != 0 {
@@ -152,10 +163,35 @@ func TestProvenanceEndToEnd(t *testing.T) {
 			t.Errorf("%s: sources %+v, recipients %+v", p.Purpose, p.Sources, p.Recipients)
 		}
 	}
-	for _, s := range []string{"webinar sign-up", "Mailer Inc.", "SCC"} {
+	for _, s := range []string{"webinar sign-up", "Mailer Inc.", "scc"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("HTML report lacks %q", s)
 		}
+	}
+	for _, p := range rep.Purposes {
+		if p.Purpose == "newsletter" && (len(p.Recipients) != 1 || p.Recipients[0].TransferBasis != dsr.TransferSafeguard) {
+			t.Errorf("lin's newsletter recipients %+v: want Mailer Inc. under a safeguard", p.Recipients)
+		}
+	}
+
+	ada := submitVerified(t, c, outbox, map[string]any{"type": "access", "email": seed.Ada})
+	rep, page = fetchReport(t, c, ada)
+	var found *dsr.Recipient
+	for _, p := range rep.Purposes {
+		for i, r := range p.Recipients {
+			switch {
+			case r.Recipient == "Finanzamt München" && p.Purpose == "billing":
+				found = &p.Recipients[i]
+			case r.Recipient == "Cheap Cloud Pvt" || r.Recipient == "Nowhere Ltd":
+				t.Errorf("%s: a refused recipient is reported: %+v", p.Purpose, r)
+			}
+		}
+	}
+	if found == nil || found.At.Year() != 2020 || found.Country != "DE" || found.TransferBasis != dsr.TransferEEA {
+		t.Errorf("ada's billing disclosure of 2020: %+v", found)
+	}
+	if !strings.Contains(page, "Finanzamt München") || strings.Contains(page, "Cheap Cloud") || strings.Contains(page, "Nowhere Ltd") {
+		t.Error("ada's HTML report: want the disclosure of 2020, not the refused ones")
 	}
 }
 
@@ -178,20 +214,21 @@ func fetchReport(t *testing.T, c *client, sub submitted) (dsr.Report, string) {
 }
 
 // checkProvenance compares the report's sources and recipients with ada's
-// seeded provenance, less the entry past its two years.
+// seeded provenance (with their transfer bases), less the entry past its
+// purpose's years.
 func checkProvenance(t *testing.T, reg dsr.Registry, rep dsr.Report, page string) {
 	t.Helper()
 	events := seed.ProvenanceEvents(reg, rep.GeneratedAt)
 	want := map[string]dsr.Provenance{}
 	for _, ev := range events[seed.Ada] {
-		if !dsr.ProvenanceExpiry(ev.At, dsr.DefaultProvenanceYears).After(rep.GeneratedAt) {
+		if !dsr.ProvenanceExpiry(ev.At, reg.ProvenanceYears(ev.Purpose, dsr.DefaultProvenanceYears)).After(rep.GeneratedAt) {
 			continue
 		}
 		p := want[ev.Purpose]
 		if ev.Event == dsr.EventCollected {
 			p.Sources = append(p.Sources, dsr.Source{Source: ev.Source, At: ev.At})
 		} else {
-			p.Recipients = append(p.Recipients, dsr.Recipient{Recipient: ev.Recipient, Country: ev.Country, Safeguard: ev.Safeguard, At: ev.At})
+			p.Recipients = append(p.Recipients, dsr.Recipient{Recipient: ev.Recipient, Country: ev.Country, Safeguard: ev.Safeguard, TransferBasis: ev.TransferBasis, At: ev.At})
 		}
 		want[ev.Purpose] = p
 	}
@@ -207,7 +244,7 @@ func checkProvenance(t *testing.T, reg dsr.Registry, rep dsr.Report, page string
 			t.Errorf("%s recipients: seeded %+v, report %+v", p.Purpose, w.Recipients, p.Recipients)
 		}
 	}
-	for _, s := range []string{"Example Print GmbH", "standard contractual clauses", "trade fair 2026"} {
+	for _, s := range []string{"Example Print GmbH", "Mailer Inc.", "trade fair 2026"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("HTML report lacks %q", s)
 		}

@@ -98,15 +98,44 @@ func stepsOf(t *testing.T, cfg aws.Config, stack *devstack.Stack, id string, act
 // 2020 is still open: the DPO keeps her 2020 invoice (restricted until
 // 2029-01-01) until 2031-06-30 through the DPO route (Art. 17(3)(b)); her
 // later invoices keep their later ends. A bad body is a 400 naming the
-// field. The retention job leaves the invoice in 2030 and deletes it, and
-// tells its recipient, once 2031-06-30 has come (Art. 5(1)(e), 17(1), 19).
+// field. Her billing data went to the tax office in 2020 (the CRM's event
+// on the provenance queue): that provenance would expire on 2029-06-15
+// (billing's nine years), so the same route keeps it until 2031-06-30, and
+// the retention job of 2029-06-16 leaves it. The job leaves the invoice in
+// 2030 and deletes it, and tells both its recipients, the tax office too,
+// once 2031-06-30 has come (Art. 5(1)(e), 17(1), 19); the provenance goes
+// then.
 func TestExtendRestrictionEndToEnd(t *testing.T) {
 	cfg := awsConfig(t)
 	stack, outbox := startStack(t, cfg, nil)
 	c := &client{t: t, base: stack.URL}
+	store, hasher := provenanceOf(t, cfg, stack)
+	adaKey := hasher.Subject(seed.Ada)
+	sendMessages(t, cfg, stack.QueueURL("ProvenanceQueue"),
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Finanzamt München","country":"DE","at":"2020-06-15T09:00:00Z"}`)
+	taxOffice := func(asOf time.Time) *dsr.ProvenanceEntry {
+		entries, err := store.Subject(context.Background(), adaKey, "billing", asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range entries {
+			if e.Recipient == "Finanzamt München" {
+				return &entries[i]
+			}
+		}
+		return nil
+	}
+	for deadline := time.Now().Add(20 * time.Second); taxOffice(time.Time{}) == nil; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the disclosure of 2020 was not stored")
+		}
+	}
+	if e := taxOffice(time.Time{}); !e.ExpiresAt.Equal(time.Date(2029, 6, 15, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the disclosure of 2020 expires %v, want billing's nine years", e.ExpiresAt)
+	}
 	erasure := submitVerified(t, c, outbox, map[string]any{"type": "erasure", "email": seed.Ada})
 	fetchCertificate(t, c, erasure, 90*time.Second)
-	receiveMessages(t, cfg, stack.QueueURL("RecipientNoticeQueue"), 3, 20*time.Second) // the erasure's own notices
+	receiveMessages(t, cfg, stack.QueueURL("RecipientNoticeQueue"), 4, 20*time.Second) // the erasure's own notices
 	path := "/v1/dpo/requests/" + erasure.ID + "/restrictions"
 	if s, raw := c.dpoDo("POST", path, stack.DpoToken, map[string]string{"purpose": "billing", "until": "2031-13-01", "reason": "audit"}, nil); s != 400 ||
 		!strings.Contains(string(raw), `"errors":[{"field":"until",`) {
@@ -116,22 +145,27 @@ func TestExtendRestrictionEndToEnd(t *testing.T) {
 		t.Errorf("without a token: %d %s", s, raw)
 	}
 	var got struct {
-		Purpose, Until  string
-		RecordsExtended int
+		Purpose, Until                      string
+		RecordsExtended, ProvenanceExtended int
 	}
 	body := map[string]string{"purpose": "billing", "until": "2031-06-30", "reason": "The 2020 tax assessment is still open."}
-	if s, raw := c.dpoDo("POST", path, stack.DpoToken, body, &got); s != 200 || got.RecordsExtended != 1 || got.Until != "2031-06-30" {
-		t.Fatalf("extend: %d %s, want the 2020 invoice moved", s, raw)
+	if s, raw := c.dpoDo("POST", path, stack.DpoToken, body, &got); s != 200 || got.RecordsExtended != 1 || got.Until != "2031-06-30" || got.ProvenanceExtended != 1 {
+		t.Fatalf("extend: %d %s, want the 2020 invoice moved, and the tax office's provenance", s, raw)
 	}
-	if s, raw := c.dpoDo("POST", path, stack.DpoToken, body, &got); s != 200 || got.RecordsExtended != 0 {
+	if s, raw := c.dpoDo("POST", path, stack.DpoToken, body, &got); s != 200 || got.RecordsExtended != 0 || got.ProvenanceExtended != 0 {
 		t.Errorf("extend again: %d %s, want nothing moved", s, raw)
+	}
+	until := time.Date(2031, 6, 30, 0, 0, 0, 0, time.UTC)
+	if e := taxOffice(time.Time{}); e == nil || !e.ExpiresAt.Equal(until) {
+		t.Errorf("the tax office's provenance: %+v, want it kept until 2031-06-30", e)
 	}
 	if steps := stepsOf(t, cfg, stack, erasure.ID, dsr.AuditRestrictionExtended); len(steps) != 1 || steps[0].Actor == "" ||
 		steps[0].Detail != "purpose billing: statutory restriction extended until 2031-06-30" {
 		t.Errorf("extension steps: %+v", steps)
 	}
-	_, hasher := provenanceOf(t, cfg, stack)
-	adaKey := hasher.Subject(seed.Ada)
+	if sum := fireRetention(t, stack, time.Date(2029, 6, 16, 3, 0, 0, 0, time.UTC)); sum.RestrictedDeleted != 0 || taxOffice(time.Date(2029, 6, 16, 3, 0, 0, 0, time.UTC)) == nil {
+		t.Errorf("fired on 2029-06-16: %+v; want the tax office's provenance kept past its nine years, with the invoice", sum)
+	}
 	if sum := fireRetention(t, stack, time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)); sum.RestrictedDeleted != 0 {
 		t.Errorf("fired in 2030: %+v, want the extended invoice kept", sum)
 	}
@@ -140,7 +174,20 @@ func TestExtendRestrictionEndToEnd(t *testing.T) {
 		t.Errorf("fired on 2031-07-01: %+v, want the extended invoice deleted", sum)
 	}
 	checkRestrictedInvoices(t, cfg, stack.Registry, adaKey, 3)
-	receiveMessages(t, cfg, stack.QueueURL("RecipientNoticeQueue"), 1, 20*time.Second)
+	told := map[string]bool{}
+	for _, m := range receiveMessages(t, cfg, stack.QueueURL("RecipientNoticeQueue"), 2, 20*time.Second) {
+		var n dsr.RecipientNotice
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &n); err != nil {
+			t.Fatal(err)
+		}
+		told[n.Recipient] = true
+	}
+	if !told["Finanzamt München"] || !told["Tax Advisers LLP"] {
+		t.Errorf("told %v at the end of the restriction, want both billing recipients", told)
+	}
+	if e := taxOffice(time.Time{}); e != nil {
+		t.Errorf("the tax office's provenance after the records went: %+v", e)
+	}
 	if ended := stepsOf(t, cfg, stack, erasure.ID, dsr.AuditRestrictionEnded); len(ended) != 1 || !strings.Contains(ended[0].Detail, "until 2031-06-30") {
 		t.Errorf("ended steps: %+v", ended)
 	}

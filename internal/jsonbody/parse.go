@@ -162,12 +162,12 @@ type provenanceMessage struct {
 
 // ParseProvenanceEvent reads a message of the provenance queue (docs/api.md,
 // "Provenance queue"; dsr.ParseProvenanceEvent says the rest).
-func ParseProvenanceEvent(body []byte, reg dsr.Registry, now time.Time, years int) (dsr.ProvenanceEvent, error) {
+func ParseProvenanceEvent(body []byte, reg dsr.Registry, now time.Time, pol dsr.ProvenancePolicy) (dsr.ProvenanceEvent, error) {
 	var m provenanceMessage
 	if err := Message.Decode(body, &m); err != nil {
 		return dsr.ProvenanceEvent{}, err
 	}
-	return dsr.ParseProvenanceEvent(dsr.ProvenanceInput(m), reg, now, years)
+	return dsr.ParseProvenanceEvent(dsr.ProvenanceInput(m), reg, now, pol)
 }
 
 // ParseRequestMessage reads a message of the request queue: a request

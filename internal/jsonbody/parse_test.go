@@ -165,10 +165,35 @@ func TestParseProvenanceEvent(t *testing.T) {
 			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "marketing", Event: dsr.EventCollected, Source: "trade fair 2026", At: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)},
 		},
 		{
-			name: "disclosed, lower-case country, empty safeguard",
-			body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Example Print GmbH","country":"de","safeguard":"","at":"2026-06-01T00:00:00Z"}`,
-			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE", At: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+			name: "disclosed inside the EEA, empty safeguard",
+			body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Example Print GmbH","country":"DE","safeguard":"","at":"2026-06-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventDisclosed, Recipient: "Example Print GmbH", Country: "DE",
+				TransferBasis: dsr.TransferEEA, At: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
 		},
+		{
+			name: "disclosed to an adequacy country",
+			body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Tax Advisers LLP","country":"GB","at":"2026-06-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventDisclosed, Recipient: "Tax Advisers LLP", Country: "GB",
+				TransferBasis: dsr.TransferAdequacy, At: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+		},
+		{
+			name: "disclosed to a US recipient certified under the DPF",
+			body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Mailer Inc.","country":"US","safeguard":"dpf","at":"2026-06-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventDisclosed, Recipient: "Mailer Inc.", Country: "US", Safeguard: "dpf",
+				TransferBasis: dsr.TransferAdequacy, At: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+		},
+		{
+			name: "disclosed to a third country under standard contractual clauses",
+			body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Cloud Ltd","country":"IN","safeguard":" scc ","at":"2026-06-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventDisclosed, Recipient: "Cloud Ltd", Country: "IN", Safeguard: "scc",
+				TransferBasis: dsr.TransferSafeguard, At: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)},
+		},
+		{name: "lower-case country", body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"P","country":"de","at":"2026-06-01T00:00:00Z"}`, fields: []string{"country"}},
+		{name: "country ZZ", body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"P","country":"ZZ","safeguard":"scc","at":"2026-06-01T00:00:00Z"}`, fields: []string{"country"}},
+		{name: "country EU", body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"P","country":"EU","at":"2026-06-01T00:00:00Z"}`, fields: []string{"country"}},
+		{name: "third country without a safeguard", body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"P","country":"IN","safeguard":"","at":"2026-06-01T00:00:00Z"}`, fields: []string{"safeguard"}},
+		{name: "US recipient not certified, no safeguard", body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"P","country":"US","at":"2026-06-01T00:00:00Z"}`, fields: []string{"safeguard"}},
+		{name: "a safeguard not of the list", body: `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"P","country":"IN","safeguard":"SCC","at":"2026-06-01T00:00:00Z"}`, fields: []string{"safeguard"}},
 		{
 			name: "within the clock skew",
 			body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"web form","at":"2026-11-30T12:04:00Z"}`,
@@ -182,6 +207,9 @@ func TestParseProvenanceEvent(t *testing.T) {
 		{name: "time not RFC 3339", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"01/02/2026"}`, fields: []string{"at"}},
 		{name: "time in the future", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2026-11-30T12:06:00Z"}`, fields: []string{"at"}},
 		{name: "already past its two years", body: `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"x","at":"2024-11-30T12:00:00Z"}`, fields: []string{"at"}},
+		{name: "billing's provenance lives 11 years (a 10-year duty)", body: `{"email":"ada@example.com","purpose":"billing","event":"collected","source":"shop","at":"2020-03-01T00:00:00Z"}`,
+			want: dsr.ProvenanceEvent{Email: "ada@example.com", Purpose: "billing", Event: dsr.EventCollected, Source: "shop", At: time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)}},
+		{name: "billing, past its 11 years", body: `{"email":"ada@example.com","purpose":"billing","event":"collected","source":"shop","at":"2015-11-30T12:00:00Z"}`, fields: []string{"at"}},
 		{name: "missing everything", body: `{}`, fields: []string{"email", "purpose", "event", "at"}},
 		{name: "bad email", body: `{"email":"ada","purpose":"marketing","event":"collected","source":"x","at":"2026-01-01T00:00:00Z"}`, fields: []string{"email"}},
 		{name: "unknown event", body: `{"email":"ada@example.com","purpose":"marketing","event":"sold","at":"2026-01-01T00:00:00Z"}`, fields: []string{"event"}},
@@ -194,7 +222,7 @@ func TestParseProvenanceEvent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := jsonbody.ParseProvenanceEvent([]byte(tt.body), reg, now, dsr.DefaultProvenanceYears)
+			got, err := jsonbody.ParseProvenanceEvent([]byte(tt.body), reg, now, dsrtest.Policy(t))
 			if tt.fields == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -224,27 +252,57 @@ func TestParseProvenanceEvent(t *testing.T) {
 
 func FuzzParseProvenanceEvent(f *testing.F) {
 	reg := dsrtest.Registry(f)
-	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	now, pol := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), dsrtest.Policy(f)
 	for _, s := range []string{
 		`{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"trade fair","at":"2026-03-14T10:00:00Z"}`,
 		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"US","safeguard":"SCC","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"collected","source":"shop","at":"2020-03-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"US","safeguard":"dpf","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"ZZ","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"IN","safeguard":"legal_claims","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"GB","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"R","country":"FR","safeguard":"scc","at":"2026-06-01T00:00:00Z"}`,
+		`{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"shop","at":"2020-03-01T00:00:00Z"}`,
 		`{"at":"9999-12-31T23:59:59Z"}`, `{"at":"0001-01-01T00:00:00Z"}`, `null`, ``,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := jsonbody.ParseProvenanceEvent(body, reg, now, dsr.DefaultProvenanceYears)
+		ev, err := jsonbody.ParseProvenanceEvent(body, reg, now, pol)
 		if err != nil {
 			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
 				t.Fatalf("error of code %s: %v", dsr.ErrorCodeOf(err), err)
 			}
 			return
 		}
-		if _, ok := reg.Lookup(ev.Purpose); !ok || ev.Email == "" || ev.At.After(now.Add(dsr.MaxClockSkew)) || !dsr.ProvenanceExpiry(ev.At, 2).After(now) {
+		years := reg.ProvenanceYears(ev.Purpose, dsr.DefaultProvenanceYears)
+		if _, ok := reg.Lookup(ev.Purpose); !ok || ev.Email == "" || ev.At.After(now.Add(dsr.MaxClockSkew)) || !dsr.ProvenanceExpiry(ev.At, years).After(now) {
 			t.Fatalf("accepted an invalid event: %+v", ev)
 		}
 		if (ev.Event == dsr.EventCollected) != (ev.Source != "") || (ev.Event == dsr.EventDisclosed) != (ev.Recipient != "" && ev.Country != "") {
 			t.Fatalf("event without its fields: %+v", ev)
+		}
+		if ev.Event != dsr.EventDisclosed {
+			if ev.TransferBasis != "" {
+				t.Fatalf("a source with a transfer basis: %+v", ev)
+			}
+			return
+		}
+		// A recipient is in a real country, and lawfully: the EEA without a
+		// safeguard, an adequacy country, or a safeguard of the list.
+		_, adequate := pol.Adequacy[ev.Country]
+		_, known := dsr.Safeguards[ev.Safeguard]
+		switch {
+		case !dsr.IsCountry(ev.Country):
+			t.Fatalf("accepted a country that is none: %+v", ev)
+		case dsr.InEEA(ev.Country) != (ev.TransferBasis == dsr.TransferEEA) || (dsr.InEEA(ev.Country) && ev.Safeguard != ""):
+			t.Fatalf("EEA and its basis disagree: %+v", ev)
+		case ev.TransferBasis == dsr.TransferAdequacy && !adequate:
+			t.Fatalf("adequacy for a country off the list: %+v", ev)
+		case !dsr.InEEA(ev.Country) && !adequate && !known:
+			t.Fatalf("a third country without a safeguard of the list: %+v", ev)
+		case ev.TransferBasis == "":
+			t.Fatalf("a recipient without a transfer basis: %+v", ev)
 		}
 	})
 }

@@ -94,7 +94,7 @@ func (s *Provenance) DuePage(_ context.Context, bucket string, now time.Time, cu
 	end := min(limit, len(due))
 	keys := make([]dsr.ProvenanceKey, 0, end)
 	for _, pe := range due[:end] {
-		keys = append(keys, dsr.ProvenanceKey{SubjectKey: pe.e.SubjectKey, Entry: sortKey(pe.e), Bucket: pe.bucket})
+		keys = append(keys, dsr.ProvenanceKey{SubjectKey: pe.e.SubjectKey, Purpose: pe.e.Purpose, Entry: sortKey(pe.e), Bucket: pe.bucket})
 	}
 	s.ItemsRead += end
 	next := ""
@@ -136,6 +136,44 @@ func (s *Provenance) Hold(_ context.Context, keys []dsr.ProvenanceKey, now time.
 		}
 	}
 	return nil
+}
+
+// Renew is the in-memory form of dynamo.Provenance.Renew.
+func (s *Provenance) Renew(_ context.Context, keys []dsr.ProvenanceKey, years func(purpose string) int, now time.Time) ([]dsr.ProvenanceKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var renewed []dsr.ProvenanceKey
+	for _, k := range keys {
+		id := [2]string{k.SubjectKey, k.Entry}
+		pe, ok := s.entries[id]
+		if !ok {
+			continue
+		}
+		exp := dsr.ProvenanceExpiry(pe.e.At, years(pe.e.Purpose))
+		if exp.After(now) && exp.After(pe.e.ExpiresAt) {
+			pe.e.ExpiresAt = exp
+			pe.bucket = dynamo.EntryBucket(pe.e)
+			s.entries[id] = pe
+			renewed = append(renewed, k)
+		}
+	}
+	return renewed, nil
+}
+
+// KeepUntil is the in-memory form of dynamo.Provenance.KeepUntil.
+func (s *Provenance) KeepUntil(_ context.Context, subjectKey, purpose string, until, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, pe := range s.entries {
+		if k[0] == subjectKey && pe.e.Purpose == purpose && pe.e.Live(now) && pe.e.ExpiresAt.Before(until) {
+			pe.e.ExpiresAt = until.UTC()
+			pe.bucket = dynamo.EntryBucket(pe.e)
+			s.entries[k] = pe
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Checkpoint is the in-memory form of dynamo.Provenance.Checkpoint.

@@ -16,11 +16,11 @@ import (
 // stored in.
 func BenchmarkProvenanceEvent(b *testing.B) {
 	reg := dsrtest.Registry(b)
-	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	now, pol := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), dsrtest.Policy(b)
 	body := []byte(`{"email":"Ada@Example.com","purpose":"marketing","event":"disclosed","recipient":"Example Print GmbH","country":"DE","safeguard":"","at":"2026-04-01T08:30:00Z"}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		ev, err := jsonbody.ParseProvenanceEvent(body, reg, now, dsr.DefaultProvenanceYears)
+		ev, err := jsonbody.ParseProvenanceEvent(body, reg, now, pol)
 		if err != nil {
 			b.Fatal(err)
 		}

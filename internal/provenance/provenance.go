@@ -1,7 +1,7 @@
 // Package provenance consumes the provenance queue: each message is one
 // event of the CRM (data collected from a source, or disclosed to a
 // recipient). A valid event is stored once, keyed by the subject's keyed
-// hash, with its expiry; an invalid one goes to the dead-letter queue at
+// hash, with its expiry (its purpose's provenance years); an invalid one goes to the dead-letter queue at
 // once with the reason, alone; one that cannot be stored is retried, and on
 // its last attempt dead-lettered with the reason too. Nothing is dropped
 // silently.
@@ -44,8 +44,12 @@ type Handler struct {
 	DeadLetters DeadLetters
 	Hasher      Hasher
 	Registry    dsr.Registry
-	// Years is how long an entry is kept from its event.
+	// Years is how long an entry is kept from its event where its purpose
+	// says nothing else (dsr.Registry.ProvenanceYears).
 	Years int
+	// Adequacy is the deployment's adequacy list (dsr.TransferBasis): a
+	// recipient outside the EEA and off it needs a safeguard.
+	Adequacy dsr.Adequacy
 	// MaxReceives is the queue's maxReceiveCount: on that receive, a
 	// message that still cannot be stored is dead-lettered with the reason
 	// rather than left for SQS to move without one.
@@ -62,11 +66,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	now := h.Clock.Now()
-	ev, err := jsonbody.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, h.Years)
+	ev, err := jsonbody.ParseProvenanceEvent([]byte(msg.Body), h.Registry, now, dsr.ProvenancePolicy{Years: h.Years, Adequacy: h.Adequacy})
 	if err != nil {
 		return sqsbatch.Poison(errors.New(Reason(err)))
 	}
-	e := dsr.NewProvenanceEntry(ev, h.Hasher.Subject(ev.Email), h.Years)
+	e := dsr.NewProvenanceEntry(ev, h.Hasher.Subject(ev.Email), h.Registry.ProvenanceYears(ev.Purpose, h.Years))
 	created, err := h.Store.Put(ctx, e)
 	if err != nil {
 		if n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"]); h.MaxReceives > 0 && n >= h.MaxReceives {
@@ -75,7 +79,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return err
 	}
 	h.Log.InfoContext(ctx, "provenance event", "event", "provenance_stored", "messageId", msg.MessageId,
-		"purpose", e.Purpose, "kind", e.Event, "entry", e.ID, "duplicate", !created)
+		"purpose", e.Purpose, "kind", e.Event, "transferBasis", e.TransferBasis, "entry", e.ID, "duplicate", !created)
 	return nil
 }
 

@@ -48,7 +48,7 @@ func newHandler(t *testing.T, store provenance.Store, dlq *fakeDLQ, logs *bytes.
 		t.Fatal(err)
 	}
 	return &provenance.Handler{
-		Store: store, DeadLetters: dlq, Hasher: hasher, Registry: dsrtest.Registry(t), Years: 2, MaxReceives: 5,
+		Store: store, DeadLetters: dlq, Hasher: hasher, Registry: dsrtest.Registry(t), Years: 2, Adequacy: dsrtest.Policy(t).Adequacy, MaxReceives: 5,
 		Log: slog.New(slog.NewJSONHandler(logs, nil)), Clock: func() time.Time { return now },
 	}
 }
@@ -106,6 +106,100 @@ func TestHandle(t *testing.T) {
 		}
 	}
 	if strings.Contains(logs.String(), "ada@") || strings.Contains(logs.String(), "Ada@") {
+		t.Errorf("logs hold the address:\n%s", logs.String())
+	}
+}
+
+// TestPurposeYears: each entry is kept its purpose's years: billing's (a
+// 10-year duty) 11 from the event, so its disclosure of 2020 is stored;
+// marketing's the handler's two, so its event of 2020 is refused.
+func TestPurposeYears(t *testing.T) {
+	ctx := context.Background()
+	store := &memstore.Provenance{}
+	dlq := &fakeDLQ{}
+	var logs bytes.Buffer
+	h := newHandler(t, store, dlq, &logs)
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		msg("billing", `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"Tax Office","country":"DE","at":"2020-03-01T00:00:00Z"}`, "1"),
+		msg("marketing", `{"email":"ada@example.com","purpose":"marketing","event":"collected","source":"fair","at":"2020-03-01T00:00:00Z"}`, "1"),
+	}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v, %v", resp, err)
+	}
+	hasher, _ := dsr.NewHasher(bytes.Repeat([]byte("p"), 32))
+	got, _ := store.Subject(ctx, hasher.Subject("ada@example.com"), "", now)
+	if len(got) != 1 || got[0].Purpose != "billing" {
+		t.Fatalf("entries %+v, want billing's only", got)
+	}
+	if want := time.Date(2031, 3, 1, 0, 0, 0, 0, time.UTC); !got[0].ExpiresAt.Equal(want) {
+		t.Errorf("expires %v, want %v", got[0].ExpiresAt, want)
+	}
+	if len(dlq.got) != 1 || dlq.got[0].id != "marketing" || !strings.Contains(dlq.got[0].reason, "at is more than 2 years ago") {
+		t.Errorf("dead-lettered %+v", dlq.got)
+	}
+}
+
+// TestThirdCountries: a recipient outside the EEA is recorded only in an
+// adequacy country or with a safeguard of the list, with its transfer
+// basis; otherwise (or in a country that is none) the event goes to the
+// dead-letter queue with the reason, naming the field and never a value.
+func TestThirdCountries(t *testing.T) {
+	ctx := context.Background()
+	store := &memstore.Provenance{}
+	dlq := &fakeDLQ{}
+	var logs bytes.Buffer
+	h := newHandler(t, store, dlq, &logs)
+	ev := func(recipient, country, safeguard string) string {
+		return `{"email":"ada@example.com","purpose":"billing","event":"disclosed","recipient":"` + recipient + `","country":"` + country +
+			`","safeguard":"` + safeguard + `","at":"2026-06-01T00:00:00Z"}`
+	}
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		msg("eea", ev("Print GmbH", "DE", ""), "1"),
+		msg("adequacy", ev("Advisers LLP", "GB", ""), "1"),
+		msg("dpf", ev("Mailer Inc.", "US", "dpf"), "1"),
+		msg("scc", ev("Call Centre Ltd", "IN", "scc"), "1"),
+		msg("derogation", ev("Court", "CN", "legal_claims"), "1"),
+		msg("nosafeguard", ev("Cheap Cloud", "IN", ""), "1"),
+		msg("us-uncertified", ev("Ads Inc.", "US", ""), "1"),
+		msg("zz", ev("Nowhere Ltd", "ZZ", "scc"), "1"),
+		msg("lower", ev("Print GmbH", "de", ""), "1"),
+		msg("text", ev("Cheap Cloud", "IN", "we trust them"), "1"),
+	}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v, %v", resp, err)
+	}
+	hasher, _ := dsr.NewHasher(bytes.Repeat([]byte("p"), 32))
+	got, _ := store.Subject(ctx, hasher.Subject("ada@example.com"), "billing", now)
+	bases := map[string]string{}
+	for _, e := range got {
+		bases[e.Recipient] = e.TransferBasis
+	}
+	want := map[string]string{"Print GmbH": "eea", "Advisers LLP": "adequacy", "Mailer Inc.": "adequacy", "Call Centre Ltd": "safeguard", "Court": "derogation"}
+	if diff := cmp.Diff(want, bases); diff != "" {
+		t.Errorf("recorded recipients and their bases (-want +got):\n%s", diff)
+	}
+	wantReasons := map[string]string{
+		"nosafeguard":    "safeguard is required outside the EEA where no adequacy decision applies",
+		"us-uncertified": "safeguard is required: the adequacy decision for this country covers only recipients certified",
+		"zz":             "country must be an assigned ISO 3166-1 alpha-2 country code",
+		"lower":          "country must be an assigned ISO 3166-1 alpha-2 country code",
+		"text":           "safeguard must be one of",
+	}
+	if len(dlq.got) != len(wantReasons) {
+		t.Fatalf("dead-lettered %+v", dlq.got)
+	}
+	for _, d := range dlq.got {
+		if !strings.Contains(d.reason, wantReasons[d.id]) {
+			t.Errorf("%s: reason %q, want it to say %q", d.id, d.reason, wantReasons[d.id])
+		}
+		if strings.Contains(d.reason, "trust") || strings.Contains(d.reason, "ZZ") || strings.Contains(d.reason, "ada@") {
+			t.Errorf("%s: the reason echoes a value: %q", d.id, d.reason)
+		}
+	}
+	if !strings.Contains(logs.String(), `"reason":"the provenance event is invalid: country must be`) {
+		t.Errorf("the operator's log line has no reason:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "ada@") {
 		t.Errorf("logs hold the address:\n%s", logs.String())
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -28,9 +29,12 @@ import (
 // Entries is the provenance store as the job uses it. Due returns a page of
 // the keys of the entries of expiry day day due at now, from position (""
 // for the day's first page), the position of the next page ("" once the
-// day is read) and how many index items it read.
+// day is read) and how many index items it read. Renew gives the entries
+// of keys the expiry years gives their purpose, where that is later than
+// now and than the one stored, and returns the keys it renewed.
 type Entries interface {
 	Due(ctx context.Context, day, position string, now time.Time, limit int) ([]dsr.ProvenanceKey, string, int, error)
+	Renew(ctx context.Context, keys []dsr.ProvenanceKey, years func(purpose string) int, now time.Time) ([]dsr.ProvenanceKey, error)
 	Delete(ctx context.Context, keys []dsr.ProvenanceKey) error
 	Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error
 	Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, error)
@@ -76,6 +80,11 @@ type Job struct {
 	Restrictions Restrictions
 	Registry     dsr.Registry
 	Notices      Notices
+	// ProvenanceYears is how long an entry of a purpose that says nothing
+	// else is kept (dsr.Registry.ProvenanceYears): a due entry whose
+	// purpose now keeps it longer than it was stored for is renewed, not
+	// deleted.
+	ProvenanceYears int
 	// ReportDays is the reports' download window (the bucket lifecycle's
 	// ReportRetentionDays); AccountabilityYears how long request records
 	// keep their identifiers.
@@ -93,9 +102,12 @@ type Summary struct {
 	// Days is the expiry days (and today so far) the sweep looked at.
 	Days int `json:"days"`
 	// ItemsRead is the expiry index items read: the sweep's cost.
-	ItemsRead        int `json:"itemsRead"`
-	Deleted          int `json:"deleted"`
-	Held             int `json:"held"`
+	ItemsRead int `json:"itemsRead"`
+	Deleted   int `json:"deleted"`
+	Held      int `json:"held"`
+	// Renewed: due entries kept longer, their purpose's years being
+	// longer than those they were stored with.
+	Renewed          int `json:"renewed"`
 	ObjectsDeleted   int `json:"objectsDeleted"`
 	RequestsStripped int `json:"requestsStripped"`
 	// AddressesRemoved: failed requests past their due date that lost
@@ -148,7 +160,7 @@ func (j *Job) Run(ctx context.Context, now time.Time) (Summary, error) {
 		}
 	}
 	j.Log.InfoContext(ctx, "retention run", "event", "retention_run", "days", sum.Days, "itemsRead", sum.ItemsRead,
-		"deleted", sum.Deleted, "held", sum.Held, "objectsDeleted", sum.ObjectsDeleted,
+		"deleted", sum.Deleted, "held", sum.Held, "renewed", sum.Renewed, "objectsDeleted", sum.ObjectsDeleted,
 		"requestsStripped", sum.RequestsStripped, "addressesRemoved", sum.AddressesRemoved, "restrictedDeleted", sum.RestrictedDeleted,
 		"continued", sum.Continued, "superseded", sum.Superseded)
 	return sum, nil
@@ -247,6 +259,9 @@ func (r *run) page() (int, error) {
 		return 0, err
 	}
 	r.sum.ItemsRead += read
+	if keys, err = r.renew(keys); err != nil {
+		return 0, err
+	}
 	var del, hold []dsr.ProvenanceKey
 	for _, k := range keys {
 		if r.open == nil {
@@ -273,6 +288,26 @@ func (r *run) page() (int, error) {
 		r.cp.DaySwept = true
 	}
 	return len(keys), nil
+}
+
+// renew renews the due entries of keys whose purpose keeps them longer
+// than they were stored for (an entry stored before its purpose's
+// provenance years were raised) and returns the others, still due.
+func (r *run) renew(keys []dsr.ProvenanceKey) ([]dsr.ProvenanceKey, error) {
+	if len(keys) == 0 {
+		return keys, nil
+	}
+	years := func(purpose string) int { return r.job.Registry.ProvenanceYears(purpose, r.job.ProvenanceYears) }
+	renewed, err := r.job.Entries.Renew(r.ctx, keys, years, r.now)
+	if err != nil || len(renewed) == 0 {
+		return keys, err
+	}
+	gone := map[[2]string]bool{}
+	for _, k := range renewed {
+		gone[[2]string{k.SubjectKey, k.Entry}] = true
+	}
+	r.sum.Renewed += len(renewed)
+	return slices.DeleteFunc(slices.Clone(keys), func(k dsr.ProvenanceKey) bool { return gone[[2]string{k.SubjectKey, k.Entry}] }), nil
 }
 
 // objects deletes reports and certificates past their download window.

@@ -54,7 +54,7 @@ func newFixture() *fixture {
 	f.job = &retention.Job{
 		Entries: f.entries, Requests: f.requests, Objects: f.objects, Continue: f.cont,
 		Restrictions: f.contacts, Notices: f.notices, Registry: testRegistry,
-		ReportDays: 30, AccountabilityYears: 3, Reserve: 5 * time.Second,
+		ReportDays: 30, AccountabilityYears: 3, ProvenanceYears: dsr.DefaultProvenanceYears, Reserve: 5 * time.Second,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	return f
@@ -113,6 +113,85 @@ func TestTwoYearsToTheDay(t *testing.T) {
 	}
 	if f.entries.Len() != 0 {
 		t.Errorf("%d entries left", f.entries.Len())
+	}
+}
+
+// TestYearsPerPurpose: the sweep deletes each entry when its purpose's
+// years have passed: a marketing entry after two, a billing one (a 10-year
+// duty) after eleven, so billing's of six years ago stays.
+func TestYearsPerPurpose(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	at := t0.AddDate(-6, 0, 0)
+	for _, purpose := range []string{"marketing", "billing"} {
+		ev := dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventCollected, Source: purpose + " shop", At: at}
+		e := dsr.NewProvenanceEntry(ev, "S1", testRegistry.ProvenanceYears(purpose, dsr.DefaultProvenanceYears))
+		if _, err := f.entries.Put(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first run reads a week back; a run of four years ago, just after
+	// marketing's entry expired, deletes it.
+	if _, err := f.job.Run(ctx, at.AddDate(2, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"billing shop"}, f.left(t, "S1")); diff != "" {
+		t.Errorf("after two years (-want +got):\n%s", diff)
+	}
+	for _, day := range []time.Time{t0, at.AddDate(11, 0, -1)} {
+		if _, err := f.job.Run(ctx, day); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"billing shop"}, f.left(t, "S1")); diff != "" {
+			t.Errorf("at %s (-want +got):\n%s", day, diff)
+		}
+	}
+	if _, err := f.job.Run(ctx, at.AddDate(11, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.left(t, "S1"); len(left) != 0 {
+		t.Errorf("after eleven years: %v left", left)
+	}
+}
+
+// TestStoredShorterIsRenewed: an entry stored before its purpose kept its
+// provenance longer (billing's with the old fixed two years) is renewed to
+// its purpose's years when it comes due, not deleted; one of a purpose
+// whose years have not changed is deleted; the renewed one goes when its
+// purpose's years are over.
+func TestStoredShorterIsRenewed(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture()
+	at := t0.AddDate(-2, 0, -1)
+	var billing dsr.ProvenanceEntry
+	for _, purpose := range []string{"marketing", "billing"} {
+		ev := dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventDisclosed, Recipient: purpose + " partner", Country: "DE", At: at}
+		e := dsr.NewProvenanceEntry(ev, "S1", dsr.DefaultProvenanceYears) // as stored before
+		if _, err := f.entries.Put(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if purpose == "billing" {
+			billing = e
+		}
+	}
+	sum, err := f.job.Run(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Deleted != 1 || sum.Renewed != 1 {
+		t.Errorf("summary %+v: want marketing's deleted, billing's renewed", sum)
+	}
+	got, _ := f.entries.Subject(ctx, "S1", "", t0)
+	want := billing
+	want.ExpiresAt = at.AddDate(11, 0, 0) // billing: a 10-year duty
+	if diff := cmp.Diff([]dsr.ProvenanceEntry{want}, got); diff != "" {
+		t.Errorf("entries left (-want +got):\n%s", diff)
+	}
+	if sum, err := f.job.Run(ctx, t0.AddDate(0, 0, 1)); err != nil || sum.Renewed != 0 || sum.Deleted != 0 {
+		t.Errorf("the next day: %+v, %v; want nothing due", sum, err)
+	}
+	if sum, err := f.job.Run(ctx, want.ExpiresAt.AddDate(0, 0, 1)); err != nil || sum.Renewed != 0 || sum.Deleted != 1 {
+		t.Errorf("after eleven years: %+v, %v; want it deleted", sum, err)
 	}
 }
 

@@ -27,6 +27,8 @@ type ProvenanceStore interface {
 	Hold(ctx context.Context, keys []dsr.ProvenanceKey, now time.Time) error
 	Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, error)
 	SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error)
+	KeepUntil(ctx context.Context, subjectKey, purpose string, until, now time.Time) (int, error)
+	Renew(ctx context.Context, keys []dsr.ProvenanceKey, years func(purpose string) int, now time.Time) ([]dsr.ProvenanceKey, error)
 }
 
 // RunProvenance runs the provenance store's contract against the store
@@ -51,6 +53,8 @@ func RunProvenance(t *testing.T, newStore func(t *testing.T) ProvenanceStore, o 
 		{"SweepSeesEveryDueEntryOnce", sweepSeesEveryDueEntryOnce},
 		{"DeleteByKey", deleteByKey},
 		{"HeldEntryMovesToTheNextDay", heldEntryMovesToTheNextDay},
+		{"KeepUntilLengthensOnlyLiveEarlierEntries", keepUntilLengthensOnlyLiveEarlierEntries},
+		{"RenewGivesDueEntriesTheirPurposesYears", renewGivesDueEntriesTheirPurposesYears},
 		{"CheckpointVersioned", checkpointVersioned},
 	}
 	for _, c := range cases {
@@ -82,17 +86,22 @@ func collected(subjectKey, purpose, source string, at time.Time, shard int) dsr.
 	}
 }
 
-// disclosed is the entry of a "disclosed" event.
+// disclosed is the entry of a "disclosed" event, with a transfer basis
+// (a safeguard's where one is named), which the store keeps.
 func disclosed(subjectKey, purpose, recipient, country, safeguard string, at time.Time) dsr.ProvenanceEntry {
+	basis := dsr.TransferEEA
+	if safeguard != "" {
+		basis = dsr.TransferSafeguard
+	}
 	return dsr.NewProvenanceEntry(dsr.ProvenanceEvent{
-		Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard, At: at,
+		Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard, TransferBasis: basis, At: at,
 	}, subjectKey, dsr.DefaultProvenanceYears)
 }
 
 // keyOf is the key the expiry index returns for e in bucket: its sort key
 // in the table is purpose#id.
 func keyOf(e dsr.ProvenanceEntry, bucket string) dsr.ProvenanceKey {
-	return dsr.ProvenanceKey{SubjectKey: e.SubjectKey, Entry: e.Purpose + "#" + e.ID, Bucket: bucket}
+	return dsr.ProvenanceKey{SubjectKey: e.SubjectKey, Purpose: e.Purpose, Entry: e.Purpose + "#" + e.ID, Bucket: bucket}
 }
 
 var (
@@ -375,7 +384,7 @@ func sweepSeesEveryDueEntryOnce(t *testing.T, s ProvenanceStore, _ Options) {
 		if len(keys) > 0 {
 			must(t, s.Hold(ctx, keys[:1], now))
 			must(t, s.Delete(ctx, keys[1:]))
-			held = append(held, dsr.ProvenanceKey{SubjectKey: keys[0].SubjectKey, Entry: keys[0].Entry, Bucket: dynamo.HoldBucket(keys[0], now)})
+			held = append(held, dsr.ProvenanceKey{SubjectKey: keys[0].SubjectKey, Purpose: keys[0].Purpose, Entry: keys[0].Entry, Bucket: dynamo.HoldBucket(keys[0], now)})
 		}
 		if next == "" {
 			break
@@ -500,4 +509,116 @@ func checkpointVersioned(t *testing.T, s ProvenanceStore, o Options) {
 	want = second
 	want.Version = 2
 	wantDiff(t, "after the second save, cursor and time cleared", want, mustCheckpoint(t, s))
+}
+
+// keepUntilLengthensOnlyLiveEarlierEntries: KeepUntil moves the live
+// entries of the subject's purpose that expire earlier to until, into that
+// day's partition of the expiry index (the same shard); later entries,
+// expired ones, another purpose's and another subject's stay; repeated, it
+// moves nothing.
+func keepUntilLengthensOnlyLiveEarlierEntries(t *testing.T, s ProvenanceStore, _ Options) {
+	t.Parallel()
+	ctx := t.Context()
+	a, b := newSubjectKey(), newSubjectKey()
+	at := provBase.AddDate(0, 6, 0)
+	now := at.AddDate(1, 0, 0)
+	until := at.AddDate(dsr.DefaultProvenanceYears+3, 0, 0)
+	early := collected(a, "billing", "shop", at, 1)
+	recipient := disclosed(a, "billing", "Tax Advisers LLP", "GB", "", at.Add(time.Hour))
+	expired := collected(a, "billing", "old shop", at.AddDate(-2, 0, -1), -1)
+	later := collected(a, "billing", "later shop", at, -1)
+	later.ExpiresAt = until.AddDate(1, 0, 0)
+	other := collected(a, "marketing", "fair", at, -1)
+	others := collected(b, "billing", "shop", at, -1)
+	putAll(t, s, early, recipient, expired, later, other, others)
+	n, err := s.KeepUntil(ctx, a, "billing", until, now)
+	must(t, err)
+	if n != 2 {
+		t.Errorf("moved %d entries, want 2 (the live ones expiring before until)", n)
+	}
+	keptEarly, keptRecipient := early, recipient
+	keptEarly.ExpiresAt, keptRecipient.ExpiresAt = until, until
+	wantDiff(t, "the subject's billing entries", []dsr.ProvenanceEntry{keptEarly, keptRecipient, expired, later},
+		subjectEntries(t, s, a, "billing", time.Time{}), sortProvEntries)
+	wantDiff(t, "live after their old expiry", []dsr.ProvenanceEntry{keptEarly, keptRecipient, later},
+		subjectEntries(t, s, a, "billing", early.ExpiresAt), sortProvEntries)
+	wantDiff(t, "another purpose", []dsr.ProvenanceEntry{other}, subjectEntries(t, s, a, "marketing", time.Time{}))
+	wantDiff(t, "another subject", []dsr.ProvenanceEntry{others}, subjectEntries(t, s, b, "", time.Time{}))
+	// The sweep finds them on until's day, not on their old one.
+	old := dynamo.ExpiryBucket(dynamo.ExpiryDay(early.ExpiresAt), 1)
+	due, _ := dueKeys(t, s, old, early.ExpiresAt.Add(time.Hour), 10)
+	for _, k := range due {
+		if k.SubjectKey == a && k.Purpose == "billing" {
+			t.Errorf("still due on the old day: %+v", k)
+		}
+	}
+	var want, got []dsr.ProvenanceKey
+	for shard := range dynamo.ProvenanceShards {
+		bucket := dynamo.ExpiryBucket(dynamo.ExpiryDay(until), shard)
+		for _, e := range []dsr.ProvenanceEntry{early, recipient} {
+			if dynamo.ExpiryShard(e) == shard {
+				want = append(want, keyOf(e, bucket))
+			}
+		}
+		keys, _ := dueKeys(t, s, bucket, until, 10)
+		for _, k := range keys {
+			if k.SubjectKey == a && k.Purpose == "billing" {
+				got = append(got, k)
+			}
+		}
+	}
+	wantDiff(t, "due on until's day", want, got, sortProvKeys)
+	if n, err := s.KeepUntil(ctx, a, "billing", until, now); err != nil || n != 0 {
+		t.Errorf("again: moved %d, %v; want 0", n, err)
+	}
+	if n, err := s.KeepUntil(ctx, a, "billing", until.AddDate(0, 0, -1), now); err != nil || n != 0 {
+		t.Errorf("an earlier until: moved %d, %v; want 0 (never shortened)", n, err)
+	}
+}
+
+// renewGivesDueEntriesTheirPurposesYears: Renew moves a due entry whose
+// purpose now keeps it longer to its new expiry's day (out of the due
+// partition) and returns its key; an entry whose years give no later
+// expiry, or none after now, and an entry gone, stay as they are.
+func renewGivesDueEntriesTheirPurposesYears(t *testing.T, s ProvenanceStore, _ Options) {
+	t.Parallel()
+	ctx := t.Context()
+	const shard = 2
+	at := provBase.AddDate(0, 8, 0)
+	now := at.AddDate(dsr.DefaultProvenanceYears, 0, 0).Add(time.Hour)
+	bucket := dynamo.ExpiryBucket(dynamo.ExpiryDay(now), shard)
+	long := collected(newSubjectKey(), "billing", "shop", at, shard)
+	short := collected(newSubjectKey(), "marketing", "fair", at, shard)
+	gone := collected(newSubjectKey(), "billing", "gone", at, shard)
+	putAll(t, s, long, short, gone)
+	must(t, s.Delete(ctx, []dsr.ProvenanceKey{keyOf(gone, bucket)}))
+	years := func(purpose string) int {
+		if purpose == "billing" {
+			return 9
+		}
+		return dsr.DefaultProvenanceYears
+	}
+	keys := []dsr.ProvenanceKey{keyOf(long, bucket), keyOf(short, bucket), keyOf(gone, bucket)}
+	renewed, err := s.Renew(ctx, keys, years, now)
+	must(t, err)
+	wantDiff(t, "renewed", []dsr.ProvenanceKey{keyOf(long, bucket)}, renewed)
+	kept := long
+	kept.ExpiresAt = at.AddDate(9, 0, 0)
+	wantDiff(t, "the renewed entry", []dsr.ProvenanceEntry{kept}, subjectEntries(t, s, long.SubjectKey, "", time.Time{}))
+	wantDiff(t, "the other", []dsr.ProvenanceEntry{short}, subjectEntries(t, s, short.SubjectKey, "", time.Time{}))
+	due, _ := dueKeys(t, s, bucket, now, 10)
+	for _, k := range due {
+		if k.SubjectKey == long.SubjectKey {
+			t.Errorf("the renewed entry is still due today: %+v", k)
+		}
+	}
+	later := dynamo.ExpiryBucket(dynamo.ExpiryDay(kept.ExpiresAt), shard)
+	due, _ = dueKeys(t, s, later, kept.ExpiresAt, 10)
+	wantDiff(t, "due on its new day", []dsr.ProvenanceKey{keyOf(long, later)}, due)
+	if again, err := s.Renew(ctx, []dsr.ProvenanceKey{keyOf(long, later)}, years, now); err != nil || len(again) != 0 {
+		t.Errorf("renewed again: %v, %v", again, err)
+	}
+	if none, err := s.Renew(ctx, nil, years, now); err != nil || len(none) != 0 {
+		t.Errorf("renewing nothing: %v, %v", none, err)
+	}
 }

@@ -383,7 +383,7 @@ func TestTemplate(t *testing.T) {
 			LogicalID: "ProvenanceFunction", Timeout: 30 * time.Second, MemorySize: 256, ReservedConcurrency: 5,
 			Environment: env(map[string]string{
 				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret", "PROVENANCE_DLQ_URL": "dsr-local-ProvenanceDeadLetterQueue",
-				"PROVENANCE_MAX_RECEIVES": "5", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
+				"PROVENANCE_MAX_RECEIVES": "5", "ADEQUACY_COUNTRIES": "AD,AR,BR,CA,CH,FO,GB,GG,IL,IM,JE,JP,KR,NZ,UY,US:DPF", "SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
 			}),
 			Events: []Event{provenance},
 		},

@@ -30,18 +30,19 @@ func ProvenanceEvents(reg dsr.Registry, now time.Time) map[string][]dsr.Provenan
 	collected := func(purpose, source string, at time.Time) dsr.ProvenanceEvent {
 		return dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventCollected, Source: source, At: at}
 	}
-	disclosed := func(purpose, recipient, country, safeguard string, at time.Time) dsr.ProvenanceEvent {
-		return dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard, At: at}
+	disclosed := func(purpose, recipient, country, safeguard, basis string, at time.Time) dsr.ProvenanceEvent {
+		return dsr.ProvenanceEvent{Purpose: purpose, Event: dsr.EventDisclosed, Recipient: recipient, Country: country, Safeguard: safeguard,
+			TransferBasis: basis, At: at}
 	}
 	all := map[string][]dsr.ProvenanceEvent{
 		Ada: {
 			collected("marketing", "trade fair 2026", day(-8, 0)),
-			disclosed("marketing", "Example Print GmbH", "DE", "", day(-7, 0)),
+			disclosed("marketing", "Example Print GmbH", "DE", "", dsr.TransferEEA, day(-7, 0)),
 			collected("newsletter", "newsletter sign-up form", day(-14, 0)),
-			disclosed("newsletter", "Mailer Inc.", "US", "standard contractual clauses (Art. 46(2)(c))", day(-14, 1)),
+			disclosed("newsletter", "Mailer Inc.", "US", "scc", dsr.TransferSafeguard, day(-14, 1)),
 			collected("customer_care", "support hotline", day(-3, 0)),
 			collected("billing", "online shop checkout", day(-20, 0)),
-			disclosed("billing", "Tax Advisers LLP", "GB", "adequacy decision (Art. 45)", day(-2, 0)),
+			disclosed("billing", "Tax Advisers LLP", "GB", "", dsr.TransferAdequacy, day(-2, 0)),
 			// Two years and three days ago: past its retention, still stored
 			// until the retention job runs.
 			collected("marketing", "trade fair 2024", day(-24, -3)),
@@ -49,7 +50,7 @@ func ProvenanceEvents(reg dsr.Registry, now time.Time) map[string][]dsr.Provenan
 		Grace: {
 			collected("customer_care", "support e-mail", day(-5, 0)),
 			collected("billing", "online shop checkout", day(-5, 0)),
-			disclosed("billing", "Collections Partner SARL", "FR", "", day(-1, 0)),
+			disclosed("billing", "Collections Partner SARL", "FR", "", dsr.TransferEEA, day(-1, 0)),
 		},
 	}
 	for email, evs := range all {
@@ -65,13 +66,14 @@ func ProvenanceEvents(reg dsr.Registry, now time.Time) map[string][]dsr.Provenan
 	return all
 }
 
-// Provenance stores the demo provenance events, kept years years, and
-// returns how many entries it stored for each subject.
+// Provenance stores the demo provenance events, each kept its purpose's
+// years (years where the registry derives none), and returns how many
+// entries it stored for each subject.
 func Provenance(ctx context.Context, store ProvenanceStore, keys Subjecter, reg dsr.Registry, years int, now time.Time) (map[string]int, error) {
 	out := map[string]int{}
 	for email, evs := range ProvenanceEvents(reg, now) {
 		for _, ev := range evs {
-			if _, err := store.Put(ctx, dsr.NewProvenanceEntry(ev, keys.Subject(email), years)); err != nil {
+			if _, err := store.Put(ctx, dsr.NewProvenanceEntry(ev, keys.Subject(email), reg.ProvenanceYears(ev.Purpose, years))); err != nil {
 				return nil, fmt.Errorf("seed provenance: %w", err)
 			}
 			out[email]++

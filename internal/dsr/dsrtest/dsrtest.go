@@ -116,3 +116,15 @@ func StepTo(to dsr.Status) dsr.Step {
 		dsr.StatusFailed: dsr.AuditFailed, dsr.StatusRejected: dsr.AuditRejected, dsr.StatusExpired: dsr.AuditExpired,
 	}[to])
 }
+
+// Policy is the provenance policy of a deployment left at its defaults:
+// two years for a purpose that says nothing else, and the Commission's
+// adequacy decisions (dsr.DefaultAdequacy).
+func Policy(t testing.TB) dsr.ProvenancePolicy {
+	t.Helper()
+	a, err := dsr.ParseAdequacy(dsr.DefaultAdequacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsr.ProvenancePolicy{Years: dsr.DefaultProvenanceYears, Adequacy: a}
+}
