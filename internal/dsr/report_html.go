@@ -17,11 +17,14 @@ type reportText struct {
 	purpose, whatFor, categories, basis, keptFor, automated    string
 	rights, records, noRecords, sources, noSources, source     string
 	when, recipients, noRecipients, recipient, country, safe   string
+	transfer, notRecorded                                      string
+	lang                                                       Language
 	allRights, footer, noAutomated, furtherData, months, clock string
 }
 
 var reportTexts = map[Language]reportText{
 	LangDE: {
+		lang:    LangDE,
 		title:   "Ihre personenbezogenen Daten bei %s",
 		heading: "Kopie Ihrer personenbezogenen Daten",
 		intro: `Dies ist die Kopie der personenbezogenen Daten, die <strong>%s</strong> über <strong>%s</strong> gespeichert hat,
@@ -35,7 +38,7 @@ auf derselben Seite, von der Sie diese Datei heruntergeladen haben.`,
 		records: "Datensätze (%d)", noRecords: "Für diesen Zweck haben wir keine Daten über Sie gespeichert.",
 		sources: "Woher die Daten stammen", noSources: "Keine Herkunft verzeichnet.", source: "Herkunft", when: "Wann",
 		recipients: "An wen die Daten weitergegeben wurden", noRecipients: "Keine Weitergabe verzeichnet.",
-		recipient: "Empfänger", country: "Land", safe: "Garantie",
+		recipient: "Empfänger", country: "Land", safe: "Garantie", transfer: "Grundlage der Übermittlung", notRecorded: "nicht verzeichnet",
 		allRights: "Ihre Rechte im Überblick",
 		footer:    "Erstellt für die Anfrage %s. Diese Seite ist in sich geschlossen: Sie lädt nichts von anderswo.",
 		noAutomated: "Keine: Für diesen Zweck gibt es keine automatisierte Entscheidungsfindung einschließlich Profiling " +
@@ -45,6 +48,7 @@ auf derselben Seite, von der Sie diese Datei heruntergeladen haben.`,
 		clock:       "%d. %s %d, %02d:%02d Uhr (UTC)",
 	},
 	LangEN: {
+		lang:    LangEN,
 		title:   "Your personal data held by %s",
 		heading: "Copy of your personal data",
 		intro: `This is the copy of the personal data that <strong>%s</strong> holds about <strong>%s</strong>,
@@ -58,7 +62,7 @@ as required by Article 15 of the General Data Protection Regulation (GDPR). A ma
 		records: "Records (%d)", noRecords: "We hold no records about you for this purpose.",
 		sources: "Where the data came from", noSources: "No source is recorded.", source: "Source", when: "When",
 		recipients: "To whom it was disclosed", noRecipients: "No disclosure is recorded.",
-		recipient: "Recipient", country: "Country", safe: "Safeguard",
+		recipient: "Recipient", country: "Country", safe: "Safeguard", transfer: "Transfer basis", notRecorded: "not recorded",
 		allRights: "Your rights at a glance",
 		footer:    "Generated for request %s. This page is self-contained: it loads nothing from elsewhere.",
 		noAutomated: "None: this purpose involves no automated decision-making, including profiling " +
@@ -156,9 +160,10 @@ func writePurposeHTML(b *bytes.Buffer, p PurposeReport, t reportText) {
 	if len(p.Recipients) == 0 {
 		fmt.Fprintf(b, "<p class=\"none\">%s</p>\n", e(t.noRecipients))
 	} else {
-		fmt.Fprintf(b, "<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>\n", e(t.recipient), e(t.country), e(t.safe), e(t.when))
+		fmt.Fprintf(b, "<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>\n", e(t.recipient), e(t.country), e(t.transfer), e(t.safe), e(t.when))
 		for _, r := range p.Recipients {
-			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(r.Recipient), e(r.Country), e(r.Safeguard), reportDate(r.At, t))
+			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(r.Recipient), e(r.Country),
+				e(transferText(r.TransferBasis, t)), e(safeguardText(r.Safeguard, t.lang)), reportDate(r.At, t))
 		}
 		b.WriteString("</table>\n")
 	}
@@ -176,6 +181,59 @@ func writeRecordHTML(b *bytes.Buffer, r ReportedRecord) {
 		fmt.Fprintf(b, "<tr><th scope=\"row\">%s</th><td>%s</td></tr>\n", e(r.Labels[k]), e(displayValue(r.Item[k])))
 	}
 	b.WriteString("</table>\n")
+}
+
+// transferTexts name a recipient's transfer basis (Chapter V) to a person.
+var transferTexts = map[string]Text{
+	TransferEEA:        {LangDE: "im EWR: keine Übermittlung in ein Drittland", LangEN: "inside the EEA: no transfer to a third country"},
+	TransferAdequacy:   {LangDE: "Angemessenheitsbeschluss der Kommission (Art. 45 DSGVO)", LangEN: "adequacy decision of the Commission (Art. 45 GDPR)"},
+	TransferSafeguard:  {LangDE: "geeignete Garantien (Art. 46, 47 DSGVO)", LangEN: "appropriate safeguards (Art. 46, 47 GDPR)"},
+	TransferDerogation: {LangDE: "Ausnahme für einen bestimmten Fall (Art. 49 DSGVO)", LangEN: "derogation for a specific situation (Art. 49 GDPR)"},
+}
+
+// transferText is transfer basis basis in the words of t's language.
+func transferText(basis string, t reportText) string {
+	if s, ok := transferTexts[basis]; ok {
+		return s.In(t.lang)
+	}
+	if basis == "" {
+		return t.notRecorded
+	}
+	return basis
+}
+
+// safeguardsDE are the Safeguards in German.
+var safeguardsDE = map[string]string{
+	SafeguardDPF:                   "Art. 45: zertifiziert nach dem EU-US-Datenschutzrahmen (Data Privacy Framework)",
+	"scc":                          "Art. 46 Abs. 2 lit. c: von der Kommission erlassene Standarddatenschutzklauseln",
+	"sa_scc":                       "Art. 46 Abs. 2 lit. d: von einer Aufsichtsbehörde angenommene Standarddatenschutzklauseln",
+	"bcr":                          "Art. 46 Abs. 2 lit. b, Art. 47: verbindliche interne Datenschutzvorschriften",
+	"code_of_conduct":              "Art. 46 Abs. 2 lit. e: genehmigte Verhaltensregeln mit verbindlichen Verpflichtungen",
+	"certification":                "Art. 46 Abs. 2 lit. f: genehmigter Zertifizierungsmechanismus mit verbindlichen Verpflichtungen",
+	"public_authority_instrument":  "Art. 46 Abs. 2 lit. a: rechtlich bindendes Dokument zwischen Behörden",
+	"authorised_clauses":           "Art. 46 Abs. 3 lit. a: von der Aufsichtsbehörde genehmigte Vertragsklauseln",
+	"administrative_arrangement":   "Art. 46 Abs. 3 lit. b: Verwaltungsvereinbarung zwischen Behörden",
+	"explicit_consent":             "Art. 49 Abs. 1 lit. a: Ihre ausdrückliche Einwilligung nach Unterrichtung über die Risiken",
+	"contract_with_subject":        "Art. 49 Abs. 1 lit. b: erforderlich für einen Vertrag mit Ihnen",
+	"contract_in_subject_interest": "Art. 49 Abs. 1 lit. c: erforderlich für einen Vertrag in Ihrem Interesse",
+	"public_interest":              "Art. 49 Abs. 1 lit. d: wichtige Gründe des öffentlichen Interesses",
+	"legal_claims":                 "Art. 49 Abs. 1 lit. e: Geltendmachung, Ausübung oder Verteidigung von Rechtsansprüchen",
+	"vital_interests":              "Art. 49 Abs. 1 lit. f: lebenswichtige Interessen von Ihnen oder anderen",
+	"public_register":              "Art. 49 Abs. 1 lit. g: ein öffentliches Register",
+	"compelling_interests":         "Art. 49 Abs. 1 Unterabs. 2: zwingende berechtigte Interessen, die Aufsichtsbehörde unterrichtet",
+}
+
+// safeguardText is a recipient's safeguard in language l: its provision
+// and words for a value of Safeguards, the value itself otherwise (one
+// recorded before the closed list), "" for none.
+func safeguardText(code string, l Language) string {
+	if s, ok := safeguardsDE[code]; ok && l == LangDE {
+		return s
+	}
+	if s, ok := Safeguards[code]; ok {
+		return s
+	}
+	return code
 }
 
 // sortByLabel orders attribute names keys by their labels.

@@ -223,3 +223,35 @@ func TestControllerCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipientsTransferBasis: the HTML names each recipient's transfer
+// basis and safeguard in the report's language, not as codes; every
+// safeguard has its German words.
+func TestRecipientsTransferBasis(t *testing.T) {
+	for _, tc := range []struct {
+		lang dsr.Language
+		want []string
+	}{
+		{dsr.LangDE, []string{"Grundlage der Übermittlung", "geeignete Garantien (Art. 46, 47 DSGVO)", "Standarddatenschutzklauseln", "im EWR: keine Übermittlung", "nicht verzeichnet"}},
+		{dsr.LangEN, []string{"Transfer basis", "appropriate safeguards (Art. 46, 47 GDPR)", "standard data protection clauses adopted by the Commission", "inside the EEA", "not recorded"}},
+	} {
+		rep := reportOf(t, tc.lang)
+		rep.Purposes[1].Recipients = []dsr.Recipient{
+			{Recipient: "Mailer Inc.", Country: "US", Safeguard: "scc", TransferBasis: dsr.TransferSafeguard, At: rep.GeneratedAt},
+			{Recipient: "Example Print GmbH", Country: "DE", TransferBasis: dsr.TransferEEA, At: rep.GeneratedAt},
+			{Recipient: "Old Entry Ltd", Country: "GB", Safeguard: "adequacy decision", At: rep.GeneratedAt},
+		}
+		page, err := dsr.RenderHTML(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range append(tc.want, "adequacy decision") {
+			if !strings.Contains(string(page), w) {
+				t.Errorf("%s: HTML lacks %q", tc.lang, w)
+			}
+		}
+		if strings.Contains(string(page), ">scc<") || strings.Contains(string(page), ">safeguard<") {
+			t.Errorf("%s: HTML shows a code", tc.lang)
+		}
+	}
+}

@@ -163,10 +163,15 @@ func TestProvenanceEndToEnd(t *testing.T) {
 			t.Errorf("%s: sources %+v, recipients %+v", p.Purpose, p.Sources, p.Recipients)
 		}
 	}
-	for _, s := range []string{"webinar sign-up", "Mailer Inc.", "scc"} {
+	// The safeguard and the transfer basis in words of the report's language
+	// (German, the default), not as their codes.
+	for _, s := range []string{"webinar sign-up", "Mailer Inc.", "von der Kommission erlassene Standarddatenschutzklauseln", "geeignete Garantien (Art. 46, 47 DSGVO)"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("HTML report lacks %q", s)
 		}
+	}
+	if strings.Contains(page, "<td>scc</td>") || strings.Contains(page, "<td>safeguard</td>") {
+		t.Error("HTML report shows a safeguard's or transfer basis's code")
 	}
 	for _, p := range rep.Purposes {
 		if p.Purpose == "newsletter" && (len(p.Recipients) != 1 || p.Recipients[0].TransferBasis != dsr.TransferSafeguard) {
@@ -190,7 +195,8 @@ func TestProvenanceEndToEnd(t *testing.T) {
 	if found == nil || found.At.Year() != 2020 || found.Country != "DE" || found.TransferBasis != dsr.TransferEEA {
 		t.Errorf("ada's billing disclosure of 2020: %+v", found)
 	}
-	if !strings.Contains(page, "Finanzamt München") || strings.Contains(page, "Cheap Cloud") || strings.Contains(page, "Nowhere Ltd") {
+	if !strings.Contains(page, "Finanzamt München") || !strings.Contains(page, "im EWR: keine Übermittlung in ein Drittland") ||
+		strings.Contains(page, "Cheap Cloud") || strings.Contains(page, "Nowhere Ltd") {
 		t.Error("ada's HTML report: want the disclosure of 2020, not the refused ones")
 	}
 }
