@@ -373,8 +373,9 @@ func (s *Service) Decide(ctx context.Context, actor, id string, body []byte) (ds
 // take again. An upheld objection is told after its erasure is queued.
 func (s *Service) apply(ctx context.Context, actor string, r *dsr.Request, d dsr.Decision, now time.Time) error {
 	applying := dsr.Applying(d.Outcome)
+	purpose, _ := s.Registry.Lookup(d.Purpose)
 	if d.Outcome == dsr.DecisionOverridden {
-		if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d)); err != nil {
+		if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d, purpose)); err != nil {
 			s.Log.ErrorContext(ctx, "decision notice not sent; the restriction stays", "dsrId", r.ID, "error", err.Error())
 			return s.undecide(ctx, actor, r.ID, d.Purpose, applying, now, "the person could not be told before the restriction is lifted (Art. 18(3))", err)
 		}
@@ -390,7 +391,7 @@ func (s *Service) apply(ctx context.Context, actor string, r *dsr.Request, d dsr
 		}
 		return nil
 	}
-	if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d)); err != nil {
+	if err := s.Mailer.Send(ctx, dsr.DecisionMail(r, d, purpose)); err != nil {
 		s.Log.ErrorContext(ctx, "decision notice not sent", "dsrId", r.ID, "error", err.Error())
 		return dsr.Unavailable(fmt.Errorf("decide: the decision stands but the notice could not be sent: %w", err))
 	}

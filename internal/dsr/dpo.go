@@ -199,15 +199,24 @@ func ExtensionMail(r *Request, due time.Time, reason string, loc *time.Location,
 }
 
 // RejectionMail tells the person that r is refused, why, and what they can
-// do (Art. 12(4)).
+// do (Art. 12(4)), in r's language (localizedMail).
 func RejectionMail(r *Request, rej Rejection) Mail {
-	why := map[string]string{RejectManifestlyUnfounded: "manifestly unfounded", RejectExcessive: "excessive"}[rej.Reason]
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nwe will not act on your request for %s: we consider it %s (Art. 12(5) GDPR).\n\n", typeWords[r.Type].In(LangEN), why)
-	fmt.Fprintf(&b, "The reasons:\n%s\n\n", rej.Detail)
-	b.WriteString("You may lodge a complaint with a supervisory authority and seek a judicial remedy (Art. 12(4) GDPR).\n\n")
-	fmt.Fprintf(&b, "Request: %s\n", r.ID)
-	return Mail{To: r.Email, Subject: "Your request: we will not act on it", Text: b.String(), RequestID: r.ID, Event: EventRejected}
+	why := map[string]Text{RejectManifestlyUnfounded: {LangDE: "offenkundig unbegründet", LangEN: "manifestly unfounded"},
+		RejectExcessive: {LangDE: "exzessiv", LangEN: "excessive"}}[rej.Reason]
+	subject := Text{LangDE: "Ihre Anfrage: Wir werden nicht taetig", LangEN: "Your request: we will not act on it"}
+	return localizedMail(r, EventRejected, subject, func(b *strings.Builder, l Language) {
+		if l == LangDE {
+			fmt.Fprintf(b, "Guten Tag,\n\nwir werden auf Ihre Anfrage (%s) nicht tätig: Wir halten sie für %s (Art. 12 Abs. 5 DSGVO).\n\n", typeWords[r.Type].In(l), why.In(l))
+			fmt.Fprintf(b, "Die Gründe:\n%s\n\n", rej.Detail)
+			b.WriteString("Sie können sich bei einer Aufsichtsbehörde beschweren und einen gerichtlichen Rechtsbehelf einlegen (Art. 12 Abs. 4 DSGVO).\n\n")
+			fmt.Fprintf(b, "Anfrage: %s\n", r.ID)
+			return
+		}
+		fmt.Fprintf(b, "Hello,\n\nwe will not act on your request for %s: we consider it %s (Art. 12(5) GDPR).\n\n", typeWords[r.Type].In(l), why.In(l))
+		fmt.Fprintf(b, "The reasons:\n%s\n\n", rej.Detail)
+		b.WriteString("You may lodge a complaint with a supervisory authority and seek a judicial remedy (Art. 12(4) GDPR).\n\n")
+		fmt.Fprintf(b, "Request: %s\n", r.ID)
+	})
 }
 
 // EventRejected is the rejection notice's event (its mail id is
@@ -395,16 +404,32 @@ func ParseDecision(in DecisionInput) (Decision, error) {
 	return d, nil
 }
 
-// DecisionMail tells the person the DPO's decision on their objection to a
-// purpose, and the grounds.
-func DecisionMail(r *Request, d Decision) Mail {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Hello,\n\nwe have decided on your objection to the use of your personal data for the purpose %q.\n\n", d.Purpose)
-	if d.Outcome == DecisionUpheld {
-		b.WriteString("Your objection is upheld: we no longer use your data for this purpose, and we erase it (Art. 21(1) and 17(1)(c) GDPR).\n\n")
-	} else {
-		b.WriteString("We have compelling legitimate grounds that override your interests, so we continue to use your data for this purpose (Art. 21(1) GDPR).\n\n")
-	}
-	fmt.Fprintf(&b, "The grounds:\n%s\n\nYou may lodge a complaint with a supervisory authority and seek a judicial remedy.\n\nRequest: %s\n", d.Grounds, r.ID)
-	return Mail{To: r.Email, Subject: "Your objection: our decision", Text: b.String(), RequestID: r.ID}
+// DecisionMail tells the person the DPO's decision on their objection to
+// purpose p (d.Purpose), named by its title, and the grounds, in r's
+// language (localizedMail).
+func DecisionMail(r *Request, d Decision, p Purpose) Mail {
+	subject := Text{LangDE: "Ihr Widerspruch: unsere Entscheidung", LangEN: "Your objection: our decision"}
+	return localizedMail(r, "", subject, func(b *strings.Builder, l Language) {
+		name := p.Title.In(l)
+		if name == "" {
+			name = d.Purpose
+		}
+		if l == LangDE {
+			fmt.Fprintf(b, "Guten Tag,\n\nwir haben über Ihren Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten für den Zweck „%s“ entschieden.\n\n", name)
+			if d.Outcome == DecisionUpheld {
+				b.WriteString("Ihrem Widerspruch wird stattgegeben: Wir verwenden Ihre Daten nicht mehr für diesen Zweck und löschen sie (Art. 21 Abs. 1, Art. 17 Abs. 1 lit. c DSGVO).\n\n")
+			} else {
+				b.WriteString("Wir haben zwingende schutzwürdige Gründe, die Ihre Interessen überwiegen; daher verwenden wir Ihre Daten für diesen Zweck weiter (Art. 21 Abs. 1 DSGVO).\n\n")
+			}
+			fmt.Fprintf(b, "Die Gründe:\n%s\n\nSie können sich bei einer Aufsichtsbehörde beschweren und einen gerichtlichen Rechtsbehelf einlegen.\n\nAnfrage: %s\n", d.Grounds, r.ID)
+			return
+		}
+		fmt.Fprintf(b, "Hello,\n\nwe have decided on your objection to the use of your personal data for the purpose %q.\n\n", name)
+		if d.Outcome == DecisionUpheld {
+			b.WriteString("Your objection is upheld: we no longer use your data for this purpose, and we erase it (Art. 21(1) and 17(1)(c) GDPR).\n\n")
+		} else {
+			b.WriteString("We have compelling legitimate grounds that override your interests, so we continue to use your data for this purpose (Art. 21(1) GDPR).\n\n")
+		}
+		fmt.Fprintf(b, "The grounds:\n%s\n\nYou may lodge a complaint with a supervisory authority and seek a judicial remedy.\n\nRequest: %s\n", d.Grounds, r.ID)
+	})
 }

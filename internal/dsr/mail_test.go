@@ -65,12 +65,15 @@ func TestNoticesHoldNoPersonalData(t *testing.T) {
 func TestNoticesInTheRequestsLanguage(t *testing.T) {
 	const page = "https://privacy.example/privacy/"
 	due := time.Date(2027, 2, 28, 22, 59, 59, 0, time.UTC)
+	care := dsr.Purpose{Name: "customer_care", Title: dsr.Text{dsr.LangDE: "Kundenbetreuung", dsr.LangEN: "Customer care"}}
 	mails := func(r *dsr.Request) map[string]dsr.Mail {
 		return map[string]dsr.Mail{
 			"code":      dsr.VerificationMail(r, "123456"),
 			"completed": dsr.CompletionMail(r, page),
 			"failed":    dsr.FailureMail(r, page),
 			"extended":  dsr.ExtensionMail(r, due, "Records in four systems.", time.UTC, page),
+			"rejected":  dsr.RejectionMail(r, dsr.Rejection{Reason: dsr.RejectExcessive, Detail: "Twelve requests this month."}),
+			"decision":  dsr.DecisionMail(r, dsr.Decision{Purpose: "customer_care", Outcome: dsr.DecisionOverridden, Grounds: "An open warranty claim."}, care),
 		}
 	}
 	german := map[string][]string{
@@ -78,8 +81,11 @@ func TestNoticesInTheRequestsLanguage(t *testing.T) {
 		"completed": {"ist beantwortet", "als JSON und als Webseite", "Status-Token", "Anfrage: 01JDREQ"},
 		"failed":    {"technischen Störung", "Datenschutzbeauftragter", "Statusseite: " + page},
 		"extended":  {"spätestens am 28. Februar 2027", "Art. 12 Abs. 3 DSGVO", "four systems"},
+		"rejected":  {"nicht tätig", "exzessiv", "Art. 12 Abs. 5 DSGVO", "Aufsichtsbehörde", "Twelve requests"},
+		"decision":  {"„Kundenbetreuung“", "zwingende schutzwürdige Gründe", "Aufsichtsbehörde", "warranty"},
 	}
-	english := map[string]string{"code": "Your verification code is: 123456", "completed": "is answered", "failed": "could not be completed for now", "extended": "28 February 2027"}
+	english := map[string]string{"code": "Your verification code is: 123456", "completed": "is answered", "failed": "could not be completed for now",
+		"extended": "28 February 2027", "rejected": "we consider it excessive", "decision": `the purpose "Customer care"`}
 	de := &dsr.Request{ID: "01JDREQ", Type: dsr.TypeAccess, Email: "ada@example.com", Language: dsr.LangDE}
 	for name, m := range mails(de) {
 		text, en, found := strings.Cut(m.Text, "---- English version ----")
@@ -93,6 +99,9 @@ func TestNoticesInTheRequestsLanguage(t *testing.T) {
 		}
 		if !strings.Contains(m.Subject, " / ") || strings.ContainsFunc(m.Subject, func(r rune) bool { return r > 127 }) {
 			t.Errorf("%s (de): subject %q, want German / English in ASCII", name, m.Subject)
+		}
+		if strings.Contains(m.Text, "customer_care") {
+			t.Errorf("%s (de): names the purpose by its registry name:\n%s", name, m.Text)
 		}
 	}
 	for _, l := range []dsr.Language{dsr.LangEN, ""} {
