@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -294,6 +296,10 @@ type checkpointItem struct {
 	// RestrictionMonth: see dsr.RetentionCheckpoint.
 	RestrictionMonth string `dynamodbav:"restrictionMonth,omitempty"`
 	Version          int    `dynamodbav:"version"`
+	// SavedBy is a random token of the save that stored this version: a
+	// save whose answer was lost, and which the SDK retried, finds its own
+	// write by it rather than take it for another run's (SaveCheckpoint).
+	SavedBy string `dynamodbav:"savedBy,omitempty"`
 }
 
 // Checkpoint returns the retention job's checkpoint; the zero checkpoint
@@ -319,13 +325,19 @@ func (s *Provenance) Checkpoint(ctx context.Context) (dsr.RetentionCheckpoint, e
 
 // SaveCheckpoint stores cp as the next version of the checkpoint, only if
 // the stored one is still cp.Version (EConflict otherwise: another run moved
-// on), and returns the version stored.
+// on), and returns the version stored. A save that took effect but whose
+// answer was lost fails its condition on the SDK's retry: it is told apart
+// from another run's by its token, and succeeds.
 func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpoint) (int, error) {
 	it, err := toCheckpointItem(cp)
 	if err != nil {
 		return 0, fmt.Errorf("save retention checkpoint: %w", err)
 	}
-	it.Version = cp.Version + 1
+	token := make([]byte, 16)
+	if _, err := rand.Read(token); err != nil {
+		return 0, fmt.Errorf("save retention checkpoint: %w", err)
+	}
+	it.Version, it.SavedBy = cp.Version+1, hex.EncodeToString(token)
 	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return 0, fmt.Errorf("save retention checkpoint: %w", err)
@@ -343,10 +355,25 @@ func (s *Provenance) SaveCheckpoint(ctx context.Context, cp dsr.RetentionCheckpo
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(cp.Version)}}
 	}
 	_, err = s.Client.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && s.savedBy(ctx, it.Version, it.SavedBy) {
+		return it.Version, nil
+	}
 	if err != nil {
 		return 0, conflictOr(err, "save retention checkpoint")
 	}
-	return cp.Version + 1, nil
+	return it.Version, nil
+}
+
+// savedBy reports whether the stored checkpoint is version, saved with
+// token (false also when it cannot be read: the conflict then stands).
+func (s *Provenance) savedBy(ctx context.Context, version int, token string) bool {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: checkpointKey, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		return false
+	}
+	var it checkpointItem
+	return attributevalue.UnmarshalMap(out.Item, &it) == nil && it.Version == version && it.SavedBy == token
 }
 
 // KeepUntil keeps every entry of the subject's purpose that is live at now
