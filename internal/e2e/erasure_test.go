@@ -448,8 +448,9 @@ type awaitedDecision struct {
 }
 
 // awaitDecision waits until the request id is in the DPO's list of
-// requests awaiting a decision, and returns it as listed.
-func awaitDecision(t *testing.T, c *client, dpoToken, id string) *awaitedDecision {
+// requests awaiting a decision and its part of purpose is done (its records
+// restricted: only then can the DPO decide), and returns it as listed.
+func awaitDecision(t *testing.T, c *client, dpoToken, id, purpose string) *awaitedDecision {
 	t.Helper()
 	var found *awaitedDecision
 	waitFor(t, "the objection in the DPO's list of requests awaiting a decision", 60*time.Second, func() bool {
@@ -463,6 +464,13 @@ func awaitDecision(t *testing.T, c *client, dpoToken, id string) *awaitedDecisio
 			}
 		}
 		return found != nil
+	})
+	waitFor(t, "the objected purpose's part done (its records restricted)", 60*time.Second, func() bool {
+		var v struct{ Purposes []dsr.PurposeProgress }
+		if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+id, dpoToken, nil, &v); s != 200 {
+			t.Fatalf("detail: %d %s", s, raw)
+		}
+		return slices.ContainsFunc(v.Purposes, func(p dsr.PurposeProgress) bool { return p.Purpose == purpose && p.Done })
 	})
 	return found
 }
@@ -481,7 +489,7 @@ func TestObjectionToLegitimateInterestEndToEnd(t *testing.T) {
 	before := takeCensus(t, cfg, stack.Registry)
 	sub := submitVerified(t, c, outbox, map[string]any{"type": "objection", "email": seed.Ada, "purposes": []string{"customer_care"}, "grounds": "I no longer want service calls"})
 
-	found := awaitDecision(t, c, stack.DpoToken, sub.ID)
+	found := awaitDecision(t, c, stack.DpoToken, sub.ID, "customer_care")
 	if found.Status != "in_progress" || !found.AwaitingDecision || found.DecisionDueAt == nil || !found.DecisionDueAt.Equal(found.DueAt) {
 		t.Errorf("listed %+v, want in progress, awaiting a decision due by its deadline", found)
 	}

@@ -202,7 +202,7 @@ func TestOverrideToldBeforeLiftEndToEnd(t *testing.T) {
 	stack, outbox := startStack(t, cfg, nil)
 	c := &client{t: t, base: stack.URL}
 	sub := submitVerified(t, c, outbox, map[string]any{"type": "objection", "email": seed.Ada, "purposes": []string{"customer_care"}, "grounds": "no more calls"})
-	awaitDecision(t, c, stack.DpoToken, sub.ID) // restricted, and in progress until the DPO decides (Art. 21(1))
+	awaitDecision(t, c, stack.DpoToken, sub.ID, "customer_care") // restricted, and in progress until the DPO decides (Art. 21(1))
 	restricted := func() [2]int { return takeCensus(t, cfg, stack.Registry)["customer_care"][seed.Ada] }
 	if n := restricted(); n[0] == 0 || n[1] != n[0] {
 		t.Fatalf("customer_care after the objection: %v, want all restricted", n)
