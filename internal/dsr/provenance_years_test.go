@@ -1,7 +1,6 @@
 package dsr_test
 
 import (
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,22 +72,7 @@ func TestProvenanceYears(t *testing.T) {
 // after the last purchase), and billing's (8 years from the end of the
 // invoice's year) nine.
 func TestTemplateProvenanceYears(t *testing.T) {
-	raw, err := os.ReadFile("../../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, _ := strings.Cut(string(raw), "PURPOSE_REGISTRY: !Sub |\n")
-	var lines []string
-	for _, l := range strings.Split(after, "\n") {
-		if !strings.HasPrefix(l, "          ") {
-			break
-		}
-		lines = append(lines, strings.TrimPrefix(l, "          "))
-	}
-	reg, err := dsr.ParseRegistry([]byte(strings.Join(lines, "\n")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := templateRegistry(t)
 	for purpose, want := range map[string]int{"marketing": 2, "newsletter": 2, "customer_care": 3, "billing": 9} {
 		// A default other than 2 shows which purposes say so themselves.
 		if got := reg.ProvenanceYears(purpose, 7); got != want {
