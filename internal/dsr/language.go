@@ -61,12 +61,7 @@ func NegotiateLanguage(acceptLanguage string, fallback Language) Language {
 type Text map[Language]string
 
 // In returns t in language l, English where l is not one of Languages.
-func (t Text) In(l Language) string {
-	if s, ok := t[l]; ok {
-		return s
-	}
-	return t[LangEN]
-}
+func (t Text) In(l Language) string { return in(t, l) }
 
 // UnmarshalYAML reads a mapping of every language to a text: a missing,
 // empty or unknown language is an error.
@@ -89,11 +84,14 @@ func (t *Text) UnmarshalYAML(n *yaml.Node) error {
 type TextList map[Language][]string
 
 // In returns t in language l, English where l is not one of Languages.
-func (t TextList) In(l Language) []string {
-	if s, ok := t[l]; ok {
-		return s
+func (t TextList) In(l Language) []string { return in(t, l) }
+
+// in is m's value in language l, else its English one.
+func in[T any](m map[Language]T, l Language) T {
+	if v, ok := m[l]; ok {
+		return v
 	}
-	return t[LangEN]
+	return m[LangEN]
 }
 
 // UnmarshalYAML reads a mapping of every language to a list of texts, as

@@ -34,7 +34,7 @@ func RefusalFor(p Purpose) Refusal {
 		"interests (Art. 6(1)(e) or (f)) and processing for direct marketing. The purpose %q rests on %s and is "+
 		"not direct marketing, so an objection cannot stop it; its records are kept and used for this purpose only "+
 		"(retention: %s).", p.Name, p.LegalBasis, p.Retention.In(LangEN))
-	if strings.Contains(strings.ToLower(p.LegalBasis), "consent") {
+	if p.Basis() == BasisConsent {
 		b.WriteString(" You may withdraw your consent at any time (Art. 7(3) GDPR).")
 	}
 	b.WriteString(" No record was changed.")
