@@ -196,6 +196,21 @@ func TestTemplateRegistry(t *testing.T) {
 	if diff := cmp.Diff([]string{"marketing", "newsletter"}, reg.DirectMarketing()); diff != "" {
 		t.Error(diff)
 	}
+	// Each category is one whole text (a flow list would split
+	// "contact data (e-mail address, name)" at its comma).
+	billing, _ := reg.Lookup("billing")
+	if diff := cmp.Diff([]string{"Kontaktdaten (E-Mail-Adresse, Name)", "Rechnungsdaten (Nummer, Betrag, Währung, Datum)"}, billing.Categories.In(dsr.LangDE)); diff != "" {
+		t.Errorf("billing's categories (-want +got):\n%s", diff)
+	}
+	for _, p := range reg {
+		for _, l := range dsr.Languages {
+			for _, c := range p.Categories.In(l) {
+				if strings.Count(c, "(") != strings.Count(c, ")") {
+					t.Errorf("%s: category %q (%s) is cut at a comma", p.Name, c, l)
+				}
+			}
+		}
+	}
 	// Only marketing decides by machine (its segment chooses the ads), and
 	// says that this has no legal or similarly significant effect.
 	for _, p := range reg {
