@@ -254,7 +254,7 @@ h3{font-size:1rem;margin:1.25rem 0 .5rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}dd ul{margin:0;padding-left:1.2rem}
 table{border-collapse:collapse;width:100%%;margin:.5rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;word-break:break-word}
-th{background:#f3f3f3}th[scope=row]{width:14rem}
+th{background:#f3f3f3;word-break:normal}th[scope=row]{width:14rem}
 .none{color:#666;font-style:italic}
 footer{margin-top:3rem;font-size:.85rem;color:#555}
 </style>
