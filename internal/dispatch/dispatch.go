@@ -95,6 +95,10 @@ func (h *Handler) dispatch(ctx context.Context, msg events.SQSMessage) error {
 		log.InfoContext(ctx, "request needs no dispatch", "status", r.Status)
 		return nil
 	}
+	if r.AwaitingRectification() {
+		log.InfoContext(ctx, "rectification awaits the DPO's decision; its tasks are sent with it", "event", "awaiting_decision")
+		return nil
+	}
 	// The person is suppressed before any item is touched, so that the CRM
 	// cannot add them back while the erasure or objection runs.
 	if entries := dsr.SuppressionsFor(r, h.Registry.Objectable(r.PlannedPurposes), r.VerifiedAt); len(entries) > 0 {

@@ -29,11 +29,13 @@ type Store interface {
 	List(ctx context.Context, q dsr.ListQuery) ([]*dsr.Request, string, error)
 	SetDeadline(ctx context.Context, id string, prevMonths int, ext dsr.Extension, steps ...dsr.Step) error
 	SetDecision(ctx context.Context, id, purpose, from, to string, now time.Time, steps ...dsr.Step) error
+	DecideRectification(ctx context.Context, id string, d dsr.RectificationDecision, now time.Time, steps ...dsr.Step) error
 }
 
 // Tasks takes the messages that apply a decision to a purpose table.
 type Tasks interface {
 	SendDecision(ctx context.Context, m dsr.DecisionMessage) error
+	SendTasks(ctx context.Context, tasks []dsr.TaskMessage) error
 }
 
 // Suppressions lifts a suppression an overridden objection added.

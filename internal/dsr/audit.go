@@ -40,6 +40,8 @@ const (
 	// failed request past its due date (a final step removes it itself: see
 	// dsr.AddressNeeded).
 	AuditAddressRemoved AuditAction = "address_removed"
+	// AuditRectificationDecided: a DPO confirmed or refused a correction.
+	AuditRectificationDecided AuditAction = "rectification_decided"
 )
 
 // Actors of steps, and the trail's own constants.

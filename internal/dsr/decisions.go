@@ -32,7 +32,7 @@ func (r *Request) PendingDecisions() []string {
 // AwaitingDecision reports whether r is an open objection that waits for
 // a DPO's decision on a purpose before it can be answered.
 func (r *Request) AwaitingDecision() bool {
-	return r.Type == TypeObjection && r.Open() && len(r.PendingDecisions()) > 0
+	return r.Type == TypeObjection && r.Open() && len(r.PendingDecisions()) > 0 || r.AwaitingRectification()
 }
 
 // DecisionDue is when the DPO's decisions on r are due: within the

@@ -257,10 +257,10 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 		out.Statuses = []Status{st}
 	}
 	switch t := Type(q["type"]); t {
-	case "", TypeAccess, TypeErasure, TypeObjection:
+	case "", TypeAccess, TypeErasure, TypeObjection, TypeRectification:
 		out.Type = t
 	default:
-		bad("type", `must be "access", "erasure" or "objection"`)
+		bad("type", `must be "access", "erasure", "objection" or "rectification"`)
 	}
 	if d := q["dueBefore"]; d != "" {
 		t, err := time.Parse(time.RFC3339, d)
@@ -319,8 +319,8 @@ func (q *ListQuery) awaitingDecision(bad func(field, reason string)) {
 	case q.Statuses[0] != StatusInProgress:
 		bad("awaitingDecision", "only requests in progress await a decision")
 	}
-	if q.Type != "" && q.Type != TypeObjection {
-		bad("awaitingDecision", "only objections await a decision")
+	if q.Type != "" && q.Type != TypeObjection && q.Type != TypeRectification {
+		bad("awaitingDecision", "only objections and rectifications await a decision")
 	}
 }
 

@@ -163,7 +163,7 @@ func TestParseRegistry(t *testing.T) {
 
 // templateRegistry is the registry of template.yaml (PURPOSE_REGISTRY),
 // parsed.
-func templateRegistry(t *testing.T) dsr.Registry {
+func templateRegistry(t testing.TB) dsr.Registry {
 	t.Helper()
 	raw, err := os.ReadFile("../../template.yaml")
 	if err != nil {

@@ -150,6 +150,8 @@ type Certificate struct {
 	CopiesElsewhere []Copy `json:"copiesElsewhere"`
 	// Recipients are those the data was disclosed to, to be told (Art. 19).
 	Recipients []Recipient `json:"recipients"`
+	// Rectification answers a rectification: the DPO's decision.
+	Rectification *CertificateRectification `json:"rectification,omitempty"`
 }
 
 // CertificateSuppressed says which purposes the person may not be re-added
@@ -188,6 +190,8 @@ type PurposeOutcome struct {
 	// apply (action "none"): no record is changed, and the person is told
 	// why and what they can do (Art. 12(4)).
 	Refusal *Refusal `json:"refusal,omitempty"`
+	// Rectification is what a rectification did to the purpose.
+	Rectification *PurposeRectification `json:"rectification,omitempty"`
 }
 
 // Copy is a copy of deleted data that still exists elsewhere for a while.
@@ -223,7 +227,7 @@ func AssembleCertificate(req *Request, reg Registry, parts []Chunk, in Certifica
 		RequestID: req.ID, Type: req.Type, IssuedAt: in.IssuedAt.UTC(), ReceivedAt: req.ReceivedAt.UTC(),
 		VerifiedAt: req.VerifiedAt.UTC(), Controller: in.Controller, Searched: SearchedForVerified, Scope: req.Scope,
 		Purposes: []PurposeOutcome{}, EarlierReportsDeleted: in.EarlierReportsDeleted,
-		CopiesElsewhere: nonNil(in.Copies), Recipients: nonNil(in.Recipients),
+		CopiesElsewhere: nonNil(in.Copies), Recipients: nonNil(in.Recipients), Rectification: rectificationAnswer(req),
 	}
 	for _, s := range SuppressionsFor(req, reg.Objectable(req.PlannedPurposes), req.VerifiedAt) {
 		c.Suppress.Purposes = append(c.Suppress.Purposes, s.Scope)
@@ -246,6 +250,9 @@ func AssembleCertificate(req *Request, reg Registry, parts []Chunk, in Certifica
 }
 
 func outcome(req *Request, p Purpose, chunks []Chunk) (PurposeOutcome, error) {
+	if req.Type == TypeRectification {
+		return rectificationOutcome(req, p, chunks)
+	}
 	if req.Type == TypeObjection && p.Refused() {
 		refusal := RefusalFor(p)
 		return PurposeOutcome{Purpose: p.Name, Action: ActionNone, Refusal: &refusal,

@@ -25,6 +25,8 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 			return nil, fmt.Errorf("plan request %s: the objection concerns no purpose of the registry", r.ID)
 		}
 		return plan, nil
+	case TypeRectification:
+		return rectificationPlan(r, reg)
 	default:
 		return nil, fmt.Errorf("plan request %s: unknown type %q", r.ID, r.Type)
 	}

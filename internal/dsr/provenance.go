@@ -303,12 +303,19 @@ type RecipientNotice struct {
 // NoticePurpose is what the controller did to one purpose's data.
 type NoticePurpose struct {
 	Purpose string `json:"purpose"`
-	Action  Action `json:"action"` // delete or restrict
+	Action  Action `json:"action"` // delete, restrict or rectify
+	// Attribute and Corrected (rectify): the attribute corrected and its
+	// corrected value, which the recipient is to apply too.
+	Attribute string `json:"attribute,omitempty"`
+	Corrected string `json:"corrected,omitempty"`
 }
 
 // RecipientNotices are the notices of request r to its recipients, one each,
 // at at.
 func RecipientNotices(r *Request, recipients []Recipient, reg Registry, at time.Time) []RecipientNotice {
+	if r.Type == TypeRectification {
+		return rectificationNotices(r, recipients, at)
+	}
 	out := make([]RecipientNotice, 0, len(recipients))
 	for _, rc := range recipients {
 		n := RecipientNotice{RequestID: r.ID, Type: r.Type, Email: r.Email, Recipient: rc.Recipient, Country: rc.Country, At: at.UTC()}

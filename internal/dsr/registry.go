@@ -73,8 +73,11 @@ type Purpose struct {
 	// 17(3)(b), 5(1)(c)). The table's keys, the subject key, the
 	// restriction mark and RetentionFrom always stay.
 	RetainedAttributes []string `yaml:"retainedAttributes,omitempty" json:"retainedAttributes,omitempty"`
-	Erasure            Action   `yaml:"erasure" json:"erasure"`
-	Objection          Action   `yaml:"objection" json:"objection"`
+	// Rectifiable are the attributes a rectification may correct in the
+	// purpose's records (Art. 16); never the identifier or the subject key.
+	Rectifiable []string `yaml:"rectifiable,omitempty" json:"rectifiable,omitempty"`
+	Erasure     Action   `yaml:"erasure" json:"erasure"`
+	Objection   Action   `yaml:"objection" json:"objection"`
 }
 
 // Registry is the ordered list of purposes, as declared in template.yaml.
@@ -128,6 +131,9 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: retentionFrom applies only to a purpose restricted on erasure", where)
 		}
 		if err := p.checkRetained(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if err := p.checkRectifiable(); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if err := p.checkProvenanceYears(); err != nil {

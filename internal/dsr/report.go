@@ -161,6 +161,8 @@ type Chunk struct {
 	// Recipients (erasure and objection, first chunk): those the purpose's
 	// data was disclosed to, read before its provenance is removed.
 	Recipients []Recipient `json:"recipients,omitempty"`
+	// Rectified (rectification): what the purpose's read-back found.
+	Rectified *RectifiedPart `json:"rectified,omitempty"`
 }
 
 // AssembleReport builds the report of request req from the parts found and

@@ -12,6 +12,8 @@ const (
 	TypeAccess    Type = "access"    // Art. 15
 	TypeErasure   Type = "erasure"   // Art. 17
 	TypeObjection Type = "objection" // Art. 21
+	// TypeRectification corrects an attribute (Art. 16): see rectification.go.
+	TypeRectification Type = "rectification"
 )
 
 // Status is where a request stands. A request never moves backwards.
@@ -66,6 +68,9 @@ type Request struct {
 	Scope      string   // objection: "direct_marketing", or empty
 	Purposes   []string // objection: the purposes objected to
 	Grounds    string   // objection: the person's grounds
+	// Rectification (rectification only): the correction asked and the
+	// DPO's decision on it.
+	Rectification *Rectification
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).

@@ -20,6 +20,8 @@ type Submission struct {
 	Scope    string
 	Purposes []string
 	Grounds  string
+	// Correction is what a rectification asks (nil for other types).
+	Correction *Correction
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -34,6 +36,11 @@ type SubmissionInput struct {
 	Purposes *[]string
 	Grounds  *string
 	Language *string
+	// A rectification's members (rectification.go).
+	Attribute *string
+	Corrected *string
+	Purpose   *string
+	Evidence  *string
 }
 
 // ParseSubmission validates a submission against the registry: missing or
@@ -45,10 +52,11 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 	switch {
 	case in.Type == nil:
 		bad.add("type", "is required")
-	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection:
+	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection ||
+		Type(*in.Type) == TypeRectification:
 		s.Type = Type(*in.Type)
 	default:
-		bad.add("type", `must be one of "access", "erasure", "objection"`)
+		bad.add("type", `must be one of "access", "erasure", "objection", "rectification"`)
 	}
 	email, errs := emailField(in.Email)
 	s.Email, bad = email, append(bad, errs...)
@@ -62,6 +70,7 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 			}
 		}
 	}
+	s.Correction = rectificationOf(s.Type, in, reg, &bad)
 	if in.Language != nil {
 		l, ok := ParseLanguage(*in.Language)
 		if !ok {

@@ -90,6 +90,9 @@ type requestItem struct {
 	// The trail's head (see trail).
 	AuditSeq  int    `dynamodbav:"auditSeq,omitempty"`
 	AuditHash string `dynamodbav:"auditHash,omitempty"`
+
+	// Rectification: see dsr.Request (rectification.go).
+	Rectification *rectificationItem `dynamodbav:"rectification,omitempty"`
 }
 
 func formatTime(t time.Time) string {
@@ -120,7 +123,7 @@ func toItem(r *dsr.Request) requestItem {
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
-		RestrictionSteps: r.RestrictionSteps,
+		RestrictionSteps: r.RestrictionSteps, Rectification: toRectificationItem(r.Rectification),
 	}
 }
 
@@ -131,6 +134,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,
+		Rectification: fromRectificationItem(it.Rectification),
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)

@@ -267,7 +267,7 @@ func (t trail) update(id string, c change, head dsr.AuditHead, upd expression.Up
 // calls for (completion, failure, rejection) is sent before it, or from the
 // request as read before it.
 func forgetAddress(upd expression.UpdateBuilder, r *dsr.Request, at time.Time) expression.UpdateBuilder {
-	return upd.Remove(expression.Name("email")).
+	return forgetCorrected(upd, r).Remove(expression.Name("email")).
 		Set(expression.Name("emailMasked"), expression.Value(r.Masked())).
 		Set(expression.Name("addressRemovedAt"), expression.Value(formatTime(at)))
 }

@@ -43,6 +43,11 @@ type submissionBody struct {
 	Purposes *[]string `json:"purposes"`
 	Grounds  *string   `json:"grounds"`
 	Language *string   `json:"language"`
+	// A rectification's members.
+	Attribute *string `json:"attribute"`
+	Corrected *string `json:"corrected"`
+	Purpose   *string `json:"purpose"`
+	Evidence  *string `json:"evidence"`
 }
 
 // ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).

@@ -50,6 +50,10 @@ func clone(r dsr.Request) *dsr.Request {
 	r.DoneParts = maps.Clone(r.DoneParts)
 	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
 	r.Extensions = slices.Clone(r.Extensions)
+	if r.Rectification != nil {
+		rc := *r.Rectification
+		r.Rectification = &rc
+	}
 	if r.Result != nil {
 		res := *r.Result
 		res.Recipients = slices.Clone(res.Recipients)
@@ -313,6 +317,7 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time,
 func forgetAddress(r *dsr.Request, now time.Time) {
 	if r.Email != "" {
 		r.MaskedEmail, r.Email, r.AddressRemovedAt = r.Masked(), "", now
+		forgetCorrected(r)
 	}
 }
 

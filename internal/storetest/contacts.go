@@ -71,6 +71,7 @@ func RunContacts(t *testing.T, newTable func(t *testing.T, pageSize int) Contact
 		{"SurveyListsWhatIsLeftInKeyOrder", 10, surveyListsWhatIsLeftInKeyOrder},
 		{"BackupsNameTheRecoveryWindow", 10, backupsNameTheRecoveryWindow},
 		{"MalformedReferencesAreErrors", 10, malformedReferencesAreErrors},
+		{"RectifyChangesOnlyWhatHoldsTheAttributeOnce", 2, rectifyChangesOnlyWhatHoldsTheAttributeOnce},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tbl := newTable(t, c.pageSize)

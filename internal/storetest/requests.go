@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"AddressRemovedWithTheFinalStep", addressRemovedWithTheFinalStep},
 			{"AddressKeptUntilTheLastDecision", addressKeptUntilTheLastDecision},
 			{"MaskedFormKeptFromCreate", maskedFormKeptFromCreate},
+			{"RectificationDecidedOnceInProgress", rectificationDecidedOnceInProgress},
 		})
 	})
 	run(t, []requestCase{

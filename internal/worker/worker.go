@@ -41,6 +41,9 @@ type Contacts interface {
 	Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error
 	Survey(ctx context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error)
 	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
+	// Rectify and SurveyAttribute apply a rectification and read it back.
+	Rectify(ctx context.Context, p dsr.Purpose, s dsr.Subject, refs []string, c dsr.Correction) (int, error)
+	SurveyAttribute(ctx context.Context, p dsr.Purpose, s dsr.Subject, attr, value string) ([]dsr.AttributeValue, error)
 }
 
 // Objects keep chunks and the finished documents: PutChunk replaces,
@@ -163,6 +166,8 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return nil
 	case r.Type == dsr.TypeAccess:
 		return h.access(ctx, log, r, p, t)
+	case r.Type == dsr.TypeRectification:
+		return h.rectify(ctx, log, r, p, t)
 	case r.Type == dsr.TypeObjection && p.Refused():
 		return h.refuse(ctx, log, r, p)
 	default:

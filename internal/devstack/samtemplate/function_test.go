@@ -343,6 +343,7 @@ func TestTemplate(t *testing.T) {
 				{Name: "Extend", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/extend", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "List", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Metrics", Type: "HttpApi", Path: "/v1/dpo/metrics", Method: "GET", Authorizer: "DpoAuthorizer"},
+				{Name: "Rectify", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/rectification-decision", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Register", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Reject", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/reject", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Restrictions", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/restrictions", Method: "POST", Authorizer: "DpoAuthorizer"},
