@@ -41,7 +41,9 @@ func TestParseRectification(t *testing.T) {
 		bad  []string
 	}{
 		{"every purpose", in(nil), &dsr.Correction{Attribute: "name", Corrected: "Ada King"}, nil},
-		{"one purpose, evidence", in(func(s *dsr.SubmissionInput) { s.Purpose, s.Evidence = ptr("newsletter"), ptr("married 1835\nsee the register") }),
+		{"one purpose, evidence", in(func(s *dsr.SubmissionInput) {
+			s.Purpose, s.Evidence = ptr("newsletter"), ptr("married 1835\nsee the register")
+		}),
 			&dsr.Correction{Attribute: "name", Corrected: "Ada King", Purpose: "newsletter", Evidence: "married 1835\nsee the register"}, nil},
 		{"unicode", in(func(s *dsr.SubmissionInput) { s.Corrected = ptr("Åda Kíng-Lovelace") }), &dsr.Correction{Attribute: "name", Corrected: "Åda Kíng-Lovelace"}, nil},
 		{"no attribute, no value", in(func(s *dsr.SubmissionInput) { s.Attribute, s.Corrected = nil, nil }), nil, []string{"attribute", "corrected"}},
