@@ -21,6 +21,7 @@ const (
 	RouteAudit        = "GET /v1/dpo/requests/{id}/audit"
 	RouteDecide       = "POST /v1/dpo/requests/{id}/objection-decision"
 	RouteRestrictions = "POST /v1/dpo/requests/{id}/restrictions"
+	RouteLift         = "POST /v1/dpo/requests/{id}/lift"
 	// RouteRegister registers a request received by another channel.
 	RouteRegister = "POST /v1/dpo/requests"
 )
@@ -63,7 +64,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return s.List(ctx, query)
 	case RouteDetail:
 		return s.Detail(ctx, id, query["auditCursor"])
-	case RouteExtend, RouteReject, RouteDecide, RouteRestrictions, RouteRegister:
+	case RouteExtend, RouteReject, RouteDecide, RouteRestrictions, RouteLift, RouteRegister:
 		body, err := httpapi.JSONBody(req)
 		if err != nil {
 			return nil, err
@@ -77,6 +78,8 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return s.Reject(ctx, actor, id, body)
 		case RouteRestrictions:
 			return s.ExtendRestriction(ctx, actor, id, body)
+		case RouteLift:
+			return s.Lift(ctx, actor, id, body)
 		}
 		return s.Decide(ctx, actor, id, body)
 	case RouteRetry:

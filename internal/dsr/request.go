@@ -12,6 +12,8 @@ const (
 	TypeAccess    Type = "access"    // Art. 15
 	TypeErasure   Type = "erasure"   // Art. 17
 	TypeObjection Type = "objection" // Art. 21
+	// TypeRestriction asks that data be kept but not used (Art. 18).
+	TypeRestriction Type = "restriction"
 )
 
 // Status is where a request stands. A request never moves backwards.
@@ -65,7 +67,9 @@ type Request struct {
 	SubjectKey string
 	Scope      string   // objection: "direct_marketing", or empty
 	Purposes   []string // objection: the purposes objected to
-	Grounds    string   // objection: the person's grounds
+	Grounds    string   // objection: the person's grounds; restriction: their reason
+	// Ground is a restriction's ground of Art. 18(1) (GroundNames).
+	Ground string
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).
@@ -108,7 +112,9 @@ type Request struct {
 	// table whose subject keys are being backfilled), for the DPO.
 	WaitingFor string
 	// ObjectionDecisions holds, per purpose of an objection that restricts
-	// rather than deletes, the DPO's decision ("pending" until taken).
+	// rather than deletes, the DPO's decision ("pending" until taken); per
+	// purpose of an answered restriction, whether it holds (RestrictionHeld)
+	// or a DPO lifted it (DecisionLifted).
 	ObjectionDecisions map[string]string
 	// RestrictionSteps names the changes of an erasure's statutory
 	// restrictions after it completed: each one the retention job ended

@@ -20,6 +20,7 @@ type Submission struct {
 	Scope    string
 	Purposes []string
 	Grounds  string
+	Ground   string // restriction: Art. 18(1)
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -33,6 +34,8 @@ type SubmissionInput struct {
 	Scope    *string
 	Purposes *[]string
 	Grounds  *string
+	Ground   *string
+	Reason   *string
 	Language *string
 }
 
@@ -45,17 +48,21 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 	switch {
 	case in.Type == nil:
 		bad.add("type", "is required")
-	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection:
+	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection || Type(*in.Type) == TypeRestriction:
 		s.Type = Type(*in.Type)
 	default:
-		bad.add("type", `must be one of "access", "erasure", "objection"`)
+		bad.add("type", `must be one of "access", "erasure", "objection", "restriction"`)
 	}
 	email, errs := emailField(in.Email)
 	s.Email, bad = email, append(bad, errs...)
 	switch {
 	case s.Type == TypeObjection:
 		s.Scope, s.Purposes, s.Grounds = objectionOf(in, reg, &bad)
+		restrictionFieldsOnly(in, &bad)
+	case s.Type == TypeRestriction:
+		s.Ground, s.Purposes, s.Grounds = restrictionOf(in, reg, &bad)
 	case s.Type != "":
+		restrictionFieldsOnly(in, &bad)
 		for name, set := range map[string]bool{"scope": in.Scope != nil, "purposes": in.Purposes != nil, "grounds": in.Grounds != nil} {
 			if set {
 				bad.add(name, "is only allowed for objections")
