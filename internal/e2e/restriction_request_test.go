@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -184,5 +185,80 @@ func checkLiftTrail(t *testing.T, c *client, cfg aws.Config, stack *devstack.Sta
 	}
 	if s, raw := c.dpoDo("GET", "/v1/dpo/requests/"+id+"/audit", stack.DpoToken, nil, nil); s != 200 || !strings.Contains(string(raw), `"intact":true`) {
 		t.Errorf("audit check: %d %s", s, raw)
+	}
+}
+
+// TestRestrictionRequestAWSCalls counts, as TestAccessRequestAWSCalls does,
+// the DynamoDB, SQS and S3 calls of one restriction request of ada's over
+// every purpose of the registry (submit, verify, the pipeline, one
+// certificate link; status polls left out), and then of a DPO's lifting of
+// one purpose (the route and the worker's task). Restricting and lifting
+// are one conditional UpdateItem per item; nothing scans.
+func TestRestrictionRequestAWSCalls(t *testing.T) {
+	var counter callCounter
+	cfg := awsConfig(t, counter.middleware)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	waitKeyed(t, stack)
+	items := takeCensus(t, cfg, stack.Registry)
+	all := 0
+	for _, p := range stack.Registry {
+		all += items[p.Name][seed.Ada][0]
+	}
+	counter.reset()
+	sub := submitVerified(t, c, outbox, map[string]any{"type": "restriction", "email": seed.Ada, "ground": dsr.GroundAccuracyContested})
+	before, _ := counter.snapshot()
+	pollUntilDone(t, c, sub, 90*time.Second)
+	after, _ := counter.snapshot()
+	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/certificate", sub.StatusToken, nil, nil); s != 200 {
+		t.Fatalf("link: %d %s", s, b)
+	}
+	byOp, byService := counter.snapshot()
+	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
+	byService["DynamoDB"] -= polls
+	logCalls(t, fmt.Sprintf("one restriction request over %d purposes, %d items of ada's (%d status polls left out)", len(stack.Registry), all, polls), byOp, byService)
+	checkNoScan(t, byOp)
+	if got := byOp["WorkerFunction DynamoDB.UpdateItem"]; got != all {
+		t.Errorf("the worker's UpdateItem calls: %d, want one per item of ada's (%d)", got, all)
+	}
+
+	counter.reset()
+	body := map[string]string{"purpose": "customer_care", "reason": "Verified."}
+	if s, raw := c.dpoDo("POST", "/v1/dpo/requests/"+sub.ID+"/lift", stack.DpoToken, body, nil); s != 200 {
+		t.Fatalf("lift: %d %s", s, raw)
+	}
+	waitFor(t, "the lifting applied", 60*time.Second, func() bool {
+		byOp, _ := counter.snapshot()
+		return byOp["WorkerFunction DynamoDB.TransactWriteItems"] > 0
+	})
+	byOp, byService = counter.snapshot()
+	logCalls(t, fmt.Sprintf("the lifting of customer_care (%d items)", items["customer_care"][seed.Ada][0]), byOp, byService)
+	checkNoScan(t, byOp)
+	if got, want := byOp["WorkerFunction DynamoDB.UpdateItem"], items["customer_care"][seed.Ada][0]; got != want {
+		t.Errorf("the lifting's UpdateItem calls: %d, want one per item (%d)", got, want)
+	}
+	if got := byOp["DpoFunction SQS.SendMessage"]; got != 1 {
+		t.Errorf("the lift route's SendMessage calls: %d, want 1 (the task)", got)
+	}
+}
+
+// logCalls prints the calls counted, by function and operation.
+func logCalls(t *testing.T, what string, byOp, byService map[string]int) {
+	t.Helper()
+	t.Logf("AWS calls of %s:", what)
+	for _, k := range sortedKeys(byOp) {
+		t.Logf("  %-44s %d", k, byOp[k])
+	}
+	t.Logf("  total by service: %v", byService)
+}
+
+// checkNoScan fails if any function scanned a table.
+func checkNoScan(t *testing.T, byOp map[string]int) {
+	t.Helper()
+	for k, n := range byOp {
+		if strings.HasSuffix(k, "DynamoDB.Scan") && n > 0 {
+			t.Errorf("%s: %d", k, n)
+		}
 	}
 }
