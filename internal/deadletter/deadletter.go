@@ -71,11 +71,17 @@ func (h *Handler) fail(ctx context.Context, msg events.SQSMessage) error {
 }
 
 // undecide puts a DPO's decision that could not be applied back to pending,
-// so that the DPO sees it and can decide again.
+// so that the DPO sees it and can decide again; a lifting of a restriction
+// request's restriction goes back to restricted, for the DPO to lift again
+// (the lift route repeats each of its steps harmlessly).
 func (h *Handler) undecide(ctx context.Context, m dsr.DecisionMessage) error {
 	now := h.Clock.Now()
-	err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), dsr.DecisionPending, now,
-		step(fmt.Sprintf("the %s decision on %s could not be applied; it is pending again", m.Decision, m.Purpose), now))
+	back, again := dsr.DecisionPending, "it is pending again"
+	if m.Decision == dsr.DecisionLifted {
+		back, again = dsr.RestrictionHeld, "it is restricted again, to be lifted again"
+	}
+	err := h.Store.SetDecision(ctx, m.RequestID, m.Purpose, dsr.Applying(m.Decision), back, now,
+		step(fmt.Sprintf("the %s decision on %s could not be applied; %s", m.Decision, m.Purpose, again), now))
 	switch {
 	case dsr.ErrorCodeOf(err) == dsr.EConflict:
 		return nil // applied by a later delivery, or already reset

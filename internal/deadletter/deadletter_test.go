@@ -112,6 +112,31 @@ func TestDeadDecisionGoesBackToPending(t *testing.T) {
 	}
 }
 
+// TestDeadLiftingIsRestrictedAgain: a lifting task that could not be
+// applied leaves the purpose restricted, for the DPO to lift again.
+func TestDeadLiftingIsRestrictedAgain(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	store := &memstore.Requests{}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(store.Create(ctx, &dsr.Request{ID: "R1", Type: dsr.TypeRestriction, Status: dsr.StatusAwaitingVerification, Email: "a@b.co"}, dsrtest.Step(dsr.AuditReceived)))
+	must(store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+	must(store.Transition(ctx, "R1", dsr.StatusQueued, dsr.StatusInProgress, now, dsr.Changes{PlannedPurposes: []string{"care"}}, dsrtest.StepTo(dsr.StatusInProgress)))
+	must(store.Transition(ctx, "R1", dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{ObjectionDecisions: map[string]string{"care": dsr.Applying(dsr.DecisionLifted)}}, dsrtest.StepTo(dsr.StatusCompleted)))
+	h := &deadletter.Handler{Store: store, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	msg := events.SQSMessage{MessageId: "m1", Body: `{"requestId":"R1","purpose":"care","decision":"lifted"}`}
+	if resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msg}}); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%v %+v", err, resp)
+	}
+	if r, _ := store.Get(ctx, "R1"); r.ObjectionDecisions["care"] != dsr.RestrictionHeld || r.Email == "" {
+		t.Errorf("after the dead lifting: %v, address kept %v", r.ObjectionDecisions, r.Email != "")
+	}
+}
+
 // TestFailureIsToldOnce: a verified request that fails is told to its
 // person by a mail without personal data (no address in the body, a link to
 // the status page), sent before the request fails and recorded with the

@@ -23,6 +23,7 @@ const (
 	RouteRestrictions = "POST /v1/dpo/requests/{id}/restrictions"
 	// RouteRectify confirms or refuses a rectification (rectification.go).
 	RouteRectify = "POST /v1/dpo/requests/{id}/rectification-decision"
+	RouteLift         = "POST /v1/dpo/requests/{id}/lift"
 	// RouteRegister registers a request received by another channel.
 	RouteRegister = "POST /v1/dpo/requests"
 )
@@ -65,7 +66,7 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return s.List(ctx, query)
 	case RouteDetail:
 		return s.Detail(ctx, id, query["auditCursor"])
-	case RouteExtend, RouteReject, RouteDecide, RouteRestrictions, RouteRegister, RouteRectify:
+	case RouteExtend, RouteReject, RouteDecide, RouteRestrictions, RouteRegister, RouteRectify, RouteLift:
 		body, err := httpapi.JSONBody(req)
 		if err != nil {
 			return nil, err
@@ -81,6 +82,8 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return s.ExtendRestriction(ctx, actor, id, body)
 		case RouteRectify:
 			return s.DecideRectification(ctx, actor, id, body)
+		case RouteLift:
+			return s.Lift(ctx, actor, id, body)
 		}
 		return s.Decide(ctx, actor, id, body)
 	case RouteRetry:

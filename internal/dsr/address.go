@@ -30,7 +30,7 @@ func AddressNeeded(st Status, decisions map[string]string) bool {
 	switch st {
 	case StatusCompleted:
 		for _, d := range decisions {
-			if d != DecisionUpheld && d != DecisionOverridden {
+			if !DecisionFinal(d) {
 				return true
 			}
 		}

@@ -14,7 +14,9 @@ import (
 
 // DecisionFinal reports whether decision state d is taken and applied
 // (upheld or overridden), not pending or being applied.
-func DecisionFinal(d string) bool { return d == DecisionUpheld || d == DecisionOverridden }
+func DecisionFinal(d string) bool {
+	return d == DecisionUpheld || d == DecisionOverridden || d == DecisionLifted
+}
 
 // PendingDecisions are the purposes of r whose decision is not final yet
 // (pending, or taken and being applied), sorted.

@@ -17,6 +17,8 @@ func (p Purpose) ActionFor(t Type) (Action, error) {
 			return "", fmt.Errorf("purpose %s cannot be objected to", p.Name)
 		}
 		return p.Objection, nil
+	case TypeRestriction:
+		return ActionRestrict, nil
 	default:
 		return "", fmt.Errorf("purpose %s: a %s request changes no records", p.Name, t)
 	}
@@ -100,6 +102,9 @@ func RestrictionFor(r *Request, p Purpose, now time.Time) Restriction {
 	if r.Type == TypeErasure {
 		return Restriction{Reason: RestrictionStatutory, RequestID: r.ID, Since: now, Until: p.RestrictedUntil(r.clockStart()), Overrides: true}
 	}
+	if r.Type == TypeRestriction {
+		return Restriction{Reason: r.Ground, RequestID: r.ID, Since: now}
+	}
 	return Restriction{Reason: RestrictionObjection, RequestID: r.ID, Since: now}
 }
 
@@ -152,6 +157,9 @@ type Certificate struct {
 	Recipients []Recipient `json:"recipients"`
 	// Rectification answers a rectification: the DPO's decision.
 	Rectification *CertificateRectification `json:"rectification,omitempty"`
+	// Restriction is a restriction request's ground and the person's
+	// right to be told before it is lifted (Art. 18(3)).
+	Restriction *RestrictionTerms `json:"restriction,omitempty"`
 }
 
 // CertificateSuppressed says which purposes the person may not be re-added
@@ -181,7 +189,10 @@ type PurposeOutcome struct {
 	// Decision is the DPO's decision on an objection to a purpose of
 	// legitimate interests (upheld or overridden), taken before the
 	// request is answered.
-	Decision   string    `json:"decision,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	// Ground is a restriction request's ground of Art. 18(1), which the
+	// purpose's items are marked with.
+	Ground     string    `json:"ground,omitempty"`
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
 	ReadBack   ReadBack  `json:"readBack"`
@@ -228,6 +239,7 @@ func AssembleCertificate(req *Request, reg Registry, parts []Chunk, in Certifica
 		VerifiedAt: req.VerifiedAt.UTC(), Controller: in.Controller, Searched: SearchedForVerified, Scope: req.Scope,
 		Purposes: []PurposeOutcome{}, EarlierReportsDeleted: in.EarlierReportsDeleted,
 		CopiesElsewhere: nonNil(in.Copies), Recipients: nonNil(in.Recipients), Rectification: rectificationAnswer(req),
+		Restriction: restrictionTerms(req),
 	}
 	for _, s := range SuppressionsFor(req, reg.Objectable(req.PlannedPurposes), req.VerifiedAt) {
 		c.Suppress.Purposes = append(c.Suppress.Purposes, s.Scope)
@@ -306,6 +318,8 @@ func (o *PurposeOutcome) setItems(req *Request, p Purpose, rb ReadBack, n int) {
 		if p.DirectMarketing {
 			o.Reason = "objection to direct marketing (Art. 21(2), (3))"
 		}
+	case req.Type == TypeRestriction:
+		o.restrictionOutcome(req, n)
 	case req.Type == TypeErasure:
 		// What the read-back found restricted is kept under the duty; the
 		// others were deleted, their duty having ended (Art. 17(1)).

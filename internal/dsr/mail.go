@@ -34,6 +34,7 @@ var typeWords = map[Type]Text{
 	TypeErasure:       {LangDE: "Löschung Ihrer personenbezogenen Daten", LangEN: "the erasure of your personal data"},
 	TypeObjection:     {LangDE: "Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten", LangEN: "your objection to the use of your personal data"},
 	TypeRectification: {LangDE: "Berichtigung Ihrer personenbezogenen Daten", LangEN: "the correction of your personal data (rectification)"},
+	TypeRestriction:   {LangDE: "Einschränkung der Verarbeitung Ihrer personenbezogenen Daten", LangEN: "the restriction of the processing of your personal data"},
 }
 
 // localizedMail is the mail to r with subject and text in r's language, built
@@ -89,6 +90,8 @@ var resultWords = map[Type]Text{
 		LangEN: "the answer to your objection (a certificate of what was done, and the reasons where we could not follow it)"},
 	TypeRectification: {LangDE: "die Antwort auf Ihre Bitte um Berichtigung (eine Bestätigung, was berichtigt wurde, oder die Gründe, warum nicht)",
 		LangEN: "the answer to your request for correction (a certificate of what was corrected, or the reasons why not)"},
+	TypeRestriction: {LangDE: "die Bestätigung der Einschränkung (was eingeschränkt ist, aus welchem Grund, und dass Sie vor der Aufhebung unterrichtet werden)",
+		LangEN: "the certificate of the restriction (what is restricted, on which ground, and that you will be told before it is lifted)"},
 }
 
 // statusPageLines tells the person where to see the request, in language

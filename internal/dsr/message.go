@@ -97,8 +97,8 @@ func (in MessageInput) kindErrors() []FieldError {
 		if in.Purpose == "" {
 			fields = append(fields, FieldError{Field: "purpose", Reason: "is required"})
 		}
-		if in.Decision != DecisionUpheld && in.Decision != DecisionOverridden {
-			fields = append(fields, FieldError{Field: "decision", Reason: `must be "upheld" or "overridden"`})
+		if in.Decision != DecisionUpheld && in.Decision != DecisionOverridden && in.Decision != DecisionLifted {
+			fields = append(fields, FieldError{Field: "decision", Reason: `must be "upheld", "overridden" or "lifted"`})
 		}
 		if in.Chunk != 0 {
 			fields = append(fields, FieldError{Field: "chunk", Reason: "is not part of a decision message"})

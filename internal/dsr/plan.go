@@ -14,6 +14,8 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 	switch r.Type {
 	case TypeAccess, TypeErasure:
 		return reg.Names(), nil
+	case TypeRestriction:
+		return restrictionPlan(r, reg), nil
 	case TypeObjection:
 		var plan []string
 		for _, p := range reg {

@@ -1,6 +1,7 @@
 package dsr
 
 import (
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,21 @@ const (
 	TypeObjection Type = "objection" // Art. 21
 	// TypeRectification corrects an attribute (Art. 16): see rectification.go.
 	TypeRectification Type = "rectification"
+	// TypeRestriction asks that data be kept but not used (Art. 18).
+	TypeRestriction Type = "restriction"
 )
+
+// Types are the request types, in the order of docs/api.md.
+var Types = []Type{TypeAccess, TypeErasure, TypeObjection, TypeRectification, TypeRestriction}
+
+// typeList names Types as the contract writes them: "access", "erasure", …
+func typeList() string {
+	names := make([]string, len(Types))
+	for i, t := range Types {
+		names[i] = `"` + string(t) + `"`
+	}
+	return strings.Join(names, ", ")
+}
 
 // Status is where a request stands. A request never moves backwards.
 type Status string
@@ -67,10 +82,12 @@ type Request struct {
 	SubjectKey string
 	Scope      string   // objection: "direct_marketing", or empty
 	Purposes   []string // objection: the purposes objected to
-	Grounds    string   // objection: the person's grounds
 	// Rectification (rectification only): the correction asked and the
 	// DPO's decision on it.
 	Rectification *Rectification
+	Grounds    string   // objection: the person's grounds; restriction: their reason
+	// Ground is a restriction's ground of Art. 18(1) (GroundNames).
+	Ground string
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).
@@ -113,7 +130,9 @@ type Request struct {
 	// table whose subject keys are being backfilled), for the DPO.
 	WaitingFor string
 	// ObjectionDecisions holds, per purpose of an objection that restricts
-	// rather than deletes, the DPO's decision ("pending" until taken).
+	// rather than deletes, the DPO's decision ("pending" until taken); per
+	// purpose of an answered restriction, whether it holds (RestrictionHeld)
+	// or a DPO lifted it (DecisionLifted).
 	ObjectionDecisions map[string]string
 	// RestrictionSteps names the changes of an erasure's statutory
 	// restrictions after it completed: each one the retention job ended

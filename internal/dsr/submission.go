@@ -22,6 +22,7 @@ type Submission struct {
 	Grounds  string
 	// Correction is what a rectification asks (nil for other types).
 	Correction *Correction
+	Ground   string // restriction: Art. 18(1)
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -35,6 +36,8 @@ type SubmissionInput struct {
 	Scope    *string
 	Purposes *[]string
 	Grounds  *string
+	Ground   *string
+	Reason   *string
 	Language *string
 	// A rectification's members (rectification.go).
 	Attribute *string
@@ -52,18 +55,21 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 	switch {
 	case in.Type == nil:
 		bad.add("type", "is required")
-	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection ||
-		Type(*in.Type) == TypeRectification:
+	case slices.Contains(Types, Type(*in.Type)):
 		s.Type = Type(*in.Type)
 	default:
-		bad.add("type", `must be one of "access", "erasure", "objection", "rectification"`)
+		bad.add("type", "must be one of "+typeList())
 	}
 	email, errs := emailField(in.Email)
 	s.Email, bad = email, append(bad, errs...)
 	switch {
 	case s.Type == TypeObjection:
 		s.Scope, s.Purposes, s.Grounds = objectionOf(in, reg, &bad)
+		restrictionFieldsOnly(in, &bad)
+	case s.Type == TypeRestriction:
+		s.Ground, s.Purposes, s.Grounds = restrictionOf(in, reg, &bad)
 	case s.Type != "":
+		restrictionFieldsOnly(in, &bad)
 		for name, set := range map[string]bool{"scope": in.Scope != nil, "purposes": in.Purposes != nil, "grounds": in.Grounds != nil} {
 			if set {
 				bad.add(name, "is only allowed for objections")

@@ -37,6 +37,8 @@ func SuppressionsFor(r *Request, plan []string, since time.Time) []Suppression {
 		return []Suppression{{SubjectKey: r.SubjectKey, Scope: ScopeAll, Reason: SuppressedByErasure, Since: since, RequestID: r.ID}}
 	case r.Type == TypeObjection && r.Scope == ScopeDirectMarketing:
 		return []Suppression{{SubjectKey: r.SubjectKey, Scope: ScopeDirectMarketing, Reason: SuppressedByObjection, Since: since, RequestID: r.ID}}
+	case r.Type == TypeRestriction:
+		return restrictionSuppressions(r, plan, since)
 	case r.Type == TypeObjection:
 		out := make([]Suppression, 0, len(plan))
 		for _, p := range plan {
@@ -133,6 +135,9 @@ type SuppressionStatus struct {
 // effectOf is what entry e allows for purpose p, with the consent the CRM
 // holds given at consentAt (zero: none).
 func effectOf(e Suppression, p Purpose, consentAt time.Time) SuppressionEffect {
+	if e.Reason == SuppressedByRestriction {
+		return EffectRestricted // until a DPO lifts it (Art. 18(3))
+	}
 	if e.Reason != SuppressedByErasure {
 		return EffectBlocked // an objection stays absolute
 	}
@@ -149,7 +154,7 @@ func effectOf(e Suppression, p Purpose, consentAt time.Time) SuppressionEffect {
 }
 
 // strictness orders the effects: the strictest entry decides.
-var strictness = map[SuppressionEffect]int{EffectNewDataOnly: 1, EffectUntilNewConsent: 2, EffectBlocked: 3}
+var strictness = map[SuppressionEffect]int{EffectNewDataOnly: 1, EffectUntilNewConsent: 2, EffectRestricted: 3, EffectBlocked: 4}
 
 // Suppressed decides a check for purpose p from the subject's entries, with
 // the consent the CRM holds given at consentAt (zero: none). An entry for
@@ -163,7 +168,7 @@ func Suppressed(entries []Suppression, p Purpose, consentAt time.Time) Suppressi
 	var decisive *Suppression
 	var effect SuppressionEffect
 	for i, e := range entries {
-		if e.Scope != ScopeAll && e.Scope != p.Name && (e.Scope != ScopeDirectMarketing || !p.DirectMarketing) {
+		if e.Scope != ScopeAll && e.Scope != p.Name && (e.Scope != ScopeDirectMarketing || !p.DirectMarketing) && !e.restricts(p) {
 			continue
 		}
 		eff := effectOf(e, p, consentAt)

@@ -272,13 +272,14 @@ func stringOf(v *types.AttributeValueMemberS) string {
 	return v.Value
 }
 
-// Unrestrict lifts the objection_pending marks request requestID put on the
-// items of refs in p's table (an overridden objection). Marks of other
-// requests or reasons, and items gone meanwhile, are left alone.
+// Unrestrict lifts the marks request requestID put on the items of refs in
+// p's table, but a statutory one: an overridden objection's, or a lifted
+// restriction's (whatever its ground). Marks of other requests, statutory
+// marks, and items gone meanwhile, are left alone.
 func (c *Contacts) Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error {
 	mark := expression.Name(RestrictionAttribute)
 	cond := expression.Name(RestrictionAttribute + ".requestId").Equal(expression.Value(requestID)).
-		And(expression.Name(RestrictionAttribute + ".reason").Equal(expression.Value(dsr.RestrictionObjection)))
+		And(expression.Name(RestrictionAttribute + ".reason").NotEqual(expression.Value(dsr.RestrictionStatutory)))
 	expr, err := expression.NewBuilder().WithUpdate(expression.Remove(mark)).WithCondition(cond).Build()
 	if err != nil {
 		return fmt.Errorf("unrestrict %s items: %w", p.Name, err)

@@ -62,6 +62,7 @@ type requestItem struct {
 	Scope          string          `dynamodbav:"scope,omitempty"`
 	Purposes       []string        `dynamodbav:"purposes,omitempty"`
 	Grounds        string          `dynamodbav:"grounds,omitempty"`
+	Ground         string          `dynamodbav:"ground,omitempty"`
 	Language       string          `dynamodbav:"language,omitempty"`
 	TokenHash      string          `dynamodbav:"tokenHash"`
 	CodeHash       string          `dynamodbav:"codeHash,omitempty"`
@@ -117,7 +118,7 @@ func toItem(r *dsr.Request) requestItem {
 	return requestItem{
 		Extensions: extensions,
 		ID:         r.ID, Type: string(r.Type), Status: string(r.Status), Email: r.Email, EmailMasked: r.Masked(), SubjectKey: r.SubjectKey, Scope: r.Scope,
-		Purposes: r.Purposes, Grounds: r.Grounds, Language: string(r.Language), TokenHash: r.TokenHash, CodeHash: r.CodeHash,
+		Purposes: r.Purposes, Grounds: r.Grounds, Ground: r.Ground, Language: string(r.Language), TokenHash: r.TokenHash, CodeHash: r.CodeHash,
 		CodeExpiresAt: formatTime(r.CodeExpiresAt), CodeAttempts: r.CodeAttempts, LastAttempt: r.LastAttempt,
 		ReceivedAt: formatTime(r.ReceivedAt), VerifiedAt: formatTime(r.VerifiedAt), DueAt: formatTime(r.DueAt), ExtendedMonths: r.ExtendedMonths,
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
@@ -130,7 +131,7 @@ func toItem(r *dsr.Request) requestItem {
 func fromItem(it requestItem) (*dsr.Request, error) {
 	r := &dsr.Request{
 		ID: it.ID, Type: dsr.Type(it.Type), Status: dsr.Status(it.Status), Email: it.Email, MaskedEmail: it.EmailMasked, SubjectKey: it.SubjectKey, Scope: it.Scope,
-		Purposes: it.Purposes, Grounds: it.Grounds, Language: dsr.Language(it.Language), TokenHash: it.TokenHash, CodeHash: it.CodeHash,
+		Purposes: it.Purposes, Grounds: it.Grounds, Ground: it.Ground, Language: dsr.Language(it.Language), TokenHash: it.TokenHash, CodeHash: it.CodeHash,
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,

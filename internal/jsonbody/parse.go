@@ -42,6 +42,8 @@ type submissionBody struct {
 	Scope    *string   `json:"scope"`
 	Purposes *[]string `json:"purposes"`
 	Grounds  *string   `json:"grounds"`
+	Ground   *string   `json:"ground"`
+	Reason   *string   `json:"reason"`
 	Language *string   `json:"language"`
 	// A rectification's members.
 	Attribute *string `json:"attribute"`
@@ -63,6 +65,8 @@ type registrationBody struct {
 	Scope         *string   `json:"scope"`
 	Purposes      *[]string `json:"purposes"`
 	Grounds       *string   `json:"grounds"`
+	Ground        *string   `json:"ground"`
+	Reason        *string   `json:"reason"`
 	ReceivedAt    *string   `json:"receivedAt"`
 	Channel       *string   `json:"channel"`
 	IdentityCheck *string   `json:"identityCheck"`
@@ -75,7 +79,7 @@ type registrationBody struct {
 func ParseRegistration(body []byte, reg dsr.Registry, policy dsr.DeadlinePolicy, now time.Time) (dsr.Registration, error) {
 	return parseBody(body, func(b registrationBody) (dsr.Registration, error) {
 		return dsr.ParseRegistration(dsr.RegistrationInput{
-			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds, Language: b.Language},
+			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds, Ground: b.Ground, Reason: b.Reason, Language: b.Language},
 			ReceivedAt:      b.ReceivedAt, Channel: b.Channel, IdentityCheck: b.IdentityCheck, IdentityNote: b.IdentityNote,
 		}, reg, policy, now)
 	})
@@ -138,6 +142,16 @@ type decisionBody struct {
 // ParseDecision reads a POST /v1/dpo/requests/{id}/objection-decision body.
 func ParseDecision(body []byte) (dsr.Decision, error) {
 	return parseBody(body, func(b decisionBody) (dsr.Decision, error) { return dsr.ParseDecision(dsr.DecisionInput(b)) })
+}
+
+type liftBody struct {
+	Purpose *string `json:"purpose"`
+	Reason  *string `json:"reason"`
+}
+
+// ParseLift reads a POST /v1/dpo/requests/{id}/lift body (dsr.ParseLift).
+func ParseLift(body []byte) (dsr.Lift, error) {
+	return parseBody(body, func(b liftBody) (dsr.Lift, error) { return dsr.ParseLift(dsr.LiftInput(b)) })
 }
 
 type restrictionExtensionBody struct {

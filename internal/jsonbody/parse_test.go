@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -114,6 +115,9 @@ func FuzzParseSubmission(f *testing.F) {
 	f.Add([]byte(`{"type":"access","email":"ada@example.com"}`))
 	f.Add([]byte(`{"type":"objection","email":"ada@example.com","purposes":["billing"],"grounds":"x"}`))
 	f.Add([]byte(`{"type":"objection","email":"a@b.c","scope":"direct_marketing"}`))
+	f.Add([]byte(`{"type":"restriction","email":"grace@example.com","ground":"accuracy_contested","purposes":["customer_care"],"reason":"x"}`))
+	f.Add([]byte(`{"type":"restriction","email":"a@b.c","ground":"unlawful","scope":"direct_marketing"}`))
+	f.Add([]byte(`{"type":"access","email":"a@b.c","ground":"unlawful"}`))
 	f.Add([]byte(`{"email":"\u0000@x.y"}`))
 	reg := dsrtest.Registry(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -127,8 +131,36 @@ func FuzzParseSubmission(f *testing.F) {
 		if again, err := dsr.NormalizeEmail(s.Email); err != nil || again != s.Email {
 			t.Fatalf("accepted email %q is not normalized", s.Email)
 		}
-		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection {
+		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection && s.Type != dsr.TypeRestriction {
 			t.Fatalf("accepted type %q", s.Type)
+		}
+		if (s.Type == dsr.TypeRestriction) != (s.Ground != "") || (s.Ground != "" && !slices.Contains(dsr.GroundNames, s.Ground)) {
+			t.Fatalf("accepted %s with ground %q", s.Type, s.Ground)
+		}
+		if s.Type == dsr.TypeRestriction && s.Scope != "" {
+			t.Fatalf("accepted a restriction with a scope: %q", body)
+		}
+	})
+}
+
+// FuzzParseLift: whatever the body, a lifting is accepted only with a
+// purpose and a reason that is not blank and not too long; anything else is
+// invalid input.
+func FuzzParseLift(f *testing.F) {
+	for _, s := range []string{`{"purpose":"customer_care","reason":"verified"}`, `{"purpose":"","reason":"r"}`, `{"purpose":"x","reason":" "}`,
+		`{"purpose":"x","reason":"r","until":"2030-01-01"}`, `{}`, `[`, `{"reason":1}`, `{"purpose":["x"],"reason":"r"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		x, err := jsonbody.ParseLift(body)
+		if err != nil {
+			if dsr.ErrorCodeOf(err) != dsr.EInvalid {
+				t.Errorf("error %v is not invalid input", err)
+			}
+			return
+		}
+		if x.Purpose == "" || strings.TrimSpace(x.Reason) == "" || utf8.RuneCountInString(x.Reason) > dsr.MaxDetailLength {
+			t.Errorf("accepted %q as %+v", body, x)
 		}
 	})
 }

@@ -436,11 +436,11 @@ func (c *Contacts) Due() []dsr.DueRestriction {
 }
 
 // Unrestrict is the in-memory form of dynamo.Contacts.Unrestrict: it lifts
-// the objection_pending marks of request requestID, and no others.
+// the marks of request requestID but statutory ones, and no others.
 func (c *Contacts) Unrestrict(_ context.Context, p dsr.Purpose, refs []string, requestID string) error {
 	return c.eachRef("Unrestrict", p, refs, func(t *contactTable, v string) {
 		if mark, ok := t.items[v][RestrictionAttribute].(map[string]any); ok &&
-			mark["requestId"] == requestID && mark["reason"] == dsr.RestrictionObjection {
+			mark["requestId"] == requestID && mark["reason"] != dsr.RestrictionStatutory {
 			delete(t.items[v], RestrictionAttribute)
 		}
 	})

@@ -68,6 +68,8 @@ func RunContacts(t *testing.T, newTable func(t *testing.T, pageSize int) Contact
 		{"EndRestrictionsDeletesWhatIsDue", 10, endRestrictionsDeletesWhatIsDue},
 		{"ExtendRestrictionsOnlyLengthens", 10, extendRestrictionsOnlyLengthens},
 		{"UnrestrictLiftsOnlyTheRequestsObjection", 10, unrestrictLiftsOnlyTheRequestsObjection},
+		{"UnrestrictLiftsTheRequestsRestrictionOnAnyGround", 10, unrestrictLiftsTheRequestsRestrictionOnAnyGround},
+		{"RestrictionOnAGroundKeepsAnExistingMark", 10, restrictionOnAGroundKeepsAnExistingMark},
 		{"SurveyListsWhatIsLeftInKeyOrder", 10, surveyListsWhatIsLeftInKeyOrder},
 		{"BackupsNameTheRecoveryWindow", 10, backupsNameTheRecoveryWindow},
 		{"MalformedReferencesAreErrors", 10, malformedReferencesAreErrors},
@@ -390,6 +392,49 @@ func unrestrictLiftsOnlyTheRequestsObjection(t *testing.T, tbl ContactTable) {
 	wantDiff(t, "after another request's unrestrict", []string{"", "", "2037-01-01"}, tbl.restrictedUntil(t, s))
 	must(t, tbl.Store.Unrestrict(t.Context(), tbl.Purpose, refs, "R3"))
 	wantDiff(t, "after its own unrestrict", []string{"-", "-", "2037-01-01"}, tbl.restrictedUntil(t, s))
+}
+
+// restrictionRequest is a restriction request's mark, on ground.
+func restrictionRequest(id, ground string) dsr.Restriction {
+	return dsr.Restriction{Reason: ground, RequestID: id, Since: time.Now()}
+}
+
+// unrestrictLiftsTheRequestsRestrictionOnAnyGround: a restriction
+// request's marks (Art. 18(1)(a)-(d), whatever the ground) are lifted by
+// its Unrestrict, not by another request's, and its request's statutory
+// marks stay.
+func unrestrictLiftsTheRequestsRestrictionOnAnyGround(t *testing.T, tbl ContactTable) {
+	t.Parallel()
+	s := contactsSubject("grounds")
+	tbl.add(t, s, 5)
+	refs := tbl.keys(t, s)
+	for i, g := range dsr.GroundNames {
+		must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, refs[i:i+1], restrictionRequest("R5", g)))
+	}
+	must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, refs[4:], statutory("R5")))
+	must(t, tbl.Store.Unrestrict(t.Context(), tbl.Purpose, refs, "R6"))
+	wantDiff(t, "after another request's unrestrict", []string{"", "", "", "", "2037-01-01"}, tbl.restrictedUntil(t, s))
+	must(t, tbl.Store.Unrestrict(t.Context(), tbl.Purpose, refs, "R5"))
+	wantDiff(t, "after its own unrestrict", []string{"-", "-", "-", "-", "2037-01-01"}, tbl.restrictedUntil(t, s))
+	must(t, tbl.Store.Unrestrict(t.Context(), tbl.Purpose, refs, "R5"))
+	wantDiff(t, "after a repeated unrestrict", []string{"-", "-", "-", "-", "2037-01-01"}, tbl.restrictedUntil(t, s))
+}
+
+// restrictionOnAGroundKeepsAnExistingMark: a restriction request does not
+// replace a mark an item holds (a statutory one, or another request's), so
+// its lifting never lifts what another restriction put; restricting again
+// is harmless.
+func restrictionOnAGroundKeepsAnExistingMark(t *testing.T, tbl ContactTable) {
+	t.Parallel()
+	s := contactsSubject("kept")
+	tbl.add(t, s, 3)
+	refs := tbl.keys(t, s)
+	must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, refs[:1], statutory("R7")))
+	must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, refs[1:2], pendingObjection("R8")))
+	must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, refs, restrictionRequest("R9", dsr.GroundAccuracyContested)))
+	must(t, tbl.Store.Restrict(t.Context(), tbl.Purpose, refs, restrictionRequest("R9", dsr.GroundAccuracyContested)))
+	must(t, tbl.Store.Unrestrict(t.Context(), tbl.Purpose, refs, "R9"))
+	wantDiff(t, "after the restriction request's lifting", []string{"2037-01-01", "", "-"}, tbl.restrictedUntil(t, s))
 }
 
 // surveyListsWhatIsLeftInKeyOrder: after some items are deleted and some

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 	t.Run("OwnRequests", func(t *testing.T) {
 		run(t, []requestCase{
 			{"CreateThenGet", createThenGet},
+			{"RestrictionKeepsItsGroundAndHeldPurposes", restrictionKeepsItsGroundAndHeldPurposes},
 			{"CreateAgainSucceedsAnotherConflicts", createAgainSucceedsAnotherConflicts},
 			{"WaitingRecordedOnceWhileQueued", waitingRecordedOnceWhileQueued},
 			{"UnknownID", unknownID},
@@ -115,6 +116,29 @@ func createThenGet(t *testing.T, s Store, _ Options) {
 	r.Purposes, r.Scope, r.Grounds, r.Language = []string{"billing"}, "", "because", dsr.LangDE
 	must(t, s.Create(t.Context(), r, aStep))
 	wantDiff(t, "get after create", r, mustGet(t, s, r.ID), ignoreTrail)
+}
+
+// restrictionKeepsItsGroundAndHeldPurposes: a restriction request reads
+// back with its ground; answered, it keeps its address while a purpose is
+// restricted or being lifted, and loses it with the last lifting.
+func restrictionKeepsItsGroundAndHeldPurposes(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx, now := t.Context(), requestsNow
+	r := newRequest()
+	r.Type, r.Ground, r.Grounds, r.Status = dsr.TypeRestriction, dsr.GroundAccuracyContested, "my address is wrong", dsr.StatusInProgress
+	r.PlannedPurposes, r.DoneParts = []string{"billing"}, map[string]int{"billing": 1}
+	must(t, s.Create(ctx, r, aStep))
+	wantDiff(t, "get after create", r, mustGet(t, s, r.ID), ignoreTrail)
+	must(t, s.Transition(ctx, r.ID, dsr.StatusInProgress, dsr.StatusCompleted, now, dsr.Changes{CompletedAt: now, ObjectionDecisions: dsr.HeldRestrictions(r)}, aStep))
+	lifting := dsr.Applying(dsr.DecisionLifted)
+	must(t, s.SetDecision(ctx, r.ID, "billing", dsr.RestrictionHeld, lifting, now, aStep))
+	if got := mustGet(t, s, r.ID); got.Email == "" || got.Ground != dsr.GroundAccuracyContested || got.ObjectionDecisions["billing"] != lifting {
+		t.Errorf("while lifting: address kept %v, ground %q, state %q", got.Email != "", got.Ground, got.ObjectionDecisions["billing"])
+	}
+	must(t, s.SetDecision(ctx, r.ID, "billing", lifting, dsr.DecisionLifted, now, aStep))
+	if got := mustGet(t, s, r.ID); got.Email != "" || got.ObjectionDecisions["billing"] != dsr.DecisionLifted {
+		t.Errorf("lifted: address kept %v, state %q", got.Email != "", got.ObjectionDecisions["billing"])
+	}
 }
 
 // createAgainSucceedsAnotherConflicts: the same request again is a retried create (its first answer lost) and succeeds; another request under the id (another status token) is a conflict.

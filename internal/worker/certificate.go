@@ -57,6 +57,10 @@ func (h *Handler) certify(ctx context.Context, r *dsr.Request) error {
 		// pending from the answer on, as they were then.
 		ch.ObjectionDecisions = dsr.PendingObjections(r, h.Registry)
 	}
+	if held := dsr.HeldRestrictions(r); held != nil {
+		// Answered, the restriction holds until a DPO lifts it (lift.go).
+		ch.ObjectionDecisions = held
+	}
 	return h.complete(ctx, r, ch, "certificate written", steps...)
 }
 

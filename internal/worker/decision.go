@@ -43,6 +43,9 @@ func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Re
 		d.Cursor = rest
 		return h.Tasks.SendDecision(ctx, d)
 	}
+	if d.Decision == dsr.DecisionLifted {
+		return h.lifted(ctx, log, r, p)
+	}
 	detail := fmt.Sprintf("purpose %s: objection overridden; restriction lifted", p.Name)
 	if d.Decision == dsr.DecisionUpheld {
 		if detail, err = h.upheld(ctx, log, r, p, apply); err != nil {

@@ -341,6 +341,7 @@ func TestTemplate(t *testing.T) {
 				{Name: "Decide", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/objection-decision", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "Detail", Type: "HttpApi", Path: "/v1/dpo/requests/{id}", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Extend", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/extend", Method: "POST", Authorizer: "DpoAuthorizer"},
+				{Name: "Lift", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/lift", Method: "POST", Authorizer: "DpoAuthorizer"},
 				{Name: "List", Type: "HttpApi", Path: "/v1/dpo/requests", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Metrics", Type: "HttpApi", Path: "/v1/dpo/metrics", Method: "GET", Authorizer: "DpoAuthorizer"},
 				{Name: "Rectify", Type: "HttpApi", Path: "/v1/dpo/requests/{id}/rectification-decision", Method: "POST", Authorizer: "DpoAuthorizer"},
