@@ -257,10 +257,10 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 		out.Statuses = []Status{st}
 	}
 	switch t := Type(q["type"]); t {
-	case "", TypeAccess, TypeErasure, TypeObjection:
+	case "", TypeAccess, TypeErasure, TypeObjection, TypePortability:
 		out.Type = t
 	default:
-		bad("type", `must be "access", "erasure" or "objection"`)
+		bad("type", `must be "access", "erasure", "objection" or "portability"`)
 	}
 	if d := q["dueBefore"]; d != "" {
 		t, err := time.Parse(time.RFC3339, d)

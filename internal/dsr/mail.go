@@ -30,9 +30,10 @@ func (m Mail) MailID() string {
 }
 
 var typeWords = map[Type]Text{
-	TypeAccess:    {LangDE: "Auskunft, eine Kopie Ihrer personenbezogenen Daten", LangEN: "a copy of your personal data (access)"},
-	TypeErasure:   {LangDE: "Löschung Ihrer personenbezogenen Daten", LangEN: "the erasure of your personal data"},
-	TypeObjection: {LangDE: "Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten", LangEN: "your objection to the use of your personal data"},
+	TypeAccess:      {LangDE: "Auskunft, eine Kopie Ihrer personenbezogenen Daten", LangEN: "a copy of your personal data (access)"},
+	TypeErasure:     {LangDE: "Löschung Ihrer personenbezogenen Daten", LangEN: "the erasure of your personal data"},
+	TypeObjection:   {LangDE: "Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten", LangEN: "your objection to the use of your personal data"},
+	TypePortability: {LangDE: "Datenübertragbarkeit, die von Ihnen bereitgestellten Daten", LangEN: "the data you provided to us (portability)"},
 }
 
 // localizedMail is the mail to r with subject and text in r's language, built
@@ -86,6 +87,8 @@ var resultWords = map[Type]Text{
 	TypeErasure: {LangDE: "die Bestätigung der Löschung", LangEN: "the certificate of the erasure"},
 	TypeObjection: {LangDE: "die Antwort auf Ihren Widerspruch (eine Bestätigung, was getan wurde, und die Gründe, wo wir ihm nicht folgen konnten)",
 		LangEN: "the answer to your objection (a certificate of what was done, and the reasons where we could not follow it)"},
+	TypePortability: {LangDE: "der Export Ihrer Daten (als JSON und als CSV-Dateien)",
+		LangEN: "the export of your data (in JSON and as CSV files)"},
 }
 
 // statusPageLines tells the person where to see the request, in language

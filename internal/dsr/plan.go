@@ -25,6 +25,11 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 			return nil, fmt.Errorf("plan request %s: the objection concerns no purpose of the registry", r.ID)
 		}
 		return plan, nil
+	case TypePortability:
+		if plan := reg.Portable(); len(plan) > 0 {
+			return plan, nil
+		}
+		return nil, fmt.Errorf("plan request %s: no purpose of the registry is portable", r.ID)
 	default:
 		return nil, fmt.Errorf("plan request %s: unknown type %q", r.ID, r.Type)
 	}

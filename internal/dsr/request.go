@@ -12,6 +12,7 @@ const (
 	TypeAccess    Type = "access"    // Art. 15
 	TypeErasure   Type = "erasure"   // Art. 17
 	TypeObjection Type = "objection" // Art. 21
+	// TypePortability (Art. 20): portability.go.
 )
 
 // Status is where a request stands. A request never moves backwards.
@@ -66,6 +67,10 @@ type Request struct {
 	Scope      string   // objection: "direct_marketing", or empty
 	Purposes   []string // objection: the purposes objected to
 	Grounds    string   // objection: the person's grounds
+	// Format (portability): the export format the view links to, "json"
+	// or "csv"; TransmitTo: the receiving controller's endpoint, or empty.
+	Format     string
+	TransmitTo string
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).
@@ -134,6 +139,12 @@ type Result struct {
 	// Recipients are those the subject's data was disclosed to, who must be
 	// told of an erasure, restriction or objection (Art. 19).
 	Recipients []Recipient
+	// ExportJSONKey and ExportZipKey (portability) are the export's
+	// documents, and Transmission the outcome of sending it to the
+	// endpoint the person named (nil when none was named).
+	ExportJSONKey string
+	ExportZipKey  string
+	Transmission  *Transmission
 }
 
 // Superseded reports whether r is an access request answered by the
@@ -175,6 +186,9 @@ type ViewResult struct {
 	Certificate string   `json:"certificate,omitempty"`
 	// Recipients told of an erasure or objection (Art. 19); [] when none.
 	Recipients []Recipient `json:"recipients,omitzero"`
+	// Transmission of a portability export to the endpoint the person
+	// named (Art. 20(2)); absent when none was named.
+	Transmission *Transmission `json:"transmission,omitempty"`
 }
 
 // View returns the subject's view of r, without links (ViewResult.Answer).
@@ -192,6 +206,8 @@ func (r *Request) View() View {
 			v.Result = &ViewResult{Answer: DocCertificate}
 		case r.Type == TypeAccess:
 			v.Result = &ViewResult{Answer: DocReportJSON}
+		case r.Type == TypePortability:
+			v.Result = exportResult(r)
 		default:
 			v.Result = &ViewResult{Answer: DocCertificate, Recipients: []Recipient{}}
 			if r.Result != nil && len(r.Result.Recipients) > 0 {

@@ -20,6 +20,9 @@ type Submission struct {
 	Scope    string
 	Purposes []string
 	Grounds  string
+	// Format and TransmitTo (portability): see Request.
+	Format     string
+	TransmitTo string
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -34,12 +37,21 @@ type SubmissionInput struct {
 	Purposes *[]string
 	Grounds  *string
 	Language *string
+	// Format and TransmitTo: portability only.
+	Format     *string
+	TransmitTo *string
 }
 
 // ParseSubmission validates a submission against the registry: missing or
 // bad values are an EInvalid error ("the submission is invalid") whose
 // fields, sorted, say what is wrong, never echoing values.
 func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
+	return ParseSubmissionFor(in, reg, ReceiverPolicy{})
+}
+
+// ParseSubmissionFor is ParseSubmission with the deployment's policy for
+// the receiving endpoints of portability exports.
+func ParseSubmissionFor(in SubmissionInput, reg Registry, pol ReceiverPolicy) (Submission, error) {
 	var s Submission
 	var bad fieldErrors
 	switch {
@@ -47,8 +59,10 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 		bad.add("type", "is required")
 	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection:
 		s.Type = Type(*in.Type)
+	case Type(*in.Type) == TypePortability:
+		s.Type = Type(*in.Type)
 	default:
-		bad.add("type", `must be one of "access", "erasure", "objection"`)
+		bad.add("type", `must be one of "access", "erasure", "objection", "portability"`)
 	}
 	email, errs := emailField(in.Email)
 	s.Email, bad = email, append(bad, errs...)
@@ -62,6 +76,7 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 			}
 		}
 	}
+	s.Format, s.TransmitTo = portabilityOf(in, s.Type, reg, pol, &bad)
 	if in.Language != nil {
 		l, ok := ParseLanguage(*in.Language)
 		if !ok {

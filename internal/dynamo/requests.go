@@ -62,6 +62,8 @@ type requestItem struct {
 	Scope          string          `dynamodbav:"scope,omitempty"`
 	Purposes       []string        `dynamodbav:"purposes,omitempty"`
 	Grounds        string          `dynamodbav:"grounds,omitempty"`
+	Format         string          `dynamodbav:"format,omitempty"`     // portability
+	TransmitTo     string          `dynamodbav:"transmitTo,omitempty"` // portability
 	Language       string          `dynamodbav:"language,omitempty"`
 	TokenHash      string          `dynamodbav:"tokenHash"`
 	CodeHash       string          `dynamodbav:"codeHash,omitempty"`
@@ -120,7 +122,7 @@ func toItem(r *dsr.Request) requestItem {
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
-		RestrictionSteps: r.RestrictionSteps,
+		RestrictionSteps: r.RestrictionSteps, Format: r.Format, TransmitTo: r.TransmitTo,
 	}
 }
 
@@ -131,6 +133,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,
+		Format: it.Format, TransmitTo: it.TransmitTo,
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)
