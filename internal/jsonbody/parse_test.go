@@ -30,6 +30,9 @@ func TestParseSubmission(t *testing.T) {
 			want: dsr.Submission{Type: dsr.TypeObjection, Email: "ada@example.com", Scope: "direct_marketing"}},
 		{name: "objection, purposes", body: `{"type":"objection","email":"ada@example.com","purposes":["billing","billing"],"grounds":"why"}`,
 			want: dsr.Submission{Type: dsr.TypeObjection, Email: "ada@example.com", Purposes: []string{"billing"}, Grounds: "why"}},
+		{name: "portability", body: `{"type":"portability","email":"ada@example.com","format":"csv","transmitTo":"https://receiver.example/inbox"}`,
+			want: dsr.Submission{Type: dsr.TypePortability, Email: "ada@example.com", Format: "csv", TransmitTo: "https://receiver.example/inbox"}},
+		{name: "portability to an IP address", body: `{"type":"portability","email":"ada@example.com","transmitTo":"https://192.0.2.1/inbox"}`, fields: []string{"transmitTo"}},
 		{name: "unknown purpose", body: `{"type":"objection","email":"ada@example.com","purposes":["astrology"]}`, fields: []string{"purposes[0]"}},
 		{name: "objection without scope", body: `{"type":"objection","email":"ada@example.com"}`, fields: []string{"scope"}},
 		{name: "scope and purposes", body: `{"type":"objection","email":"a@b.co","scope":"direct_marketing","purposes":["billing"]}`, fields: []string{"scope"}},
@@ -114,6 +117,7 @@ func FuzzParseSubmission(f *testing.F) {
 	f.Add([]byte(`{"type":"access","email":"ada@example.com"}`))
 	f.Add([]byte(`{"type":"objection","email":"ada@example.com","purposes":["billing"],"grounds":"x"}`))
 	f.Add([]byte(`{"type":"objection","email":"a@b.c","scope":"direct_marketing"}`))
+	f.Add([]byte(`{"type":"portability","email":"a@b.c","format":"csv","transmitTo":"https://receiver.example/inbox"}`))
 	f.Add([]byte(`{"email":"\u0000@x.y"}`))
 	reg := dsrtest.Registry(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -127,8 +131,11 @@ func FuzzParseSubmission(f *testing.F) {
 		if again, err := dsr.NormalizeEmail(s.Email); err != nil || again != s.Email {
 			t.Fatalf("accepted email %q is not normalized", s.Email)
 		}
-		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection {
+		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection && s.Type != dsr.TypePortability {
 			t.Fatalf("accepted type %q", s.Type)
+		}
+		if s.TransmitTo != "" && (s.Type != dsr.TypePortability || !strings.HasPrefix(s.TransmitTo, "https://")) {
+			t.Fatalf("accepted transmitTo %q for %s", s.TransmitTo, s.Type)
 		}
 	})
 }
