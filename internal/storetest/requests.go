@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"AddressRemovedWithTheFinalStep", addressRemovedWithTheFinalStep},
 			{"AddressKeptUntilTheLastDecision", addressKeptUntilTheLastDecision},
 			{"MaskedFormKeptFromCreate", maskedFormKeptFromCreate},
+			{"PortabilityKeepsItsEndpointAndTransmission", portabilityKeepsItsEndpointAndTransmission},
 		})
 	})
 	run(t, []requestCase{
