@@ -288,3 +288,59 @@ func checkExportZip(t *testing.T, b []byte) {
 		t.Errorf("zip entries %v", names)
 	}
 }
+
+// TestPortabilityRequestAWSCalls counts the AWS calls of one portability
+// request of ada's, with its transmission, beside the access request's
+// (TestAccessRequestAWSCalls): the same pipeline over the portable purposes
+// only, without the provenance read, with two documents and one secret read.
+func TestPortabilityRequestAWSCalls(t *testing.T) {
+	var counter callCounter
+	cfg := awsConfig(t, counter.middleware)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	_, srv := startReceiver(t, awsConfig(t), stack) // the receiver's key read is not the pipeline's
+	waitKeyed(t, stack)
+	counter.reset()
+
+	var sub submitted
+	body := map[string]string{"type": "portability", "email": seed.Ada, "transmitTo": srv.URL + "/inbox"}
+	if s, _, b := c.do("POST", "/v1/requests", "", body, &sub); s != 202 {
+		t.Fatalf("submit: %d %s", s, b)
+	}
+	code := codeFromOutbox(t, outbox, sub.ID)
+	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != 200 {
+		t.Fatalf("verify: %d %s", s, b)
+	}
+	before, _ := counter.snapshot()
+	pollUntilDone(t, c, sub, time.Minute)
+	after, _ := counter.snapshot()
+	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/report", sub.StatusToken, nil, nil); s != 200 {
+		t.Fatalf("link: %d %s", s, b)
+	}
+	byOp, byService := counter.snapshot()
+	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
+	byService["DynamoDB"] -= polls
+	p := len(stack.Registry.Portable())
+	t.Logf("AWS calls of one portability request over %d of %d purposes, transmitted (%d status polls left out):", p, len(stack.Registry), polls)
+	for _, k := range sortedKeys(byOp) {
+		t.Logf("  %-44s %d", k, byOp[k])
+	}
+	t.Logf("  total by service: %v", byService)
+	// As TestAccessRequestAWSCalls counts them, for the P portable purposes
+	// planned: no provenance Query at assembly (an export holds what the
+	// person provided, not its sources and recipients); assembly writes two
+	// documents (export.json, export.zip) as the access report does (JSON,
+	// HTML); the worker reads the transmission key once per process.
+	const change = 2
+	limits := 3 + 6 + 1
+	keys, perProcess := p, p+1
+	minDynamo := 1 + (2 + change) + (1 + change) + p*(2+change) + change + (1 + change) + limits + keys + perProcess
+	minS3 := 2*p + 2 + 1
+	t.Logf("  minimum the design allows: DynamoDB %d, SQS 2, S3 %d, Secrets Manager 1", minDynamo, minS3)
+	rereads := max(byOp["DispatchFunction DynamoDB.GetItem"]-2, 0)
+	races := lostRaces(byOp)
+	if byService["SQS"] != 2 || byService["DynamoDB"]-rereads-3*races != minDynamo || byService["S3"] != minS3 || byOp["WorkerFunction Secrets Manager.GetSecretValue"] != 1 {
+		t.Errorf("calls %v (%d dispatch rereads, %d lost races), not the design's minimum", byService, rereads, races)
+	}
+}
