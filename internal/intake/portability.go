@@ -20,6 +20,9 @@ func (s *Service) exportLink(ctx context.Context, r *dsr.Request, format string)
 	if !ok {
 		return nil, dsr.Invalid("invalid query", dsr.FieldError{Field: "format", Reason: `must be "json" or "csv" for a portability request`})
 	}
+	if r.Superseded() {
+		return nil, dsr.Errorf(dsr.EConflict, "the data was erased while this portability request was under way: it is answered by a statement of the erasure (result.certificate), not an export")
+	}
 	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.ExportJSONKey == "" {
 		return nil, dsr.Errorf(dsr.EConflict, "the export is not ready; the request is %s", r.Status)
 	}

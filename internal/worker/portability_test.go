@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/dsr/dsrtest"
 )
 
 // transmitter is a fake receiving controller: it records each delivery and
@@ -135,5 +137,45 @@ func TestPortabilityTransmission(t *testing.T) {
 				t.Errorf("transmitted again after completion: %d", len(tr.deliveries))
 			}
 		})
+	}
+}
+
+// TestErasureDeletesExportsAndSupersedesPortability: an erasure deletes
+// ada's earlier portability export, a copy of the erased data, and answers
+// her portability request still under way with the statement of the
+// erasure, so that it cannot export or transmit the erased data after.
+func TestErasureDeletesExportsAndSupersedesPortability(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypeErasure})
+	e.contacts.Add(e.marketing, ada, 2)
+	ctx := context.Background()
+	done, running := "01JDPORTDONE", "01JDPORTRUNNING"
+	jsonKey, err := e.objects.PutDocument(ctx, done, dsr.DocExportJSON, []byte("{}"))
+	must(t, err)
+	zipKey, err := e.objects.PutDocument(ctx, done, dsr.DocExportZip, []byte("PK"))
+	must(t, err)
+	for _, id := range []string{done, running} {
+		must(t, e.store.Create(ctx, &dsr.Request{ID: id, Type: dsr.TypePortability, Status: dsr.StatusAwaitingVerification, SubjectKey: ada.Key, Email: ada.Email}, dsrtest.Step(dsr.AuditReceived)))
+		must(t, e.store.Transition(ctx, id, dsr.StatusAwaitingVerification, dsr.StatusQueued, e.now, dsr.Changes{}, dsrtest.StepTo(dsr.StatusQueued)))
+		must(t, e.store.Transition(ctx, id, dsr.StatusQueued, dsr.StatusInProgress, e.now, dsr.Changes{PlannedPurposes: []string{"marketing"}}, dsrtest.StepTo(dsr.StatusInProgress)))
+	}
+	must(t, e.store.Transition(ctx, done, dsr.StatusInProgress, dsr.StatusCompleted, e.now, dsr.Changes{CompletedAt: e.now, Result: &dsr.Result{ExportJSONKey: jsonKey, ExportZipKey: zipKey}}, dsrtest.StepTo(dsr.StatusCompleted)))
+
+	e.runAll(t)
+
+	for _, doc := range []dsr.Document{dsr.DocExportJSON, dsr.DocExportZip} {
+		if _, ok := e.objects.Document(done, doc); ok {
+			t.Errorf("the earlier export's %s is left after the erasure", doc)
+		}
+	}
+	r, _ := e.store.Get(ctx, running)
+	if r.Status != dsr.StatusCompleted || !r.Superseded() || r.View().Result.Answer != dsr.DocCertificate {
+		t.Fatalf("portability under way: %s %+v", r.Status, r.Result)
+	}
+	raw, _ := e.objects.Document(running, dsr.DocCertificate)
+	var a dsr.SupersededAnswer
+	must(t, json.Unmarshal(raw, &a))
+	if a.Type != dsr.TypePortability || !strings.Contains(a.Answer, "nothing left to export") {
+		t.Errorf("answer: %s", raw)
 	}
 }
