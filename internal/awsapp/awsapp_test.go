@@ -24,7 +24,7 @@ func TestConfigurationErrors(t *testing.T) {
 		"CONTROLLER_NAME": "Shop", "CONTROLLER_CONTACT": "privacy@shop.example", "CONTROLLER_DPO_CONTACT": "dpo@shop.example",
 		"SUPERVISORY_AUTHORITY_NAME": "Berliner Beauftragte für Datenschutz und Informationsfreiheit", "SUPERVISORY_AUTHORITY_URL": "https://www.datenschutz-berlin.de", "SUPPRESSION_TABLE": "s", "AUDIT_TABLE": "a",
 		"PROVENANCE_TABLE": "p", "RECIPIENT_NOTICE_QUEUE_URL": "http://n", "RETENTION_QUEUE_URL": "http://r",
-		"KEYING_TABLE": "k", "TRANSMISSION_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-central-1:000000000000:secret:transmission",
+		"KEYING_TABLE": "k",
 	}
 	env := func(over map[string]string) awsapp.Env {
 		return func(k string) string {

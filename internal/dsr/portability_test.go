@@ -411,3 +411,28 @@ func compileExportSchema(t *testing.T) *jsonschema.Schema {
 	}
 	return sch
 }
+
+// TestReplayOfPortability: a retried portability submission (the same
+// idempotency key) finds its request only with the same format and
+// endpoint; other types derive as before.
+func TestReplayOfPortability(t *testing.T) {
+	h, err := dsr.NewHasher([]byte("test pepper, long enough to use"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := dsr.Submission{Type: dsr.TypePortability, Email: "ada@example.com", Format: "json", TransmitTo: "https://receiver.example/inbox"}
+	first := h.Replay("key-0123456789abcdef", "198.51.100.7", sub)
+	if again := h.Replay("key-0123456789abcdef", "198.51.100.7", sub); again.Token != first.Token {
+		t.Error("the same submission derives another token")
+	}
+	for name, change := range map[string]func(*dsr.Submission){
+		"endpoint": func(s *dsr.Submission) { s.TransmitTo = "https://other.example/inbox" },
+		"format":   func(s *dsr.Submission) { s.Format = "csv" },
+	} {
+		other := sub
+		change(&other)
+		if h.Replay("key-0123456789abcdef", "198.51.100.7", other).Token == first.Token {
+			t.Errorf("another %s derives the same token", name)
+		}
+	}
+}
