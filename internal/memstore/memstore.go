@@ -314,6 +314,7 @@ func forgetAddress(r *dsr.Request, now time.Time) {
 	if r.Email != "" {
 		r.MaskedEmail, r.Email, r.AddressRemovedAt = r.Masked(), "", now
 	}
+	r.TransmitTo = "" // a portability request's endpoint, no longer needed either
 }
 
 // ForgetAddress is the in-memory form of dynamo.Requests.ForgetAddress.
