@@ -142,6 +142,10 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
+	receivers, err := receiverPolicy(env)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
 	s3c, ddb := s3Client(cfg, env), dynamodb.NewFromConfig(cfg)
 	hasher, err := checkedHasher(ctx, cfg, secretID, &dynamo.Suppressions{Client: ddb, Table: suppressions}, env)
 	if err != nil {
@@ -161,6 +165,8 @@ func Intake(ctx context.Context, cfg aws.Config, env Env, log *slog.Logger) (*in
 		Deadline: deadline,
 		Language: lang,
 		Log:      log,
+
+		Receivers: receivers,
 	}}, nil
 }
 
@@ -236,8 +242,12 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 			return nil, fmt.Errorf("worker: WORKER_DEADLINE_RESERVE: %w", err)
 		}
 	}
+	exports, err := transmitter(cfg, env, reg)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
 	ddb, sqsc := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	return &worker.Handler{
+	h := &worker.Handler{
 		Requests:   &dynamo.Requests{Client: ddb, Table: table, AuditTable: auditTable},
 		Contacts:   &dynamo.Contacts{Client: ddb, DueTable: provTable},
 		Objects:    &s3reports.Store{Client: s3Client(cfg, env), Bucket: bucket},
@@ -251,7 +261,11 @@ func Worker(_ context.Context, cfg aws.Config, env Env, log *slog.Logger) (*work
 		Language:   lang,
 		Log:        log,
 		Reserve:    reserve,
-	}, nil
+	}
+	if exports != nil {
+		h.Transmitter = exports
+	}
+	return h, nil
 }
 
 // positive reads the whole number variable name, def when unset.

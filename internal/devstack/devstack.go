@@ -506,6 +506,9 @@ func (s *Stack) environment(fn samtemplate.Function) map[string]string {
 	if s.opts.AWS.BaseEndpoint != nil {
 		env["AWS_ENDPOINT_URL"] = *s.opts.AWS.BaseEndpoint
 	}
+	// A portability export may go to a receiver on this machine (the
+	// tests' httptest servers): never set by the template.
+	env["RECEIVER_LOOPBACK_HTTP"] = "true"
 	for k, v := range s.opts.Env {
 		env[k] = v
 	}

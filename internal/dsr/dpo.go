@@ -256,11 +256,11 @@ func ParseListQuery(q map[string]string, now time.Time) (ListQuery, error) {
 		}
 		out.Statuses = []Status{st}
 	}
-	switch t := Type(q["type"]); t {
-	case "", TypeAccess, TypeErasure, TypeObjection, TypeRectification:
+	switch t := Type(q["type"]); {
+	case t == "" || slices.Contains(Types, t):
 		out.Type = t
 	default:
-		bad("type", `must be "access", "erasure", "objection" or "rectification"`)
+		bad("type", "must be one of "+typeList())
 	}
 	if d := q["dueBefore"]; d != "" {
 		t, err := time.Parse(time.RFC3339, d)

@@ -35,6 +35,7 @@ var typeWords = map[Type]Text{
 	TypeObjection:     {LangDE: "Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten", LangEN: "your objection to the use of your personal data"},
 	TypeRectification: {LangDE: "Berichtigung Ihrer personenbezogenen Daten", LangEN: "the correction of your personal data (rectification)"},
 	TypeRestriction:   {LangDE: "Einschränkung der Verarbeitung Ihrer personenbezogenen Daten", LangEN: "the restriction of the processing of your personal data"},
+	TypePortability:   {LangDE: "Datenübertragbarkeit, die von Ihnen bereitgestellten Daten", LangEN: "the data you provided to us (portability)"},
 }
 
 // localizedMail is the mail to r with subject and text in r's language, built
@@ -92,6 +93,8 @@ var resultWords = map[Type]Text{
 		LangEN: "the answer to your request for correction (a certificate of what was corrected, or the reasons why not)"},
 	TypeRestriction: {LangDE: "die Bestätigung der Einschränkung (was eingeschränkt ist, aus welchem Grund, und dass Sie vor der Aufhebung unterrichtet werden)",
 		LangEN: "the certificate of the restriction (what is restricted, on which ground, and that you will be told before it is lifted)"},
+	TypePortability: {LangDE: "der Export Ihrer Daten (als JSON und als CSV-Dateien)",
+		LangEN: "the export of your data (in JSON and as CSV files)"},
 }
 
 // statusPageLines tells the person where to see the request, in language

@@ -29,6 +29,11 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 		return plan, nil
 	case TypeRectification:
 		return rectificationPlan(r, reg)
+	case TypePortability:
+		if plan := reg.Portable(); len(plan) > 0 {
+			return plan, nil
+		}
+		return nil, fmt.Errorf("plan request %s: no purpose of the registry is portable", r.ID)
 	default:
 		return nil, fmt.Errorf("plan request %s: unknown type %q", r.ID, r.Type)
 	}

@@ -78,6 +78,12 @@ type Purpose struct {
 	Rectifiable []string `yaml:"rectifiable,omitempty" json:"rectifiable,omitempty"`
 	Erasure     Action   `yaml:"erasure" json:"erasure"`
 	Objection   Action   `yaml:"objection" json:"objection"`
+	// Portable marks a purpose whose data the person may take to another
+	// controller (Art. 20): only with consent or contract as its basis.
+	// Provided are the attributes the person provided, which an export
+	// holds; derived ones (a segment) are left out (portability.go).
+	Portable bool     `yaml:"portable,omitempty" json:"portable,omitempty"`
+	Provided []string `yaml:"provided,omitempty" json:"provided,omitempty"`
 }
 
 // Registry is the ordered list of purposes, as declared in template.yaml.
@@ -137,6 +143,9 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if err := p.checkProvenanceYears(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if err := p.checkPortable(); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		seen[p.Name] = true

@@ -17,10 +17,11 @@ const (
 	TypeRectification Type = "rectification"
 	// TypeRestriction asks that data be kept but not used (Art. 18).
 	TypeRestriction Type = "restriction"
+	// TypePortability (Art. 20): portability.go.
 )
 
 // Types are the request types, in the order of docs/api.md.
-var Types = []Type{TypeAccess, TypeErasure, TypeObjection, TypeRectification, TypeRestriction}
+var Types = []Type{TypeAccess, TypeErasure, TypeObjection, TypeRectification, TypeRestriction, TypePortability}
 
 // typeList names Types as the contract writes them: "access", "erasure", …
 func typeList() string {
@@ -85,9 +86,13 @@ type Request struct {
 	// Rectification (rectification only): the correction asked and the
 	// DPO's decision on it.
 	Rectification *Rectification
-	Grounds    string   // objection: the person's grounds; restriction: their reason
+	Grounds       string // objection: the person's grounds; restriction: their reason
 	// Ground is a restriction's ground of Art. 18(1) (GroundNames).
 	Ground string
+	// Format (portability): the export format the view links to, "json"
+	// or "csv"; TransmitTo: the receiving controller's endpoint, or empty.
+	Format     string
+	TransmitTo string
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).
@@ -158,6 +163,12 @@ type Result struct {
 	// Recipients are those the subject's data was disclosed to, who must be
 	// told of an erasure, restriction or objection (Art. 19).
 	Recipients []Recipient
+	// ExportJSONKey and ExportZipKey (portability) are the export's
+	// documents, and Transmission the outcome of sending it to the
+	// endpoint the person named (nil when none was named).
+	ExportJSONKey string
+	ExportZipKey  string
+	Transmission  *Transmission
 }
 
 // Superseded reports whether r is an access request answered by the
@@ -199,6 +210,9 @@ type ViewResult struct {
 	Certificate string   `json:"certificate,omitempty"`
 	// Recipients told of an erasure or objection (Art. 19); [] when none.
 	Recipients []Recipient `json:"recipients,omitzero"`
+	// Transmission of a portability export to the endpoint the person
+	// named (Art. 20(2)); absent when none was named.
+	Transmission *Transmission `json:"transmission,omitempty"`
 }
 
 // View returns the subject's view of r, without links (ViewResult.Answer).
@@ -216,6 +230,8 @@ func (r *Request) View() View {
 			v.Result = &ViewResult{Answer: DocCertificate}
 		case r.Type == TypeAccess:
 			v.Result = &ViewResult{Answer: DocReportJSON}
+		case r.Type == TypePortability:
+			v.Result = exportResult(r)
 		default:
 			v.Result = &ViewResult{Answer: DocCertificate, Recipients: []Recipient{}}
 			if r.Result != nil && len(r.Result.Recipients) > 0 {

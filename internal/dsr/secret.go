@@ -180,8 +180,11 @@ type Replay struct {
 func (h *Hasher) Replay(key, client string, s Submission) Replay {
 	derive := func(what string) []byte {
 		mac := hmac.New(sha256.New, h.pepper)
-		mac.Write([]byte(strings.Join([]string{"submission", what, key, client, string(s.Type), s.Email, s.Scope,
-			strings.Join(s.Purposes, "\x1e"), s.Grounds}, "\x1f")))
+		fields := []string{"submission", what, key, client, string(s.Type), s.Email, s.Scope, strings.Join(s.Purposes, "\x1e"), s.Grounds}
+		if s.Type == TypePortability { // another format or endpoint is another submission
+			fields = append(fields, s.Format, s.TransmitTo)
+		}
+		mac.Write([]byte(strings.Join(fields, "\x1f")))
 		return mac.Sum(nil)
 	}
 	token := base64.RawURLEncoding.EncodeToString(derive("token"))

@@ -22,7 +22,10 @@ type Submission struct {
 	Grounds  string
 	// Correction is what a rectification asks (nil for other types).
 	Correction *Correction
-	Ground   string // restriction: Art. 18(1)
+	Ground     string // restriction: Art. 18(1)
+	// Format and TransmitTo (portability): see Request.
+	Format     string
+	TransmitTo string
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -44,12 +47,21 @@ type SubmissionInput struct {
 	Corrected *string
 	Purpose   *string
 	Evidence  *string
+	// Format and TransmitTo: portability only.
+	Format     *string
+	TransmitTo *string
 }
 
 // ParseSubmission validates a submission against the registry: missing or
 // bad values are an EInvalid error ("the submission is invalid") whose
 // fields, sorted, say what is wrong, never echoing values.
 func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
+	return ParseSubmissionFor(in, reg, ReceiverPolicy{})
+}
+
+// ParseSubmissionFor is ParseSubmission with the deployment's policy for
+// the receiving endpoints of portability exports.
+func ParseSubmissionFor(in SubmissionInput, reg Registry, pol ReceiverPolicy) (Submission, error) {
 	var s Submission
 	var bad fieldErrors
 	switch {
@@ -77,6 +89,7 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 		}
 	}
 	s.Correction = rectificationOf(s.Type, in, reg, &bad)
+	s.Format, s.TransmitTo = portabilityOf(in, s.Type, reg, pol, &bad)
 	if in.Language != nil {
 		l, ok := ParseLanguage(*in.Language)
 		if !ok {

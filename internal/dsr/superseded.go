@@ -53,6 +53,10 @@ func AnswerSuperseded(access *Request, cert *Certificate) *SupersededAnswer {
 	}
 	a.Answer = fmt.Sprintf("While this access request was under way, your personal data was erased on %s at your "+
 		"request %s (Art. 17 GDPR), so there is no copy left to give (Art. 15). ", cert.IssuedAt.Format("2 January 2006"), cert.RequestID)
+	if access.Type == TypePortability {
+		a.Answer = fmt.Sprintf("While this portability request was under way, your personal data was erased on %s at your "+
+			"request %s (Art. 17 GDPR), so there is nothing left to export or transmit (Art. 20). ", cert.IssuedAt.Format("2 January 2006"), cert.RequestID)
+	}
 	if kept > 0 {
 		a.Answer += fmt.Sprintf("Records of %d purpose(s) are kept under a legal duty, used for nothing else, until the dates below "+
 			"(Art. 17(3)(b)); everything else was deleted.", kept)

@@ -17,6 +17,18 @@ type resultItem struct {
 	CertificateKey string          `dynamodbav:"certificateKey,omitempty"`
 	SupersededBy   string          `dynamodbav:"supersededBy,omitempty"`
 	Recipients     []recipientItem `dynamodbav:"recipients,omitempty"`
+	// Portability: the export's documents and its transmission.
+	ExportJSONKey string            `dynamodbav:"exportJsonKey,omitempty"`
+	ExportZipKey  string            `dynamodbav:"exportZipKey,omitempty"`
+	Transmission  *transmissionItem `dynamodbav:"transmission,omitempty"`
+}
+
+// transmissionItem is a portability export's transmission as stored.
+type transmissionItem struct {
+	Status     string    `dynamodbav:"status"`
+	At         time.Time `dynamodbav:"at"`
+	HTTPStatus int       `dynamodbav:"httpStatus,omitempty"`
+	Attempts   int       `dynamodbav:"attempts"`
 }
 
 // recipientItem is one recipient of a result as stored. At stays a
@@ -43,7 +55,11 @@ func toResultItem(r *dsr.Result) *resultItem {
 	if r == nil {
 		return nil
 	}
-	it := &resultItem{ReportJSONKey: r.ReportJSONKey, ReportHTMLKey: r.ReportHTMLKey, CertificateKey: r.CertificateKey, SupersededBy: r.SupersededBy}
+	it := &resultItem{ReportJSONKey: r.ReportJSONKey, ReportHTMLKey: r.ReportHTMLKey, CertificateKey: r.CertificateKey, SupersededBy: r.SupersededBy,
+		ExportJSONKey: r.ExportJSONKey, ExportZipKey: r.ExportZipKey}
+	if t := r.Transmission; t != nil {
+		it.Transmission = &transmissionItem{Status: t.Status, At: t.At, HTTPStatus: t.HTTPStatus, Attempts: t.Attempts}
+	}
 	if r.Recipients != nil {
 		it.Recipients = make([]recipientItem, len(r.Recipients))
 		for i, rc := range r.Recipients {
@@ -57,7 +73,11 @@ func fromResultItem(it *resultItem) *dsr.Result {
 	if it == nil {
 		return nil
 	}
-	r := &dsr.Result{ReportJSONKey: it.ReportJSONKey, ReportHTMLKey: it.ReportHTMLKey, CertificateKey: it.CertificateKey, SupersededBy: it.SupersededBy}
+	r := &dsr.Result{ReportJSONKey: it.ReportJSONKey, ReportHTMLKey: it.ReportHTMLKey, CertificateKey: it.CertificateKey, SupersededBy: it.SupersededBy,
+		ExportJSONKey: it.ExportJSONKey, ExportZipKey: it.ExportZipKey}
+	if t := it.Transmission; t != nil {
+		r.Transmission = &dsr.Transmission{Status: t.Status, At: t.At, HTTPStatus: t.HTTPStatus, Attempts: t.Attempts}
+	}
 	if it.Recipients != nil {
 		r.Recipients = make([]dsr.Recipient, len(it.Recipients))
 		for i, rc := range it.Recipients {

@@ -63,6 +63,8 @@ type requestItem struct {
 	Purposes       []string        `dynamodbav:"purposes,omitempty"`
 	Grounds        string          `dynamodbav:"grounds,omitempty"`
 	Ground         string          `dynamodbav:"ground,omitempty"`
+	Format         string          `dynamodbav:"format,omitempty"`     // portability
+	TransmitTo     string          `dynamodbav:"transmitTo,omitempty"` // portability
 	Language       string          `dynamodbav:"language,omitempty"`
 	TokenHash      string          `dynamodbav:"tokenHash"`
 	CodeHash       string          `dynamodbav:"codeHash,omitempty"`
@@ -125,6 +127,7 @@ func toItem(r *dsr.Request) requestItem {
 		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
 		RestrictionSteps: r.RestrictionSteps, Rectification: toRectificationItem(r.Rectification),
+		Format: r.Format, TransmitTo: r.TransmitTo,
 	}
 }
 
@@ -136,6 +139,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,
 		Rectification: fromRectificationItem(it.Rectification),
+		Format: it.Format, TransmitTo: it.TransmitTo,
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)

@@ -268,6 +268,7 @@ func (t trail) update(id string, c change, head dsr.AuditHead, upd expression.Up
 // request as read before it.
 func forgetAddress(upd expression.UpdateBuilder, r *dsr.Request, at time.Time) expression.UpdateBuilder {
 	return forgetCorrected(upd, r).Remove(expression.Name("email")).
+		Remove(expression.Name("transmitTo")). // a portability request's endpoint, no longer needed either
 		Set(expression.Name("emailMasked"), expression.Value(r.Masked())).
 		Set(expression.Name("addressRemovedAt"), expression.Value(formatTime(at)))
 }

@@ -23,6 +23,10 @@ func Linked(v dsr.View) dsr.View {
 		res.Report = ReportPath(v.ID)
 	case dsr.DocCertificate:
 		res.Certificate = CertificatePath(v.ID)
+	case dsr.DocExportJSON:
+		res.Report = ReportPath(v.ID) + "?format=json"
+	case dsr.DocExportZip:
+		res.Report = ReportPath(v.ID) + "?format=csv"
 	}
 	v.Result = &res
 	return v

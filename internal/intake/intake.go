@@ -77,6 +77,9 @@ type Service struct {
 	Hasher   *dsr.Hasher
 	Registry dsr.Registry
 	Deadline dsr.DeadlinePolicy
+	// Receivers says which endpoints a portability request may name for
+	// the transmission of its export (only public https by default).
+	Receivers dsr.ReceiverPolicy
 	// Language answers a request that names none and whose Accept-Language
 	// names no language of the answers (the controller's).
 	Language dsr.Language
@@ -108,7 +111,7 @@ type Link struct {
 // language, else the one acceptLanguage (the Accept-Language header)
 // prefers, else the default.
 func (s *Service) Submit(ctx context.Context, body []byte, key, client, acceptLanguage string) (*Submitted, error) {
-	sub, err := jsonbody.ParseSubmission(body, s.Registry)
+	sub, err := jsonbody.ParseSubmissionFor(body, s.Registry, s.Receivers)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +208,7 @@ func (s *Service) create(ctx context.Context, sub dsr.Submission, sec secrets, n
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
 		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds, Ground: sub.Ground, Language: sub.Language,
-		Rectification: sub.Rectification(),
+		Rectification: sub.Rectification(), Format: sub.Format, TransmitTo: sub.TransmitTo,
 		TokenHash: sec.tokenHash, CodeHash: s.Hasher.Code(id, sec.code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,
 	}
@@ -480,6 +483,9 @@ func (s *Service) ReportLink(ctx context.Context, id, token, format string) (*Li
 	if err != nil {
 		return nil, err
 	}
+	if r.Type == dsr.TypePortability {
+		return s.exportLink(ctx, r, format)
+	}
 	if format == "" {
 		format = "json"
 	}
@@ -510,8 +516,8 @@ func (s *Service) CertificateLink(ctx context.Context, id, token string) (*Link,
 	if r.Superseded() {
 		return s.sign(ctx, id, dsr.DocCertificate, "certificate", "json")
 	}
-	if r.Type == dsr.TypeAccess {
-		return nil, dsr.Errorf(dsr.EConflict, "an access request has a report, not a certificate")
+	if r.Type == dsr.TypeAccess || r.Type == dsr.TypePortability {
+		return nil, dsr.Errorf(dsr.EConflict, "an %s request has a report, not a certificate", r.Type)
 	}
 	if r.Status != dsr.StatusCompleted || r.Result == nil || r.Result.CertificateKey == "" {
 		return nil, dsr.Errorf(dsr.EConflict, "the certificate is not ready; the request is %s", r.Status)

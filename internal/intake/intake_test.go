@@ -183,7 +183,7 @@ func TestSubmitRejectsBadInput(t *testing.T) {
 		{"unknown field", `{"type":"access","email":"a@b.co","x":1}`, 400},
 		{"missing email", `{"type":"access"}`, 400},
 		{"malformed address", `{"type":"access","email":"ada"}`, 400},
-		{"unknown type", `{"type":"portability","email":"a@b.co"}`, 400},
+		{"unknown type", `{"type":"rectification_by_fax","email":"a@b.co"}`, 400},
 		{"oversized", `{"type":"access","email":"a@b.co","pad":"` + strings.Repeat("x", 17<<10) + `"}`, 400},
 		{"unknown purpose", `{"type":"objection","email":"a@b.co","purposes":["astrology"]}`, 400},
 		{"objection without scope or purposes", `{"type":"objection","email":"a@b.co"}`, 400},

@@ -50,12 +50,21 @@ type submissionBody struct {
 	Corrected *string `json:"corrected"`
 	Purpose   *string `json:"purpose"`
 	Evidence  *string `json:"evidence"`
+	// portability only
+	Format     *string `json:"format"`
+	TransmitTo *string `json:"transmitTo"`
 }
 
 // ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).
 func ParseSubmission(body []byte, reg dsr.Registry) (dsr.Submission, error) {
+	return ParseSubmissionFor(body, reg, dsr.ReceiverPolicy{})
+}
+
+// ParseSubmissionFor reads a POST /v1/requests body with the deployment's
+// policy for portability's receiving endpoints (dsr.ParseSubmissionFor).
+func ParseSubmissionFor(body []byte, reg dsr.Registry, pol dsr.ReceiverPolicy) (dsr.Submission, error) {
 	return parseBody(body, func(b submissionBody) (dsr.Submission, error) {
-		return dsr.ParseSubmission(dsr.SubmissionInput(b), reg)
+		return dsr.ParseSubmissionFor(dsr.SubmissionInput(b), reg, pol)
 	})
 }
 

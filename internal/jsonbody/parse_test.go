@@ -31,6 +31,9 @@ func TestParseSubmission(t *testing.T) {
 			want: dsr.Submission{Type: dsr.TypeObjection, Email: "ada@example.com", Scope: "direct_marketing"}},
 		{name: "objection, purposes", body: `{"type":"objection","email":"ada@example.com","purposes":["billing","billing"],"grounds":"why"}`,
 			want: dsr.Submission{Type: dsr.TypeObjection, Email: "ada@example.com", Purposes: []string{"billing"}, Grounds: "why"}},
+		{name: "portability", body: `{"type":"portability","email":"ada@example.com","format":"csv","transmitTo":"https://receiver.example/inbox"}`,
+			want: dsr.Submission{Type: dsr.TypePortability, Email: "ada@example.com", Format: "csv", TransmitTo: "https://receiver.example/inbox"}},
+		{name: "portability to an IP address", body: `{"type":"portability","email":"ada@example.com","transmitTo":"https://192.0.2.1/inbox"}`, fields: []string{"transmitTo"}},
 		{name: "unknown purpose", body: `{"type":"objection","email":"ada@example.com","purposes":["astrology"]}`, fields: []string{"purposes[0]"}},
 		{name: "objection without scope", body: `{"type":"objection","email":"ada@example.com"}`, fields: []string{"scope"}},
 		{name: "scope and purposes", body: `{"type":"objection","email":"a@b.co","scope":"direct_marketing","purposes":["billing"]}`, fields: []string{"scope"}},
@@ -118,6 +121,7 @@ func FuzzParseSubmission(f *testing.F) {
 	f.Add([]byte(`{"type":"restriction","email":"grace@example.com","ground":"accuracy_contested","purposes":["customer_care"],"reason":"x"}`))
 	f.Add([]byte(`{"type":"restriction","email":"a@b.c","ground":"unlawful","scope":"direct_marketing"}`))
 	f.Add([]byte(`{"type":"access","email":"a@b.c","ground":"unlawful"}`))
+	f.Add([]byte(`{"type":"portability","email":"a@b.c","format":"csv","transmitTo":"https://receiver.example/inbox"}`))
 	f.Add([]byte(`{"email":"\u0000@x.y"}`))
 	reg := dsrtest.Registry(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -131,8 +135,11 @@ func FuzzParseSubmission(f *testing.F) {
 		if again, err := dsr.NormalizeEmail(s.Email); err != nil || again != s.Email {
 			t.Fatalf("accepted email %q is not normalized", s.Email)
 		}
-		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection && s.Type != dsr.TypeRestriction {
+		if !slices.Contains(dsr.Types, s.Type) {
 			t.Fatalf("accepted type %q", s.Type)
+		}
+		if s.TransmitTo != "" && (s.Type != dsr.TypePortability || !strings.HasPrefix(s.TransmitTo, "https://")) {
+			t.Fatalf("accepted transmitTo %q for %s", s.TransmitTo, s.Type)
 		}
 		if (s.Type == dsr.TypeRestriction) != (s.Ground != "") || (s.Ground != "" && !slices.Contains(dsr.GroundNames, s.Ground)) {
 			t.Fatalf("accepted %s with ground %q", s.Type, s.Ground)

@@ -319,6 +319,7 @@ func forgetAddress(r *dsr.Request, now time.Time) {
 		r.MaskedEmail, r.Email, r.AddressRemovedAt = r.Masked(), "", now
 		forgetCorrected(r)
 	}
+	r.TransmitTo = "" // a portability request's endpoint, no longer needed either
 }
 
 // ForgetAddress is the in-memory form of dynamo.Requests.ForgetAddress.

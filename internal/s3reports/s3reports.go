@@ -3,7 +3,7 @@
 // links to them. The bucket's key scheme is known here and nowhere else:
 //
 //	reports/<request id>/parts/<purpose>/<chunk, 6 digits>.json
-//	reports/<request id>/<document>   (report.json, report.html, certificate.json)
+//	reports/<request id>/<document>   (report.json, report.html, certificate.json, export.json, export.zip)
 package s3reports
 
 import (
@@ -50,8 +50,11 @@ func documentKey(id string, doc dsr.Document) string { return "reports/" + id + 
 
 // contentType is the media type of document doc.
 func contentType(doc dsr.Document) string {
-	if pathpkg.Ext(string(doc)) == ".html" {
+	switch pathpkg.Ext(string(doc)) {
+	case ".html":
 		return "text/html; charset=utf-8"
+	case ".zip":
+		return "application/zip"
 	}
 	return "application/json"
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"AddressKeptUntilTheLastDecision", addressKeptUntilTheLastDecision},
 			{"MaskedFormKeptFromCreate", maskedFormKeptFromCreate},
 			{"RectificationDecidedOnceInProgress", rectificationDecidedOnceInProgress},
+			{"PortabilityKeepsItsEndpointAndTransmission", portabilityKeepsItsEndpointAndTransmission},
 		})
 	})
 	run(t, []requestCase{

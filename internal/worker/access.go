@@ -63,6 +63,9 @@ func (h *Handler) report(ctx context.Context, r *dsr.Request) error {
 	if r.Status != dsr.StatusInProgress || !r.AllPartsDone() {
 		return nil
 	}
+	if r.Type == dsr.TypePortability {
+		return h.export(ctx, r)
+	}
 	chunks, err := h.chunks(ctx, r)
 	if err != nil {
 		return err

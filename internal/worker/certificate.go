@@ -170,8 +170,8 @@ func (h *Handler) deleteEarlierReports(ctx context.Context, r *dsr.Request) (int
 	reports := 0
 	var superseded []string
 	for _, e := range earlier {
-		if e.ID == r.ID || e.Type != dsr.TypeAccess {
-			continue
+		if e.ID == r.ID || e.Type != dsr.TypeAccess && e.Type != dsr.TypePortability {
+			continue // a portability export is a copy of erased data too
 		}
 		// The index may lag, but statuses only move forward: one it shows
 		// final is final.

@@ -91,6 +91,8 @@ type Handler struct {
 	Tasks      Tasks
 	Notices    Notices
 	Mailer     Mailer
+	// Transmitter sends portability exports on (portability.go).
+	Transmitter Transmitter
 	// StatusPage is the privacy center's address, which the completion
 	// mail links to (empty: it names the privacy center without a link).
 	StatusPage string
@@ -164,7 +166,7 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 	case r.Status != dsr.StatusInProgress:
 		log.InfoContext(ctx, "task of a request not in progress; nothing to do", "status", r.Status)
 		return nil
-	case r.Type == dsr.TypeAccess:
+	case r.Type == dsr.TypeAccess, r.Type == dsr.TypePortability:
 		return h.access(ctx, log, r, p, t)
 	case r.Type == dsr.TypeRectification:
 		return h.rectify(ctx, log, r, p, t)

@@ -409,8 +409,9 @@ func TestTemplate(t *testing.T) {
 		},
 		{
 			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512, ReservedConcurrency: 20,
-			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue", "SENDER_ADDRESS": "privacy@example.com"}),
-			Events:      []Event{worker},
+			Environment: env(map[string]string{"TASK_QUEUE_URL": "http://sqs/TaskQueue", "RECIPIENT_NOTICE_QUEUE_URL": "dsr-local-RecipientNoticeQueue", "SENDER_ADDRESS": "privacy@example.com",
+				"TRANSMISSION_KEY_SECRET_ARN": "dsr-local-TransmissionKeySecret"}),
+			Events: []Event{worker},
 		},
 	}
 	if diff := cmp.Diff(want, fns); diff != "" {

@@ -34,6 +34,8 @@ const RegistryYAML = `
   retention: {de: 2 Jahre, en: 2 years}
   erasure: delete
   objection: delete
+  portable: true
+  provided: [email]
 - purpose: billing
   table: T-billing
   subjectIndex: by-subject
