@@ -9,7 +9,8 @@ import (
 // every purpose for access and erasure; for an objection, every purpose
 // flagged direct marketing (scope "direct_marketing") or the purposes named,
 // those where Art. 21 does not apply included: that part is answered with
-// the reasons (RefusalFor) and changes no record.
+// the reasons (RefusalFor) and changes no record; for portability, the
+// purposes in its scope (Registry.Portable).
 func Plan(r *Request, reg Registry) ([]string, error) {
 	switch r.Type {
 	case TypeAccess, TypeErasure:

@@ -436,3 +436,15 @@ func TestReplayOfPortability(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanPortability: a portability request acts on the purposes in its
+// scope only; a registry without one cannot plan it.
+func TestPlanPortability(t *testing.T) {
+	r := &dsr.Request{ID: "01J", Type: dsr.TypePortability}
+	if plan, err := dsr.Plan(r, templateRegistry(t)); err != nil || !cmp.Equal(plan, []string{"marketing", "newsletter"}) {
+		t.Errorf("plan %v, %v", plan, err)
+	}
+	if _, err := dsr.Plan(r, dsr.Registry{{Name: "billing", LegalBasis: "legal obligation"}}); err == nil {
+		t.Error("planned without a portable purpose")
+	}
+}

@@ -3,9 +3,17 @@ package worker
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/privacyops/dsr/internal/dsr"
+	"github.com/privacyops/dsr/internal/sqsbatch"
 )
+
+// TransmitBudget is the time a transmission may take at most (the
+// webhook sender's 3 attempts of 5 s, 1 s and 2 s apart, as awsapp
+// configures it): an export left with less before the deadline, besides
+// the reserve, is transmitted in a new message.
+const TransmitBudget = 20 * time.Second
 
 // Transmitter sends a portability export to the endpoint the person named
 // (webhook.Sender): the outcome, delivered or failed, is a Transmission;
@@ -37,6 +45,15 @@ func (h *Handler) export(ctx context.Context, r *dsr.Request) error {
 		return err
 	}
 	var steps []dsr.Step
+	if r.TransmitTo != "" && sqsbatch.NearDeadline(ctx, h.Reserve+TransmitBudget) {
+		// Every attempt may take its time: transmit in a fresh invocation,
+		// which finds the parts recorded and the documents written.
+		if err := h.Tasks.SendTask(ctx, dsr.TaskMessage{RequestID: r.ID, Purpose: r.PlannedPurposes[0]}); err != nil {
+			return err
+		}
+		h.Log.InfoContext(ctx, "transmission continues in a new message before the deadline", "dsrId", r.ID)
+		return nil
+	}
 	if r.TransmitTo != "" {
 		t, err := h.transmit(ctx, r, body)
 		if err != nil {

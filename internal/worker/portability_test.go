@@ -16,6 +16,7 @@ import (
 
 	"github.com/privacyops/dsr/internal/dsr"
 	"github.com/privacyops/dsr/internal/dsr/dsrtest"
+	"github.com/privacyops/dsr/internal/worker"
 )
 
 // transmitter is a fake receiving controller: it records each delivery and
@@ -177,5 +178,32 @@ func TestErasureDeletesExportsAndSupersedesPortability(t *testing.T) {
 	must(t, json.Unmarshal(raw, &a))
 	if a.Type != dsr.TypePortability || !strings.Contains(a.Answer, "nothing left to export") {
 		t.Errorf("answer: %s", raw)
+	}
+}
+
+// TestTransmissionNearTheDeadlineContinues: an export whose invocation has
+// less time left than a transmission may take is transmitted in a new
+// message, which finds the documents written and transmits once.
+func TestTransmissionNearTheDeadlineContinues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dsr.Request{Type: dsr.TypePortability, Format: dsr.FormatJSON, TransmitTo: "https://receiver.example/inbox"})
+	e.contacts.Add(e.marketing, ada, 1)
+	tr := &transmitter{outcome: dsr.Transmission{Status: dsr.TransmissionDelivered, HTTPStatus: 200, Attempts: 1, At: e.now}}
+	e.h.Transmitter = tr
+	short, cancel := context.WithTimeout(context.Background(), e.h.Reserve+worker.TransmitBudget-time.Second)
+	defer cancel()
+	if failed := e.deliverTask(t, short, "marketing"); len(failed) != 0 {
+		t.Fatalf("failed: %v", failed)
+	}
+	r, _ := e.store.Get(context.Background(), e.id)
+	if len(tr.deliveries) != 0 || r.Status != dsr.StatusInProgress || len(e.queue.Tasks()) != 1 {
+		t.Fatalf("near the deadline: %d deliveries, %s, tasks %v", len(tr.deliveries), r.Status, e.queue.Tasks())
+	}
+	if failed := e.deliverTask(t, context.Background(), e.queue.Tasks()[0].Purpose); len(failed) != 0 {
+		t.Fatalf("continuation failed: %v", failed)
+	}
+	r, _ = e.store.Get(context.Background(), e.id)
+	if len(tr.deliveries) != 1 || r.Status != dsr.StatusCompleted || e.objects.Writes(e.id, dsr.DocExportJSON) != 1 {
+		t.Errorf("after the continuation: %d deliveries, %s, export written %d times", len(tr.deliveries), r.Status, e.objects.Writes(e.id, dsr.DocExportJSON))
 	}
 }
