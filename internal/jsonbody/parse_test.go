@@ -115,6 +115,7 @@ func FuzzParseSubmission(f *testing.F) {
 	f.Add([]byte(`{"type":"objection","email":"ada@example.com","purposes":["billing"],"grounds":"x"}`))
 	f.Add([]byte(`{"type":"objection","email":"a@b.c","scope":"direct_marketing"}`))
 	f.Add([]byte(`{"email":"\u0000@x.y"}`))
+	f.Add([]byte(`{"type":"rectification","email":"a@b.co","attribute":"name","corrected":"Ada King","purpose":"marketing","evidence":"e"}`))
 	reg := dsrtest.Registry(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s, err := jsonbody.ParseSubmission(body, reg)
@@ -127,7 +128,7 @@ func FuzzParseSubmission(f *testing.F) {
 		if again, err := dsr.NormalizeEmail(s.Email); err != nil || again != s.Email {
 			t.Fatalf("accepted email %q is not normalized", s.Email)
 		}
-		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection {
+		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection && s.Type != dsr.TypeRectification {
 			t.Fatalf("accepted type %q", s.Type)
 		}
 	})
