@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"AddressKeptUntilTheLastDecision", addressKeptUntilTheLastDecision},
 			{"MaskedFormKeptFromCreate", maskedFormKeptFromCreate},
 			{"RectificationDecidedOnceInProgress", rectificationDecidedOnceInProgress},
+			{"RectificationTextsStrippedWithIdentifiers", rectificationTextsStrippedWithIdentifiers},
 		})
 	})
 	run(t, []requestCase{
