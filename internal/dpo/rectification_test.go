@@ -2,6 +2,7 @@ package dpo_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -58,6 +59,9 @@ func TestRectificationDecision(t *testing.T) {
 			return nil
 		}
 		return b[len(b)-1]
+	}
+	if _, m := e.call(t, dpo.RouteDetail, confirmed, dpoClaims, nil, ""); !strings.Contains(fmtJSON(m["rectification"]), `"corrected":"Ada King"`) {
+		t.Errorf("the DPO does not see what to decide: %v", m["rectification"])
 	}
 	if len(tasks.TaskBatches()) != 0 || len(e.mailer.Mails) != 0 {
 		t.Fatal("a refused decision sent something")
@@ -128,4 +132,9 @@ func TestRegisterRectification(t *testing.T) {
 	if status, m := e.do(t, dpo.RouteRegister, req); status != 400 {
 		t.Errorf("the identifier as attribute: %d %v", status, m)
 	}
+}
+
+func fmtJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
