@@ -102,6 +102,8 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseSubmission -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseRegistration -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseRegistry -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseRectification -fuzztime 20s ./internal/dsr
+	go test -run '^$$' -fuzz FuzzParseRectificationDecision -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseVerify -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseSuppressionCheck -fuzztime 20s ./internal/jsonbody
 	go test -run '^$$' -fuzz FuzzParseProvenanceEvent -fuzztime 20s ./internal/jsonbody

@@ -264,3 +264,32 @@ func TestDispatchSeesANewPass(t *testing.T) {
 		t.Errorf("during billing's new pass: %s, want queued", got)
 	}
 }
+
+// TestRectificationWaitsForTheDPO: a verified rectification is moved in
+// progress with its plan, and no task is sent, however often its message
+// comes: the DPO's decision sends them.
+func TestRectificationWaitsForTheDPO(t *testing.T) {
+	reg := dsrtest.Registry(t)
+	store, q := &memstore.Requests{}, &dsrtest.Queue{}
+	ctx, now := context.Background(), time.Now()
+	r := &dsr.Request{ID: "R1", Type: dsr.TypeRectification, Status: dsr.StatusAwaitingVerification,
+		Rectification: &dsr.Rectification{Correction: dsr.Correction{Attribute: "name", Corrected: "Ada King"}, Decision: dsr.RectificationPending}}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(store.Create(ctx, r, dsrtest.Step(dsr.AuditReceived)))
+	must(store.Transition(ctx, "R1", dsr.StatusAwaitingVerification, dsr.StatusQueued, now, dsr.Changes{VerifiedAt: now}, dsrtest.StepTo(dsr.StatusQueued)))
+	h := &dispatch.Handler{Store: store, Queue: q, Registry: reg, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	for range 2 {
+		if resp, err := h.Handle(ctx, msg(`{"requestId":"R1"}`)); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("dispatch: %v %v", resp, err)
+		}
+	}
+	got, _ := store.Get(ctx, "R1")
+	if got.Status != dsr.StatusInProgress || !cmp.Equal(reg.Names(), got.PlannedPurposes) || len(q.TaskBatches()) != 0 || !got.AwaitingRectification() {
+		t.Errorf("%s, plan %v, %d task batches", got.Status, got.PlannedPurposes, len(q.TaskBatches()))
+	}
+}

@@ -2,8 +2,13 @@ package dpo_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/privacyops/dsr/internal/dpo"
 	"github.com/privacyops/dsr/internal/dsr"
@@ -55,6 +60,9 @@ func TestRectificationDecision(t *testing.T) {
 		}
 		return b[len(b)-1]
 	}
+	if _, m := e.call(t, dpo.RouteDetail, confirmed, dpoClaims, nil, ""); !strings.Contains(fmtJSON(m["rectification"]), `"corrected":"Ada King"`) {
+		t.Errorf("the DPO does not see what to decide: %v", m["rectification"])
+	}
 	if len(tasks.TaskBatches()) != 0 || len(e.mailer.Mails) != 0 {
 		t.Fatal("a refused decision sent something")
 	}
@@ -97,4 +105,36 @@ func actions(e *env, id string) []string {
 		out = append(out, string(a))
 	}
 	return out
+}
+
+// TestRegisterRectification: a rectification received by letter is
+// registered with its correction, pending the DPO's decision.
+func TestRegisterRectification(t *testing.T) {
+	e := newEnv(t)
+	reg := slices.Clone(dsrtest.Registry(t))
+	reg[0].Rectifiable = []string{"name"}
+	e.h.Service.Keys, e.h.Service.Registry = testHasher(t), reg
+	req := events.APIGatewayV2HTTPRequest{RouteKey: dpo.RouteRegister, Headers: map[string]string{"content-type": "application/json",
+		"authorization": "Bearer " + token(t, dpoClaims)},
+		Body: `{"type":"rectification","email":"ada@example.com","attribute":"name","corrected":"Ada King","receivedAt":"2027-02-05T14:00:00Z","channel":"letter","identityCheck":"signature_compared"}`}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: gatewayClaims(dpoClaims)}}
+	status, m := e.do(t, dpo.RouteRegister, req)
+	if status != 202 {
+		t.Fatalf("register: %d %v", status, m)
+	}
+	r, err := e.store.Get(context.Background(), m["id"].(string))
+	want := &dsr.Rectification{Correction: dsr.Correction{Attribute: "name", Corrected: "Ada King"}, Decision: dsr.RectificationPending}
+	if err != nil || r.Type != dsr.TypeRectification || !cmp.Equal(want, r.Rectification) {
+		t.Errorf("stored %+v, %v", r.Rectification, err)
+	}
+	req.Body = strings.Replace(req.Body, `"attribute":"name"`, `"attribute":"email"`, 1)
+	if status, m := e.do(t, dpo.RouteRegister, req); status != 400 {
+		t.Errorf("the identifier as attribute: %d %v", status, m)
+	}
+}
+
+func fmtJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -59,7 +59,7 @@ func (s *Service) Register(ctx context.Context, actor, key string, body []byte) 
 	r := &dsr.Request{
 		ID: ids[0], Type: g.Type, Status: dsr.StatusQueued, Email: g.Email, SubjectKey: s.Keys.Subject(g.Email),
 		Scope: g.Scope, Purposes: g.Purposes, Grounds: g.Grounds, Ground: g.Ground, Language: cmp.Or(g.Language, s.Language), TokenHash: tokenHash,
-		ReceivedAt: g.ReceivedAt, VerifiedAt: now, DueAt: s.Deadline.Due(g.ReceivedAt, 1), UpdatedAt: now,
+		ReceivedAt: g.ReceivedAt, VerifiedAt: now, DueAt: s.Deadline.Due(g.ReceivedAt, 1), UpdatedAt: now, Rectification: g.Rectification(),
 	}
 	err = s.Store.Create(ctx, r,
 		dsr.Step{Actor: actor, Action: dsr.AuditReceived, Detail: dsr.RegisteredDetail(g), At: now},

@@ -48,6 +48,9 @@ type DPOView struct {
 	DecisionDueAt    *time.Time `json:"decisionDueAt,omitempty"`
 	// Purposes is the per-purpose progress (detail only).
 	Purposes []PurposeProgress `json:"purposes,omitempty"`
+	// Rectification is what a rectification asks, for the DPO to decide
+	// (detail only; rectification.go).
+	Rectification *DPORectification `json:"rectification,omitempty"`
 	// Audit is the newest page of the request's trail, oldest first
 	// (detail only), and AuditCursor the cursor of the page before it.
 	Audit       []AuditEntry `json:"audit,omitempty"`
@@ -85,6 +88,7 @@ func (r *Request) DPOView(now time.Time, detail bool) DPOView {
 		v.AwaitingDecision, v.DecisionDueAt = true, due
 	}
 	if detail {
+		v.Rectification = r.dpoRectification()
 		for _, p := range r.PlannedPurposes {
 			chunks, done := r.DoneParts[p]
 			pp := PurposeProgress{Purpose: p, Done: done, Chunks: chunks, Decision: r.ObjectionDecisions[p]}

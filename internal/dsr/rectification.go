@@ -1,6 +1,7 @@
 package dsr
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -138,7 +139,7 @@ func correctedAttribute(a *string, purpose string, reg Registry, bad *fieldError
 		bad.add("attribute", "must be one of: "+strings.Join(all, ", "))
 	case purpose != "":
 		if p, _ := reg.Lookup(purpose); !p.Rectifies(*a) {
-			bad.add("attribute", "is not rectifiable in this purpose; rectifiable there: "+strings.Join(p.Rectifiable, ", "))
+			bad.add("attribute", "is not rectifiable in this purpose; rectifiable there: "+cmp.Or(strings.Join(p.Rectifiable, ", "), "none"))
 		} else {
 			return *a
 		}
@@ -437,4 +438,26 @@ func SurveyCorrection(items []AttributeValue, attr string, rectifiable bool) (pa
 		}
 	}
 	return part, left
+}
+
+// DPORectification is what a rectification asks, as the DPO's detail shows
+// it to decide: the attribute, the corrected value (until the request is
+// answered), the purpose it is limited to, the person's evidence and the
+// decision.
+type DPORectification struct {
+	Attribute string `json:"attribute"`
+	Corrected string `json:"corrected,omitempty"`
+	Purpose   string `json:"purpose,omitempty"`
+	Evidence  string `json:"evidence,omitempty"`
+	Decision  string `json:"decision"`
+}
+
+// dpoRectification is r's correction for the DPO's detail (nil for
+// another type).
+func (r *Request) dpoRectification() *DPORectification {
+	if r.Rectification == nil {
+		return nil
+	}
+	rc := r.Rectification
+	return &DPORectification{Attribute: rc.Attribute, Corrected: rc.Corrected, Purpose: rc.Purpose, Evidence: rc.Evidence, Decision: rc.Decision}
 }

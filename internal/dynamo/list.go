@@ -339,7 +339,7 @@ func (s *Requests) StripIdentifiers(ctx context.Context, id string, now time.Tim
 		for i := range r.Extensions {
 			upd = upd.Remove(expression.Name(fmt.Sprintf("extensions[%d].reason", i)))
 		}
-		return upd
+		return stripRectification(upd, r)
 	}
 	cond := expression.AttributeNotExists(expression.Name("identifiersRemovedAt"))
 	holds := func(r *dsr.Request) bool { return r.IdentifiersRemovedAt.IsZero() }

@@ -49,6 +49,19 @@ func forgetCorrected(upd expression.UpdateBuilder, r *dsr.Request) expression.Up
 	return upd.Remove(expression.Name("rectification.corrected"))
 }
 
+// stripRectification adds to upd, for a rectification, the removal of its
+// free texts, which may name people (StripIdentifiers): the evidence and
+// the DPO's reasons, and the corrected value if still there.
+func stripRectification(upd expression.UpdateBuilder, r *dsr.Request) expression.UpdateBuilder {
+	if r.Rectification == nil {
+		return upd
+	}
+	for _, name := range []string{"corrected", "evidence", "reasons"} {
+		upd = upd.Remove(expression.Name("rectification." + name))
+	}
+	return upd
+}
+
 // DecideRectification records the DPO's decision d on rectification id,
 // in progress with its decision pending, with its steps; a request not
 // waiting for it (decided already, or not a rectification in progress) is

@@ -204,3 +204,69 @@ func checkCorrectionNotices(t *testing.T, cfg aws.Config, queueURL, id string) {
 		t.Errorf("notices to %v, want the two recipients of the corrected purposes", slices.Sorted(maps.Keys(got)))
 	}
 }
+
+// TestRectificationAWSCalls counts the AWS calls of ada's rectification of
+// her name over the four demo purposes, from the submission to the answer,
+// the DPO's confirmation included (status polls left out, as in
+// TestAccessRequestAWSCalls). The correction is one conditional UpdateItem
+// per item holding the name in a purpose marking it rectifiable, and no
+// more; nothing scans; dispatch queues no task before the DPO decides.
+func TestRectificationAWSCalls(t *testing.T) {
+	var counter callCounter
+	cfg := awsConfig(t, counter.middleware)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	waitKeyed(t, stack)
+	before := namesOf(t, awsConfig(t), stack.Registry, seed.Ada)
+	counter.reset()
+
+	body := map[string]any{"type": "rectification", "email": seed.Ada, "attribute": "name", "corrected": "Ada King"}
+	sub := submitVerified(t, c, outbox, body)
+	polls := 0
+	for v := (view{}); v.Status != "in_progress"; polls++ {
+		if polls > 400 {
+			t.Fatalf("not dispatched: %+v", v)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if s, _, raw := c.do("GET", "/v1/requests/"+sub.ID, sub.StatusToken, nil, &v); s != 200 {
+			t.Fatalf("status: %d %s", s, raw)
+		}
+	}
+	dispatched, _ := counter.snapshot()
+	if s, raw := c.dpoDo("POST", "/v1/dpo/requests/"+sub.ID+"/rectification-decision", stack.DpoToken, map[string]string{"outcome": "confirmed"}, nil); s != 200 {
+		t.Fatalf("confirm: %d %s", s, raw)
+	}
+	start, _ := counter.snapshot()
+	pollUntilDone(t, c, sub, 90*time.Second)
+	end, _ := counter.snapshot()
+	polls += end["IntakeFunction DynamoDB.GetItem"] - start["IntakeFunction DynamoDB.GetItem"]
+	byOp, byService := counter.snapshot()
+	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
+	byService["DynamoDB"] -= polls
+	t.Logf("AWS calls of one rectification over %d purposes, the DPO's confirmation included (%d status polls left out):", len(stack.Registry), polls)
+	for _, k := range sortedKeys(byOp) {
+		t.Logf("  %-48s %d", k, byOp[k])
+	}
+	t.Logf("  total by service: %v", byService)
+
+	corrected := 0
+	for _, p := range stack.Registry {
+		if p.Rectifies("name") {
+			corrected += len(before[p.Name])
+		}
+	}
+	if got := byOp["WorkerFunction DynamoDB.UpdateItem"]; got != corrected || corrected == 0 {
+		t.Errorf("worker UpdateItem %d, want one per item corrected (%d)", got, corrected)
+	}
+	for k, n := range byOp {
+		if strings.HasSuffix(k, ".Scan") && n > 0 {
+			t.Errorf("%s: %d", k, n)
+		}
+	}
+	if n := dispatched["DispatchFunction SQS.SendMessageBatch"] + dispatched["DispatchFunction SQS.SendMessage"]; n != 0 {
+		t.Errorf("dispatch queued %d task batches before the decision", n)
+	}
+	if n := byOp["DpoFunction SQS.SendMessageBatch"]; n != 1 {
+		t.Errorf("the DPO's decision queued %d task batches, want 1", n)
+	}
+}

@@ -81,6 +81,11 @@ type registrationBody struct {
 	IdentityCheck *string   `json:"identityCheck"`
 	IdentityNote  *string   `json:"identityNote"`
 	Language      *string   `json:"language"`
+	// A rectification's members.
+	Attribute *string `json:"attribute"`
+	Corrected *string `json:"corrected"`
+	Purpose   *string `json:"purpose"`
+	Evidence  *string `json:"evidence"`
 }
 
 // ParseRegistration reads a POST /v1/dpo/requests body at now
@@ -88,8 +93,9 @@ type registrationBody struct {
 func ParseRegistration(body []byte, reg dsr.Registry, policy dsr.DeadlinePolicy, now time.Time) (dsr.Registration, error) {
 	return parseBody(body, func(b registrationBody) (dsr.Registration, error) {
 		return dsr.ParseRegistration(dsr.RegistrationInput{
-			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds, Ground: b.Ground, Reason: b.Reason, Language: b.Language},
-			ReceivedAt:      b.ReceivedAt, Channel: b.Channel, IdentityCheck: b.IdentityCheck, IdentityNote: b.IdentityNote,
+			SubmissionInput: dsr.SubmissionInput{Type: b.Type, Email: b.Email, Scope: b.Scope, Purposes: b.Purposes, Grounds: b.Grounds, Ground: b.Ground, Reason: b.Reason, Language: b.Language,
+				Attribute: b.Attribute, Corrected: b.Corrected, Purpose: b.Purpose, Evidence: b.Evidence},
+			ReceivedAt: b.ReceivedAt, Channel: b.Channel, IdentityCheck: b.IdentityCheck, IdentityNote: b.IdentityNote,
 		}, reg, policy, now)
 	})
 }

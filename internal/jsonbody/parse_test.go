@@ -123,6 +123,7 @@ func FuzzParseSubmission(f *testing.F) {
 	f.Add([]byte(`{"type":"access","email":"a@b.c","ground":"unlawful"}`))
 	f.Add([]byte(`{"type":"portability","email":"a@b.c","format":"csv","transmitTo":"https://receiver.example/inbox"}`))
 	f.Add([]byte(`{"email":"\u0000@x.y"}`))
+	f.Add([]byte(`{"type":"rectification","email":"a@b.co","attribute":"name","corrected":"Ada King","purpose":"marketing","evidence":"e"}`))
 	reg := dsrtest.Registry(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		s, err := jsonbody.ParseSubmission(body, reg)

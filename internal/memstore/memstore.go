@@ -298,6 +298,7 @@ func (s *Requests) StripIdentifiers(_ context.Context, id string, now time.Time,
 		return conflict("strip request identifiers")
 	}
 	r.Email, r.MaskedEmail, r.SubjectKey, r.Grounds, r.FailureReason, r.CodeHash, r.TokenHash = "", "", "", "", "", "", ""
+	stripRectification(&r)
 	r.Extensions = slices.Clone(r.Extensions)
 	for i := range r.Extensions {
 		r.Extensions[i].Reason = ""

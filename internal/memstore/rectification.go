@@ -17,6 +17,15 @@ func forgetCorrected(r *dsr.Request) {
 	}
 }
 
+// stripRectification removes a rectification's free texts with the
+// identifiers, as the DynamoDB store does.
+func stripRectification(r *dsr.Request) {
+	if r.Rectification != nil {
+		r.Rectification = &dsr.Rectification{Correction: dsr.Correction{Attribute: r.Rectification.Attribute, Purpose: r.Rectification.Purpose},
+			Decision: r.Rectification.Decision}
+	}
+}
+
 // DecideRectification is the in-memory form of
 // dynamo.Requests.DecideRectification.
 func (s *Requests) DecideRectification(_ context.Context, id string, d dsr.RectificationDecision, now time.Time, steps ...dsr.Step) error {

@@ -134,3 +134,21 @@ func rectificationDecidedOnceInProgress(t *testing.T, s Store, _ Options) {
 	wantDiff(t, "after completion: the corrected value goes with the address", want, *got.Rectification)
 	wantDiff(t, "address", "", got.Email)
 }
+
+// rectificationTextsStrippedWithIdentifiers: when the accountability
+// retention ends, a rectification keeps what was asked and decided (the
+// attribute, the purpose, the decision) and loses the free texts that may
+// name people (the evidence, the DPO's reasons) with the identifiers.
+func rectificationTextsStrippedWithIdentifiers(t *testing.T, s Store, _ Options) {
+	t.Parallel()
+	ctx := t.Context()
+	r := newRequest()
+	r.Type, r.Status, r.SubjectKey, r.Email = dsr.TypeRectification, dsr.StatusCompleted, subjectKey(), ""
+	r.CompletedAt = r.ReceivedAt.Add(time.Hour)
+	r.Rectification = &dsr.Rectification{Correction: dsr.Correction{Attribute: "name", Purpose: "customer_care", Evidence: "Ada's marriage"},
+		Decision: dsr.RectificationRefused, Reasons: "the contract names Ada so"}
+	must(t, s.Create(ctx, r, aStep))
+	must(t, s.StripIdentifiers(ctx, r.ID, requestsNow, aStep))
+	want := dsr.Rectification{Correction: dsr.Correction{Attribute: "name", Purpose: "customer_care"}, Decision: dsr.RectificationRefused}
+	wantDiff(t, "stripped", want, *mustGet(t, s, r.ID).Rectification)
+}

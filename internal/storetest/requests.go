@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store, o Options) {
 			{"MaskedFormKeptFromCreate", maskedFormKeptFromCreate},
 			{"RectificationDecidedOnceInProgress", rectificationDecidedOnceInProgress},
 			{"PortabilityKeepsItsEndpointAndTransmission", portabilityKeepsItsEndpointAndTransmission},
+			{"RectificationTextsStrippedWithIdentifiers", rectificationTextsStrippedWithIdentifiers},
 		})
 	})
 	run(t, []requestCase{
