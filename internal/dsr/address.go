@@ -24,8 +24,10 @@ import "time"
 // does while it is open; a failed request does until its due date, as the
 // DPO may retry it until then (AddressExpired); a completed objection does
 // while a DPO decision on it is pending or being applied (Art. 21(1): the
-// decision is applied to the person's records and they are told); a
-// rejected or expired request does not.
+// decision is applied to the person's records and they are told), and a
+// completed restriction while it holds a purpose restricted or being
+// lifted (Art. 18(3): the person is told before the lifting); a rejected
+// or expired request does not.
 func AddressNeeded(st Status, decisions map[string]string) bool {
 	switch st {
 	case StatusCompleted:

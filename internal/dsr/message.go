@@ -28,7 +28,8 @@ type TaskMessage struct {
 }
 
 // DecisionMessage is the body of a task-queue message that applies a DPO's
-// decision on an objection (DecisionUpheld or DecisionOverridden) to
+// decision on an objection (DecisionUpheld or DecisionOverridden), or a
+// DPO's lifting of a restriction request's restriction (DecisionLifted), to
 // Purpose's items of the subject, from Cursor on.
 type DecisionMessage struct {
 	RequestID string `json:"requestId"`

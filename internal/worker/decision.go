@@ -10,7 +10,8 @@ import (
 
 // applyDecision applies a DPO's decision d on objection r to purpose p,
 // every page of the subject's items: upheld erases them (and reads the
-// table back), overridden lifts the objection's restriction. It checkpoints
+// table back), overridden lifts the objection's restriction; on restriction
+// request r, lifted lifts its restriction (lifted). It checkpoints
 // like a task, and records the decision as applied at the end; a redelivery
 // after that does nothing.
 func (h *Handler) applyDecision(ctx context.Context, log *slog.Logger, r *dsr.Request, p dsr.Purpose, d dsr.DecisionMessage) error {

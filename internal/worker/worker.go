@@ -4,7 +4,8 @@
 // deletes or restricts the items, as the registry says, and reads the table
 // back (erase.go). The worker that records the last purpose writes the
 // report or the certificate, once (access.go, certificate.go). A decision
-// message applies a DPO's decision on an objection (decision.go).
+// message applies a DPO's decision on an objection (decision.go), or lifts
+// a restriction request's restriction (decision.go, lift.go).
 package worker
 
 import (
