@@ -33,6 +33,9 @@ var typeWords = map[Type]Text{
 	TypeAccess:    {LangDE: "Auskunft, eine Kopie Ihrer personenbezogenen Daten", LangEN: "a copy of your personal data (access)"},
 	TypeErasure:   {LangDE: "Löschung Ihrer personenbezogenen Daten", LangEN: "the erasure of your personal data"},
 	TypeObjection: {LangDE: "Widerspruch gegen die Verwendung Ihrer personenbezogenen Daten", LangEN: "your objection to the use of your personal data"},
+
+	// preferences.go
+	TypePreferences: {LangDE: "Änderung Ihrer Einwilligungen und Einstellungen", LangEN: "a change of your consents and preferences"},
 }
 
 // localizedMail is the mail to r with subject and text in r's language, built
@@ -86,6 +89,7 @@ var resultWords = map[Type]Text{
 	TypeErasure: {LangDE: "die Bestätigung der Löschung", LangEN: "the certificate of the erasure"},
 	TypeObjection: {LangDE: "die Antwort auf Ihren Widerspruch (eine Bestätigung, was getan wurde, und die Gründe, wo wir ihm nicht folgen konnten)",
 		LangEN: "the answer to your objection (a certificate of what was done, and the reasons where we could not follow it)"},
+	TypePreferences: {LangDE: "die Bestätigung der geänderten Einwilligungen und Einstellungen", LangEN: "the certificate of the changed consents and preferences"},
 }
 
 // statusPageLines tells the person where to see the request, in language

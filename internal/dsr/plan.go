@@ -14,6 +14,11 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 	switch r.Type {
 	case TypeAccess, TypeErasure:
 		return reg.Names(), nil
+	case TypePreferences:
+		if plan := planPreferences(r, reg); len(plan) > 0 {
+			return plan, nil
+		}
+		return nil, fmt.Errorf("plan request %s: the preferences concern no purpose of the registry", r.ID)
 	case TypeObjection:
 		var plan []string
 		for _, p := range reg {

@@ -161,6 +161,9 @@ type Chunk struct {
 	// Recipients (erasure and objection, first chunk): those the purpose's
 	// data was disclosed to, read before its provenance is removed.
 	Recipients []Recipient `json:"recipients,omitempty"`
+	// Preferences (a preferences request, its purpose's only chunk): what
+	// the read-back found.
+	Preferences *PreferencesOutcome `json:"preferences,omitempty"`
 }
 
 // AssembleReport builds the report of request req from the parts found and

@@ -12,6 +12,9 @@ const (
 	TypeAccess    Type = "access"    // Art. 15
 	TypeErasure   Type = "erasure"   // Art. 17
 	TypeObjection Type = "objection" // Art. 21
+	// TypePreferences withdraws or keeps consent per purpose and channel
+	// and sets frequencies (Art. 7(3), 21(2)): preferences.go.
+	TypePreferences Type = "preferences"
 )
 
 // Status is where a request stands. A request never moves backwards.
@@ -66,6 +69,13 @@ type Request struct {
 	Scope      string   // objection: "direct_marketing", or empty
 	Purposes   []string // objection: the purposes objected to
 	Grounds    string   // objection: the person's grounds
+	// Preferences are a preferences request's changes.
+	Preferences []PreferenceChange
+	// OneClick marks a preferences request made by a one-click
+	// unsubscribe (unsubscribe.go): it holds no address, only the subject
+	// key the signed token carried, and its records are those the key
+	// finds (Subject.KeyOnly).
+	OneClick bool
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).

@@ -180,8 +180,11 @@ type Replay struct {
 func (h *Hasher) Replay(key, client string, s Submission) Replay {
 	derive := func(what string) []byte {
 		mac := hmac.New(sha256.New, h.pepper)
-		mac.Write([]byte(strings.Join([]string{"submission", what, key, client, string(s.Type), s.Email, s.Scope,
-			strings.Join(s.Purposes, "\x1e"), s.Grounds}, "\x1f")))
+		parts := []string{"submission", what, key, client, string(s.Type), s.Email, s.Scope, strings.Join(s.Purposes, "\x1e"), s.Grounds}
+		if len(s.Changes) > 0 { // preferences: what they change is part of what was submitted
+			parts = append(parts, changesKey(s.Changes))
+		}
+		mac.Write([]byte(strings.Join(parts, "\x1f")))
 		return mac.Sum(nil)
 	}
 	token := base64.RawURLEncoding.EncodeToString(derive("token"))

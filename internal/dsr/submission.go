@@ -20,6 +20,8 @@ type Submission struct {
 	Scope    string
 	Purposes []string
 	Grounds  string
+	// Changes of a preferences request.
+	Changes []PreferenceChange
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -34,6 +36,7 @@ type SubmissionInput struct {
 	Purposes *[]string
 	Grounds  *string
 	Language *string
+	Changes  *[]ChangeInput
 }
 
 // ParseSubmission validates a submission against the registry: missing or
@@ -45,22 +48,28 @@ func ParseSubmission(in SubmissionInput, reg Registry) (Submission, error) {
 	switch {
 	case in.Type == nil:
 		bad.add("type", "is required")
-	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection:
+	case Type(*in.Type) == TypeAccess || Type(*in.Type) == TypeErasure || Type(*in.Type) == TypeObjection || Type(*in.Type) == TypePreferences:
 		s.Type = Type(*in.Type)
 	default:
-		bad.add("type", `must be one of "access", "erasure", "objection"`)
+		bad.add("type", `must be one of "access", "erasure", "objection", "preferences"`)
 	}
 	email, errs := emailField(in.Email)
 	s.Email, bad = email, append(bad, errs...)
 	switch {
 	case s.Type == TypeObjection:
 		s.Scope, s.Purposes, s.Grounds = objectionOf(in, reg, &bad)
+	case s.Type == TypePreferences:
+		s.Changes = preferencesOf(in.Changes, reg, &bad)
+		fallthrough
 	case s.Type != "":
 		for name, set := range map[string]bool{"scope": in.Scope != nil, "purposes": in.Purposes != nil, "grounds": in.Grounds != nil} {
 			if set {
 				bad.add(name, "is only allowed for objections")
 			}
 		}
+	}
+	if in.Changes != nil && s.Type != TypePreferences && s.Type != "" {
+		bad.add("changes", "is only allowed for preferences")
 	}
 	if in.Language != nil {
 		l, ok := ParseLanguage(*in.Language)

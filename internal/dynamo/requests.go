@@ -90,6 +90,10 @@ type requestItem struct {
 	// The trail's head (see trail).
 	AuditSeq  int    `dynamodbav:"auditSeq,omitempty"`
 	AuditHash string `dynamodbav:"auditHash,omitempty"`
+
+	// Preferences and OneClick: see dsr.Request (preferences.go).
+	Preferences []preferenceItem `dynamodbav:"preferences,omitempty"`
+	OneClick    bool             `dynamodbav:"oneClick,omitempty"`
 }
 
 func formatTime(t time.Time) string {
@@ -120,7 +124,7 @@ func toItem(r *dsr.Request) requestItem {
 		CompletedAt: formatTime(r.CompletedAt), UpdatedAt: formatTime(r.UpdatedAt), IdentifiersRemovedAt: formatTime(r.IdentifiersRemovedAt),
 		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
-		RestrictionSteps: r.RestrictionSteps,
+		RestrictionSteps: r.RestrictionSteps, Preferences: toPreferenceItems(r.Preferences), OneClick: r.OneClick,
 	}
 }
 
@@ -131,6 +135,7 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		CodeAttempts: it.CodeAttempts, LastAttempt: it.LastAttempt, PlannedPurposes: it.PlannedPurposes, DoneParts: it.DoneParts,
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,
+		Preferences: fromPreferenceItems(it.Preferences), OneClick: it.OneClick,
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)

@@ -204,7 +204,7 @@ func (s *Service) create(ctx context.Context, sub dsr.Submission, sec secrets, n
 	}
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
-		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds, Language: sub.Language,
+		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds, Language: sub.Language, Preferences: sub.Changes,
 		TokenHash: sec.tokenHash, CodeHash: s.Hasher.Code(id, sec.code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,
 	}

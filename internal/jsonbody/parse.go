@@ -43,6 +43,8 @@ type submissionBody struct {
 	Purposes *[]string `json:"purposes"`
 	Grounds  *string   `json:"grounds"`
 	Language *string   `json:"language"`
+
+	Changes *[]dsr.ChangeInput `json:"changes"` // preferences
 }
 
 // ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).
@@ -89,6 +91,7 @@ type suppressionCheckBody struct {
 	Email     *string `json:"email"`
 	Purpose   *string `json:"purpose"`
 	ConsentAt *string `json:"consentAt"`
+	Channel   *string `json:"channel"`
 }
 
 // ParseSuppressionCheck reads a POST /v1/suppressions/check body.
@@ -207,4 +210,18 @@ func ParseTaskQueueMessage(body string) (dsr.Message, error) {
 		return nil, err
 	}
 	return dsr.TaskQueueMessage(m)
+}
+
+type unsubscribeIssueBody struct {
+	Email   *string `json:"email"`
+	Purpose *string `json:"purpose"`
+	Channel *string `json:"channel"`
+}
+
+// ParseUnsubscribeIssue reads a POST /v1/unsubscribe-tokens body
+// (dsr.ParseUnsubscribeIssue).
+func ParseUnsubscribeIssue(body []byte, reg dsr.Registry) (dsr.UnsubscribeIssue, error) {
+	return parseBody(body, func(b unsubscribeIssueBody) (dsr.UnsubscribeIssue, error) {
+		return dsr.ParseUnsubscribeIssue(dsr.UnsubscribeIssueInput(b), reg)
+	})
 }

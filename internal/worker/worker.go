@@ -41,6 +41,7 @@ type Contacts interface {
 	Unrestrict(ctx context.Context, p dsr.Purpose, refs []string, requestID string) error
 	Survey(ctx context.Context, p dsr.Purpose, s dsr.Subject) ([]dsr.ItemRef, error)
 	Backups(ctx context.Context, p dsr.Purpose, deletedAt time.Time) ([]dsr.Copy, error)
+	SetPreferences(ctx context.Context, p dsr.Purpose, s dsr.Subject, refs []string, u dsr.PreferenceUpdate) (int, error)
 }
 
 // Objects keep chunks and the finished documents: PutChunk replaces,
@@ -163,6 +164,8 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return nil
 	case r.Type == dsr.TypeAccess:
 		return h.access(ctx, log, r, p, t)
+	case r.Type == dsr.TypePreferences:
+		return h.prefer(ctx, log, r, p, t)
 	case r.Type == dsr.TypeObjection && p.Refused():
 		return h.refuse(ctx, log, r, p)
 	default:
