@@ -34,7 +34,7 @@ type PreferencesCertificate struct {
 	Changes []ChangeOutcome `json:"changes"`
 	// Suppression lists the channels withdrawn: the CRM's suppression
 	// check answers "consent_withdrawn" for each until new consent.
-	Suppression []ChannelSuppressed `json:"suppression"`
+	Suppression []ChannelSuppressed `json:"withdrawnChannels"`
 }
 
 // ChangeOutcome is one change and what its purpose's read-back found.

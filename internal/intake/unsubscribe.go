@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -12,8 +13,7 @@ import (
 )
 
 // Unsubscribed answers a one-click unsubscribe: the preferences request it
-// made, without a status token (the person needs none: the withdrawal
-// needs nothing more from them).
+// made. Its status token is the unsubscribe token itself.
 type Unsubscribed struct {
 	ID     string     `json:"id"`
 	Type   dsr.Type   `json:"type"`
@@ -41,18 +41,9 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, form url.Values
 	if err != nil {
 		return nil, fmt.Errorf("unsubscribe: %w", err)
 	}
-	r := dsr.OneClickRequest(id.String(), u, dsr.NegotiateLanguage(acceptLanguage, s.Language), s.Deadline, now)
-	err = s.Store.Create(ctx, r, dsr.OneClickSteps(r)...)
-	switch {
-	case dsr.ErrorCodeOf(err) == dsr.EConflict:
-		if r, err = s.Store.Get(ctx, r.ID); err != nil {
-			return nil, fmt.Errorf("unsubscribe: %w", err)
-		}
-		s.Log.InfoContext(ctx, "one-click unsubscribe repeated; answered with its request", "dsrId", r.ID, "status", r.Status, "event", "replayed")
-	case err != nil:
-		return nil, fmt.Errorf("unsubscribe: %w", err)
-	default:
-		s.Log.InfoContext(ctx, "one-click unsubscribe received", "dsrId", r.ID, "purpose", u.Purpose, "channel", u.Channel, "event", "received")
+	r, err := s.oneClickRequest(ctx, id.String(), token, u, acceptLanguage, now)
+	if err != nil {
+		return nil, err
 	}
 	if r.Status == dsr.StatusQueued {
 		if err := s.Queue.SendRequest(ctx, dsr.RequestMessage{RequestID: r.ID}); err != nil {
@@ -61,4 +52,27 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, form url.Values
 		}
 	}
 	return &Unsubscribed{ID: r.ID, Type: r.Type, Status: r.Status}, nil
+}
+
+// oneClickRequest is the request of token: as stored by an earlier POST of
+// it, or made and stored now. Its status token is the unsubscribe token
+// (its hash stored): the link's holder may follow the request with it, and
+// a racing POST of the same token stores the same request (Store.Create
+// takes a create of the same id and token hash as a retry).
+func (s *Service) oneClickRequest(ctx context.Context, id, token string, u dsr.Unsubscribe, acceptLanguage string, now time.Time) (*dsr.Request, error) {
+	r, err := s.Store.Get(ctx, id)
+	switch {
+	case err == nil:
+		s.Log.InfoContext(ctx, "one-click unsubscribe repeated; answered with its request", "dsrId", r.ID, "status", r.Status, "event", "replayed")
+		return r, nil
+	case dsr.ErrorCodeOf(err) != dsr.ENotFound:
+		return nil, fmt.Errorf("unsubscribe: %w", err)
+	}
+	r = dsr.OneClickRequest(id, u, dsr.NegotiateLanguage(acceptLanguage, s.Language), s.Deadline, now)
+	r.TokenHash = dsr.HashToken(token)
+	if err := s.Store.Create(ctx, r, dsr.OneClickSteps(r)...); err != nil {
+		return nil, fmt.Errorf("unsubscribe: %w", err)
+	}
+	s.Log.InfoContext(ctx, "one-click unsubscribe received", "dsrId", r.ID, "purpose", u.Purpose, "channel", u.Channel, "event", "received")
+	return r, nil
 }

@@ -127,7 +127,7 @@ func FuzzParseSubmission(f *testing.F) {
 		if again, err := dsr.NormalizeEmail(s.Email); err != nil || again != s.Email {
 			t.Fatalf("accepted email %q is not normalized", s.Email)
 		}
-		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection {
+		if s.Type != dsr.TypeAccess && s.Type != dsr.TypeErasure && s.Type != dsr.TypeObjection && s.Type != dsr.TypePreferences {
 			t.Fatalf("accepted type %q", s.Type)
 		}
 	})
