@@ -299,3 +299,68 @@ func awaitStored(t *testing.T, store *dynamo.Requests, id string, limit time.Dur
 		}
 	}
 }
+
+// TestPreferencesRequestAWSCalls counts, as TestAccessRequestAWSCalls does,
+// the DynamoDB, SQS and S3 calls of one preferences request of ada: e-mail
+// advertising withdrawn, post kept, the newsletter weekly (two purposes of
+// the registry's four, 2 marketing records and 1 newsletter record):
+// submit, verify, the pipeline, one certificate link. Status polls are
+// left out.
+func TestPreferencesRequestAWSCalls(t *testing.T) {
+	var counter callCounter
+	cfg := awsConfig(t, counter.middleware)
+	stack, outbox := startStack(t, cfg, nil)
+	c := &client{t: t, base: stack.URL}
+	waitKeyed(t, stack)
+	counter.reset()
+
+	body := map[string]any{"type": "preferences", "email": seed.Ada, "changes": []map[string]string{
+		{"purpose": "marketing", "channel": "email", "consent": "withdrawn"},
+		{"purpose": "marketing", "channel": "post", "consent": "kept"},
+		{"purpose": "newsletter", "frequency": "weekly"},
+	}}
+	var sub submitted
+	if s, _, b := c.do("POST", "/v1/requests", "", body, &sub); s != 202 {
+		t.Fatalf("submit: %d %s", s, b)
+	}
+	code := codeFromOutbox(t, outbox, sub.ID)
+	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != 200 {
+		t.Fatalf("verify: %d %s", s, b)
+	}
+	before, _ := counter.snapshot()
+	pollUntilDone(t, c, sub, time.Minute)
+	after, _ := counter.snapshot()
+	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/certificate", sub.StatusToken, nil, nil); s != 200 {
+		t.Fatalf("certificate link: %d %s", s, b)
+	}
+	byOp, byService := counter.snapshot()
+	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
+	byService["DynamoDB"] -= polls
+	t.Logf("AWS calls of one preferences request over 2 of %d purposes, 3 records (%d status polls left out):", len(stack.Registry), polls)
+	for _, k := range sortedKeys(byOp) {
+		t.Logf("  %-44s %d", k, byOp[k])
+	}
+	t.Logf("  total by service: %v", byService)
+	// The design's minimum, for P planned purposes holding N records, W
+	// channels withdrawn (a "change" is 2 calls, as for access): submit,
+	// verify and the link as for an access request (their limits too);
+	// dispatch 1 GetItem + a change + 1 SendMessageBatch + W PutItem (the
+	// channels' suppression entries) + 1 BatchGetItem once per process.
+	// Per purpose: 1 GetItem + 1 Query and 1 BatchGetItem (the keys, owned)
+	// + one UpdateItem per record + 1 Query and 1 BatchGetItem (the
+	// read-back) + 1 DescribeTable once per process + a change (the part);
+	// S3 1 PutObject (its outcome). The answer: P GetObject + 1 PutObject
+	// (the certificate) + a change (completed). The link: 1 GetItem + 1
+	// HeadObject + a change.
+	const p, n, w, change = 2, 3, 1, 2
+	limits := 3 + 6 + 1
+	minDynamo := 1 + (2 + change) + (1 + change + w + 1) + p*(1+2+2+1+change) + n + change + (1 + change) + limits
+	minS3 := p + p + 1 + 1
+	t.Logf("  minimum the design allows: DynamoDB %d (%d of them the limits'), SQS 2, S3 %d", minDynamo, limits, minS3)
+	rereads := max(byOp["DispatchFunction DynamoDB.GetItem"]-2, 0)
+	races := lostRaces(byOp)
+	if byService["SQS"] != 2 || byService["DynamoDB"]-rereads-3*races != minDynamo || byService["S3"] != minS3 {
+		t.Errorf("calls %v (%d dispatch rereads, %d lost races), not the design's minimum", byService, rereads, races)
+	}
+}
