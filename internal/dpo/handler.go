@@ -23,7 +23,7 @@ const (
 	RouteRestrictions = "POST /v1/dpo/requests/{id}/restrictions"
 	// RouteRectify confirms or refuses a rectification (rectification.go).
 	RouteRectify = "POST /v1/dpo/requests/{id}/rectification-decision"
-	RouteLift         = "POST /v1/dpo/requests/{id}/lift"
+	RouteLift    = "POST /v1/dpo/requests/{id}/lift"
 	// RouteRegister registers a request received by another channel.
 	RouteRegister = "POST /v1/dpo/requests"
 )

@@ -46,10 +46,16 @@ func (h *Hasher) WantKey(st KeyState) (string, string, error) {
 type Subject struct {
 	Email string
 	Key   string
+	// KeyOnly: the subject is known by its key alone (a one-click
+	// unsubscribe, whose token carries no address), and owns the records
+	// that hold the key. Only a withdrawal of consent acts on them.
+	KeyOnly bool
 }
 
 // Subject is whom request r is about.
-func (r *Request) Subject() Subject { return Subject{Email: r.Email, Key: r.SubjectKey} }
+func (r *Request) Subject() Subject {
+	return Subject{Email: r.Email, Key: r.SubjectKey, KeyOnly: r.OneClick && r.Type == TypePreferences}
+}
 
 // Owns reports whether a record whose identifier is identifier (nil: none)
 // is s's: the one address rule gives s's address. A record's subject key
@@ -57,9 +63,10 @@ func (r *Request) Subject() Subject { return Subject{Email: r.Email, Key: r.Subj
 // CRM changed the address (its stream record not yet keyed).
 //
 // A record under a statutory restriction holds s's subject key in place of
-// the address (Purpose.RetainedAttributes): that is s's too.
+// the address (Purpose.RetainedAttributes): that is s's too. A KeyOnly
+// subject owns every record found by its key.
 func (s Subject) Owns(identifier *string) bool {
-	if identifier != nil && s.Key != "" && *identifier == s.Key {
+	if identifier != nil && s.Key != "" && *identifier == s.Key || s.KeyOnly && s.Key != "" {
 		return true
 	}
 	if identifier == nil || s.Email == "" {

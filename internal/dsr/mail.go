@@ -36,6 +36,7 @@ var typeWords = map[Type]Text{
 	TypeRectification: {LangDE: "Berichtigung Ihrer personenbezogenen Daten", LangEN: "the correction of your personal data (rectification)"},
 	TypeRestriction:   {LangDE: "Einschränkung der Verarbeitung Ihrer personenbezogenen Daten", LangEN: "the restriction of the processing of your personal data"},
 	TypePortability:   {LangDE: "Datenübertragbarkeit, die von Ihnen bereitgestellten Daten", LangEN: "the data you provided to us (portability)"},
+	TypePreferences:   {LangDE: "Änderung Ihrer Einwilligungen und Einstellungen", LangEN: "a change of your consents and preferences"},
 }
 
 // localizedMail is the mail to r with subject and text in r's language, built
@@ -95,6 +96,7 @@ var resultWords = map[Type]Text{
 		LangEN: "the certificate of the restriction (what is restricted, on which ground, and that you will be told before it is lifted)"},
 	TypePortability: {LangDE: "der Export Ihrer Daten (als JSON und als CSV-Dateien)",
 		LangEN: "the export of your data (in JSON and as CSV files)"},
+	TypePreferences: {LangDE: "die Bestätigung der geänderten Einwilligungen und Einstellungen", LangEN: "the certificate of the changed consents and preferences"},
 }
 
 // statusPageLines tells the person where to see the request, in language

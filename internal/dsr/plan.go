@@ -17,6 +17,11 @@ func Plan(r *Request, reg Registry) ([]string, error) {
 		return reg.Names(), nil
 	case TypeRestriction:
 		return restrictionPlan(r, reg), nil
+	case TypePreferences:
+		if plan := planPreferences(r, reg); len(plan) > 0 {
+			return plan, nil
+		}
+		return nil, fmt.Errorf("plan request %s: the preferences concern no purpose of the registry", r.ID)
 	case TypeObjection:
 		var plan []string
 		for _, p := range reg {

@@ -275,7 +275,7 @@ func exportFixture(t *testing.T) *dsr.Export {
 	reg := templateRegistry(t)
 	r := &dsr.Request{ID: "01JDPORTABILITY00000000000", Type: dsr.TypePortability, Language: dsr.LangDE}
 	parts := []dsr.Chunk{
-		{RequestID: r.ID, Purpose: "marketing", Records: []dsr.Record{{Item: map[string]any{"contactId": "m1", "email": "ada@example.com", "name": "=cmd|' /C calc'!A0", "channel": "email", "consentAt": "2024-05-01", "segment": "loyal", "dsrSubjectKey": "k"}}}},
+		{RequestID: r.ID, Purpose: "marketing", Records: []dsr.Record{{Item: map[string]any{"contactId": "m1", "email": "ada@example.com", "name": "=cmd|' /C calc'!A0", "emailConsentAt": "2024-05-01", "postWithdrawnAt": "+2025-01-01", "segment": "loyal", "dsrSubjectKey": "k"}}}},
 		{RequestID: r.ID, Purpose: "newsletter", Records: []dsr.Record{{Item: map[string]any{"email": "ada@example.com", "frequency": json.Number("4"), "doubleOptIn": true}}}},
 		{RequestID: r.ID, Purpose: "billing", Records: []dsr.Record{{Item: map[string]any{"customerEmail": "ada@example.com", "invoiceNumber": "R-1"}}}},
 	}
@@ -337,7 +337,8 @@ func TestExportZip(t *testing.T) {
 		files[f.Name] = rows
 	}
 	want := map[string][][]string{
-		"marketing.csv":  {{"email", "name", "channel", "consentAt"}, {"ada@example.com", "'=cmd|' /C calc'!A0", "email", "2024-05-01"}},
+		"marketing.csv": {{"email", "name", "emailConsentAt", "emailWithdrawnAt", "postConsentAt", "postWithdrawnAt"},
+			{"ada@example.com", "'=cmd|' /C calc'!A0", "2024-05-01", "", "", "'+2025-01-01"}},
 		"newsletter.csv": {{"email", "name", "subscribedAt", "frequency"}, {"ada@example.com", "", "", "4"}},
 	}
 	if diff := cmp.Diff(want, files); diff != "" {

@@ -54,6 +54,11 @@ type Purpose struct {
 	Labels          map[string]Text `yaml:"labels" json:"labels"`
 	LegalBasis      string          `yaml:"legalBasis" json:"legalBasis"`
 	DirectMarketing bool            `yaml:"directMarketing" json:"directMarketing"`
+	// Channels are the ways the purpose advertises (consent purposes
+	// only), each with the attributes holding its consent (channels.go);
+	// Frequency, where declared, the attribute holding how often.
+	Channels  map[Channel]ChannelConsent `yaml:"channels,omitempty" json:"channels,omitempty"`
+	Frequency *Frequency                 `yaml:"frequency,omitempty" json:"frequency,omitempty"`
 	// Retention says how long records are kept, in every one of Languages.
 	Retention      Text `yaml:"retention" json:"retention"`
 	RetentionYears int  `yaml:"retentionYears,omitempty" json:"retentionYears,omitempty"`
@@ -146,6 +151,9 @@ func ParseRegistry(data []byte) (Registry, error) {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if err := p.checkPortable(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		if err := p.checkChannels(); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		seen[p.Name] = true

@@ -117,6 +117,9 @@ type AutomatedReport struct {
 type ReportedRecord struct {
 	Item   map[string]any    `json:"item"`
 	Labels map[string]string `json:"labels"`
+	// Consents is the consent of each channel of the purpose, as the
+	// record holds it (channels.go); none for a purpose without channels.
+	Consents []ChannelState `json:"consents,omitempty"`
 }
 
 // Record is one stored item, every attribute as stored.
@@ -163,6 +166,9 @@ type Chunk struct {
 	Recipients []Recipient `json:"recipients,omitempty"`
 	// Rectified (rectification): what the purpose's read-back found.
 	Rectified *RectifiedPart `json:"rectified,omitempty"`
+	// Preferences (a preferences request, its purpose's only chunk): what
+	// the read-back found.
+	Preferences *PreferencesOutcome `json:"preferences,omitempty"`
 }
 
 // AssembleReport builds the report of request req from the parts found and
@@ -240,7 +246,7 @@ func reportedRecord(p Purpose, r Record, l Language) ReportedRecord {
 		unlabeled++
 		labels[k] = fmt.Sprintf("%s %d", reportTexts[l].furtherData, unlabeled)
 	}
-	return ReportedRecord{Item: r.Item, Labels: labels}
+	return ReportedRecord{Item: r.Item, Labels: labels, Consents: p.ConsentsOf(r.Item)}
 }
 
 // rightsSummary names, in language l, every right that applies to at least

@@ -145,6 +145,7 @@ func writePurposeHTML(b *bytes.Buffer, p PurposeReport, t reportText) {
 	}
 	for _, r := range p.Records {
 		writeRecordHTML(b, r)
+		writeConsentsHTML(b, r.Consents, t)
 	}
 	fmt.Fprintf(b, "<h3>%s</h3>\n", e(t.sources))
 	if len(p.Sources) == 0 {

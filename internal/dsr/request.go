@@ -18,10 +18,13 @@ const (
 	// TypeRestriction asks that data be kept but not used (Art. 18).
 	TypeRestriction Type = "restriction"
 	// TypePortability (Art. 20): portability.go.
+	// TypePreferences withdraws or keeps consent per purpose and channel
+	// and sets frequencies (Art. 7(3), 21(2)): preferences.go.
+	TypePreferences Type = "preferences"
 )
 
 // Types are the request types, in the order of docs/api.md.
-var Types = []Type{TypeAccess, TypeErasure, TypeObjection, TypeRectification, TypeRestriction, TypePortability}
+var Types = []Type{TypeAccess, TypeErasure, TypeObjection, TypeRectification, TypeRestriction, TypePortability, TypePreferences}
 
 // typeList names Types as the contract writes them: "access", "erasure", …
 func typeList() string {
@@ -93,6 +96,13 @@ type Request struct {
 	// or "csv"; TransmitTo: the receiving controller's endpoint, or empty.
 	Format     string
 	TransmitTo string
+	// Preferences are a preferences request's changes.
+	Preferences []PreferenceChange
+	// OneClick marks a preferences request made by a one-click
+	// unsubscribe (unsubscribe.go): it holds no address, only the subject
+	// key the signed token carried, and its records are those the key
+	// finds (Subject.KeyOnly).
+	OneClick bool
 	// Language is the language the person is answered in: the report and
 	// the notices (empty for a request stored before it was kept: the
 	// configured default then).

@@ -184,6 +184,9 @@ func (h *Hasher) Replay(key, client string, s Submission) Replay {
 		if s.Type == TypePortability { // another format or endpoint is another submission
 			fields = append(fields, s.Format, s.TransmitTo)
 		}
+		if len(s.Changes) > 0 { // preferences: what they change is part of what was submitted
+			fields = append(fields, changesKey(s.Changes))
+		}
 		mac.Write([]byte(strings.Join(fields, "\x1f")))
 		return mac.Sum(nil)
 	}

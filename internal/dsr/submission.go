@@ -26,6 +26,8 @@ type Submission struct {
 	// Format and TransmitTo (portability): see Request.
 	Format     string
 	TransmitTo string
+	// Changes of a preferences request.
+	Changes []PreferenceChange
 	// Language the person asked to be answered in; "" where not given
 	// (the API then takes it from Accept-Language, or the default).
 	Language Language
@@ -50,6 +52,7 @@ type SubmissionInput struct {
 	// Format and TransmitTo: portability only.
 	Format     *string
 	TransmitTo *string
+	Changes    *[]ChangeInput
 }
 
 // ParseSubmission validates a submission against the registry: missing or
@@ -80,16 +83,25 @@ func ParseSubmissionFor(in SubmissionInput, reg Registry, pol ReceiverPolicy) (S
 		restrictionFieldsOnly(in, &bad)
 	case s.Type == TypeRestriction:
 		s.Ground, s.Purposes, s.Grounds = restrictionOf(in, reg, &bad)
+	case s.Type == TypePreferences:
+		s.Changes = preferencesOf(in.Changes, reg, &bad)
+		fallthrough
 	case s.Type != "":
 		restrictionFieldsOnly(in, &bad)
-		for name, set := range map[string]bool{"scope": in.Scope != nil, "purposes": in.Purposes != nil, "grounds": in.Grounds != nil} {
+		for name, set := range map[string]bool{"scope": in.Scope != nil, "grounds": in.Grounds != nil} {
 			if set {
 				bad.add(name, "is only allowed for objections")
 			}
 		}
+		if in.Purposes != nil {
+			bad.add("purposes", "is only allowed for objections and restrictions")
+		}
 	}
 	s.Correction = rectificationOf(s.Type, in, reg, &bad)
 	s.Format, s.TransmitTo = portabilityOf(in, s.Type, reg, pol, &bad)
+	if in.Changes != nil && s.Type != TypePreferences && s.Type != "" {
+		bad.add("changes", "is only allowed for preferences")
+	}
 	if in.Language != nil {
 		l, ok := ParseLanguage(*in.Language)
 		if !ok {

@@ -21,9 +21,12 @@ const (
 type Suppression struct {
 	SubjectKey string
 	Scope      string
-	Reason     string
-	Since      time.Time
-	RequestID  string
+	// Channel narrows the entry to one channel of Scope (a withdrawn
+	// consent: SuppressedByWithdrawal); empty: the purpose as a whole.
+	Channel   Channel
+	Reason    string
+	Since     time.Time
+	RequestID string
 }
 
 // SuppressionsFor returns the entries request r adds to the suppression list
@@ -39,6 +42,8 @@ func SuppressionsFor(r *Request, plan []string, since time.Time) []Suppression {
 		return []Suppression{{SubjectKey: r.SubjectKey, Scope: ScopeDirectMarketing, Reason: SuppressedByObjection, Since: since, RequestID: r.ID}}
 	case r.Type == TypeRestriction:
 		return restrictionSuppressions(r, plan, since)
+	case r.Type == TypePreferences:
+		return preferenceSuppressions(r, since)
 	case r.Type == TypeObjection:
 		out := make([]Suppression, 0, len(plan))
 		for _, p := range plan {
@@ -57,6 +62,9 @@ type SuppressionCheck struct {
 	Email     string // normalized
 	Purpose   string
 	ConsentAt time.Time
+	// Channel asks for one channel of the purpose (empty: the purpose as
+	// a whole).
+	Channel Channel
 }
 
 // SuppressionCheckInput is a check as the CRM asked it: nil where a field
@@ -65,6 +73,7 @@ type SuppressionCheckInput struct {
 	Email     *string
 	Purpose   *string
 	ConsentAt *string
+	Channel   *string
 }
 
 // ParseSuppressionCheck validates a check against the registry. consentAt
@@ -93,6 +102,12 @@ func ParseSuppressionCheck(in SuppressionCheckInput, reg Registry) (SuppressionC
 			fields = append(fields, FieldError{Field: "consentAt", Reason: "applies only to a purpose whose legal basis is consent"})
 		}
 		c.ConsentAt = at.UTC()
+	}
+	if in.Channel != nil {
+		c.Channel = Channel(*in.Channel)
+		if p.Name != "" && !p.HasChannel(c.Channel) {
+			fields = append(fields, FieldError{Field: "channel", Reason: "is not a channel of the purpose"})
+		}
 	}
 	if len(fields) > 0 {
 		return SuppressionCheck{}, Invalid("the suppression check is invalid", fields...)
@@ -138,6 +153,9 @@ func effectOf(e Suppression, p Purpose, consentAt time.Time) SuppressionEffect {
 	if e.Reason == SuppressedByRestriction {
 		return EffectRestricted // until a DPO lifts it (Art. 18(3))
 	}
+	if e.Reason == SuppressedByWithdrawal {
+		return afterWithdrawal(e, consentAt)
+	}
 	if e.Reason != SuppressedByErasure {
 		return EffectBlocked // an objection stays absolute
 	}
@@ -163,12 +181,14 @@ var strictness = map[SuppressionEffect]int{EffectNewDataOnly: 1, EffectUntilNewC
 // blocked and blocked_until_new_consent suppress, new_data_only does not
 // but says since when data may not be re-imported. Among entries of the
 // same effect, the earliest gives the reason and date of a block, the
-// latest erasure the date new consent or new data must follow.
+// latest erasure the date new consent or new data must follow. An entry of
+// one channel does not cover the purpose as a whole (SuppressedOn answers
+// per channel).
 func Suppressed(entries []Suppression, p Purpose, consentAt time.Time) SuppressionStatus {
 	var decisive *Suppression
 	var effect SuppressionEffect
 	for i, e := range entries {
-		if e.Scope != ScopeAll && e.Scope != p.Name && (e.Scope != ScopeDirectMarketing || !p.DirectMarketing) && !e.restricts(p) {
+		if e.Channel != "" || e.Scope != ScopeAll && e.Scope != p.Name && (e.Scope != ScopeDirectMarketing || !p.DirectMarketing) && !e.restricts(p) {
 			continue
 		}
 		eff := effectOf(e, p, consentAt)

@@ -96,6 +96,9 @@ type requestItem struct {
 
 	// Rectification: see dsr.Request (rectification.go).
 	Rectification *rectificationItem `dynamodbav:"rectification,omitempty"`
+	// Preferences and OneClick: see dsr.Request (preferences.go).
+	Preferences []preferenceItem `dynamodbav:"preferences,omitempty"`
+	OneClick    bool             `dynamodbav:"oneClick,omitempty"`
 }
 
 func formatTime(t time.Time) string {
@@ -127,7 +130,7 @@ func toItem(r *dsr.Request) requestItem {
 		AddressRemovedAt: formatTime(r.AddressRemovedAt), PlannedPurposes: r.PlannedPurposes, DoneParts: r.DoneParts, Result: toResultItem(r.Result), FailureReason: r.FailureReason,
 		ObjectionDecisions: r.ObjectionDecisions, WaitingFor: r.WaitingFor, AuditSeq: r.Trail.Seq, AuditHash: r.Trail.Hash,
 		RestrictionSteps: r.RestrictionSteps, Rectification: toRectificationItem(r.Rectification),
-		Format: r.Format, TransmitTo: r.TransmitTo,
+		Format: r.Format, TransmitTo: r.TransmitTo, Preferences: toPreferenceItems(r.Preferences), OneClick: r.OneClick,
 	}
 }
 
@@ -139,7 +142,8 @@ func fromItem(it requestItem) (*dsr.Request, error) {
 		Result: fromResultItem(it.Result), FailureReason: it.FailureReason, ObjectionDecisions: it.ObjectionDecisions, ExtendedMonths: it.ExtendedMonths,
 		WaitingFor: it.WaitingFor, Trail: dsr.AuditHead{Seq: it.AuditSeq, Hash: it.AuditHash}, RestrictionSteps: it.RestrictionSteps,
 		Rectification: fromRectificationItem(it.Rectification),
-		Format: it.Format, TransmitTo: it.TransmitTo,
+		Format:        it.Format, TransmitTo: it.TransmitTo,
+		Preferences: fromPreferenceItems(it.Preferences), OneClick: it.OneClick,
 	}
 	for _, e := range it.Extensions {
 		ext, err := fromExtensionItem(e)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -15,7 +16,8 @@ import (
 )
 
 // Suppressions is the suppression list: one item per subject key and scope
-// (a purpose, or "*" for every purpose). It holds keyed hashes, never an
+// (a purpose, or "*" for every purpose; an entry of one channel of a
+// purpose is keyed "purpose#channel", and names its channel). It holds keyed hashes, never an
 // identifier, and has no TTL: it outlives the data it protects.
 type Suppressions struct {
 	Client API
@@ -25,6 +27,7 @@ type Suppressions struct {
 type suppressionItem struct {
 	SubjectKey string `dynamodbav:"subjectKey"`
 	Scope      string `dynamodbav:"scope"`
+	Channel    string `dynamodbav:"channel,omitempty"`
 	Reason     string `dynamodbav:"reason"`
 	Since      string `dynamodbav:"since"`
 	RequestID  string `dynamodbav:"requestId"`
@@ -43,7 +46,7 @@ func (s *Suppressions) Add(ctx context.Context, entries []dsr.Suppression) error
 			return fmt.Errorf("add suppression: entry without subject key or scope")
 		}
 		item, err := attributevalue.MarshalMap(suppressionItem{
-			SubjectKey: e.SubjectKey, Scope: e.Scope, Reason: e.Reason, Since: formatTime(e.Since), RequestID: e.RequestID,
+			SubjectKey: e.SubjectKey, Scope: scopeKey(e), Channel: string(e.Channel), Reason: e.Reason, Since: formatTime(e.Since), RequestID: e.RequestID,
 		})
 		if err != nil {
 			return fmt.Errorf("add suppression: %w", err)
@@ -81,13 +84,22 @@ func (s *Suppressions) Entries(ctx context.Context, subjectKey string) ([]dsr.Su
 			return err
 		}
 		since, err := parseTime(it.Since)
-		out = append(out, dsr.Suppression{SubjectKey: it.SubjectKey, Scope: it.Scope, Reason: it.Reason, Since: since, RequestID: it.RequestID})
+		out = append(out, dsr.Suppression{SubjectKey: it.SubjectKey, Scope: strings.TrimSuffix(it.Scope, "#"+it.Channel), Channel: dsr.Channel(it.Channel), Reason: it.Reason, Since: since, RequestID: it.RequestID})
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("suppression entries: %w", err)
 	}
 	return out, nil
+}
+
+// scopeKey is entry e's sort key: its scope, and its channel where it has
+// one (no scope holds "#").
+func scopeKey(e dsr.Suppression) string {
+	if e.Channel == "" {
+		return e.Scope
+	}
+	return e.Scope + "#" + string(e.Channel)
 }
 
 // Remove deletes the subject's entry for scope if request requestID added it

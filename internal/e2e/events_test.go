@@ -135,6 +135,18 @@ func checkHTTPEvent(t *testing.T, name string, raw []byte) {
 			!strings.HasPrefix(ev.Headers["authorization"], "AWS4-HMAC-SHA256 ") {
 			t.Errorf("%s: an IAM-authorized route's event needs a SigV4 Authorization header and requestContext.authorizer.iam", name)
 		}
+	case intake.RouteUnsubscribe:
+		if ev.PathParameters["token"] == "" || ev.Body != "List-Unsubscribe=One-Click" ||
+			ev.Headers["content-type"] != "application/x-www-form-urlencoded" || ev.Headers["authorization"] != "" {
+			t.Errorf("%s: a one-click POST (RFC 8058) has a token in its path, the form body and no authorization: %+v", name, ev)
+		}
+	case suppression.RouteIssueToken:
+		if _, err := jsonbody.ParseUnsubscribeIssue([]byte(ev.Body), provenanceRegistry(t)); err != nil {
+			t.Errorf("%s: body %q is not a token request: %v", name, ev.Body, err)
+		}
+		if a := ev.RequestContext.Authorizer; a == nil || a.IAM == nil || !strings.HasPrefix(ev.Headers["authorization"], "AWS4-HMAC-SHA256 ") {
+			t.Errorf("%s: an IAM-authorized route's event needs a SigV4 Authorization header and requestContext.authorizer.iam", name)
+		}
 	case dpo.RouteList:
 		if _, err := dpo.Authorize(ev); err != nil {
 			t.Errorf("%s: a DPO route's event needs a bearer token in the dpo group, with requestContext.authorizer.jwt claims of that token: %v", name, err)

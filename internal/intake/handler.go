@@ -20,6 +20,9 @@ const (
 	RouteReport      = "GET /v1/requests/{id}/report"
 	RouteCertificate = "GET /v1/requests/{id}/certificate"
 	RoutePurposes    = "GET /v1/purposes"
+	// RouteUnsubscribe is the one-click unsubscribe (RFC 8058): the
+	// List-Unsubscribe address of the CRM's mails (unsubscribe.go).
+	RouteUnsubscribe = "POST /v1/unsubscribe/{token}"
 )
 
 // queryParameters are the query parameters each route reads.
@@ -80,6 +83,8 @@ func (h *Handler) route(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return out, http.StatusOK, err
 	case RoutePurposes:
 		return s.Purposes(req.Headers["accept-language"]), http.StatusOK, nil
+	case RouteUnsubscribe:
+		return h.unsubscribe(ctx, req)
 	}
 	return nil, 0, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")
 }
@@ -110,4 +115,19 @@ func (h *Handler) clientAddress(req events.APIGatewayV2HTTPRequest) string {
 		}
 	}
 	return addr.String()
+}
+
+// unsubscribe serves the one-click POST: counted against the client's
+// bucket as every write, its body the RFC 8058 form.
+func (h *Handler) unsubscribe(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, int, error) {
+	s := h.Service
+	if err := s.AdmitClient(ctx, h.clientAddress(req)); err != nil {
+		return nil, 0, err
+	}
+	form, err := httpapi.FormValues(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.Unsubscribe(ctx, req.PathParameters["token"], form, req.Headers["accept-language"])
+	return out, http.StatusOK, err
 }

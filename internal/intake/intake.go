@@ -208,7 +208,7 @@ func (s *Service) create(ctx context.Context, sub dsr.Submission, sec secrets, n
 	r := &dsr.Request{
 		ID: id, Type: sub.Type, Status: dsr.StatusAwaitingVerification, Email: sub.Email, SubjectKey: s.Hasher.Subject(sub.Email),
 		Scope: sub.Scope, Purposes: sub.Purposes, Grounds: sub.Grounds, Ground: sub.Ground, Language: sub.Language,
-		Rectification: sub.Rectification(), Format: sub.Format, TransmitTo: sub.TransmitTo,
+		Rectification: sub.Rectification(), Format: sub.Format, TransmitTo: sub.TransmitTo, Preferences: sub.Changes,
 		TokenHash: sec.tokenHash, CodeHash: s.Hasher.Code(id, sec.code), CodeExpiresAt: now.Add(dsr.CodeTTL),
 		ReceivedAt: now, UpdatedAt: now,
 	}

@@ -53,6 +53,8 @@ type submissionBody struct {
 	// portability only
 	Format     *string `json:"format"`
 	TransmitTo *string `json:"transmitTo"`
+
+	Changes *[]dsr.ChangeInput `json:"changes"` // preferences
 }
 
 // ParseSubmission reads a POST /v1/requests body (dsr.ParseSubmission).
@@ -113,6 +115,7 @@ type suppressionCheckBody struct {
 	Email     *string `json:"email"`
 	Purpose   *string `json:"purpose"`
 	ConsentAt *string `json:"consentAt"`
+	Channel   *string `json:"channel"`
 }
 
 // ParseSuppressionCheck reads a POST /v1/suppressions/check body.
@@ -241,4 +244,18 @@ func ParseTaskQueueMessage(body string) (dsr.Message, error) {
 		return nil, err
 	}
 	return dsr.TaskQueueMessage(m)
+}
+
+type unsubscribeIssueBody struct {
+	Email   *string `json:"email"`
+	Purpose *string `json:"purpose"`
+	Channel *string `json:"channel"`
+}
+
+// ParseUnsubscribeIssue reads a POST /v1/unsubscribe-tokens body
+// (dsr.ParseUnsubscribeIssue).
+func ParseUnsubscribeIssue(body []byte, reg dsr.Registry) (dsr.UnsubscribeIssue, error) {
+	return parseBody(body, func(b unsubscribeIssueBody) (dsr.UnsubscribeIssue, error) {
+		return dsr.ParseUnsubscribeIssue(dsr.UnsubscribeIssueInput(b), reg)
+	})
 }

@@ -46,6 +46,7 @@ func (s *Requests) record(r *dsr.Request, steps []dsr.Step, op string) error {
 
 func clone(r dsr.Request) *dsr.Request {
 	r.Purposes = slices.Clone(r.Purposes)
+	r.Preferences = slices.Clone(r.Preferences)
 	r.PlannedPurposes = slices.Clone(r.PlannedPurposes)
 	r.DoneParts = maps.Clone(r.DoneParts)
 	r.ObjectionDecisions = maps.Clone(r.ObjectionDecisions)
@@ -450,7 +451,7 @@ next:
 			return fmt.Errorf("add suppression: entry without subject key or scope")
 		}
 		for _, have := range s.entries {
-			if have.SubjectKey == e.SubjectKey && have.Scope == e.Scope {
+			if have.SubjectKey == e.SubjectKey && have.Scope == e.Scope && have.Channel == e.Channel {
 				continue next
 			}
 		}
@@ -464,7 +465,7 @@ func (s *Suppressions) Remove(_ context.Context, subjectKey, scope, requestID st
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.entries = slices.DeleteFunc(s.entries, func(e dsr.Suppression) bool {
-		return e.SubjectKey == subjectKey && e.Scope == scope && e.RequestID == requestID
+		return e.SubjectKey == subjectKey && e.Scope == scope && e.Channel == "" && e.RequestID == requestID
 	})
 	return nil
 }

@@ -29,6 +29,7 @@ type ContactStore interface {
 	EndRestrictions(ctx context.Context, p dsr.Purpose, due []dsr.DueRestriction, now time.Time) ([]dsr.DueRestriction, error)
 	DropDue(ctx context.Context, due []dsr.DueRestriction) error
 	ExtendRestrictions(ctx context.Context, p dsr.Purpose, refs []string, requestID string, until time.Time) (int, error)
+	SetPreferences(ctx context.Context, p dsr.Purpose, s dsr.Subject, refs []string, u dsr.PreferenceUpdate) (int, error)
 }
 
 // ContactTable is a purpose table as the suite uses it: Store reads it in
@@ -74,6 +75,7 @@ func RunContacts(t *testing.T, newTable func(t *testing.T, pageSize int) Contact
 		{"BackupsNameTheRecoveryWindow", 10, backupsNameTheRecoveryWindow},
 		{"MalformedReferencesAreErrors", 10, malformedReferencesAreErrors},
 		{"RectifyChangesOnlyWhatHoldsTheAttributeOnce", 2, rectifyChangesOnlyWhatHoldsTheAttributeOnce},
+		{"SetPreferencesChangesOnlyTheSubjectsItems", 2, setPreferencesChangesOnlyTheSubjectsItems},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tbl := newTable(t, c.pageSize)

@@ -34,6 +34,7 @@ func RunSuppressions(t *testing.T, newStore func(t *testing.T) SuppressionStore)
 		{"UnknownSubjectHasNoEntries", unknownSubjectHasNoEntries},
 		{"EntryNeedsASubjectKey", entryNeedsASubjectKey},
 		{"RemoveTakesOnlyTheRequestsOwnEntry", removeTakesOnlyTheRequestsOwnEntry},
+		{"ChannelEntriesStandBesideThePurposes", channelEntriesStandBesideThePurposes},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, s) })

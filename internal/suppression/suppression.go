@@ -1,6 +1,7 @@
 // Package suppression serves the suppression check of the integration API:
 // the CRM asks, before it adds a person to a purpose table, whether an
-// erasure or objection forbids it.
+// erasure, objection or withdrawn consent forbids it; and the CRM's
+// one-click unsubscribe tokens for its mails (token.go).
 package suppression
 
 import (
@@ -29,6 +30,7 @@ type Handler struct {
 	Hasher   *dsr.Hasher
 	Registry dsr.Registry
 	Log      *slog.Logger
+	Clock    dsr.Clock // the tokens' issue time (nil: the system clock)
 }
 
 // Check answers whether the person in body may be (re)added to its purpose,
@@ -47,14 +49,14 @@ func (h *Handler) Check(ctx context.Context, body []byte) (dsr.SuppressionStatus
 		entries = append(entries, e...)
 	}
 	p, _ := h.Registry.Lookup(c.Purpose) // ParseSuppressionCheck checked it
-	st := dsr.Suppressed(entries, p, c.ConsentAt)
-	h.Log.InfoContext(ctx, "suppression checked", "purpose", c.Purpose, "suppressed", st.Suppressed, "effect", st.Effect)
+	st := dsr.SuppressedOn(entries, p, c.Channel, c.ConsentAt)
+	h.Log.InfoContext(ctx, "suppression checked", "purpose", c.Purpose, "channel", c.Channel, "suppressed", st.Suppressed, "effect", st.Effect)
 	return st, nil
 }
 
 // Handle serves one HTTP API event; every failure is a problem+json answer.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if req.RouteKey != RouteCheck {
+	if req.RouteKey != RouteCheck && req.RouteKey != RouteIssueToken {
 		return httpapi.Error(ctx, h.Log, dsr.Errorf(dsr.ENotFound, "no such route; see the API documentation")), nil
 	}
 	if _, err := httpapi.Query(req); err != nil {
@@ -63,6 +65,13 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	body, err := httpapi.JSONBody(req)
 	if err != nil {
 		return httpapi.Error(ctx, h.Log, err), nil
+	}
+	if req.RouteKey == RouteIssueToken {
+		out, err := h.IssueToken(ctx, body)
+		if err != nil {
+			return httpapi.Error(ctx, h.Log, err), nil
+		}
+		return httpapi.JSON(http.StatusOK, out), nil
 	}
 	st, err := h.Check(ctx, body)
 	if err != nil {

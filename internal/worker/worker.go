@@ -45,6 +45,7 @@ type Contacts interface {
 	// Rectify and SurveyAttribute apply a rectification and read it back.
 	Rectify(ctx context.Context, p dsr.Purpose, s dsr.Subject, refs []string, c dsr.Correction) (int, error)
 	SurveyAttribute(ctx context.Context, p dsr.Purpose, s dsr.Subject, attr, value string) ([]dsr.AttributeValue, error)
+	SetPreferences(ctx context.Context, p dsr.Purpose, s dsr.Subject, refs []string, u dsr.PreferenceUpdate) (int, error)
 }
 
 // Objects keep chunks and the finished documents: PutChunk replaces,
@@ -171,6 +172,8 @@ func (h *Handler) process(ctx context.Context, msg events.SQSMessage) error {
 		return h.access(ctx, log, r, p, t)
 	case r.Type == dsr.TypeRectification:
 		return h.rectify(ctx, log, r, p, t)
+	case r.Type == dsr.TypePreferences:
+		return h.prefer(ctx, log, r, p, t)
 	case r.Type == dsr.TypeObjection && p.Refused():
 		return h.refuse(ctx, log, r, p)
 	default:

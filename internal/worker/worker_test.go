@@ -72,6 +72,9 @@ func newEnv(t *testing.T, r dsr.Request, dispatch ...func(*dsr.Changes)) *env {
 	}
 	ctx := context.Background()
 	r.ID, r.Status, r.Email, r.SubjectKey = e.id, dsr.StatusAwaitingVerification, ada.Email, ada.Key
+	if r.OneClick {
+		r.Email = "" // a one-click unsubscribe knows the subject key alone
+	}
 	r.ReceivedAt, r.UpdatedAt = e.now, e.now
 	plan, err := dsr.Plan(&r, reg)
 	must(t, err)

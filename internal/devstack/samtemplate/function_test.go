@@ -368,6 +368,7 @@ func TestTemplate(t *testing.T) {
 				{Name: "Status", Type: "HttpApi", Path: "/v1/requests/{id}", Method: "GET"},
 				{Name: "Submit", Type: "HttpApi", Path: "/v1/requests", Method: "POST"},
 				{Name: "Unmatched", Type: "HttpApi"},
+				{Name: "Unsubscribe", Type: "HttpApi", Path: "/v1/unsubscribe/{token}", Method: "POST"},
 				{Name: "Verify", Type: "HttpApi", Path: "/v1/requests/{id}/verify", Method: "POST"},
 			},
 		},
@@ -405,7 +406,8 @@ func TestTemplate(t *testing.T) {
 				"SUPPRESSION_TABLE": "dsr-local-SuppressionTable",
 				"PEPPER_SECRET_ARN": "arn:secret:PepperSecret",
 			}),
-			Events: []Event{{Name: "Check", Type: "HttpApi", Path: "/v1/suppressions/check", Method: "POST", Authorizer: "AWS_IAM"}},
+			Events: []Event{{Name: "Check", Type: "HttpApi", Path: "/v1/suppressions/check", Method: "POST", Authorizer: "AWS_IAM"},
+				{Name: "IssueToken", Type: "HttpApi", Path: "/v1/unsubscribe-tokens", Method: "POST", Authorizer: "AWS_IAM"}},
 		},
 		{
 			LogicalID: "WorkerFunction", Timeout: 60 * time.Second, MemorySize: 512, ReservedConcurrency: 20,

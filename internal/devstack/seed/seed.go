@@ -139,7 +139,8 @@ func fields(purpose, email string, n int) Item {
 	}
 	switch purpose {
 	case "marketing":
-		return Item{"name": name, "channel": []string{"email", "post"}[n%2], "consentAt": "2025-03-14T09:30:00Z", "segment": "loyal-customers"}
+		// A consent per channel (§7 UWG): e-mail and post, both given.
+		return Item{"name": name, "emailConsentAt": "2025-03-14T09:30:00Z", "postConsentAt": "2025-03-14T09:31:00Z", "segment": "loyal-customers"}
 	case "newsletter":
 		return Item{"name": name, "subscribedAt": "2025-06-01T12:00:00Z", "frequency": "monthly", "doubleOptIn": true}
 	case "customer_care":

@@ -12,7 +12,7 @@ import (
 )
 
 // RegistryYAML declares two purposes: marketing (direct marketing, deleted on
-// erasure) and billing (a statutory duty: restricted for 10 years, its
+// erasure, with an e-mail and a postal consent and a frequency) and billing (a statutory duty: restricted for 10 years, its
 // identifier attribute named differently).
 const RegistryYAML = `
 - purpose: marketing
@@ -31,6 +31,10 @@ const RegistryYAML = `
     segment: {de: Werbesegment, en: advertising segment}
   legalBasis: consent
   directMarketing: true
+  channels:
+    email: {consent: emailConsentAt, withdrawn: emailWithdrawnAt}
+    post: {consent: postConsentAt, withdrawn: postWithdrawnAt}
+  frequency: {attribute: frequency, values: [weekly, monthly]}
   retention: {de: 2 Jahre, en: 2 years}
   erasure: delete
   objection: delete
