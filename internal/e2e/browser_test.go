@@ -54,6 +54,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	t.Run("privacy/bad-input", b.privacyBadInput)
+	t.Run("privacy/rights", b.privacyRights)
 	for _, vp := range viewports {
 		t.Run("embed/"+vp.name, func(t *testing.T) { b.embedFlow(t, vp) })
 	}

@@ -7,15 +7,18 @@
 
 import { el, clear, announce, downloadFromLink } from "../shared/dom.js";
 import { problemMessages } from "../shared/api.js";
+import { text, tx, applyBindings } from "./bind.js";
+import { RIGHT_TYPES, rightsState, rightsSections, showRights, renderRightsChoices, readRights, validateRights, rightsBody } from "./rights.js";
 
 export const STORAGE_KEY = "dsr.request";
 export const FINAL_STATUSES = Object.freeze(["completed", "failed", "rejected", "expired"]);
-export const REQUEST_TYPES = Object.freeze(["access", "erasure", "objection-marketing", "objection-purposes"]);
+export const REQUEST_TYPES = Object.freeze(["access", "erasure", "objection-marketing", "objection-purposes", ...RIGHT_TYPES]);
 const STATUSES = ["awaiting_verification", "queued", "in_progress", ...FINAL_STATUSES];
 const FAST_POLL_MS = 2000;
 const SLOW_POLL_MS = 10000;
 const FAST_PHASE_MS = 60000;
-const FIELD_ORDER = ["type", "purposes", "grounds", "email", "code"];
+const FIELD_ORDER = ["type", "purposes", "grounds", "attribute", "corrected", "evidence", "ground", "restrict", "reason",
+  "format", "transmitTo", "changes", "email", "code"];
 const MAX_GROUNDS = 2000;
 
 /**
@@ -49,15 +52,17 @@ function sessionStore() {
 }
 
 function newContext(root, { api, apiBase, i18n, storage, headingLevel }) {
-  return {
+  const ctx = {
     root, api, apiBase: String(apiBase ?? ""), i18n, storage,
     t: (key, vars) => i18n.t(key, vars),
     ...headings(headingLevel),
     bindings: [], fields: {}, errorProducer: null, dead: false,
     el: {}, poll: { timer: null, since: 0 },
     state: { step: null, req: null, view: null, email: "", choice: "", grounds: "", checked: new Set(),
-      purposes: null, purposesFailed: null, sentPurposes: [], busy: false },
+      rights: rightsState(), purposes: null, purposesFailed: null, sentPurposes: [], busy: false },
   };
+  ctx.purposeLabel = (name) => purposeLabel(ctx, name);
+  return ctx;
 }
 
 function headings(level) {
@@ -77,26 +82,6 @@ function start(ctx) {
   if (!saved) return renderForm(ctx, { focus: false });
   ctx.state.req = saved;
   renderStatus(ctx, { focus: false }); // the first poll moves to the code step if still unverified
-}
-
-// ---------------------------------------------------------------- texts that follow the language
-
-function text(ctx, node, fn) {
-  ctx.bindings.push([node, fn]);
-  node.textContent = fn();
-  return node;
-}
-
-function tx(ctx, tag, attrs, key, vars) {
-  return text(ctx, el(tag, attrs), () => ctx.t(key, vars));
-}
-
-function applyBindings(ctx) {
-  ctx.bindings = ctx.bindings.filter(([node]) => node.isConnected);
-  for (const [node, fn] of ctx.bindings) {
-    const value = fn();
-    if (node.textContent !== value) node.textContent = value; // unchanged text is not re-announced
-  }
 }
 
 function refresh(ctx) {
@@ -127,7 +112,7 @@ function newRequestButton(ctx, key) {
 
 function newRequest(ctx) {
   forgetRequest(ctx);
-  Object.assign(ctx.state, { email: "", choice: "", grounds: "", checked: new Set() });
+  Object.assign(ctx.state, { email: "", choice: "", grounds: "", checked: new Set(), rights: rightsState() });
   renderForm(ctx, { focus: true });
 }
 
@@ -137,7 +122,7 @@ function renderForm(ctx, { focus }) {
   ctx.fields = {};
   const parts = stepSection(ctx, "form");
   const form = el("form", { id: "request-form", novalidate: true, on: { submit: (e) => onSubmit(ctx, e) } },
-    typeFieldset(ctx), purposesSection(ctx), emailField(ctx), timeNote(ctx), submitButton(ctx));
+    typeFieldset(ctx), purposesSection(ctx), ...rightsSections(ctx), emailField(ctx), timeNote(ctx), submitButton(ctx));
   parts.section.append(tx(ctx, "p", { class: "intro" }, "form.intro"), form);
   show(ctx, "form", parts, focus);
   if (!ctx.state.purposes) loadPurposes(ctx);
@@ -169,7 +154,8 @@ function typeChoice(ctx, value) {
 function onTypeChange(ctx, value) {
   ctx.state.choice = value;
   if (ctx.el.purposes) ctx.el.purposes.hidden = value !== "objection-purposes";
-  if (value === "objection-purposes" && !ctx.state.purposes) loadPurposes(ctx);
+  showRights(ctx, value);
+  if (value !== "access" && value !== "erasure" && !ctx.state.purposes) loadPurposes(ctx);
 }
 
 function purposesSection(ctx) {
@@ -206,6 +192,7 @@ async function loadPurposes(ctx) {
   ctx.state.purposes = list;
   ctx.state.purposesFailed = list ? null : res;
   renderPurposeList(ctx);
+  renderRightsChoices(ctx);
 }
 
 // The registry's descriptions come from the API in the page's language; after a switch to
@@ -318,12 +305,12 @@ function readForm(ctx) {
   email.value = cleanEmail(email.value);
   const checked = ctx.fields.purposes.inputs.filter((x) => x.checked && !x.disabled).map((x) => x.value);
   const grounds = ctx.fields.grounds.inputs[0].value.trim();
-  return { choice: ctx.state.choice, email: email.value, purposes: checked, grounds, language: ctx.i18n.lang };
+  return { choice: ctx.state.choice, email: email.value, purposes: checked, grounds, language: ctx.i18n.lang, rights: readRights(ctx.state) };
 }
 
 /** The problems a form has before it is sent: [{field, key}] (keys of strings.js). */
-export function validateForm({ choice, email, purposes, grounds }) {
-  const out = [];
+export function validateForm({ choice, email, purposes, grounds, rights }) {
+  const out = rights ? validateRights(choice, rights) : [];
   if (!REQUEST_TYPES.includes(choice)) out.push({ field: "type", key: "error.typeMissing" });
   if (choice === "objection-purposes" && !purposes.length) out.push({ field: "purposes", key: "error.purposesMissing" });
   if (choice === "objection-purposes" && [...grounds].length > MAX_GROUNDS) out.push({ field: "grounds", key: "error.groundsTooLong" });
@@ -336,8 +323,9 @@ export function validateForm({ choice, email, purposes, grounds }) {
  * The body of POST /v1/requests for a checked form, with the page's language (de or en): the
  * person is answered in it (the access report).
  */
-export function submissionBody({ choice, email, purposes, grounds, language }) {
+export function submissionBody({ choice, email, purposes, grounds, language, rights }) {
   const lang = language === "de" || language === "en" ? { language } : {};
+  if (RIGHT_TYPES.includes(choice)) return { type: choice, email, ...rightsBody(choice, rights), ...lang };
   if (choice === "objection-marketing") return { type: "objection", email, scope: "direct_marketing", ...lang };
   if (choice === "objection-purposes") return { type: "objection", email, purposes, ...(grounds ? { grounds } : {}), ...lang };
   return { type: choice, email, ...lang };
@@ -478,7 +466,7 @@ function statusExplanation(ctx) {
   const v = ctx.state.view;
   if (!v) return "";
   if (v.status === "completed") {
-    const type = ["access", "erasure", "objection"].includes(v.type) ? v.type : "erasure";
+    const type = ["access", "erasure", "objection", ...RIGHT_TYPES].includes(v.type) ? v.type : "erasure";
     return ctx.t(`status.explain.completed.${type}`);
   }
   return ctx.t(`status.explain.${v.status}`);
@@ -652,19 +640,22 @@ function renderErrors(ctx, focus) {
   if (focus) (first ?? panel).focus();
 }
 
-function groupOf(field) {
-  const name = field.replace(/\[\d+\]$/, "");
+// The form field a problem's field belongs to: "purposes[1]" to the purposes, "changes[0].channel"
+// to the changes; a restriction's purposes are its own list.
+function groupOf(ctx, field) {
+  const name = field.split(/[[.]/)[0];
+  if (name === "purposes" && ctx.state.choice === "restriction") return "restrict";
   return name === "scope" ? "type" : name;
 }
 
 function markFields(ctx, fields) {
   const marked = new Set();
   for (const { field, message } of fields) {
-    const g = ctx.fields[groupOf(field)];
+    const g = ctx.fields[groupOf(ctx, field)];
     if (!g || !g.error.isConnected) continue;
     g.error.append(el("span", {}, message), " ");
     for (const input of g.inputs) input.setAttribute("aria-invalid", "true");
-    marked.add(groupOf(field));
+    marked.add(groupOf(ctx, field));
   }
   const first = FIELD_ORDER.find((name) => marked.has(name) && ctx.fields[name].focus);
   return first ? ctx.fields[first].focus : null;

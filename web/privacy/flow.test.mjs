@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cleanEmail, cleanCode, validateForm, submissionBody, submitOnce } from "./flow.js";
+import { cleanEmail, cleanCode, validateForm, submissionBody, submitOnce, REQUEST_TYPES } from "./flow.js";
+import { RIGHT_TYPES, RESTRICTION_GROUNDS, EXPORT_FORMATS } from "./rights.js";
 import { strings } from "./strings.js";
 
 test("the address loses white space around and inside it", () => {
@@ -51,20 +52,26 @@ test("the bodies of POST /v1/requests", () => {
 
 test("every text key the flow uses exists in both languages", async () => {
   const { readFile } = await import("node:fs/promises");
-  const src = await readFile(new URL("./flow.js", import.meta.url), "utf8");
-  const keys = new Set([...src.matchAll(/"((?:form|type|purposes|grounds|email|error|code|status|request|downloads)\.[A-Za-z_.-]+)"/g)].map((m) => m[1]));
-  for (const t of ["access", "erasure", "objection-marketing", "objection-purposes"]) {
+  const src = await readFile(new URL("./flow.js", import.meta.url), "utf8") + await readFile(new URL("./rights.js", import.meta.url), "utf8");
+  const keys = new Set([...src.matchAll(/"((?:form|type|purposes|grounds|email|error|code|status|request|downloads|attribute|changes)\.[A-Za-z_.-]+)"/g)].map((m) => m[1]));
+  for (const t of REQUEST_TYPES) {
     for (const part of ["label", "what", "more"]) keys.add(`type.${t}.${part}`);
   }
   for (const s of ["awaiting_verification", "queued", "in_progress", "completed", "failed", "rejected", "expired"]) {
     keys.add(`status.${s}`);
     if (s !== "completed") keys.add(`status.explain.${s}`);
   }
-  for (const t of ["access", "erasure", "objection"]) {
+  for (const t of ["access", "erasure", "objection", ...RIGHT_TYPES]) {
     keys.add(`status.explain.completed.${t}`);
     keys.add(`request.${t}`);
   }
   for (const step of ["form", "code", "status"]) keys.add(`${step}.heading`);
+  for (const t of RIGHT_TYPES) keys.add(`${t}.intro`);
+  for (const f of ["attribute", "corrected", "evidence", "reason", "transmitTo"]) for (const part of ["label", "hint"]) keys.add(`${f}.${part}`);
+  for (const g of ["ground", "restrict", "format", "changes"]) for (const part of ["legend", "hint"]) keys.add(`${g}.${part}`);
+  for (const g of RESTRICTION_GROUNDS) keys.add(`ground.${g}`).add(`ground.${g}.about`);
+  for (const f of EXPORT_FORMATS) keys.add(`format.${f}`);
+  for (const c of ["email", "post", "phone", "sms"]) keys.add(`channel.${c}`);
   for (const key of keys) {
     assert.ok(key in strings.de, `de: ${key}`);
     assert.ok(key in strings.en, `en: ${key}`);
