@@ -5,6 +5,7 @@ package intake
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -458,22 +459,53 @@ type PublicPurpose struct {
 	// Objectionable is false where Art. 21 does not apply (the registry's
 	// objection is "none"): an objection naming it is answered with the reason.
 	Objectionable bool `json:"objectionable"`
+	// Rectifiable are the attributes a rectification may correct here, each
+	// with its label in the language asked: a form offers the label and
+	// sends the attribute.
+	Rectifiable []PublicAttribute `json:"rectifiable"`
+	// Portable: a portability request exports this purpose (Art. 20).
+	Portable bool `json:"portable"`
+	// Channels are the ways of contact that each need their own consent,
+	// and Frequencies the values a preferences request may set.
+	Channels    []dsr.Channel `json:"channels"`
+	Frequencies []string      `json:"frequencies"`
+}
+
+// PublicAttribute is an attribute a person may name, with its label.
+type PublicAttribute struct {
+	Attribute string `json:"attribute"`
+	Label     string `json:"label"`
 }
 
 // Purposes lists the registry's purposes, in registry order, as a web form
-// shows them: never a table, index or attribute name; descriptions in the
-// language acceptLanguage (the Accept-Language header) prefers, else the
-// default.
+// shows them: never a table or index name, and an attribute only where a
+// person may name it (a rectification), with its label; descriptions and
+// labels in the language acceptLanguage (the Accept-Language header)
+// prefers, else the default.
 func (s *Service) Purposes(acceptLanguage string) map[string][]PublicPurpose {
 	l := dsr.NegotiateLanguage(acceptLanguage, s.Language)
 	out := make([]PublicPurpose, 0, len(s.Registry))
 	for _, p := range s.Registry {
-		out = append(out, PublicPurpose{
-			Purpose: p.Name, Description: p.Description.In(l), LegalBasis: p.LegalBasis,
-			DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone,
-		})
+		out = append(out, publicPurpose(p, l))
 	}
 	return map[string][]PublicPurpose{"purposes": out}
+}
+
+// publicPurpose is what a person may read of p, in language l.
+func publicPurpose(p dsr.Purpose, l dsr.Language) PublicPurpose {
+	pp := PublicPurpose{
+		Purpose: p.Name, Description: p.Description.In(l), LegalBasis: p.LegalBasis,
+		DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone,
+		Rectifiable: []PublicAttribute{}, Portable: p.InPortabilityScope(),
+		Channels: append([]dsr.Channel{}, p.ChannelList()...), Frequencies: []string{},
+	}
+	for _, a := range p.Rectifiable {
+		pp.Rectifiable = append(pp.Rectifiable, PublicAttribute{Attribute: a, Label: cmp.Or(p.Labels[a].In(l), a)})
+	}
+	if p.Frequency != nil {
+		pp.Frequencies = p.Frequency.Values
+	}
+	return pp
 }
 
 // ReportLink signs a link to the report of a completed access request, in

@@ -464,9 +464,16 @@ func TestPurposes(t *testing.T) {
 	if len(got.Purposes) != len(reg) {
 		t.Fatalf("%d purposes, want the registry's %d", len(got.Purposes), len(reg))
 	}
+	// What a form offers for the other rights: marketing is portable, with
+	// a consent per channel and a frequency; billing offers none of them.
+	offers := map[string]intake.PublicPurpose{
+		"marketing": {Rectifiable: []intake.PublicAttribute{}, Portable: true, Channels: []dsr.Channel{"email", "post"}, Frequencies: []string{"weekly", "monthly"}},
+		"billing":   {Rectifiable: []intake.PublicAttribute{}, Channels: []dsr.Channel{}, Frequencies: []string{}},
+	}
 	for i, p := range reg {
-		want := intake.PublicPurpose{Purpose: p.Name, Description: p.Description.In(dsr.LangDE), LegalBasis: p.LegalBasis,
-			DirectMarketing: p.DirectMarketing, Objectionable: p.Objection != dsr.ActionNone}
+		want := offers[p.Name]
+		want.Purpose, want.Description, want.LegalBasis = p.Name, p.Description.In(dsr.LangDE), p.LegalBasis
+		want.DirectMarketing, want.Objectionable = p.DirectMarketing, p.Objection != dsr.ActionNone
 		if diff := cmp.Diff(want, got.Purposes[i]); diff != "" {
 			t.Errorf("purpose %d (-want +got):\n%s", i, diff)
 		}
