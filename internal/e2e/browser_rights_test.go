@@ -59,6 +59,20 @@ func (b *browserRun) privacyRights(t *testing.T) {
 	if !strings.Contains(string(cert), `"restriction"`) || !strings.Contains(string(cert), "customer_care") {
 		t.Errorf("the downloaded certificate is not grace's restriction of customer care (%d bytes)", len(cert))
 	}
+
+	tb.click("#new-request")
+	tb.choose(`input[name="type"][value="portability"]`)
+	tb.typeInto("#email", seed.Ada)
+	tb.click("#submit")
+	tb.waitVisible("#code-form", 20*time.Second)
+	tb.typeInto("#code", readCode(t, b.stack, tb.stored().ID))
+	tb.click("#verify")
+	tb.waitVisible("#download-export-csv", 60*time.Second)
+	tb.checkPage("9-portability-completed")
+	export, _ := tb.download("#download-export-json")
+	if !strings.Contains(string(export), `"$schema"`) || !strings.Contains(string(export), "newsletter") || strings.Contains(string(export), "segment") {
+		t.Errorf("the downloaded export is not ada's portability export without the segment (%d bytes)", len(export))
+	}
 }
 
 // checkRestrictionBody checks the one POST /v1/requests the form sent for

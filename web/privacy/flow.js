@@ -548,25 +548,41 @@ function renderDownloads(ctx) {
   const view = ctx.state.view;
   const id = encodeURIComponent(view.id);
   const safe = view.id.replace(/[^A-Za-z0-9]/g, "");
-  // The result names the document: an access request answered by the
-  // statement of an erasure that superseded it has a certificate.
-  const access = view.result ? "report" in view.result : view.type === "access";
-  const superseded = !access && view.type === "access";
-  box.append(tx(ctx, ctx.hSub, {}, "downloads.heading"));
-  box.append(...(access ? [
-    tx(ctx, "p", {}, "downloads.accessNote"),
-    el("div", { class: "row" },
-      downloadButton(ctx, "download-html", "downloads.html", `/v1/requests/${id}/report?format=html`, `dsr-report-${safe}.html`),
-      downloadButton(ctx, "download-json", "downloads.json", `/v1/requests/${id}/report?format=json`, `dsr-report-${safe}.json`)),
-  ] : [
-    tx(ctx, "p", {}, superseded ? "downloads.supersededNote" : "downloads.certificateNote"),
-    el("div", { class: "row" },
-      downloadButton(ctx, "download-certificate", "downloads.certificate", `/v1/requests/${id}/certificate`, `dsr-certificate-${safe}.json`)),
-  ]));
+  box.append(tx(ctx, ctx.hSub, {}, "downloads.heading"), ...downloadsFor(ctx, view).filter(Boolean));
   box.append(tx(ctx, "p", { class: "hint" }, "downloads.linkNote"));
   const recipients = recipientsBlock(ctx, view);
   if (recipients) box.append(recipients);
   box.hidden = false;
+}
+
+// The result names the document: an access request (or a portability request) answered by the
+// statement of an erasure that superseded it has a certificate.
+function downloadsFor(ctx, view) {
+  const id = encodeURIComponent(view.id);
+  const safe = view.id.replace(/[^A-Za-z0-9]/g, "");
+  const report = view.result ? "report" in view.result : view.type === "access";
+  const button = (name, key, path, file) => downloadButton(ctx, `download-${name}`, key, `/v1/requests/${id}/${path}`, file);
+  if (report && view.type === "portability") {
+    return [tx(ctx, "p", {}, "downloads.exportNote"), transmissionNote(ctx, view.result?.transmission),
+      el("div", { class: "row" },
+        button("export-json", "downloads.exportJson", "report?format=json", `dsr-export-${safe}.json`),
+        button("export-csv", "downloads.exportCsv", "report?format=csv", `dsr-export-${safe}.zip`))];
+  }
+  if (report) {
+    return [tx(ctx, "p", {}, "downloads.accessNote"),
+      el("div", { class: "row" },
+        button("html", "downloads.html", "report?format=html", `dsr-report-${safe}.html`),
+        button("json", "downloads.json", "report?format=json", `dsr-report-${safe}.json`))];
+  }
+  const superseded = view.type === "access" || view.type === "portability";
+  return [tx(ctx, "p", {}, superseded ? "downloads.supersededNote" : "downloads.certificateNote"),
+    el("div", { class: "row" }, button("certificate", "downloads.certificate", "certificate", `dsr-certificate-${safe}.json`))];
+}
+
+// What became of sending the export to the receiving controller (Art. 20(2)), if it was asked for.
+function transmissionNote(ctx, t) {
+  if (!t || (t.status !== "delivered" && t.status !== "failed")) return null;
+  return tx(ctx, "p", { id: "transmission", "data-status": t.status }, `downloads.transmission.${t.status}`);
 }
 
 function downloadButton(ctx, id, key, path, filename) {

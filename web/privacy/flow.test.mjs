@@ -67,6 +67,7 @@ test("every text key the flow uses exists in both languages", async () => {
   }
   for (const step of ["form", "code", "status"]) keys.add(`${step}.heading`);
   for (const t of RIGHT_TYPES) keys.add(`${t}.intro`);
+  for (const s of ["delivered", "failed"]) keys.add(`downloads.transmission.${s}`);
   for (const f of ["attribute", "corrected", "evidence", "reason", "transmitTo"]) for (const part of ["label", "hint"]) keys.add(`${f}.${part}`);
   for (const g of ["ground", "restrict", "format", "changes"]) for (const part of ["legend", "hint"]) keys.add(`${g}.${part}`);
   for (const g of RESTRICTION_GROUNDS) keys.add(`ground.${g}`).add(`ground.${g}.about`);

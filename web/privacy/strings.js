@@ -121,6 +121,11 @@ const de = {
   "downloads.started": "Der Download wurde gestartet: {file}",
   "downloads.recipients": "Wir hatten Ihre Daten an diese Empfänger weitergegeben und haben sie über Ihre Anfrage informiert (Art. 19 DSGVO):",
   "downloads.recipient": "{name} ({country})",
+  "downloads.exportNote": "Die Dateien enthalten die Daten, die Sie uns gegeben haben. Speichern Sie sie an einem sicheren Ort.",
+  "downloads.exportJson": "Daten herunterladen (JSON)",
+  "downloads.exportCsv": "Daten herunterladen (CSV-Tabellen als ZIP)",
+  "downloads.transmission.delivered": "Wir haben die Daten an den von Ihnen genannten Empfänger übermittelt.",
+  "downloads.transmission.failed": "Die Übermittlung an den von Ihnen genannten Empfänger ist fehlgeschlagen. Sie können die Daten hier herunterladen und selbst weitergeben.",
 
   // the other rights (rights.js)
   "type.rectification.label": "Berichtigung: falsche Angaben korrigieren (Art. 16 DSGVO)",
@@ -302,6 +307,11 @@ const en = {
   "downloads.started": "The download has started: {file}",
   "downloads.recipients": "We had disclosed your data to these recipients and have told them about your request (Art. 19 GDPR):",
   "downloads.recipient": "{name} ({country})",
+  "downloads.exportNote": "The files hold the data you gave us. Keep them somewhere safe.",
+  "downloads.exportJson": "Download the data (JSON)",
+  "downloads.exportCsv": "Download the data (CSV tables in a ZIP)",
+  "downloads.transmission.delivered": "We have sent the data to the recipient you named.",
+  "downloads.transmission.failed": "Sending the data to the recipient you named failed. You can download it here and pass it on yourself.",
 
   "type.rectification.label": "Rectification: correct wrong data (Art. 16 GDPR)",
   "type.rectification.what": "If data about you is wrong, such as your name, we correct it in every data store where we keep it.",
