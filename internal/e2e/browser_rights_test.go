@@ -95,3 +95,49 @@ func checkRestrictionBody(t *testing.T, tb *tab) {
 		t.Errorf("POST /v1/requests sent %+v, want a restriction of customer_care, accuracy contested", body)
 	}
 }
+
+// consoleRectification: grace asks (through the API) that her name be
+// corrected; the DPO sees what is asked in the console, confirms it there
+// (asked first), and the request goes on to its answer.
+func (b *browserRun) consoleRectification(t *testing.T) {
+	c := &client{t: t, base: b.stack.URL}
+	var sub submitted
+	body := map[string]any{"type": "rectification", "email": seed.Grace, "attribute": "name", "corrected": "Grace B. Hopper"}
+	if st, _, raw := c.do("POST", "/v1/requests", "", body, &sub); st != 202 {
+		t.Fatalf("submit the rectification: %d %s", st, raw)
+	}
+	if st, _, raw := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": readCode(t, b.stack, sub.ID)}, nil); st != 200 {
+		t.Fatalf("verify the rectification: %d %s", st, raw)
+	}
+	decision := func() string {
+		var v struct {
+			Status        string `json:"status"`
+			Rectification *struct {
+				Decision string `json:"decision"`
+			} `json:"rectification"`
+		}
+		if st, raw := c.dpoDo("GET", "/v1/dpo/requests/"+sub.ID, b.dpoToken, nil, &v); st != 200 || v.Rectification == nil {
+			t.Fatalf("GET the rectification's detail: %d %s", st, raw)
+		}
+		return v.Status + "/" + v.Rectification.Decision
+	}
+	waitFor(t, "the rectification to wait for the DPO", 60*time.Second, func() bool { return decision() == "in_progress/pending" })
+
+	tb := b.newTab(t, "console-rectification", "en", viewports[0])
+	tb.signIn("en")
+	tb.waitJS("the rectification's row", `!!document.querySelector(`+jsq(`#requests tr[data-id="`+sub.ID+`"]`)+`)`, 20*time.Second)
+	tb.click(`#requests tr[data-id="` + sub.ID + `"] button.open`)
+	tb.waitVisible("#rectify-form", 20*time.Second)
+	if asked := tb.text("#rectify-asked"); !strings.Contains(asked, "Grace B. Hopper") || !strings.Contains(asked, "name") {
+		t.Errorf("#rectify-asked = %q, want the attribute and the corrected value", asked)
+	}
+	tb.checkPage("rectify")
+	tb.selectOption("#rectify-outcome", "confirmed")
+	tb.click("#rectify")
+	tb.waitJS("the confirmation dialog#confirm to be open", `document.querySelector('dialog#confirm')?.open === true`, 10*time.Second)
+	tb.click("#confirm-yes")
+	waitFor(t, "the confirmed rectification", 30*time.Second, func() bool { return strings.HasSuffix(decision(), "/confirmed") })
+	if errs := tb.text("#console-errors"); errs != "" {
+		t.Errorf("#console-errors after the decision: %q", errs)
+	}
+}

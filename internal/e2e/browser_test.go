@@ -65,6 +65,7 @@ func TestBrowser(t *testing.T) {
 	}
 	t.Run("console/conflict", b.consoleConflict)
 	t.Run("console/register", b.consoleRegister)
+	t.Run("console/rectification", b.consoleRectification)
 
 	b.writeMetrics(t)
 }

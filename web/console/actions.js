@@ -67,6 +67,20 @@ export function restrictionPurposes(view) {
   return (view.purposes || []).map((p) => p.purpose);
 }
 
+/** A rectification in progress waits for the DPO to confirm or refuse it (Art. 16). */
+export function canDecideRectification(view) {
+  return !!view && view.type === 'rectification' && view.status === 'in_progress' && view.rectification?.decision === 'pending';
+}
+
+/**
+ * The purposes an answered restriction request still holds restricted,
+ * which a DPO may lift (the person told first, Art. 18(3)).
+ */
+export function liftPurposes(view) {
+  if (!view || view.type !== 'restriction' || view.status !== 'completed') return [];
+  return (view.purposes || []).filter((p) => p.decision === 'restricted').map((p) => p.purpose);
+}
+
 /** Every action the state allows. */
 export function allowedActions(view, now = new Date()) {
   return {
@@ -75,6 +89,8 @@ export function allowedActions(view, now = new Date()) {
     retry: canRetry(view),
     decide: pendingDecisions(view),
     restrictions: restrictionPurposes(view),
+    rectify: canDecideRectification(view),
+    lift: liftPurposes(view),
   };
 }
 

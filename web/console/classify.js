@@ -8,7 +8,7 @@ export const OPEN_STATUSES = ['failed', 'awaiting_verification', 'queued', 'in_p
 export const STATUSES = ['awaiting_verification', 'queued', 'in_progress', 'completed', 'failed', 'rejected', 'expired'];
 
 /** Every request type. */
-export const TYPES = ['access', 'erasure', 'objection'];
+export const TYPES = ['access', 'erasure', 'objection', 'rectification', 'restriction', 'portability', 'preferences'];
 
 export const DUE_SOON_MS = 7 * 24 * 60 * 60 * 1000;
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deadlineClass, isOpen, OPEN_STATUSES, STATUSES } from './classify.js';
-import { allowedActions, extendMonths, canReject, canRetry, pendingDecisions, restrictionPurposes, checkText } from './actions.js';
+import { allowedActions, extendMonths, canReject, canRetry, pendingDecisions, restrictionPurposes, canDecideRectification, liftPurposes, checkText } from './actions.js';
 
 const now = new Date('2026-02-10T12:00:00Z');
 const day = 24 * 60 * 60 * 1000;
@@ -69,7 +69,7 @@ test('reject before processing; retry failed only; decisions of objections in pr
   assert.deepEqual(pendingDecisions(restricted), ['customer_care']);
   assert.deepEqual(pendingDecisions({ ...restricted, status: 'queued' }), []);
   assert.deepEqual(pendingDecisions({ ...objection, type: 'access' }), []);
-  assert.deepEqual(allowedActions({ status: 'failed', receivedAt: at(-day), dueAt: at(day), failureReason: 'x' }, now), { extend: [1, 2], reject: false, retry: true, decide: [], restrictions: [] });
+  assert.deepEqual(allowedActions({ status: 'failed', receivedAt: at(-day), dueAt: at(day), failureReason: 'x' }, now), { extend: [1, 2], reject: false, retry: true, decide: [], restrictions: [], rectify: false, lift: [] });
 });
 
 test('restrictions: kept longer only for a completed erasure, its own purposes', () => {
@@ -78,6 +78,20 @@ test('restrictions: kept longer only for a completed erasure, its own purposes',
   assert.deepEqual(restrictionPurposes({ ...erasure, status: 'in_progress' }), []);
   assert.deepEqual(restrictionPurposes({ ...erasure, type: 'objection' }), []);
   assert.deepEqual(restrictionPurposes(null), []);
+});
+
+test('rectifications: decided while in progress and pending; restrictions lifted purpose by purpose while held', () => {
+  const rectification = { type: 'rectification', status: 'in_progress', rectification: { attribute: 'name', decision: 'pending' } };
+  assert.ok(canDecideRectification(rectification));
+  assert.ok(!canDecideRectification({ ...rectification, rectification: { attribute: 'name', decision: 'confirmed' } }));
+  assert.ok(!canDecideRectification({ ...rectification, status: 'completed' }));
+  assert.ok(!canDecideRectification({ ...rectification, type: 'objection' }));
+  assert.ok(!canDecideRectification({ type: 'rectification', status: 'in_progress' }));
+  const restriction = { type: 'restriction', status: 'completed', purposes: [{ purpose: 'customer_care', decision: 'restricted' }, { purpose: 'billing', decision: 'lifted:applying' }, { purpose: 'marketing', decision: 'lifted' }] };
+  assert.deepEqual(liftPurposes(restriction), ['customer_care']);
+  assert.deepEqual(liftPurposes({ ...restriction, status: 'in_progress' }), []);
+  assert.deepEqual(liftPurposes({ ...restriction, type: 'objection' }), []);
+  assert.deepEqual(liftPurposes(null), []);
 });
 
 test('free texts: required, at most 2000 characters', () => {

@@ -11,7 +11,7 @@ import { createApi, problemMessages } from '../shared/api.js';
 import { el, clear, announce, saveBlob } from '../shared/dom.js';
 import { strings } from './strings.js';
 import { STATUSES, TYPES, deadlineClass } from './classify.js';
-import { allowedActions, checkText } from './actions.js';
+import { allowedActions, checkText, MAX_TEXT } from './actions.js';
 import { registerCsv, registerFilename } from './csv.js';
 import { renderChart } from './chart.js';
 import { createConfirm } from './dialog.js';
@@ -713,7 +713,7 @@ $('close-detail').addEventListener('click', () => {
 
 // --------------------------------------------------------------- actions
 
-const ACTION_FORMS = ['extend-form', 'reject-form', 'retry-form', 'decide-form', 'restriction-form'];
+const ACTION_FORMS = ['extend-form', 'reject-form', 'retry-form', 'decide-form', 'restriction-form', 'rectify-form', 'lift-form'];
 
 function resetActionForms() {
   for (const id of ACTION_FORMS) $(id).reset();
@@ -736,11 +736,28 @@ function renderActions(v) {
   fillSelect(restricted, a.restrictions.map((p) => [p, p]));
   if (a.restrictions.includes('billing')) restricted.value = 'billing';
   setHidden($('restriction-form'), a.restrictions.length === 0);
-  setHidden($('actions-none'), a.extend.length > 0 || a.reject || a.retry || a.decide.length > 0 || a.restrictions.length > 0);
+  renderRightsActions(v, a);
+  setHidden($('actions-none'), a.extend.length > 0 || a.reject || a.retry || a.decide.length > 0 || a.restrictions.length > 0 ||
+    a.rectify || a.lift.length > 0);
+}
+
+// The rectification to decide (what is asked, for the DPO's eyes only) and the restrictions to lift.
+function renderRightsActions(v, a) {
+  const asked = $('rectify-asked');
+  clear(asked);
+  const rc = v.rectification;
+  if (a.rectify && rc) {
+    for (const [key, value] of [['rectifyAttribute', rc.attribute], ['rectifyPurpose', rc.purpose || t('rectifyEveryPurpose')], ['rectifyCorrected', rc.corrected], ['rectifyEvidence', rc.evidence]]) {
+      if (value) asked.append(el('dt', {}, t(key)), el('dd', {}, String(value)));
+    }
+  }
+  setHidden($('rectify-form'), !a.rectify);
+  fillSelect($('lift-purpose'), a.lift.map((p) => [p, p]));
+  setHidden($('lift-form'), a.lift.length === 0);
 }
 
 function setBusy(busy) {
-  for (const id of ['extend', 'reject', 'retry', 'decide', 'extend-restriction', 'reload']) $(id).disabled = busy;
+  for (const id of ['extend', 'reject', 'retry', 'decide', 'extend-restriction', 'rectify', 'lift', 'reload']) $(id).disabled = busy;
 }
 
 /** Client-side checks of the free texts: [{field, id, message}]. */
@@ -862,6 +879,47 @@ $('decide-form').addEventListener('submit', (e) => {
     button: $('decide'),
     fieldIds: { purpose: 'decision-purpose', outcome: 'decision-outcome', grounds: 'decision-grounds' },
     done: () => t('decideDone'),
+  });
+});
+
+$('rectify-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearErrors();
+  const outcome = $('rectify-outcome').value;
+  const reasons = $('rectify-reasons').value;
+  const errs = outcome === 'refused' ? textErrors([['reasons', 'rectify-reasons']]) : [];
+  if (outcome !== 'refused' && [...reasons].length > MAX_TEXT) errs.push({ field: 'reasons', id: 'rectify-reasons', message: t('fieldTooLong') });
+  if (errs.length) {
+    showErrors({ summary: t('problem.400'), fields: errs });
+    return;
+  }
+  act({
+    path: '/rectification-decision',
+    body: { outcome, ...(reasons.trim() ? { reasons } : {}) },
+    question: t('rectifyConfirm', { id: session.view.id, outcome: t(`rectifyOutcome.${outcome}`) }),
+    button: $('rectify'),
+    fieldIds: { outcome: 'rectify-outcome', reasons: 'rectify-reasons' },
+    done: () => t('decideDone'),
+  });
+});
+
+$('lift-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearErrors();
+  const errs = textErrors([['reason', 'lift-reason']]);
+  const purpose = $('lift-purpose').value;
+  if (!purpose) errs.unshift({ field: 'purpose', id: 'lift-purpose', message: t('fieldChoose') });
+  if (errs.length) {
+    showErrors({ summary: t('problem.400'), fields: errs });
+    return;
+  }
+  act({
+    path: '/lift',
+    body: { purpose, reason: $('lift-reason').value },
+    question: t('liftConfirm', { id: session.view.id, purpose }),
+    button: $('lift'),
+    fieldIds: { purpose: 'lift-purpose', reason: 'lift-reason' },
+    done: () => t('liftDone'),
   });
 });
 
