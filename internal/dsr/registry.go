@@ -141,20 +141,10 @@ func ParseRegistry(data []byte) (Registry, error) {
 		case p.RetentionFrom != "" && p.Erasure != ActionRestrict:
 			return nil, fmt.Errorf("%s: retentionFrom applies only to a purpose restricted on erasure", where)
 		}
-		if err := p.checkRetained(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if err := p.checkRectifiable(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if err := p.checkProvenanceYears(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if err := p.checkPortable(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if err := p.checkChannels(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+		for _, check := range []func() error{p.checkRetained, p.checkRectifiable, p.checkProvenanceYears, p.checkPortable, p.checkChannels} {
+			if err := check(); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
 		}
 		seen[p.Name] = true
 	}
