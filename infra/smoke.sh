@@ -19,12 +19,21 @@ trap 'rm -rf "$OUT"' EXIT
 
 fail() { echo "smoke: FAILED: $*" >&2; exit 1; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-# call METHOD PATH [BODY]: the answer's body in $OUT/body, its status on stdout.
+# call METHOD PATH [BODY]: the answer's body in $OUT/body, its status on stdout. A 429 (the per-client limit of
+# the subject routes: the address just made many requests) is tried again after its Retry-After, at most twice.
 call() {
-  local args=(-s -o "$OUT/body" -w '%{http_code}' -X "$1" "$API$2")
+  local args=(-s -o "$OUT/body" -D "$OUT/headers" -w '%{http_code}' -X "$1" "$API$2") status wait
   [ -n "${TOKEN:-}" ] && args+=(-H "Authorization: Bearer $TOKEN")
   [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
-  curl "${args[@]}"
+  for attempt in 1 2 3; do
+    status=$(curl "${args[@]}")
+    [ "$status" = 429 ] && [ "$attempt" -lt 3 ] || break
+    wait=$(grep -i '^retry-after:' "$OUT/headers" | tr -dc '0-9')
+    wait=${wait:-5}; [ "$wait" -le 60 ] || wait=60
+    echo "smoke: the API asks this client to wait; trying again in ${wait}s" >&2
+    sleep "$wait"
+  done
+  echo "$status"
 }
 
 BODY=$(python3 -c 'import json,sys; print(json.dumps({"type": "access", "email": sys.argv[1]}))' "$ADDRESS")
