@@ -160,25 +160,33 @@ func timeAttribute(item map[string]any, name string) (time.Time, bool) {
 	return t.UTC(), true
 }
 
-// SuppressedOn decides a check for channel c of purpose p (Suppressed for
-// an empty c): the entries of the purpose as a whole apply, and those of
-// c; an entry of another channel does not ("no more e-mails, post is
-// fine").
+// SuppressedOn decides a check for channel c of purpose p: the entries of
+// the purpose as a whole apply, and those of c; an entry of another channel
+// does not ("no more e-mails, post is fine"). A check that names no
+// channel cannot promise any: every channel's entry applies too, and the
+// answer names the withdrawn channels (Channels), so that a CRM that does
+// not ask per channel never writes by a channel the person closed.
 func SuppressedOn(entries []Suppression, p Purpose, c Channel, consentAt time.Time) SuppressionStatus {
-	if c == "" {
-		return Suppressed(entries, p, consentAt)
-	}
-	var apply []Suppression
+	var apply, whole []Suppression
+	var withdrawn []Channel
 	for _, e := range entries {
-		switch e.Channel {
-		case "":
-			apply = append(apply, e)
-		case c:
+		switch {
+		case e.Channel == "":
+			apply, whole = append(apply, e), append(whole, e)
+		case c == "" || e.Channel == c:
+			if c == "" && !slices.Contains(withdrawn, e.Channel) {
+				withdrawn = append(withdrawn, e.Channel)
+			}
 			e.Channel = "" // for this channel, as if for the whole purpose
 			apply = append(apply, e)
 		}
 	}
-	return Suppressed(apply, p, consentAt)
+	st := Suppressed(apply, p, consentAt)
+	if st.Suppressed && c == "" && len(withdrawn) > 0 && !Suppressed(whole, p, consentAt).Suppressed {
+		slices.Sort(withdrawn)
+		st.Channels = withdrawn
+	}
+	return st
 }
 
 // afterWithdrawal is what a withdrawn channel consent (entry e) allows: a

@@ -199,7 +199,7 @@ func TestPreferencesPlanAndSuppressions(t *testing.T) {
 
 // TestSuppressedOn: a withdrawn channel is suppressed until new consent,
 // another channel of the purpose is not, and a check without a channel
-// answers for the purpose as a whole, as before channels.
+// cannot promise any: a withdrawn channel suppresses it too.
 func TestSuppressedOn(t *testing.T) {
 	p, _ := dsrtest.Registry(t).Lookup("marketing")
 	since := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
@@ -216,7 +216,8 @@ func TestSuppressedOn(t *testing.T) {
 		{"the withdrawn channel, consent from before", []dsr.Suppression{email}, dsr.ChannelEmail, since.Add(-time.Hour), dsr.EffectUntilNewConsent},
 		{"the withdrawn channel, consent given again", []dsr.Suppression{email}, dsr.ChannelEmail, since.Add(time.Hour), dsr.EffectNewDataOnly},
 		{"another channel", []dsr.Suppression{email}, dsr.ChannelPost, time.Time{}, ""},
-		{"no channel asked", []dsr.Suppression{email}, "", time.Time{}, ""},
+		{"no channel asked", []dsr.Suppression{email}, "", time.Time{}, dsr.EffectUntilNewConsent},
+		{"no channel asked, consent given again", []dsr.Suppression{email}, "", since.Add(time.Hour), dsr.EffectNewDataOnly},
 		{"an objection covers every channel", []dsr.Suppression{email, objection}, dsr.ChannelPost, time.Time{}, dsr.EffectBlocked},
 		{"an objection, no channel asked", []dsr.Suppression{email, objection}, "", time.Time{}, dsr.EffectBlocked},
 	}
@@ -226,6 +227,9 @@ func TestSuppressedOn(t *testing.T) {
 			wantSuppressed := tt.want == dsr.EffectUntilNewConsent || tt.want == dsr.EffectBlocked
 			if got.Effect != tt.want || got.Suppressed != wantSuppressed {
 				t.Errorf("got %+v, want effect %q", got, tt.want)
+			}
+			if named := tt.channel == "" && wantSuppressed && tt.want == dsr.EffectUntilNewConsent; named != (len(got.Channels) == 1 && got.Channels[0] == dsr.ChannelEmail) {
+				t.Errorf("got channels %v, want them named only when a check without a channel is suppressed by one", got.Channels)
 			}
 		})
 	}

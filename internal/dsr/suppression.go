@@ -145,6 +145,10 @@ type SuppressionStatus struct {
 	Reason     string            `json:"reason,omitempty"`
 	Since      *time.Time        `json:"since,omitempty"`
 	Effect     SuppressionEffect `json:"effect,omitempty"`
+	// Channels are the channels whose consent the person withdrew, given
+	// when a check that named no channel is answered suppressed because of
+	// them (ask per channel: another may be open).
+	Channels []Channel `json:"channels,omitempty"`
 }
 
 // effectOf is what entry e allows for purpose p, with the consent the CRM

@@ -167,12 +167,12 @@ func TestPreferencesPerChannel(t *testing.T) {
 		}
 	}
 
-	// The suppression check, per channel.
+	// The suppression check, per channel; without one it cannot promise any.
 	for _, tt := range []struct {
 		purpose    string
 		channel    dsr.Channel
 		suppressed bool
-	}{{"marketing", dsr.ChannelEmail, true}, {"marketing", dsr.ChannelPost, false}, {"marketing", "", false}, {"newsletter", dsr.ChannelEmail, false}} {
+	}{{"marketing", dsr.ChannelEmail, true}, {"marketing", dsr.ChannelPost, false}, {"marketing", "", true}, {"newsletter", dsr.ChannelEmail, false}} {
 		st := checkChannel(t, cfg, stack.URL, seed.Ada, tt.purpose, tt.channel)
 		if st.Suppressed != tt.suppressed || tt.suppressed && (st.Reason != dsr.SuppressedByWithdrawal || st.Effect != dsr.EffectUntilNewConsent) {
 			t.Errorf("check %s/%s: %+v, want suppressed %v", tt.purpose, tt.channel, st, tt.suppressed)

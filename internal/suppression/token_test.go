@@ -62,7 +62,7 @@ func TestIssueTokenAndCheckPerChannel(t *testing.T) {
 		{`{"email":"ada@example.com","purpose":"marketing","channel":"email"}`, `{"suppressed":true,"reason":"consent_withdrawn","since":"2026-12-02T18:00:00Z","effect":"blocked_until_new_consent"}`},
 		{`{"email":"ada@example.com","purpose":"marketing","channel":"email","consentAt":"2026-12-03T08:00:00Z"}`, `{"suppressed":false,"reason":"consent_withdrawn","since":"2026-12-02T18:00:00Z","effect":"new_data_only"}`},
 		{`{"email":"ada@example.com","purpose":"marketing","channel":"post"}`, `{"suppressed":false}`},
-		{`{"email":"ada@example.com","purpose":"marketing"}`, `{"suppressed":false}`},
+		{`{"email":"ada@example.com","purpose":"marketing"}`, `{"suppressed":true,"reason":"consent_withdrawn","since":"2026-12-02T18:00:00Z","effect":"blocked_until_new_consent","channels":["email"]}`},
 	} {
 		if s, body := call(suppression.RouteCheck, tt.body); s != 200 || body != tt.want {
 			t.Errorf("check %s: %d %s, want %s", tt.body, s, body, tt.want)
