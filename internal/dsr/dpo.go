@@ -131,6 +131,19 @@ type RejectionInput struct {
 // MaxDetailLength bounds the DPO's free texts (reasons, details), in characters.
 const MaxDetailLength = 2000
 
+// requiredDetail reads the DPO's free text field v: required (not blank;
+// why says what it is for) and at most MaxDetailLength characters. It
+// returns the text, or the field's error.
+func requiredDetail(field string, v *string, why string) (string, *FieldError) {
+	switch {
+	case v == nil || strings.TrimSpace(*v) == "":
+		return "", &FieldError{Field: field, Reason: "is required: " + why}
+	case utf8.RuneCountInString(*v) > MaxDetailLength:
+		return "", &FieldError{Field: field, Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)}
+	}
+	return *v, nil
+}
+
 // ParseRejection validates a rejection.
 func ParseRejection(in RejectionInput) (Rejection, error) {
 	var fields []FieldError
@@ -143,13 +156,9 @@ func ParseRejection(in RejectionInput) (Rejection, error) {
 	default:
 		rej.Reason = *in.Reason
 	}
-	switch {
-	case in.Detail == nil || strings.TrimSpace(*in.Detail) == "":
-		fields = append(fields, FieldError{Field: "detail", Reason: "is required: the person must be told the reasons (Art. 12(4))"})
-	case utf8.RuneCountInString(*in.Detail) > MaxDetailLength:
-		fields = append(fields, FieldError{Field: "detail", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
-	default:
-		rej.Detail = *in.Detail
+	var bad *FieldError
+	if rej.Detail, bad = requiredDetail("detail", in.Detail, "the person must be told the reasons (Art. 12(4))"); bad != nil {
+		fields = append(fields, *bad)
 	}
 	if len(fields) > 0 {
 		return Rejection{}, Invalid("the rejection is invalid", fields...)
@@ -394,13 +403,9 @@ func ParseDecision(in DecisionInput) (Decision, error) {
 	default:
 		d.Outcome = *in.Outcome
 	}
-	switch {
-	case in.Grounds == nil || strings.TrimSpace(*in.Grounds) == "":
-		fields = append(fields, FieldError{Field: "grounds", Reason: "is required: the decision must be reasoned (Art. 21(1))"})
-	case utf8.RuneCountInString(*in.Grounds) > MaxDetailLength:
-		fields = append(fields, FieldError{Field: "grounds", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
-	default:
-		d.Grounds = *in.Grounds
+	var bad *FieldError
+	if d.Grounds, bad = requiredDetail("grounds", in.Grounds, "the decision must be reasoned (Art. 21(1))"); bad != nil {
+		fields = append(fields, *bad)
 	}
 	if len(fields) > 0 {
 		return Decision{}, Invalid("the decision is invalid", fields...)

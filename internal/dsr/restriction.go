@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // DueRestriction is an entry of the due list of statutory restrictions,
@@ -105,13 +103,9 @@ func ParseRestrictionExtension(in RestrictionExtensionInput, reg Registry, now t
 	if x.Until, err = parseUntil(in.Until, now); err != nil {
 		fields = append(fields, FieldError{Field: "until", Reason: err.Error()})
 	}
-	switch {
-	case in.Reason == nil || strings.TrimSpace(*in.Reason) == "":
-		fields = append(fields, FieldError{Field: "reason", Reason: "is required: say which duty still applies (e.g. a tax assessment still open)"})
-	case utf8.RuneCountInString(*in.Reason) > MaxDetailLength:
-		fields = append(fields, FieldError{Field: "reason", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
-	default:
-		x.Reason = *in.Reason
+	var bad *FieldError
+	if x.Reason, bad = requiredDetail("reason", in.Reason, "say which duty still applies (e.g. a tax assessment still open)"); bad != nil {
+		fields = append(fields, *bad)
 	}
 	if len(fields) > 0 {
 		return RestrictionExtension{}, Invalid("the extension is invalid", fields...)

@@ -209,13 +209,9 @@ func ParseLift(in LiftInput) (Lift, error) {
 	} else {
 		x.Purpose = *in.Purpose
 	}
-	switch {
-	case in.Reason == nil || strings.TrimSpace(*in.Reason) == "":
-		fields = append(fields, FieldError{Field: "reason", Reason: "is required: the person is told why the restriction is lifted (Art. 18(3))"})
-	case utf8.RuneCountInString(*in.Reason) > MaxDetailLength:
-		fields = append(fields, FieldError{Field: "reason", Reason: fmt.Sprintf("is longer than %d characters", MaxDetailLength)})
-	default:
-		x.Reason = *in.Reason
+	var bad *FieldError
+	if x.Reason, bad = requiredDetail("reason", in.Reason, "the person is told why the restriction is lifted (Art. 18(3))"); bad != nil {
+		fields = append(fields, *bad)
 	}
 	if len(fields) > 0 {
 		return Lift{}, Invalid("the lifting is invalid", fields...)
