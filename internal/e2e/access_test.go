@@ -399,21 +399,12 @@ func TestAccessRequestAWSCalls(t *testing.T) {
 	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != 200 {
 		t.Fatalf("verify: %d %s", s, b)
 	}
-	before, _ := counter.snapshot()
-	v := pollUntilDone(t, c, sub, time.Minute)
-	after, _ := counter.snapshot()
-	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	v, polls := counter.untilDone(t, c, sub, time.Minute)
 	if s, _, b := c.do("GET", v.Result.Report, sub.StatusToken, nil, nil); s != 200 {
 		t.Fatalf("link: %d %s", s, b)
 	}
-	byOp, byService := counter.snapshot()
-	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
-	byService["DynamoDB"] -= polls
-	t.Logf("AWS calls of one access request over %d purposes (%d status polls, one GetItem each, left out):", len(stack.Registry), polls)
-	for _, k := range sortedKeys(byOp) {
-		t.Logf("  %-44s %d", k, byOp[k])
-	}
-	t.Logf("  total by service: %v", byService)
+	byOp, byService := counter.without(polls)
+	logCalls(t, fmt.Sprintf("one access request over %d purposes (%d status polls, one GetItem each, left out)", len(stack.Registry), polls), byOp, byService)
 	// What the design cannot do without, for P purposes. Every change of
 	// the request is one TransactWriteItems with its audit step (the
 	// request's update, the entry, the trail's head), after one GetItem that

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -327,21 +328,12 @@ func TestPreferencesRequestAWSCalls(t *testing.T) {
 	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != 200 {
 		t.Fatalf("verify: %d %s", s, b)
 	}
-	before, _ := counter.snapshot()
-	pollUntilDone(t, c, sub, time.Minute)
-	after, _ := counter.snapshot()
-	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	_, polls := counter.untilDone(t, c, sub, time.Minute)
 	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/certificate", sub.StatusToken, nil, nil); s != 200 {
 		t.Fatalf("certificate link: %d %s", s, b)
 	}
-	byOp, byService := counter.snapshot()
-	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
-	byService["DynamoDB"] -= polls
-	t.Logf("AWS calls of one preferences request over 2 of %d purposes, 3 records (%d status polls left out):", len(stack.Registry), polls)
-	for _, k := range sortedKeys(byOp) {
-		t.Logf("  %-44s %d", k, byOp[k])
-	}
-	t.Logf("  total by service: %v", byService)
+	byOp, byService := counter.without(polls)
+	logCalls(t, fmt.Sprintf("one preferences request over 2 of %d purposes, 3 records (%d status polls left out)", len(stack.Registry), polls), byOp, byService)
 	// The design's minimum, for P planned purposes holding N records, W
 	// channels withdrawn (a "change" is 2 calls, as for access): submit,
 	// verify and the link as for an access request (their limits too);

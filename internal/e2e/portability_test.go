@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -311,22 +312,13 @@ func TestPortabilityRequestAWSCalls(t *testing.T) {
 	if s, _, b := c.do("POST", "/v1/requests/"+sub.ID+"/verify", sub.StatusToken, map[string]string{"code": code}, nil); s != 200 {
 		t.Fatalf("verify: %d %s", s, b)
 	}
-	before, _ := counter.snapshot()
-	pollUntilDone(t, c, sub, time.Minute)
-	after, _ := counter.snapshot()
-	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	_, polls := counter.untilDone(t, c, sub, time.Minute)
 	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/report", sub.StatusToken, nil, nil); s != 200 {
 		t.Fatalf("link: %d %s", s, b)
 	}
-	byOp, byService := counter.snapshot()
-	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
-	byService["DynamoDB"] -= polls
+	byOp, byService := counter.without(polls)
 	p := len(stack.Registry.Portable())
-	t.Logf("AWS calls of one portability request over %d of %d purposes, transmitted (%d status polls left out):", p, len(stack.Registry), polls)
-	for _, k := range sortedKeys(byOp) {
-		t.Logf("  %-44s %d", k, byOp[k])
-	}
-	t.Logf("  total by service: %v", byService)
+	logCalls(t, fmt.Sprintf("one portability request over %d of %d purposes, transmitted (%d status polls left out)", p, len(stack.Registry), polls), byOp, byService)
 	// As TestAccessRequestAWSCalls counts them, for the P portable purposes
 	// planned: no provenance Query at assembly (an export holds what the
 	// person provided, not its sources and recipients); assembly writes two

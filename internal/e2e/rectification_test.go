@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -236,18 +237,10 @@ func TestRectificationAWSCalls(t *testing.T) {
 	if s, raw := c.dpoDo("POST", "/v1/dpo/requests/"+sub.ID+"/rectification-decision", stack.DpoToken, map[string]string{"outcome": "confirmed"}, nil); s != 200 {
 		t.Fatalf("confirm: %d %s", s, raw)
 	}
-	start, _ := counter.snapshot()
-	pollUntilDone(t, c, sub, 90*time.Second)
-	end, _ := counter.snapshot()
-	polls += end["IntakeFunction DynamoDB.GetItem"] - start["IntakeFunction DynamoDB.GetItem"]
-	byOp, byService := counter.snapshot()
-	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
-	byService["DynamoDB"] -= polls
-	t.Logf("AWS calls of one rectification over %d purposes, the DPO's confirmation included (%d status polls left out):", len(stack.Registry), polls)
-	for _, k := range sortedKeys(byOp) {
-		t.Logf("  %-48s %d", k, byOp[k])
-	}
-	t.Logf("  total by service: %v", byService)
+	_, more := counter.untilDone(t, c, sub, 90*time.Second)
+	polls += more
+	byOp, byService := counter.without(polls)
+	logCalls(t, fmt.Sprintf("one rectification over %d purposes, the DPO's confirmation included (%d status polls left out)", len(stack.Registry), polls), byOp, byService)
 
 	corrected := 0
 	for _, p := range stack.Registry {

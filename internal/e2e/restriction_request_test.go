@@ -207,16 +207,11 @@ func TestRestrictionRequestAWSCalls(t *testing.T) {
 	}
 	counter.reset()
 	sub := submitVerified(t, c, outbox, map[string]any{"type": "restriction", "email": seed.Ada, "ground": dsr.GroundAccuracyContested})
-	before, _ := counter.snapshot()
-	pollUntilDone(t, c, sub, 90*time.Second)
-	after, _ := counter.snapshot()
-	polls := after["IntakeFunction DynamoDB.GetItem"] - before["IntakeFunction DynamoDB.GetItem"]
+	_, polls := counter.untilDone(t, c, sub, 90*time.Second)
 	if s, _, b := c.do("GET", "/v1/requests/"+sub.ID+"/certificate", sub.StatusToken, nil, nil); s != 200 {
 		t.Fatalf("link: %d %s", s, b)
 	}
-	byOp, byService := counter.snapshot()
-	byOp["IntakeFunction DynamoDB.GetItem"] -= polls
-	byService["DynamoDB"] -= polls
+	byOp, byService := counter.without(polls)
 	logCalls(t, fmt.Sprintf("one restriction request over %d purposes, %d items of ada's (%d status polls left out)", len(stack.Registry), all, polls), byOp, byService)
 	checkNoScan(t, byOp)
 	if got := byOp["WorkerFunction DynamoDB.UpdateItem"]; got != all {
@@ -240,25 +235,5 @@ func TestRestrictionRequestAWSCalls(t *testing.T) {
 	}
 	if got := byOp["DpoFunction SQS.SendMessage"]; got != 1 {
 		t.Errorf("the lift route's SendMessage calls: %d, want 1 (the task)", got)
-	}
-}
-
-// logCalls prints the calls counted, by function and operation.
-func logCalls(t *testing.T, what string, byOp, byService map[string]int) {
-	t.Helper()
-	t.Logf("AWS calls of %s:", what)
-	for _, k := range sortedKeys(byOp) {
-		t.Logf("  %-44s %d", k, byOp[k])
-	}
-	t.Logf("  total by service: %v", byService)
-}
-
-// checkNoScan fails if any function scanned a table.
-func checkNoScan(t *testing.T, byOp map[string]int) {
-	t.Helper()
-	for k, n := range byOp {
-		if strings.HasSuffix(k, "DynamoDB.Scan") && n > 0 {
-			t.Errorf("%s: %d", k, n)
-		}
 	}
 }

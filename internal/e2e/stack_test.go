@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -125,6 +126,49 @@ func (c *callCounter) reset() {
 
 // snapshot returns the counts, leaving out what Lambda's event source
 // mappings do (receive and delete, read streams), which no function of ours
+// untilDone polls sub until it is final, as a person's page does, and
+// returns its view and the status polls' calls (one intake GetItem each),
+// which a count of what the request itself costs leaves out (without).
+func (c *callCounter) untilDone(t *testing.T, cl *client, sub submitted, limit time.Duration) (view, int) {
+	t.Helper()
+	before, _ := c.snapshot()
+	v := pollUntilDone(t, cl, sub, limit)
+	after, _ := c.snapshot()
+	return v, after[pollCall] - before[pollCall]
+}
+
+// pollCall is the call a status poll makes.
+const pollCall = "IntakeFunction DynamoDB.GetItem"
+
+// without is the count so far, by operation and by service, less polls
+// status polls.
+func (c *callCounter) without(polls int) (byOp, byService map[string]int) {
+	byOp, byService = c.snapshot()
+	byOp[pollCall] -= polls
+	byService["DynamoDB"] -= polls
+	return byOp, byService
+}
+
+// logCalls prints the calls counted, by function and operation.
+func logCalls(t *testing.T, what string, byOp, byService map[string]int) {
+	t.Helper()
+	t.Logf("AWS calls of %s:", what)
+	for _, k := range sortedKeys(byOp) {
+		t.Logf("  %-44s %d", k, byOp[k])
+	}
+	t.Logf("  total by service: %v", byService)
+}
+
+// checkNoScan fails if any function scanned a table.
+func checkNoScan(t *testing.T, byOp map[string]int) {
+	t.Helper()
+	for k, n := range byOp {
+		if strings.HasSuffix(k, "DynamoDB.Scan") && n > 0 {
+			t.Errorf("%s: %d", k, n)
+		}
+	}
+}
+
 // calls.
 func (c *callCounter) snapshot() (byOp map[string]int, byService map[string]int) {
 	c.mu.Lock()
