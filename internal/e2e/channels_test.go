@@ -57,8 +57,8 @@ func signedPost(t *testing.T, cfg aws.Config, base, path string, body any, out a
 	return resp.StatusCode, b
 }
 
-// checkChannel asks the suppression check for purpose, on channel ("": the
-// purpose as a whole).
+// checkChannel asks the suppression check for purpose, on channel ("": none
+// named).
 func checkChannel(t *testing.T, cfg aws.Config, base, email, purpose string, channel dsr.Channel) dsr.SuppressionStatus {
 	t.Helper()
 	body := map[string]string{"email": email, "purpose": purpose}

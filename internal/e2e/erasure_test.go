@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -145,28 +142,9 @@ func checkSuppressed(t *testing.T, cfg aws.Config, base, email, purpose, consent
 	if consentAt != "" {
 		check["consentAt"] = consentAt
 	}
-	body, _ := json.Marshal(check)
-	req, err := http.NewRequest("POST", base+"/v1/suppressions/check", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	creds, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", cfg.Region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st dsr.SuppressionStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("suppression check: %d %v", resp.StatusCode, err)
+	if status, raw := signedPost(t, cfg, base, "/v1/suppressions/check", check, &st); status != 200 {
+		t.Fatalf("suppression check: %d %s", status, raw)
 	}
 	return st
 }
