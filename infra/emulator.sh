@@ -22,8 +22,8 @@ start)
     echo "emulator: moto already answers on $addr; using it (and leaving it running)"
     exit 0
   fi
-  [ -x .venv/bin/moto_server ] || { echo "emulator: .venv/bin/moto_server missing; run 'make venv'" >&2; exit 1; }
-  .venv/bin/moto_server -H "${addr%:*}" -p "${addr##*:}" >.local/moto-test.log 2>&1 &
+  [ -x .venv/bin/python ] && .venv/bin/python -c "import moto.server" 2>/dev/null || { echo "emulator: moto is missing from .venv; run 'make venv'" >&2; exit 1; }
+  infra/moto-server -H "${addr%:*}" -p "${addr##*:}" >.local/moto-test.log 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 150); do
     if answers; then echo "emulator: moto started on $addr (pid $(cat "$pidfile"))"; exit 0; fi

@@ -70,7 +70,7 @@ func run(log *slog.Logger) error {
 		addr     = flag.String("addr", "127.0.0.1:3000", "where to serve the HTTP API")
 		prefix   = flag.String("prefix", "dsr-local", "prefix of the resources' physical names")
 		outbox   = flag.String("outbox", ".local/outbox", "folder of the local e-mail outbox")
-		moto     = flag.String("moto", ".venv/bin/moto_server", "moto server, started when no emulator answers")
+		moto     = flag.String("moto", "infra/moto-server", "moto server, started when no emulator answers")
 		motoAddr = flag.String("moto-addr", "127.0.0.1:4566", "where to start moto")
 		noSeed   = flag.Bool("no-seed", false, "do not seed the demo data")
 		dpoToken = flag.String("dpo-token", ".local/dpo-token", "where to write the DPO routes' JWT")
